@@ -1,0 +1,64 @@
+"""dings.format: the dings file format (byte-compatible with datadings 3.4).
+
+Packing with the format's exact settings, index files, atomic writers and a structural verifier.
+"""
+
+from .__about__ import __version__
+from .errors import CorruptIndexError, DuplicateKeyError, FormatError, InvalidSampleError, UnsafeDataError
+from .index import (
+    hash_keys,
+    hash_string,
+    keys_len,
+    legacy_index_len,
+    legacy_load_index,
+    load_filter,
+    load_key_hashes,
+    load_keys,
+    load_md5,
+    load_offsets,
+    write_filter,
+    write_key_hashes,
+    write_keys,
+    write_md5,
+    write_offsets,
+)
+from .packing import make_packer, make_unpacker, pack, packb, unpack, unpackb
+from .paths import data_path, index_path
+from .progress import Progress
+from .writer import FileWriter, RawWriter, Writer
+
+__all__ = [
+    "__version__",
+    "CorruptIndexError",
+    "DuplicateKeyError",
+    "FormatError",
+    "InvalidSampleError",
+    "UnsafeDataError",
+    "hash_keys",
+    "hash_string",
+    "keys_len",
+    "legacy_index_len",
+    "legacy_load_index",
+    "load_filter",
+    "load_key_hashes",
+    "load_keys",
+    "load_md5",
+    "load_offsets",
+    "write_filter",
+    "write_key_hashes",
+    "write_keys",
+    "write_md5",
+    "write_offsets",
+    "make_packer",
+    "make_unpacker",
+    "pack",
+    "packb",
+    "unpack",
+    "unpackb",
+    "data_path",
+    "index_path",
+    "Progress",
+    "FileWriter",
+    "RawWriter",
+    "Writer",
+]

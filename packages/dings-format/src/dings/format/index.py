@@ -1,0 +1,320 @@
+"""Index files of a dataset: offsets, keys, key hashes, Bloom filter, md5 and the legacy index.
+
+Every function accepts the data file path or the index file path itself; the right suffix is used.
+Loaders check what they read and raise :class:`CorruptIndexError` naming the file when it is
+truncated or malformed, so a damaged index never crashes deep in numpy and never allocates more
+than the file's size suggests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import msgpack
+import numpy as np
+import simplebloom
+
+from .errors import CorruptIndexError
+from .paths import INDEX_SUFFIXES, LEGACY_INDEX_SUFFIX, MD5_SUFFIX, data_path, index_path
+
+__all__ = [
+    "hash_string",
+    "hash_keys",
+    "make_salt",
+    "pack_offsets",
+    "pack_keys",
+    "pack_key_hashes",
+    "pack_filter",
+    "write_offsets",
+    "write_keys",
+    "write_key_hashes",
+    "write_filter",
+    "write_md5",
+    "load_offsets",
+    "load_keys",
+    "load_key_hashes",
+    "load_filter",
+    "load_md5",
+    "keys_len",
+    "legacy_index_len",
+    "legacy_load_index",
+    "md5_file",
+]
+
+PathLike = str | os.PathLike
+_SALT_SIZE = 8
+_HASH_SIZE = 8
+
+
+def make_salt(attempt: int) -> bytes:
+    """Return the salt for try number ``attempt`` (0, 1, …): the first 8 bytes of blake2s(str(attempt))."""
+    return hashlib.blake2s(str(attempt).encode("utf-8")).digest()[:_SALT_SIZE]
+
+
+def hash_string(key: str, salt: bytes = b"") -> int:
+    """Return the 64-bit key hash: the first 8 bytes of salted blake2s, read big-endian.
+
+    Args:
+        key: the sample key.
+        salt: 8-byte salt, see :func:`make_salt`.
+    """
+    return int.from_bytes(hashlib.blake2s(key.encode("utf-8"), salt=salt).digest()[:_HASH_SIZE], "big")
+
+
+def _hash_array(keys: Sequence[str], salt: bytes) -> np.ndarray:
+    blake2s = hashlib.blake2s
+    digests = b"".join([blake2s(k.encode("utf-8"), salt=salt).digest()[:_HASH_SIZE] for k in keys])
+    return np.frombuffer(digests, dtype=">u8")
+
+
+def hash_keys(keys: Sequence[str], max_tries: int = 1000) -> tuple[bytes, np.ndarray]:
+    """Hash all keys with the first salt that makes every hash distinct.
+
+    Args:
+        keys: the dataset's keys in sample order.
+        max_tries: how many salts to try before giving up.
+
+    Returns:
+        The salt and the hashes (big-endian uint64 array, in key order).
+
+    Raises:
+        ValueError: when no salt gave distinct hashes (e.g. because keys repeat).
+    """
+    for attempt in range(max_tries):
+        salt = make_salt(attempt)
+        hashes = _hash_array(keys, salt)
+        if len(np.unique(hashes)) == len(hashes):
+            return salt, hashes
+    raise ValueError(f"no salt among {max_tries} tries gives distinct hashes for {len(keys)} keys; are keys unique?")
+
+
+# --- packing index content to bytes (the writers use these, then write and hash the bytes) ---
+
+
+def pack_offsets(offsets: Sequence[int] | np.ndarray) -> bytes:
+    """Return the content of a ``.offsets`` file: unsigned 64-bit big-endian integers."""
+    return np.asarray(offsets, dtype=np.uint64).astype(">u8").tobytes()
+
+
+def pack_keys(keys: Sequence[str]) -> bytes:
+    """Return the content of a ``.keys`` file: one msgpack array of str."""
+    return msgpack.packb(list(keys), use_bin_type=True)
+
+
+def pack_key_hashes(keys: Sequence[str]) -> bytes:
+    """Return the content of a ``.key_hashes`` file: the salt, then the hashes (see :func:`hash_keys`)."""
+    salt, hashes = hash_keys(keys)
+    return salt + hashes.tobytes()
+
+
+def pack_filter(keys: Iterable[str], num_keys: int) -> bytes:
+    """Return the content of a ``.filter`` file: a simplebloom filter holding every key.
+
+    Args:
+        keys: the dataset's keys in sample order.
+        num_keys: how many keys there are (sizes the filter).
+    """
+    bloom = simplebloom.BloomFilter(max(2, num_keys))
+    for key in keys:
+        bloom += key
+    return bloom.dumps()
+
+
+def _write(content: bytes, path: PathLike, suffix: str) -> Path:
+    target = index_path(path, suffix)
+    target.write_bytes(content)
+    return target
+
+
+def write_offsets(offsets: Sequence[int], path: PathLike) -> Path:
+    """Write sample start offsets (N+1 values: 0 … data size) and return the path written."""
+    return _write(pack_offsets(offsets), path, ".offsets")
+
+
+def write_keys(keys: Sequence[str], path: PathLike) -> Path:
+    """Write the keys file and return the path written."""
+    return _write(pack_keys(keys), path, ".keys")
+
+
+def write_key_hashes(keys: Sequence[str], path: PathLike) -> Path:
+    """Hash the keys (see :func:`hash_keys`), write the key hashes file and return its path."""
+    return _write(pack_key_hashes(keys), path, ".key_hashes")
+
+
+def write_filter(keys: Sequence[str], path: PathLike) -> Path:
+    """Write a Bloom filter of the keys and return the path written."""
+    return _write(pack_filter(keys, len(keys)), path, ".filter")
+
+
+def md5_file(path: PathLike, chunk_size: int = 1 << 22) -> str:
+    """Return the md5 hex digest of a file, read in large chunks."""
+    md5 = hashlib.md5()
+    with open(path, "rb", buffering=0) as f:
+        while chunk := f.read(chunk_size):
+            md5.update(chunk)
+    return md5.hexdigest()
+
+
+def write_md5(path: PathLike, digests: dict[str, str] | None = None) -> Path:
+    """Write the ``.md5`` file of a dataset and return its path.
+
+    Args:
+        path: the data file or any index file.
+        digests: file name → md5 hex digest; missing entries are computed from the files, in the
+            order data, offsets, keys, key_hashes, filter.
+    """
+    data = data_path(path)
+    digests = dict(digests or {})
+    lines = []
+    for file in [data] + [index_path(data, s) for s in INDEX_SUFFIXES]:
+        if file.name not in digests:
+            if not file.exists():
+                continue
+            digests[file.name] = md5_file(file)
+        lines.append(f"{digests[file.name]}  {file.name}\n")
+    return _write("".join(lines).encode("utf-8"), data, MD5_SUFFIX)
+
+
+def load_md5(path: PathLike) -> dict[str, str]:
+    """Load the ``.md5`` file as file name → hex digest.
+
+    Raises:
+        CorruptIndexError: when a line is not ``<32 hex digits>  <name>``.
+    """
+    target = index_path(path, MD5_SUFFIX)
+    result = {}
+    for number, line in enumerate(target.read_text(encoding="utf-8").splitlines(), 1):
+        digest, sep, name = line.partition("  ")
+        if not sep or len(digest) != 32 or not name or any(c not in "0123456789abcdef" for c in digest.lower()):
+            raise CorruptIndexError(f"{target}:{number}: expected '<md5 hex>  <file name>', got {line[:80]!r}")
+        result[name] = digest.lower()
+    return result
+
+
+# --- loading ---
+
+
+def _read(path: PathLike, suffix: str) -> tuple[Path, bytes]:
+    target = index_path(path, suffix)
+    return target, target.read_bytes()
+
+
+def load_offsets(path: PathLike) -> np.ndarray:
+    """Load sample start offsets (N+1 values, first 0, last the data file size) as a uint64 array.
+
+    Raises:
+        CorruptIndexError: when the file size is not a multiple of 8 or it holds no offset.
+    """
+    target, content = _read(path, ".offsets")
+    if len(content) % 8 or not content:
+        raise CorruptIndexError(
+            f"{target}: size {len(content)} is not a positive multiple of 8; the offsets file is truncated"
+        )
+    return np.frombuffer(content, dtype=">u8").astype(np.uint64)
+
+
+def _unpack_index(target: Path, content: bytes, expected: type) -> object:
+    try:
+        value = msgpack.unpackb(content, raw=False, strict_map_key=False, use_list=True)
+    except Exception as exc:  # msgpack raises several exception types for broken input
+        raise CorruptIndexError(f"{target}: not a valid msgpack {expected.__name__}: {exc}") from None
+    if not isinstance(value, expected):
+        raise CorruptIndexError(f"{target}: expected a msgpack {expected.__name__}, found {type(value).__name__}")
+    return value
+
+
+def load_keys(path: PathLike) -> list[str]:
+    """Load the keys in sample order.
+
+    Raises:
+        CorruptIndexError: when the file is not one msgpack array of str.
+    """
+    target, content = _read(path, ".keys")
+    keys = _unpack_index(target, content, list)
+    if not all(isinstance(k, str) for k in keys):
+        raise CorruptIndexError(f"{target}: every key must be a str")
+    return keys
+
+
+def load_key_hashes(path: PathLike) -> tuple[bytes, np.ndarray]:
+    """Load the salt and the key hashes (big-endian uint64 array in sample order).
+
+    Raises:
+        CorruptIndexError: when the file is shorter than the salt or not a whole number of hashes.
+    """
+    target, content = _read(path, ".key_hashes")
+    if len(content) < _SALT_SIZE or (len(content) - _SALT_SIZE) % _HASH_SIZE:
+        raise CorruptIndexError(f"{target}: size {len(content)} is not 8 + a multiple of 8; the file is truncated")
+    return content[:_SALT_SIZE], np.frombuffer(content, dtype=">u8", offset=_SALT_SIZE)
+
+
+def load_filter(path: PathLike) -> simplebloom.BloomFilter:
+    """Load the Bloom filter of the keys.
+
+    Raises:
+        CorruptIndexError: when the file is not a simplebloom dump.
+    """
+    target, content = _read(path, ".filter")
+    try:
+        return simplebloom.BloomFilter.loads(content)
+    except Exception as exc:
+        raise CorruptIndexError(f"{target}: not a valid Bloom filter: {exc}") from None
+
+
+def _container_len(path: PathLike, suffix: str, kind: str) -> int:
+    """Read only the msgpack array/map header at the start of an index file."""
+    target = index_path(path, suffix)
+    with open(target, "rb") as f:
+        head = f.read(5)
+    if not head:
+        raise CorruptIndexError(f"{target}: file is empty")
+    first = head[0]
+    if kind == "array":
+        fix, short, long_ = (0x90, 0x9F), 0xDC, 0xDD
+    else:
+        fix, short, long_ = (0x80, 0x8F), 0xDE, 0xDF
+    if fix[0] <= first <= fix[1]:
+        return first - fix[0]
+    if first == short and len(head) >= 3:
+        return int.from_bytes(head[1:3], "big")
+    if first == long_ and len(head) >= 5:
+        return int.from_bytes(head[1:5], "big")
+    raise CorruptIndexError(f"{target}: does not start with a msgpack {kind} header")
+
+
+def keys_len(path: PathLike) -> int:
+    """Return the dataset length from the header of the ``.keys`` file (reads at most 5 bytes)."""
+    return _container_len(path, ".keys", "array")
+
+
+def legacy_index_len(path: PathLike) -> int:
+    """Return the dataset length from the header of a legacy ``.index`` file (reads at most 5 bytes)."""
+    return _container_len(path, LEGACY_INDEX_SUFFIX, "map")
+
+
+def legacy_load_index(path: PathLike) -> tuple[list[str], np.ndarray]:
+    """Load a legacy ``.index`` file (map key → start offset) as keys and N+1 offsets.
+
+    The last offset is the data file's size, as in :func:`load_offsets`.
+
+    Raises:
+        CorruptIndexError: when the file is not a map of str → int in ascending offset order.
+    """
+    target, content = _read(path, LEGACY_INDEX_SUFFIX)
+    mapping = _unpack_index(target, content, dict)
+    keys = list(mapping.keys())
+    if not all(isinstance(k, str) for k in keys):
+        raise CorruptIndexError(f"{target}: every key must be a str")
+    values = list(mapping.values())
+    if not all(type(v) is int and v >= 0 for v in values):
+        raise CorruptIndexError(f"{target}: every offset must be a non-negative int")
+    size = data_path(path).stat().st_size
+    offsets = np.array(values + [size], dtype=np.uint64)
+    if len(values) and (values[0] != 0 or np.any(np.diff(offsets.astype(np.int64)) <= 0)):
+        raise CorruptIndexError(
+            f"{target}: offsets must start at 0, increase strictly and stay below the data size {size}"
+        )
+    return keys, offsets

@@ -25,6 +25,8 @@ from .index import (
 from .packing import make_packer, make_unpacker, pack, packb, unpack, unpackb
 from .paths import data_path, index_path
 from .progress import Progress
+from .sharded import ShardedWriter, shard_pattern
+from .verify import VerifyReport, verify
 from .writer import FileWriter, RawWriter, Writer
 
 __all__ = [
@@ -61,4 +63,8 @@ __all__ = [
     "FileWriter",
     "RawWriter",
     "Writer",
+    "ShardedWriter",
+    "shard_pattern",
+    "VerifyReport",
+    "verify",
 ]

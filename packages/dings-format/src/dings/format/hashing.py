@@ -41,7 +41,9 @@ class BackgroundMd5:
         return self._md5.hexdigest()
 
     def cancel(self) -> None:
-        """Stop the thread without waiting for a digest."""
+        """Stop the thread without waiting for a digest; does nothing if it has stopped."""
+        if not self._thread.is_alive():
+            return
         while True:
             try:
                 self._queue.get_nowait()

@@ -23,6 +23,7 @@ from .paths import INDEX_SUFFIXES, LEGACY_INDEX_SUFFIX, MD5_SUFFIX, data_path, i
 __all__ = [
     "hash_string",
     "hash_keys",
+    "hash_many",
     "make_salt",
     "pack_offsets",
     "pack_keys",
@@ -64,7 +65,8 @@ def hash_string(key: str, salt: bytes = b"") -> int:
     return int.from_bytes(hashlib.blake2s(key.encode("utf-8"), salt=salt).digest()[:_HASH_SIZE], "big")
 
 
-def _hash_array(keys: Sequence[str], salt: bytes) -> np.ndarray:
+def hash_many(keys: Sequence[str], salt: bytes) -> np.ndarray:
+    """Return the salted hashes of all keys as a big-endian uint64 array (see :func:`hash_string`)."""
     blake2s = hashlib.blake2s
     digests = b"".join([blake2s(k.encode("utf-8"), salt=salt).digest()[:_HASH_SIZE] for k in keys])
     return np.frombuffer(digests, dtype=">u8")
@@ -85,7 +87,7 @@ def hash_keys(keys: Sequence[str], max_tries: int = 1000) -> tuple[bytes, np.nda
     """
     for attempt in range(max_tries):
         salt = make_salt(attempt)
-        hashes = _hash_array(keys, salt)
+        hashes = hash_many(keys, salt)
         if len(np.unique(hashes)) == len(hashes):
             return salt, hashes
     raise ValueError(f"no salt among {max_tries} tries gives distinct hashes for {len(keys)} keys; are keys unique?")

@@ -14,7 +14,7 @@ import sys
 import weakref
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from . import index
 from .errors import DuplicateKeyError, InvalidSampleError
@@ -24,14 +24,15 @@ from .paths import INDEX_SUFFIXES, MD5_SUFFIX, index_path
 from .progress import Progress
 from .validation import MAX_LENGTH, check_key, explain_pack_error
 
-__all__ = ["Writer", "FileWriter", "RawWriter", "ask_overwrite"]
+__all__ = ["Writer", "FileWriter", "RawWriter", "ask_overwrite", "commit", "pack_sample", "remove_files"]
 
 #: packed samples are collected into chunks of at least this size before they are written
 CHUNK_SIZE = 1 << 20
 _MSGPACK_MAP_HEADERS = frozenset(range(0x80, 0x90)) | {0xDE, 0xDF}
 
 
-def _remove_all(paths: list[Path]) -> None:
+def remove_files(paths: list[Path]) -> None:
+    """Remove files, ignoring those that do not exist."""
     for path in paths:
         try:
             path.unlink()
@@ -106,7 +107,7 @@ class Writer(ABC):
         self._tmp_data = self.path.with_name(token)
         self._temp_files = [self._tmp_data] + [self.path.with_name(token + s) for s in INDEX_SUFFIXES + (MD5_SUFFIX,)]
         # removes temporary files if the writer is garbage-collected or the interpreter exits unclosed
-        self._cleanup = weakref.finalize(self, _remove_all, self._temp_files)
+        self._cleanup = weakref.finalize(self, remove_files, self._temp_files)
         self._file = open(self._tmp_data, "xb", buffering=0)
         self._md5 = BackgroundMd5()
         self._keys: dict[str, None] = {}
@@ -204,6 +205,7 @@ class Writer(ABC):
             f.write(md5_text)
         pairs.append((tmp_md5, index_path(self.path, MD5_SUFFIX)))
         self._progress.close()
+        self._cleanup.detach()  # the caller now owns the temporary files
         return pairs
 
     def close(self) -> None:
@@ -215,15 +217,17 @@ class Writer(ABC):
         except BaseException:
             self.abort()
             raise
-        commit(pairs)
-        self._cleanup.detach()
+        try:
+            commit(pairs)
+        except BaseException:
+            remove_files([tmp for tmp, _ in pairs])
+            raise
 
     def abort(self) -> None:
         """Discard everything written so far; an existing dataset of the same name stays untouched."""
         if not self._file.closed:
             self._file.close()
-        if not self._closed:
-            self._md5.cancel()
+        self._md5.cancel()
         self._closed = True
         self._progress.enabled = False
         self._cleanup()
@@ -266,14 +270,27 @@ class FileWriter(Writer):
             DuplicateKeyError: the key was written before.
             UnsafeDataError: an object-dtype array without ``allow_unsafe``.
         """
-        key = check_key(sample)
+        key, packed = pack_sample(self._pack, sample)
         if key in self._keys:
             raise DuplicateKeyError(f"{self.path}: key {key!r} was already written; keys must be unique")
-        try:
-            packed = self._pack(sample)
-        except Exception as exc:
-            raise explain_pack_error(sample, key, exc) from exc
         return self._append(key, packed)
+
+
+def pack_sample(pack: Callable[[Any], bytes], sample: dict) -> tuple[str, bytes]:
+    """Check a sample's key and pack it; errors name the key and the offending value.
+
+    Args:
+        pack: a packer's ``pack`` method (see :func:`make_packer`).
+        sample: the sample to pack.
+
+    Returns:
+        The sample's key and its packed bytes.
+    """
+    key = check_key(sample)
+    try:
+        return key, pack(sample)
+    except Exception as exc:
+        raise explain_pack_error(sample, key, exc) from exc
 
 
 class RawWriter(Writer):

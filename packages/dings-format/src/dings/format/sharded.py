@@ -1,0 +1,197 @@
+"""Writing a dataset as numbered shards, each a complete dataset with its own index and md5."""
+
+from __future__ import annotations
+
+import os
+import re
+import string
+import weakref
+from pathlib import Path
+from typing import Any
+
+from .errors import DuplicateKeyError
+from .packing import make_packer
+from .paths import INDEX_SUFFIXES, MD5_SUFFIX, index_path
+from .progress import Progress
+from .writer import FileWriter, ask_overwrite, commit, pack_sample, remove_files
+
+__all__ = ["ShardedWriter", "shard_pattern"]
+
+
+def shard_pattern(path: str | os.PathLike) -> str:
+    """Return the ``str.format`` pattern of shard file names for ``path``.
+
+    Args:
+        path: a pattern with one replacement field for the shard number
+            (``"out/train-{:05d}.msgpack"`` or ``"out/train-{index:05d}.msgpack"``); a data file
+            path ``out/train.msgpack`` (shards ``out/train-00000.msgpack``, …); or a directory
+            ``out/train`` (shards ``out/train/train-00000.msgpack``, …).
+    """
+    text = os.fspath(path)
+    if "{" in text:
+        return text
+    if text.endswith(".msgpack"):
+        return text[: -len(".msgpack")] + "-{index:05d}.msgpack"
+    folder = Path(text)
+    return str(folder / (folder.name + "-{index:05d}.msgpack"))
+
+
+def _shard_regex(pattern: str) -> re.Pattern:
+    parts = []
+    for literal, field_name, _spec, _conv in string.Formatter().parse(pattern):
+        parts.append(re.escape(literal))
+        if field_name is not None:
+            parts.append(r"(\d+)")
+    return re.compile("".join(parts) + r"\Z")
+
+
+class ShardedWriter:
+    """Write samples into numbered shards, starting a new shard when a limit is reached.
+
+    Every shard is an ordinary dataset (data, index and md5 files). Keys are unique across all
+    shards. All shards appear only when the writer closes without error: until then they live under
+    temporary names, so a failure leaves no partial set. Shards of an older set with the same
+    pattern that the new set does not replace are removed when the new set is committed.
+
+    Args:
+        path: shard file pattern, data file path or directory; see :func:`shard_pattern`.
+        max_samples: most samples per shard.
+        max_bytes: most bytes of packed samples per shard (a single larger sample gets its own shard).
+        overwrite: replace existing shards without asking; see :class:`Writer`.
+        progress: show a progress line; ``None`` shows it when stderr is a terminal.
+        allow_unsafe: also write object-dtype arrays (stored with pickle).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        max_samples: int | None = None,
+        max_bytes: int | None = None,
+        overwrite: bool = False,
+        *,
+        progress: bool | None = None,
+        allow_unsafe: bool = False,
+    ) -> None:
+        if max_samples is None and max_bytes is None:
+            raise ValueError("ShardedWriter needs max_samples or max_bytes (or both)")
+        if (max_samples is not None and max_samples < 1) or (max_bytes is not None and max_bytes < 1):
+            raise ValueError(f"limits must be positive: max_samples={max_samples}, max_bytes={max_bytes}")
+        self.pattern = shard_pattern(path)
+        self.max_samples = max_samples
+        self.max_bytes = max_bytes
+        existing = self._existing_shards()
+        if existing and not overwrite:
+            ask_overwrite(existing[0], f"sharded dataset ({len(existing)} shard(s))")
+        self._pack = make_packer(allow_unsafe=allow_unsafe).pack
+        self._keys: set[str] = set()
+        self._finished: list[tuple[Path, Path]] = []
+        # removes finished shards' temporary files if the writer is dropped or the interpreter exits unclosed
+        self._temporaries: list[Path] = []
+        self._cleanup = weakref.finalize(self, remove_files, self._temporaries)
+        self._shards: list[Path] = []
+        self._current: FileWriter | None = None
+        self._closed = False
+        self._progress = Progress(Path(self.pattern).name, enabled=progress)
+
+    def _existing_shards(self) -> list[Path]:
+        regex = _shard_regex(os.path.basename(self.pattern))
+        folder = Path(self.pattern).parent
+        if not folder.is_dir():
+            return []
+        return sorted(p for p in folder.iterdir() if regex.match(p.name))
+
+    def shard_path(self, number: int) -> Path:
+        """Return the data file path of shard ``number``."""
+        return Path(self.pattern.format(number, index=number))
+
+    @property
+    def written(self) -> int:
+        """Number of samples written to all shards so far."""
+        return len(self._keys)
+
+    @property
+    def shards(self) -> list[Path]:
+        """Data file paths of the shards started so far."""
+        return list(self._shards)
+
+    def __enter__(self) -> ShardedWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    def _roll_if_full(self, size: int) -> FileWriter:
+        current = self._current
+        if current is not None and current.written and (
+            (self.max_samples is not None and current.written >= self.max_samples)
+            or (self.max_bytes is not None and current._position + size > self.max_bytes)
+        ):
+            self._finish_current()
+            current = None
+        if current is None:
+            path = self.shard_path(len(self._shards))
+            current = FileWriter(path, overwrite=True, progress=False)
+            self._shards.append(path)
+            self._current = current
+        return current
+
+    def _finish_current(self) -> None:
+        pairs = self._current._finish()
+        self._finished.extend(pairs)
+        self._temporaries.extend(tmp for tmp, _ in pairs)
+        self._current = None
+
+    def write(self, sample: dict) -> int:
+        """Pack and write one sample to the current shard, starting a new shard when it is full.
+
+        Args:
+            sample: a dict with a str ``"key"`` unique across all shards.
+
+        Returns:
+            The number of samples written so far.
+        """
+        if self._closed:
+            raise ValueError(f"{self.pattern}: writer is closed")
+        key, packed = pack_sample(self._pack, sample)
+        if key in self._keys:
+            raise DuplicateKeyError(f"{self.pattern}: key {key!r} was already written; keys must be unique across shards")
+        writer = self._roll_if_full(len(packed))
+        writer._append(key, packed)
+        self._keys.add(key)
+        self._progress.update(1, len(packed))
+        return len(self._keys)
+
+    def close(self) -> None:
+        """Finish the last shard, move all shards into place and remove stale shards of an older set."""
+        if self._closed:
+            return
+        try:
+            if self._current is None:  # no sample written: one empty shard, so the dataset exists
+                self._roll_if_full(0)
+            self._finish_current()
+        except BaseException:
+            self.abort()
+            raise
+        self._closed = True
+        new = {final for _, final in self._finished}
+        stale = [p for p in self._existing_shards() if p not in new]
+        try:
+            commit(self._finished)
+        finally:
+            self._cleanup()
+        for shard in stale:
+            for file in [shard] + [index_path(shard, s) for s in INDEX_SUFFIXES + (MD5_SUFFIX,)]:
+                file.unlink(missing_ok=True)
+        self._progress.close()
+
+    def abort(self) -> None:
+        """Discard every shard written so far; existing shards stay untouched."""
+        self._closed = True
+        if self._current is not None:
+            self._current.abort()
+        self._cleanup()
+        self._finished = []
+        self._progress.enabled = False

@@ -1,0 +1,168 @@
+"""Structural and checksum verification of a dataset's files."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import index
+from .errors import CorruptIndexError
+from .paths import INDEX_SUFFIXES, LEGACY_INDEX_SUFFIX, MD5_SUFFIX, data_path, index_path
+
+__all__ = ["VerifyReport", "verify"]
+
+
+@dataclass
+class VerifyReport:
+    """Result of :func:`verify`.
+
+    Attributes:
+        path: the data file that was checked.
+        problems: one readable line per problem found; empty when everything is fine.
+        checked: names of the checks that ran.
+        length: number of samples according to the index, if it could be read.
+    """
+
+    path: Path
+    problems: list[str] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)
+    length: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True only when every check ran and passed."""
+        return not self.problems
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"{self.path}: OK ({self.length} samples; {', '.join(self.checked)})"
+        return f"{self.path}: {len(self.problems)} problem(s)\n" + "\n".join(f"  - {p}" for p in self.problems)
+
+
+def _check_md5(report: VerifyReport, data: Path) -> None:
+    md5_path = index_path(data, MD5_SUFFIX)
+    if not md5_path.exists():
+        report.problems.append(f"{md5_path}: md5 file is missing; integrity cannot be checked")
+        return
+    try:
+        expected = index.load_md5(md5_path)
+    except (CorruptIndexError, UnicodeDecodeError) as exc:
+        report.problems.append(f"{md5_path}: unreadable md5 file ({exc})")
+        return
+    for name in [data.name] + [data.name + s for s in INDEX_SUFFIXES]:
+        if name not in expected and (data.parent / name).exists():
+            report.problems.append(f"{md5_path}: has no checksum for {name}")
+    for name, digest in expected.items():
+        file = data.parent / name
+        if os.sep in name or (os.altsep and os.altsep in name) or name in ("", ".", ".."):
+            report.problems.append(f"{md5_path}: refers to {name!r}, which is not a file next to the dataset")
+        elif not file.is_file():
+            report.problems.append(f"{file}: listed in the md5 file but missing")
+        elif index.md5_file(file) != digest:
+            report.problems.append(f"{file}: md5 mismatch (file changed or damaged since it was written)")
+    report.checked.append("md5")
+
+
+def _check_structure(report: VerifyReport, data: Path) -> None:
+    offsets_path = index_path(data, ".offsets")
+    legacy = index_path(data, LEGACY_INDEX_SUFFIX)
+    size = data.stat().st_size
+    keys = None
+    try:
+        if offsets_path.exists():
+            offsets = index.load_offsets(data)
+        elif legacy.exists():
+            keys, offsets = index.legacy_load_index(data)
+        else:
+            report.problems.append(f"{data}: no index (neither {offsets_path.name} nor {legacy.name}) exists")
+            return
+    except (CorruptIndexError, OSError) as exc:
+        report.problems.append(str(exc))
+        return
+    count = len(offsets) - 1
+    report.length = count
+    if offsets[0] != 0:
+        report.problems.append(f"{offsets_path}: first offset is {offsets[0]}, expected 0")
+    if np.any(offsets[1:] <= offsets[:-1]):
+        bad = int(np.argmax(offsets[1:] <= offsets[:-1]))
+        report.problems.append(f"{offsets_path}: offsets do not increase at sample {bad}")
+    if int(offsets[-1]) != size:
+        report.problems.append(f"{offsets_path}: last offset {int(offsets[-1])} differs from data file size {size}")
+    report.checked.append("offsets")
+    # keys, key hashes and filter are optional (FORMAT.md); if the md5 file lists one that is
+    # missing, the md5 check has reported it already
+    if keys is None:
+        keys_path = index_path(data, ".keys")
+        if keys_path.exists():
+            try:
+                keys = index.load_keys(data)
+            except CorruptIndexError as exc:
+                report.problems.append(str(exc))
+    if keys is not None:
+        if len(keys) != count:
+            report.problems.append(f"{data}: {len(keys)} keys but {count} offsets")
+        if len(set(keys)) != len(keys):
+            report.problems.append(f"{data}: keys are not unique")
+        report.checked.append("keys")
+    _check_hashes(report, data, keys)
+    _check_filter(report, data, keys)
+
+
+def _check_hashes(report: VerifyReport, data: Path, keys: list[str] | None) -> None:
+    path = index_path(data, ".key_hashes")
+    if not path.exists():
+        return
+    try:
+        salt, hashes = index.load_key_hashes(data)
+    except CorruptIndexError as exc:
+        report.problems.append(str(exc))
+        return
+    if keys is not None:
+        if len(hashes) != len(keys):
+            report.problems.append(f"{path}: {len(hashes)} hashes but {len(keys)} keys")
+        elif not np.array_equal(index.hash_many(keys, salt), hashes):
+            report.problems.append(f"{path}: hashes do not match the keys")
+    report.checked.append("key_hashes")
+
+
+def _check_filter(report: VerifyReport, data: Path, keys: list[str] | None) -> None:
+    path = index_path(data, ".filter")
+    if not path.exists():
+        return
+    try:
+        bloom = index.load_filter(data)
+    except CorruptIndexError as exc:
+        report.problems.append(str(exc))
+        return
+    if keys is not None:
+        missing = next((k for k in keys if k not in bloom), None)
+        if missing is not None:
+            report.problems.append(f"{path}: key {missing!r} is not in the Bloom filter")
+    report.checked.append("filter")
+
+
+def verify(path: str | os.PathLike) -> VerifyReport:
+    """Check a dataset's files against its md5 file and its index against its data.
+
+    Checks: every file listed in the md5 file exists and matches; offsets start at 0, increase,
+    and end at the data file's size; keys, key hashes and offsets agree in number; keys are
+    unique; hashes match the keys; every key is in the Bloom filter. A damaged dataset gives a
+    report listing the problems, not an exception.
+
+    Args:
+        path: the data file (``NAME.msgpack``) or any of its index files.
+
+    Returns:
+        A :class:`VerifyReport`; ``report.ok`` is true only when every check passed.
+    """
+    data = data_path(path)
+    report = VerifyReport(data)
+    if not data.is_file():
+        report.problems.append(f"{data}: data file is missing" if not data.exists() else f"{data}: is not a file")
+        return report
+    _check_md5(report, data)
+    _check_structure(report, data)
+    return report

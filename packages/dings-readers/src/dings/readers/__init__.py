@@ -1,0 +1,6 @@
+"""dings.readers: read dings/datadings datasets."""
+
+from .__about__ import __version__
+from .msgpack_reader import MsgpackReader
+
+__all__ = ["__version__", "MsgpackReader"]

@@ -1,0 +1,106 @@
+"""Every package builds a wheel that declares only its own dependencies and keeps `dings` a namespace."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ROOT / "packages"
+
+# distribution -> dependency names its wheel must declare (and nothing else)
+EXPECTED_DEPS = {
+    "dings-format": {"msgpack", "msgpack-numpy", "numpy", "simplebloom"},
+    "dings-readers": {"dings-format"},
+    "dings-tools": {"dings-readers", "tqdm"},
+    "dings-sets": {"dings-tools"},
+    "dings-torch": {"dings-readers", "torch", "pillow"},
+    "dings-cli": {"dings-format", "dings-readers"},
+}
+
+
+def build_wheel(name: str, outdir: Path) -> Path:
+    pytest.importorskip("hatchling", reason="hatchling (installed by the hatch test env) builds the wheels")
+    subprocess.run(
+        [sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d", str(outdir)],
+        cwd=PACKAGES / name,
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = outdir.glob(name.replace("-", "_") + "-*.whl")
+    return wheel
+
+
+@pytest.fixture(scope="module")
+def wheels(tmp_path_factory):
+    outdir = tmp_path_factory.mktemp("wheels")
+    return {name: build_wheel(name, outdir) for name in EXPECTED_DEPS}
+
+
+def requirements(wheel: Path) -> set[str]:
+    with zipfile.ZipFile(wheel) as zf:
+        metadata = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
+        lines = zf.read(metadata).decode().splitlines()
+    names = set()
+    for line in lines:
+        if line.startswith("Requires-Dist:") and "extra ==" not in line:
+            names.add(re.split(r"[ <>=!~;\[]", line.split(":", 1)[1].strip())[0].lower())
+    return names
+
+
+@pytest.mark.parametrize("name", list(EXPECTED_DEPS))
+def test_wheel_declares_only_its_own_dependencies(wheels, name):
+    assert requirements(wheels[name]) == EXPECTED_DEPS[name]
+
+
+@pytest.mark.parametrize("name", list(EXPECTED_DEPS))
+def test_wheel_ships_its_module_typed_and_no_namespace_init(wheels, name):
+    module = name.split("-", 1)[1]
+    with zipfile.ZipFile(wheels[name]) as zf:
+        files = set(zf.namelist())
+    assert "dings/__init__.py" not in files
+    assert f"dings/{module}/__init__.py" in files
+    assert f"dings/{module}/py.typed" in files
+
+
+def test_layering_holds():
+    checker = ROOT.parent / "shared" / "tools" / "check_layers.py"
+    if not checker.exists():
+        pytest.skip(f"{checker} is not part of this checkout")
+    result = subprocess.run([sys.executable, str(checker)], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+
+
+SMOKE = """
+import importlib.util, sys, tempfile, pathlib
+from dings.format import FileWriter, verify
+from dings.readers import MsgpackReader
+for absent in ("dings.tools", "dings.torch", "torch", "PIL"):
+    assert importlib.util.find_spec(absent) is None, absent + " should not be installed"
+path = pathlib.Path(tempfile.mkdtemp()) / "x.msgpack"
+with FileWriter(path, progress=False) as w:
+    w.write({"key": "a", "v": 1})
+assert verify(path).ok
+assert MsgpackReader(path).get(0) == {"key": "a", "v": 1}
+print("ok")
+"""
+
+
+def test_format_and_readers_work_installed_alone(wheels, tmp_path):
+    env = tmp_path / "venv"
+    venv.create(env, with_pip=True)
+    python = env / "bin" / "python"
+    install = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", str(wheels["dings-format"]), str(wheels["dings-readers"])],
+        capture_output=True,
+        text=True,
+    )
+    assert install.returncode == 0, install.stderr
+    result = subprocess.run([str(python), "-c", SMOKE], capture_output=True, text=True)
+    assert result.stdout.strip() == "ok", result.stderr

@@ -346,3 +346,13 @@ def test_datadings_disable_flag_turns_progress_off(tmp_path, capsys):
     with FileWriter(tmp_path / "d.msgpack", disable=True) as writer:
         writer.write({"key": "a"})
     assert capsys.readouterr().err == ""
+
+
+def test_containers_beyond_msgpack_limits_are_explained(monkeypatch):
+    # building a list of 2**32 entries needs 32 GiB; lower the limit to check the explanation itself
+    from dings.format import validation
+
+    monkeypatch.setattr(validation, "MAX_LENGTH", 3)
+    assert "list with more than 2**32-1 entries" in validation.find_problem({"key": "k", "l": [1, 2, 3, 4]})
+    assert "map with more than 2**32-1 entries" in validation.find_problem({"key": "k", "m": dict.fromkeys("abcd")})
+    assert validation.find_problem({"key": "k", "l": [1, 2]}) is None

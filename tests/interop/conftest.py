@@ -234,7 +234,7 @@ def _maps_with_non_str_keys() -> list[dict]:
         {"key": "bool-keys", "map": {True: "yes", False: "no"}},
         {"key": "bytes-keys", "map": {b"raw": 1, b"\x00": 2}},
         {"key": "int-keys-at-top-level", 7: "seven", -1: [1, 2], 3.5: {"x": 1}},
-        {"key": "big-int-map", "map": {i: i * i for i in range(20_000)}},  # map32 header
+        {"key": "big-int-map", "map": {i: i * i for i in range(66_000)}},  # more than 65535 entries: map32 header
     ]
 
 

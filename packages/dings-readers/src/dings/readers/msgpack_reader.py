@@ -194,12 +194,12 @@ class MsgpackReader:
             base = int(offsets[position])
             end = int(np.searchsorted(offsets, base + READ_AHEAD, side="right")) - 1
             end = min(max(end, position + 1), stop)
-            block = os.pread(self._fd, int(offsets[end]) - base, base)
-            view = memoryview(block)
-            for i in range(position, end):
-                piece = view[int(offsets[i]) - base : int(offsets[i + 1]) - base]
+            bounds = offsets[position : end + 1].tolist()
+            block = memoryview(os.pread(self._fd, bounds[-1] - base, base))
+            for i in range(end - position):
+                piece = block[bounds[i] - base : bounds[i + 1] - base]
                 sample = bytes(piece) if raw else self._decode(piece)
-                yield (keys[i], sample) if keys is not None else sample
+                yield (keys[position + i], sample) if keys is not None else sample
             position = end
 
     def __iter__(self) -> Iterator[Any]:

@@ -252,10 +252,8 @@ KILL_SCRIPT = textwrap.dedent(
 )
 
 
-def test_sigkill_during_write_leaves_old_dataset_intact_and_no_new_one(tmp_path):
-    path = tmp_path / "d.msgpack"
-    write(path, samples_(100, "old"))
-    before = dataset_files(path)
+def kill_while_writing(path: Path) -> None:
+    """Start a subprocess writing to ``path`` and SIGKILL it once it has written 5000 samples."""
     proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(path)], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout.readline().strip() == "writing"
@@ -263,6 +261,13 @@ def test_sigkill_during_write_leaves_old_dataset_intact_and_no_new_one(tmp_path)
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)
     assert proc.returncode == -signal.SIGKILL
+
+
+def test_sigkill_during_write_leaves_old_dataset_intact_and_no_new_one(tmp_path):
+    path = tmp_path / "d.msgpack"
+    write(path, samples_(100, "old"))
+    before = dataset_files(path)
+    kill_while_writing(path)
     assert dataset_files(path) == before
     assert verify(path).ok
     leftovers = [p.name for p in tmp_path.iterdir() if p.name not in {"d.msgpack" + s for s in SUFFIXES}]
@@ -271,12 +276,7 @@ def test_sigkill_during_write_leaves_old_dataset_intact_and_no_new_one(tmp_path)
 
 def test_sigkill_of_first_write_leaves_no_complete_looking_dataset(tmp_path):
     path = tmp_path / "d.msgpack"
-    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(path)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout.readline().strip() == "writing"
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(30)
+    kill_while_writing(path)
     assert not path.exists()
     assert not verify(path).ok
 

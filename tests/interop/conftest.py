@@ -87,6 +87,7 @@ def _small_dicts() -> list[dict]:
     samples[10]["bytearray"] = bytearray(b"\x00\xffbytearray")
     samples[11]["memoryview"] = memoryview(b"memoryview\x00")
     samples[12]["tuple"] = (1, "two", (3.0,))  # packed as an array, read back as lists
+    samples[13] = {"label": 13, "payload": [1, 2], "key": samples[13]["key"]}  # "key" need not come first
     return samples
 
 
@@ -174,7 +175,7 @@ def _numpy_samples() -> list[dict]:
             "structured": np.array([(1, 2.5, b"ab"), (-3, np.nan, b"")], dtype=[("a", "<i4"), ("b", ">f8"), ("c", "S2")]),
             "unicode": np.array(["ab", "ü日", ""]),
             "bytes": np.array([b"abc", b"", b"\x00z"]),
-            "big_array": np.arange(100_000, dtype=">u4").reshape(100, 1000),
+            "big_array": np.arange(1_000_000, dtype=">u4").reshape(1000, 1000),  # 4 MB: larger than write chunks
         }
     )
     return samples

@@ -93,6 +93,13 @@ def test_sharded_writer_with_a_byte_limit_matches_datadings_writing_the_same_sli
         assert helpers.differing_files(shard, theirs) == [], f"shard {shard.name}"
 
 
+@pytest.mark.parametrize("corpus", ["70000-short-samples"], indirect=True)
+def test_keys_file_of_more_than_65535_samples_starts_with_an_array32_header(written, helpers):
+    for path in (written.dings, written.datadings):
+        head = helpers.companion(path, ".keys").read_bytes()[:5]
+        assert head == b"\xdd" + len(written.corpus).to_bytes(4, "big")
+
+
 def test_md5_file_lists_the_five_files_with_bare_names_in_format_order(written, helpers):
     # FORMAT.md: "<md5 hex>  <file name>\n" for data, offsets, keys, key_hashes, filter
     import hashlib

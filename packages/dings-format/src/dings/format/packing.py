@@ -7,7 +7,7 @@ an object-dtype array (which msgpack-numpy would ``pickle.loads``) raises :class
 
 from __future__ import annotations
 
-from typing import IO, Any, Callable
+from typing import IO, Any
 
 import msgpack
 import msgpack_numpy
@@ -62,8 +62,15 @@ def decode(obj: dict) -> Any:
     return msgpack_numpy.decode(obj)
 
 
-def _hooks(allow_unsafe: bool) -> tuple[Callable, Callable]:
-    return (_encode_unsafe, msgpack_numpy.decode) if allow_unsafe else (encode, decode)
+def _pack_options(allow_unsafe: bool, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The format's packing settings, overridable by ``kwargs``."""
+    return {"default": _encode_unsafe if allow_unsafe else encode, "use_bin_type": True, **kwargs}
+
+
+def _unpack_options(allow_unsafe: bool, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The format's unpacking settings, overridable by ``kwargs``."""
+    hook = msgpack_numpy.decode if allow_unsafe else decode
+    return {"object_hook": hook, "raw": False, "strict_map_key": False, **kwargs}
 
 
 def make_packer(*, allow_unsafe: bool = False, **kwargs: Any) -> msgpack.Packer:
@@ -73,9 +80,7 @@ def make_packer(*, allow_unsafe: bool = False, **kwargs: Any) -> msgpack.Packer:
         allow_unsafe: also pack object-dtype arrays (with pickle). Off by default.
         kwargs: further arguments for ``msgpack.Packer``.
     """
-    kwargs.setdefault("default", _hooks(allow_unsafe)[0])
-    kwargs.setdefault("use_bin_type", True)
-    return msgpack.Packer(**kwargs)
+    return msgpack.Packer(**_pack_options(allow_unsafe, kwargs))
 
 
 def make_unpacker(file_like: IO[bytes] | None = None, *, allow_unsafe: bool = False, **kwargs: Any) -> msgpack.Unpacker:
@@ -86,10 +91,7 @@ def make_unpacker(file_like: IO[bytes] | None = None, *, allow_unsafe: bool = Fa
         allow_unsafe: decode object-dtype arrays with pickle. Only for trusted files.
         kwargs: further arguments for ``msgpack.Unpacker``.
     """
-    kwargs.setdefault("object_hook", _hooks(allow_unsafe)[1])
-    kwargs.setdefault("raw", False)
-    kwargs.setdefault("strict_map_key", False)
-    return msgpack.Unpacker(file_like, **kwargs)
+    return msgpack.Unpacker(file_like, **_unpack_options(allow_unsafe, kwargs))
 
 
 def packb(obj: Any, *, allow_unsafe: bool = False, **kwargs: Any) -> bytes:
@@ -100,9 +102,7 @@ def packb(obj: Any, *, allow_unsafe: bool = False, **kwargs: Any) -> bytes:
         allow_unsafe: also pack object-dtype arrays (with pickle). Off by default.
         kwargs: further arguments for ``msgpack.packb``.
     """
-    kwargs.setdefault("default", _hooks(allow_unsafe)[0])
-    kwargs.setdefault("use_bin_type", True)
-    return msgpack.packb(obj, **kwargs)
+    return msgpack.packb(obj, **_pack_options(allow_unsafe, kwargs))
 
 
 def unpackb(packed: bytes | bytearray | memoryview, *, allow_unsafe: bool = False, **kwargs: Any) -> Any:
@@ -113,10 +113,7 @@ def unpackb(packed: bytes | bytearray | memoryview, *, allow_unsafe: bool = Fals
         allow_unsafe: decode object-dtype arrays with pickle. Only for trusted files.
         kwargs: further arguments for ``msgpack.unpackb``.
     """
-    kwargs.setdefault("object_hook", _hooks(allow_unsafe)[1])
-    kwargs.setdefault("raw", False)
-    kwargs.setdefault("strict_map_key", False)
-    return msgpack.unpackb(packed, **kwargs)
+    return msgpack.unpackb(packed, **_unpack_options(allow_unsafe, kwargs))
 
 
 def pack(obj: Any, stream: IO[bytes], **kwargs: Any) -> None:

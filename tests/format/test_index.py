@@ -361,14 +361,6 @@ def test_load_filter_of_a_file_shorter_than_the_header_is_corrupt(data):
     assert_corrupt(excinfo, target)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: index.load_filter (index.py:264) passes the file to simplebloom.BloomFilter.loads, which "
-        "allocates the size the header claims and zero-fills what the file lacks; a truncated filter "
-        "loads silently and then rejects keys of the dataset (false negatives)"
-    ),
-)
 def test_load_filter_of_a_truncated_filter_is_corrupt(data):
     target = write_filter([f"sample-{i}" for i in range(100)], data)
     content = target.read_bytes()

@@ -129,26 +129,8 @@ DTYPES = [np.dtype(name) for name in _ORDERLESS] + [
 ]
 
 
-def _cannot_export_buffer(dtype: np.dtype) -> bool:
-    """dtypes for which numpy refuses ``ndarray.data`` (the buffer msgpack-numpy packs for contiguous arrays)."""
-    return dtype.kind in "mM" or (dtype.char in "gG" and not dtype.isnative)
-
-
-_CONTIGUOUS_BUG = (
-    "bug: packing.encode hands C-contiguous arrays to msgpack_numpy.encode, which packs ndarray.data; "
-    "numpy refuses a buffer for datetime64/timedelta64 and non-native longdouble/clongdouble, so packb "
-    "raises ValueError ('cannot include dtype ...' / 'cannot expose native-only dtype ...')"
-)
-
-
-def _dtype_params(xfail_contiguous: bool):
-    params = []
-    for dtype in DTYPES:
-        marks = ()
-        if xfail_contiguous and _cannot_export_buffer(dtype):
-            marks = pytest.mark.xfail(strict=True, raises=ValueError, reason=_CONTIGUOUS_BUG)
-        params.append(pytest.param(dtype, id=dtype.str, marks=marks))
-    return params
+def _dtype_params():
+    return [pytest.param(dtype, id=dtype.str) for dtype in DTYPES]
 
 
 def sample_array(dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
@@ -184,20 +166,20 @@ SHAPES = [
 
 
 @pytest.mark.parametrize("shape", SHAPES)
-@pytest.mark.parametrize("dtype", _dtype_params(xfail_contiguous=True))
+@pytest.mark.parametrize("dtype", _dtype_params())
 def test_array_round_trips_with_dtype_byte_order_and_shape(round_trip, dtype, shape):
     array = sample_array(dtype, shape)
     assert_same_array(round_trip(array), array)
 
 
-@pytest.mark.parametrize("dtype", _dtype_params(xfail_contiguous=False))
+@pytest.mark.parametrize("dtype", _dtype_params())
 def test_transposed_array_round_trips_in_its_logical_order(round_trip, dtype):
     array = sample_array(dtype, (2, 3, 4)).T
     assert not array.flags.c_contiguous
     assert_same_array(round_trip(array), array)
 
 
-@pytest.mark.parametrize("dtype", _dtype_params(xfail_contiguous=False))
+@pytest.mark.parametrize("dtype", _dtype_params())
 def test_strided_slice_round_trips(round_trip, dtype):
     array = sample_array(dtype, (6,))[::2]
     assert not array.flags.c_contiguous
@@ -496,14 +478,6 @@ def test_hand_built_payload_is_live_when_unsafe_is_allowed(tmp_path):
     assert marker.exists()
 
 
-_BYPASS_BUG = (
-    "bug: packing.decode only refuses maps whose b'kind' is b'O'; a map with b'kind' b'' (type '|O') or "
-    "b'V' (a structured type with an object field) makes numpy build an object array over the raw file "
-    "bytes (arbitrary pointers: decoding such data with non-zero bytes segfaults)"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=_BYPASS_BUG)
 @pytest.mark.parametrize(
     "kind, dtype_descr",
     [(b"", "|O"), (b"V", [["a", "|O"]])],

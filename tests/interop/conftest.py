@@ -22,7 +22,6 @@ import pytest
 
 #: the six files of a dataset, as suffixes of ``NAME.msgpack`` (FORMAT.md, "Files of one dataset")
 SIX_FILES = ("", ".offsets", ".keys", ".key_hashes", ".filter", ".md5")
-SIX_FILE_IDS = ["msgpack", "offsets", "keys", "key_hashes", "filter", "md5"]
 
 #: corpora with more keys than this are looked up through a fixed random sample of keys
 MAX_KEYS_TO_LOOK_UP = 200

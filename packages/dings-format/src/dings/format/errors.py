@@ -24,4 +24,7 @@ class DuplicateKeyError(InvalidSampleError):
 
 
 class CorruptIndexError(FormatError, ValueError):
-    """An index file is missing, truncated or inconsistent with the data file."""
+    """An index file is truncated, malformed or inconsistent with the data file.
+
+    A missing file raises ``FileNotFoundError`` instead.
+    """

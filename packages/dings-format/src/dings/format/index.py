@@ -48,6 +48,7 @@ __all__ = [
 PathLike = str | os.PathLike
 _SALT_SIZE = 8
 _HASH_SIZE = 8
+_BLOOM_MAGIC = b"SIMPBLOO"
 
 
 def make_salt(attempt: int) -> bytes:
@@ -260,6 +261,13 @@ def load_filter(path: PathLike) -> simplebloom.BloomFilter:
         CorruptIndexError: when the file is not a simplebloom dump.
     """
     target, content = _read(path, ".filter")
+    # a simplebloom dump starts with b"SIMPBLOO" and its own total size (uint64, big-endian);
+    # simplebloom would zero-fill a truncated file, so check the size before trusting it
+    if len(content) < 16 or not content.startswith(_BLOOM_MAGIC):
+        raise CorruptIndexError(f"{target}: not a Bloom filter (simplebloom dump) file")
+    declared = int.from_bytes(content[8:16], "big")
+    if declared != len(content):
+        raise CorruptIndexError(f"{target}: filter declares {declared} bytes but the file has {len(content)}; it is truncated or damaged")
     try:
         return simplebloom.BloomFilter.loads(content)
     except Exception as exc:

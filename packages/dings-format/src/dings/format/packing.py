@@ -23,8 +23,38 @@ _OBJECT_ARRAY_HINT = (
 )
 
 
+def _array_data(array: np.ndarray) -> bytes | memoryview:
+    """The array's bytes in C order, without a copy when numpy can expose its buffer."""
+    if array.flags.c_contiguous:
+        try:
+            return array.data
+        except (ValueError, BufferError):  # datetime64, non-native long double, ...
+            pass
+    return array.tobytes()
+
+
+def _encode_numpy(obj: Any, allow_unsafe: bool) -> Any:
+    if isinstance(obj, np.ndarray):
+        if obj.dtype.hasobject and not allow_unsafe:
+            raise UnsafeDataError(f"cannot write an array of dtype {obj.dtype}: {_OBJECT_ARRAY_HINT}")
+        if obj.dtype.kind in ("V", "O"):  # structured and (trusted) object arrays: msgpack-numpy's encoding
+            return msgpack_numpy.encode(obj)
+        # the same map msgpack-numpy writes, also for dtypes whose buffer numpy cannot expose
+        return {b"nd": True, b"type": obj.dtype.str, b"kind": b"", b"shape": obj.shape, b"data": _array_data(obj)}
+    if isinstance(obj, np.generic) and obj.dtype.kind not in ("V", "O"):
+        return {b"nd": False, b"type": obj.dtype.str, b"data": obj.tobytes()}
+    if isinstance(obj, complex):
+        return {b"complex": True, b"data": repr(obj)}
+    encoded = msgpack_numpy.encode(obj)
+    if encoded is obj:
+        raise TypeError(f"cannot pack a value of type {type(obj).__name__}")
+    return encoded
+
+
 def encode(obj: Any) -> Any:
     """msgpack ``default`` hook: numpy arrays/scalars and complex numbers, refusing object arrays.
+
+    The maps are msgpack-numpy's (FORMAT.md), so output is byte-identical to datadings'.
 
     Args:
         obj: a value msgpack cannot pack natively.
@@ -33,19 +63,36 @@ def encode(obj: Any) -> Any:
         UnsafeDataError: for arrays whose dtype holds Python objects.
         TypeError: for any other type msgpack cannot pack.
     """
-    if isinstance(obj, np.ndarray) and obj.dtype.hasobject:
-        raise UnsafeDataError(f"cannot write an array of dtype {obj.dtype}: {_OBJECT_ARRAY_HINT}")
-    encoded = msgpack_numpy.encode(obj)
-    if encoded is obj:
-        raise TypeError(f"cannot pack a value of type {type(obj).__name__}")
-    return encoded
+    return _encode_numpy(obj, False)
 
 
 def _encode_unsafe(obj: Any) -> Any:
-    encoded = msgpack_numpy.encode(obj)
-    if encoded is obj:
-        raise TypeError(f"cannot pack a value of type {type(obj).__name__}")
-    return encoded
+    return _encode_numpy(obj, True)
+
+
+def _descr(value: Any) -> Any:
+    """Turn a dtype description as stored by msgpack-numpy (lists, maybe bytes) into numpy's form."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    if isinstance(value, list):
+        fields = []
+        for field in value:
+            if not isinstance(field, list) or len(field) < 2:
+                raise ValueError(f"invalid field description {field!r}")
+            name, kind, *shape = field
+            fields.append((_descr(name), _descr(kind), *(tuple(s) if isinstance(s, list) else s for s in shape)))
+        return fields
+    return value
+
+
+def _holds_objects(obj: dict) -> bool:
+    """Whether an encoded array or scalar map describes a dtype with Python objects (needs pickle)."""
+    if obj.get(b"kind") == b"O":
+        return True
+    try:
+        return np.dtype(_descr(obj.get(b"type"))).hasobject
+    except (TypeError, ValueError) as exc:
+        raise UnsafeDataError(f"refusing to decode an array with an unrecognised dtype {obj.get(b'type')!r}: {exc}") from None
 
 
 def decode(obj: dict) -> Any:
@@ -55,9 +102,10 @@ def decode(obj: dict) -> Any:
         obj: a decoded msgpack map.
 
     Raises:
-        UnsafeDataError: when the map is an object-dtype array (it would need pickle).
+        UnsafeDataError: when the map describes an array whose dtype holds Python objects, in any
+            form (object kind, object type string, structured type with an object field).
     """
-    if b"nd" in obj and obj.get(b"kind") == b"O":
+    if b"nd" in obj and _holds_objects(obj):
         raise UnsafeDataError(f"refusing to decode an object-dtype array: {_OBJECT_ARRAY_HINT}")
     return msgpack_numpy.decode(obj)
 

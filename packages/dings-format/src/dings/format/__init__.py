@@ -4,7 +4,14 @@ Packing with the format's exact settings, index files, atomic writers and a stru
 """
 
 from .__about__ import __version__
-from .errors import CorruptIndexError, DuplicateKeyError, FormatError, InvalidSampleError, UnsafeDataError
+from .errors import (
+    CorruptIndexError,
+    DuplicateKeyError,
+    FormatError,
+    InvalidSampleError,
+    KeyHashCollisionError,
+    UnsafeDataError,
+)
 from .index import (
     hash_keys,
     hash_string,
@@ -35,6 +42,7 @@ __all__ = [
     "DuplicateKeyError",
     "FormatError",
     "InvalidSampleError",
+    "KeyHashCollisionError",
     "UnsafeDataError",
     "hash_keys",
     "hash_string",

@@ -28,3 +28,10 @@ class CorruptIndexError(FormatError, ValueError):
 
     A missing file raises ``FileNotFoundError`` instead.
     """
+
+
+class KeyHashCollisionError(FormatError, RuntimeError, ValueError):
+    """No salt made all key hashes distinct (usually because keys repeat).
+
+    A ``RuntimeError`` as in datadings, and a ``ValueError`` since the keys are the cause.
+    """

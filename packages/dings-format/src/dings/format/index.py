@@ -17,7 +17,7 @@ import msgpack
 import numpy as np
 import simplebloom
 
-from .errors import CorruptIndexError
+from .errors import CorruptIndexError, KeyHashCollisionError
 from .paths import INDEX_SUFFIXES, LEGACY_INDEX_SUFFIX, MD5_SUFFIX, data_path, index_path
 
 __all__ = [
@@ -84,14 +84,15 @@ def hash_keys(keys: Sequence[str], max_tries: int = 1000) -> tuple[bytes, np.nda
         The salt and the hashes (big-endian uint64 array, in key order).
 
     Raises:
-        ValueError: when no salt gave distinct hashes (e.g. because keys repeat).
+        KeyHashCollisionError: (a ``RuntimeError`` and ``ValueError``) when no salt gave distinct
+            hashes, e.g. because keys repeat.
     """
     for attempt in range(max_tries):
         salt = make_salt(attempt)
         hashes = hash_many(keys, salt)
         if len(np.unique(hashes)) == len(hashes):
             return salt, hashes
-    raise ValueError(f"no salt among {max_tries} tries gives distinct hashes for {len(keys)} keys; are keys unique?")
+    raise KeyHashCollisionError(f"no salt among {max_tries} tries gives distinct hashes for {len(keys)} keys; are keys unique?")
 
 
 # --- packing index content to bytes (the writers use these, then write and hash the bytes) ---

@@ -40,6 +40,13 @@ def remove_files(paths: list[Path]) -> None:
             pass
 
 
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` to the file descriptor ``fd``, retrying partial writes."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def ask_overwrite(path: Path, what: str = "file") -> None:
     """Decide what to do about an existing output when ``overwrite`` is false.
 
@@ -168,9 +175,10 @@ class Writer(ABC):
     def _flush(self) -> None:
         if not self._pending:
             return
+        # one join per ~1 MiB: measured faster than os.writev of the pieces, even for 110 kB samples
         chunk = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
         self._md5.update(chunk)
-        self._file.write(chunk)
+        write_all(self._file.fileno(), chunk)
         self._progress.update(self._pending_count, self._pending_size)
         self._pending = []
         self._pending_size = 0

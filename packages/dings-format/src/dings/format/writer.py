@@ -7,6 +7,7 @@ removes the temporary files and leaves an existing dataset of the same name unto
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import secrets
@@ -18,7 +19,7 @@ from typing import Any, Callable
 
 from . import index
 from .errors import DuplicateKeyError, InvalidSampleError
-from .hashing import BackgroundMd5
+from .background import BackgroundWorker
 from .packing import make_packer
 from .paths import INDEX_SUFFIXES, MD5_SUFFIX, index_path
 from .progress import Progress
@@ -116,7 +117,10 @@ class Writer(ABC):
         # removes temporary files if the writer is garbage-collected or the interpreter exits unclosed
         self._cleanup = weakref.finalize(self, remove_files, self._temp_files)
         self._file = open(self._tmp_data, "xb", buffering=0)
-        self._md5 = BackgroundMd5()
+        # chunks go to two threads: one hashes, one writes; both release the GIL while they work
+        self._md5 = hashlib.md5()
+        self._hasher = BackgroundWorker(self._md5.update, "dings-md5")
+        self._disk = BackgroundWorker(functools.partial(write_all, self._file.fileno()), "dings-write")
         self._keys: dict[str, None] = {}
         self._offsets = [0]
         self._position = 0
@@ -177,8 +181,8 @@ class Writer(ABC):
             return
         # one join per ~1 MiB: measured faster than os.writev of the pieces, even for 110 kB samples
         chunk = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
-        self._md5.update(chunk)
-        write_all(self._file.fileno(), chunk)
+        self._hasher.submit(chunk)
+        self._disk.submit(chunk)
         self._progress.update(self._pending_count, self._pending_size)
         self._pending = []
         self._pending_size = 0
@@ -190,6 +194,8 @@ class Writer(ABC):
             raise ValueError(f"{self.path}: writer is closed")
         self._closed = True
         self._flush()
+        self._disk.finish()
+        self._hasher.finish()
         self._file.close()
         keys = list(self._keys)
         contents = {
@@ -233,9 +239,10 @@ class Writer(ABC):
 
     def abort(self) -> None:
         """Discard everything written so far; an existing dataset of the same name stays untouched."""
+        self._disk.cancel()
+        self._hasher.cancel()
         if not self._file.closed:
             self._file.close()
-        self._md5.cancel()
         self._closed = True
         self._progress.enabled = False
         self._cleanup()

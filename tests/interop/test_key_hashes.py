@@ -2,7 +2,7 @@
 
 FORMAT.md: the salt is the first 8 bytes of ``blake2s(str(i))`` for the smallest ``i`` that makes
 all 64-bit salted key hashes distinct (give up after 1000 tries). A retry needs two keys whose
-salt-0 hashes collide, which cannot be constructed here (see the skipped test), so the retry path
+salt-0 hashes collide, which cannot be constructed here (see the comment below), so the retry path
 is covered piecewise without patching datadings: both implementations hash identically with every
 salt a retry can pick, both readers honour whatever salt the ``.key_hashes`` file holds, and both
 give up when no salt can work.

@@ -356,3 +356,14 @@ def test_containers_beyond_msgpack_limits_are_explained(monkeypatch):
     assert "list with more than 2**32-1 entries" in validation.find_problem({"key": "k", "l": [1, 2, 3, 4]})
     assert "map with more than 2**32-1 entries" in validation.find_problem({"key": "k", "m": dict.fromkeys("abcd")})
     assert validation.find_problem({"key": "k", "l": [1, 2]}) is None
+
+
+def test_dropped_writer_stops_its_threads(tmp_path):
+    import threading
+
+    before = threading.active_count()
+    writer = FileWriter(tmp_path / "d.msgpack", progress=False)
+    writer.write({"key": "a"})
+    assert threading.active_count() == before + 2
+    del writer
+    assert threading.active_count() == before

@@ -13,7 +13,7 @@ from .errors import DuplicateKeyError
 from .packing import make_packer
 from .paths import INDEX_SUFFIXES, MD5_SUFFIX, index_path
 from .progress import Progress
-from .writer import FileWriter, ask_overwrite, commit, pack_sample, remove_files
+from .writer import CommitOnSuccess, FileWriter, ask_overwrite, commit, pack_sample, remove_files
 
 __all__ = ["ShardedWriter", "shard_pattern"]
 
@@ -45,7 +45,7 @@ def _shard_regex(pattern: str) -> re.Pattern:
     return re.compile("".join(parts) + r"\Z")
 
 
-class ShardedWriter:
+class ShardedWriter(CommitOnSuccess):
     """Write samples into numbered shards, starting a new shard when a limit is reached.
 
     Every shard is an ordinary dataset (data, index and md5 files). Keys are unique across all
@@ -113,15 +113,6 @@ class ShardedWriter:
     def shards(self) -> list[Path]:
         """Data file paths of the shards started so far."""
         return list(self._shards)
-
-    def __enter__(self) -> ShardedWriter:
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
 
     def _roll_if_full(self, size: int) -> FileWriter:
         current = self._current

@@ -25,7 +25,7 @@ from .paths import INDEX_SUFFIXES, MD5_SUFFIX, index_path
 from .progress import Progress
 from .validation import MAX_LENGTH, check_key, explain_pack_error
 
-__all__ = ["Writer", "FileWriter", "RawWriter", "ask_overwrite", "commit", "pack_sample", "remove_files"]
+__all__ = ["Writer", "FileWriter", "RawWriter", "ask_overwrite", "CommitOnSuccess", "commit", "pack_sample", "remove_files"]
 
 #: packed samples are collected into chunks of at least this size before they are written
 CHUNK_SIZE = 1 << 20
@@ -46,6 +46,15 @@ def write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
+
+
+def _discard(workers: list[BackgroundWorker], file: Any, temporaries: list[Path]) -> None:
+    """Stop a writer's threads, close its file and remove its temporary files."""
+    for worker in workers:
+        worker.cancel()
+    if not file.closed:
+        file.close()
+    remove_files(temporaries)
 
 
 def ask_overwrite(path: Path, what: str = "file") -> None:
@@ -72,7 +81,29 @@ def ask_overwrite(path: Path, what: str = "file") -> None:
             raise KeyboardInterrupt(f"aborted instead of overwriting {path}")
 
 
-class Writer(ABC):
+class CommitOnSuccess(ABC):
+    """Context-manager protocol of all writers: ``close()`` (commit) when the block succeeds,
+    ``abort()`` (discard) when it raises."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Commit what was written."""
+
+    @abstractmethod
+    def abort(self) -> None:
+        """Discard what was written."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+class Writer(CommitOnSuccess):
     """Base of all writers: collects packed samples, then writes index and md5 files on close.
 
     Use it as a context manager; the dataset appears only when the block ends without error::
@@ -114,13 +145,13 @@ class Writer(ABC):
         token = f".{self.path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
         self._tmp_data = self.path.with_name(token)
         self._temp_files = [self._tmp_data] + [self.path.with_name(token + s) for s in INDEX_SUFFIXES + (MD5_SUFFIX,)]
-        # removes temporary files if the writer is garbage-collected or the interpreter exits unclosed
-        self._cleanup = weakref.finalize(self, remove_files, self._temp_files)
         self._file = open(self._tmp_data, "xb", buffering=0)
         # chunks go to two threads: one hashes, one writes; both release the GIL while they work
         self._md5 = hashlib.md5()
         self._hasher = BackgroundWorker(self._md5.update, "dings-md5")
         self._disk = BackgroundWorker(functools.partial(write_all, self._file.fileno()), "dings-write")
+        # discards everything if the writer is garbage-collected or the interpreter exits unclosed
+        self._cleanup = weakref.finalize(self, _discard, [self._disk, self._hasher], self._file, self._temp_files)
         self._keys: dict[str, None] = {}
         self._offsets = [0]
         self._position = 0
@@ -139,15 +170,6 @@ class Writer(ABC):
 
     def __len__(self) -> int:
         return len(self._keys)
-
-    def __enter__(self) -> Writer:
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
 
     @abstractmethod
     def write(self, *args: Any) -> int:
@@ -239,10 +261,6 @@ class Writer(ABC):
 
     def abort(self) -> None:
         """Discard everything written so far; an existing dataset of the same name stays untouched."""
-        self._disk.cancel()
-        self._hasher.cancel()
-        if not self._file.closed:
-            self._file.close()
         self._closed = True
         self._progress.enabled = False
         self._cleanup()
@@ -286,8 +304,7 @@ class FileWriter(Writer):
             UnsafeDataError: an object-dtype array without ``allow_unsafe``.
         """
         key, packed = pack_sample(self._pack, sample)
-        if key in self._keys:
-            raise DuplicateKeyError(f"{self.path}: key {key!r} was already written; keys must be unique")
+        self._check_new_key(key)
         return self._append(key, packed)
 
 

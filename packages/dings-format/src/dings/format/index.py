@@ -18,6 +18,7 @@ import numpy as np
 import simplebloom
 
 from .errors import CorruptIndexError, KeyHashCollisionError
+from .progress import Progress
 from .paths import INDEX_SUFFIXES, LEGACY_INDEX_SUFFIX, MD5_SUFFIX, data_path, index_path
 
 __all__ = [
@@ -153,12 +154,21 @@ def write_filter(keys: Sequence[str], path: PathLike) -> Path:
     return _write(pack_filter(keys, len(keys)), path, ".filter")
 
 
-def md5_file(path: PathLike, chunk_size: int = 1 << 22) -> str:
-    """Return the md5 hex digest of a file, read in large chunks."""
+def md5_file(path: PathLike, chunk_size: int = 1 << 22, progress: bool | None = False) -> str:
+    """Return the md5 hex digest of a file, read in large chunks.
+
+    Args:
+        path: the file.
+        chunk_size: bytes per read.
+        progress: show a progress line (``None``: when stderr is a terminal).
+    """
     md5 = hashlib.md5()
+    display = Progress(f"md5 {Path(path).name}", enabled=progress)
     with open(path, "rb", buffering=0) as f:
         while chunk := f.read(chunk_size):
             md5.update(chunk)
+            display.update(0, len(chunk))
+    display.close()
     return md5.hexdigest()
 
 

@@ -66,10 +66,11 @@ class Progress:
         elapsed = max(now - self._start, 1e-9)
         count = f"{self.samples:,}" + (f"/{self.total:,}" if self.total else "")
         minutes, seconds = divmod(int(elapsed), 60)
-        line = (
-            f"{self.desc}: {count} samples, {self.samples / elapsed:,.0f} samples/s, "
-            f"{self.nbytes / elapsed / 1e6:,.1f} MB/s, {minutes}:{seconds:02d}"
-        )
+        rates = f"{self.nbytes / elapsed / 1e6:,.1f} MB/s, {minutes}:{seconds:02d}"
+        if self.samples or not self.nbytes:
+            line = f"{self.desc}: {count} samples, {self.samples / elapsed:,.0f} samples/s, {rates}"
+        else:  # counting bytes only (e.g. hashing a file)
+            line = f"{self.desc}: {self.nbytes / 1e6:,.1f} MB, {rates}"
         self.stream.write("\r" + line)
         self.stream.flush()
         self._shown = True

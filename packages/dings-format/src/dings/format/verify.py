@@ -12,7 +12,7 @@ from . import index
 from .errors import CorruptIndexError
 from .paths import INDEX_SUFFIXES, LEGACY_INDEX_SUFFIX, MD5_SUFFIX, data_path, index_path
 
-__all__ = ["VerifyReport", "verify"]
+__all__ = ["VerifyReport", "verify", "check_md5", "check_structure"]
 
 
 @dataclass
@@ -42,7 +42,15 @@ class VerifyReport:
         return f"{self.path}: {len(self.problems)} problem(s)\n" + "\n".join(f"  - {p}" for p in self.problems)
 
 
-def _check_md5(report: VerifyReport, data: Path) -> None:
+def check_md5(report: VerifyReport, data: Path, only: list[str] | None = None, progress: bool = False) -> None:
+    """Add to ``report`` every file that does not match the md5 file.
+
+    Args:
+        report: collects the problems.
+        data: the data file.
+        only: check only these file names (default: every file the md5 file lists).
+        progress: show a progress line while hashing.
+    """
     md5_path = index_path(data, MD5_SUFFIX)
     if not md5_path.exists():
         report.problems.append(f"{md5_path}: md5 file is missing; integrity cannot be checked")
@@ -53,20 +61,23 @@ def _check_md5(report: VerifyReport, data: Path) -> None:
         report.problems.append(f"{md5_path}: unreadable md5 file ({exc})")
         return
     for name in [data.name] + [data.name + s for s in INDEX_SUFFIXES]:
-        if name not in expected and (data.parent / name).exists():
+        if name not in expected and (data.parent / name).exists() and (only is None or name in only):
             report.problems.append(f"{md5_path}: has no checksum for {name}")
     for name, digest in expected.items():
+        if only is not None and name not in only:
+            continue
         file = data.parent / name
         if os.sep in name or (os.altsep and os.altsep in name) or name in ("", ".", ".."):
             report.problems.append(f"{md5_path}: refers to {name!r}, which is not a file next to the dataset")
         elif not file.is_file():
             report.problems.append(f"{file}: listed in the md5 file but missing")
-        elif index.md5_file(file) != digest:
+        elif index.md5_file(file, progress=progress) != digest:
             report.problems.append(f"{file}: md5 mismatch (file changed or damaged since it was written)")
     report.checked.append("md5")
 
 
-def _check_structure(report: VerifyReport, data: Path) -> None:
+def check_structure(report: VerifyReport, data: Path) -> None:
+    """Add to ``report`` every disagreement between the index files and the data file."""
     offsets_path = index_path(data, ".offsets")
     legacy = index_path(data, LEGACY_INDEX_SUFFIX)
     size = data.stat().st_size
@@ -163,6 +174,6 @@ def verify(path: str | os.PathLike) -> VerifyReport:
     if not data.is_file():
         report.problems.append(f"{data}: data file is missing" if not data.exists() else f"{data}: is not a file")
         return report
-    _check_md5(report, data)
-    _check_structure(report, data)
+    check_md5(report, data)
+    check_structure(report, data)
     return report

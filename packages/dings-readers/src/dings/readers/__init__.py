@@ -2,5 +2,6 @@
 
 from .__about__ import __version__
 from .msgpack_reader import MsgpackReader
+from .reader import Reader
 
-__all__ = ["__version__", "MsgpackReader"]
+__all__ = ["__version__", "MsgpackReader", "Reader"]

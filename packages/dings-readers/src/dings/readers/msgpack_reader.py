@@ -2,31 +2,36 @@
 
 from __future__ import annotations
 
+import mmap
 import os
 import warnings
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
-from dings.format import CorruptIndexError, data_path, index_path, unpackb
+from dings.format import CorruptIndexError, VerifyReport, data_path, index_path, unpackb
 from dings.format import index as format_index
+from dings.format import verify as verify_dataset
+from dings.format.verify import check_md5, check_structure
+
+from .reader import Reader
 
 __all__ = ["MsgpackReader"]
 
-#: sequential iteration reads this many bytes (at least one sample) per system call
-READ_AHEAD = 1 << 22
 
-
-class MsgpackReader:
+class MsgpackReader(Reader):
     """Read samples from ``NAME.msgpack`` using its index files (new-style or legacy ``.index``).
 
     Opening reads only file headers; offsets, keys, hashes and the Bloom filter are loaded the
-    first time a method needs them. Samples are decoded safely: object-dtype arrays (pickle) are
-    refused unless ``allow_unsafe`` is set.
+    first time a method needs them. The data file is memory-mapped: random access costs no system
+    call, and ``copy=False`` returns zero-copy ``memoryview`` slices. Keys are looked up by binary
+    search over the sorted key hashes (no dict of every key). Samples are decoded safely:
+    object-dtype arrays (pickle) are refused unless ``allow_unsafe`` is set. A reader copied with
+    ``copy.copy`` or inherited by a forked worker needs no shared file position.
 
     Args:
         path: the data file or any of its index files.
-        buffering: accepted for datadings compatibility; reads use ``os.pread`` directly.
+        buffering: accepted for datadings compatibility; the file is memory-mapped.
         allow_unsafe: decode object-dtype arrays with pickle. Only for files you trust.
 
     Raises:
@@ -48,15 +53,26 @@ class MsgpackReader:
                 if not index_path(self.path, suffix).exists():
                     warnings.warn(f"{index_path(self.path, suffix)}: index file missing; key look-up will be slower", stacklevel=2)
         self._allow_unsafe = allow_unsafe
-        self._fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-        self._size = os.fstat(self._fd).st_size
+        self._map: mmap.mmap | None = None
+        self._view: memoryview | None = None
+        self._position = 0
         self._length: int | None = None
         self._offsets: np.ndarray | None = None
         self._keys: list[str] | None = None
         self._key_to_index: dict[str, int] | None = None
         self._salt: bytes | None = None
-        self._hash_to_index: dict[int, int] | None = None
+        self._sorted_hashes: np.ndarray | None = None
+        self._hash_order: np.ndarray | None = None
         self._filter = None
+        self._open()
+
+    def _open(self) -> None:
+        with open(self.path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            # an empty file cannot be mapped; it holds no sample to read anyway
+            self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else None
+        self._size = size
+        self._view = memoryview(self._map) if self._map is not None else memoryview(b"")
 
     # --- lazily loaded index parts ---
 
@@ -86,7 +102,10 @@ class MsgpackReader:
                     f"{source}: offsets do not match the data file ({self._size} bytes); "
                     "run dings.format.verify() to see what is damaged"
                 )
-            self._offsets = offsets
+            if self._length is not None and self._length != len(offsets) - 1:
+                raise CorruptIndexError(f"{source}: {len(offsets) - 1} offsets but the index header says {self._length} samples")
+            self._offsets = offsets.astype(np.int64)
+            self._length = len(offsets) - 1
         return self._offsets
 
     @property
@@ -108,8 +127,10 @@ class MsgpackReader:
         salt, hashes = format_index.load_key_hashes(self.path)
         if len(hashes) != len(self):
             raise CorruptIndexError(f"{index_path(self.path, '.key_hashes')}: {len(hashes)} hashes for {len(self)} samples")
+        order = np.argsort(hashes, kind="stable")
+        self._sorted_hashes = hashes[order].astype(np.uint64)
+        self._hash_order = order
         self._salt = salt
-        self._hash_to_index = {int(h): i for i, h in enumerate(hashes.tolist())}
 
     def _lookup(self, key: str) -> int | None:
         if self._legacy or not index_path(self.path, ".key_hashes").exists():
@@ -120,14 +141,16 @@ class MsgpackReader:
             self._filter = format_index.load_filter(self.path)
         if self._filter is not None and key not in self._filter:
             return None
-        if self._hash_to_index is None:
+        if self._sorted_hashes is None:
             self._load_hashes()
-        return self._hash_to_index.get(format_index.hash_string(key, self._salt))  # type: ignore[union-attr]
+        wanted = format_index.hash_string(key, self._salt)  # type: ignore[arg-type]
+        hashes = self._sorted_hashes
+        position = int(hashes.searchsorted(np.uint64(wanted)))
+        if position < len(hashes) and int(hashes[position]) == wanted:
+            return int(self._hash_order[position])  # type: ignore[index]
+        return None
 
-    # --- public API ---
-
-    def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and self._lookup(key) is not None
+    # --- Reader interface ---
 
     def find_index(self, key: str) -> int:
         """Return the index of the sample with ``key``.
@@ -144,78 +167,81 @@ class MsgpackReader:
         """Return the key of the sample at ``index`` (negative counts from the end)."""
         return self.keys[self._normalize(index)]
 
-    def _normalize(self, index: int) -> int:
-        length = len(self)
-        position = index + length if index < 0 else index
-        if not 0 <= position < length:
-            raise IndexError(f"index {index} out of range for {self.path} with {length} samples")
-        return position
+    def _decode(self, data: memoryview | bytes) -> Any:
+        return unpackb(data, allow_unsafe=self._allow_unsafe)
 
-    def _decode(self, raw: bytes) -> Any:
-        return unpackb(raw, allow_unsafe=self._allow_unsafe)
-
-    def get(self, index: int, yield_key: bool = False, raw: bool = False) -> Any:
-        """Return the sample at ``index``.
-
-        Args:
-            index: sample position; negative counts from the end.
-            yield_key: return ``(key, sample)`` instead of the sample.
-            raw: return the packed bytes instead of the decoded sample.
-        """
-        position = self._normalize(index)
+    def _read(self, index: int, raw: bool, copy: bool) -> Any:
         offsets = self.offsets
-        start, stop = int(offsets[position]), int(offsets[position + 1])
-        data = os.pread(self._fd, stop - start, start)
-        sample = data if raw else self._decode(data)
-        if yield_key:
-            return self.find_key(position), sample
-        return sample
+        piece = self._view[offsets[index] : offsets[index + 1]]  # type: ignore[index]
+        if raw:
+            return bytes(piece) if copy else piece
+        return self._decode(piece)
 
-    def __getitem__(self, index: int) -> Any:
-        return self.get(index)
-
-    def iter(self, start: int = 0, stop: int | None = None, yield_key: bool = False, raw: bool = False) -> Iterator[Any]:
-        """Yield samples ``start`` … ``stop - 1`` in order, reading several MB per system call.
-
-        Args:
-            start: first index.
-            stop: end index (exclusive); ``None`` for the end of the dataset.
-            yield_key: yield ``(key, sample)`` pairs.
-            raw: yield packed bytes instead of decoded samples.
-        """
-        length = len(self)
-        stop = length if stop is None else min(stop, length)
+    def _read_range(self, start: int, stop: int, raw: bool, copy: bool, chunk_size: int) -> Iterator[Any]:
         if start >= stop:
             return
-        offsets = self.offsets
-        keys = self.keys if yield_key else None
-        position = start
-        while position < stop:
-            base = int(offsets[position])
-            end = int(np.searchsorted(offsets, base + READ_AHEAD, side="right")) - 1
-            end = min(max(end, position + 1), stop)
-            bounds = offsets[position : end + 1].tolist()
-            block = memoryview(os.pread(self._fd, bounds[-1] - base, base))
-            for i in range(end - position):
-                piece = block[bounds[i] - base : bounds[i + 1] - base]
-                sample = bytes(piece) if raw else self._decode(piece)
-                yield (keys[position + i], sample) if keys is not None else sample
-            position = end
+        bounds = self.offsets[start : stop + 1].tolist()
+        view = self._view
+        allow_unsafe = self._allow_unsafe
+        for i in range(stop - start):
+            piece = view[bounds[i] : bounds[i + 1]]  # type: ignore[index]
+            if raw:
+                yield bytes(piece) if copy else piece
+            else:
+                yield unpackb(piece, allow_unsafe=allow_unsafe)
 
-    def __iter__(self) -> Iterator[Any]:
-        return self.iter()
+    # --- integrity ---
+
+    def verify_data(self, progress: bool = False) -> bool:
+        """Check the data file against the md5 file.
+
+        Args:
+            progress: show a progress line while hashing.
+
+        Returns:
+            True when the data file matches its checksum.
+        """
+        report = VerifyReport(self.path)
+        check_md5(report, self.path, only=[self.path.name], progress=progress)
+        return report.ok
+
+    def verify_index(self, progress: bool = False) -> bool:
+        """Check the index files against the md5 file and against the data.
+
+        Args:
+            progress: show a progress line while hashing.
+
+        Returns:
+            True when every index file matches its checksum and agrees with the data.
+        """
+        report = VerifyReport(self.path)
+        names = [self.path.name + s for s in (".offsets", ".keys", ".key_hashes", ".filter")]
+        check_md5(report, self.path, only=names, progress=progress)
+        check_structure(report, self.path)
+        return report.ok
+
+    def verify(self) -> VerifyReport:
+        """Run every check of :func:`dings.format.verify` on this dataset."""
+        return verify_dataset(self.path)
+
+    # --- lifecycle ---
 
     def close(self) -> None:
-        """Close the data file."""
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        """Release the memory map."""
+        if self._view is not None:
+            self._view.release()
+            self._view = None
+        if self._map is not None:
+            try:
+                self._map.close()
+            except BufferError:  # a zero-copy sample still references the map; it closes with it
+                pass
+            self._map = None
 
-    def __enter__(self) -> MsgpackReader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __copy__(self) -> MsgpackReader:
+        clone = super().__copy__()
+        clone._open()
+        return clone  # type: ignore[return-value]
 
     def __del__(self) -> None:
         try:

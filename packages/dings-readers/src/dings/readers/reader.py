@@ -1,0 +1,215 @@
+"""Reader: the interface every dings reader and augment shares (datadings 3.4's reader API)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from typing import Any
+
+from dings.format import packb
+
+__all__ = ["Reader"]
+
+
+class Reader(ABC):
+    """Random access and iteration over a sequence of samples (dicts with a unique ``"key"``).
+
+    Subclasses implement ``__len__``, :meth:`find_index`, :meth:`find_key` and :meth:`_read`
+    (one sample by a valid, non-negative index); they may override :meth:`_read_range` with a
+    faster sequential path. Everything else — negative indices, slices, ``yield_key``/``raw``,
+    the read position used by :meth:`next` and :meth:`seek` — is implemented here once.
+
+    Readers are context managers; ``copy.copy(reader)`` gives an independent reader with its own
+    read position.
+    """
+
+    _position: int = 0
+
+    # --- what subclasses implement ---
+
+    @abstractmethod
+    def __len__(self) -> int:
+        """Number of samples."""
+
+    @abstractmethod
+    def find_index(self, key: str) -> int:
+        """Return the index of the sample with ``key``.
+
+        Raises:
+            KeyError: no sample has this key (the message names it).
+        """
+
+    @abstractmethod
+    def find_key(self, index: int) -> str:
+        """Return the key of the sample at ``index`` (negative counts from the end).
+
+        Raises:
+            IndexError: ``index`` is out of range (the message names it).
+        """
+
+    @abstractmethod
+    def _read(self, index: int, raw: bool, copy: bool) -> Any:
+        """Return sample ``index`` (already checked to be in range), decoded or packed (``raw``)."""
+
+    def _read_range(self, start: int, stop: int, raw: bool, copy: bool, chunk_size: int) -> Iterator[Any]:
+        """Yield samples ``start`` … ``stop - 1`` (valid bounds). Override for a faster sequential path."""
+        for index in range(start, stop):
+            yield self._read(index, raw, copy)
+
+    # --- shared behaviour ---
+
+    def _normalize(self, index: int) -> int:
+        length = len(self)
+        try:
+            position = index + length if index < 0 else index
+        except TypeError:
+            raise TypeError(f"sample indices must be int, not {type(index).__name__}") from None
+        if not 0 <= position < length:
+            raise IndexError(f"index {index} out of range for {self!r} with {length} samples")
+        return int(position)
+
+    @staticmethod
+    def _pack(sample: dict, raw: bool) -> Any:
+        """Helper for readers that hold decoded samples: pack them when ``raw`` is asked for."""
+        return packb(sample) if raw else sample
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str):
+            return False
+        try:
+            self.find_index(key)
+        except KeyError:
+            return False
+        return True
+
+    def get(self, index: int, yield_key: bool = False, raw: bool = False, copy: bool = True) -> Any:
+        """Return the sample at ``index``.
+
+        Args:
+            index: position; negative counts from the end.
+            yield_key: return ``(key, sample)``.
+            raw: return the packed msgpack bytes instead of the decoded sample.
+            copy: if false, a reader may return ``memoryview`` objects that share its buffers.
+
+        Raises:
+            IndexError: ``index`` is out of range.
+        """
+        position = self._normalize(index)
+        sample = self._read(position, raw, copy)
+        return (self.find_key(position), sample) if yield_key else sample
+
+    def _bounds(self, start: int | None, stop: int | None) -> tuple[int, int]:
+        length = len(self)
+        start = self._position if start is None else start
+        begin, end, _ = slice(start, stop).indices(length)
+        return begin, max(begin, end)
+
+    def iter(
+        self,
+        start: int | None = None,
+        stop: int | None = None,
+        yield_key: bool = False,
+        raw: bool = False,
+        copy: bool = True,
+        chunk_size: int = 16,
+    ) -> Iterator[Any]:
+        """Iterate over samples ``start`` … ``stop - 1`` like ``range``; the read position follows.
+
+        Args:
+            start: first index (negative counts from the end); ``None`` continues at the read position.
+            stop: end index, exclusive; ``None`` for the end.
+            yield_key: yield ``(key, sample)`` pairs.
+            raw: yield packed msgpack bytes.
+            copy: if false, samples may be ``memoryview`` objects sharing the reader's buffers.
+            chunk_size: samples read together (readers may read more for speed).
+        """
+        begin, end = self._bounds(start, stop)
+        position = begin
+        for sample in self._read_range(begin, end, raw, copy, max(1, chunk_size)):
+            self._position = position + 1
+            yield (self.find_key(position), sample) if yield_key else sample
+            position += 1
+
+    def __iter__(self) -> Iterator[Any]:
+        return self.iter(0)
+
+    def slice(self, start: int | None, stop: int | None = None, yield_key: bool = False, raw: bool = False, copy: bool = True) -> list:
+        """Return samples ``start`` … ``stop - 1`` as a list (bounds as for ``range``/slices)."""
+        begin, end = self._bounds(0 if start is None else start, stop)
+        samples = list(self._read_range(begin, end, raw, copy, max(1, end - begin)))
+        if yield_key:
+            return [(self.find_key(i), s) for i, s in zip(range(begin, end), samples)]
+        return samples
+
+    def __getitem__(self, item: int | slice) -> Any:
+        if isinstance(item, slice):
+            if item.step not in (None, 1):
+                raise ValueError(f"slices of a reader must have step 1, got {item.step}")
+            return self.slice(item.start, item.stop)
+        return self.get(item)
+
+    def next(self) -> Any:
+        """Return the sample at the read position and advance it.
+
+        Raises:
+            StopIteration: at the end of the dataset.
+        """
+        if self._position >= len(self):
+            raise StopIteration
+        sample = self.get(self._position)
+        self._position += 1
+        return sample
+
+    def rawnext(self) -> bytes:
+        """Like :meth:`next`, as packed msgpack bytes."""
+        if self._position >= len(self):
+            raise StopIteration
+        sample = self.get(self._position, raw=True)
+        self._position += 1
+        return sample
+
+    def rawiter(self, yield_key: bool = False) -> Iterator[Any]:
+        """Iterate from the read position, yielding packed msgpack bytes."""
+        return self.iter(yield_key=yield_key, raw=True)
+
+    def seek(self, index: int) -> None:
+        """Move the read position to ``index`` (negative counts from the end; ``len`` is the end).
+
+        Raises:
+            IndexError: ``index`` is out of range.
+        """
+        length = len(self)
+        position = index + length if index < 0 else index
+        if not 0 <= position <= length:
+            raise IndexError(f"cannot seek to index {index} of {self!r} with {length} samples")
+        self._position = position
+
+    def seek_index(self, index: int) -> None:
+        """Same as :meth:`seek`."""
+        self.seek(index)
+
+    def seek_key(self, key: str) -> None:
+        """Move the read position to the sample with ``key``.
+
+        Raises:
+            KeyError: no sample has this key.
+        """
+        self._position = self.find_index(key)
+
+    def close(self) -> None:
+        """Release files and buffers; the default does nothing."""
+
+    def __enter__(self) -> Reader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __copy__(self) -> Reader:
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+

@@ -17,7 +17,7 @@ PACKAGES = ROOT / "packages"
 # distribution -> dependency names its wheel must declare (and nothing else)
 EXPECTED_DEPS = {
     "dings-format": {"msgpack", "msgpack-numpy", "numpy", "simplebloom"},
-    "dings-readers": {"dings-format"},
+    "dings-readers": {"dings-format", "numpy"},
     "dings-tools": {"dings-readers", "tqdm"},
     "dings-sets": {"dings-tools"},
     "dings-torch": {"dings-readers", "torch", "pillow"},

@@ -87,3 +87,162 @@ def test_legacy_index_is_read(tmp_path):
         assert len(reader) == 5
         assert list(reader) == samples
         assert reader.find_index("x3") == 3
+
+
+# --- the full Reader API on MsgpackReader ---
+
+import copy
+import multiprocessing
+import os
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dings.format import unpackb, verify
+
+
+def test_slices_with_negative_and_open_bounds(dataset):
+    with MsgpackReader(dataset) as reader:
+        assert [s["i"] for s in reader[5:8]] == [5, 6, 7]
+        assert [s["i"] for s in reader[-3:]] == [197, 198, 199]
+        assert [s["i"] for s in reader[:2]] == [0, 1]
+        assert reader[10:5] == []
+        assert [k for k, _ in reader.slice(3, 5, yield_key=True)] == ["k3", "k4"]
+        with pytest.raises(ValueError, match="step 1"):
+            reader[::2]
+
+
+def test_iter_with_negative_start_raw_and_zero_copy(dataset):
+    with MsgpackReader(dataset) as reader:
+        assert [s["i"] for s in reader.iter(-2)] == [198, 199]
+        raw = list(reader.iter(0, 3, raw=True))
+        assert all(type(r) is bytes for r in raw) and unpackb(raw[2])["i"] == 2
+        views = list(reader.iter(0, 3, raw=True, copy=False))
+        assert all(type(v) is memoryview for v in views) and [bytes(v) for v in views] == raw
+        assert type(reader.get(4, raw=True, copy=False)) is memoryview
+
+
+def test_next_seek_and_iteration_continue_from_the_read_position(dataset):
+    with MsgpackReader(dataset) as reader:
+        reader.seek(10)
+        assert reader.next()["i"] == 10
+        assert reader.rawnext() == reader.get(11, raw=True)
+        it = reader.iter()
+        assert [next(it)["i"] for _ in range(3)] == [12, 13, 14]
+        it.close()
+        assert reader.next()["i"] == 15
+        reader.seek_key("k100")
+        assert reader.next()["key"] == "k100"
+        reader.seek(-1)
+        assert reader.next()["i"] == 199
+        with pytest.raises(StopIteration):
+            reader.next()
+        with pytest.raises(IndexError, match="seek to index 500"):
+            reader.seek(500)
+        with pytest.raises(KeyError, match="nope"):
+            reader.seek_key("nope")
+
+
+def test_copies_are_independent_readers(dataset):
+    reader = MsgpackReader(dataset)
+    reader.seek(50)
+    clone = copy.copy(reader)
+    reader.close()
+    assert clone.next()["i"] == 50
+    assert clone.get(0)["i"] == 0
+    clone.close()
+
+
+def _read_in_child(reader, queue):
+    queue.put([reader.get(i)["i"] for i in (3, 150, 7)] + [reader.find_index("k42")])
+
+
+def test_reader_inherited_by_forked_processes_reads_correctly(dataset):
+    reader = MsgpackReader(dataset)
+    reader.get(0)  # load the index before forking, as a DataLoader does
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    workers = [context.Process(target=_read_in_child, args=(reader, queue)) for _ in range(3)]
+    for w in workers:
+        w.start()
+    results = [queue.get(timeout=30) for _ in workers]
+    for w in workers:
+        w.join(30)
+    assert results == [[3, 150, 7, 42]] * 3
+    assert reader.get(150)["i"] == 150
+
+
+def test_empty_dataset_iterates_to_nothing(tmp_path):
+    path = tmp_path / "empty.msgpack"
+    with FileWriter(path, progress=False):
+        pass
+    with MsgpackReader(path) as reader:
+        assert len(reader) == 0 and list(reader) == [] and reader[:] == []
+        assert "x" not in reader
+        with pytest.raises(IndexError):
+            reader.get(0)
+
+
+def test_verify_data_and_index_against_md5(dataset):
+    with MsgpackReader(dataset) as reader:
+        assert reader.verify_data() and reader.verify_index()
+    data = bytearray(dataset.read_bytes())
+    data[5] ^= 1
+    dataset.write_bytes(bytes(data))
+    with MsgpackReader(dataset) as reader:
+        assert not reader.verify_data()
+        assert reader.verify_index()
+    keys = dataset.with_name(dataset.name + ".keys")
+    keys.write_bytes(keys.read_bytes()[:-1])
+    assert not MsgpackReader(dataset).verify_index()
+
+
+def test_garbage_keys_file_is_a_clear_error(dataset):
+    dataset.with_name(dataset.name + ".keys").write_bytes(os.urandom(64))
+    with MsgpackReader(dataset) as reader:
+        assert reader.get(0)["i"] == 0  # reading by index needs only the offsets
+        with pytest.raises(CorruptIndexError, match=r"d\.msgpack\.keys"):
+            reader.find_key(0)
+
+
+def test_truncated_data_file_is_refused_before_reading(dataset):
+    dataset.write_bytes(dataset.read_bytes()[:-10])
+    with MsgpackReader(dataset) as reader:
+        with pytest.raises(CorruptIndexError, match="offsets do not match the data file"):
+            list(reader)
+
+
+def test_object_arrays_in_a_file_are_refused_on_every_path(tmp_path):
+    path = tmp_path / "unsafe.msgpack"
+    with FileWriter(path, progress=False, allow_unsafe=True) as writer:
+        writer.write({"key": "a", "o": np.array([1, None], dtype=object)})
+    with MsgpackReader(path) as reader:
+        with pytest.raises(ValueError, match="pickle"):
+            reader.get(0)
+        with pytest.raises(ValueError, match="pickle"):
+            list(reader)
+
+
+sample_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.text(max_size=20) | st.binary(max_size=300),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.lists(sample_values, max_size=40), big=st.integers(0, 3))
+def test_random_datasets_read_back_exactly_on_every_path(tmp_path_factory, values, big):
+    path = tmp_path_factory.mktemp("h") / "d.msgpack"
+    samples = [{"key": f"s{i}", "v": v, "pad": bytes(20000 * big)} for i, v in enumerate(values)]
+    with FileWriter(path, progress=False) as writer:
+        for sample in samples:
+            writer.write(sample)
+    assert verify(path).ok
+    with MsgpackReader(path) as reader:
+        assert list(reader) == samples
+        assert [reader.get(i) for i in range(len(samples))] == samples
+        assert [unpackb(r) for r in reader.iter(0, raw=True, copy=False)] == samples
+        assert reader[:] == samples
+        assert all(reader.find_index(s["key"]) == i for i, s in enumerate(samples))
+        assert all(reader.find_key(i) == s["key"] for i, s in enumerate(samples))

@@ -29,7 +29,7 @@ from .index import (
     write_md5,
     write_offsets,
 )
-from .packing import make_packer, make_unpacker, pack, packb, unpack, unpackb
+from .packing import make_packer, make_unpacker, pack, packb, unpack, unpack_options, unpackb
 from .paths import data_path, index_path
 from .progress import Progress
 from .sharded import ShardedWriter, shard_pattern
@@ -64,6 +64,7 @@ __all__ = [
     "pack",
     "packb",
     "unpack",
+    "unpack_options",
     "unpackb",
     "data_path",
     "index_path",

@@ -15,7 +15,7 @@ import numpy as np
 
 from .errors import UnsafeDataError
 
-__all__ = ["packb", "unpackb", "pack", "unpack", "make_packer", "make_unpacker", "encode", "decode"]
+__all__ = ["packb", "unpackb", "pack", "unpack", "make_packer", "make_unpacker", "encode", "decode", "unpack_options"]
 
 _OBJECT_ARRAY_HINT = (
     "object-dtype numpy arrays are stored with pickle, which can execute code; "
@@ -105,9 +105,13 @@ def decode(obj: dict) -> Any:
         UnsafeDataError: when the map describes an array whose dtype holds Python objects, in any
             form (object kind, object type string, structured type with an object field).
     """
-    if b"nd" in obj and _holds_objects(obj):
-        raise UnsafeDataError(f"refusing to decode an object-dtype array: {_OBJECT_ARRAY_HINT}")
-    return msgpack_numpy.decode(obj)
+    if b"nd" in obj:
+        if _holds_objects(obj):
+            raise UnsafeDataError(f"refusing to decode an object-dtype array: {_OBJECT_ARRAY_HINT}")
+        return msgpack_numpy.decode(obj)
+    if b"complex" in obj:
+        return msgpack_numpy.decode(obj)
+    return obj  # a plain map: the common case, one dict look-up per map
 
 
 def _pack_options(allow_unsafe: bool, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -129,6 +133,17 @@ def make_packer(*, allow_unsafe: bool = False, **kwargs: Any) -> msgpack.Packer:
         kwargs: further arguments for ``msgpack.Packer``.
     """
     return msgpack.Packer(**_pack_options(allow_unsafe, kwargs))
+
+
+def unpack_options(allow_unsafe: bool = False) -> dict[str, Any]:
+    """The keyword arguments for ``msgpack.unpackb``/``msgpack.Unpacker`` that decode the format.
+
+    Readers call msgpack directly with these to save a function call per sample.
+
+    Args:
+        allow_unsafe: decode object-dtype arrays with pickle. Only for trusted files.
+    """
+    return _unpack_options(allow_unsafe, {})
 
 
 def make_unpacker(file_like: IO[bytes] | None = None, *, allow_unsafe: bool = False, **kwargs: Any) -> msgpack.Unpacker:

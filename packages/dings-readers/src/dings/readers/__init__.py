@@ -1,7 +1,15 @@
 """dings.readers: read dings/datadings datasets."""
 
 from .__about__ import __version__
+from .augment import Cycler, QuasiShuffler, Range, Repeater, Shuffler
+from .directory_reader import DirectoryReader
+from .list_reader import ListReader, noop
 from .msgpack_reader import MsgpackReader
 from .reader import Reader
+from .labels import natural_sort_key
+from .sharded_reader import ShardedReader
+from .zipfile_reader import ZipFileReader
 
-__all__ = ["__version__", "MsgpackReader", "Reader"]
+__all__ = ["__version__", "MsgpackReader", "Reader", "ShardedReader", "natural_sort_key",
+           "ListReader", "DirectoryReader", "ZipFileReader", "noop",
+           "Shuffler", "QuasiShuffler", "Cycler", "Repeater", "Range"]

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import array
+import bisect
+import hashlib
 import mmap
 import os
 import warnings
 from collections.abc import Iterator
 from typing import Any
 
+import msgpack
 import numpy as np
-from dings.format import CorruptIndexError, VerifyReport, data_path, index_path, unpackb
+from dings.format import CorruptIndexError, VerifyReport, data_path, index_path, unpack_options
 from dings.format import index as format_index
 from dings.format import verify as verify_dataset
 from dings.format.verify import check_md5, check_structure
@@ -17,6 +21,11 @@ from dings.format.verify import check_md5, check_structure
 from .reader import Reader
 
 __all__ = ["MsgpackReader"]
+
+#: sequential reads decode blocks of about this many bytes with one streaming unpacker
+BLOCK_SIZE = 1 << 22
+#: ranges whose samples average at least this many bytes are decoded sample by sample
+LARGE_SAMPLE = 1 << 14
 
 
 class MsgpackReader(Reader):
@@ -53,16 +62,17 @@ class MsgpackReader(Reader):
                 if not index_path(self.path, suffix).exists():
                     warnings.warn(f"{index_path(self.path, suffix)}: index file missing; key look-up will be slower", stacklevel=2)
         self._allow_unsafe = allow_unsafe
+        self._unpack_options = unpack_options(allow_unsafe)
         self._map: mmap.mmap | None = None
         self._view: memoryview | None = None
         self._position = 0
         self._length: int | None = None
-        self._offsets: np.ndarray | None = None
+        self._offsets: array.array | None = None
         self._keys: list[str] | None = None
         self._key_to_index: dict[str, int] | None = None
-        self._salt: bytes | None = None
-        self._sorted_hashes: np.ndarray | None = None
-        self._hash_order: np.ndarray | None = None
+        self._hasher = None
+        self._sorted_hashes: array.array | None = None
+        self._hash_order: array.array | None = None
         self._filter = None
         self._open()
 
@@ -89,8 +99,11 @@ class MsgpackReader(Reader):
         return self._length
 
     @property
-    def offsets(self) -> np.ndarray:
-        """Start offsets of all samples plus the data size (N+1 values), checked against the data file."""
+    def offsets(self) -> array.array:
+        """Start offsets of all samples plus the data size (N+1 values), checked against the data file.
+
+        An ``array.array`` of int64: compact, and indexing it gives plain ints (fast random access).
+        """
         if self._offsets is None:
             if self._legacy:
                 self._keys, offsets = format_index.legacy_load_index(self.path)
@@ -104,7 +117,7 @@ class MsgpackReader(Reader):
                 )
             if self._length is not None and self._length != len(offsets) - 1:
                 raise CorruptIndexError(f"{source}: {len(offsets) - 1} offsets but the index header says {self._length} samples")
-            self._offsets = offsets.astype(np.int64)
+            self._offsets = array.array("q", offsets.astype(np.int64).tobytes())
             self._length = len(offsets) - 1
         return self._offsets
 
@@ -128,29 +141,53 @@ class MsgpackReader(Reader):
         if len(hashes) != len(self):
             raise CorruptIndexError(f"{index_path(self.path, '.key_hashes')}: {len(hashes)} hashes for {len(self)} samples")
         order = np.argsort(hashes, kind="stable")
-        self._sorted_hashes = hashes[order].astype(np.uint64)
-        self._hash_order = order
-        self._salt = salt
+        ordered = hashes[order].astype(np.uint64)
+        # buckets by the top bits of the hash narrow each binary search to a few entries;
+        # about one bucket per key keeps the structure at ~16 bytes per key
+        bits = min(max(len(ordered), 1).bit_length(), 24)
+        self._bucket_shift = 64 - bits
+        bucket_starts = np.searchsorted(ordered >> np.uint64(self._bucket_shift), np.arange((1 << bits) + 1, dtype=np.uint64))
+        # array.array: compact, and indexing gives plain ints, so no numpy call per look-up
+        self._buckets = array.array("I", bucket_starts.astype(np.uint32).tobytes())
+        self._sorted_hashes = array.array("Q", ordered.tobytes())
+        self._hash_order = array.array("I", order.astype(np.uint32).tobytes())  # < 2**32 samples per file
+        self._hasher = hashlib.blake2s(salt=salt)
 
     def _lookup(self, key: str) -> int | None:
-        if self._legacy or not index_path(self.path, ".key_hashes").exists():
-            if self._key_to_index is None:
-                self._key_to_index = {k: i for i, k in enumerate(self.keys)}
+        if self._sorted_hashes is not None:  # fast paths once the look-up structure is loaded
+            return self._find_hash(key)
+        if self._key_to_index is not None:
             return self._key_to_index.get(key)
-        if self._filter is None and index_path(self.path, ".filter").exists():
+        if self._legacy or not index_path(self.path, ".key_hashes").exists():
+            self._key_to_index = {k: i for i, k in enumerate(self.keys)}
+            return self._key_to_index.get(key)
+        if index_path(self.path, ".filter").exists():
             self._filter = format_index.load_filter(self.path)
-        if self._filter is not None and key not in self._filter:
+        self._load_hashes()
+        return self._find_hash(key)
+
+    def _find_hash(self, key: str) -> int | None:
+        bloom = self._filter
+        if bloom is not None and key not in bloom:
             return None
-        if self._sorted_hashes is None:
-            self._load_hashes()
-        wanted = format_index.hash_string(key, self._salt)  # type: ignore[arg-type]
+        hasher = self._hasher.copy()  # type: ignore[union-attr]
+        hasher.update(key.encode("utf-8"))
+        wanted = int.from_bytes(hasher.digest()[:8], "big")
+        bucket = wanted >> self._bucket_shift
+        buckets = self._buckets
+        end = buckets[bucket + 1]
         hashes = self._sorted_hashes
-        position = int(hashes.searchsorted(np.uint64(wanted)))
-        if position < len(hashes) and int(hashes[position]) == wanted:
-            return int(self._hash_order[position])  # type: ignore[index]
+        position = bisect.bisect_left(hashes, wanted, buckets[bucket], end)  # type: ignore[arg-type]
+        if position < end and hashes[position] == wanted:  # type: ignore[index]
+            return self._hash_order[position]  # type: ignore[index]
         return None
 
     # --- Reader interface ---
+
+    def __contains__(self, key: object) -> bool:
+        if self._sorted_hashes is not None and type(key) is str:
+            return self._find_hash(key) is not None
+        return isinstance(key, str) and self._lookup(key) is not None
 
     def find_index(self, key: str) -> int:
         """Return the index of the sample with ``key``.
@@ -167,28 +204,54 @@ class MsgpackReader(Reader):
         """Return the key of the sample at ``index`` (negative counts from the end)."""
         return self.keys[self._normalize(index)]
 
-    def _decode(self, data: memoryview | bytes) -> Any:
-        return unpackb(data, allow_unsafe=self._allow_unsafe)
-
     def _read(self, index: int, raw: bool, copy: bool) -> Any:
-        offsets = self.offsets
+        offsets = self._offsets if self._offsets is not None else self.offsets
         piece = self._view[offsets[index] : offsets[index + 1]]  # type: ignore[index]
         if raw:
             return bytes(piece) if copy else piece
-        return self._decode(piece)
+        return msgpack.unpackb(piece, **self._unpack_options)
+
+    def get(self, index: int, yield_key: bool = False, raw: bool = False, copy: bool = True) -> Any:
+        """Return the sample at ``index`` (negative counts from the end); see :meth:`Reader.get`."""
+        offsets = self._offsets if self._offsets is not None else self.offsets
+        length = len(offsets) - 1
+        position = index + length if type(index) is int and index < 0 else index
+        if type(position) is not int or not 0 <= position < length:
+            position = self._normalize(index)  # raises the right error (or accepts numpy ints)
+        piece = self._view[offsets[position] : offsets[position + 1]]  # type: ignore[index]
+        if raw:
+            sample = bytes(piece) if copy else piece
+        else:
+            sample = msgpack.unpackb(piece, **self._unpack_options)
+        return (self.keys[position], sample) if yield_key else sample
 
     def _read_range(self, start: int, stop: int, raw: bool, copy: bool, chunk_size: int) -> Iterator[Any]:
         if start >= stop:
             return
-        bounds = self.offsets[start : stop + 1].tolist()
+        offsets = self.offsets
         view = self._view
-        allow_unsafe = self._allow_unsafe
-        for i in range(stop - start):
-            piece = view[bounds[i] : bounds[i + 1]]  # type: ignore[index]
-            if raw:
-                yield bytes(piece) if copy else piece
-            else:
-                yield unpackb(piece, allow_unsafe=allow_unsafe)
+        if raw:
+            bounds = offsets[start : stop + 1]
+            pieces = map(view.__getitem__, map(slice, bounds[:-1], bounds[1:]))  # type: ignore[union-attr]
+            yield from (map(bytes, pieces) if copy else pieces)
+            return
+        # decode blocks of ~BLOCK_SIZE bytes with one streaming unpacker: msgpack finds the sample
+        # boundaries itself, so there is no Python work per sample
+        if (offsets[stop] - offsets[start]) >= LARGE_SAMPLE * (stop - start):
+            # large samples: decode each straight from the memory map (no copy into an unpacker)
+            options = self._unpack_options
+            for i in range(start, stop):
+                yield msgpack.unpackb(view[offsets[i] : offsets[i + 1]], **options)  # type: ignore[index]
+            return
+        position = start
+        while position < stop:
+            end = bisect.bisect_right(offsets, offsets[position] + BLOCK_SIZE, position + 1, stop + 1) - 1
+            end = max(end, position + 1)
+            block = view[offsets[position] : offsets[end]]  # type: ignore[index]
+            unpacker = msgpack.Unpacker(max_buffer_size=max(len(block), 1), **self._unpack_options)
+            unpacker.feed(block)
+            yield from unpacker
+            position = end
 
     # --- integrity ---
 

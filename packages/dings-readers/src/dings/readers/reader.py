@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 from abc import ABC, abstractmethod
+import operator
+from operator import itemgetter
 from collections.abc import Iterator
 from typing import Any
 
@@ -61,9 +64,10 @@ class Reader(ABC):
     def _normalize(self, index: int) -> int:
         length = len(self)
         try:
-            position = index + length if index < 0 else index
+            index = operator.index(index)  # ints and numpy integers; refuses floats
         except TypeError:
-            raise TypeError(f"sample indices must be int, not {type(index).__name__}") from None
+            raise TypeError(f"sample indices must be integers, not {type(index).__name__} ({index!r})") from None
+        position = index + length if index < 0 else index
         if not 0 <= position < length:
             raise IndexError(f"index {index} out of range for {self!r} with {length} samples")
         return int(position)
@@ -113,7 +117,10 @@ class Reader(ABC):
         copy: bool = True,
         chunk_size: int = 16,
     ) -> Iterator[Any]:
-        """Iterate over samples ``start`` … ``stop - 1`` like ``range``; the read position follows.
+        """Iterate over samples ``start`` … ``stop - 1`` like ``range``.
+
+        When the iteration ends (or the iterator is closed or garbage-collected), the read position
+        of :meth:`next` and ``iter(start=None)`` is right after the last sample handed out.
 
         Args:
             start: first index (negative counts from the end); ``None`` continues at the read position.
@@ -124,11 +131,19 @@ class Reader(ABC):
             chunk_size: samples read together (readers may read more for speed).
         """
         begin, end = self._bounds(start, stop)
-        position = begin
-        for sample in self._read_range(begin, end, raw, copy, max(1, chunk_size)):
-            self._position = position + 1
-            yield (self.find_key(position), sample) if yield_key else sample
-            position += 1
+        samples = self._read_range(begin, end, raw, copy, max(1, chunk_size))
+        if yield_key:
+            samples = zip(map(self.find_key, range(begin, end)), samples)
+        # count what was consumed at C speed: zip takes a sample first, so the counter advances
+        # only for samples actually handed out; the read position is set when iteration ends
+        consumed = itertools.count()
+        return self._follow(begin, map(itemgetter(0), zip(samples, consumed)), consumed)
+
+    def _follow(self, begin: int, items: Iterator[Any], consumed: Iterator[int]) -> Iterator[Any]:
+        try:
+            yield from items
+        finally:
+            self._position = begin + next(consumed)
 
     def __iter__(self) -> Iterator[Any]:
         return self.iter(0)

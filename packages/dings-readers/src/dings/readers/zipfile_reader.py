@@ -1,0 +1,172 @@
+"""ZipFileReader: samples from the members of a ZIP archive, read in place without extracting."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+from .list_reader import ListReader, noop
+from .patterns import FileListEntry, GlobPattern, collect_samples, pattern_list
+
+__all__ = ["ZipFileReader"]
+
+
+class _Archive:
+    """A ZIP archive's member list as a :class:`~dings.readers.patterns.FileSource`."""
+
+    def __init__(self, path: str, names: list[str]) -> None:
+        self.path = path
+        self.members = [name for name in names if not name.endswith("/")]
+        self.member_set = set(self.members)
+
+    def describe(self) -> str:
+        return self.path
+
+    def read_file_list(self, pattern: str) -> list[str] | None:
+        # file lists are files on disk (as in datadings); their entries name members
+        if not os.path.isfile(pattern):
+            return None
+        try:
+            with open(pattern, encoding="utf-8-sig") as f:
+                return f.readlines()
+        except UnicodeDecodeError:
+            raise ValueError(f"{pattern}: is a file, so it was read as a file list, but it is not UTF-8 text") from None
+
+    def list_entry_path(self, root_dir: str, entry: FileListEntry, source: str) -> str:
+        name = posixpath.join(root_dir, entry.path) if root_dir else entry.path
+        if name not in self.member_set:
+            raise FileNotFoundError(
+                f"{source} line {entry.line}: {name!r} is not a member of {self.path}; "
+                "fix the list or root_dir (member names are relative to the archive root, '/'-separated)"
+            )
+        return name
+
+    def files(self, glob: GlobPattern) -> Iterator[tuple[str, ...]]:
+        prefix = glob.base + "/" if glob.base else ""
+        depth = glob.max_depth
+        for name in self.members:
+            if name.startswith(prefix):
+                parts = tuple(name[len(prefix) :].split("/"))
+                if depth is None or len(parts) <= depth:
+                    yield parts
+
+    def join(self, base: str, parts: tuple[str, ...]) -> str:
+        return "/".join((base, *parts)) if base else "/".join(parts)
+
+
+class ZipFileReader(ListReader):
+    """Read the members of a ZIP file as samples (datadings' ``ZipFileReader``).
+
+    Works exactly like :class:`DirectoryReader`, with the archive's root in place of the
+    working directory: glob patterns (default ``"{LABEL}/**"``: every file, labelled by its
+    top-level directory) match member names, ``path`` is the member name, and ``data`` holds
+    the member's bytes, decompressed only when the sample is read. Nothing is extracted to disk.
+    File lists are text files on disk whose paths name members (below ``root_dir`` inside the
+    archive); every listed member must exist.
+
+    The archive stays open while the reader is used. A copy (``copy.copy``), an unpickled
+    reader and a reader used in a forked process (e.g. a DataLoader worker) each open their own
+    handle, so they never share a file position.
+
+    Args:
+        path: the ZIP file.
+        patterns: one search pattern or several (member-name globs or file lists).
+        labels: labels in the order that defines numeric labels, or the path of a file with one
+            label per line; ``None`` natural-sorts the labels found.
+        numeric_labels: replace labels by their index in the list of labels.
+        initfun: ``initfun(sample)`` changes each sample in place once, during construction.
+        convertfun: ``convertfun(sample)`` changes a shallow copy (with ``data``) in place every
+            time a sample is returned.
+        include: :func:`fnmatch.fnmatch` patterns matched against the member name; if given, a
+            member must match one.
+        exclude: :func:`fnmatch.fnmatch` patterns; a member matching any is skipped.
+        separator: column separator of file lists.
+        root_dir: prefix (inside the archive) for relative paths in file lists.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist, or a file list names a missing member.
+        zipfile.BadZipFile: ``path`` is not a ZIP file.
+        ValueError: a malformed pattern or file list, and the errors of :class:`ListReader`.
+
+    Warns:
+        UserWarning: a glob pattern matched no member.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        patterns: str | os.PathLike | Sequence[str | os.PathLike] = "{LABEL}/**",
+        labels: Iterable | str | os.PathLike | None = None,
+        numeric_labels: bool = True,
+        initfun: Callable[[dict], Any] = noop,
+        convertfun: Callable[[dict], Any] = noop,
+        include: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        separator: str = "\t",
+        root_dir: str | os.PathLike = "",
+    ) -> None:
+        self.path = os.fspath(path)
+        # an absolute path keeps working for copies and workers if the working directory changes
+        self._abspath = os.path.abspath(self.path)
+        self._zip: zipfile.ZipFile | None = None
+        self._pid = -1
+        self.patterns = pattern_list(patterns)
+        try:
+            archive = _Archive(self.path, self._zipfile().namelist())
+            samples = collect_samples(archive, self.patterns, separator, root_dir, include, exclude)
+            super().__init__(samples, labels, numeric_labels, initfun, convertfun)
+        except BaseException:
+            self.close()
+            raise
+
+    def _zipfile(self) -> zipfile.ZipFile:
+        """The open archive; opened again in a new process so forks never share a file position."""
+        if self._zip is None or self._pid != os.getpid():
+            try:
+                self._zip = zipfile.ZipFile(self._abspath)
+            except FileNotFoundError:
+                raise FileNotFoundError(f"{self.path}: ZIP file not found; check the path") from None
+            except zipfile.BadZipFile as error:
+                raise zipfile.BadZipFile(f"{self.path}: not a ZIP file ({error}); check the path") from None
+            self._pid = os.getpid()
+        return self._zip
+
+    def _load(self, index: int, sample: dict) -> None:
+        if "data" in sample:
+            return
+        name = sample["path"]
+        try:
+            sample["data"] = self._zipfile().read(name)
+        except KeyError:
+            raise FileNotFoundError(
+                f"{self.path}: member {name!r} of sample {index} (key {sample['key']!r}) not found; "
+                "if the archive changed, create the reader again"
+            ) from None
+
+    def close(self) -> None:
+        """Close the archive; reading again reopens it."""
+        if self._zip is not None:
+            self._zip.close()
+        self._zip = None
+
+    def __copy__(self) -> ZipFileReader:
+        clone = super().__copy__()
+        clone._zip = None  # type: ignore[attr-defined]  # opened on first read
+        return clone  # type: ignore[return-value]
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_zip"] = None
+        return state
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __repr__(self) -> str:
+        return f"ZipFileReader({self.path!r}, <{len(self)} samples>)"

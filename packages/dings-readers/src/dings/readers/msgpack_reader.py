@@ -63,6 +63,7 @@ class MsgpackReader(Reader):
                     warnings.warn(f"{index_path(self.path, suffix)}: index file missing; key look-up will be slower", stacklevel=2)
         self._allow_unsafe = allow_unsafe
         self._unpack_options = unpack_options(allow_unsafe)
+        self._object_hook = self._unpack_options["object_hook"]
         self._map: mmap.mmap | None = None
         self._view: memoryview | None = None
         self._position = 0
@@ -221,8 +222,8 @@ class MsgpackReader(Reader):
         piece = self._view[offsets[position] : offsets[position + 1]]  # type: ignore[index]
         if raw:
             sample = bytes(piece) if copy else piece
-        else:
-            sample = msgpack.unpackb(piece, **self._unpack_options)
+        else:  # explicit keywords: measurably faster than ** on this hot path
+            sample = msgpack.unpackb(piece, object_hook=self._object_hook, raw=False, strict_map_key=False)
         return (self.keys[position], sample) if yield_key else sample
 
     def _read_range(self, start: int, stop: int, raw: bool, copy: bool, chunk_size: int) -> Iterator[Any]:

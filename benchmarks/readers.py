@@ -2,15 +2,18 @@
 
 Datasets (built once in a temporary folder): 200000 samples of 100 bytes ("small"), 20000 samples
 of 110 kB ("large"), and 1,000,000 tiny samples for the first key look-up. For each operation, in
-one run: dings, datadings (if installed), and where it makes sense the ceiling — ``msgpack.unpackb``
-over in-memory bytes, or the file read with large plain reads. Best of ``--repeat`` rounds after a
-warm-up; ratios are dings speed / datadings speed. Run: ``hatch run bench-readers``.
+one run: dings, datadings (if installed), and the ceiling: plain ``msgpack`` decoding from in-memory
+bytes (sequential, and one ``unpackb`` per sample in the random order), the file read with large
+plain reads (raw), or only the salted key hash every look-up over the key-hash index must compute
+(``in``). Best of ``--repeat`` rounds after a warm-up; "ratio" is dings speed / datadings speed,
+"of ceiling" dings speed / ceiling speed. Run: ``hatch run bench-readers``.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import hashlib
 import json
 import os
 import random
@@ -24,6 +27,7 @@ from pathlib import Path
 import msgpack
 
 from dings.format import FileWriter
+from dings.format import index as format_index
 from dings.readers import MsgpackReader
 
 
@@ -46,14 +50,41 @@ def best_of(fn, repeat: int) -> float:
     return min(times)
 
 
-def ceiling_unpack(path: Path) -> float:
-    """msgpack.unpackb over in-memory bytes of every sample: the decode ceiling."""
+def ceiling_unpack(path: Path, order: list[int] | None = None) -> float:
+    """Decode every sample from in-memory bytes with plain msgpack: the decode ceiling.
+
+    Sequential (``order`` is None): the faster of one streaming ``Unpacker`` and one ``unpackb`` per
+    sample. Random: one ``unpackb`` per sample in ``order``.
+    """
     data = path.read_bytes()
-    unpacker = msgpack.Unpacker(raw=False, max_buffer_size=len(data) + 1)
-    unpacker.feed(data)
+    with MsgpackReader(path) as reader:
+        offsets = list(reader.offsets)
+    view = memoryview(data)
+    times = []
+    if order is None:
+        unpacker = msgpack.Unpacker(raw=False, max_buffer_size=len(data) + 1)
+        unpacker.feed(data)
+        start = time.perf_counter()
+        for _ in unpacker:
+            pass
+        times.append(time.perf_counter() - start)
+        order = range(len(offsets) - 1)  # type: ignore[assignment]
     start = time.perf_counter()
-    for _ in unpacker:
-        pass
+    for i in order:  # type: ignore[union-attr]
+        msgpack.unpackb(view[offsets[i] : offsets[i + 1]], raw=False)
+    times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def ceiling_hash(path: Path, keys: list[str]) -> float:
+    """Only the salted blake2s hash of every key: the least a look-up over the key-hash index does."""
+    salt, _ = format_index.load_key_hashes(path)
+    template = hashlib.blake2s(salt=salt)
+    start = time.perf_counter()
+    for key in keys:
+        hasher = template.copy()
+        hasher.update(key.encode("utf-8"))
+        hasher.digest()
     return time.perf_counter() - start
 
 
@@ -95,8 +126,17 @@ def operations(path: Path, impl: str, order: list[int], probe_keys: list[str]):
                 if key not in reader:
                     raise AssertionError(key)
 
+    absent_keys = [key + "-absent" for key in probe_keys]
+
+    def absent():
+        with open_reader(path) as reader:
+            for key in absent_keys:
+                if key in reader:
+                    raise AssertionError(key)
+
     ops = {"sequential decoded": sequential, "sequential raw (copy=False)": sequential_raw,
-           "random get(i)": random_get, "key in reader": membership}
+           "random get(i)": random_get, "key in reader": membership,
+           "key in reader (absent keys)": absent}
     try:
         from dings.readers import Shuffler  # noqa: F401  (augments may not exist yet)
 
@@ -174,8 +214,15 @@ def main() -> None:
                 for impl in impls:
                     if op in per_impl[impl]:
                         row[impl] = count / best_of(per_impl[impl][op], args.repeat)
-                if op.startswith("sequential"):
-                    row["ceiling"] = count / min(ceiling_unpack(path) if op == "sequential decoded" else ceiling_read(path) for _ in range(args.repeat))
+                ceiling = {
+                    "sequential decoded": lambda: ceiling_unpack(path),
+                    "sequential raw (copy=False)": lambda: ceiling_read(path),
+                    "random get(i)": lambda: ceiling_unpack(path, order),
+                    "key in reader": lambda: ceiling_hash(path, probes),
+                    "key in reader (absent keys)": lambda: ceiling_hash(path, probes),
+                }.get(op)
+                if ceiling is not None:
+                    row["ceiling"] = count / min(ceiling() for _ in range(args.repeat))
                 rows.append(row)
             path.unlink()
         keys_path = build(workdir / "keys.msgpack", args.keys, 1)
@@ -186,11 +233,11 @@ def main() -> None:
     if args.json:
         print(json.dumps({"rows": rows, "first_lookup": lookup}, indent=2))
         return
-    print(f"{'dataset':8s} {'operation':30s} {'dings/s':>12s} {'datadings/s':>12s} {'ratio':>7s} {'ceiling/s':>12s}")
+    print(f"{'dataset':8s} {'operation':30s} {'dings/s':>12s} {'datadings/s':>12s} {'ratio':>7s} {'ceiling/s':>12s} {'of ceiling':>10s}")
     for row in rows:
         theirs = row.get("datadings")
         ratio = f"{row['dings'] / theirs:6.2f}x" if theirs else "      -"
-        ceiling = f"{row['ceiling']:12,.0f}" if "ceiling" in row else " " * 12
+        ceiling = f"{row['ceiling']:12,.0f} {row['dings'] / row['ceiling']:9.2f}x" if "ceiling" in row else ""
         print(f"{row['dataset']:8s} {row['operation']:30s} {row['dings']:12,.0f} {theirs or 0:12,.0f} {ratio} {ceiling}")
     print(f"\nfirst find_index on {args.keys:,} keys (fresh process): time and memory kept")
     for impl, (seconds, memory) in lookup.items():

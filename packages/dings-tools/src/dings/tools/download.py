@@ -1,0 +1,248 @@
+"""Downloading one file over HTTP(S): resumable, retried, and moved into place only when complete.
+
+The file is streamed to ``PATH.part``. After an interruption the next attempt asks for the rest with
+``Range: bytes=N-`` (N = size of the ``.part`` file); a server that answers ``200`` instead of ``206``
+sends the whole file again, so the ``.part`` file is truncated and filled from the start. Transient
+failures (connection dropped or reset, timeouts, HTTP 5xx, 408 and 429) are retried with exponential
+back-off; other HTTP errors (404, 403, …) fail at once. Only the standard library is used.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import ssl
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import BinaryIO
+
+from .__about__ import __version__
+from .progress import progress_bar
+
+__all__ = ["DownloadError", "download"]
+
+PathLike = str | os.PathLike
+
+_USER_AGENT = f"dings-tools/{__version__} (Python urllib)"
+_CONTENT_RANGE = re.compile(r"bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)", re.IGNORECASE)
+
+
+class DownloadError(OSError):
+    """A download failed: the server refused it (e.g. 404) or every retry failed.
+
+    Attributes:
+        url: the URL that was requested.
+        status: the HTTP status of the last answer, or ``None`` when no answer came (network error).
+    """
+
+    def __init__(self, message: str, url: str = "", status: int | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+        self.status = status
+
+
+class _Transient(Exception):
+    """A failure worth another attempt; the message says what happened."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def download(
+    url: str,
+    path: PathLike,
+    progress: bool = True,
+    retries: int = 5,
+    timeout: float = 60.0,
+    chunk_size: int = 1 << 20,
+    backoff: float = 1.0,
+    max_backoff: float = 60.0,
+) -> Path:
+    """Download ``url`` to ``path``, resuming an earlier partial download, and return ``path``.
+
+    Bytes go to ``path + ".part"``, which is renamed to ``path`` only when the whole file arrived
+    (checked against ``Content-Length``/``Content-Range`` when the server sends them), so ``path``
+    never holds an incomplete file. An existing file at ``path`` is replaced. When every attempt
+    fails, the ``.part`` file is kept and the next call resumes from it.
+
+    Args:
+        url: ``http://`` or ``https://`` URL (other schemes urllib knows, such as ``file://``, are
+            fetched whole, without resuming).
+        path: destination file; missing parent folders are created.
+        progress: show a progress bar with bytes and rate.
+        retries: how many times a transient failure is retried before giving up.
+        timeout: seconds to wait for the connection and for each read.
+        chunk_size: bytes read and written at a time.
+        backoff: seconds to wait before the first retry; doubled for every further retry.
+        max_backoff: upper bound of the wait between retries.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        DownloadError: the server answered with a permanent error (404, 403, other 4xx), the URL is
+            invalid, or all ``retries`` + 1 attempts failed.
+        ValueError: an argument is out of range.
+    """
+    if retries < 0 or timeout <= 0 or chunk_size <= 0 or backoff < 0:
+        raise ValueError(
+            f"download({url!r}): retries must be >= 0, timeout and chunk_size > 0 and backoff >= 0; "
+            f"got retries={retries}, timeout={timeout}, chunk_size={chunk_size}, backoff={backoff}"
+        )
+    path = Path(path)
+    part = path.with_name(path.name + ".part")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    bar = progress_bar(total=None, desc=path.name, unit="B", enabled=progress)
+    try:
+        attempt = 0
+        while True:
+            try:
+                _attempt(url, part, bar, timeout, chunk_size)
+                break
+            except _Transient as exc:
+                if attempt >= retries:
+                    raise DownloadError(
+                        f"{url}: download failed after {attempt + 1} attempt{'s' if attempt else ''}, last: {exc}; "
+                        f"run again to resume from {part}",
+                        url,
+                        exc.status,
+                    ) from None
+                time.sleep(min(backoff * 2**attempt, max_backoff))
+                attempt += 1
+    finally:
+        bar.close()
+    os.replace(part, path)
+    return path
+
+
+def _attempt(url: str, part: Path, bar, timeout: float, chunk_size: int) -> None:
+    """Fetch what is missing from ``part``; return when it is complete, raise ``_Transient`` if not."""
+    offset = part.stat().st_size if part.exists() else 0
+    resumable = url.lower().startswith(("http://", "https://"))
+    if offset and not resumable:
+        _truncate(part)
+        offset = 0
+    response = _open(url, part, offset, timeout)
+    if response is None:  # the .part file was complete already
+        return
+    with response:
+        status = getattr(response, "status", None) or 200
+        length = _int_header(response, "Content-Length")
+        if status == 206:
+            content_range = response.headers.get("Content-Range")
+            start, total = _content_range(content_range)
+            if start != offset:
+                _truncate(part)
+                raise _Transient(f"asked for bytes from {offset}, got Content-Range {content_range!r}; starting over", status)
+            mode = "ab"
+        elif status == 200:
+            start, total, mode = 0, length, "wb"  # Range ignored (or not asked for): whole file again
+        else:
+            raise DownloadError(f"{url}: unexpected HTTP status {status} {response.reason}", url, status)
+        if total is None and length is not None:
+            total = start + length
+        _restart_bar(bar, start, total)
+        with open(part, mode) as f:
+            received = _copy(response, f, bar, chunk_size)
+            f.flush()
+            os.fsync(f.fileno())
+    size = start + received
+    if length is not None and received < length:
+        raise _Transient(f"connection closed after {size} of {start + length} bytes", status)
+    if total is not None and size != total:
+        if size > total:
+            _truncate(part)
+        raise _Transient(f"received {size} bytes but the server announced {total}", status)
+
+
+def _open(url: str, part: Path, offset: int, timeout: float):
+    """Request ``url`` from byte ``offset``; return the response, ``None`` if ``part`` is already complete."""
+    try:
+        request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT, "Accept-Encoding": "identity"})
+        if offset:
+            request.add_header("Range", f"bytes={offset}-")
+        return urllib.request.urlopen(request, timeout=timeout)
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        status = exc.code
+        if status == 416 and offset:  # Range not satisfiable: complete already, or .part is too big
+            _, total = _content_range(exc.headers.get("Content-Range"))
+            if total == offset:
+                return None
+            _truncate(part)
+            raise _Transient(f"HTTP 416: {part.name} does not fit the file on the server; starting over", status)
+        if status in (408, 429) or status >= 500:
+            raise _Transient(f"HTTP {status} {exc.reason}", status) from None
+        raise DownloadError(
+            f"{url}: server answered HTTP {status} {exc.reason}; check the URL or download the file by hand",
+            url,
+            status,
+        ) from None
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, ssl.SSLCertVerificationError):
+            raise DownloadError(f"{url}: TLS certificate not trusted ({exc.reason})", url) from None
+        if isinstance(exc.reason, str) or not isinstance(exc.reason, OSError):  # e.g. "unknown url type"
+            raise DownloadError(f"{url}: cannot download ({exc.reason})", url) from None
+        raise _Transient(f"cannot connect ({exc.reason})") from None
+    except ValueError as exc:  # malformed URL
+        raise DownloadError(f"{url}: not a valid URL ({exc})", url) from None
+    except (OSError, http.client.HTTPException) as exc:  # reset, timeout, bad status line
+        raise _Transient(f"no answer ({_describe(exc)})") from None
+
+
+def _copy(response, f: BinaryIO, bar, chunk_size: int) -> int:
+    """Copy the response body to ``f``; network errors become ``_Transient`` (bytes so far are kept)."""
+    received = 0
+    # read1 returns what has arrived (up to chunk_size) instead of waiting for a full chunk, so bytes
+    # received before a stall or a reset are written and a resume starts after them
+    read = getattr(response, "read1", response.read)
+    while True:
+        try:
+            chunk = read(chunk_size)
+        except (OSError, http.client.HTTPException) as exc:
+            f.flush()
+            raise _Transient(f"connection lost after {received} bytes of this attempt ({_describe(exc)})") from None
+        if not chunk:
+            return received
+        f.write(chunk)
+        received += len(chunk)
+        bar.update(len(chunk))
+
+
+def _content_range(value: str | None) -> tuple[int | None, int | None]:
+    """Parse ``bytes START-END/TOTAL`` (or ``bytes */TOTAL``) into (START, TOTAL); unknown parts are None."""
+    match = _CONTENT_RANGE.fullmatch((value or "").strip())
+    if not match:
+        return None, None
+    start = int(match.group(1)) if match.group(1) is not None else None
+    total = int(match.group(3)) if match.group(3) != "*" else None
+    return start, total
+
+
+def _int_header(response, name: str) -> int | None:
+    value = response.headers.get(name)
+    try:
+        number = int(value) if value is not None else None
+    except ValueError:
+        return None
+    return number if number is not None and number >= 0 else None
+
+
+def _restart_bar(bar, start: int, total: int | None) -> None:
+    """Show ``start`` bytes as done without counting them in the rate (they arrived earlier)."""
+    bar.reset(total=total)
+    bar.initial = bar.n = bar.last_print_n = start
+    bar.refresh()
+
+
+def _truncate(part: Path) -> None:
+    with open(part, "wb"):
+        pass
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

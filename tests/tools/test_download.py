@@ -1,0 +1,237 @@
+"""download(): complete, resumed, restarted, retried and refused downloads against a real local HTTP server."""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+from dings.tools import DownloadError, download
+
+
+def _load_server_module():
+    """Import http_server.py next to this file (pytest runs with --import-mode=importlib)."""
+    name = "dings_tests_tools_http_server"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("http_server.py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+_server = _load_server_module()
+http_server = _server.http_server
+
+SIZE = 100_000
+DATA = random.Random(4).randbytes(SIZE)
+FAST = {"progress": False, "backoff": 0.0, "chunk_size": 8192}
+
+
+def _part(path: Path) -> Path:
+    return path.with_name(path.name + ".part")
+
+
+def test_complete_download(http_server, tmp_path):
+    url = http_server.add("/data.bin", DATA)
+    target = tmp_path / "sub" / "data.bin"
+    result = download(url, str(target), **FAST)
+    assert result == target and isinstance(result, Path)
+    assert target.read_bytes() == DATA
+    assert not _part(target).exists()
+    assert http_server.ranges("/data.bin") == [None]
+
+
+def test_replaces_existing_file(http_server, tmp_path):
+    url = http_server.add("/data.bin", DATA)
+    target = tmp_path / "data.bin"
+    target.write_bytes(b"old content")
+    download(url, target, **FAST)
+    assert target.read_bytes() == DATA
+
+
+def test_resume_after_dropped_connection_uses_range(http_server, tmp_path):
+    url = http_server.add("/data.bin", DATA, drop_after=40_000, drop_times=1)
+    target = tmp_path / "data.bin"
+    download(url, target, retries=2, **FAST)
+    assert target.read_bytes() == DATA
+    requests = http_server.requests_for("/data.bin")
+    assert [r.range for r in requests] == [None, "bytes=40000-"]
+    assert [r.status for r in requests] == [200, 206]
+
+
+def test_failed_download_keeps_part_and_next_call_resumes(http_server, tmp_path):
+    url = http_server.add("/data.bin", DATA, drop_after=30_000, drop_times=1)
+    target = tmp_path / "data.bin"
+    with pytest.raises(DownloadError) as info:
+        download(url, target, retries=0, **FAST)
+    message = str(info.value)
+    assert "failed after 1 attempt," in message
+    assert url in message and "30000 of 100000" in message and str(_part(target)) in message
+    assert not target.exists()
+    assert _part(target).read_bytes() == DATA[:30_000]
+
+    download(url, target, retries=0, **FAST)
+    assert target.read_bytes() == DATA
+    assert http_server.ranges("/data.bin") == [None, "bytes=30000-"]
+    assert not _part(target).exists()
+
+
+def test_connection_reset_is_retried(http_server, tmp_path):
+    url = http_server.add("/data.bin", DATA, drop_after=50_000, drop_times=2, drop_mode="reset")
+    target = tmp_path / "data.bin"
+    download(url, target, retries=3, **FAST)
+    assert target.read_bytes() == DATA
+    requests = http_server.requests_for("/data.bin")
+    assert len(requests) == 3
+    assert requests[0].range is None
+    # a reset may discard bytes in flight, so the resume point is anywhere up to the drop point
+    for r in requests[1:]:
+        if r.range is not None:
+            assert 0 < int(r.range.removeprefix("bytes=").rstrip("-")) <= 50_000
+
+
+def test_server_ignoring_range_restarts_from_scratch(http_server, tmp_path):
+    url = http_server.add("/data.bin", DATA, ranges=False, drop_after=60_000, drop_times=1)
+    target = tmp_path / "data.bin"
+    download(url, target, retries=2, **FAST)
+    assert target.read_bytes() == DATA  # not the first 60 kB followed by the whole file again
+    requests = http_server.requests_for("/data.bin")
+    assert [r.range for r in requests] == [None, "bytes=60000-"]
+    assert [r.status for r in requests] == [200, 200]
+
+
+def test_stale_part_is_discarded_when_range_is_ignored(http_server, tmp_path):
+    url = http_server.add("/data.bin", DATA, ranges=False)
+    target = tmp_path / "data.bin"
+    _part(target).write_bytes(b"x" * 5000)
+    download(url, target, **FAST)
+    assert target.read_bytes() == DATA
+    assert http_server.ranges("/data.bin") == ["bytes=5000-"]
+
+
+def test_resume_at_wrong_byte_starts_over(http_server, tmp_path):
+    url = http_server.add("/data.bin", DATA, range_shift=100)
+    target = tmp_path / "data.bin"
+    _part(target).write_bytes(DATA[:5000])
+    download(url, target, retries=1, **FAST)
+    assert target.read_bytes() == DATA
+    assert http_server.ranges("/data.bin") == ["bytes=5000-", None]
+
+
+def test_complete_part_file_is_renamed_after_416(http_server, tmp_path):
+    url = http_server.add("/data.bin", DATA)
+    target = tmp_path / "data.bin"
+    _part(target).write_bytes(DATA)
+    download(url, target, **FAST)
+    assert target.read_bytes() == DATA
+    assert [r.status for r in http_server.requests_for("/data.bin")] == [416]
+
+
+def test_oversized_part_file_starts_over(http_server, tmp_path):
+    url = http_server.add("/data.bin", DATA)
+    target = tmp_path / "data.bin"
+    _part(target).write_bytes(DATA + b"trailing garbage")
+    download(url, target, retries=1, **FAST)
+    assert target.read_bytes() == DATA
+    assert http_server.ranges("/data.bin") == [f"bytes={SIZE + 16}-", None]
+
+
+@pytest.mark.parametrize("status", [403, 404, 410])
+def test_permanent_http_error_fails_at_once(http_server, tmp_path, status):
+    url = http_server.add("/data.bin", DATA, status=status)
+    target = tmp_path / "data.bin"
+    with pytest.raises(DownloadError) as info:
+        download(url, target, retries=5, **FAST)
+    assert info.value.status == status and info.value.url == url
+    message = str(info.value)
+    assert url in message and f"HTTP {status}" in message and "\n" not in message
+    assert len(http_server.requests_for("/data.bin")) == 1  # not retried
+    assert not target.exists() and not _part(target).exists()
+
+
+def test_unknown_path_is_404(http_server, tmp_path):
+    with pytest.raises(DownloadError, match="HTTP 404"):
+        download(http_server.url("/nothing"), tmp_path / "x", **FAST)
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("status", [500, 503, 429])
+def test_transient_http_error_is_retried(http_server, tmp_path, status):
+    url = http_server.add("/data.bin", DATA, fail_status=status, fail_times=2)
+    target = tmp_path / "data.bin"
+    download(url, target, retries=2, **FAST)
+    assert target.read_bytes() == DATA
+    assert [r.status for r in http_server.requests_for("/data.bin")] == [status, status, 200]
+
+
+def test_gives_up_after_retries(http_server, tmp_path):
+    url = http_server.add("/data.bin", DATA, fail_status=500, fail_times=100)
+    target = tmp_path / "data.bin"
+    with pytest.raises(DownloadError) as info:
+        download(url, target, retries=3, **FAST)
+    assert "after 4 attempts" in str(info.value) and "HTTP 500" in str(info.value)
+    assert info.value.status == 500
+    assert len(http_server.requests_for("/data.bin")) == 4
+    assert not target.exists()
+
+
+def test_timeout_mid_body_is_retried_with_range(http_server, tmp_path):
+    url = http_server.add("/data.bin", DATA, stall_after=20_000, stall_times=1)
+    target = tmp_path / "data.bin"
+    download(url, target, retries=1, timeout=1.0, **FAST)
+    assert target.read_bytes() == DATA
+    assert http_server.ranges("/data.bin") == [None, "bytes=20000-"]
+
+
+def test_without_content_length(http_server, tmp_path):
+    url = http_server.add("/data.bin", DATA, content_length=False)
+    target = tmp_path / "data.bin"
+    download(url, target, **FAST)
+    assert target.read_bytes() == DATA
+
+
+def test_connection_refused_is_retried_then_fails(tmp_path):
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/data.bin"
+    with pytest.raises(DownloadError, match="after 2 attempts.*cannot connect") as info:
+        download(url, tmp_path / "data.bin", retries=1, **FAST)
+    assert info.value.status is None
+    assert not (tmp_path / "data.bin").exists()
+
+
+def test_file_url(tmp_path):
+    source = tmp_path / "source.bin"
+    source.write_bytes(DATA)
+    target = tmp_path / "out" / "data.bin"
+    _part(target).parent.mkdir()
+    _part(target).write_bytes(b"stale")  # no Range for file://: fetched whole
+    download(source.as_uri(), target, **FAST)
+    assert target.read_bytes() == DATA
+
+
+@pytest.mark.parametrize("url", ["not a url", "gopher://example.org/x"])
+def test_invalid_url(tmp_path, url):
+    with pytest.raises(DownloadError, match="cannot download|not a valid URL"):
+        download(url, tmp_path / "x", **FAST)
+
+
+@pytest.mark.parametrize("option", [{"retries": -1}, {"timeout": 0}, {"chunk_size": 0}, {"backoff": -1}])
+def test_invalid_arguments(tmp_path, option):
+    with pytest.raises(ValueError, match="download"):
+        download("http://127.0.0.1:1/x", tmp_path / "x", **{**FAST, **option})
+
+
+def test_progress_flag(http_server, tmp_path, capsys):
+    url = http_server.add("/data.bin", DATA)
+    download(url, tmp_path / "a.bin", progress=False, backoff=0.0)
+    assert capsys.readouterr().err == ""
+    download(url, tmp_path / "b.bin", progress=True, backoff=0.0)
+    err = capsys.readouterr().err
+    assert "b.bin" in err and "B/s" in err

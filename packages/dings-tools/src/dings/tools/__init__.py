@@ -1,17 +1,54 @@
-"""dings.tools: whole-dataset operations and the converters' toolbox."""
+"""dings.tools: whole-dataset operations and the converters' toolbox.
+
+The image helpers (extra ``image``, Pillow) and MATLAB helpers (extra ``matlab``, scipy) are exported
+here too, but their modules import Pillow/scipy only inside the functions: ``import dings.tools``
+works without either, and calling such a helper without its extra raises an ImportError that says
+``pip install "dings-tools[image]"`` (or ``[matlab]``).
+"""
 
 from .__about__ import __version__
-from .download import DownloadError, download
+from .arguments import (
+    argument_calculate_weights,
+    argument_indir,
+    argument_infile,
+    argument_no_confirm,
+    argument_outdir,
+    argument_outfile,
+    argument_outfile_positional,
+    argument_outfiles,
+    argument_shuffle,
+    argument_skip_verification,
+    argument_threads,
+    make_parser,
+    make_parser_simple,
+    YesNoAction,
+)
+from .arrays import split_array
+from .background import WorkerError, WorkerTraceback, yield_process, yield_threaded
+from .download import download, DownloadError
+from .extras import MissingExtraError, require
+from .files import load_json, open_comp, path_append, path_append_suffix
+from .image import (
+    decode_image,
+    decode_label_map,
+    encode_image,
+    encode_label_map,
+    recompress_jpeg,
+    write_label_map,
+)
+from .matlab import iter_fields, loadmat
+from .parallel import available_cpus, parallel_map, resolve_workers
 from .progress import print_over, progress_bar
+from .prompt import NonInteractiveError, query_user
 from .sources import (
     ChecksumMismatchError,
-    Md5FileError,
-    MissingSourceFileError,
-    SourceFileError,
     hash_md5hex,
     load_md5file,
     locate_files,
+    Md5FileError,
+    MissingSourceFileError,
     prepare_indir,
+    SourceFileError,
     verify_files,
 )
 
@@ -19,15 +56,53 @@ __all__ = [
     "ChecksumMismatchError",
     "DownloadError",
     "Md5FileError",
+    "MissingExtraError",
     "MissingSourceFileError",
+    "NonInteractiveError",
     "SourceFileError",
+    "WorkerError",
+    "WorkerTraceback",
+    "YesNoAction",
     "__version__",
+    "argument_calculate_weights",
+    "argument_indir",
+    "argument_infile",
+    "argument_no_confirm",
+    "argument_outdir",
+    "argument_outfile",
+    "argument_outfile_positional",
+    "argument_outfiles",
+    "argument_shuffle",
+    "argument_skip_verification",
+    "argument_threads",
+    "available_cpus",
+    "decode_image",
+    "decode_label_map",
     "download",
+    "encode_image",
+    "encode_label_map",
     "hash_md5hex",
+    "iter_fields",
+    "load_json",
     "load_md5file",
+    "loadmat",
     "locate_files",
+    "make_parser",
+    "make_parser_simple",
+    "open_comp",
+    "parallel_map",
+    "path_append",
+    "path_append_suffix",
     "prepare_indir",
     "print_over",
     "progress_bar",
+    "query_user",
+    "recompress_jpeg",
+    "require",
+    "resolve_workers",
+    "split_array",
     "verify_files",
+    "write_label_map",
+    "yield_process",
+    "yield_threaded",
 ]

@@ -1,0 +1,182 @@
+"""Helpers shared by the dataset operations: opening inputs, checking outputs, copying raw samples."""
+
+from __future__ import annotations
+
+import hashlib
+import operator
+import os
+import secrets
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from dings.format import RawWriter, data_path
+from dings.readers import MsgpackReader, Reader
+
+from .progress import progress_bar
+
+__all__ = [
+    "as_count",
+    "as_seed",
+    "check_outputs",
+    "copy_file",
+    "dataset_stem",
+    "human_size",
+    "open_raw_writer",
+    "open_reader",
+    "temp_name",
+    "write_raw",
+]
+
+#: bytes per read when hashing or copying files
+CHUNK = 1 << 22
+
+
+def open_reader(path: str | os.PathLike | Reader) -> tuple[Reader, bool]:
+    """Open a dataset for reading.
+
+    Args:
+        path: ``NAME.msgpack`` (or one of its index files), or an open reader used as it is.
+
+    Returns:
+        The reader and whether the caller opened it (and so must close it).
+
+    Raises:
+        FileNotFoundError: the data file or its index is missing.
+    """
+    if isinstance(path, Reader):
+        return path, False
+    return MsgpackReader(path), True
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_outputs(outfiles: Sequence[Path], inputs: Sequence[Path], overwrite: bool) -> None:
+    """Refuse outputs that exist (unless ``overwrite``), repeat, or are one of the inputs.
+
+    Never asks: a library function must not wait for an answer; the CLI asks and passes
+    ``overwrite=True``.
+
+    Raises:
+        ValueError: an output is given twice or is an input file.
+        IsADirectoryError: an output is a directory.
+        FileExistsError: an output exists and ``overwrite`` is false.
+    """
+    seen: set[Path] = set()
+    for out in outfiles:
+        absolute = Path(os.path.abspath(out))
+        if absolute in seen:
+            raise ValueError(f"{out}: given twice as an output file; give every output its own name")
+        seen.add(absolute)
+        for source in inputs:
+            if absolute == Path(os.path.abspath(source)) or _same_file(out, source):
+                raise ValueError(f"{out}: is also an input; write to a new file (and rename it afterwards if you must)")
+        if out.is_dir():
+            raise IsADirectoryError(f"{out}: is a directory; give the path of a .msgpack file to write")
+        if out.exists() and not overwrite:
+            raise FileExistsError(f"{out}: dataset exists; pass overwrite=True (-y/--no-confirm on the command line) to replace it")
+
+
+def open_raw_writer(outfile: Path, total: int | None) -> RawWriter:
+    """A RawWriter for an output already checked by :func:`check_outputs` (so it never asks)."""
+    return RawWriter(outfile, overwrite=True, progress=False, total=total)
+
+
+def write_raw(
+    items: Iterable[tuple[str, Any]],
+    outfile: Path,
+    total: int,
+    desc: str,
+    progress: bool,
+) -> int:
+    """Write ``(key, packed sample)`` pairs to ``outfile`` atomically, with a progress bar.
+
+    Returns:
+        The number of samples written.
+    """
+    with open_raw_writer(outfile, total) as writer, progress_bar(total=total, desc=desc, unit="samples", enabled=progress) as bar:
+        for key, data in items:
+            writer.write(key, data)
+            bar.update()
+        return writer.written
+
+
+def as_count(value: Any, name: str) -> int:
+    """Return ``value`` as an int (also numpy ints), refusing bools, floats and strings.
+
+    Raises:
+        TypeError: ``value`` is not an integer.
+    """
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})") from None
+
+
+def as_seed(seed: Any) -> int:
+    """Return a seed as a non-negative int; ``None`` is the fixed default 0, so runs repeat.
+
+    Raises:
+        TypeError: ``seed`` is not an integer.
+        ValueError: ``seed`` is negative.
+    """
+    if seed is None:
+        return 0
+    value = as_count(seed, "seed")
+    if value < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return value
+
+
+def temp_name(target: Path, tag: str = "part") -> Path:
+    """A hidden temporary path next to ``target``, unique per process and call."""
+    return target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.{tag}")
+
+
+def copy_file(source: Path, target: Path | None, bar: Any = None) -> str:
+    """Read ``source`` once: copy it to ``target`` (if given) and return its md5 hex digest.
+
+    Args:
+        source: file to read.
+        target: file to create (must not exist); ``None`` only hashes.
+        bar: a progress bar counting bytes, or ``None``.
+    """
+    md5 = hashlib.md5()
+    out: BinaryIO | None = open(target, "xb") if target is not None else None
+    try:
+        with open(source, "rb", buffering=0) as f:
+            while chunk := f.read(CHUNK):
+                md5.update(chunk)
+                if out is not None:
+                    out.write(chunk)
+                if bar is not None:
+                    bar.update(len(chunk))
+        if out is not None:
+            out.flush()
+            os.fsync(out.fileno())
+    finally:
+        if out is not None:
+            out.close()
+    return md5.hexdigest()
+
+
+def human_size(size: float) -> str:
+    """``1234567`` → ``"1.2 MB"`` (decimal units, as in MB/s)."""
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(size) < 1000 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} TB"  # pragma: no cover - the loop always returns
+
+
+def dataset_stem(path: str | os.PathLike) -> str:
+    """``dir/train.msgpack`` → ``"train"``: the data file name without ``.msgpack``."""
+    name = data_path(path).name
+    return name[: -len(".msgpack")] if name.endswith(".msgpack") and len(name) > len(".msgpack") else name

@@ -1,0 +1,172 @@
+"""``split`` a dataset at positions into several files, and ``sample`` a subset of it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from dings.format import RawWriter, data_path
+from dings.readers import MsgpackReader
+
+from ._dataset import as_count, as_seed, check_outputs, dataset_stem, open_raw_writer, write_raw
+from .progress import progress_bar
+
+__all__ = ["default_split_names", "sample", "split"]
+
+SAMPLE_STRATEGIES = ("sequential", "random")
+
+
+def default_split_names(infile: str | os.PathLike, count: int) -> list[Path]:
+    """Output names for ``count`` parts of ``infile``: ``dir/train.msgpack`` → ``dir/train_0.msgpack``, …
+
+    Args:
+        infile: the dataset that is split.
+        count: number of parts.
+    """
+    source = data_path(infile)
+    stem = dataset_stem(source)
+    return [source.with_name(f"{stem}_{number}.msgpack") for number in range(count)]
+
+
+def _check_positions(positions: Iterable[int], length: int, source: Path) -> list[int]:
+    if isinstance(positions, (str, bytes)) or not isinstance(positions, Iterable):
+        raise TypeError(f"positions must be a list of integers, got {positions!r}")
+    values = [as_count(p, "every split position") for p in positions]
+    if not values:
+        raise ValueError("give at least one split position (N positions give N+1 files)")
+    for before, after in zip(values, values[1:]):
+        if after <= before:
+            raise ValueError(f"split positions must increase strictly, got {values}; sort them and drop repeats")
+    for value in values:
+        if not 0 < value < length:
+            raise ValueError(
+                f"split position {value} is out of range for {source} with {length} samples; "
+                f"positions must be between 1 and {length - 1} so that no part is empty"
+            )
+    return values
+
+
+def split(
+    infile: str | os.PathLike,
+    positions: Iterable[int],
+    outfiles: Sequence[str | os.PathLike] | None = None,
+    *,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> list[Path]:
+    """Split a dataset at ``positions`` into ``len(positions) + 1`` datasets, copying packed samples.
+
+    Positions ``A < B`` give three files: samples ``0 … A-1``, ``A … B-1`` and ``B …`` to the
+    end. Every part is non-empty, so positions lie between 1 and ``len - 1``. All parts appear
+    only if all of them were written (an error discards every part written so far).
+
+    Args:
+        infile: the dataset to split (``NAME.msgpack`` or any of its index files).
+        positions: strictly increasing sample indices where a new part starts (a list, tuple or
+            numpy array of integers).
+        outfiles: ``len(positions) + 1`` data files to write; by default ``NAME_0.msgpack``,
+            ``NAME_1.msgpack``, … next to ``infile`` (see :func:`default_split_names`).
+        overwrite: replace existing outputs; otherwise ``FileExistsError`` before anything is
+            written (never a prompt).
+        progress: show a progress bar.
+
+    Returns:
+        The paths written, in order.
+
+    Raises:
+        TypeError: a position is not an integer.
+        ValueError: positions are not strictly increasing or out of range, the number of
+            ``outfiles`` is wrong, or an output is an input or repeats.
+        FileNotFoundError: ``infile`` or its index is missing.
+        FileExistsError: an output exists and ``overwrite`` is false.
+    """
+    source = data_path(infile)
+    with MsgpackReader(source) as reader:
+        length = len(reader)
+        bounds = [0, *_check_positions(positions, length, source), length]
+        parts = len(bounds) - 1
+        if outfiles is None:
+            targets = default_split_names(source, parts)
+        else:
+            if isinstance(outfiles, (str, os.PathLike)):
+                raise TypeError("outfiles must be a list of paths, not a single path")
+            targets = [Path(p) for p in outfiles]
+            if len(targets) != parts:
+                raise ValueError(f"{parts - 1} split positions give {parts} parts, but {len(targets)} outfiles were given")
+        check_outputs(targets, [source], overwrite)
+        writers: list[RawWriter] = []
+        try:
+            with progress_bar(total=length, desc=f"split {source.name}", unit="samples", enabled=progress) as bar:
+                for target, start, stop in zip(targets, bounds, bounds[1:]):
+                    writer = open_raw_writer(target, stop - start)
+                    writers.append(writer)
+                    for key, data in reader.iter(start, stop, yield_key=True, raw=True, copy=False):
+                        writer.write(key, data)
+                        bar.update()
+            for writer in writers:
+                writer.close()
+        except BaseException:
+            for writer in writers:
+                writer.abort()
+            raise
+    return targets
+
+
+def sample(
+    infile: str | os.PathLike,
+    outfile: str | os.PathLike,
+    number: int,
+    strategy: Literal["sequential", "random"] = "sequential",
+    seed: int | None = None,
+    *,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Write ``number`` samples of a dataset to a new dataset, copying packed samples.
+
+    ``"sequential"`` takes the first ``number`` samples; ``"random"`` a uniformly random subset
+    of ``number`` samples, kept in their input order (shuffle the result for a random order).
+    The same ``seed`` gives the same subset; ``None`` is the fixed default 0.
+
+    Args:
+        infile: the dataset to sample from.
+        outfile: the data file to write; written atomically with index and md5 files.
+        number: how many samples, from 1 to the dataset's length.
+        strategy: ``"sequential"`` or ``"random"``.
+        seed: non-negative int for ``"random"``; ``None`` for the default.
+        overwrite: replace an existing ``outfile``; otherwise ``FileExistsError`` (never a prompt).
+        progress: show a progress bar.
+
+    Returns:
+        The path written.
+
+    Raises:
+        TypeError: ``number`` is not an integer.
+        ValueError: unknown strategy, ``number`` is below 1 or more than the dataset holds, or
+            ``outfile`` is ``infile``.
+        FileNotFoundError: ``infile`` or its index is missing.
+        FileExistsError: ``outfile`` exists and ``overwrite`` is false.
+    """
+    if strategy not in SAMPLE_STRATEGIES:
+        raise ValueError(f"unknown sampling strategy {strategy!r}; use one of {', '.join(SAMPLE_STRATEGIES)}")
+    count = as_count(number, "number")
+    source = data_path(infile)
+    target = Path(outfile)
+    with MsgpackReader(source) as reader:
+        length = len(reader)
+        if count < 1:
+            raise ValueError(f"number must be at least 1, got {count}")
+        if count > length:
+            raise ValueError(f"cannot take {count} samples from {source}, which has only {length}")
+        check_outputs([target], [source], overwrite)
+        if strategy == "sequential":
+            items = reader.iter(0, count, yield_key=True, raw=True, copy=False)
+        else:
+            rng = np.random.default_rng(as_seed(seed))
+            chosen = np.sort(rng.choice(length, size=count, replace=False)).tolist()
+            items = (reader.get(i, yield_key=True, raw=True, copy=False) for i in chosen)
+        write_raw(items, target, count, f"sample {source.name}", progress)
+    return target

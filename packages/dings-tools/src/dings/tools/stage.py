@@ -1,0 +1,210 @@
+"""``stage``: copy datasets to a fast local disk, safely and only what is not there yet."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dings.format import CorruptIndexError, data_path, index_path, load_md5
+from dings.readers import natural_sort_key
+
+from ._dataset import copy_file, human_size, temp_name
+from .progress import progress_bar
+
+__all__ = ["StageResult", "find_datasets", "stage"]
+
+
+@dataclass
+class StageResult:
+    """Result of :func:`stage`.
+
+    Attributes:
+        datasets: data files of the staged datasets in ``local_dir``.
+        copied: files copied (and verified) in ``local_dir``, md5 files included.
+        skipped: files already present in ``local_dir`` with the right md5.
+        bytes_copied: bytes copied.
+    """
+
+    datasets: list[Path] = field(default_factory=list)
+    copied: list[Path] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+    bytes_copied: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        return {
+            "datasets": [str(p) for p in self.datasets],
+            "copied": [str(p) for p in self.copied],
+            "skipped": [str(p) for p in self.skipped],
+            "bytes_copied": self.bytes_copied,
+        }
+
+    def __str__(self) -> str:
+        return (
+            f"staged {len(self.datasets)} dataset(s): {len(self.copied)} file(s) copied "
+            f"({human_size(self.bytes_copied)}), {len(self.skipped)} already present and verified"
+        )
+
+
+def find_datasets(source: str | os.PathLike) -> list[Path]:
+    """Data files that ``source`` names, in natural order.
+
+    Args:
+        source: a dataset (``NAME.msgpack`` or any of its index files), a folder (every
+            ``*.msgpack`` directly in it, e.g. shards) or a glob pattern (``"data/train-*.msgpack"``).
+
+    Raises:
+        FileNotFoundError: nothing matches.
+    """
+    text = os.fspath(source)
+    if glob.has_magic(text):
+        found = {data_path(p) for p in glob.glob(text)}
+        paths = [p for p in found if p.name.endswith(".msgpack") and p.is_file()]
+        if not paths:
+            raise FileNotFoundError(f"{text}: no .msgpack dataset matches this pattern")
+    elif os.path.isdir(text):
+        paths = [p for p in Path(text).glob("*.msgpack") if p.is_file()]
+        if not paths:
+            raise FileNotFoundError(f"{text}: folder holds no .msgpack dataset")
+    else:
+        data = data_path(text)
+        if not data.is_file():
+            raise FileNotFoundError(f"{data}: data file not found")
+        paths = [data]
+    return sorted(paths, key=lambda p: natural_sort_key(str(p)))
+
+
+def _listed_files(data: Path) -> tuple[Path, bytes, dict[str, str]]:
+    """The md5 file of ``data``, its content and the files it lists (name → md5), checked to be plain names."""
+    md5_path = index_path(data, ".md5")
+    if not md5_path.is_file():
+        raise FileNotFoundError(
+            f"{md5_path}: md5 file missing, so a copy cannot be verified; "
+            "for a legacy dataset run convert_index first, otherwise rewrite the dataset"
+        )
+    try:
+        content = md5_path.read_bytes()
+        expected = load_md5(md5_path)
+    except UnicodeDecodeError as exc:
+        raise CorruptIndexError(f"{md5_path}: not a text md5 file ({exc})") from None
+    for name in expected:
+        if os.sep in name or (os.altsep and os.altsep in name) or name in ("", ".", ".."):
+            raise CorruptIndexError(f"{md5_path}: refers to {name!r}, which is not a file next to the dataset")
+    if data.name not in expected:
+        raise CorruptIndexError(f"{md5_path}: has no checksum for the data file {data.name}")
+    for name in expected:
+        if not (data.parent / name).is_file():
+            raise FileNotFoundError(f"{data.parent / name}: listed in {md5_path.name} but missing in the source")
+    return md5_path, content, expected
+
+
+def _present(source: Path, target: Path, digest: str, bar: Any) -> bool:
+    """Whether ``target`` is a complete copy: same size as ``source`` and the expected md5."""
+    if not target.is_file() or target.stat().st_size != source.stat().st_size:
+        return False
+    return copy_file(target, None, bar) == digest
+
+
+def _copy_verified(source: Path, target: Path, digest: str, md5_name: str, bar: Any) -> int:
+    """Copy to a temporary file, check its md5, then rename it into place."""
+    tmp = temp_name(target)
+    try:
+        actual = copy_file(source, tmp, bar)
+        if actual != digest:
+            raise OSError(
+                f"{source}: md5 is {actual} but {md5_name} says {digest}; the source is damaged or changed "
+                "while copying (check it with dings verify); this file was not staged"
+            )
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return source.stat().st_size
+
+
+def stage(source: str | os.PathLike, local_dir: str | os.PathLike, *, progress: bool = True) -> StageResult:
+    """Copy datasets (data, index and md5 files) to ``local_dir``, e.g. a node's local SSD.
+
+    For every dataset, each file its md5 file lists is skipped when ``local_dir`` already has it
+    with the right size and md5, and copied otherwise: to a temporary file first, renamed only
+    after its md5 matched. The md5 file is removed first whenever something must be copied and
+    written last, so a stage that was interrupted never looks complete; running ``stage`` again
+    redoes only what is missing or damaged. Datasets are staged one after another, in natural
+    order; several processes may stage the same datasets at once (each copies to its own
+    temporary files).
+
+    Args:
+        source: a dataset (``NAME.msgpack`` or any of its index files), a folder of datasets
+            (e.g. shards) or a glob pattern; see :func:`find_datasets`.
+        local_dir: destination folder (created if needed).
+        progress: show a progress bar of bytes checked and copied.
+
+    Returns:
+        A :class:`StageResult` with what was copied and what skipped.
+
+    Raises:
+        FileNotFoundError: nothing matches ``source``, or a dataset has no md5 file or misses a
+            file its md5 file lists.
+        ValueError: two datasets would get the same name in ``local_dir``, or a source is in
+            ``local_dir`` itself.
+        dings.format.CorruptIndexError: an md5 file is malformed.
+        OSError: a source file does not match its md5 (the source is damaged; nothing is renamed
+            into place for it), or ``local_dir`` lacks the space.
+    """
+    datasets = find_datasets(source)
+    folder = Path(local_dir)
+    names: dict[str, Path] = {}
+    plans = []
+    for data in datasets:
+        if data.name in names:
+            raise ValueError(f"{data} and {names[data.name]} would both be staged as {folder / data.name}; stage them to different folders")
+        names[data.name] = data
+        if folder.exists() and os.path.samefile(data.parent, folder):
+            raise ValueError(f"{data}: is already in {folder}; stage to another folder")
+        plans.append((data, *_listed_files(data)))
+    folder.mkdir(parents=True, exist_ok=True)
+    total = sum((data.parent / name).stat().st_size for data, _, _, expected in plans for name in expected)
+    result = StageResult()
+    with progress_bar(total=total, desc=f"stage → {folder}", unit="B", enabled=progress) as bar:
+        for data, md5_path, md5_content, expected in plans:
+            _stage_one(data, md5_path, md5_content, expected, folder, bar, result)
+    return result
+
+
+def _stage_one(
+    data: Path, md5_path: Path, md5_content: bytes, expected: dict[str, str], folder: Path, bar: Any, result: StageResult
+) -> None:
+    missing: list[str] = []
+    for name, digest in expected.items():
+        if _present(data.parent / name, folder / name, digest, bar):
+            result.skipped.append(folder / name)
+        else:
+            missing.append(name)
+    md5_target = folder / md5_path.name
+    if missing:
+        needed = sum((data.parent / name).stat().st_size for name in missing)
+        free = shutil.disk_usage(folder).free
+        if needed > free:
+            raise OSError(f"{folder}: {human_size(free)} free but {data.name} needs {human_size(needed)} more; free space or stage elsewhere")
+        md5_target.unlink(missing_ok=True)  # until every file is in place, the copy must not look complete
+        for name in missing:
+            source = data.parent / name
+            result.bytes_copied += _copy_verified(source, folder / name, expected[name], md5_path.name, bar)
+            result.copied.append(folder / name)
+    if missing or not md5_target.is_file() or md5_target.read_bytes() != md5_content:
+        tmp = temp_name(md5_target)
+        try:
+            tmp.write_bytes(md5_content)
+            os.replace(tmp, md5_target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        result.copied.append(md5_target)
+        result.bytes_copied += len(md5_content)
+    else:
+        result.skipped.append(md5_target)
+    result.datasets.append(folder / data.name)

@@ -8,6 +8,7 @@ works without either, and calling such a helper without its extra raises an Impo
 
 from .__about__ import __version__
 from .arguments import (
+    YesNoAction,
     argument_calculate_weights,
     argument_indir,
     argument_infile,
@@ -21,11 +22,12 @@ from .arguments import (
     argument_threads,
     make_parser,
     make_parser_simple,
-    YesNoAction,
 )
 from .arrays import split_array
 from .background import WorkerError, WorkerTraceback, yield_process, yield_threaded
-from .download import download, DownloadError
+from .bench import BenchResult, bench
+from .convert_index import convert_index
+from .download import DownloadError, download
 from .extras import MissingExtraError, require
 from .files import load_json, open_comp, path_append, path_append_suffix
 from .image import (
@@ -36,21 +38,28 @@ from .image import (
     recompress_jpeg,
     write_label_map,
 )
+from .info import DatasetInfo, KeySummary, info
 from .matlab import iter_fields, loadmat
+from .merge import merge
 from .parallel import available_cpus, parallel_map, resolve_workers
 from .progress import print_over, progress_bar
 from .prompt import NonInteractiveError, query_user
+from .render import ImageInfo, cat, render_sample, render_value, sniff_image
+from .shuffle import shuffle
 from .sources import (
     ChecksumMismatchError,
+    Md5FileError,
+    MissingSourceFileError,
+    SourceFileError,
     hash_md5hex,
     load_md5file,
     locate_files,
-    Md5FileError,
-    MissingSourceFileError,
     prepare_indir,
-    SourceFileError,
     verify_files,
 )
+from .split import sample, split
+from .stage import StageResult, stage
+from .verify import VerificationReport, verify
 
 __all__ = [
     "BenchResult",

@@ -1,0 +1,165 @@
+"""The converter framework: every ``dings.sets.FOO_write`` module is a few lines on top of this.
+
+A converter module defines ``convert(args, files, outputs)`` and ends with::
+
+    def main(argv=None):
+        return run_converter(INFO, convert, argv)
+
+:func:`run_converter` builds the command line from the catalog entry (common options plus the
+dataset's own), downloads and verifies the source files, and hands the converter an
+:class:`Outputs` object that writes each split atomically, asking before it overwrites.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from dings.format import FileWriter
+from dings.tools import make_parser, prepare_indir, query_user
+from dings.tools.prompt import NonInteractiveError
+
+from .catalog import DatasetInfo
+
+__all__ = ["ConversionError", "Outputs", "converter_parser", "run_converter", "shuffled"]
+
+Convert = Callable[[argparse.Namespace, dict[str, Path], "Outputs"], None]
+
+
+class ConversionError(RuntimeError):
+    """A conversion cannot go on (bad input, or an existing output that may not be replaced)."""
+
+
+def converter_parser(info: DatasetInfo) -> argparse.ArgumentParser:
+    """Return the converter's argument parser: datadings' common options plus ``info.options``.
+
+    The help ends with the sample keys and every deliberate difference from datadings' converter.
+    """
+    lines = [f"Convert {info.name} ({info.domain}) to dings datasets: "
+             + ", ".join(s.filename for s in info.splits) + ".", "", info.description]
+    epilog = ["sample keys:"] + [f"  {k}: {v}" for k, v in info.sample_keys.items()]
+    manual = [s for s in info.sources if s.manual]
+    if manual:
+        epilog += ["", "files to download by hand into INDIR:"] + [f"  {s.name}: {s.instructions or info.homepage}" for s in manual]
+    if info.differences:
+        epilog += ["", "differences from datadings 3.4:"] + [f"  - {d}" for d in info.differences]
+    parser = make_parser(
+        "\n".join(lines),
+        shuffle="shuffle" in info.common_options,
+        threads="threads" in info.common_options,
+        epilog="\n".join(epilog),
+        prog=f"dings write {info.name}",
+    )
+    if "shuffle" in info.common_options:
+        parser.add_argument("--seed", type=int, default=0, help="Seed of the shuffled order (default: %(default)s).")
+    parser.add_argument("-q", "--quiet", action="store_true", help="Do not show progress.")
+    for option in info.options:
+        parser.add_argument(*option.flags, help=option.help, **option.kwargs)
+    return parser
+
+
+def shuffled(items: Sequence[Any], seed: int) -> list[Any]:
+    """Return ``items`` in a random order that depends only on ``seed``."""
+    order = list(items)
+    random.Random(seed).shuffle(order)
+    return order
+
+
+class Outputs:
+    """Writes a converter's splits into ``outdir``, one atomic dataset each.
+
+    Args:
+        outdir: output folder (created when needed).
+        info: the dataset, for split file names.
+        no_confirm: replace existing outputs without asking.
+        progress: show a progress bar per split.
+    """
+
+    def __init__(self, outdir: Path, info: DatasetInfo, no_confirm: bool = False, progress: bool = True) -> None:
+        self.outdir = Path(outdir)
+        self.info = info
+        self.no_confirm = no_confirm
+        self.progress = progress
+        self.written: list[Path] = []
+        self.skipped: list[Path] = []
+        self._decisions: dict[Path, bool] = {}
+
+    def path(self, split: str) -> Path:
+        """The output file of ``split``."""
+        for s in self.info.splits:
+            if s.name == split:
+                return self.outdir / s.filename
+        raise KeyError(f"{self.info.name} has no split {split!r}; it has {', '.join(s.name for s in self.info.splits)}")
+
+    def wanted(self, split: str) -> bool:
+        """Decide whether ``split`` gets written: true unless its output exists and the user says no.
+
+        Raises:
+            ConversionError: the output exists, ``no_confirm`` is off and there is no terminal to ask.
+            KeyboardInterrupt: the user answered abort.
+        """
+        path = self.path(split)
+        if path in self._decisions:
+            return self._decisions[path]
+        self._decisions[path] = self._ask(path)
+        if not self._decisions[path]:
+            self.skipped.append(path)
+        return self._decisions[path]
+
+    def _ask(self, path: Path) -> bool:
+        if self.no_confirm or not path.exists():
+            return True
+        try:
+            answer = query_user(f"{path} exists. Overwrite?", default=None, answers=("yes", "no", "abort"))
+        except NonInteractiveError:
+            raise ConversionError(f"{path}: output exists; pass -y/--no-confirm to replace it") from None
+        if answer == "abort":
+            raise KeyboardInterrupt
+        return answer == "yes"
+
+    def write(self, split: str, samples: Iterable[dict[str, Any]], total: int | None = None) -> Path | None:
+        """Write ``samples`` as ``split``; returns the path, or ``None`` when the split was skipped.
+
+        Check :meth:`wanted` first when producing the samples is expensive (the answer is kept,
+        so the user is asked once). Nothing complete-looking is left behind when ``samples`` raises.
+        """
+        path = self.path(split)
+        if not self.wanted(split):
+            return None
+        with FileWriter(path, overwrite=True, total=total, progress=self.progress, desc=path.name) as writer:
+            for sample in samples:
+                writer.write(sample)
+        self.written.append(path)
+        return path
+
+
+def run_converter(info: DatasetInfo, convert: Convert, argv: Sequence[str] | None = None,
+                  sources: Callable[[argparse.Namespace], list[str]] | None = None) -> Outputs:
+    """Parse ``argv``, prepare the input folder and run ``convert(args, files, outputs)``.
+
+    Args:
+        info: the dataset's catalog entry.
+        convert: the dataset-specific part.
+        argv: command-line arguments (default ``sys.argv[1:]``).
+        sources: names of the source files needed for these arguments (default: all).
+
+    Returns:
+        The :class:`Outputs` with what was written and skipped.
+    """
+    args = converter_parser(info).parse_args(sys.argv[1:] if argv is None else list(argv))
+    indir = Path(args.indir)
+    outdir = Path(args.outdir) if args.outdir else indir
+    names = sources(args) if sources is not None else [s.name for s in info.sources]
+    specs = {}
+    for name in names:
+        source = info.source(name)
+        specs[name] = {"path": name, "url": source.url, "md5": source.md5, "instructions": source.instructions}
+    located = prepare_indir(specs, indir, skip_verification=args.skip_verification, progress=not args.quiet)
+    files = {name: Path(spec["path"]) for name, spec in located.items()}
+    outputs = Outputs(outdir, info, no_confirm=args.no_confirm, progress=not args.quiet)
+    convert(args, files, outputs)
+    return outputs

@@ -1,0 +1,181 @@
+"""The dataset registry: built-in datasets plus plugins from the ``dings.sets`` entry-point group.
+
+A plugin package declares, in its ``pyproject.toml``::
+
+    [project.entry-points."dings.sets"]
+    MYSET = "my_package.myset:INFO"
+
+where ``INFO`` is a :class:`~dings.sets.catalog.DatasetInfo`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import os
+import pkgutil
+from functools import lru_cache
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+from .catalog import DOMAINS, DatasetInfo
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "UnknownDatasetError",
+    "data_dir",
+    "get",
+    "list_datasets",
+    "orphans",
+    "prepare",
+    "search",
+]
+
+ENTRY_POINT_GROUP = "dings.sets"
+
+
+def builtin_modules() -> list[str]:
+    """Names of the built-in dataset modules: ``dings.sets.FOO`` where FOO starts with a capital
+    letter and has no underscore (``FOO_write`` and ``FOO_synsets`` are helpers of FOO)."""
+    package = importlib.import_module("dings.sets")
+    return sorted(m.name for m in pkgutil.iter_modules(package.__path__) if m.name[0].isupper() and "_" not in m.name)
+
+
+class UnknownDatasetError(KeyError):
+    """No registered dataset has this name (a ``KeyError`` whose message reads well)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+@lru_cache(maxsize=1)
+def _registry() -> dict[str, DatasetInfo]:
+    found: dict[str, DatasetInfo] = {}
+    for module in builtin_modules():
+        info = getattr(importlib.import_module(f"dings.sets.{module}"), "INFO", None)
+        if not isinstance(info, DatasetInfo):
+            raise TypeError(f"dings.sets.{module} must define INFO = DatasetInfo(...) (dataset modules are named like the dataset)")
+        found[info.name] = info
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        info = entry.load()
+        if not isinstance(info, DatasetInfo):
+            info = getattr(info, "INFO", None)
+        if not isinstance(info, DatasetInfo):
+            raise TypeError(
+                f"entry point {entry.name} = {entry.value} in group {ENTRY_POINT_GROUP!r} must name a "
+                "dings.sets.DatasetInfo (or a module defining INFO); fix or uninstall that plugin"
+            )
+        if info.name in found:
+            raise ValueError(f"plugin {entry.value} registers {info.name}, which is already registered; rename it")
+        found[info.name] = info
+    return found
+
+
+def reload() -> None:
+    """Forget the cached registry (after installing a plugin in a running process)."""
+    _registry.cache_clear()
+
+
+def list_datasets(domain: str | None = None) -> list[DatasetInfo]:
+    """Return every registered dataset (built-in and plugins), sorted by domain then name.
+
+    Args:
+        domain: only datasets of this domain.
+    """
+    if domain is not None and domain not in DOMAINS:
+        raise ValueError(f"unknown domain {domain!r}; choose one of {', '.join(DOMAINS)}")
+    infos = [i for i in _registry().values() if domain is None or i.domain == domain]
+    return sorted(infos, key=lambda i: (DOMAINS.index(i.domain), i.name.lower()))
+
+
+def get(name: str) -> DatasetInfo:
+    """Return the dataset called ``name`` or one of its aliases (case does not matter).
+
+    Raises:
+        UnknownDatasetError: no such dataset; the message suggests close names.
+    """
+    wanted = name.lower()
+    names: dict[str, DatasetInfo] = {}
+    for info in _registry().values():
+        for alias in info.names:
+            names[alias.lower()] = info
+    if wanted in names:
+        return names[wanted]
+    close = difflib.get_close_matches(wanted, list(names), n=3, cutoff=0.6)
+    suggestion = f"; did you mean {', '.join(names[c].name for c in dict.fromkeys(close))}?" if close else ""
+    raise UnknownDatasetError(f"unknown dataset {name!r}{suggestion} (`dings sets` lists them all)")
+
+
+def _matches(info: DatasetInfo, term: str) -> bool:
+    field, sep, value = term.partition(":")
+    if sep and field in ("tag", "task", "domain"):
+        value = value.lower()
+        if field == "domain":
+            return info.domain == value
+        values = info.tags if field == "tag" else info.tasks
+        return any(value == v.lower() for v in values)
+    term = term.lower()
+    return any(term in n.lower() for n in info.names) or term in info.description.lower()
+
+
+def search(query: str) -> list[DatasetInfo]:
+    """Return the datasets matching every term of ``query``.
+
+    A term is ``tag:X``, ``task:X``, ``domain:X`` (exact, case-insensitive) or text found in a name,
+    alias or description. An empty query matches everything.
+    """
+    terms = query.split()
+    return [info for info in list_datasets() if all(_matches(info, t) for t in terms)]
+
+
+def data_dir(path: str | os.PathLike | None = None) -> Path:
+    """Return the data directory: ``path`` if given, else ``$DINGS_DATA``, else
+    ``$XDG_DATA_HOME/dings`` (``~/.local/share/dings`` when XDG_DATA_HOME is unset)."""
+    if path is not None:
+        return Path(path).expanduser()
+    if os.environ.get("DINGS_DATA"):
+        return Path(os.environ["DINGS_DATA"]).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "dings"
+
+
+def prepare(
+    name: str,
+    data_dir_path: str | os.PathLike | None = None,
+    *,
+    files: list[str] | None = None,
+    skip_verification: bool = False,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Download and verify a dataset's source files into ``<data_dir>/<NAME>``.
+
+    Args:
+        name: dataset name or alias.
+        data_dir_path: data directory (see :func:`data_dir`).
+        files: only these source files (default: all).
+        skip_verification: do not check md5 sums.
+        progress: show download and hashing progress.
+
+    Returns:
+        A JSON-able dict: ``dataset`` (every catalog fact), ``indir`` and ``files`` (name → path).
+    """
+    from dings.tools import prepare_indir
+
+    info = get(name)
+    indir = data_dir(data_dir_path) / info.name
+    sources = info.sources if files is None else [info.source(f) for f in files]
+    wanted = {s.name: {"path": s.name, "url": s.url, "md5": s.md5, "instructions": s.instructions} for s in sources}
+    indir.mkdir(parents=True, exist_ok=True)
+    prepared = prepare_indir(wanted, indir, skip_verification=skip_verification, progress=progress)
+    paths = {k: str(v["path"] if isinstance(v, dict) else v) for k, v in prepared.items()}
+    return {"dataset": info.to_dict(), "indir": str(indir), "files": paths}
+
+
+def orphans(data_dir_path: str | os.PathLike | None = None) -> list[Path]:
+    """Return folders in the data directory whose name matches no registered dataset or alias."""
+    root = data_dir(data_dir_path)
+    if not root.is_dir():
+        return []
+    known = {alias.lower() for info in _registry().values() for alias in info.names}
+    return sorted(p for p in root.iterdir() if p.is_dir() and p.name.lower() not in known)

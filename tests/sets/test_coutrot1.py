@@ -15,6 +15,8 @@ from dings.sets.Coutrot1_write import clip_gaze
 from dings.sets.converter import converter_parser
 from dings.tools.image import decode_image
 
+pytest.importorskip("cv2", reason='OpenCV is not installed: pip install "dings-sets[saliency]" (hatch.toml should list opencv-python-headless)')
+
 from .coutrot_fixtures import FRAMES, HEIGHT, RED, WIDTH, frames, make_coutrot, struct
 
 SMALL = ("--every", "3", "--min-points", "3")

@@ -210,6 +210,7 @@ def _samples(archive: Path, members: list[str], gaze: dict[str, np.ndarray], arg
 def convert(args: argparse.Namespace, files: dict[str, Path], outputs: Outputs) -> None:
     """Write ``Coutrot1.msgpack`` (see the module docstring)."""
     _cv2()
+    require_extra("scipy.io", "saliency", INFO.name)
     for flag, value in (("--every", args.every), ("--min-points", args.min_points), ("--max-age", args.max_age)):
         if value < 1:
             raise ConversionError(f"{flag} must be at least 1, got {value}")

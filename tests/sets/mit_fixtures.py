@@ -71,3 +71,20 @@ def make_mit1003(indir: Path, seed: int = 0) -> dict[str, dict]:
         }
         for name, data in images.items()
     }
+
+
+def make_mit300(indir: Path, seed: int = 0) -> dict[str, bytes]:
+    """Write ``BenchmarkIMAGES.zip`` (images, SM/ maps, clutter); return key -> image bytes of the images."""
+    rng = np.random.default_rng(seed)
+    images = {f"BenchmarkIMAGES/i{n}.jpg": jpeg(rng, 12, 8) for n in (1, 2, 10)}
+    images["BenchmarkIMAGES/iSMALL.jpg"] = jpeg(rng, 8, 8)  # 'SM' in the name, not in a folder: an image
+    write_zip(indir / "BenchmarkIMAGES.zip", {
+        "BenchmarkIMAGES/": b"",
+        **images,
+        "BenchmarkIMAGES/SM/i1.jpg": jpeg(rng, 12, 8),
+        "BenchmarkIMAGES/SM/": b"",
+        "__MACOSX/BenchmarkIMAGES/._i1.jpg": b"\x00\x05\x16\x07",
+        "BenchmarkIMAGES/._i2.jpg": b"\x00\x05\x16\x07",
+        "BenchmarkIMAGES/readme.txt": b"text",
+    })
+    return images

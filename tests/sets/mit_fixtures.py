@@ -88,3 +88,47 @@ def make_mit300(indir: Path, seed: int = 0) -> dict[str, bytes]:
         "BenchmarkIMAGES/readme.txt": b"text",
     })
     return images
+
+
+def bordered_jpeg(rng: np.random.Generator, width: int, height: int, border: int, subsampling: int = 0) -> bytes:
+    """A JPEG with a uniform grey (128) ``border`` around noise; lossless enough (quality 100, border
+    of whole blocks: 8 px for 4:4:4, 16 px for 4:2:0) that the border decodes to exactly 128."""
+    pixels = np.full((height, width, 3), 128, np.uint8)
+    pixels[border:height - border, border:width - border] = rng.integers(
+        0, 256, (height - 2 * border, width - 2 * border, 3), dtype=np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, "JPEG", quality=100, subsampling=subsampling)
+    return out.getvalue()
+
+
+#: CAT2000 fixture: fixated (row, column) pixels of the bordered 64x48 train stimulus
+CAT2000_FIXATED = [(2, 3), (8, 8), (10, 12), (20, 4), (39, 55), (47, 20)]
+
+
+def make_cat2000(indir: Path, seed: int = 0, clutter: bool = True) -> dict[str, dict[str, bytes]]:
+    """Write ``trainSet.zip`` and ``testSet.zip``; return split -> key -> original stimulus bytes.
+
+    Train: ``Action/001.jpg`` (64x48, 8 px grey border, fixations at :data:`CAT2000_FIXATED`),
+    ``Art/002.jpg`` (40x30, no border, fixLocs of logical type with one point) and
+    ``Art/003.jpg`` (no fixation file). Test: ``Action/001.jpg`` only. ``clutter`` adds a
+    ``__MACOSX/`` resource fork (datadings fails on it).
+    """
+    rng = np.random.default_rng(seed)
+    fix_locs = np.zeros((48, 64), np.uint8)
+    for row, col in CAT2000_FIXATED:
+        fix_locs[row, col] = 1
+    art = np.zeros((30, 40), bool)
+    art[29, 39] = True
+    train = {"Action/001.jpg": bordered_jpeg(rng, 64, 48, 8), "Art/002.jpg": jpeg(rng, 40, 30),
+             "Art/003.jpg": jpeg(rng, 16, 24)}
+    write_zip(indir / "trainSet.zip", {
+        **{f"trainSet/Stimuli/{key}": data for key, data in train.items()},
+        "trainSet/Stimuli/Action/Output/x.jpg": jpeg(rng, 8, 8),
+        **({"__MACOSX/trainSet/Stimuli/Action/._001.jpg": b"\x00\x05\x16\x07"} if clutter else {}),
+        "trainSet/FIXATIONMAPS/Action/001.jpg": jpeg(rng, 64, 48),
+        "trainSet/FIXATIONLOCS/Action/001.mat": mat_bytes({"fixLocs": fix_locs}),
+        "trainSet/FIXATIONLOCS/Art/002.mat": mat_bytes({"fixLocs": art}),
+    })
+    test = {"Action/001.jpg": bordered_jpeg(rng, 64, 48, 16)}
+    write_zip(indir / "testSet.zip", {f"testSet/Stimuli/{key}": data for key, data in test.items()})
+    return {"train": train, "test": test}

@@ -90,7 +90,7 @@ def points(value: Any, name: str) -> np.ndarray:
         ValueError: not a numeric array with two columns.
     """
     array = np.asarray(value)
-    if array.dtype.kind not in "biuf" or (array.size and array.shape[-1] != 2) or array.ndim > 2:
+    if array.dtype.kind not in "biuf" or array.ndim == 0 or array.ndim > 2 or (array.size and array.shape[-1] != 2):
         raise ValueError(f"{name}: expected gaze points as a numeric (N, 2) array, got {array.dtype} {array.shape}")
     return np.ascontiguousarray(array.reshape(-1, 2), dtype=np.float32)
 

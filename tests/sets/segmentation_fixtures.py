@@ -145,3 +145,68 @@ def make_cityscapes(indir: Path, seed: int = 0) -> dict[str, tuple[str, bytes, n
     write_zip(indir / "gtFine_trainvaltest.zip", gt)
     write_zip(indir / "disparity_trainvaltest.zip", disparity)
     return expected
+
+
+# ---------------------------------------------------------------- ADE20k
+
+def ade_rgb(ids: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Encode class ids like ADE's _seg.png: R = id // 256 * 10, G = id % 256, B = random instance bits."""
+    rgb = np.zeros(ids.shape + (3,), np.uint8)
+    rgb[..., 0] = (ids // 256) * 10
+    rgb[..., 1] = ids % 256
+    rgb[..., 2] = rng.integers(0, 256, ids.shape)
+    return rgb
+
+
+def cell(strings: list[str]) -> np.ndarray:
+    array = np.empty((1, len(strings)), dtype=object)
+    for i, s in enumerate(strings):
+        array[0, i] = s
+    return array
+
+
+def mat_bytes(variables: dict) -> bytes:
+    from scipy.io import savemat
+
+    out = io.BytesIO()
+    savemat(out, variables)
+    return out.getvalue()
+
+
+def make_ade20k(indir: Path, seed: int = 0) -> dict[str, list[tuple[str, bytes, int, np.ndarray, list[np.ndarray]]]]:
+    """Write ``ADE20K_2016_07_26.zip``: two training images (the first with two part levels), one validation.
+
+    Scenes in the index: b_scene, c_scene, a_scene → labels 1, 2, 0. Train 1 (8x6): 24 px id 0, 12 px id
+    261 (R=10, G=5), 12 px id 3145 (R=120, G=73); train 2: all 261. Returns split -> [(key, jpeg, label,
+    ids, [part ids])] in archive order.
+    """
+    rng = np.random.default_rng(seed)
+    root = "ADE20K_2016_07_26"
+    first = np.zeros((6, 8), np.uint16)
+    first[:2, :6] = 261
+    first[4:, :6] = 3145
+    second = np.full((6, 8), 261, np.uint16)
+    val = rng.integers(0, 3146, (6, 8)).astype(np.uint16)
+    parts = [rng.integers(0, 400, (6, 8)).astype(np.uint16), np.full((6, 8), 2000, np.uint16)]
+    images = [
+        ("training", "a/abbey", "ADE_train_00000001", 1, first, parts),
+        ("training", "h/hotel/outdoor", "ADE_train_00000002", 2, second, []),
+        ("validation", "a/abbey", "ADE_val_00000001", 0, val, []),
+    ]
+    index = {"filename": cell([f"{stem}.jpg" for _, _, stem, _, _, _ in images]),
+             "folder": cell([f"{root}/images/{s}/{f}" for s, f, _, _, _, _ in images]),
+             "scene": cell(["b_scene", "c_scene", "a_scene"]),
+             "objectnames": cell(["wall", "floor"])}
+    members = {f"{root}/index_ade20k.mat": mat_bytes({"index": index})}
+    expected: dict[str, list] = {"training": [], "validation": []}
+    for split, folder, stem, label, ids, part_ids in images:
+        prefix = f"{root}/images/{split}/{folder}/{stem}"
+        image = jpeg(rng)
+        members[f"{prefix}.jpg"] = image
+        members[f"{prefix}_seg.png"] = png(ade_rgb(ids, rng))
+        for level, part in enumerate(part_ids, 1):
+            members[f"{prefix}_parts_{level}.png"] = png(ade_rgb(part, rng))
+        members[f"{prefix}_atr.txt"] = b"001 # 0 # 0 # wall # wall # \"\"\n"
+        expected[split].append((f"{stem}.jpg", image, label, ids, part_ids))
+    write_zip(indir / "ADE20K_2016_07_26.zip", members)
+    return expected

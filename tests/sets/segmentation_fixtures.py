@@ -210,3 +210,57 @@ def make_ade20k(indir: Path, seed: int = 0) -> dict[str, list[tuple[str, bytes, 
         expected[split].append((f"{stem}.jpg", image, label, ids, part_ids))
     write_zip(indir / "ADE20K_2016_07_26.zip", members)
     return expected
+
+
+# ---------------------------------------------------------------- Places2017
+
+def boundary_mat(height: int, width: int, squares: dict[int, tuple[int, int, int, int]]) -> bytes:
+    """A ``gt.bdry`` .mat: 150x1 cell of sparse masks; ``squares`` class (1..150) -> outline (top, left, bottom, right)."""
+    from scipy.sparse import csc_matrix
+
+    cells = np.empty((150, 1), dtype=object)
+    for number in range(1, 151):
+        mask = np.zeros((height, width), dtype=np.float64)
+        if number in squares:
+            top, left, bottom, right = squares[number]
+            mask[top, left:right + 1] = mask[bottom, left:right + 1] = 1
+            mask[top:bottom + 1, left] = mask[top:bottom + 1, right] = 1
+        cells[number - 1, 0] = csc_matrix(mask.astype(bool))
+    return mat_bytes({"gt": {"bdry": cells}})
+
+
+def make_places2017(indir: Path, seed: int = 0) -> dict[str, list[dict]]:
+    """Write the four Places2017 tars plus objectInfo150.txt and color150.mat.
+
+    Training: ADE_train_00000001 (class map half 0, half 5; class 3 boundary = square outline rows/cols
+    1..4) and ADE_train_00000002 (all 150); validation: ADE_val_00000001. Returns split -> list of dicts
+    (key, image, classes, instance, squares) in archive order.
+    """
+    rng = np.random.default_rng(seed)
+    first = np.zeros((6, 8), np.uint8)
+    first[3:] = 5
+    items = [
+        ("training", "ADE_train_00000001", first, {3: (1, 1, 4, 4)}),
+        ("training", "ADE_train_00000002", np.full((6, 8), 150, np.uint8), {}),
+        ("validation", "ADE_val_00000001", rng.integers(0, 151, (6, 8), dtype=np.uint8), {150: (0, 0, 5, 7), 1: (1, 2, 4, 6)}),
+    ]
+    images, maps, instances, boundaries = {}, {}, {}, {}
+    expected: dict[str, list[dict]] = {"training": [], "validation": []}
+    for split, stem, classes, squares in items:
+        image = jpeg(rng)
+        instance = rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)
+        images[f"images/{split}/{stem}.jpg"] = image
+        maps[f"annotations_sceneparsing/{split}/{stem}.png"] = png(classes)
+        instances[f"annotations_instance/{split}/{stem}.png"] = png(instance)
+        boundaries[f"annotations_boundary/{split}/{stem}.mat"] = boundary_mat(6, 8, squares)
+        expected[split].append({"key": f"{stem}.jpg", "image": image, "classes": classes, "instance": instance,
+                                "squares": squares})
+    write_tar(indir / "images.tar", images)
+    write_tar(indir / "sceneparsing.tar", maps)
+    write_tar(indir / "annotations_instance.tar", instances)
+    write_tar(indir / "boundaries.tar", boundaries)
+    (indir / "objectInfo150.txt").write_text(
+        "Idx\tRatio\tTrain\tVal\tName\n1\t0.1576\t11664\t1172\twall\n2\t0.1072\t6046\t612\tbuilding, edifice\n"
+        "3\t0.0878\t8265\t796\tsky\n4\t0.0621\t9336\t917\tbed \n", encoding="utf-8")
+    (indir / "color150.mat").write_bytes(mat_bytes({"colors": np.arange(450, dtype=np.uint16).reshape(150, 3).astype(np.uint8)}))
+    return expected

@@ -1,0 +1,278 @@
+"""What the segmentation converters and metadata modules share.
+
+Reading archive members, class counts and median-frequency weights, colour maps (colour → index and
+index → colour), the shipped metadata files and atomic JSON output. Pillow is imported only inside
+the functions that decode images (through :func:`dings.sets.extras.require_extra`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tarfile
+import zipfile
+import zlib
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+
+from dings.tools import load_json
+
+from .extras import require_extra
+
+__all__ = [
+    "Archive",
+    "Named",
+    "class_fractions",
+    "colors_to_indices",
+    "index_to_color",
+    "label_map_fractions",
+    "load_meta",
+    "median_frequency_weights",
+    "meta_path",
+    "statistics",
+    "sum_fractions",
+    "write_json",
+]
+
+META = Path(__file__).resolve().parent / "meta"
+
+
+def meta_path(name: str) -> Path:
+    """Path of a metadata file shipped in ``dings/sets/meta``."""
+    return META / name
+
+
+def load_meta(name: str) -> Any:
+    """Load a shipped (possibly gzip/xz-compressed) JSON metadata file by name."""
+    return load_json(meta_path(name))
+
+
+def median_frequency_weights(counts: Sequence[float]) -> list[float]:
+    """Median-frequency class weights: with ``f_i = c_i / sum(c)``, ``w_i = median(f) / f_i``.
+
+    Args:
+        counts: per-class counts (e.g. summed per-image pixel fractions), all positive.
+
+    Returns:
+        One plain float per class.
+
+    Raises:
+        ValueError: no counts, or a count that is not positive.
+    """
+    values = np.asarray(counts, dtype=np.float64)
+    if values.ndim != 1 or values.size == 0:
+        raise ValueError(f"median_frequency_weights: need a non-empty list of counts, got shape {values.shape}")
+    if not np.all(values > 0):
+        raise ValueError("median_frequency_weights: every class count must be positive (drop absent classes first)")
+    frequencies = values / values.sum()
+    return [float(w) for w in np.median(frequencies) / frequencies]
+
+
+def class_fractions(label_map: np.ndarray) -> tuple[list[int], list[float]]:
+    """Histogram of a label map's class ids divided by its pixel count (fractions summing to 1).
+
+    Args:
+        label_map: integer array of class ids (any shape).
+
+    Returns:
+        ``(ids, fractions)`` for the ids that occur, ids ascending.
+    """
+    array = np.asarray(label_map)
+    if array.size == 0:
+        return [], []
+    ids, counts = np.unique(array, return_counts=True)
+    return [int(i) for i in ids], [float(c) for c in counts / array.size]
+
+
+def label_map_fractions(png: bytes) -> tuple[list[int], list[float]]:
+    """:func:`class_fractions` of a single-channel PNG label map given as bytes."""
+    from dings.tools import decode_label_map
+
+    require_extra("PIL.Image", "segmentation", "segmentation")
+    return class_fractions(decode_label_map(png))
+
+
+def sum_fractions(per_image: Iterable[tuple[Sequence[int], Sequence[float]]]) -> tuple[list[int], list[float]]:
+    """Add up per-image class fractions (in the given order, so the sums are reproducible).
+
+    Returns:
+        ``(INDEXES, COUNTS)``: the class ids that occur in any image, ascending, and their sums.
+    """
+    totals: dict[int, float] = {}
+    for ids, fractions in per_image:
+        for i, f in zip(ids, fractions):
+            totals[int(i)] = totals.get(int(i), 0.0) + float(f)
+    indexes = sorted(totals)
+    return indexes, [totals[i] for i in indexes]
+
+
+def _pack(rgb: np.ndarray) -> np.ndarray:
+    rgb = rgb.astype(np.uint32)
+    return (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+
+
+def colors_to_indices(image: np.ndarray, colors: np.ndarray | Sequence[Sequence[int]], default: int = 0) -> np.ndarray:
+    """Map every pixel of an RGB image to the index of its colour in ``colors``.
+
+    Args:
+        image: ``H x W x 3`` uint8 RGB.
+        colors: ``N x 3`` table of RGB colours (index = class); the first occurrence of a colour wins.
+        default: index of colours that are not in the table.
+
+    Returns:
+        ``H x W`` class indices, uint8 when they fit, else uint16.
+
+    Raises:
+        ValueError: the image is not ``H x W x 3``, or the table is not ``N x 3``.
+    """
+    image = np.asarray(image)
+    table = np.asarray(colors, dtype=np.int64)
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"colors_to_indices: need an H x W x 3 RGB image, got shape {image.shape}")
+    if table.ndim != 2 or table.shape[1] != 3 or table.shape[0] == 0:
+        raise ValueError(f"colors_to_indices: need an N x 3 colour table, got shape {table.shape}")
+    keys = _pack(table)
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    pixels = _pack(image)
+    position = np.clip(np.searchsorted(sorted_keys, pixels), 0, len(sorted_keys) - 1)
+    found = sorted_keys[position] == pixels
+    # the first index of a repeated colour: stable sort keeps the lowest index first among equals
+    first = np.searchsorted(sorted_keys, sorted_keys, side="left")
+    indices = np.where(found, order[first[position]], default)
+    dtype = np.uint8 if max(len(table) - 1, default) <= 255 else np.uint16
+    return indices.astype(dtype)
+
+
+def index_to_color(array: np.ndarray, colors: np.ndarray) -> np.ndarray:
+    """Colour a label map: ``colors[array]``, with indices outside the table shown black.
+
+    Args:
+        array: integer class indices (any shape).
+        colors: ``N x 3`` uint8 RGB table.
+
+    Returns:
+        ``array.shape + (3,)`` uint8 RGB.
+
+    Raises:
+        ValueError: ``array`` is not integer.
+    """
+    array = np.asarray(array)
+    if array.dtype == np.bool_:
+        array = array.astype(np.uint8)
+    if not np.issubdtype(array.dtype, np.integer):
+        raise ValueError(f"index_to_color: need integer class indices, got dtype {array.dtype}")
+    table = np.concatenate([np.asarray(colors, dtype=np.uint8).reshape(-1, 3), np.zeros((1, 3), np.uint8)])
+    outside = len(table) - 1
+    index = np.where((array >= 0) & (array < outside), array, outside).astype(np.intp)
+    return table[index]
+
+
+def write_json(path: str | os.PathLike, content: Any) -> Path:
+    """Write ``content`` as JSON to ``path`` atomically (``path.part``, then renamed)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(path.name + ".part")
+    try:
+        with open(part, "w", encoding="utf-8") as f:
+            json.dump(content, f)
+        os.replace(part, path)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return path
+
+
+class Archive:
+    """Read members of a zip or tar archive by name, with one clear error for a missing member.
+
+    Args:
+        path: the archive (zip, or tar with any compression).
+
+    Raises:
+        ValueError: the file is neither a zip nor a tar archive.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self._zip: zipfile.ZipFile | None = None
+        self._tar: tarfile.TarFile | None = None
+        self._members: dict[str, Any] = {}
+        try:
+            if zipfile.is_zipfile(self.path):
+                self._zip = zipfile.ZipFile(self.path)
+                self._members = {i.filename: i for i in self._zip.infolist() if not i.is_dir()}
+            else:
+                self._tar = tarfile.open(self.path, "r:*")
+                self._members = {m.name: m for m in self._tar.getmembers() if m.isfile()}
+        except (OSError, tarfile.TarError, zipfile.BadZipFile, EOFError) as exc:
+            self.close()
+            raise ValueError(f"{self.path}: not a readable zip or tar archive ({exc}); download it again") from exc
+
+    def names(self) -> list[str]:
+        """Every file member, in archive order."""
+        return list(self._members)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._members
+
+    def read(self, name: str) -> bytes:
+        """The bytes of member ``name``.
+
+        Raises:
+            ValueError: no such member, or it cannot be read.
+        """
+        member = self._members.get(name)
+        if member is None:
+            raise ValueError(f"{self.path}: member {name} is missing; check the archive or download it again")
+        try:
+            if self._zip is not None:
+                return self._zip.read(member)
+            handle = self._tar.extractfile(member) if self._tar is not None else None
+            if handle is None:
+                raise ValueError(f"{self.path}: member {name} is not a regular file")
+            return handle.read()
+        except (OSError, tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
+            raise ValueError(f"{self.path}: cannot read member {name} ({exc}); download the archive again") from exc
+
+    def close(self) -> None:
+        """Close the archive."""
+        if self._zip is not None:
+            self._zip.close()
+        if self._tar is not None:
+            self._tar.close()
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+
+def statistics(indexes: Sequence[int], counts: Sequence[float]) -> dict[str, list[Any]]:
+    """``{"INDEXES", "COUNTS", "WEIGHTS"}`` as written or printed by the ``--calculate-weights`` options."""
+    return {"INDEXES": list(indexes), "COUNTS": list(counts), "WEIGHTS": median_frequency_weights(counts) if counts else []}
+
+
+class Named:
+    """Wrap ``fn(data)`` to take ``(name, data)`` items and name the member in its ``ValueError``.
+
+    Picklable when ``fn`` is a module-level function, so it can go through ``parallel_map``.
+
+    Args:
+        fn: the per-item function.
+    """
+
+    def __init__(self, fn: Callable[[Any], Any]) -> None:
+        self.fn = fn
+
+    def __call__(self, item: tuple[str, Any]) -> Any:
+        name, data = item
+        try:
+            return self.fn(data)
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc}") from exc

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import copy
+import io
 import lzma
 import pickle
 import zipfile
 
+import numpy as np
 import pytest
+from PIL import Image
 
 import dings.sets.YFCC100m_counts as meta
 from dings.format import packb, unpackb
 from dings.readers import QuasiShuffler, Range, Reader, Shuffler
 from dings.sets import get
 from dings.sets.YFCC100m import RejectedImageError, YFCC100mReader
+from dings.sets.YFCC100m_validate import main as validate_main
+from dings.sets.YFCC100m_validate import validate_image
 
 from .yfcc100m_fixtures import COUNTS, PACKS, REJECTED, expected_keys, make_packs
 
@@ -234,3 +239,55 @@ def test_catalog_entry_has_no_converter():
     assert any("RejectedImageError" in d for d in info.differences)
     with pytest.raises(AttributeError):
         meta.NOT_THERE  # noqa: B018
+
+
+def jpeg_bytes(pixels: np.ndarray, quality: int = 95) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, format="JPEG", quality=quality)
+    return out.getvalue()
+
+
+def padded(data: bytes, size: int) -> bytes:
+    """A decodable JPEG of exactly ``size`` bytes (decoders ignore data after the end marker)."""
+    assert len(data) <= size
+    return data + b"\0" * (size - len(data))
+
+
+def content(seed: int) -> bytes:
+    """A JPEG with 8x8-pixel blocks of random colour: detail that survives decoding at 1/8 scale."""
+    blocks = np.random.default_rng(seed).integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    return padded(jpeg_bytes(np.kron(blocks, np.ones((8, 8, 1), np.uint8))), 8_000)
+
+
+def test_validation_rules(tmp_path):
+    good = content(0)
+    assert len(good) == 8_000 and validate_image(good) == good
+    gray = np.full((64, 512), 128, np.uint8)
+    assert validate_image(padded(jpeg_bytes(gray), 5_000)) is None  # blank
+    gray[:, :8] = np.arange(64)[:, None] * 4  # 1 of 64 scaled columns varies: still blank
+    assert validate_image(padded(jpeg_bytes(gray), 5_000)) is None
+    gray[:, :32] = np.arange(64)[:, None] * 4  # 4 of 64 (6 %) vary: kept
+    assert validate_image(padded(jpeg_bytes(gray), 5_000)) is not None
+    gradient = np.tile(np.arange(64, dtype=np.uint8)[:, None] * 4, (1, 64))  # every column varies
+    assert validate_image(padded(jpeg_bytes(gradient), 5_000)) is not None
+    assert validate_image(padded(jpeg_bytes(np.full((64, 64), 128, np.uint8)), 20_000)) is not None  # big: kept
+    assert validate_image(padded(good, 9_218)) is None  # the placeholder size
+    assert validate_image(padded(good, 9_219)) is not None
+    assert validate_image(jpeg_bytes(gradient)[:2_599]) is None  # too small
+    assert validate_image(padded(good[: len(good) // 4], 3_000)) is None  # damaged
+
+
+def test_validate_packs_writes_a_reject_list_the_reader_accepts(tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    good = content(1)
+    with zipfile.ZipFile(folder / "00000000aa.zip", "w") as pack:
+        pack.writestr("00000000aa/01", good)
+        pack.writestr("00000000aa/02", b"tiny")
+        pack.writestr("00000000aa/notes.txt", b"ignored")
+        pack.writestr("00000000aa/03", padded(jpeg_bytes(np.zeros((32, 32, 3), np.uint8)), 4_000))
+        pack.writestr("00000000aa/04", good[::-1])
+    assert validate_main([str(folder), "-r", str(tmp_path / "rejects.txt"), "-q"]) == (4, 3)
+    assert (tmp_path / "rejects.txt").read_text() == "00000000aa 1\n00000000aa 2\n00000000aa 3\n"
+    with YFCC100mReader(folder, counts=None, rejected=tmp_path / "rejects.txt") as reader:
+        assert list(reader) == [{"key": "00000000aa/01", "image": good}]

@@ -9,7 +9,8 @@ images of the shipped reject list. It is a :class:`dings.readers.Reader`, so aug
         for sample in reader:        # {"key": "<zip stem>/<hex name>", "image": b"..."}
             ...
 
-Pack counts and reject lists: :mod:`dings.sets.YFCC100m_counts`.
+Pack counts and reject lists: :mod:`dings.sets.YFCC100m_counts`. The rules behind the reject list, as
+a validator and a command line that writes a reject list: :mod:`dings.sets.YFCC100m_validate`.
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ INFO = DatasetInfo(
         "copies can pass their own counts (or counts=None to count the packs present) and reject maps",
         "with a validator, iteration skips the images it rejects and logs them, and reading such an image "
         "by index raises RejectedImageError (the reference refused random access with a validator)",
+        "the validation rules (dings.sets.YFCC100m_validate, Pillow) decode JPEGs at 1/8 scale with Pillow's "
+        "draft mode; the reference used a fast JPEG decoder first, so borderline blank images may be judged "
+        "differently",
     ),
     extra=None,
     converter=None,

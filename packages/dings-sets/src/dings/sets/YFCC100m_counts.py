@@ -95,12 +95,14 @@ def check_rejected(rejected: Mapping[Any, Any], source: str = "rejected") -> dic
         if not isinstance(stem, str):
             raise ValueError(f"{source}: zip stem {stem!r} is not a string")
         try:
-            values = np.asarray(indices if isinstance(indices, np.ndarray) else list(indices))
+            values = np.asarray(indices if isinstance(indices, (list, np.ndarray)) else list(indices))
         except (TypeError, OverflowError):
             values = np.asarray([None])  # not a list of numbers: refused below
         if values.ndim != 1 or (values.size and (values.dtype.kind not in "iu" or values.min() < 0)):
             raise ValueError(f"{source}: the rejected images of {stem} must be a list of integers >= 0, got {indices!r:.60}")
-        result[stem] = np.unique(values.astype(np.int64))
+        values = values.astype(np.int64)
+        # the shipped lists are ascending already: sort only when needed
+        result[stem] = values if np.all(values[1:] > values[:-1]) else np.unique(values)
     return result
 
 

@@ -19,7 +19,7 @@ EXPECTED_DEPS = {
     "dings-format": {"msgpack", "msgpack-numpy", "numpy", "simplebloom"},
     "dings-readers": {"dings-format", "numpy"},
     "dings-tools": {"dings-format", "dings-readers", "numpy", "tqdm"},
-    "dings-sets": {"dings-format", "dings-tools", "numpy"},
+    "dings-sets": {"dings-format", "dings-readers", "dings-tools", "numpy"},
     "dings-torch": {"dings-readers", "torch", "pillow"},
     "dings-cli": {"dings-format", "dings-readers"},
 }

@@ -1,0 +1,177 @@
+"""YFCC100m metadata: image counts per ZIP pack and the lists of rejected images.
+
+Both come from files shipped in ``meta/`` and are loaded on first use:
+
+- ``COUNTS`` (``load_counts()``): ``((zip stem, image count), ...)`` sorted by stem, 9,456 packs,
+  94,502,424 images;
+- ``load_rejected()``: zip stem → sorted array of rejected member indices (9,453 packs, 2,412,945
+  images). Reject files are plain msgpack maps (decoded without pickle) or text with
+  ``<zip stem> <index>`` lines, optionally compressed (``.xz``, ``.gz``, ``.bz2``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "COUNTS",
+    "COUNTS_FILE",
+    "REJECTED_FILE",
+    "TOTAL_IMAGES",
+    "TOTAL_REJECTED",
+    "check_counts",
+    "check_rejected",
+    "load_counts",
+    "load_rejected",
+]
+
+_META = Path(__file__).with_name("meta")
+#: ``[zip stem, image count]`` pairs of the image packs
+COUNTS_FILE = _META / "YFCC100m_counts.json.xz"
+#: msgpack map: zip stem → ascending member indices of rejected images
+REJECTED_FILE = _META / "YFCC100m_rejected_images.msgpack.xz"
+#: images in all packs, and rejected ones, according to the shipped files
+TOTAL_IMAGES = 94_502_424
+TOTAL_REJECTED = 2_412_945
+
+_STEM = re.compile(r"[0-9a-f]{10}\Z")
+
+
+def check_counts(counts: Mapping[str, int] | Iterable[tuple[str, int]], source: str = "counts") -> tuple[tuple[str, int], ...]:
+    """Validate image counts and return them as ``((stem, count), ...)`` sorted by stem.
+
+    Args:
+        counts: zip stem → number of image members, as a mapping or pairs.
+        source: what to name in error messages (e.g. the file).
+
+    Raises:
+        ValueError: a stem that is not 10 lowercase hex characters, a count that is not an int >= 0,
+            or a stem given twice.
+    """
+    pairs = list(counts.items()) if isinstance(counts, Mapping) else list(counts)
+    seen: dict[str, int] = {}
+    for pair in pairs:
+        try:
+            stem, count = pair
+        except (TypeError, ValueError):
+            raise ValueError(f"{source}: expected [zip stem, image count] pairs, got {pair!r}") from None
+        if not isinstance(stem, str) or not _STEM.match(stem):
+            raise ValueError(f"{source}: {stem!r} is not a zip stem (10 lowercase hex characters)")
+        if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 0:
+            raise ValueError(f"{source}: image count {count!r} of {stem} is not an integer >= 0")
+        if stem in seen:
+            raise ValueError(f"{source}: {stem} is listed twice")
+        seen[stem] = int(count)
+    return tuple(sorted(seen.items()))
+
+
+@lru_cache(maxsize=1)
+def load_counts() -> tuple[tuple[str, int], ...]:
+    """Return the shipped ``((zip stem, image count), ...)``, sorted by stem."""
+    from dings.tools import load_json
+
+    return check_counts(load_json(COUNTS_FILE), str(COUNTS_FILE))
+
+
+def check_rejected(rejected: Mapping[Any, Any], source: str = "rejected") -> dict[str, np.ndarray]:
+    """Validate a reject map and return it with sorted, unique ``int64`` index arrays.
+
+    Args:
+        rejected: zip stem → iterable of member indices.
+        source: what to name in error messages.
+
+    Raises:
+        ValueError: a stem that is not a string, or an index that is not an int >= 0.
+    """
+    result: dict[str, np.ndarray] = {}
+    for stem, indices in rejected.items():
+        if not isinstance(stem, str):
+            raise ValueError(f"{source}: zip stem {stem!r} is not a string")
+        try:
+            values = np.asarray(indices if isinstance(indices, (list, np.ndarray)) else list(indices))
+        except (TypeError, OverflowError):
+            values = np.asarray([None])  # not a list of numbers: refused below
+        if values.ndim != 1 or (values.size and (values.dtype.kind not in "iu" or values.min() < 0)):
+            raise ValueError(f"{source}: the rejected images of {stem} must be a list of integers >= 0, got {indices!r:.60}")
+        values = values.astype(np.int64)
+        # the shipped lists are ascending already: sort only when needed
+        result[stem] = values if np.all(values[1:] > values[:-1]) else np.unique(values)
+    return result
+
+
+def _read_text_rejects(text: str, source: str) -> dict[str, list[int]]:
+    rejected: dict[str, list[int]] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        fields = line.split()
+        try:
+            stem, index = fields
+            rejected.setdefault(stem, []).append(int(index))
+        except ValueError:
+            raise ValueError(f"{source} line {number}: expected '<zip stem> <index>', got {line.strip()!r}") from None
+    return rejected
+
+
+def _load_one(path: Path) -> dict[str, np.ndarray]:
+    from dings.format import unpackb
+    from dings.tools import open_comp
+
+    with open_comp(path, "rb") as f:
+        data = f.read()
+    if ".msgpack" in path.suffixes:
+        try:
+            # plain msgpack: the format's unpacker decodes no pickled objects
+            content = unpackb(data)
+        except Exception as exc:
+            raise ValueError(f"{path}: not a msgpack reject map ({exc}); use the shipped file or a text list") from None
+        if not isinstance(content, dict):
+            raise ValueError(f"{path}: expected a msgpack map of zip stem -> indices, got {type(content).__name__}")
+    else:
+        try:
+            content = _read_text_rejects(data.decode("utf-8"), str(path))
+        except UnicodeDecodeError:
+            raise ValueError(f"{path}: not a text reject list ('<zip stem> <index>' lines)") from None
+    return check_rejected(content, str(path))
+
+
+@lru_cache(maxsize=1)
+def _shipped_rejected() -> dict[str, np.ndarray]:
+    return _load_one(REJECTED_FILE)
+
+
+def load_rejected(*paths: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Load reject files and merge them: zip stem → sorted unique member indices.
+
+    Args:
+        paths: msgpack maps (``*.msgpack``, ``*.msgpack.xz`` …) or text lists of ``<zip stem> <index>``
+            lines; none means the shipped list (cached: do not modify the arrays).
+
+    Raises:
+        FileNotFoundError: a file does not exist.
+        ValueError: a file's content is not a reject list (the message names the file).
+    """
+    if not paths:
+        return _shipped_rejected()
+    loaded = [_shipped_rejected() if Path(p) == REJECTED_FILE else _load_one(Path(p)) for p in paths]
+    if len(loaded) == 1:
+        return loaded[0]
+    merged: dict[str, list[np.ndarray]] = {}
+    for one in loaded:
+        for stem, indices in one.items():
+            merged.setdefault(stem, []).append(indices)
+    return {stem: np.unique(np.concatenate(parts)) for stem, parts in merged.items()}
+
+
+def __getattr__(name: str) -> Any:
+    # COUNTS is loaded on first access (PEP 562)
+    if name == "COUNTS":
+        return load_counts()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -143,3 +143,14 @@ def test_missing_file_is_downloaded_from_the_catalog_url_and_verified(tmp_path, 
         RIT18_write.main([str(tmp_path / "in"), "-o", str(tmp_path / "out"), "-q"])
     assert calls == ["http://www.cis.rit.edu/~rmk6217/rit18_data.mat"]
     assert not (tmp_path / "out").exists()
+
+
+def test_output_is_byte_identical_to_datadings(tmp_path, monkeypatch):
+    reference = pytest.importorskip("datadings.sets.RIT18_write", reason="datadings 3.4.7 is the test oracle")
+    make_rit18(tmp_path / "in", val_shape=(20, 30))
+    monkeypatch.setattr(reference.write_sets, "__defaults__", ((8, 8),))  # its tile size
+    monkeypatch.setattr("sys.argv", ["RIT18_write", str(tmp_path / "in"), "-o", str(tmp_path / "ref"), "-s", "-y"])
+    reference.main()
+    convert(tmp_path / "in", tmp_path / "ours", "--tile-size", "8")
+    for name in ("train.msgpack", "val.msgpack"):
+        assert (tmp_path / "ours" / name).read_bytes() == (tmp_path / "ref" / name).read_bytes()

@@ -115,3 +115,21 @@ def test_bad_rasters_are_clear_errors(tmp_path):
     with pytest.raises(ValueError, match=r"top_mosaic_09cm_area1.tif: not a readable TIFF"):
         convert(tmp_path / "in", tmp_path / "out", *args)
     assert not (tmp_path / "out").exists() or os.listdir(tmp_path / "out") == []
+
+
+def test_output_is_byte_identical_to_datadings_with_a_tifffile_band_reader(tmp_path, monkeypatch):
+    """The oracle reads TIFFs with GDAL (not installed): stand in a band-first tifffile reader for it."""
+    reference = pytest.importorskip("datadings.sets.Vaihingen_write", reason="datadings 3.4.7 is the test oracle")
+
+    def bands(path, type=np.uint8):
+        array = tifffile.imread(path)
+        return (array.transpose(2, 0, 1) if array.ndim == 3 else array[np.newaxis]).astype(type)
+
+    make_vaihingen(tmp_path / "in", shape=(20, 30), dsm_name="dsm_mosaic_09cm_area{area}.tif")
+    monkeypatch.setattr(reference.write_sets, "__defaults__", ((8, 8),))  # its crop size
+    monkeypatch.setattr(reference, "tiff_to_nd_array", bands)
+    monkeypatch.setattr("sys.argv", ["Vaihingen_write", str(tmp_path / "in"), "-o", str(tmp_path / "ref"), "-y"])
+    reference.main()
+    convert(tmp_path / "in", tmp_path / "ours", "--tile-size", "8")
+    for name in ("Vaihingen_train.msgpack", "Vaihingen_val.msgpack"):
+        assert (tmp_path / "ours" / name).read_bytes() == (tmp_path / "ref" / name).read_bytes()

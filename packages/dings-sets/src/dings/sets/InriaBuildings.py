@@ -63,7 +63,7 @@ INFO = DatasetInfo(
     sample_keys={
         "key": "str, '<location><n>.tif' (train) or '<location><n>.tif_<idx>' (val/test tiles, "
                "idx = tile row * grid columns + tile column, dropped edge tiles counted)",
-        "image": "bytes, RGB JPEG (quality 95)",
+        "image": "bytes, RGB JPEG (quality 95, 4:4:4)",
         "label_image": "bytes, 1-bit PNG (mode '1'), true = building (gt value 255); train and val only",
     },
     options=(
@@ -83,11 +83,15 @@ INFO = DatasetInfo(
     ),
     common_options=("threads",),
     differences=(
-        "runs on current NumPy (datadings checks the label type with an alias removed in NumPy 1.24 and fails)",
+        "runs on every supported NumPy (datadings checks the label type with the alias np.bool, which NumPy "
+        "1.24-1.26 lack, so it fails there)",
+        "label_image holds the ground truth; datadings' 1-bit PNGs are scrambled (it reads the bool mask's "
+        "bytes as packed bits: Image.fromarray(mask, '1'))",
         "like datadings, only full tiles are written by default and the tile index counts the dropped edge "
         "tiles too, so keys and counts match; --edge-tiles keep also writes the smaller edge tiles "
         "(then every pixel of a test image is covered)",
-        "TIFFs are read with tifffile instead of GDAL",
+        "TIFFs are read with tifffile instead of GDAL; JPEGs are encoded by Pillow (datadings: simplejpeg), "
+        "with the same quality 95 and 4:4:4 chroma, so the image bytes differ slightly",
         "-t/--threads encodes images in parallel with identical output; --tile-size, --locations, --ids, "
         "--val-ids, --test-locations and --test-ids are new, their defaults give datadings' output",
     ),

@@ -2,7 +2,7 @@
 
 INDIR contains the unpacked ``AerialImageDataset/``: ``train/images/<location><n>.tif`` (RGB),
 ``train/gt/<location><n>.tif`` (0 = background, 255 = building) and ``test/images/<location><n>.tif``.
-TIFFs are read with tifffile; images are stored as JPEG (quality 95), labels as 1-bit PNG. Each image
+TIFFs are read with tifffile; images are stored as JPEG (quality 95, no chroma subsampling), labels as 1-bit PNG. Each image
 is read and encoded by one worker (``-t``); results keep the input order, so the output is the same
 for any thread count.
 
@@ -64,7 +64,7 @@ def _read_gt(path: Path, size: tuple[int, ...], image: Path) -> np.ndarray:
 
 
 def _jpeg(image: np.ndarray) -> bytes:
-    return encode_image(np.ascontiguousarray(image.transpose(1, 2, 0)), "JPEG", quality=95)
+    return encode_image(np.ascontiguousarray(image.transpose(1, 2, 0)), "JPEG", quality=95, subsampling="4:4:4")
 
 
 def _png1(mask: np.ndarray) -> bytes:

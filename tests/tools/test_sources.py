@@ -287,6 +287,18 @@ def test_prepare_indir_manual_download_present(http_server, tmp_path):
     assert prepare_indir(files, tmp_path, **QUIET)["extra"]["path"] == tmp_path / "labels.tar"
 
 
+def test_prepare_indir_manual_folder_without_md5(tmp_path):
+    files = {"data": {"path": "Unpacked", "url": None, "md5": None, "instructions": "unpack the archive here"}}
+    with pytest.raises(MissingSourceFileError, match=r"'data' must be downloaded by hand: unpack the archive here"):
+        prepare_indir(files, tmp_path, **QUIET)
+    (tmp_path / "Unpacked").mkdir()
+    assert prepare_indir(files, tmp_path, **QUIET)["data"]["path"] == tmp_path / "Unpacked"
+    # a folder is no substitute for a file with a checksum
+    (tmp_path / "labels.tar").mkdir()
+    with pytest.raises(MissingSourceFileError, match="'extra' must be downloaded by hand"):
+        prepare_indir({"extra": {"path": "labels.tar", "md5": md5(b"labels")}}, tmp_path, **QUIET)
+
+
 def test_prepare_indir_manual_download_damaged(tmp_path):
     (tmp_path / "labels.tar").write_bytes(b"other")
     files = {"extra": {"path": "labels.tar", "md5": md5(b"labels"), "instructions": "ask the authors"}}

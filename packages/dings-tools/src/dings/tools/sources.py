@@ -11,6 +11,8 @@ A converter describes its source files as a mapping of names to specs::
 ``path`` is relative to the input folder (``indir``); ``url`` may be missing or ``None`` for files that
 need a manual download, in which case ``instructions`` tells the user how to obtain them; ``md5`` may
 be missing or ``None`` for files that have no published checksum (they are then not verified).
+A manual source without ``md5`` may also be a folder (e.g. an archive the user unpacked by hand); it
+counts as present when that folder exists.
 :func:`prepare_indir` downloads, verifies and returns the specs with absolute ``path`` values.
 
 Errors: :class:`SourceFileError` is the base; a missing file raises :class:`MissingSourceFileError`
@@ -225,6 +227,12 @@ def _verify_one(name: str, spec: Mapping[str, Any], progress: bool, downloaded: 
     )
 
 
+def _present(spec: Mapping[str, Any]) -> bool:
+    """A source is there as a file, or as a folder when it is manual and has no md5 (unpacked by hand)."""
+    path: Path = spec["path"]
+    return path.is_file() or (path.is_dir() and not spec.get("url") and spec.get("md5") is None)
+
+
 def _how_to_obtain(spec: Mapping[str, Any]) -> str:
     instructions = spec.get("instructions")
     return str(instructions).strip().rstrip(".") if instructions else "see the dataset's homepage"
@@ -263,14 +271,14 @@ def prepare_indir(
     """
     located = locate_files(files, indir)
     for name, spec in located.items():
-        if not spec["path"].is_file() and not spec.get("url"):
+        if not _present(spec) and not spec.get("url"):
             raise MissingSourceFileError(
                 f"{spec['path']}: source file {name!r} must be downloaded by hand: {_how_to_obtain(spec)}; "
                 f"then put it at {spec['path']} and run again"
             )
     downloaded = set()
     for name, spec in located.items():
-        if not spec["path"].is_file():
+        if not _present(spec):
             download(spec["url"], spec["path"], progress=progress, **download_options)
             downloaded.add(name)
     if not skip_verification:

@@ -87,3 +87,47 @@ def make_ilsvrc2012(indir: Path) -> dict[str, list[tuple[str, bytes, int]]]:
     write_tar(indir / "ILSVRC2012_img_val.tar", [(key, data) for key, data, _ in val])
     expected["val"] = val
     return expected
+
+
+def make_imagenet21k(indir: Path) -> dict[str, list[tuple[str, bytes, int]]]:
+    """Write ``winter21_whole.tar.gz``: two used synsets of 53 and 1 images, the synset with label 9
+    (1 image), a synset that is not used, and a folder entry.
+
+    ``n00005787`` holds 52 decodable images (one of them gzipped) stored in reverse name order and an
+    undecodable one whose name sorts last.
+
+    Returns:
+        split -> [(key, expected stored bytes, label)] in the order the converter writes them.
+    """
+    names = [f"n00005787_{i}.JPEG" for i in range(100, 152)]  # plain string order = numeric order here
+    images = {name: jpeg(8, 8, i) for i, name in enumerate(names)}
+    gz_name = names[51]
+    stored = dict(images)
+    images[gz_name] = gzipped(stored[gz_name])
+    first = [(name, images[name]) for name in reversed(names)] + [("n00005787_999.JPEG", b"\x00broken")]
+    label9 = ("n00288000_5.JPEG", jpeg(8, 8, 90))
+    outer = [
+        ("winter21_whole/n00005787.tar", tar_bytes(first)),
+        ("winter21_whole/n99999999.tar", tar_bytes([("n99999999_1.JPEG", jpeg(8, 8, 91))])),
+        ("winter21_whole/n00006484.tar", tar_bytes([("n00006484_7.JPEG", jpeg(8, 8, 92))])),
+        ("winter21_whole/n00288000.tar", tar_bytes([label9])),
+    ]
+    path = indir / "winter21_whole.tar.gz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(path, "w:gz") as tar:
+        folder = tarfile.TarInfo("winter21_whole")
+        folder.type = tarfile.DIRTYPE
+        tar.addfile(folder)
+        for name, payload in outer:
+            add_member(tar, name, payload)
+    return {
+        "val": [(name, stored[name], 0) for name in names[:50]]
+        + [("n00006484_7.JPEG", images_of(outer[2][1])[0], 1), (label9[0], label9[1], 9)],
+        "train": [(name, stored[name], 0) for name in names[50:]],
+    }
+
+
+def images_of(tar: bytes) -> list[bytes]:
+    """The contents of the files of a tar, in order."""
+    with tarfile.open(fileobj=io.BytesIO(tar)) as t:
+        return [t.extractfile(m).read() for m in t.getmembers() if m.isfile()]

@@ -10,15 +10,13 @@ when needed, see ``--compress``). Samples are written in archive order. Run
 from __future__ import annotations
 
 import argparse
-import tarfile
 from collections.abc import Iterator, Sequence
 from functools import partial
 from pathlib import Path, PurePosixPath
-from typing import IO
 
 from dings.tools import parallel_map
 
-from ._imagenet import check_item
+from ._imagenet import check_item, open_tar, tar_files
 from .converter import Outputs, run_converter
 from .ILSVRC2012 import INFO
 from .ILSVRC2012_synsets import val_labels
@@ -32,25 +30,6 @@ VAL = "ILSVRC2012_img_val.tar"
 Item = tuple[tuple[str, str, int], bytes]  # ((where, key, label), image bytes)
 
 
-def _members(tar: tarfile.TarFile, where: str) -> Iterator[tuple[tarfile.TarInfo, IO[bytes]]]:
-    """Yield the regular files of a streamed tar with their content; bad tars raise a clear ValueError."""
-    try:
-        for member in tar:
-            if member.isfile():
-                handle = tar.extractfile(member)
-                if handle is not None:
-                    yield member, handle
-    except (tarfile.TarError, EOFError, OSError) as exc:
-        raise ValueError(f"{where}: not a readable tar ({exc}); the archive is damaged, download it again") from exc
-
-
-def _open_tar(fileobj: IO[bytes] | None, path: Path | None, where: str) -> tarfile.TarFile:
-    try:
-        return tarfile.open(name=path, fileobj=fileobj, mode="r|")
-    except (tarfile.TarError, EOFError, OSError) as exc:
-        raise ValueError(f"{where}: not a readable tar ({exc}); the archive is damaged, download it again") from exc
-
-
 def train_items(archive: Path) -> Iterator[Item]:
     """Yield the training images of ``archive`` in archive order: inner tar, then member order.
 
@@ -59,8 +38,8 @@ def train_items(archive: Path) -> Iterator[Item]:
     """
     from .ILSVRC2012_synsets import SYNSETS
 
-    with _open_tar(None, archive, str(archive)) as outer:
-        for member, handle in _members(outer, str(archive)):
+    with open_tar(None, archive, str(archive)) as outer:
+        for member, handle in tar_files(outer, str(archive)):
             name = PurePosixPath(member.name)
             if name.suffix != ".tar" or name.stem not in SYNSETS:
                 raise ValueError(
@@ -69,8 +48,8 @@ def train_items(archive: Path) -> Iterator[Item]:
                 )
             label = SYNSETS[name.stem]
             where = f"{archive}:{member.name}"
-            with _open_tar(handle, None, where) as inner:
-                for image, content in _members(inner, where):
+            with open_tar(handle, None, where) as inner:
+                for image, content in tar_files(inner, where):
                     yield (where, PurePosixPath(image.name).name, label), content.read()
 
 
@@ -81,8 +60,8 @@ def val_items(archive: Path) -> Iterator[Item]:
         ValueError: a file has no label in the ground truth, or the tar is unreadable.
     """
     labels = val_labels()
-    with _open_tar(None, archive, str(archive)) as tar:
-        for member, handle in _members(tar, str(archive)):
+    with open_tar(None, archive, str(archive)) as tar:
+        for member, handle in tar_files(tar, str(archive)):
             key = PurePosixPath(member.name).name
             if key not in labels:
                 raise ValueError(

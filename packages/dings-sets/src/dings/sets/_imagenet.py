@@ -18,8 +18,11 @@ from __future__ import annotations
 
 import argparse
 import io
+import tarfile
 import zlib
-from typing import Any
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 
@@ -38,6 +41,8 @@ __all__ = [
     "check_image",
     "check_item",
     "compress_quality",
+    "open_tar",
+    "tar_files",
 ]
 
 TARGET_LONG = 500
@@ -202,3 +207,27 @@ def check_item(item: tuple[Any, bytes], compress: int | None = None, subsampling
         return meta, check_image(data, compress, subsampling, dataset)
     except UndecodableImageError:
         return meta, None
+
+
+def tar_files(tar: tarfile.TarFile, where: str) -> Iterator[tuple[tarfile.TarInfo, IO[bytes]]]:
+    """Yield the regular files of a streamed tar with their content; bad tars raise a clear ValueError."""
+    try:
+        for member in tar:
+            if member.isfile():
+                handle = tar.extractfile(member)
+                if handle is not None:
+                    yield member, handle
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise ValueError(f"{where}: not a readable tar ({exc}); the archive is damaged, download it again") from exc
+
+
+def open_tar(fileobj: IO[bytes] | None, path: Path | None, where: str) -> tarfile.TarFile:
+    """Open a tar (plain or compressed) as a stream, from ``path`` or ``fileobj``; ``where`` names it in errors.
+
+    Raises:
+        ValueError: it is not a readable tar.
+    """
+    try:
+        return tarfile.open(name=path, fileobj=fileobj, mode="r|*")
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise ValueError(f"{where}: not a readable tar ({exc}); the archive is damaged, download it again") from exc

@@ -43,3 +43,31 @@ def make_cifar10(indir: Path, per_batch: int = 2, seed: int = 0) -> dict[str, li
             add_member(tar, f"cifar-10-batches-py/{member}", payload)
         add_member(tar, "cifar-10-batches-py/readme.html", b"<html></html>")
     return expected
+
+
+def make_cifar100(indir: Path, names: dict[str, list[str]] | None = None, seed: int = 0) -> dict[str, list[tuple[str, np.ndarray, int, int]]]:
+    """Write ``indir/cifar-100-python.tar.gz`` with ``train`` and ``test`` pickles.
+
+    Args:
+        indir: folder to create the archive in.
+        names: split -> file names of its rows (repeats allowed); default: train repeats one name.
+        seed: seed of the random pixels and labels.
+
+    Returns:
+        split -> [(file name, row, fine label, coarse label)] in file order (names as written).
+    """
+    rng = np.random.default_rng(seed)
+    names = names or {"train": ["bike_s_01.png", "apple_s_07.png", "bike_s_01.png", "bike_s_01.png"],
+                      "test": ["otter_s_3.png", "cloud_s_9.png"]}
+    expected: dict[str, list] = {}
+    indir.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(indir / "cifar-100-python.tar.gz", "w:gz") as tar:
+        for split in ("train", "test"):
+            fine = [int(x) for x in rng.integers(0, 100, len(names[split]))]
+            coarse = [int(x) for x in rng.integers(0, 20, len(names[split]))]
+            payload = batch(rng, names[split], {b"fine_labels": fine, b"coarse_labels": coarse})
+            rows = pickle.loads(payload, encoding="bytes")[b"data"]
+            expected[split] = list(zip(names[split], rows, fine, coarse))
+            add_member(tar, f"cifar-100-python/{split}", payload)
+        add_member(tar, "cifar-100-python/file.txt~", b"")
+    return expected

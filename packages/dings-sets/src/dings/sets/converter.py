@@ -15,7 +15,8 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +136,25 @@ class Outputs:
                 writer.write(sample)
         self.written.append(path)
         return path
+
+    @contextmanager
+    def writer(self, split: str, total: int | None = None) -> Iterator[FileWriter | None]:
+        """Open ``split`` for writing sample by sample, for converters that fill several splits at once.
+
+        Yields the :class:`~dings.format.FileWriter`, or ``None`` when the split is skipped (see
+        :meth:`wanted`). The dataset appears only when the ``with`` block ends without error.
+
+        Args:
+            split: the split to write.
+            total: expected number of samples, for the progress bar.
+        """
+        path = self.path(split)
+        if not self.wanted(split):
+            yield None
+            return
+        with FileWriter(path, overwrite=True, total=total, progress=self.progress, desc=path.name) as writer:
+            yield writer
+        self.written.append(path)
 
 
 def run_converter(info: DatasetInfo, convert: Convert, argv: Sequence[str] | None = None,

@@ -77,3 +77,13 @@ def test_orphans_are_folders_of_no_registered_dataset(tmp_path):
     (tmp_path / "notes.txt").write_text("a file is not a dataset folder")
     assert [p.name for p in orphans(tmp_path)] == ["OldStuff", "misc"]
     assert orphans(tmp_path / "missing") == []
+
+
+def test_option_help_placeholders_are_filled_in_the_catalog():
+    from dings.sets import Option
+
+    option = Option(("--quality",), "JPEG quality (default: %(default)s)", {"type": int, "default": 85})
+    assert option.to_dict() == {"flags": ["--quality"], "help": "JPEG quality (default: 85)", "type": "int", "default": 85}
+    for info in list_datasets():
+        for facts in info.to_dict()["options"]:
+            assert "%(" not in facts["help"], (info.name, facts)

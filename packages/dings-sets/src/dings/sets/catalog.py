@@ -85,7 +85,11 @@ class Option:
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (types are shown by name)."""
         kwargs = {k: (getattr(v, "__name__", repr(v)) if callable(v) else v) for k, v in self.kwargs.items()}
-        return {"flags": list(self.flags), "help": self.help, **kwargs}
+        try:  # argparse-style placeholders such as %(default)s, filled in as --help shows them
+            text = self.help % {"default": None, "choices": None, **self.kwargs}
+        except (KeyError, ValueError, TypeError):
+            text = self.help
+        return {"flags": list(self.flags), "help": text, **kwargs}
 
 
 @dataclass(frozen=True)

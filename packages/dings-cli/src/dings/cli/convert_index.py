@@ -37,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
     outputs = [index_path(folder / source.name, s) for s in (".offsets", ".keys", ".key_hashes", ".filter", ".md5")]
     if folder.resolve() != source.parent.resolve():
         outputs.append(folder / source.name)
-    overwrite = allow_overwrite(outputs, args.no_confirm)
+    # without a legacy index the library's own error (nothing to convert) is the one to show
+    overwrite = allow_overwrite(outputs, args.no_confirm) if index_path(source, ".index").is_file() else False
     path = convert_index(source, args.outdir, link=args.link, overwrite=overwrite, progress=not args.quiet)
     if not args.quiet:
         print(f"converted {path}")

@@ -80,7 +80,10 @@ def _message(exc: BaseException) -> str:
     """One line for the user: the exception's own message, or file and reason for bare OS errors."""
     if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
         return f"{exc.filename}: {exc.strerror.lower()}"
-    text = str(exc).strip().splitlines()
+    if isinstance(exc, KeyError) and len(exc.args) == 1 and isinstance(exc.args[0], str):
+        text = exc.args[0].strip().splitlines()  # str() of a KeyError adds quotes
+    else:
+        text = str(exc).strip().splitlines()
     if not text:
         return type(exc).__name__
     return text[0] if len(text) == 1 else f"{text[0]} (…)"

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
             if report.ok:
                 print(f"{report.path}: OK ({report.length:,} samples; checked {checks})")
             else:
-                print(f"{report.path}: DAMAGED ({len(report.problems)} problem(s))")
+                print(f"{report.path}: FAILED ({len(report.problems)} problem(s))")
                 for problem in report.problems:
                     print(f"  - {problem}")
     return 0 if all(report.ok for report in reports) else 1

@@ -440,10 +440,10 @@ def preview(
         if keys is not None:
             indices = []
             for key in keys:
-                index = reader.find_index(key)
-                if index < 0:
-                    raise KeyError(f"{path}: has no sample with key {key!r}")
-                indices.append(index)
+                try:
+                    indices.append(reader.find_index(key))
+                except KeyError:
+                    raise KeyError(f"{path}: has no sample with key {key!r}; check the spelling of the key") from None
         else:
             indices = list(range(min(count, len(reader))))
         if not indices:

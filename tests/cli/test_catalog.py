@@ -35,6 +35,8 @@ def test_sets_search_and_json(cli):
     assert json.loads(cli.run("sets", "domain:classification", "--json").stdout)
     none = cli.run("sets", "no-such-dataset-anywhere")
     assert none.returncode == 1 and "no dataset matches" in none.stdout
+    none_json = cli.run("sets", "domain:saliency", "tag:no-such-tag", "--json")
+    assert none_json.returncode == 1 and json.loads(none_json.stdout) == []
 
 
 def test_sets_show(cli):

@@ -123,7 +123,7 @@ def _torch_epoch(train: Path) -> str:
             batches += 1
             samples += len(batch["label"])
     seconds = time.perf_counter() - start
-    return f"{samples} samples in {batches} batches of image {tuple(batch['image'].shape[1:])} and label  ({seconds:.2f} s)"
+    return f"{samples} samples in {batches} batches of image {tuple(batch['image'].shape[1:])} + label, {seconds:.2f} s"
 
 
 def run(args: argparse.Namespace) -> int:

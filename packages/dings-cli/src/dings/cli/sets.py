@@ -1,6 +1,6 @@
 """List, search and show the dataset catalog. Without QUERY every dataset is listed, grouped by
 domain; QUERY terms are text (found in names, aliases and descriptions) or tag:X, task:X, domain:X,
-and a dataset must match every term. --show NAME prints everything the catalog knows about one.
+and a dataset must match every term (exit status 1 when none does). --show NAME prints everything the catalog knows about one.
 
 examples:
   dings sets
@@ -96,5 +96,4 @@ def run(args: argparse.Namespace) -> int:
         print(format_listing(infos))
     else:
         print(f"no dataset matches {query!r}; `dings sets` lists them all")
-        return 1
-    return 0
+    return 0 if infos else 1  # like grep: 1 when nothing matches

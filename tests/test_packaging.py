@@ -21,7 +21,7 @@ EXPECTED_DEPS = {
     "dings-tools": {"dings-format", "dings-readers", "numpy", "tqdm"},
     "dings-sets": {"dings-format", "dings-readers", "dings-tools", "numpy"},
     "dings-torch": {"dings-readers", "torch", "pillow"},
-    "dings-cli": {"dings-format", "dings-readers"},
+    "dings-cli": {"dings-format", "dings-readers", "dings-tools", "dings-sets"},
 }
 
 

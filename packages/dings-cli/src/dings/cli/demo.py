@@ -1,110 +1,209 @@
-"""``dings demo``: write a built-in dataset, verify it, read it back, and report speeds."""
+"""The whole product on a small generated dataset, offline: draw a few hundred labelled images as a
+folder tree, convert them into a dataset, verify it, look inside, shuffle and split it into
+train/val, measure reading speed, draw a preview, and (when dings-torch is installed) run one
+DataLoader epoch. Everything is kept in --dir (default: a new temporary folder).
+
+example:
+  dings demo --dir /tmp/dings-demo
+"""
 
 from __future__ import annotations
 
 import argparse
-import random
-import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-__all__ = ["add_arguments", "run", "demo_samples"]
+__all__ = ["CLASSES", "add_arguments", "demo_samples", "make_images", "run"]
+
+#: the classes of the generated images: a shape each
+CLASSES = ("circle", "square", "triangle", "cross")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the demo's options to its subparser."""
-    parser.add_argument("-n", "--samples", type=int, default=20000, help="number of samples (default 20000)")
-    parser.add_argument("-o", "--outdir", type=Path, default=None, help="keep the dataset here (default: a temporary folder)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
-    parser.add_argument("--seed", type=int, default=0, help="random seed of the synthetic samples")
+    parser.add_argument("--dir", type=Path, default=None, help="keep everything here (default: a new temporary folder)")
+    parser.add_argument("-n", "--per-class", type=int, default=75, help="images per class (default %(default)s, 4 classes)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed of the images and the shuffle")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
 
-def demo_samples(count: int, seed: int = 0):
-    """Yield ``count`` synthetic image-classification samples: a 32x32 RGB uint8 array and a label.
+def make_images(folder: Path, per_class: int, seed: int = 0, size: int = 32) -> list[Path]:
+    """Draw ``per_class`` PNG images of each of :data:`CLASSES` into ``folder/<class>/NNNN.png``.
+
+    Each image is a shape of random colour, size and position on a noisy background.
 
     Args:
-        count: number of samples.
-        seed: random seed; the same seed gives the same samples.
+        folder: where the class folders are created.
+        per_class: images per class (at least 1).
+        seed: the same seed draws the same images.
+        size: width and height in pixels.
+
+    Returns:
+        The files written.
     """
     import numpy as np
+    from PIL import Image, ImageDraw
 
+    if per_class < 1:
+        raise ValueError(f"--per-class must be at least 1, got {per_class}")
     rng = np.random.default_rng(seed)
-    labels = ["cat", "dog", "ship", "truck", "bird"]
-    for i in range(count):
-        label = int(rng.integers(len(labels)))
-        yield {
-            "key": f"demo/{labels[label]}/{i:06d}",
-            "image": rng.integers(0, 256, size=(32, 32, 3), dtype=np.uint8),
-            "label": label,
-            "label_name": labels[label],
-        }
+    files = []
+    for label, name in enumerate(CLASSES):
+        (folder / name).mkdir(parents=True, exist_ok=True)
+        for number in range(per_class):
+            background = rng.integers(0, 90, size=(size, size, 3), dtype=np.uint8)
+            image = Image.fromarray(background)
+            draw = ImageDraw.Draw(image)
+            colour = tuple(int(c) for c in rng.integers(120, 256, size=3))
+            half = int(rng.integers(size // 5, size // 3))
+            cx, cy = (int(v) for v in rng.integers(half, size - half, size=2))
+            box = [cx - half, cy - half, cx + half, cy + half]
+            if name == "circle":
+                draw.ellipse(box, fill=colour)
+            elif name == "square":
+                draw.rectangle(box, fill=colour)
+            elif name == "triangle":
+                draw.polygon([(cx, cy - half), (cx - half, cy + half), (cx + half, cy + half)], fill=colour)
+            else:
+                width = max(2, half // 2)
+                draw.line([(cx - half, cy - half), (cx + half, cy + half)], fill=colour, width=width)
+                draw.line([(cx - half, cy + half), (cx + half, cy - half)], fill=colour, width=width)
+            path = folder / name / f"{number:04d}.png"
+            part = path.with_name(path.name + ".part")
+            image.save(part, format="PNG")
+            part.replace(path)
+            files.append(path)
+    return files
 
 
-def _rate(count: int, seconds: float) -> str:
-    return f"{count / seconds:,.0f} samples/s" if seconds > 0 else "instant"
+def demo_samples(reader: Any) -> Iterator[dict[str, Any]]:
+    """Turn DirectoryReader samples into image-classification samples: key, image bytes, label, label name."""
+    for sample in reader:
+        yield {"key": sample["key"], "image": sample["data"], "label": sample["label"], "label_name": sample["_label"]}
+
+
+def _step(name: str, text: str, seconds: float | None = None) -> None:
+    timing = f"  ({seconds:.2f} s)" if seconds is not None else ""
+    print(f"{name:<9}{text}{timing}", flush=True)
+
+
+def _indent(text: str, prefix: str = "         ") -> str:
+    return "\n".join(prefix + line for line in text.splitlines())
+
+
+def _torch_epoch(train: Path) -> str:
+    """One DataLoader epoch over ``train`` with dings.torch, or why it was skipped."""
+    import importlib
+    import importlib.util
+
+    if importlib.util.find_spec("dings.torch") is None:
+        return "skipped: dings-torch is not installed (pip install dings-torch)"
+    dings_torch = importlib.import_module("dings.torch")
+    if not hasattr(dings_torch, "IterableDataset"):
+        return "skipped: this dings-torch has no IterableDataset yet"
+    import io
+
+    import numpy as np
+    import torch
+    from dings.readers import MsgpackReader
+    from PIL import Image
+    from torch.utils.data import DataLoader
+
+    def to_tensors(sample: dict[str, Any]) -> dict[str, Any]:
+        pixels = np.asarray(Image.open(io.BytesIO(sample["image"])).convert("RGB"))
+        return {"image": torch.from_numpy(pixels.copy()).permute(2, 0, 1), "label": int(sample["label"])}
+
+    start = time.perf_counter()
+    with MsgpackReader(train) as reader:
+        dataset = dings_torch.IterableDataset(reader, transforms=to_tensors)
+        batches = samples = 0
+        for batch in DataLoader(dataset, batch_size=32):
+            batches += 1
+            samples += len(batch["label"])
+    seconds = time.perf_counter() - start
+    return f"{samples} samples in {batches} batches of image {tuple(batch['image'].shape[1:])} + label, {seconds:.2f} s"
 
 
 def run(args: argparse.Namespace) -> int:
-    """Write, verify and read back the demo dataset; print each step with its speed."""
-    from dings.format import FileWriter, verify
-    from dings.readers import MsgpackReader
+    """Run every step, print what it did, and end with a summary of the files made."""
+    import tempfile
 
-    if args.samples < 1:
-        raise ValueError(f"--samples must be at least 1, got {args.samples}")
-    tmp = None
-    if args.outdir is None:
-        tmp = tempfile.TemporaryDirectory(prefix="dings-demo-")
-        outdir = Path(tmp.name)
-    else:
-        outdir = args.outdir
-    path = outdir / "demo.msgpack"
-    try:
-        samples = list(demo_samples(args.samples, args.seed))
-        start = time.perf_counter()
-        with FileWriter(path, overwrite=True, progress=not args.quiet) as writer:
-            for sample in samples:
+    from dings.format import FileWriter
+    from dings.readers import DirectoryReader
+    from dings.tools import bench, cat, info, preview, shuffle, split, verify
+
+    progress = not args.quiet
+    folder = args.dir if args.dir is not None else Path(tempfile.mkdtemp(prefix="dings-demo-"))
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(f"{folder}: is a file; give --dir a folder (it is created if needed)")
+    folder.mkdir(parents=True, exist_ok=True)
+    images = folder / "images"
+    data = folder / "shapes.msgpack"
+    shuffled = folder / "shapes_shuffled.msgpack"
+    train, val = folder / "train.msgpack", folder / "val.msgpack"
+    sheet = folder / "preview.png"
+    print(f"dings demo in {folder}\n")
+
+    start = time.perf_counter()
+    files = make_images(images, args.per_class, args.seed)
+    _step("images", f"{len(files)} PNGs of {len(CLASSES)} classes ({', '.join(CLASSES)}) in {images}/<class>/", time.perf_counter() - start)
+
+    start = time.perf_counter()
+    with DirectoryReader(str(images / "{LABEL}" / "*.png"), labels=CLASSES) as reader:
+        with FileWriter(data, overwrite=True, total=len(reader), progress=progress, desc=data.name) as writer:
+            for sample in demo_samples(reader):
                 writer.write(sample)
-        seconds = time.perf_counter() - start
-        size = path.stat().st_size
-        print(f"wrote   {len(samples):,} samples ({size / 1e6:.1f} MB) to {path} in {seconds:.2f} s, "
-              f"{_rate(len(samples), seconds)}, {size / seconds / 1e6:,.0f} MB/s")
-        print(f"        files: {', '.join(sorted(p.name for p in outdir.glob('demo.msgpack*')))}")
+    _step("convert", f"DirectoryReader + FileWriter → {data} ({data.stat().st_size / 1e3:,.0f} kB)", time.perf_counter() - start)
 
-        start = time.perf_counter()
-        report = verify(path)
-        print(f"verify  {'OK' if report.ok else 'FAILED'} ({', '.join(report.checked)}) in {time.perf_counter() - start:.2f} s")
-        if not report.ok:
-            print(report)
-            return 1
+    start = time.perf_counter()
+    report = verify(data, deep=True, progress=progress)
+    if not report.ok:
+        _step("verify", "FAILED:\n" + _indent("\n".join(report.problems)))
+        return 1
+    _step("verify", f"OK: {', '.join(report.checked)}", time.perf_counter() - start)
 
-        with MsgpackReader(path) as reader:
-            start = time.perf_counter()
-            count = 0
-            for expected, sample in zip(samples, reader):
-                if sample["key"] != expected["key"] or not (sample["image"] == expected["image"]).all():
-                    raise ValueError(f"{path}: sample {count} ({expected['key']}) differs after reading back")
-                count += 1
-            seconds = time.perf_counter() - start
-            if count != len(samples):
-                raise ValueError(f"{path}: read {count} samples, wrote {len(samples)}")
-            print(f"read    {count:,} samples in order, all equal to what was written, in {seconds:.2f} s, {_rate(count, seconds)}")
+    _step("info", "what is inside:")
+    print(_indent(str(info(data, "all", progress=progress))))
+    _step("cat", "the first two samples:")
+    for text in cat(data, 60, stop=2):
+        print(_indent(text) + "\n")
 
-            order = list(range(len(reader)))
-            random.Random(args.seed).shuffle(order)
-            start = time.perf_counter()
-            for index in order:
-                reader.get(index)
-            seconds = time.perf_counter() - start
-            print(f"random  {len(order):,} samples in shuffled order in {seconds:.2f} s, {_rate(len(order), seconds)}")
+    start = time.perf_counter()
+    shuffle(data, shuffled, seed=args.seed, overwrite=True, progress=progress)
+    cut = max(1, round(0.8 * len(files)))
+    if cut >= len(files):
+        raise ValueError(f"--per-class {args.per_class} is too small to split into train and val; use at least 2")
+    split(shuffled, [cut], [train, val], overwrite=True, progress=progress)
+    _step("split", f"shuffled, then {cut} samples → {train}, {len(files) - cut} → {val}", time.perf_counter() - start)
 
-            probes = [s["key"] for s in random.Random(args.seed + 1).sample(samples, min(1000, len(samples)))]
-            start = time.perf_counter()
-            found = sum(reader.find_index(key) >= 0 for key in probes)
-            missing = sum(f"absent/{i}" in reader for i in range(1000))
-            seconds = time.perf_counter() - start
-            print(f"lookup  {found} of {len(probes)} keys found, {missing} of 1000 absent keys reported present, "
-                  f"in {seconds * 1000:.1f} ms (Bloom filter + key hashes)")
-        return 0
-    finally:
-        if tmp is not None:
-            tmp.cleanup()
+    for raw, order in ((False, False), (True, True)):
+        result = bench(train, raw=raw, shuffle=order, progress=progress)
+        mode = "raw, shuffled" if raw else "decoded, in order"
+        _step("bench", f"{mode}: {result.samples:,} samples at {result.samples_per_second:,.0f} samples/s, {result.mb_per_second:,.1f} MB/s")
+
+    start = time.perf_counter()
+    preview(train, sheet, 16, cell_size=64, overwrite=True, progress=progress)
+    _step("preview", f"{sheet} (16 samples with key and label)", time.perf_counter() - start)
+
+    failed = False
+    try:
+        note = _torch_epoch(train)
+    except Exception as exc:  # the demo goes on and reports it, then fails at the end
+        note, failed = f"FAILED: {type(exc).__name__}: {exc}", True
+    _step("torch", f"one DataLoader epoch over {train.name}: {note}")
+
+    print(f"\nmade in {folder}:")
+    made = [
+        ("images/", f"{len(files)} source PNGs, one folder per class"),
+        (data.name, "the converted dataset (+ index and md5 files)"),
+        (shuffled.name, "the same samples in a random order"),
+        (train.name, f"{cut} samples for training"),
+        (val.name, f"{len(files) - cut} samples for validation"),
+        (sheet.name, "a contact sheet of the first training samples"),
+    ]
+    for name, what in made:
+        print(f"  {name:<25}{what}")
+    print(f"next: dings info {train}   |   dings cat {val} -n 1   |   dings --help")
+    return 1 if failed else 0

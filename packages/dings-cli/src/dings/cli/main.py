@@ -1,35 +1,92 @@
-"""The ``dings`` command: one subcommand per module, imported only when it runs."""
+"""The ``dings`` command: one subcommand per module, imported only when it runs.
+
+Every subcommand module exposes ``add_arguments(parser)`` and ``run(args) -> int``; its heavy
+imports happen inside ``run`` so that ``dings --help`` stays fast. Exit status: 0 success, 1 an
+error or a failed check, 2 bad usage, 130 interrupted (Ctrl-C).
+"""
 
 from __future__ import annotations
 
 import argparse
 import difflib
 import importlib
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-__all__ = ["main", "COMMANDS"]
+from ._common import UsageError
 
-#: subcommand name → (module, one-line help); modules expose ``add_arguments(parser)`` and ``run(args)``
+__all__ = ["COMMANDS", "UsageError", "build_parser", "entry", "main"]
+
+#: subcommand name → (module, one-line help)
 COMMANDS = {
-    "demo": ("dings.cli.demo", "write a small dataset, verify it, read it back and show how fast"),
+    "write": ("dings.cli.write", "convert a public dataset (bare: list the datasets that can be written)"),
+    "cat": ("dings.cli.cat", "print the samples of a dataset, abbreviated"),
+    "info": ("dings.cli.info", "length, files, md5 state and a summary of the sample keys"),
+    "verify": ("dings.cli.verify", "check md5 sums and index files (exit status 1 if damaged)"),
+    "shuffle": ("dings.cli.shuffle", "write a dataset's samples in a random order"),
+    "merge": ("dings.cli.merge", "merge several datasets into one"),
+    "split": ("dings.cli.split", "split a dataset at sample positions into several"),
+    "sample": ("dings.cli.sample", "write a subset of a dataset"),
+    "bench": ("dings.cli.bench", "measure how fast a dataset or directory tree reads"),
+    "convert-index": ("dings.cli.convert_index", "give a legacy dataset (NAME.msgpack.index) the new index files"),
+    "stage": ("dings.cli.stage", "copy datasets to a local disk, verified, skipping what is there"),
+    "sets": ("dings.cli.sets", "list, search and show the dataset catalog"),
+    "prepare": ("dings.cli.prepare", "download and verify a dataset's source files; print them as JSON"),
+    "preview": ("dings.cli.preview", "draw a contact sheet (PNG) of a dataset's images"),
+    "demo": ("dings.cli.demo", "the whole product on a small generated dataset, offline, in under a minute"),
 }
 
-
-class UsageError(Exception):
-    """Bad command-line usage (exit status 2)."""
+EPILOG = """examples:
+  dings demo                              see everything work on a generated dataset
+  dings info train.msgpack                what is in a dataset
+  dings verify train.msgpack              md5 and index checks (exit status 1 if damaged)
+  dings write                             the datasets dings can convert
+  dings COMMAND --help                    the options of one command"""
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Build the top-level parser with every subcommand."""
-    parser = argparse.ArgumentParser(prog="dings", description="Convert, check and read machine-learning datasets.")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    """Build the top-level parser with every subcommand (imports each subcommand module, not its work)."""
+    parser = argparse.ArgumentParser(
+        prog="dings",
+        description="Convert, check and read machine-learning datasets in the dings (datadings 3.4) format.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    parser.add_argument("--version", action="version", version=f"dings {_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
-        sub = subparsers.add_parser(name, help=help_text, description=help_text)
+        mod = importlib.import_module(module)
+        sub = subparsers.add_parser(
+            name,
+            help=help_text,
+            description=(mod.__doc__ or help_text).strip(),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         sub.set_defaults(module=module)
-        importlib.import_module(module).add_arguments(sub)
+        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the traceback of an error")
+        mod.add_arguments(sub)
     return parser
+
+
+def _version() -> str:
+    from .__about__ import __version__
+
+    return __version__
+
+
+def _message(exc: BaseException) -> str:
+    """One line for the user: the exception's own message, or file and reason for bare OS errors."""
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        return f"{exc.filename}: {exc.strerror.lower()}"
+    if isinstance(exc, KeyError) and len(exc.args) == 1 and isinstance(exc.args[0], str):
+        text = exc.args[0].strip().splitlines()  # str() of a KeyError adds quotes
+    else:
+        text = str(exc).strip().splitlines()
+    if not text:
+        return type(exc).__name__
+    return text[0] if len(text) == 1 else f"{text[0]} (…)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -49,19 +106,49 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(importlib.import_module(args.module).run(args) or 0)
     except KeyboardInterrupt:
-        print("dings: interrupted", file=sys.stderr)
+        print("dings: interrupted; no partial outputs were kept", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader of our output went away (e.g. `dings cat x | head`): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except UsageError as exc:
+        if args.debug:
+            raise
+        print(f"dings {args.command}: error: {_message(exc)}", file=sys.stderr)
+        return 2
     except Exception as exc:
         if args.debug:
             raise
-        print(f"dings {args.command}: error: {exc}", file=sys.stderr)
+        print(f"dings {args.command}: error: {_message(exc)}", file=sys.stderr)
         return 1
 
 
 def entry() -> None:
-    """Console-script entry point."""
+    """Console-script entry point of ``dings``."""
     sys.exit(main())
 
+
+def _alias(command: str) -> Callable[[], None]:
+    def alias_entry() -> None:
+        sys.exit(main([command, *sys.argv[1:]]))
+
+    alias_entry.__doc__ = f"Console-script entry point of ``dings-{command}`` (same as ``dings {command}``)."
+    return alias_entry
+
+
+# datadings users know datadings-cat and friends: the same commands as dings-cat, …
+write_entry = _alias("write")
+cat_entry = _alias("cat")
+info_entry = _alias("info")
+verify_entry = _alias("verify")
+shuffle_entry = _alias("shuffle")
+merge_entry = _alias("merge")
+split_entry = _alias("split")
+sample_entry = _alias("sample")
+bench_entry = _alias("bench")
+convert_index_entry = _alias("convert-index")
 
 if __name__ == "__main__":
     entry()

@@ -145,13 +145,24 @@ class Writer(CommitOnSuccess):
         token = f".{self.path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
         self._tmp_data = self.path.with_name(token)
         self._temp_files = [self._tmp_data] + [self.path.with_name(token + s) for s in INDEX_SUFFIXES + (MD5_SUFFIX,)]
-        self._file = open(self._tmp_data, "xb", buffering=0)
-        # chunks go to two threads: one hashes, one writes; both release the GIL while they work
-        self._md5 = hashlib.md5()
-        self._hasher = BackgroundWorker(self._md5.update, "dings-md5")
-        self._disk = BackgroundWorker(functools.partial(write_all, self._file.fileno()), "dings-write")
-        # discards everything if the writer is garbage-collected or the interpreter exits unclosed
-        self._cleanup = weakref.finalize(self, _discard, [self._disk, self._hasher], self._file, self._temp_files)
+        workers: list[BackgroundWorker] = []
+        file = None
+        try:
+            file = self._file = open(self._tmp_data, "xb", buffering=0)
+            # discards everything if the writer is garbage-collected or the interpreter exits unclosed
+            self._cleanup = weakref.finalize(self, _discard, workers, self._file, self._temp_files)
+            # chunks go to two threads: one hashes, one writes; both release the GIL while they work
+            self._md5 = hashlib.md5()
+            self._hasher = BackgroundWorker(self._md5.update, "dings-md5")
+            workers.append(self._hasher)
+            self._disk = BackgroundWorker(functools.partial(write_all, self._file.fileno()), "dings-write")
+            workers.append(self._disk)
+        except BaseException as exc:  # e.g. Ctrl-C right after the file was created: leave nothing behind
+            if file is not None:
+                _discard(workers, file, self._temp_files)
+            elif not isinstance(exc, FileExistsError):  # interrupted inside open(): the file may exist
+                remove_files([self._tmp_data])
+            raise
         self._keys: dict[str, None] = {}
         self._offsets = [0]
         self._position = 0

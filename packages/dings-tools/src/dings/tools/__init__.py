@@ -42,6 +42,16 @@ from .info import DatasetInfo, KeySummary, info
 from .matlab import iter_fields, loadmat
 from .merge import merge
 from .parallel import available_cpus, parallel_map, resolve_workers
+from .preview import (
+    contact_sheet,
+    default_index_to_color,
+    overlay_fixations,
+    overlay_labels,
+    preview,
+    sample_picture,
+    sheet_size,
+    to_display_image,
+)
 from .progress import print_over, progress_bar
 from .prompt import NonInteractiveError, query_user
 from .render import ImageInfo, cat, render_sample, render_value, sniff_image
@@ -93,9 +103,11 @@ __all__ = [
     "available_cpus",
     "bench",
     "cat",
+    "contact_sheet",
     "convert_index",
     "decode_image",
     "decode_label_map",
+    "default_index_to_color",
     "download",
     "encode_image",
     "encode_label_map",
@@ -110,10 +122,13 @@ __all__ = [
     "make_parser_simple",
     "merge",
     "open_comp",
+    "overlay_fixations",
+    "overlay_labels",
     "parallel_map",
     "path_append",
     "path_append_suffix",
     "prepare_indir",
+    "preview",
     "print_over",
     "progress_bar",
     "query_user",
@@ -123,11 +138,14 @@ __all__ = [
     "require",
     "resolve_workers",
     "sample",
+    "sample_picture",
+    "sheet_size",
     "shuffle",
     "sniff_image",
     "split",
     "split_array",
     "stage",
+    "to_display_image",
     "verify",
     "verify_files",
     "write_label_map",

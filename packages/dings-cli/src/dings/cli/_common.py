@@ -1,0 +1,89 @@
+"""Helpers every subcommand shares: common options, input checks, overwrite questions, JSON output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "UsageError",
+    "add_json",
+    "add_no_confirm",
+    "add_quiet",
+    "allow_overwrite",
+    "input_dataset",
+    "print_json",
+]
+
+
+class UsageError(Exception):
+    """Bad command-line usage: the ``dings`` command exits with status 2."""
+
+
+def add_quiet(parser: argparse.ArgumentParser) -> None:
+    """Add ``-q/--quiet`` (no progress bars)."""
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+
+
+def add_json(parser: argparse.ArgumentParser) -> None:
+    """Add ``--json`` (machine-readable output on stdout)."""
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON instead of text")
+
+
+def add_no_confirm(parser: argparse.ArgumentParser) -> None:
+    """Add datadings' ``-y/--no-confirm`` (replace existing outputs without asking)."""
+    parser.add_argument("-y", "--no-confirm", action="store_true", help="replace existing outputs without asking")
+
+
+def print_json(value: Any) -> None:
+    """Print ``value`` as indented JSON on stdout."""
+    json.dump(value, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+def input_dataset(path: str, argument: str = "INFILE") -> str:
+    """Check that ``path`` names an existing dataset file (not a folder) before a library call.
+
+    Raises:
+        FileNotFoundError: nothing is there; the message names the argument.
+        IsADirectoryError: ``path`` is a folder.
+    """
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{path}: is a directory, but {argument} must be a dataset file (NAME.msgpack)")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: no such file ({argument}); check the path")
+    return path
+
+
+def allow_overwrite(outputs: Iterable[str | os.PathLike], no_confirm: bool) -> bool:
+    """Decide whether existing ``outputs`` may be replaced; ask on a terminal, never hang without one.
+
+    Args:
+        outputs: the files a command is about to write.
+        no_confirm: ``-y`` was given: replace without asking.
+
+    Returns:
+        ``True`` when the outputs may be replaced (the library call then gets ``overwrite=True``).
+
+    Raises:
+        FileExistsError: an output exists, there is no terminal to ask and ``-y`` is missing.
+        RuntimeError: the user answered no (nothing is written).
+    """
+    from dings.tools import NonInteractiveError, query_user
+
+    existing = [Path(p) for p in outputs if Path(p).exists() and not Path(p).is_dir()]
+    if no_confirm or not existing:
+        return True
+    names = ", ".join(str(p) for p in existing)
+    try:
+        answer = query_user(f"{names} exists. Overwrite?", default=None, answers=("yes", "no"))
+    except NonInteractiveError:
+        raise FileExistsError(f"{existing[0]}: output exists; pass -y/--no-confirm to replace it") from None
+    if answer != "yes":
+        raise RuntimeError(f"{names}: kept as it is; nothing was written")
+    return True

@@ -1,0 +1,45 @@
+"""Give a legacy dataset (with only NAME.msgpack.index) the new index files and an md5 file. In
+place by default; with -o the data file is copied (or hard-linked with --link) to another folder.
+
+example:
+  dings convert-index old/train.msgpack -o new/
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from ._common import add_no_confirm, add_quiet, input_dataset
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``dings convert-index`` (datadings' flags)."""
+    parser.add_argument("infile", help="the data file (NAME.msgpack) or its .index file")
+    parser.add_argument("-o", "--outdir", metavar="PATH", default=None, help="output folder (default: the input's folder)")
+    parser.add_argument("--link", action="store_true", help="hard-link the data file into PATH instead of copying it")
+    add_no_confirm(parser)
+    add_quiet(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Convert and report the dataset written."""
+    from pathlib import Path
+
+    from dings.format import data_path, index_path
+    from dings.tools import convert_index
+
+    from ._common import allow_overwrite
+
+    source = data_path(input_dataset(args.infile))
+    folder = source.parent if args.outdir is None else Path(args.outdir)
+    outputs = [index_path(folder / source.name, s) for s in (".offsets", ".keys", ".key_hashes", ".filter", ".md5")]
+    if folder.resolve() != source.parent.resolve():
+        outputs.append(folder / source.name)
+    # without a legacy index the library's own error (nothing to convert) is the one to show
+    overwrite = allow_overwrite(outputs, args.no_confirm) if index_path(source, ".index").is_file() else False
+    path = convert_index(source, args.outdir, link=args.link, overwrite=overwrite, progress=not args.quiet)
+    if not args.quiet:
+        print(f"converted {path}")
+    return 0

@@ -1,0 +1,43 @@
+"""Check datasets: the md5 sum of every file and the consistency of the index files; with --deep
+also decode every sample. Exit status 1 when any dataset is damaged.
+
+example:
+  dings verify train.msgpack test.msgpack --deep
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from ._common import add_json, add_quiet
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``dings verify``."""
+    parser.add_argument("infiles", nargs="+", metavar="INFILE", help="datasets (NAME.msgpack) to check")
+    parser.add_argument("--deep", action="store_true", help="also decode every sample and compare its key with the index")
+    add_json(parser)
+    add_quiet(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print one verdict per dataset (or a JSON list of reports); 1 if any check failed."""
+    from dings.tools import verify
+
+    from ._common import print_json
+
+    reports = [verify(path, deep=args.deep, progress=not args.quiet) for path in args.infiles]
+    if args.json:
+        print_json([report.to_dict() for report in reports])
+    else:
+        for report in reports:
+            checks = ", ".join(report.checked) or "nothing"
+            if report.ok:
+                print(f"{report.path}: OK ({report.length:,} samples; checked {checks})")
+            else:
+                print(f"{report.path}: FAILED ({len(report.problems)} problem(s))")
+                for problem in report.problems:
+                    print(f"  - {problem}")
+    return 0 if all(report.ok for report in reports) else 1

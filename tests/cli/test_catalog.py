@@ -30,8 +30,9 @@ def test_sets_lists_every_dataset_by_domain(cli):
 
 
 def test_sets_search_and_json(cli):
-    doc = json.loads(cli.run("sets", "tag:benchmark", "cifar", "--json").stdout)
+    doc = json.loads(cli.run("sets", "tag:10-classes", "cifar", "--json").stdout)
     assert [d["name"] for d in doc] == ["CIFAR10"]
+    assert {d["name"] for d in json.loads(cli.run("sets", "cifar", "--json").stdout)} >= {"CIFAR10", "CIFAR100"}
     assert json.loads(cli.run("sets", "domain:classification", "--json").stdout)
     none = cli.run("sets", "no-such-dataset-anywhere")
     assert none.returncode == 1 and "no dataset matches" in none.stdout

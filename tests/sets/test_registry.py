@@ -32,8 +32,10 @@ def test_get_by_name_or_alias_ignores_case(name):
 
 
 def test_unknown_name_suggests_close_names():
-    with pytest.raises(UnknownDatasetError, match=r"unknown dataset 'CIFAR01'; did you mean CIFAR10"):
+    with pytest.raises(UnknownDatasetError, match=r"unknown dataset 'CIFAR01'; did you mean CIFAR10") as caught:
         get("CIFAR01")
+    suggested = str(caught.value).split("did you mean ")[1].split("?")[0].split(", ")
+    assert len(suggested) == len(set(suggested)), "each dataset is suggested once, whatever alias matched"
     with pytest.raises(KeyError, match="dings sets"):
         get("nothing-like-it")
 

@@ -103,7 +103,7 @@ def get(name: str) -> DatasetInfo:
     if wanted in names:
         return names[wanted]
     close = difflib.get_close_matches(wanted, list(names), n=3, cutoff=0.6)
-    suggestion = f"; did you mean {', '.join(names[c].name for c in dict.fromkeys(close))}?" if close else ""
+    suggestion = f"; did you mean {', '.join(dict.fromkeys(names[c].name for c in close))}?" if close else ""
     raise UnknownDatasetError(f"unknown dataset {name!r}{suggestion} (`dings sets` lists them all)")
 
 

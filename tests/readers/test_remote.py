@@ -400,3 +400,26 @@ def test_without_fsspec_a_url_names_the_extra(tmp_path):
     )
     result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True)
     assert 'pip install "dings-readers[remote]"' in result.stdout, result.stderr
+
+
+# --- several shards ---
+
+
+def test_sharded_reader_over_a_url_glob_and_a_url_list(s3, http_server, tmp_path):
+    from dings.readers import ShardedReader
+
+    shards = [_servers.write_dataset(tmp_path / "src" / f"part-{i}.msgpack", 20 + i, prefix=f"p{i}-") for i in (1, 2, 10)]
+    for shard in shards:
+        s3.upload(shard, "shards")
+    s3.fs.pipe_file(f"{s3.bucket}/shards/notes.txt", b"not a shard")
+    local = ShardedReader(str(tmp_path / "src" / "part-*.msgpack"))
+    remote = ShardedReader(f"s3://{s3.bucket}/shards/part-*.msgpack", storage_options=s3.options, cache_dir=tmp_path / "c", cache="index", **FAST)
+    assert [s.url.rsplit("/", 1)[1] for s in remote.shards] == ["part-1.msgpack", "part-2.msgpack", "part-10.msgpack"]  # natural order
+    assert len(remote) == len(local) == 21 + 22 + 30
+    assert packed(remote) == packed(local)
+    assert remote.find_index("p10-0003") == local.find_index("p10-0003")
+    urls = [_servers.publish_http(http_server, shard, "/s") for shard in shards]
+    over_http = ShardedReader(urls, cache_dir=tmp_path / "c", **FAST)
+    assert packed(over_http.slice(15, 50)) == packed(local.slice(15, 50))
+    with pytest.raises(FileNotFoundError, match="no .msgpack file matches"):
+        ShardedReader(f"s3://{s3.bucket}/shards/none-*.msgpack", storage_options=s3.options, cache_dir=tmp_path / "c")

@@ -25,7 +25,7 @@ from dings.format import verify as verify_dataset
 from .msgpack_reader import LARGE_SAMPLE, MsgpackReader
 from .remote_cache import DatasetCache, cache_root, evict, folder_size, write_atomic
 from .remote_cache import cache_limit as resolve_cache_limit
-from .remote_fs import RemoteFiles, RetryPolicy, is_url, join_url, url_name
+from .remote_fs import RemoteFiles, RetryPolicy, data_url, is_url, join_url, url_name
 
 __all__ = ["RemoteMsgpackReader", "DEFAULT_BLOCK_SIZE", "CACHE_MODES"]
 
@@ -144,12 +144,8 @@ class RemoteMsgpackReader(MsgpackReader):
             raise ValueError(f"cache must be one of {', '.join(map(repr, CACHE_MODES))}, got {cache!r}")
         if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1:
             raise ValueError(f"block_size must be a positive number of bytes, got {block_size!r}")
+        path = data_url(path)
         name = url_name(path)
-        for suffix in (*INDEX_SUFFIXES, MD5_SUFFIX, LEGACY_INDEX_SUFFIX):
-            if name.endswith(".msgpack" + suffix):
-                name = name[: -len(suffix)]
-                path = join_url(path, name)
-                break
         self.url = path
         self.remote = RemoteFiles(path, storage_options, RetryPolicy(retries, backoff))
         self.cache_mode = cache

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-__all__ = ["RemoteError", "RemoteFiles", "RetryPolicy", "is_url", "join_url", "url_name"]
+__all__ = ["RemoteError", "RemoteFiles", "RetryPolicy", "data_url", "is_url", "join_url", "local_path", "url_name"]
 
 T = TypeVar("T")
 
@@ -57,6 +57,18 @@ def join_url(url: str, name: str) -> str:
     """``url`` with its last component replaced by ``name`` (a query string is kept)."""
     base, sep, query = url.partition("?")
     return base.rsplit("/", 1)[0] + "/" + name + sep + query
+
+
+_DATASET_SUFFIXES = (".offsets", ".keys", ".key_hashes", ".filter", ".md5", ".index")
+
+
+def data_url(url: str) -> str:
+    """The data file's URL for the URL of a data file or of any of its index files."""
+    name = url_name(url)
+    for suffix in _DATASET_SUFFIXES:
+        if name.endswith(".msgpack" + suffix):
+            return join_url(url, name[: -len(suffix)])
+    return url
 
 
 class RemoteError(OSError):

@@ -363,19 +363,38 @@ def test_a_pickled_reader_reads_the_same(s3, s3_url, local, tmp_path):
         assert packed(clone.slice(0, 20)) == packed(local.slice(0, 20))
 
 
-def test_a_reader_works_in_a_forked_child(s3, s3_url, local, tmp_path):
+def test_a_reader_works_in_a_forked_child_and_only_the_parent_caches(s3, s3_url, local, tmp_path):
     import multiprocessing
 
-    reader = open_url(s3_url, tmp_path, s3.options, cache="index")
-    reader.get(0)  # the parent's filesystem exists before the fork
+    reader = open_url(s3_url, tmp_path, s3.options)
+    reader.get(0)  # the parent's filesystem and its partial copy of the data exist before the fork
+    parts = list(reader.path.parent.glob(".*.part"))
+    assert len(parts) == 1
     context = multiprocessing.get_context("fork")
     with context.Pool(1) as pool:
-        keys = pool.apply(_child_keys, (reader,))
+        keys, cached, child_parts = pool.apply(_child_pass, (reader,))
     assert keys == list(local.keys)
+    assert not cached and child_parts == parts  # the child read everything but stored nothing
+    assert list(reader.path.parent.glob(".*.part")) == parts  # and left the parent's copy alone
+    assert packed(reader) == packed(local) and reader.cached
 
 
-def _child_keys(reader) -> list[str]:
-    return [s["key"] for s in reader]
+def _child_pass(reader) -> tuple[list[str], bool, list[Path]]:
+    keys = [s["key"] for s in reader]
+    return keys, reader.cached, list(reader.path.parent.glob(".*.part"))
+
+
+def test_an_unfinished_copy_is_removed_when_the_reader_closes(s3, s3_url, tmp_path):
+    reader = open_url(s3_url, tmp_path, s3.options)
+    list(reader.iter(0, 10))
+    folder = reader.path.parent
+    assert len(list(folder.glob(".*.part"))) == 1
+    reader.close()
+    assert not list(folder.glob(".*.part")) and not reader.path.exists()
+    dropped = open_url(s3_url, tmp_path, s3.options)
+    dropped.get(3)
+    del dropped
+    assert not list(folder.glob(".*.part"))
 
 
 def test_without_fsspec_a_url_names_the_extra(tmp_path):

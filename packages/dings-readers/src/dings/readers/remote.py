@@ -12,6 +12,7 @@ import hashlib
 import os
 import threading
 import warnings
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,8 @@ class _Fill:
         self.size = size
         self.pid = os.getpid()
         self.fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        # an unfinished copy is removed when the reader is dropped or the interpreter exits
+        self._finalizer = weakref.finalize(self, _discard, self.fd, tmp, self.pid)
         self.starts: list[int] = []  # disjoint, merged [start, end) ranges, sorted
         self.ends: list[int] = []
         self.lock = threading.Lock()
@@ -63,11 +66,23 @@ class _Fill:
             return self.starts == [0] and self.ends == [self.size]
 
     def close(self, remove: bool = True) -> None:
+        """Close the file; remove it unless it is about to become the cached data file."""
+        self._finalizer.detach()
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
         if remove:
             self.tmp.unlink(missing_ok=True)
+
+
+def _discard(fd: int, tmp: Path, pid: int) -> None:
+    if os.getpid() != pid:  # a forked child dropping its inherited copy: the file is the parent's
+        return
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+    tmp.unlink(missing_ok=True)
 
 
 class RemoteMsgpackReader(MsgpackReader):
@@ -101,7 +116,9 @@ class RemoteMsgpackReader(MsgpackReader):
     the URL and what was read.
 
     **Processes**: the fsspec filesystem is created anew in each process, so a reader may be
-    opened before DataLoader workers fork (or be pickled to spawned workers).
+    opened before DataLoader workers fork (or be pickled to spawned workers). Workers read a
+    cached data file, but only the process that opened the reader stores one (each worker sees
+    only part of the data): call :meth:`cache_data` before starting workers to train from the cache.
 
     Args:
         path: URL of the data file (or of any of its index files).
@@ -172,6 +189,7 @@ class RemoteMsgpackReader(MsgpackReader):
         self._last: tuple[int, bytes] | None = None  # (start, block) fetched last
         self._fill: _Fill | None = None
         self._fill_failed = False
+        self._owner = os.getpid()  # only the process that opened the reader fills the data cache
         self._digests: dict[str, str] = {}
         self._size: int | None = None
         self._fetch_index()
@@ -382,14 +400,12 @@ class RemoteMsgpackReader(MsgpackReader):
 
     def _record(self, start: int, data: bytes) -> None:
         """Write a fetched range into the sparse copy; adopt the cached file once every byte was fetched."""
-        if self.cache_mode != "auto" or self._fill_failed:
-            return
+        if self.cache_mode != "auto" or self._fill_failed or os.getpid() != self._owner:
+            return  # forked or spawned workers each see only part of the data: the opening process caches
         digest = self._digests.get(self._cache.name)
         if digest is None:
             return
         fill = self._fill
-        if fill is not None and fill.pid != os.getpid():  # inherited through fork: the parent owns it
-            fill = self._fill = None
         if fill is None:
             if not self._fits():
                 self._fill_failed = True

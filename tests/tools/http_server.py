@@ -13,7 +13,8 @@ module level (``http_server = _server.http_server``).
 
 Per path you can make the server:
 
-- honour ``Range`` (206 with ``Content-Range``) or ignore it (always 200 with the whole file);
+- honour ``Range`` (206 with ``Content-Range``; ``bytes=a-`` and ``bytes=a-b``) or ignore it (always
+  200 with the whole file); ``HEAD`` tells the size (and uses up no scripted failure);
 - drop the connection after N body bytes (closing it, or resetting it with RST) for the first K
   requests, so a retry or resume then succeeds;
 - stall after N bytes (send nothing more until the server stops) for the first K requests, to make
@@ -154,6 +155,7 @@ def _make_handler(server: FileServer) -> type[BaseHTTPRequestHandler]:
                 return self._status(path, range_header, route.fail_status)
             body = route.body()
             start, status = 0, 200
+            stop = len(body)
             match = _RANGE.fullmatch(range_header or "")
             if route.ranges and match:
                 start = int(match.group(1))
@@ -165,15 +167,17 @@ def _make_handler(server: FileServer) -> type[BaseHTTPRequestHandler]:
                     self.end_headers()
                     return
                 start = min(start + route.range_shift, len(body) - 1)  # a buggy server
+                if match.group(2):  # a closed range "bytes=a-b" ends at b (inclusive)
+                    stop = min(int(match.group(2)) + 1, len(body))
                 status = 206
             server.record(RecordedRequest("GET", path, range_header, status))  # before the client can see it
-            payload = body[start:]
+            payload = body[start:stop]
             self.send_response(status)
             self.send_header("Content-Type", "application/octet-stream")
             if route.content_length:
                 self.send_header("Content-Length", str(len(payload)))
             if status == 206:
-                self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+                self.send_header("Content-Range", f"bytes {start}-{stop - 1}/{len(body)}")
             self.end_headers()
             if route.drop_after is not None and hit - route.fail_times < route.drop_times:
                 self.wfile.write(payload[: max(route.drop_after - start, 0)])
@@ -188,6 +192,21 @@ def _make_handler(server: FileServer) -> type[BaseHTTPRequestHandler]:
                 server._stop.wait()
                 return
             self.wfile.write(payload)
+
+        def do_HEAD(self) -> None:
+            # size look-ups (fsspec asks with HEAD): no body, and no scripted failure is used up
+            path = self.path.split("?", 1)[0]
+            with server._lock:
+                route = server.routes.get(path)
+            status = 404 if route is None else route.status
+            server.record(RecordedRequest("HEAD", path, None, status))
+            self.send_response(status)
+            if status == 200:
+                self.send_header("Content-Length", str(len(route.content)))  # type: ignore[union-attr]
+                self.send_header("Accept-Ranges", "bytes" if route.ranges else "none")  # type: ignore[union-attr]
+            else:
+                self.send_header("Content-Length", "0")
+            self.end_headers()
 
         def _status(self, path: str, range_header: str | None, status: int) -> None:
             server.record(RecordedRequest("GET", path, range_header, status))

@@ -19,6 +19,7 @@ from dings.format import verify as verify_dataset
 from dings.format.verify import check_md5, check_structure
 
 from .reader import Reader
+from .remote_fs import is_url, local_path
 
 __all__ = ["MsgpackReader"]
 
@@ -38,6 +39,11 @@ class MsgpackReader(Reader):
     object-dtype arrays (pickle) are refused unless ``allow_unsafe`` is set. A reader copied with
     ``copy.copy`` or inherited by a forked worker needs no shared file position.
 
+    A URL (``s3://…``, ``https://…``, any fsspec URL but ``file://``) opens a
+    :class:`~dings.readers.remote.RemoteMsgpackReader` instead, which takes further keyword
+    arguments (cache folder and limit, storage options, retries); it needs the extra
+    ``pip install "dings-readers[remote]"``. ``file://`` URLs are read as local paths.
+
     Args:
         path: the data file or any of its index files.
         buffering: accepted for datadings compatibility; the file is memory-mapped.
@@ -47,8 +53,15 @@ class MsgpackReader(Reader):
         FileNotFoundError: the data file or its index (``.offsets`` or ``.index``) is missing.
     """
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> MsgpackReader:
+        if cls is MsgpackReader and is_url(args[0] if args else kwargs.get("path")):
+            from .remote import RemoteMsgpackReader  # fsspec is imported only when a URL is read
+
+            return super().__new__(RemoteMsgpackReader)
+        return super().__new__(cls)
+
     def __init__(self, path: str | os.PathLike, buffering: int = 0, *, allow_unsafe: bool = False) -> None:
-        self.path = data_path(path)
+        self.path = data_path(local_path(path))
         if not self.path.is_file():
             raise FileNotFoundError(f"{self.path}: data file not found" if not self.path.exists() else f"{self.path}: is not a file")
         self._legacy = not index_path(self.path, ".offsets").exists()

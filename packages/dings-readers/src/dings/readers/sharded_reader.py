@@ -13,20 +13,37 @@ from typing import Any
 from .labels import natural_sort_key
 from .msgpack_reader import MsgpackReader
 from .reader import Reader
+from .remote_fs import is_url
 
 __all__ = ["ShardedReader"]
 
 
-def _open_shards(shards: str | os.PathLike | Sequence[str | os.PathLike | Reader]) -> list[Reader]:
+def _url_has_magic(url: str) -> bool:
+    # in http(s) URLs "?" starts the query, so only "*" and "[" mark a pattern there
+    if url.lower().startswith(("http://", "https://")):
+        return "*" in url or "[" in url
+    return glob.has_magic(url)
+
+
+def _glob(pattern: str, options: dict[str, Any]) -> list[str]:
+    if is_url(pattern):
+        from .remote_fs import RemoteFiles, RetryPolicy
+
+        retry = RetryPolicy(options.get("retries", 5), options.get("backoff", 0.5))
+        return RemoteFiles(pattern, options.get("storage_options"), retry).glob(pattern)
+    return glob.glob(pattern)
+
+
+def _open_shards(shards: str | os.PathLike | Sequence[str | os.PathLike | Reader], options: dict[str, Any]) -> list[Reader]:
     if isinstance(shards, (str, os.PathLike)):
         pattern = os.fspath(shards)
-        if not glob.has_magic(pattern):
-            return [MsgpackReader(pattern)]
-        paths = sorted((p for p in glob.glob(pattern) if p.endswith(".msgpack")), key=natural_sort_key)
+        if not (_url_has_magic(pattern) if is_url(pattern) else glob.has_magic(pattern)):
+            return [MsgpackReader(pattern, **options)]
+        paths = sorted((p for p in _glob(pattern, options) if p.endswith(".msgpack")), key=natural_sort_key)
         if not paths:
             raise FileNotFoundError(f"{pattern}: no .msgpack file matches this pattern")
-        return [MsgpackReader(p) for p in paths]
-    readers = [s if isinstance(s, Reader) else MsgpackReader(s) for s in shards]
+        return [MsgpackReader(p, **options) for p in paths]
+    readers = [s if isinstance(s, Reader) else MsgpackReader(s, **options) for s in shards]
     if not readers:
         raise ValueError("ShardedReader needs at least one shard")
     return readers
@@ -40,11 +57,15 @@ class ShardedReader(Reader):
 
     Args:
         shards: a glob pattern (``"out/train-*.msgpack"``; matches are natural-sorted), one path, or
-            a list of paths and/or readers in the order to read them.
+            a list of paths and/or readers in the order to read them. URLs and URL patterns
+            (``"s3://bucket/train-*.msgpack"``, globbed by fsspec) work as well.
+        options: keyword arguments for each :class:`MsgpackReader` opened from a path or URL
+            (e.g. ``allow_unsafe``, or ``cache_dir``/``storage_options`` for URLs; see
+            :class:`~dings.readers.RemoteMsgpackReader`).
     """
 
-    def __init__(self, shards: str | os.PathLike | Sequence[str | os.PathLike | Reader]) -> None:
-        self.shards = _open_shards(shards)
+    def __init__(self, shards: str | os.PathLike | Sequence[str | os.PathLike | Reader], **options: Any) -> None:
+        self.shards = _open_shards(shards, options)
         self._position = 0
         self._starts: list[int] | None = None
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dings.format import CorruptIndexError, data_path, index_path, load_md5
-from dings.readers import natural_sort_key
+from dings.readers import is_url, natural_sort_key
 
 from ._dataset import copy_file, human_size, temp_name
 from .progress import progress_bar
@@ -102,31 +103,66 @@ def _listed_files(data: Path) -> tuple[Path, bytes, dict[str, str]]:
     return md5_path, content, expected
 
 
-def _present(source: Path, target: Path, digest: str, bar: Any) -> bool:
-    """Whether ``target`` is a complete copy: same size as ``source`` and the expected md5."""
-    if not target.is_file() or target.stat().st_size != source.stat().st_size:
+@dataclass
+class _Plan:
+    """One dataset to stage: its md5 file and how to read the files it lists (local or remote)."""
+
+    data: str  # the data file's name
+    where: Callable[[str], str]  # file name -> path or URL, for messages
+    md5_name: str
+    md5_content: bytes
+    expected: dict[str, str]
+    size: Callable[[str], int]  # file name -> size in bytes
+    copy: Callable[[str, Path | None, Any], str]  # (file name, target or None, bar) -> md5 of what was read
+
+
+def _local_plan(data: Path) -> _Plan:
+    md5_path, content, expected = _listed_files(data)
+    return _Plan(
+        data.name,
+        lambda name: str(data.parent / name),
+        md5_path.name,
+        content,
+        expected,
+        lambda name: (data.parent / name).stat().st_size,
+        lambda name, target, bar: copy_file(data.parent / name, target, bar),
+    )
+
+
+def _present(plan: _Plan, name: str, target: Path, bar: Any) -> bool:
+    """Whether ``target`` is a complete copy: same size as the source and the expected md5."""
+    if not target.is_file() or target.stat().st_size != plan.size(name):
         return False
-    return copy_file(target, None, bar) == digest
+    return copy_file(target, None, bar) == plan.expected[name]
 
 
-def _copy_verified(source: Path, target: Path, digest: str, md5_name: str, bar: Any) -> int:
+def _copy_verified(plan: _Plan, name: str, target: Path, bar: Any) -> int:
     """Copy to a temporary file, check its md5, then rename it into place."""
+    digest = plan.expected[name]
     tmp = temp_name(target)
     try:
-        actual = copy_file(source, tmp, bar)
+        actual = plan.copy(name, tmp, bar)
         if actual != digest:
             raise OSError(
-                f"{source}: md5 is {actual} but {md5_name} says {digest}; the source is damaged or changed "
+                f"{plan.where(name)}: md5 is {actual} but {plan.md5_name} says {digest}; the source is damaged or changed "
                 "while copying (check it with dings verify); this file was not staged"
             )
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return source.stat().st_size
+    return target.stat().st_size
 
 
-def stage(source: str | os.PathLike, local_dir: str | os.PathLike, *, progress: bool = True) -> StageResult:
+def stage(
+    source: str | os.PathLike,
+    local_dir: str | os.PathLike,
+    *,
+    progress: bool = True,
+    storage_options: dict[str, Any] | None = None,
+    retries: int = 5,
+    backoff: float = 0.5,
+) -> StageResult:
     """Copy datasets (data, index and md5 files) to ``local_dir``, e.g. a node's local SSD.
 
     For every dataset, each file its md5 file lists is skipped when ``local_dir`` already has it
@@ -137,11 +173,19 @@ def stage(source: str | os.PathLike, local_dir: str | os.PathLike, *, progress: 
     order; several processes may stage the same datasets at once (each copies to its own
     temporary files).
 
+    The source may also be a URL (``s3://bucket/train.msgpack``, ``https://…``, any fsspec URL;
+    needs ``pip install "dings-readers[remote]"`` and the protocol's package): a dataset, a
+    glob pattern (``s3://bucket/train-*.msgpack``) or a folder ending in ``/``. Remote files are
+    fetched with ranged reads; transient network errors are retried with back-off.
+
     Args:
         source: a dataset (``NAME.msgpack`` or any of its index files), a folder of datasets
-            (e.g. shards) or a glob pattern; see :func:`find_datasets`.
+            (e.g. shards) or a glob pattern; see :func:`find_datasets`. Or a URL (see above).
         local_dir: destination folder (created if needed).
         progress: show a progress bar of bytes checked and copied.
+        storage_options: fsspec filesystem options for a URL source (``endpoint_url``, ``anon``, …).
+        retries: further attempts after a transient network error (URL sources).
+        backoff: seconds before the first retry, doubled for each further one (URL sources).
 
     Returns:
         A :class:`StageResult` with what was copied and what skipped.
@@ -149,62 +193,68 @@ def stage(source: str | os.PathLike, local_dir: str | os.PathLike, *, progress: 
     Raises:
         FileNotFoundError: nothing matches ``source``, or a dataset has no md5 file or misses a
             file its md5 file lists.
+        PermissionError: a URL source denies access.
         ValueError: two datasets would get the same name in ``local_dir``, or a source is in
             ``local_dir`` itself.
         dings.format.CorruptIndexError: an md5 file is malformed.
         OSError: a source file does not match its md5 (the source is damaged; nothing is renamed
-            into place for it), or ``local_dir`` lacks the space.
+            into place for it), ``local_dir`` lacks the space, or a URL source kept failing
+            (:class:`dings.readers.RemoteError`).
     """
-    datasets = find_datasets(source)
     folder = Path(local_dir)
-    names: dict[str, Path] = {}
-    plans = []
-    for data in datasets:
-        if data.name in names:
-            raise ValueError(f"{data} and {names[data.name]} would both be staged as {folder / data.name}; stage them to different folders")
-        names[data.name] = data
-        if folder.exists() and os.path.samefile(data.parent, folder):
-            raise ValueError(f"{data}: is already in {folder}; stage to another folder")
-        plans.append((data, *_listed_files(data)))
+    if is_url(source):
+        from .stage_remote import remote_plans
+
+        plans = remote_plans(str(source), storage_options, retries, backoff)
+    else:
+        plans = []
+        for data in find_datasets(source):
+            if folder.exists() and os.path.samefile(data.parent, folder):
+                raise ValueError(f"{data}: is already in {folder}; stage to another folder")
+            plans.append(_local_plan(data))
+    names: dict[str, str] = {}
+    for plan in plans:
+        if plan.data in names:
+            raise ValueError(
+                f"{plan.where(plan.data)} and {names[plan.data]} would both be staged as {folder / plan.data}; stage them to different folders"
+            )
+        names[plan.data] = plan.where(plan.data)
     folder.mkdir(parents=True, exist_ok=True)
-    total = sum((data.parent / name).stat().st_size for data, _, _, expected in plans for name in expected)
+    total = sum(plan.size(name) for plan in plans for name in plan.expected)
     result = StageResult()
     with progress_bar(total=total, desc=f"stage → {folder}", unit="B", enabled=progress) as bar:
-        for data, md5_path, md5_content, expected in plans:
-            _stage_one(data, md5_path, md5_content, expected, folder, bar, result)
+        for plan in plans:
+            _stage_one(plan, folder, bar, result)
     return result
 
 
-def _stage_one(
-    data: Path, md5_path: Path, md5_content: bytes, expected: dict[str, str], folder: Path, bar: Any, result: StageResult
-) -> None:
+def _stage_one(plan: _Plan, folder: Path, bar: Any, result: StageResult) -> None:
     missing: list[str] = []
-    for name, digest in expected.items():
-        if _present(data.parent / name, folder / name, digest, bar):
+    for name in plan.expected:
+        if _present(plan, name, folder / name, bar):
             result.skipped.append(folder / name)
         else:
             missing.append(name)
-    md5_target = folder / md5_path.name
+    md5_target = folder / plan.md5_name
     if missing:
-        needed = sum((data.parent / name).stat().st_size for name in missing)
+        needed = sum(plan.size(name) for name in missing)
         free = shutil.disk_usage(folder).free
         if needed > free:
-            raise OSError(f"{folder}: {human_size(free)} free but {data.name} needs {human_size(needed)} more; free space or stage elsewhere")
+            raise OSError(f"{folder}: {human_size(free)} free but {plan.data} needs {human_size(needed)} more; free space or stage elsewhere")
         md5_target.unlink(missing_ok=True)  # until every file is in place, the copy must not look complete
         for name in missing:
-            source = data.parent / name
-            result.bytes_copied += _copy_verified(source, folder / name, expected[name], md5_path.name, bar)
+            result.bytes_copied += _copy_verified(plan, name, folder / name, bar)
             result.copied.append(folder / name)
-    if missing or not md5_target.is_file() or md5_target.read_bytes() != md5_content:
+    if missing or not md5_target.is_file() or md5_target.read_bytes() != plan.md5_content:
         tmp = temp_name(md5_target)
         try:
-            tmp.write_bytes(md5_content)
+            tmp.write_bytes(plan.md5_content)
             os.replace(tmp, md5_target)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
         result.copied.append(md5_target)
-        result.bytes_copied += len(md5_content)
+        result.bytes_copied += len(plan.md5_content)
     else:
         result.skipped.append(md5_target)
-    result.datasets.append(folder / data.name)
+    result.datasets.append(folder / plan.data)

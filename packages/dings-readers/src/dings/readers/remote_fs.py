@@ -1,0 +1,336 @@
+"""Remote files through fsspec: URL detection, a fork-safe filesystem per process, retried ranged reads.
+
+fsspec is imported here lazily, on first use, so ``dings.readers`` imports without it; a URL then
+raises an ImportError that names the extra to install (``pip install "dings-readers[remote]"``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+__all__ = ["RemoteError", "RemoteFiles", "RetryPolicy", "data_url", "is_url", "join_url", "local_path", "url_name"]
+
+T = TypeVar("T")
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*(://|::)")
+_INSTALL = 'pip install "dings-readers[remote]"'
+#: protocol package to suggest when fsspec cannot load a protocol
+_PROTOCOL_PACKAGES = {"s3": "s3fs", "s3a": "s3fs", "gs": "gcsfs", "gcs": "gcsfs", "http": "aiohttp", "https": "aiohttp",
+                      "az": "adlfs", "abfs": "adlfs", "abfss": "adlfs"}
+#: exception class names (anywhere in the MRO) that mean a network hiccup worth retrying
+_TRANSIENT_NAMES = frozenset({
+    "ClientConnectionError", "ClientOSError", "ClientPayloadError", "ServerDisconnectedError",
+    "ServerTimeoutError", "ConnectionTimeoutError", "SocketTimeoutError", "TransferEncodingError",
+    "EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError",
+    "IncompleteReadError", "ResponseStreamingError", "ProtocolError", "ShortReadError",
+})
+
+
+def is_url(path: object) -> bool:
+    """True for a URL string with a scheme other than ``file`` (``s3://…``, ``https://…``, ``simplecache::…``)."""
+    if not isinstance(path, str) or not _URL.match(path):
+        return False
+    return not path.lower().startswith("file://")
+
+
+def local_path(path: str) -> str:
+    """``file://`` URLs as local paths; anything else unchanged."""
+    if isinstance(path, str) and path.lower().startswith("file://"):
+        from urllib.parse import unquote, urlparse
+
+        return unquote(urlparse(path).path)
+    return path
+
+
+def url_name(url: str) -> str:
+    """The last path component of ``url`` (without query), e.g. ``train.msgpack``."""
+    return url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+
+
+def join_url(url: str, name: str) -> str:
+    """``url`` with its last component replaced by ``name`` (a query string is kept)."""
+    base, sep, query = url.partition("?")
+    return base.rsplit("/", 1)[0] + "/" + name + sep + query
+
+
+_DATASET_SUFFIXES = (".offsets", ".keys", ".key_hashes", ".filter", ".md5", ".index")
+
+
+def data_url(url: str) -> str:
+    """The data file's URL for the URL of a data file or of any of its index files."""
+    name = url_name(url)
+    for suffix in _DATASET_SUFFIXES:
+        if name.endswith(".msgpack" + suffix):
+            return join_url(url, name[: -len(suffix)])
+    return url
+
+
+class RemoteError(OSError):
+    """A remote read that failed for good: a permanent error, or transient errors past the retries."""
+
+
+class ShortReadError(OSError):
+    """The server sent fewer bytes than asked for (a dropped connection); retried."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How transient errors (connection errors, timeouts, HTTP 5xx/429/408, short reads) are retried.
+
+    Args:
+        retries: further attempts after the first one.
+        backoff: seconds before the first retry; doubled for each further one.
+        max_backoff: upper bound of one wait.
+    """
+
+    retries: int = 5
+    backoff: float = 0.5
+    max_backoff: float = 30.0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.retries, bool) or not isinstance(self.retries, int) or self.retries < 0:
+            raise ValueError(f"retries must be an int >= 0, got {self.retries!r}")
+        if not self.backoff >= 0 or not self.max_backoff >= 0:
+            raise ValueError(f"backoff and max_backoff must be >= 0 seconds, got {self.backoff!r} and {self.max_backoff!r}")
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait before retry number ``attempt`` (0-based)."""
+        return min(self.max_backoff, self.backoff * (2**attempt))
+
+
+def _status(exc: BaseException) -> int | None:
+    for name in ("status", "status_code", "code"):
+        value = getattr(exc, name, None)
+        if isinstance(value, int) and 100 <= value <= 599:
+            return value
+    response = getattr(exc, "response", None)  # botocore ClientError
+    if isinstance(response, dict):
+        value = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if isinstance(value, int):
+            return value
+    return None
+
+
+def _cause(exc: BaseException) -> BaseException:
+    """The error behind ``exc``: fsspec's HTTP size look-up reports every failure as FileNotFoundError."""
+    cause = exc.__cause__
+    if isinstance(exc, FileNotFoundError) and cause is not None and not isinstance(cause, FileNotFoundError):
+        return cause
+    return exc
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` is worth retrying (network trouble, 5xx, 429, 408) rather than permanent."""
+    if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)):
+        return False
+    status = _status(exc)
+    if status is not None:
+        return status >= 500 or status in (408, 429)
+    if isinstance(exc, (ConnectionError, TimeoutError, ShortReadError)):
+        return True
+    if any(cls.__name__ in _TRANSIENT_NAMES for cls in type(exc).__mro__):
+        return True
+    # s3fs turns throttling and server errors that outlived its own retries into a plain OSError (EIO)
+    return type(exc) is OSError
+
+
+def _describe(exc: BaseException) -> str:
+    status = _status(exc)
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"HTTP {status}: {text}" if status and str(status) not in text else f"{type(exc).__name__}: {text}"
+
+
+def _fsspec() -> Any:
+    try:
+        import fsspec
+    except ImportError:
+        raise ImportError(f"reading URLs needs fsspec: {_INSTALL} (plus s3fs for s3://, gcsfs for gs://, aiohttp for http(s)://)") from None
+    return fsspec
+
+
+class RemoteFiles:
+    """Files behind one fsspec URL scheme, read with retries; safe to use after ``fork``.
+
+    The fsspec filesystem is created lazily and again in every new process (fsspec's async
+    filesystems must not cross a ``fork``), so a reader opened before DataLoader workers fork
+    works in each of them.
+
+    Args:
+        url: any URL of the filesystem (it selects the protocol and its options).
+        storage_options: keyword arguments for the fsspec filesystem (e.g. ``endpoint_url``, ``anon``).
+        retry: the retry policy for transient errors.
+    """
+
+    def __init__(self, url: str, storage_options: dict[str, Any] | None = None, retry: RetryPolicy | None = None) -> None:
+        self.url = url
+        self.storage_options = dict(storage_options or {})
+        self.retry = retry or RetryPolicy()
+        self.requests = 0
+        self.bytes_fetched = 0
+        self._fs: Any = None
+        self._pid: int | None = None
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_fs"] = state["_pid"] = None
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    @property
+    def fs(self) -> Any:
+        """The fsspec filesystem of this process."""
+        if self._fs is None or self._pid != os.getpid():
+            fsspec = _fsspec()
+            try:
+                fs, _ = fsspec.core.url_to_fs(self.url, **self.storage_options)
+            except ImportError as exc:
+                protocol = self.url.split("://", 1)[0].split("::")[-1].lower()
+                package = _PROTOCOL_PACKAGES.get(protocol, f"the fsspec package for {protocol}://")
+                raise ImportError(f"{self.url}: fsspec cannot load the {protocol}:// protocol ({exc}); pip install {package}") from None
+            except ValueError as exc:
+                raise ValueError(f"{self.url}: not a URL fsspec knows ({exc}); check the scheme") from None
+            self._fs, self._pid = fs, os.getpid()
+        return self._fs
+
+    def path(self, url: str) -> str:
+        """The filesystem's own path for ``url`` (fsspec strips the protocol for some schemes)."""
+        return self.fs._strip_protocol(url.split("::")[-1]) if "::" in url else self.fs._strip_protocol(url)
+
+    def call(self, url: str, what: str, action: Callable[[], T]) -> T:
+        """Run ``action`` (one request for ``url``) with the retry policy.
+
+        Args:
+            url: the object the request is about (named in errors).
+            what: what is being fetched, for errors (e.g. ``"the keys index of s3://b/train.msgpack"``).
+            action: the request.
+
+        Raises:
+            FileNotFoundError: the object does not exist.
+            PermissionError: access is denied.
+            RemoteError: any other permanent error, or transient errors past the retries.
+        """
+        attempt = 0
+        while True:
+            with self._lock:
+                self.requests += 1
+            try:
+                return action()
+            except ImportError:
+                raise
+            except Exception as caught:
+                exc = _cause(caught)
+                if isinstance(exc, FileNotFoundError) or _status(exc) in (404, 410):
+                    raise FileNotFoundError(f"{url}: not found (reading {what}); check the URL") from caught
+                if isinstance(exc, PermissionError) or _status(exc) in (401, 403):
+                    raise PermissionError(f"{url}: access denied (reading {what}); check credentials and storage_options") from caught
+                if not is_transient(exc):
+                    raise RemoteError(f"{url}: reading {what} failed: {_describe(exc)}") from caught
+                if attempt >= self.retry.retries:
+                    raise RemoteError(
+                        f"{url}: reading {what} failed after {attempt + 1} attempts: {_describe(exc)}; "
+                        "check the network or raise retries"
+                    ) from caught
+                time.sleep(self.retry.delay(attempt))
+                attempt += 1
+                self._refresh_after(exc)
+
+    def _refresh_after(self, exc: BaseException) -> None:
+        """After a connection error, use a fresh filesystem (its session may be broken)."""
+        if isinstance(exc, (ConnectionError, TimeoutError)) or any(cls.__name__ in _TRANSIENT_NAMES for cls in type(exc).__mro__):
+            try:
+                self.fs.invalidate_cache()
+            except Exception:
+                pass
+
+    def size(self, url: str, what: str) -> int:
+        """Size of the object at ``url`` in bytes (asked fresh, not from a listing cache)."""
+        fs = self.fs
+        path = self.path(url)
+
+        def ask() -> int:
+            fs.invalidate_cache(path)
+            size = fs.size(path)
+            if size is None:
+                raise RemoteError(f"{url}: the server does not tell the size of {what}; it cannot be read by ranges")
+            return int(size)
+
+        return self.call(url, what, ask)
+
+    def exists(self, url: str, what: str) -> bool:
+        """Whether the object at ``url`` exists."""
+        fs = self.fs
+        path = self.path(url)
+        return bool(self.call(url, what, lambda: fs.exists(path)))
+
+    def cat(self, url: str, what: str) -> bytes:
+        """The whole object at ``url``."""
+        fs = self.fs
+        path = self.path(url)
+        data = self.call(url, what, lambda: fs.cat_file(path))
+        with self._lock:
+            self.bytes_fetched += len(data)
+        return data
+
+    def cat_range(self, url: str, start: int, end: int, what: str, size: int | None = None) -> bytes:
+        """Bytes ``start`` … ``end - 1`` of the object at ``url`` in one ranged request (retried).
+
+        Args:
+            url: the object.
+            start: first byte.
+            end: end byte, exclusive.
+            what: what is being fetched, for errors.
+            size: the object's size, to recognise a server that ignores ``Range``.
+        """
+        if end <= start:
+            return b""
+        fs = self.fs
+        path = self.path(url)
+        wanted = end - start
+
+        def fetch() -> bytes:
+            data = fs.cat_file(path, start=start, end=end)
+            if len(data) == wanted:
+                return data
+            if size is not None and len(data) == size and size > wanted:  # Range ignored: the whole object came
+                return bytes(memoryview(data)[start:end])
+            if len(data) > wanted:  # an open-ended answer (start … end of object)
+                return bytes(memoryview(data)[:wanted])
+            raise ShortReadError(f"got {len(data)} of {wanted} bytes (bytes {start}-{end - 1})")
+
+        data = self.call(url, f"{what}, bytes {start}-{end - 1}", fetch)
+        with self._lock:
+            self.bytes_fetched += len(data)
+        return data
+
+    def iter_blocks(self, url: str, size: int, block_size: int, what: str) -> Iterator[bytes]:
+        """The object at ``url`` as consecutive blocks of at most ``block_size`` bytes (one request each)."""
+        for start in range(0, size, block_size):
+            yield self.cat_range(url, start, min(size, start + block_size), what, size)
+
+    def glob(self, pattern: str) -> list[str]:
+        """URLs matching a glob ``pattern`` (same protocol and options)."""
+        fs = self.fs
+        protocol = pattern.split("://", 1)[0] if "://" in pattern else None
+        def listing() -> list[str]:
+            fs.invalidate_cache()  # a listing cached earlier in this process may be stale
+            return fs.glob(self.path(pattern))
+
+        matches = self.call(pattern, "the listing for this pattern", listing)
+        urls = []
+        for match in matches:
+            if "://" in match or protocol is None:
+                urls.append(match)
+            else:
+                urls.append(fs.unstrip_protocol(match) if hasattr(fs, "unstrip_protocol") else f"{protocol}://{match}")
+        return urls

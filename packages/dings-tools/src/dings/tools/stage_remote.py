@@ -1,0 +1,111 @@
+"""What :func:`dings.tools.stage` needs for URL sources: find the datasets, read their md5 files, copy verified."""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from dings.format import CorruptIndexError, load_md5
+from dings.readers import natural_sort_key
+from dings.readers.remote_fs import RemoteFiles, RetryPolicy, data_url, join_url, url_name
+
+from .stage import _Plan
+
+__all__ = ["BLOCK_SIZE", "find_remote_datasets", "remote_plans"]
+
+#: bytes per ranged request while copying
+BLOCK_SIZE = 8 << 20
+
+
+def find_remote_datasets(files: RemoteFiles, source: str) -> list[str]:
+    """Data file URLs that ``source`` names, in natural order.
+
+    Args:
+        files: the remote filesystem.
+        source: a dataset URL (data or index file), a glob pattern, or a folder URL ending in ``/``
+            (every ``*.msgpack`` directly in it).
+
+    Raises:
+        FileNotFoundError: a pattern or folder matches no dataset.
+    """
+    pattern = source + "*.msgpack" if source.endswith("/") else source
+    path_part = pattern.split("?", 1)[0] if pattern.lower().startswith(("http://", "https://")) else pattern
+    if not glob.has_magic(path_part):
+        return [data_url(source)]
+    found = {data_url(url) for url in files.glob(pattern)}
+    urls = [url for url in found if url_name(url).endswith(".msgpack")]
+    if not urls:
+        raise FileNotFoundError(f"{source}: no .msgpack dataset matches this pattern")
+    return sorted(urls, key=natural_sort_key)
+
+
+def _parse_md5(content: bytes, md5_url: str) -> dict[str, str]:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "dataset.msgpack.md5"
+        path.write_bytes(content)
+        try:
+            expected = load_md5(path)
+        except CorruptIndexError as exc:
+            raise CorruptIndexError(str(exc).replace(str(path), md5_url)) from None
+        except UnicodeDecodeError as exc:
+            raise CorruptIndexError(f"{md5_url}: not a text md5 file ({exc})") from None
+    for name in expected:
+        if "/" in name or os.sep in name or (os.altsep and os.altsep in name) or name in ("", ".", ".."):
+            raise CorruptIndexError(f"{md5_url}: refers to {name!r}, which is not a file next to the dataset")
+    return expected
+
+
+def _remote_plan(files: RemoteFiles, url: str) -> _Plan:
+    name = url_name(url)
+    md5_url = join_url(url, name + ".md5")
+    try:
+        content = files.cat(md5_url, f"the md5 file of {url}")
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"{md5_url}: md5 file missing, so a copy cannot be verified; "
+            "for a legacy dataset run convert_index first, otherwise rewrite the dataset"
+        ) from None
+    expected = _parse_md5(content, md5_url)
+    if name not in expected:
+        raise CorruptIndexError(f"{md5_url}: has no checksum for the data file {name}")
+    sizes: dict[str, int] = {}
+
+    def size(file: str) -> int:
+        if file not in sizes:
+            try:
+                sizes[file] = files.size(join_url(url, file), f"{file} of {url}")
+            except FileNotFoundError:
+                raise FileNotFoundError(f"{join_url(url, file)}: listed in {name}.md5 but missing in the source") from None
+        return sizes[file]
+
+    def copy(file: str, target: Path | None, bar: Any) -> str:
+        md5 = hashlib.md5()
+        out = open(target, "xb") if target is not None else None
+        try:
+            for block in files.iter_blocks(join_url(url, file), size(file), BLOCK_SIZE, f"{file} of {url}"):
+                md5.update(block)
+                if out is not None:
+                    out.write(block)
+                if bar is not None:
+                    bar.update(len(block))
+            if out is not None:
+                out.flush()
+                os.fsync(out.fileno())
+        finally:
+            if out is not None:
+                out.close()
+        return md5.hexdigest()
+
+    for file in expected:
+        size(file)  # every listed file must exist before anything is copied
+    return _Plan(name, lambda file: join_url(url, file), name + ".md5", content, expected, size, copy)
+
+
+def remote_plans(source: str, storage_options: dict[str, Any] | None, retries: int, backoff: float) -> list[_Plan]:
+    """The datasets a URL ``source`` names, with their md5 files read and their files' sizes known."""
+    files = RemoteFiles(source, storage_options, RetryPolicy(retries, backoff))
+    return [_remote_plan(files, url) for url in find_remote_datasets(files, source)]

@@ -246,3 +246,23 @@ def test_random_datasets_read_back_exactly_on_every_path(tmp_path_factory, value
         assert reader[:] == samples
         assert all(reader.find_index(s["key"]) == i for i, s in enumerate(samples))
         assert all(reader.find_key(i) == s["key"] for i, s in enumerate(samples))
+
+
+@pytest.mark.parametrize("absent_every", [1, 2, 10, 1000])
+def test_membership_is_exact_whether_or_not_the_bloom_filter_is_in_use(dataset, absent_every):
+    """The reader switches its Bloom filter on and off by how many look-ups miss; answers never change."""
+    import random
+
+    rng = random.Random(absent_every)
+    with MsgpackReader(dataset) as reader:
+        for round_ in range(5000):
+            if round_ % absent_every == 0:
+                key = f"absent-{rng.randrange(10**6)}"
+                assert key not in reader
+                with pytest.raises(KeyError):
+                    reader.find_index(key)
+            else:
+                i = rng.randrange(200)
+                assert f"k{i}" in reader
+                assert reader.find_index(f"k{i}") == i
+        assert reader._use_filter == (absent_every <= 2)  # mostly absent: the filter pays off

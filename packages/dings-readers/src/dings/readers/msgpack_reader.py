@@ -7,6 +7,7 @@ import bisect
 import hashlib
 import mmap
 import os
+import struct
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -23,10 +24,17 @@ from .remote_fs import is_url, local_path
 
 __all__ = ["MsgpackReader"]
 
+_read_hash = struct.Struct(">Q").unpack_from
+
 #: sequential reads decode blocks of about this many bytes with one streaming unpacker
 BLOCK_SIZE = 1 << 22
 #: ranges whose samples average at least this many bytes are decoded sample by sample
 LARGE_SAMPLE = 1 << 14
+#: key look-ups between decisions whether the Bloom filter pays off (a power of two)
+TUNE_EVERY = 1024
+TUNE_MASK = TUNE_EVERY - 1
+#: the filter is used while more than this percentage of recent look-ups were for absent keys
+FILTER_WORTH_PERCENT = 35
 
 
 class MsgpackReader(Reader):
@@ -74,6 +82,11 @@ class MsgpackReader(Reader):
             for suffix in (".keys", ".key_hashes", ".filter"):
                 if not index_path(self.path, suffix).exists():
                     warnings.warn(f"{index_path(self.path, suffix)}: index file missing; key look-up will be slower", stacklevel=2)
+        self._init_state(allow_unsafe)
+        self._open()
+
+    def _init_state(self, allow_unsafe: bool) -> None:
+        """Set every lazily loaded part to "not loaded yet" (shared with the remote reader)."""
         self._allow_unsafe = allow_unsafe
         self._unpack_options = unpack_options(allow_unsafe)
         self._object_hook = self._unpack_options["object_hook"]
@@ -88,7 +101,9 @@ class MsgpackReader(Reader):
         self._sorted_hashes: array.array | None = None
         self._hash_order: array.array | None = None
         self._filter = None
-        self._open()
+        self._use_filter = False
+        self._lookups = 0
+        self._absent = 0
 
     def _open(self) -> None:
         with open(self.path, "rb") as f:
@@ -177,23 +192,34 @@ class MsgpackReader(Reader):
             return self._key_to_index.get(key)
         if index_path(self.path, ".filter").exists():
             self._filter = format_index.load_filter(self.path)
+            self._use_filter = True
         self._load_hashes()
         return self._find_hash(key)
 
     def _find_hash(self, key: str) -> int | None:
-        bloom = self._filter
-        if bloom is not None and key not in bloom:
+        # The Bloom filter rejects absent keys a little faster than hashing, but for present keys it
+        # is pure extra work (the hash search answers exactly either way). Every TUNE_EVERY look-ups
+        # the filter is switched on only if enough of them were for absent keys.
+        self._lookups += 1
+        if not self._lookups & TUNE_MASK:
+            self._use_filter = self._filter is not None and self._absent * 100 > TUNE_EVERY * FILTER_WORTH_PERCENT
+            self._absent = 0
+        if self._use_filter and key not in self._filter:  # type: ignore[operator]
+            self._absent += 1
             return None
         hasher = self._hasher.copy()  # type: ignore[union-attr]
         hasher.update(key.encode("utf-8"))
-        wanted = int.from_bytes(hasher.digest()[:8], "big")
+        (wanted,) = _read_hash(hasher.digest())  # the first 8 digest bytes, big-endian
         bucket = wanted >> self._bucket_shift
         buckets = self._buckets
+        start = buckets[bucket]
         end = buckets[bucket + 1]
         hashes = self._sorted_hashes
-        position = bisect.bisect_left(hashes, wanted, buckets[bucket], end)  # type: ignore[arg-type]
-        if position < end and hashes[position] == wanted:  # type: ignore[index]
-            return self._hash_order[position]  # type: ignore[index]
+        if end - start > 1:  # most buckets hold zero or one hash: no search needed
+            start = bisect.bisect_left(hashes, wanted, start, end)  # type: ignore[arg-type]
+        if start < end and hashes[start] == wanted:  # type: ignore[index]
+            return self._hash_order[start]  # type: ignore[index]
+        self._absent += 1
         return None
 
     # --- Reader interface ---

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import msgpack
-from dings.format import CorruptIndexError, VerifyReport, load_md5, unpack_options
+from dings.format import CorruptIndexError, VerifyReport, load_md5
 from dings.format.paths import INDEX_SUFFIXES, LEGACY_INDEX_SUFFIX, MD5_SUFFIX
 from dings.format.verify import check_md5
 from dings.format import verify as verify_dataset
@@ -171,20 +171,7 @@ class RemoteMsgpackReader(MsgpackReader):
         self.requests = 0
         self._cache = DatasetCache(cache_root(cache_dir), path, name)
         self.path = self._cache.file()
-        self._allow_unsafe = allow_unsafe
-        self._unpack_options = unpack_options(allow_unsafe)
-        self._object_hook = self._unpack_options["object_hook"]
-        self._map = None
-        self._view = None
-        self._position = 0
-        self._length = None
-        self._offsets = None
-        self._keys = None
-        self._key_to_index = None
-        self._hasher = None
-        self._sorted_hashes = None
-        self._hash_order = None
-        self._filter = None
+        self._init_state(allow_unsafe)
         self._local = False
         self._last: tuple[int, bytes] | None = None  # (start, block) fetched last
         self._fill: _Fill | None = None

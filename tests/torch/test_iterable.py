@@ -161,6 +161,9 @@ def test_sequential_reads_use_the_readers_range_path():
     reader = CountingReader(64)
     assert list(chain.from_iterable(batches_of(IterableDataset(reader, batch_size=16), workers=0))) == list(range(64))
     assert reader.singles == 0 and reader.ranges == [16, 16, 16, 16]
+    small = CountingReader(20)  # batches smaller than chunk_size are read together
+    assert [s["i"] for s in IterableDataset(small, batch_size=1, chunk_size=8)] == list(range(20))
+    assert small.singles == 0 and small.ranges == [8, 8, 4]
 
 
 def test_transforms_and_rng_apply(memory):
@@ -294,3 +297,24 @@ def test_set_epoch_to_another_epoch_drops_the_resume_position(memory):
 def test_load_state_dict_refuses_foreign_states(memory, state, message):
     with pytest.raises(ValueError, match=message):
         IterableDataset(memory(10), shuffle=True).load_state_dict(state)
+
+
+def test_spawned_workers_share_the_epochs(memory):
+    ds = IterableDataset(memory(20), batch_size=4, shuffle=True, rank=1, world_size=2)
+    loader = DataLoader(ds, batch_size=4, num_workers=2, multiprocessing_context="spawn", persistent_workers=True)
+    first = [b["i"].tolist() for b in loader]
+    ds.set_epoch(5)  # reaches the running spawned workers
+    fifth = [b["i"].tolist() for b in loader]
+    assert first == epoch_of(memory(20), 2, batch_size=4, shuffle=True)[1]
+    assert fifth == epoch_of(memory(20), 2, batch_size=4, shuffle=True, epoch=5)[1]
+
+
+def test_a_pickled_copy_has_its_own_epochs(memory):
+    import pickle
+
+    ds = IterableDataset(memory(10), batch_size=2, shuffle=True)
+    ds.load_state_dict({"epoch": 3, "consumed": 4})
+    copy = pickle.loads(pickle.dumps(ds))
+    assert copy.epoch == 3 and len(copy) == 6
+    copy.set_epoch(7)
+    assert ds.epoch == 3 and copy.epoch == 7

@@ -78,15 +78,27 @@ def encoded(mode: str, fmt: str) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize("mode,fmt", [("RGB", "JPEG"), ("L", "JPEG"), ("RGBA", "PNG"), ("P", "PNG")])
-def test_compressed_to_pil_gives_rgb_images(mode, fmt):
+@pytest.fixture(params=["simplejpeg", "pillow"])
+def decoder(request, monkeypatch):
+    """Run a test with the optional simplejpeg fast path and with Pillow alone."""
+    import dings.torch.transforms as module
+
+    if request.param == "pillow":
+        monkeypatch.setattr(module, "_decode_jpeg", None)
+    elif module._decode_jpeg is None:
+        pytest.skip("simplejpeg (the optional 'jpeg' extra) is not installed")
+    return request.param
+
+
+@pytest.mark.parametrize("mode,fmt", [("RGB", "JPEG"), ("L", "JPEG"), ("CMYK", "JPEG"), ("RGBA", "PNG"), ("P", "PNG")])
+def test_compressed_to_pil_gives_rgb_images(decoder, mode, fmt):
     data = encoded(mode, fmt)
     for given in (data, bytearray(data), memoryview(data)):
         image = CompressedToPIL()(given)
         assert image.mode == "RGB" and image.size == (24, 16)
 
 
-def test_compressed_to_pil_matches_datadings_decoding():
+def test_compressed_to_pil_matches_datadings_decoding(decoder):
     from datadings.torch import CompressedToPIL as Theirs
 
     data = encoded("RGB", "JPEG")
@@ -96,7 +108,7 @@ def test_compressed_to_pil_matches_datadings_decoding():
     assert np.abs(ours - theirs).max() <= 8  # two libjpeg builds may round a few values differently
 
 
-def test_compressed_to_pil_error_names_the_data():
+def test_compressed_to_pil_error_names_the_data(decoder):
     with pytest.raises(ValueError, match=r"cannot decode 9 bytes starting b'not an i"):
         CompressedToPIL()(b"not an im")
     with pytest.raises(ValueError, match="cannot decode"):

@@ -82,10 +82,6 @@ class DatasetBase:
             sample[key] = f(value, params)
         return sample
 
-    def apply(self, sample: dict) -> Any:
-        """Return ``sample`` after the transforms."""
-        return sample if self.transform is None else self.transform(sample)
-
     def __len__(self) -> int:
         return len(self.reader)
 

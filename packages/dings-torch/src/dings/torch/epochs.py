@@ -1,10 +1,12 @@
-"""Epoch bookkeeping shared by a dataset and every DataLoader worker forked from it.
+"""Epoch bookkeeping shared by a dataset and every DataLoader worker made from it.
 
 A DataLoader copies the dataset into each worker process; with ``persistent_workers=False`` it
 does so again for every epoch. To let :meth:`~dings.torch.IterableDataset.set_epoch` and
 :meth:`~dings.torch.IterableDataset.load_state_dict` reach workers that already exist, and to let
-fresh workers know which epoch comes next, the bookkeeping lives in a small shared-memory array
-created with the dataset (workers inherit it when they are forked).
+fresh workers know which epoch comes next, the bookkeeping lives in a few int64 values in shared
+memory (an unlinked temporary file, memory-mapped), created with the dataset. Forked workers inherit
+the mapping; workers started with ``spawn`` or ``forkserver`` receive the file descriptor while
+they start. A POSIX record lock on that file makes updates atomic across processes.
 
 Each call of ``iter(dataset)`` names the DataLoader iteration it belongs to with a *key*:
 workers of one DataLoader iteration share their ``base_seed`` (drawn anew for every iteration
@@ -12,15 +14,20 @@ of a non-persistent DataLoader) and the number of iterations their process has s
 grows for persistent workers); the main process (``num_workers=0``) uses its pid and its own
 count. The first worker with a new key starts the next epoch; the others join it.
 
-Pickled while a process is being started (DataLoader workers with the ``spawn`` context), the
-array stays shared; pickled at any other time, the copy gets its own array (a snapshot).
+Pickled at any other time than while starting a process, the copy gets its own values (a snapshot).
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import contextlib
+import fcntl
+import mmap
 import os
+import tempfile
+import weakref
+from collections.abc import Iterator
 from multiprocessing.context import get_spawning_popen
+from multiprocessing.reduction import DupFd
 
 __all__ = ["EpochState"]
 
@@ -28,8 +35,16 @@ _EPOCH, _START, _ITERATION, _KIND, _KEY_A, _KEY_B, _ACTIVE, _ACTIVE_EPOCH, _ACTI
 _FIELDS = 10
 
 
+def _release(block: mmap.mmap, fd: int) -> None:
+    try:
+        block.close()
+    except BufferError:  # the values are still viewed; the mapping goes with the process
+        pass
+    os.close(fd)
+
+
 class EpochState:
-    """The epoch and resume offset of a dataset, shared with the processes forked from it.
+    """The epoch and resume offset of a dataset, shared with the processes its DataLoader starts.
 
     Args:
         epoch: the epoch the next iteration uses.
@@ -37,29 +52,48 @@ class EpochState:
     """
 
     def __init__(self, epoch: int = 0, start: int = 0) -> None:
-        self._values = multiprocessing.Array("q", _FIELDS, lock=True)
-        self._iterations = 0  # iterations this process has started (copied, not shared, on fork)
+        fd, name = tempfile.mkstemp(prefix="dings-epochs-")
+        os.unlink(name)
+        os.ftruncate(fd, 8 * _FIELDS)
+        self._attach(fd)
+        self._iterations = 0  # iterations this process has started (copied, not shared)
         self.set(epoch, start)
 
+    def _attach(self, fd: int) -> None:
+        self._fd = fd
+        block = mmap.mmap(fd, 8 * _FIELDS)
+        self._values = memoryview(block).cast("q")
+        self._finalizer = weakref.finalize(self, _release, block, fd)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[memoryview]:
+        fcntl.lockf(self._fd, fcntl.LOCK_EX)
+        try:
+            yield self._values
+        finally:
+            fcntl.lockf(self._fd, fcntl.LOCK_UN)
+
     def __getstate__(self) -> dict:
-        # starting a process (spawn/forkserver) shares the array; any other pickling takes a snapshot
-        if get_spawning_popen() is not None:
-            return {"shared": self._values, "iterations": self._iterations}
-        with self._values.get_lock():
-            return {"snapshot": list(self._values.get_obj()), "iterations": self._iterations}
+        if get_spawning_popen() is not None:  # a worker being started: share the values
+            return {"fd": DupFd(self._fd), "iterations": self._iterations}
+        with self._locked() as values:
+            return {"snapshot": values.tolist(), "iterations": self._iterations}
 
     def __setstate__(self, state: dict) -> None:
         self._iterations = state["iterations"]
-        if "shared" in state:
-            self._values = state["shared"]
-        else:
-            self._values = multiprocessing.Array("q", _FIELDS, lock=True)
-            self._values.get_obj()[:] = state["snapshot"]
+        if "fd" in state:
+            self._attach(state["fd"].detach())
+            return
+        fd, name = tempfile.mkstemp(prefix="dings-epochs-")
+        os.unlink(name)
+        os.ftruncate(fd, 8 * _FIELDS)
+        self._attach(fd)
+        for index, value in enumerate(state["snapshot"]):
+            self._values[index] = value
 
     def set(self, epoch: int, start: int = 0) -> None:
         """Make the next iteration use ``epoch``, resuming after ``start`` positions."""
-        with self._values.get_lock():
-            values = self._values.get_obj()
+        with self._locked() as values:
             values[_EPOCH], values[_START], values[_ITERATION] = epoch, start, -1
             values[_KIND] = values[_KEY_A] = values[_KEY_B] = 0
             values[_ACTIVE] = 0
@@ -67,15 +101,13 @@ class EpochState:
 
     def pending(self) -> tuple[int, int, bool]:
         """``(epoch, start, untouched)``: what ``set`` stored and whether no iteration began since."""
-        with self._values.get_lock():
-            values = self._values.get_obj()
+        with self._locked() as values:
             return values[_EPOCH], values[_START], values[_ITERATION] < 0
 
     def active(self) -> tuple[int, int, tuple[int, int] | None]:
         """``(epoch, start, token)`` of the iteration that began last (``token`` identifies it), or
         of the next one if none began since :meth:`set` (``token`` is ``None``)."""
-        with self._values.get_lock():
-            values = self._values.get_obj()
+        with self._locked() as values:
             if values[_ACTIVE]:
                 return values[_ACTIVE_EPOCH], values[_ACTIVE_START], (values[_GENERATION], values[_ITERATION])
             return values[_EPOCH], values[_START], None
@@ -89,12 +121,8 @@ class EpochState:
         """
         count = self._iterations
         self._iterations += 1
-        if worker_base_seed is None:
-            key = (1, os.getpid(), count)
-        else:
-            key = (2, worker_base_seed, count)
-        with self._values.get_lock():
-            values = self._values.get_obj()
+        key = (1, os.getpid(), count) if worker_base_seed is None else (2, worker_base_seed, count)
+        with self._locked() as values:
             if (values[_KIND], values[_KEY_A], values[_KEY_B]) != key:
                 values[_KIND], values[_KEY_A], values[_KEY_B] = key
                 values[_ITERATION] += 1

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
+import torch.distributed as dist
 import torch.utils.data
 from torch.utils.data import get_worker_info
 
@@ -26,6 +27,21 @@ def _count(value: Any, name: str, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
     return int(value)
+
+
+def _coalesce(bounds: Iterator[tuple[int, int]], size: int) -> Iterator[tuple[int, int]]:
+    """Join adjacent ranges (one rank and worker reading consecutive small batches) into reads of
+    at least ``size`` positions; the samples and their order stay the same."""
+    first = stop = None
+    for begin, end in bounds:
+        if first is not None and (begin != stop or stop - first >= size):
+            yield first, stop
+            first = None
+        if first is None:
+            first = begin
+        stop = end
+    if first is not None:
+        yield first, stop
 
 
 class IterableDataset(DatasetBase, torch.utils.data.IterableDataset):
@@ -66,7 +82,8 @@ class IterableDataset(DatasetBase, torch.utils.data.IterableDataset):
         batch_size: the DataLoader's batch size (``None`` means 1).
         epoch: the first epoch (zero-based).
         copy: passed to the reader; ``False`` may yield ``memoryview`` objects for raw data.
-        chunk_size: samples read together, and the run length of ``quasi`` shuffling.
+        chunk_size: the run length of ``quasi`` shuffling, and the least number of consecutive
+            samples read at once when batches are smaller (each batch's runs are read whole).
         group: the ``torch.distributed`` process group (``None``: the default group).
         shuffle: a new seeded uniform order of all samples each epoch.
         quasi: shuffle runs of ``chunk_size`` consecutive samples (faster reads).
@@ -121,16 +138,24 @@ class IterableDataset(DatasetBase, torch.utils.data.IterableDataset):
         size = None if epoch_size is None else _count(epoch_size, "epoch_size", 1)
         self._order = EpochOrder(len(self.reader), mode, _count(seed, "seed", 0), size, self.chunk_size)
         self._rank, self._world_size = rank, world_size
-        if rank is not None or world_size is not None:
-            self.ranks()  # check them now
+        self._resolved: tuple[int, int] | None = None
+        self.ranks()  # check explicit values now; remember torch.distributed's for spawned workers
         self._epochs = EpochState(_count(epoch, "epoch", 0))
         self._own: list | None = None  # [token, samples yielded] of this process's own iteration
 
     # --- rank, epochs ---
 
     def ranks(self) -> tuple[int, int]:
-        """``(rank, world_size)`` this dataset splits for."""
-        return resolve_rank(self._rank, self._world_size, self.group)
+        """``(rank, world_size)`` this dataset splits for.
+
+        Explicit values win; else ``torch.distributed``'s, remembered so that DataLoader workers
+        started with the ``spawn`` context (where no process group exists) split the same way.
+        """
+        explicit = self._rank is not None or self._world_size is not None
+        if not explicit and self._resolved is not None and not (dist.is_available() and dist.is_initialized()):
+            return self._resolved
+        self._resolved = resolve_rank(self._rank, self._world_size, self.group)
+        return self._resolved
 
     @property
     def rank(self) -> int:
@@ -219,7 +244,10 @@ class IterableDataset(DatasetBase, torch.utils.data.IterableDataset):
             return samples
 
         quasi = self._order.mode == "quasi"
-        return itertools.chain.from_iterable(map(batch, split.batches(rank, worker, workers)))
+        bounds = split.batches(rank, worker, workers)
+        if not quasi and self.batch_size < self.chunk_size:
+            bounds = _coalesce(bounds, self.chunk_size)
+        return itertools.chain.from_iterable(map(batch, bounds))
 
     def _indices(self, epoch: int, start: int, first: int, stop: int, remaining: int) -> np.ndarray:
         """Dataset indices of relative positions ``first … stop - 1``.
@@ -239,7 +267,8 @@ class IterableDataset(DatasetBase, torch.utils.data.IterableDataset):
         return np.concatenate([order.indices(epoch, start + first, start + remaining), repeated])
 
     def _read(self, indices: np.ndarray) -> list:
-        """Samples at ``indices``; runs of consecutive indices use the reader's sequential path."""
+        """Samples at ``indices``; runs of consecutive indices are read as one slice (the reader's
+        sequential path), other indices one by one."""
         n = len(indices)
         reader, copy = self.reader, self.copy
         if n == 0:
@@ -249,7 +278,7 @@ class IterableDataset(DatasetBase, torch.utils.data.IterableDataset):
             return [reader.get(first, copy=copy)]
         steps = np.diff(indices)
         if int(indices[-1]) - first == n - 1 and bool(np.all(steps == 1)):
-            return list(reader.iter(first, first + n, copy=copy, chunk_size=max(n, self.chunk_size)))
+            return reader.slice(first, first + n, copy=copy)
         breaks = np.flatnonzero(steps != 1) + 1
         if len(breaks) == n - 1:  # no runs at all (a full shuffle): random access
             return [reader.get(i, copy=copy) for i in indices.tolist()]
@@ -260,7 +289,7 @@ class IterableDataset(DatasetBase, torch.utils.data.IterableDataset):
             if end - begin == 1:
                 samples.append(reader.get(first, copy=copy))
             else:
-                samples.extend(reader.iter(first, first + end - begin, copy=copy, chunk_size=self.chunk_size))
+                samples.extend(reader.slice(first, first + end - begin, copy=copy))
         return samples
 
     # --- resuming ---

@@ -318,3 +318,19 @@ def test_a_pickled_copy_has_its_own_epochs(memory):
     assert copy.epoch == 3 and len(copy) == 6
     copy.set_epoch(7)
     assert ds.epoch == 3 and copy.epoch == 7
+
+
+@pytest.mark.parametrize("options", [dict(quasi=True, chunk_size=3), dict(epoch_size=15, shuffle=True), dict(even="drop", shuffle=True)])
+def test_resume_in_every_order_mode(memory, options):
+    reader = memory(25)
+    full = [batches_of(IterableDataset(reader, batch_size=2, rank=r, world_size=2, epoch=1, **options)) for r in range(2)]
+    datasets = [IterableDataset(reader, batch_size=2, rank=r, world_size=2, epoch=1, **options) for r in range(2)]
+    for ds in datasets:
+        batches_of(ds, limit=2)
+    state = datasets[0].state_dict(batches=2)
+    rest = []
+    for r in range(2):
+        resumed = IterableDataset(reader, batch_size=2, rank=r, world_size=2, **options)
+        resumed.load_state_dict(state)
+        rest.append(batches_of(resumed, workers=1))
+    assert [b[2:] for b in full] == rest

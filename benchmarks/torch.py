@@ -143,7 +143,7 @@ def main() -> None:
     parser.add_argument("--jpeg", type=int, default=4000, help="samples of the JPEG dataset")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch", type=int, default=256)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     try:

@@ -10,7 +10,6 @@ from .transforms import Compose, CompressedToPIL, dict2tuple, no_rng
 from .wrappers import DatasetWrapper, LabelSmoothing, SelectKeys, soft_label
 
 __all__ = [
-    "PARAMS_KEY",
     "ClassFilter",
     "Compose",
     "CompressedToPIL",
@@ -25,6 +24,7 @@ __all__ = [
     "Mixup",
     "MixupCutMix",
     "Oversample",
+    "PARAMS_KEY",
     "Repeat",
     "SelectKeys",
     "SharedMemoryReader",

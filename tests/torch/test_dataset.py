@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 from torch.utils.data import DataLoader
@@ -73,6 +75,7 @@ def test_bad_arguments_are_named(make_reader):
         Dataset(reader, transforms={"nope": Compose(add)}, rng=lambda s: {"number": 1})[0]
 
 
+@pytest.mark.skipif(not Path("/dev/shm").is_dir(), reason="needs a /dev/shm tmpfs")
 def test_shared_memory_option(make_reader, memory):
     reader = make_reader(6)
     ds = Dataset(reader, shared_memory=True)

@@ -1,5 +1,36 @@
-"""dings.torch: PyTorch datasets over dings readers (being built: see the issues)."""
+"""dings.torch: PyTorch datasets over dings readers that shuffle, shard, resume and stay fast."""
 
 from .__about__ import __version__
+from .base import PARAMS_KEY, Dataset, DatasetBase
+from .iterable import IterableDataset
+from .mixing import CutMix, Mixup, MixupCutMix
+from .shared_memory import SharedMemoryReader
+from .subsets import ClassFilter, FractionRange, IndexedReader, Oversample, Repeat, read_labels
+from .transforms import Compose, CompressedToPIL, dict2tuple, no_rng
+from .wrappers import DatasetWrapper, LabelSmoothing, SelectKeys, soft_label
 
-__all__ = ["__version__"]
+__all__ = [
+    "ClassFilter",
+    "Compose",
+    "CompressedToPIL",
+    "CutMix",
+    "Dataset",
+    "DatasetBase",
+    "DatasetWrapper",
+    "FractionRange",
+    "IndexedReader",
+    "IterableDataset",
+    "LabelSmoothing",
+    "Mixup",
+    "MixupCutMix",
+    "Oversample",
+    "PARAMS_KEY",
+    "Repeat",
+    "SelectKeys",
+    "SharedMemoryReader",
+    "__version__",
+    "dict2tuple",
+    "no_rng",
+    "read_labels",
+    "soft_label",
+]

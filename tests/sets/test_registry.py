@@ -89,3 +89,23 @@ def test_option_help_placeholders_are_filled_in_the_catalog():
     for info in list_datasets():
         for facts in info.to_dict()["options"]:
             assert "%(" not in facts["help"], (info.name, facts)
+
+
+def test_prepare_returns_paths_and_facts_of_present_sources(tmp_path):
+    from dings.sets import prepare
+
+    (tmp_path / "TOYSET").mkdir()
+    (tmp_path / "TOYSET" / "toy.zip").write_bytes(b"toy archive")
+    doc = prepare("toy", tmp_path, progress=False)
+    assert json.loads(json.dumps(doc)) == doc
+    assert doc["indir"] == str(tmp_path / "TOYSET")
+    assert doc["files"] == {"toy.zip": str(tmp_path / "TOYSET" / "toy.zip")}
+    assert doc["dataset"]["name"] == "TOYSET" and doc["dataset"]["splits"][0]["samples"] == 3
+
+
+def test_prepare_explains_a_manual_download(tmp_path):
+    from dings.sets import prepare
+    from dings.tools import MissingSourceFileError
+
+    with pytest.raises(MissingSourceFileError, match=r"leftImg8bit_trainvaltest.zip.*by hand"):
+        prepare("Cityscapes", tmp_path, files=["leftImg8bit_trainvaltest.zip"], progress=False)

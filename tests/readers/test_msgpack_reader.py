@@ -266,3 +266,19 @@ def test_membership_is_exact_whether_or_not_the_bloom_filter_is_in_use(dataset, 
                 assert f"k{i}" in reader
                 assert reader.find_index(f"k{i}") == i
         assert reader._use_filter == (absent_every <= 2)  # mostly absent: the filter pays off
+
+
+def test_a_pickled_reader_reads_the_same_samples(dataset):
+    """Spawned DataLoader workers receive readers by pickling; the copy reopens the file itself."""
+    import pickle
+
+    with MsgpackReader(dataset) as reader:
+        assert reader.find_index("k7") == 7  # look-up structures loaded before pickling
+        reader.seek(3)
+        clone = pickle.loads(pickle.dumps(reader))
+        assert clone.path == reader.path and len(clone) == len(reader)
+        assert [s["i"] for s in clone.iter(stop=6)] == [3, 4, 5]
+        assert clone.find_index("k150") == 150 and "nope" not in clone
+        assert clone.get(-1)["i"] == 199
+        clone.close()
+        assert reader.get(0)["i"] == 0  # the original is untouched

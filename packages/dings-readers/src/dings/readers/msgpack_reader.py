@@ -25,6 +25,8 @@ from .remote_fs import is_url, local_path
 __all__ = ["MsgpackReader"]
 
 _read_hash = struct.Struct(">Q").unpack_from
+#: attributes not pickled: the memory map and the key look-up structures (loaded again when needed)
+_REBUILT_AFTER_PICKLING = ("_map", "_view", "_hasher", "_sorted_hashes", "_hash_order", "_filter", "_key_to_index")
 
 #: sequential reads decode blocks of about this many bytes with one streaming unpacker
 BLOCK_SIZE = 1 << 22
@@ -353,6 +355,19 @@ class MsgpackReader(Reader):
         clone = super().__copy__()
         clone._open()
         return clone  # type: ignore[return-value]
+
+    def __getstate__(self) -> dict[str, Any]:
+        # pickling (spawned DataLoader workers) sends the path and what is loaded, but not the memory
+        # map or the key look-up structures: they are rebuilt lazily on the other side
+        state = self.__dict__.copy()
+        for name in _REBUILT_AFTER_PICKLING:
+            state[name] = None
+        state["_use_filter"] = False
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._open()
 
     def __del__(self) -> None:
         try:

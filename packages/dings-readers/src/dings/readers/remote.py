@@ -546,8 +546,8 @@ class RemoteMsgpackReader(MsgpackReader):
         return clone  # type: ignore[return-value]
 
     def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state.update(_map=None, _view=None, _fill=None, _last=None)
+        state = MsgpackReader.__getstate__(self)
+        state.update(_fill=None, _last=None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import array
 import bisect
 import hashlib
+import itertools
 import mmap
 import os
 import struct
@@ -269,39 +270,46 @@ class MsgpackReader(Reader):
 
     def _read_range(self, start: int, stop: int, raw: bool, copy: bool, chunk_size: int) -> Iterator[Any]:
         if start >= stop:
-            return
+            return iter(())
         offsets = self.offsets
-        view = self._view
         if raw:
-            # a plain loop slicing with two ints beats map(slice, ...), which calls slice() per sample
-            begin = offsets[start]
-            if copy:
-                data = self._map  # slicing the mmap itself gives bytes in one step
-                for end in offsets[start + 1 : stop + 1]:
-                    yield data[begin:end]  # type: ignore[index]
-                    begin = end
-            else:
-                for end in offsets[start + 1 : stop + 1]:
-                    yield view[begin:end]  # type: ignore[index]
-                    begin = end
-            return
-        # decode blocks of ~BLOCK_SIZE bytes with one streaming unpacker: msgpack finds the sample
-        # boundaries itself, so there is no Python work per sample
+            return self._raw_range(start, stop, copy)
         if (offsets[stop] - offsets[start]) >= LARGE_SAMPLE * (stop - start):
-            # large samples: decode each straight from the memory map (no copy into an unpacker)
-            options = self._unpack_options
-            for i in range(start, stop):
-                yield msgpack.unpackb(view[offsets[i] : offsets[i + 1]], **options)  # type: ignore[index]
-            return
+            return self._large_range(start, stop)
+        # small samples: blocks of ~BLOCK_SIZE bytes, each decoded by one streaming unpacker that
+        # finds the sample boundaries itself; chained at C speed, so no Python frame per sample
+        return itertools.chain.from_iterable(map(self._decode_block, self._blocks(start, stop)))
+
+    def _raw_range(self, start: int, stop: int, copy: bool) -> Iterator[Any]:
+        # a plain loop slicing with two ints beats map(slice, ...), which calls slice() per sample
+        offsets = self._offsets
+        begin = offsets[start]  # type: ignore[index]
+        data = self._map if copy else self._view  # slicing the mmap itself gives bytes in one step
+        for end in offsets[start + 1 : stop + 1]:  # type: ignore[index]
+            yield data[begin:end]  # type: ignore[index]
+            begin = end
+
+    def _large_range(self, start: int, stop: int) -> Iterator[Any]:
+        # large samples: decode each straight from the memory map (no copy into an unpacker)
+        offsets, view, options = self._offsets, self._view, self._unpack_options
+        for i in range(start, stop):
+            yield msgpack.unpackb(view[offsets[i] : offsets[i + 1]], **options)  # type: ignore[index]
+
+    def _blocks(self, start: int, stop: int) -> Iterator[tuple[int, int]]:
+        offsets = self._offsets
         position = start
         while position < stop:
-            end = bisect.bisect_right(offsets, offsets[position] + BLOCK_SIZE, position + 1, stop + 1) - 1
+            end = bisect.bisect_right(offsets, offsets[position] + BLOCK_SIZE, position + 1, stop + 1) - 1  # type: ignore
             end = max(end, position + 1)
-            block = view[offsets[position] : offsets[end]]  # type: ignore[index]
-            unpacker = msgpack.Unpacker(max_buffer_size=max(len(block), 1), **self._unpack_options)
-            unpacker.feed(block)
-            yield from unpacker
+            yield position, end
             position = end
+
+    def _decode_block(self, bounds: tuple[int, int]) -> msgpack.Unpacker:
+        offsets = self._offsets
+        block = self._view[offsets[bounds[0]] : offsets[bounds[1]]]  # type: ignore[index]
+        unpacker = msgpack.Unpacker(max_buffer_size=max(len(block), 1), **self._unpack_options)
+        unpacker.feed(block)  # a copy: samples never refer to the memory map
+        return unpacker
 
     # --- integrity ---
 

@@ -6,7 +6,7 @@ import hashlib
 import operator
 import os
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -19,6 +19,7 @@ __all__ = [
     "as_count",
     "as_seed",
     "check_outputs",
+    "copy_blocks",
     "copy_file",
     "dataset_stem",
     "human_size",
@@ -140,6 +141,38 @@ def temp_name(target: Path, tag: str = "part") -> Path:
     return target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.{tag}")
 
 
+def copy_blocks(blocks: Iterable[bytes], target: Path | None, bar: Any = None) -> str:
+    """Write ``blocks`` to ``target`` (if given, synced) and return their md5 hex digest.
+
+    Args:
+        blocks: the content, in pieces.
+        target: file to create (must not exist); ``None`` only hashes.
+        bar: a progress bar counting bytes, or ``None``.
+    """
+    md5 = hashlib.md5()
+    out: BinaryIO | None = open(target, "xb") if target is not None else None
+    try:
+        for chunk in blocks:
+            md5.update(chunk)
+            if out is not None:
+                out.write(chunk)
+            if bar is not None:
+                bar.update(len(chunk))
+        if out is not None:
+            out.flush()
+            os.fsync(out.fileno())
+    finally:
+        if out is not None:
+            out.close()
+    return md5.hexdigest()
+
+
+def _file_blocks(source: Path) -> Iterator[bytes]:
+    with open(source, "rb", buffering=0) as f:
+        while chunk := f.read(CHUNK):
+            yield chunk
+
+
 def copy_file(source: Path, target: Path | None, bar: Any = None) -> str:
     """Read ``source`` once: copy it to ``target`` (if given) and return its md5 hex digest.
 
@@ -148,23 +181,7 @@ def copy_file(source: Path, target: Path | None, bar: Any = None) -> str:
         target: file to create (must not exist); ``None`` only hashes.
         bar: a progress bar counting bytes, or ``None``.
     """
-    md5 = hashlib.md5()
-    out: BinaryIO | None = open(target, "xb") if target is not None else None
-    try:
-        with open(source, "rb", buffering=0) as f:
-            while chunk := f.read(CHUNK):
-                md5.update(chunk)
-                if out is not None:
-                    out.write(chunk)
-                if bar is not None:
-                    bar.update(len(chunk))
-        if out is not None:
-            out.flush()
-            os.fsync(out.fileno())
-    finally:
-        if out is not None:
-            out.close()
-    return md5.hexdigest()
+    return copy_blocks(_file_blocks(source), target, bar)
 
 
 def human_size(size: float) -> str:

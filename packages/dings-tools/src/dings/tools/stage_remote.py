@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import glob
-import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -13,6 +12,7 @@ from dings.format import CorruptIndexError, load_md5
 from dings.readers import natural_sort_key
 from dings.readers.remote_fs import RemoteFiles, RetryPolicy, data_url, join_url, url_name
 
+from ._dataset import copy_blocks
 from .stage import _Plan
 
 __all__ = ["BLOCK_SIZE", "find_remote_datasets", "remote_plans"]
@@ -83,22 +83,8 @@ def _remote_plan(files: RemoteFiles, url: str) -> _Plan:
         return sizes[file]
 
     def copy(file: str, target: Path | None, bar: Any) -> str:
-        md5 = hashlib.md5()
-        out = open(target, "xb") if target is not None else None
-        try:
-            for block in files.iter_blocks(join_url(url, file), size(file), BLOCK_SIZE, f"{file} of {url}"):
-                md5.update(block)
-                if out is not None:
-                    out.write(block)
-                if bar is not None:
-                    bar.update(len(block))
-            if out is not None:
-                out.flush()
-                os.fsync(out.fileno())
-        finally:
-            if out is not None:
-                out.close()
-        return md5.hexdigest()
+        blocks = files.iter_blocks(join_url(url, file), size(file), BLOCK_SIZE, f"{file} of {url}")
+        return copy_blocks(blocks, target, bar)
 
     for file in expected:
         size(file)  # every listed file must exist before anything is copied

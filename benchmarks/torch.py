@@ -4,10 +4,18 @@ Datasets (built once in a temporary folder): ``--raw`` samples of ``--size`` ran
 (``{"key", "data"}``; a second variant adds an int ``"label"``, which the DataLoader turns into a
 tensor passed through shared memory), and ``--jpeg`` small JPEGs made with Pillow, decoded by each
 library's ``CompressedToPIL`` and augmented by the same hand-written random resized crop + flip.
-Each loader uses ``--workers`` workers, batch ``--batch`` and persistent workers; an epoch is timed
-after a warm-up epoch, best of ``--repeat`` epochs, dings and datadings alternating. The
-"DataLoader alone" row yields samples already in memory: the ceiling of the loader itself.
-Ratios are dings speed / datadings speed. Run: ``hatch run bench-torch``.
+Each loader uses ``--workers`` workers, batch ``--batch`` and persistent workers.
+
+Timing: after a warm-up epoch of every loader, ``--rounds`` rounds each time one epoch of every
+loader, in alternating order. On a small shared VM the speed of the whole machine drifts by ±30 %
+within seconds, so the ratio is computed per round (loaders of one round ran within a second of
+each other) and the median of those ratios is reported, with their range.
+
+Two ceilings for the raw rows, measured in the same rounds: "loader alone" yields the same few
+sample objects again and again (the DataLoader's own limit), and "fresh copies" yields every
+sample of the file as a new object, unpickled at C speed from memory as large as the file: the
+least work any reader of the file must do, since every sample it hands to the DataLoader is new. Ratios are dings speed /
+datadings speed. Run: ``hatch run bench-torch``.
 """
 
 from __future__ import annotations
@@ -15,10 +23,13 @@ from __future__ import annotations
 import argparse
 import gc
 import io
+import itertools
 import json
 import os
+import pickle
 import random
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -114,6 +125,21 @@ class InMemory(torch.utils.data.IterableDataset):
             yield samples[i % len(samples)]
 
 
+class FreshCopies(torch.utils.data.IterableDataset):
+    """Every sample of the file as a new object (a new dict with new bytes), made at C speed by
+    unpickling batch-sized pickles that together take as much memory as the file: the least work
+    any reader of the file must do, since each sample it hands to the DataLoader is a new object
+    built from bytes that are not in the CPU cache."""
+
+    def __init__(self, samples: list, batch: int) -> None:
+        self.pickles = [pickle.dumps(samples[i : i + batch]) for i in range(0, len(samples), batch)]
+
+    def __iter__(self):
+        info = get_worker_info()
+        workers, worker = (1, 0) if info is None else (info.num_workers, info.id)
+        return itertools.chain.from_iterable(map(pickle.loads, self.pickles[worker::workers]))
+
+
 def timed_epoch(loader: DataLoader) -> tuple[float, int]:
     gc.collect()
     start = time.perf_counter()
@@ -123,27 +149,35 @@ def timed_epoch(loader: DataLoader) -> tuple[float, int]:
     return time.perf_counter() - start, count
 
 
-def compare(loaders: dict[str, DataLoader], repeat: int) -> dict[str, float]:
-    """Samples/s of each loader: a warm-up epoch, then the best of ``repeat`` epochs, taking turns."""
+def compare(loaders: dict[str, DataLoader], rounds: int) -> dict[str, list[float]]:
+    """Samples/s of each loader in each round: a warm-up epoch, then ``rounds`` rounds of one epoch
+    per loader, the order alternating between rounds."""
     counts = {name: timed_epoch(loader)[1] for name, loader in loaders.items()}
-    best = {name: float("inf") for name in loaders}
-    for _ in range(repeat):
-        for name, loader in loaders.items():
-            seconds, count = timed_epoch(loader)
+    speeds: dict[str, list[float]] = {name: [] for name in loaders}
+    names = list(loaders)
+    for turn in range(rounds):
+        for name in names if turn % 2 == 0 else names[::-1]:
+            seconds, count = timed_epoch(loaders[name])
             if count != counts[name]:
                 raise RuntimeError(f"{name}: {count} samples in an epoch, {counts[name]} in the warm-up")
-            best[name] = min(best[name], seconds)
-    return {name: counts[name] / best[name] for name in loaders}
+            speeds[name].append(count / seconds)
+    return speeds
+
+
+def ratio(speeds: dict[str, list[float]], name: str, reference: str) -> tuple[float, float, float]:
+    """Median, lowest and highest of the per-round ratios ``name`` / ``reference``."""
+    ratios = [a / b for a, b in zip(speeds[name], speeds[reference])]
+    return statistics.median(ratios), min(ratios), max(ratios)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--raw", type=int, default=50000, help="samples of the raw-bytes datasets")
+    parser.add_argument("--raw", type=int, default=100000, help="samples of the raw-bytes datasets")
     parser.add_argument("--size", type=int, default=1000, help="bytes per raw sample")
     parser.add_argument("--jpeg", type=int, default=4000, help="samples of the JPEG dataset")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch", type=int, default=256)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=10, help="timed epochs per loader")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     try:
@@ -168,10 +202,20 @@ def main() -> None:
             }
             if not jpeg:
                 with MsgpackReader(path) as reader:
-                    samples, count = reader[: args.batch], len(reader)
-                loaders["DataLoader alone"] = DataLoader(InMemory(samples, count), batch_size=args.batch, num_workers=args.workers, persistent_workers=True)
-            speeds = compare(loaders, args.repeat)
-            rows.append({"dataset": name, **speeds})
+                    samples = reader[:]
+                ceilings = {"loader alone": InMemory(samples[: args.batch], len(samples)), "fresh copies": FreshCopies(samples, args.batch)}
+                del samples
+                for ceiling, dataset in ceilings.items():
+                    loaders[ceiling] = DataLoader(dataset, batch_size=args.batch, num_workers=args.workers, persistent_workers=True)
+            speeds = compare(loaders, args.rounds)
+            row = {"dataset": name, **{impl: statistics.median(values) for impl, values in speeds.items()}}
+            if "datadings" in speeds:
+                row["ratio"] = ratio(speeds, "dings", "datadings")
+            if "fresh copies" in speeds:
+                row["dings / fresh copies"] = ratio(speeds, "dings", "fresh copies")[0]
+                if "datadings" in speeds:
+                    row["fresh copies ratio"] = ratio(speeds, "fresh copies", "datadings")
+            rows.append(row)
             del loaders
             path.unlink()
     finally:
@@ -179,14 +223,25 @@ def main() -> None:
     if args.json:
         print(json.dumps(rows, indent=2))
         return
-    print(f"DataLoader: {args.workers} workers, batch {args.batch}, persistent workers; samples/s, best of {args.repeat} epochs")
-    print(f"{'dataset':24s} {'dings/s':>12s} {'datadings/s':>12s} {'ratio':>7s} {'loader alone/s':>15s}")
+    print(
+        f"DataLoader: {args.workers} workers, batch {args.batch}, persistent workers; median samples/s of {args.rounds} "
+        "rounds; ratio = median of per-round dings/datadings (lowest–highest)"
+    )
+    print(f"{'dataset':22s} {'dings/s':>10s} {'datadings/s':>11s} {'ratio':>18s} {'fresh copies/s':>15s} {'ratio':>18s} {'dings/fresh':>11s} {'alone/s':>10s}")
     for row in rows:
-        theirs = row.get("datadings")
-        ratio = f"{row['dings'] / theirs:6.2f}x" if theirs else "      -"
-        alone = f"{row['DataLoader alone']:15,.0f}" if "DataLoader alone" in row else " " * 15
-        print(f"{row['dataset']:24s} {row['dings']:12,.0f} {theirs or 0:12,.0f} {ratio} {alone}")
+        cells = [f"{row['dataset']:22s}", f"{row['dings']:10,.0f}", f"{row.get('datadings', 0):11,.0f}"]
+        cells.append(_ratio_cell(row.get("ratio")))
+        if "fresh copies" in row:
+            cells += [f"{row['fresh copies']:15,.0f}", _ratio_cell(row.get("fresh copies ratio"))]
+            cells += [f"{row['dings / fresh copies']:11.2f}", f"{row['loader alone']:10,.0f}"]
+        print(" ".join(cells))
 
+
+def _ratio_cell(value: tuple[float, float, float] | None) -> str:
+    if value is None:
+        return f"{'-':>18s}"
+    median, low, high = value
+    return f"{median:5.2f}x ({low:.2f}–{high:.2f})"
 
 if __name__ == "__main__":
     main()

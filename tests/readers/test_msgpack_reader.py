@@ -112,6 +112,29 @@ def test_slices_with_negative_and_open_bounds(dataset):
             reader[::2]
 
 
+def test_slices_spanning_many_blocks_equal_sample_by_sample_reads(dataset, monkeypatch):
+    import dings.readers.msgpack_reader as module
+
+    monkeypatch.setattr(module, "BLOCK_SIZE", 64)  # a few samples per block: the run is decoded in many parts
+    with MsgpackReader(dataset) as reader:
+        whole = reader.slice(3, 197)
+        singles = [reader.get(i) for i in range(3, 197)]
+    assert [s["key"] for s in whole] == [s["key"] for s in singles] == [f"k{i}" for i in range(3, 197)]
+    for a, b in zip(whole, singles):
+        assert isinstance(a["a"], np.ndarray) and a["a"].dtype == np.int16
+        np.testing.assert_array_equal(a["a"], b["a"])
+
+
+def test_a_slice_whose_offsets_cut_a_sample_is_a_clear_error(dataset):
+    offsets = dataset.with_name(dataset.name + ".offsets")
+    values = np.frombuffer(offsets.read_bytes(), dtype=">u8").copy()
+    values[2] += 3  # sample 2 now "starts" 3 bytes into itself: samples 0-1 end mid-sample
+    offsets.write_bytes(values.tobytes())
+    with MsgpackReader(dataset) as reader:
+        with pytest.raises(CorruptIndexError, match=r"d\.msgpack: samples 0–1 do not match the offsets index; run `dings verify`"):
+            reader.slice(0, 2)
+
+
 def test_iter_with_negative_start_raw_and_zero_copy(dataset):
     with MsgpackReader(dataset) as reader:
         assert [s["i"] for s in reader.iter(-2)] == [198, 199]

@@ -26,6 +26,8 @@ from .remote_fs import is_url, local_path
 __all__ = ["MsgpackReader"]
 
 _read_hash = struct.Struct(">Q").unpack_from
+#: a msgpack array32 header: lets one C call decode a run of samples into a list
+_array_header = struct.Struct(">BI").pack
 #: attributes not pickled: the memory map and the key look-up structures (loaded again when needed)
 _REBUILT_AFTER_PICKLING = ("_map", "_view", "_hasher", "_sorted_hashes", "_hash_order", "_filter", "_key_to_index")
 
@@ -279,6 +281,43 @@ class MsgpackReader(Reader):
         # small samples: blocks of ~BLOCK_SIZE bytes, each decoded by one streaming unpacker that
         # finds the sample boundaries itself; chained at C speed, so no Python frame per sample
         return itertools.chain.from_iterable(map(self._decode_block, self._blocks(start, stop)))
+
+    def slice(self, start: int | None, stop: int | None = None, yield_key: bool = False, raw: bool = False, copy: bool = True) -> list:
+        """Return samples ``start`` … ``stop - 1`` as a list (bounds as for ``range``/slices).
+
+        Runs of small samples are decoded by one C call per block (an array of the run's samples).
+
+        Raises:
+            CorruptIndexError: the offsets do not match the samples in the data file.
+        """
+        begin, end = self._bounds(0 if start is None else start, stop)
+        if raw or yield_key or self._view is None or end - begin < 2:
+            return super().slice(start, stop, yield_key, raw, copy)
+        offsets = self.offsets
+        if (offsets[end] - offsets[begin]) >= LARGE_SAMPLE * (end - begin):
+            return super().slice(start, stop, yield_key, raw, copy)
+        blocks = self._blocks(begin, end)
+        first = self._decode_list(*next(blocks))
+        for bounds in blocks:
+            first.extend(self._decode_list(*bounds))
+        return first
+
+    def _decode_list(self, start: int, stop: int) -> list:
+        offsets = self._offsets
+        block = self._view[offsets[start] : offsets[stop]]  # type: ignore[index]
+        unpacker = msgpack.Unpacker(max_buffer_size=len(block) + 5, **self._unpack_options)
+        unpacker.feed(_array_header(0xDD, stop - start))
+        unpacker.feed(block)  # a copy: samples never refer to the memory map
+        try:
+            samples = unpacker.unpack()
+        except msgpack.OutOfData:
+            samples = None
+        if samples is None or unpacker.tell() != len(block) + 5:
+            raise CorruptIndexError(
+                f"{self.path}: samples {start}–{stop - 1} do not match the offsets index; "
+                "run `dings verify` on it and rewrite the index or the dataset"
+            )
+        return samples
 
     def _raw_range(self, start: int, stop: int, copy: bool) -> Iterator[Any]:
         # a plain loop slicing with two ints beats map(slice, ...), which calls slice() per sample

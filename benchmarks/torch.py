@@ -46,6 +46,7 @@ from torch.utils.data import DataLoader, get_worker_info  # noqa: E402
 from dings.format import FileWriter  # noqa: E402
 from dings.readers import MsgpackReader  # noqa: E402
 from dings.torch import Compose, CompressedToPIL, IterableDataset  # noqa: E402
+from dings.torch import DataLoader as DingsLoader  # noqa: E402
 
 CROP = 64
 
@@ -140,6 +141,10 @@ class FreshCopies(torch.utils.data.IterableDataset):
         return itertools.chain.from_iterable(map(pickle.loads, self.pickles[worker::workers]))
 
 
+#: the loaders every dataset is timed with: torch's own, and dings.torch's (a larger result pipe)
+LOADERS = {"torch DataLoader": DataLoader, "dings.torch.DataLoader": DingsLoader}
+
+
 def timed_epoch(loader: DataLoader) -> tuple[float, int]:
     gc.collect()
     start = time.perf_counter()
@@ -149,7 +154,7 @@ def timed_epoch(loader: DataLoader) -> tuple[float, int]:
     return time.perf_counter() - start, count
 
 
-def compare(loaders: dict[str, DataLoader], rounds: int) -> dict[str, list[float]]:
+def compare(loaders: dict, rounds: int) -> dict:
     """Samples/s of each loader in each round: a warm-up epoch, then ``rounds`` rounds of one epoch
     per loader, the order alternating between rounds."""
     counts = {name: timed_epoch(loader)[1] for name, loader in loaders.items()}
@@ -164,7 +169,7 @@ def compare(loaders: dict[str, DataLoader], rounds: int) -> dict[str, list[float
     return speeds
 
 
-def ratio(speeds: dict[str, list[float]], name: str, reference: str) -> tuple[float, float, float]:
+def ratio(speeds: dict, name, reference) -> tuple[float, float, float]:
     """Median, lowest and highest of the per-round ratios ``name`` / ``reference``."""
     ratios = [a / b for a, b in zip(speeds[name], speeds[reference])]
     return statistics.median(ratios), min(ratios), max(ratios)
@@ -196,26 +201,32 @@ def main() -> None:
         ]
         for name, build, jpeg in cases:
             path = build(workdir / f"{name.split()[0]}-{len(rows)}.msgpack")
-            loaders = {
-                impl: DataLoader(make_dataset(impl, path, args.batch, jpeg), batch_size=args.batch, num_workers=args.workers, persistent_workers=True)
-                for impl in impls
-            }
+            datasets = {impl: make_dataset(impl, path, args.batch, jpeg) for impl in impls}
             if not jpeg:
                 with MsgpackReader(path) as reader:
                     samples = reader[:]
-                ceilings = {"loader alone": InMemory(samples[: args.batch], len(samples)), "fresh copies": FreshCopies(samples, args.batch)}
+                datasets["loader alone"] = InMemory(samples[: args.batch], len(samples))
+                datasets["fresh copies"] = FreshCopies(samples, args.batch)
                 del samples
-                for ceiling, dataset in ceilings.items():
-                    loaders[ceiling] = DataLoader(dataset, batch_size=args.batch, num_workers=args.workers, persistent_workers=True)
+            loaders = {
+                (loader_name, dataset_name): loader_class(dataset, batch_size=args.batch, num_workers=args.workers, persistent_workers=True)
+                for loader_name, loader_class in LOADERS.items()
+                for dataset_name, dataset in datasets.items()
+            }
             speeds = compare(loaders, args.rounds)
-            row = {"dataset": name, **{impl: statistics.median(values) for impl, values in speeds.items()}}
-            if "datadings" in speeds:
-                row["ratio"] = ratio(speeds, "dings", "datadings")
-            if "fresh copies" in speeds:
-                row["dings / fresh copies"] = ratio(speeds, "dings", "fresh copies")[0]
-                if "datadings" in speeds:
-                    row["fresh copies ratio"] = ratio(speeds, "fresh copies", "datadings")
-            rows.append(row)
+            for loader_name in LOADERS:
+                mine = {dataset_name: speeds[(loader_name, dataset_name)] for dataset_name in datasets}
+                row = {"dataset": name, "loader": loader_name, **{k: statistics.median(v) for k, v in mine.items()}}
+                if "datadings" in mine:
+                    row["ratio"] = ratio(mine, "dings", "datadings")
+                if "fresh copies" in mine:
+                    row["dings / fresh copies"] = ratio(mine, "dings", "fresh copies")[0]
+                    if "datadings" in mine:
+                        row["fresh copies ratio"] = ratio(mine, "fresh copies", "datadings")
+                rows.append(row)
+            if "datadings" in datasets:
+                theirs = speeds[("torch DataLoader", "datadings")]
+                rows[-1]["as shipped"] = ratio({"a": speeds[("dings.torch.DataLoader", "dings")], "b": theirs}, "a", "b")
             del loaders
             path.unlink()
     finally:
@@ -227,14 +238,18 @@ def main() -> None:
         f"DataLoader: {args.workers} workers, batch {args.batch}, persistent workers; median samples/s of {args.rounds} "
         "rounds; ratio = median of per-round dings/datadings (lowest–highest)"
     )
-    print(f"{'dataset':22s} {'dings/s':>10s} {'datadings/s':>11s} {'ratio':>18s} {'fresh copies/s':>15s} {'ratio':>18s} {'dings/fresh':>11s} {'alone/s':>10s}")
+    header = f"{'dataset':22s} {'loader':23s} {'dings/s':>10s} {'datadings/s':>11s} {'ratio':>18s}"
+    print(header + f" {'fresh copies/s':>15s} {'ratio':>18s} {'dings/fresh':>11s} {'alone/s':>10s}")
     for row in rows:
-        cells = [f"{row['dataset']:22s}", f"{row['dings']:10,.0f}", f"{row.get('datadings', 0):11,.0f}"]
+        cells = [f"{row['dataset']:22s}", f"{row['loader']:23s}", f"{row['dings']:10,.0f}", f"{row.get('datadings', 0):11,.0f}"]
         cells.append(_ratio_cell(row.get("ratio")))
         if "fresh copies" in row:
             cells += [f"{row['fresh copies']:15,.0f}", _ratio_cell(row.get("fresh copies ratio"))]
             cells += [f"{row['dings / fresh copies']:11.2f}", f"{row['loader alone']:10,.0f}"]
         print(" ".join(cells))
+    for row in rows:
+        if "as shipped" in row:
+            print(f"{row['dataset']}, as shipped (dings with dings.torch.DataLoader / datadings with torch's): {_ratio_cell(row['as shipped'])}")
 
 
 def _ratio_cell(value: tuple[float, float, float] | None) -> str:

@@ -3,6 +3,7 @@
 from .__about__ import __version__
 from .base import PARAMS_KEY, Dataset, DatasetBase
 from .iterable import IterableDataset
+from .loader import DataLoader, enlarge_pipe
 from .mixing import CutMix, Mixup, MixupCutMix
 from .shared_memory import SharedMemoryReader
 from .subsets import ClassFilter, FractionRange, IndexedReader, Oversample, Repeat, read_labels
@@ -14,6 +15,7 @@ __all__ = [
     "Compose",
     "CompressedToPIL",
     "CutMix",
+    "DataLoader",
     "Dataset",
     "DatasetBase",
     "DatasetWrapper",
@@ -30,6 +32,7 @@ __all__ = [
     "SharedMemoryReader",
     "__version__",
     "dict2tuple",
+    "enlarge_pipe",
     "no_rng",
     "read_labels",
     "soft_label",

@@ -141,3 +141,20 @@ def test_the_users_worker_init_fn_still_runs_in_every_worker(tmp_path, monkeypat
     assert len(list(loader)) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["0", "1"]
     assert not any(batch["label"].is_shared() for batch in loader)
+
+
+class Special(torch.utils.data.IterableDataset):
+    """Tensors the small-tensor path must leave to torch: sparse, and a non-contiguous view."""
+
+    def __iter__(self):
+        dense = torch.arange(12.0).reshape(3, 4)
+        yield {"sparse": dense.to_sparse(), "view": dense.t()}
+
+
+@pytest.mark.filterwarnings("ignore:Sparse invariant checks:UserWarning")  # torch's own, when it rebuilds a sparse tensor
+def test_special_tensors_arrive_unchanged():
+    loader = DataLoader(Special(), batch_size=None, num_workers=1)
+    (sample,) = list(loader)
+    dense = torch.arange(12.0).reshape(3, 4)
+    assert sample["sparse"].is_sparse and torch.equal(sample["sparse"].to_dense(), dense)
+    assert torch.equal(sample["view"], dense.t())

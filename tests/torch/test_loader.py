@@ -158,3 +158,12 @@ def test_special_tensors_arrive_unchanged():
     dense = torch.arange(12.0).reshape(3, 4)
     assert sample["sparse"].is_sparse and torch.equal(sample["sparse"].to_dense(), dense)
     assert torch.equal(sample["view"], dense.t())
+
+
+def test_spawned_workers_get_the_small_tensor_path(make_reader):
+    dataset = IterableDataset(make_reader(40), batch_size=8)
+    options = dict(batch_size=8, num_workers=2, multiprocessing_context="spawn")
+    ours = list(DataLoader(dataset, **options))
+    theirs = list(torch.utils.data.DataLoader(dataset, **options))
+    assert [b["i"].tolist() for b in ours] == [b["i"].tolist() for b in theirs]
+    assert not any(b["label"].is_shared() for b in ours) and all(b["label"].is_shared() for b in theirs)

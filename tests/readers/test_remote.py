@@ -190,6 +190,70 @@ def test_random_access_fetches_one_sample_per_request(s3, s3_url, local, tmp_pat
     assert reader.requests == 4
 
 
+@pytest.mark.parametrize("raw,copy", [(False, True), (True, True), (True, False)])
+def test_read_runs_fetches_every_run_and_matches_the_local_file(remote, local, raw, copy):
+    runs = [(140, 150), (3, 4), (60, 61), (10, 40), (99, 100)]
+    assert remote.fetches_concurrently and not local.fetches_concurrently
+    got = remote.read_runs(runs, raw=raw, copy=copy)
+    expected = local.read_runs(runs, raw=raw)
+    if raw:
+        assert [[bytes(x) for x in run] for run in got] == expected
+    else:
+        assert [packed(run) for run in got] == [packed(run) for run in expected]
+    # one request per run, runs longer than block_size (1500 bytes) in several
+    assert remote.requests == sum(_blocks(local.offsets[a : b + 1], 1500) for a, b in runs)
+
+
+class _Barrier:
+    """A stand-in filesystem whose ranged reads all wait until ``parties`` of them are in flight."""
+
+    def __init__(self, parties: int, content: bytes) -> None:
+        import threading
+
+        self.barrier = threading.Barrier(parties, timeout=20)
+        self.content = content
+
+    def cat_file(self, path, start=None, end=None):
+        self.barrier.wait()  # raises BrokenBarrierError if the reads came one at a time
+        return self.content[start:end]
+
+    def _strip_protocol(self, url):
+        return url
+
+
+def test_cat_ranges_keeps_several_requests_in_flight():
+    from dings.readers.remote_fs import RemoteFiles
+
+    files = RemoteFiles("memory://x/data.msgpack")
+    files._fs, files._pid = _Barrier(4, bytes(range(100))), __import__("os").getpid()
+    ranges = [(0, 10), (50, 55), (90, 100), (20, 21)]
+    assert files.cat_ranges("memory://x/data.msgpack", ranges, "data", concurrency=4) == [bytes(range(a, b)) for a, b in ranges]
+    assert files.requests == 4
+
+
+def test_a_shuffled_torch_epoch_over_a_url_fetches_each_batchs_runs_together(s3, s3_url, local, tmp_path):
+    import numpy as np
+    from dings.torch import IterableDataset
+
+    reader = open_url(s3_url, tmp_path, s3.options, cache="index")
+    dataset = IterableDataset(reader, batch_size=32, shuffle=True, seed=4)
+    calls, read_runs = [], reader.read_runs
+    reader.read_runs = lambda runs, **options: calls.append(len(runs)) or read_runs(runs, **options)
+    remote_epoch = list(dataset)
+    assert calls and sum(calls) > len(calls) * 16  # one call per batch, for all of its runs
+    local_epoch = list(IterableDataset(local, batch_size=32, shuffle=True, seed=4))
+    assert packed(remote_epoch) == packed(local_epoch)
+    order = dataset._order.indices(0, 0, N)
+    runs = sum(1 + int(np.count_nonzero(np.diff(order[i : i + 32]) != 1)) for i in range(0, N, 32))
+    assert reader.requests == runs  # one request per run of consecutive samples, all of a batch at once
+
+
+def test_a_quasi_shuffled_pass_over_a_url_matches_the_local_one(s3, s3_url, local, tmp_path):
+    reader = open_url(s3_url, tmp_path, s3.options, cache="index")
+    assert packed(QuasiShuffler(reader, buf_size=40, chunk_size=8, seed=5)) == packed(QuasiShuffler(local, buf_size=40, chunk_size=8, seed=5))
+    assert reader.requests == math.ceil(N / 8)
+
+
 # --- the cache ---
 
 

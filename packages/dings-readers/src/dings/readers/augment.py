@@ -37,6 +37,7 @@ How augments drive the reader they wrap
 from __future__ import annotations
 
 import copy as _copy
+import itertools
 import math
 import numbers
 import operator
@@ -51,6 +52,8 @@ __all__ = ["Augment", "Cycler", "QuasiShuffler", "Range", "Repeater", "Shuffler"
 
 # numpy indices are turned into Python ints this many at a time (bounded memory, fast loops)
 _BLOCK = 4096
+#: chunks a quasi-shuffled pass fetches at once from a remote reader (concurrent requests)
+_READ_AHEAD = 16
 
 
 def _as_int(value: Any, name: str) -> int:
@@ -534,11 +537,20 @@ class QuasiShuffler(_EpochOrder):
             return
         chunk = int(np.searchsorted(plan.stream_starts, rank, side="right")) - 1
         skip = rank - int(plan.stream_starts[chunk])
-        for first, size in zip(plan.starts[chunk:], plan.sizes[chunk:]):
-            for sample in self._reader._read_range(first + skip, first + size, raw, copy, chunk_size):
+        runs = zip(np.asarray(plan.starts[chunk:]).tolist(), np.asarray(plan.sizes[chunk:]).tolist())
+        runs = itertools.chain([(first + skip, first + size) for first, size in itertools.islice(runs, 1)], ((f, f + s) for f, s in runs))
+        reader = self._reader
+        if getattr(reader, "fetches_concurrently", False):  # a remote reader: fetch chunks ahead, concurrently
+            while group := list(itertools.islice(runs, _READ_AHEAD)):
+                for samples in reader.read_runs(group, raw, copy):
+                    for sample in samples:
+                        yield rank, sample
+                        rank += 1
+            return
+        for start, stop in runs:
+            for sample in reader._read_range(start, stop, raw, copy, chunk_size):
                 yield rank, sample
                 rank += 1
-            skip = 0
 
     def _repr_args(self) -> str:
         return f", buf_size={self._buf_size}, chunk_size={self._chunk_size}, seed={self._seed}"

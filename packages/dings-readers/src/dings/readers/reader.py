@@ -6,7 +6,7 @@ import itertools
 from abc import ABC, abstractmethod
 import operator
 from operator import itemgetter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from dings.format import packb
@@ -155,6 +155,23 @@ class Reader(ABC):
         if yield_key:
             return [(self.find_key(i), s) for i, s in zip(range(begin, end), samples)]
         return samples
+
+    #: whether :meth:`read_runs` fetches runs concurrently (remote readers): callers then do best to
+    #: pass all the runs they need at once
+    fetches_concurrently: bool = False
+
+    def read_runs(self, runs: Sequence[tuple[int, int]], raw: bool = False, copy: bool = True) -> list[list]:
+        """Return the samples of each run ``(start, stop)`` of consecutive indices, one list per run.
+
+        Remote readers fetch the runs concurrently (see :attr:`fetches_concurrently`); others read
+        them one after another.
+
+        Args:
+            runs: ``(start, stop)`` bounds, as for :meth:`slice`.
+            raw: return packed msgpack bytes.
+            copy: if false, samples may be ``memoryview`` objects sharing the reader's buffers.
+        """
+        return [self.slice(start, stop, raw=raw, copy=copy) for start, stop in runs]
 
     def __getitem__(self, item: int | slice) -> Any:
         if isinstance(item, slice):

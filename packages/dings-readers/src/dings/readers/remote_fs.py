@@ -10,7 +10,8 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -312,6 +313,19 @@ class RemoteFiles:
         with self._lock:
             self.bytes_fetched += len(data)
         return data
+
+    def cat_ranges(self, url: str, ranges: Sequence[tuple[int, int]], what: str, size: int | None = None, concurrency: int = 16) -> list[bytes]:
+        """The bytes of every ``(start, end)`` in ``ranges``, in that order, with up to ``concurrency``
+        requests in flight at once; each is one :meth:`cat_range` (retried on its own).
+
+        Raises:
+            as :meth:`cat_range`, for the first range that failed.
+        """
+        if len(ranges) <= 1 or concurrency <= 1:
+            return [self.cat_range(url, start, end, what, size) for start, end in ranges]
+        self.fs  # noqa: B018 - create this process's filesystem before the threads share it
+        with ThreadPoolExecutor(min(concurrency, len(ranges)), thread_name_prefix="dings-fetch") as pool:
+            return list(pool.map(lambda bounds: self.cat_range(url, bounds[0], bounds[1], what, size), ranges))
 
     def iter_blocks(self, url: str, size: int, block_size: int, what: str) -> Iterator[bytes]:
         """The object at ``url`` as consecutive blocks of at most ``block_size`` bytes (one request each)."""

@@ -37,7 +37,6 @@ How augments drive the reader they wrap
 from __future__ import annotations
 
 import copy as _copy
-import itertools
 import math
 import numbers
 import operator
@@ -537,12 +536,13 @@ class QuasiShuffler(_EpochOrder):
             return
         chunk = int(np.searchsorted(plan.stream_starts, rank, side="right")) - 1
         skip = rank - int(plan.stream_starts[chunk])
-        runs = zip(np.asarray(plan.starts[chunk:]).tolist(), np.asarray(plan.sizes[chunk:]).tolist())
-        runs = itertools.chain([(first + skip, first + size) for first, size in itertools.islice(runs, 1)], ((f, f + s) for f, s in runs))
+        starts, sizes = np.asarray(plan.starts[chunk:]).tolist(), np.asarray(plan.sizes[chunk:]).tolist()
+        runs = [(first, first + size) for first, size in zip(starts, sizes)]
+        runs[0] = (runs[0][0] + skip, runs[0][1])
         reader = self._reader
         if getattr(reader, "fetches_concurrently", False):  # a remote reader: fetch chunks ahead, concurrently
-            while group := list(itertools.islice(runs, _READ_AHEAD)):
-                for samples in reader.read_runs(group, raw, copy):
+            for ahead in range(0, len(runs), _READ_AHEAD):
+                for samples in reader.read_runs(runs[ahead : ahead + _READ_AHEAD], raw, copy):
                     for sample in samples:
                         yield rank, sample
                         rank += 1

@@ -280,14 +280,15 @@ class IterableDataset(DatasetBase, torch.utils.data.IterableDataset):
         if int(indices[-1]) - first == n - 1 and bool(np.all(steps == 1)):
             return reader.slice(first, first + n, copy=copy)
         breaks = np.flatnonzero(steps != 1) + 1
-        bounds = [0, *breaks.tolist(), n]
-        if getattr(reader, "fetches_concurrently", False):  # a remote reader: all runs in one go
+        if getattr(reader, "fetches_concurrently", False):  # a remote reader: all runs at once, requests in flight
+            bounds = [0, *breaks.tolist(), n]
             starts = indices[bounds[:-1]].tolist()
             runs = [(start, start + end - begin) for start, begin, end in zip(starts, bounds[:-1], bounds[1:])]
             return list(itertools.chain.from_iterable(reader.read_runs(runs, copy=copy)))
         if len(breaks) == n - 1:  # no runs at all (a full shuffle): random access
             return [reader.get(i, copy=copy) for i in indices.tolist()]
         samples: list = []
+        bounds = [0, *breaks.tolist(), n]
         for begin, end in zip(bounds[:-1], bounds[1:]):
             first = int(indices[begin])
             if end - begin == 1:

@@ -501,6 +501,10 @@ def test_sharded_reader_over_a_url_glob_and_a_url_list(s3, http_server, tmp_path
     assert len(remote) == len(local) == 21 + 22 + 30
     assert packed(remote) == packed(local)
     assert remote.find_index("p10-0003") == local.find_index("p10-0003")
+    runs = [(70, 73), (10, 30), (0, 1), (40, 46)]  # (10, 30) spans part-1 and part-2
+    assert remote.fetches_concurrently and not local.fetches_concurrently
+    assert [packed(run) for run in remote.read_runs(runs)] == [packed(run) for run in local.read_runs(runs)]
+    assert [packed(run) for run in local.read_runs(runs)] == [packed(local.slice(a, b)) for a, b in runs]
     urls = [_servers.publish_http(http_server, shard, "/s") for shard in shards]
     over_http = ShardedReader(urls, cache_dir=tmp_path / "c", **FAST)
     assert packed(over_http.slice(15, 50)) == packed(local.slice(15, 50))

@@ -112,6 +112,33 @@ class ShardedReader(Reader):
             if begin < end:
                 yield from shard._read_range(begin - starts[number], end - starts[number], raw, copy, chunk_size)
 
+    @property
+    def fetches_concurrently(self) -> bool:  # type: ignore[override]
+        """Whether any shard fetches runs concurrently (a remote shard)."""
+        return any(getattr(shard, "fetches_concurrently", False) for shard in self.shards)
+
+    def read_runs(self, runs: Sequence[tuple[int, int]], raw: bool = False, copy: bool = True) -> list[list]:
+        """Return the samples of each run ``(start, stop)`` of global indices, one list per run.
+
+        Runs are split at shard boundaries and each shard reads its parts with one
+        :meth:`~dings.readers.Reader.read_runs` call (concurrent requests for a remote shard).
+        """
+        starts = self.starts
+        parts: dict[int, list[tuple[int, int, int]]] = {}  # shard -> (run number, local start, local stop)
+        for number, (start, stop) in enumerate(runs):
+            position, stop = self._bounds(start, stop)
+            while position < stop:
+                shard = bisect.bisect_right(starts, position) - 1
+                end = min(stop, starts[shard + 1])
+                parts.setdefault(shard, []).append((number, position - starts[shard], end - starts[shard]))
+                position = end
+        samples: list[list] = [[] for _ in runs]
+        for shard in sorted(parts):  # ascending, so a run spanning shards is filled in order
+            pieces = parts[shard]
+            for (number, _, _), found in zip(pieces, self.shards[shard].read_runs([(a, b) for _, a, b in pieces], raw, copy)):
+                samples[number].extend(found)
+        return samples
+
     def close(self) -> None:
         """Close every shard."""
         for shard in self.shards:

@@ -235,3 +235,133 @@ def test_progress_flag(http_server, tmp_path, capsys):
     download(url, tmp_path / "b.bin", progress=True, backoff=0.0)
     err = capsys.readouterr().err
     assert "b.bin" in err and "B/s" in err
+
+
+# --- download confirmation pages (Google Drive's "can't scan this file for viruses") ---
+
+
+class DriveLike:
+    """A local server that answers ``/uc?id=…`` like Google Drive does for large files: an HTML page
+    asking to confirm (a form, or in the older style a link plus a cookie), and the file only to the
+    confirmed request, which honours ``Range``."""
+
+    FORM = """<!DOCTYPE html><html><head><title>Google Drive - Virus scan warning</title></head><body>
+    <p>Google Drive can't scan this file for viruses.</p>
+    <form id="download-form" action="{base}/download" method="get">
+      <input type="submit" value="Download anyway"/>
+      <input type="hidden" name="id" value="{id}"><input type="hidden" name="export" value="download">
+      <input type="hidden" name="confirm" value="t"><input type="hidden" name="uuid" value="u-123">
+    </form></body></html>"""
+    LINK = """<html><body><a id="uc-download-link" href="/uc?export=download&amp;confirm=Xy9z&amp;id={id}">Download anyway</a></body></html>"""
+
+    def __init__(self, data: bytes, style: str) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from threading import Thread
+        from urllib.parse import parse_qs, urlsplit
+
+        drive = self
+        self.data, self.style, self.requests = data, style, []
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                url = urlsplit(self.path)
+                query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                drive.requests.append((url.path, query, self.headers.get("Range"), self.headers.get("Cookie")))
+                confirmed = (url.path == "/download" and query.get("confirm") == "t" and query.get("uuid") == "u-123") or (
+                    url.path == "/uc" and query.get("confirm") == "Xy9z" and "download_warning_7=Xy9z" in (self.headers.get("Cookie") or "")
+                )
+                if confirmed:
+                    start = int(self.headers["Range"].split("=")[1].rstrip("-")) if self.headers.get("Range") else 0
+                    self.send_response(206 if start else 200)
+                    self.send_header("Content-Type", "application/zip")
+                    self.send_header("Content-Length", str(len(drive.data) - start))
+                    if start:
+                        self.send_header("Content-Range", f"bytes {start}-{len(drive.data) - 1}/{len(drive.data)}")
+                    self.end_headers()
+                    self.wfile.write(drive.data[start:])
+                    return
+                page = (drive.FORM if drive.style == "form" else drive.LINK).format(base=drive.base, id=query.get("id", "")).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(page)))
+                if drive.style == "link":
+                    self.send_header("Set-Cookie", "download_warning_7=Xy9z; Path=/")
+                self.end_headers()
+                self.wfile.write(page)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        Thread(target=self.server.serve_forever, args=(0.02,), daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(params=["form", "link"])
+def drive(request):
+    server = DriveLike(DATA, request.param)
+    yield server
+    server.close()
+
+
+def test_a_download_confirmation_page_is_followed(drive, tmp_path):
+    target = download(f"{drive.base}/uc?id=7&export=download", tmp_path / "image.zip", **FAST)
+    assert target.read_bytes() == DATA
+    assert len(drive.requests) == 2  # the page, then the confirmed request
+    if drive.style == "link":
+        assert "download_warning_7=Xy9z" in drive.requests[1][3]  # the page's cookie was sent back
+
+
+def test_a_resumed_download_follows_the_confirmation_again_and_asks_for_the_rest(drive, tmp_path):
+    target = tmp_path / "image.zip"
+    _part(target).write_bytes(DATA[:30_000])
+    download(f"{drive.base}/uc?id=7&export=download", target, **FAST)
+    assert target.read_bytes() == DATA
+    assert drive.requests[-1][2] == "bytes=30000-"
+
+
+def test_an_html_page_that_asks_for_nothing_is_saved_as_the_file(tmp_path):
+    page = b"<html><body><p>Quota exceeded. <a href='/help'>Help</a></p><form method='post' action='/x'></form></body></html>"
+
+    class Quota(DriveLike):
+        FORM = LINK = page.decode()
+
+    server = Quota(DATA, "form")
+    try:
+        target = download(f"{server.base}/uc?id=7", tmp_path / "image.zip", **FAST)
+    finally:
+        server.close()
+    assert target.read_bytes() == page
+
+
+def test_confirmation_pages_without_end_are_refused(tmp_path):
+    class Endless(DriveLike):
+        FORM = """<form id="download-form" action="{base}/uc" method="get"><input type="hidden" name="id" value="7"></form>"""
+
+    server = Endless(DATA, "form")
+    try:
+        with pytest.raises(DownloadError, match="keeps asking to confirm the download; download it in a browser"):
+            download(f"{server.base}/uc?id=7", tmp_path / "image.zip", **FAST)
+    finally:
+        server.close()
+    assert len(server.requests) == 4  # the first page and three confirmations
+    assert not (tmp_path / "image.zip").exists()
+
+
+def test_a_confirmation_pointing_outside_http_is_not_followed(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("local file")
+
+    class Hostile(DriveLike):
+        FORM = f"""<form id="download-form" action="file://{secret}" method="get"><input type="hidden" name="confirm" value="t"></form>"""
+
+    server = Hostile(DATA, "form")
+    try:
+        target = download(f"{server.base}/uc?id=7", tmp_path / "image.zip", **FAST)
+    finally:
+        server.close()
+    assert b"download-form" in target.read_bytes()  # saved as the page it is, never the local file

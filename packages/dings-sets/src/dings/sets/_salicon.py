@@ -67,8 +67,9 @@ def salicon_info(name: str, year: int, drive_id: str, md5: str) -> DatasetInfo:
             "a test image without <stem>.mat in fixations.zip gets no experiments (datadings fails)",
             "-y/--no-confirm is honoured (datadings does not pass it on for SALICON)",
             "gaze fields are read by name (location, timestamp, fixations), not by position",
-            "an HTML page saved instead of a zip (e.g. Google Drive's virus-scan confirmation for big files) "
-            "is reported as such, with the URL to download in a browser",
+            "Google Drive's virus-scan confirmation page for big files is confirmed like a browser would "
+            "(datadings saves the page); any other HTML page saved instead of a zip is reported as such, "
+            "with the URL to download in a browser",
             "-t/--threads parses the .mat files in parallel with identical output; --seed makes the "
             "shuffled order reproducible",
         ),

@@ -5,17 +5,25 @@ The file is streamed to ``PATH.part``. After an interruption the next attempt as
 sends the whole file again, so the ``.part`` file is truncated and filled from the start. Transient
 failures (connection dropped or reset, timeouts, HTTP 5xx, 408 and 429) are retried with exponential
 back-off; other HTTP errors (404, 403, …) fail at once. Only the standard library is used.
+
+Download confirmation pages are followed: when the server answers with an HTML page that only asks
+to confirm the download (Google Drive does so for files too large to scan for viruses: a form with a
+hidden ``confirm`` field, or a link with ``confirm=``), the request the page would send is made
+instead, with the cookies the page set. Any other HTML page is saved as it came.
 """
 
 from __future__ import annotations
 
 import http.client
+import http.cookiejar
 import os
 import re
 import ssl
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import BinaryIO
 
@@ -28,6 +36,10 @@ PathLike = str | os.PathLike
 
 _USER_AGENT = f"dings-tools/{__version__} (Python urllib)"
 _CONTENT_RANGE = re.compile(r"bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)", re.IGNORECASE)
+#: confirmation pages are small; a larger HTML answer is taken as the file itself
+_PAGE_LIMIT = 1 << 20
+#: confirmation pages followed in a row before giving up
+_MAX_CONFIRMATIONS = 3
 
 
 class DownloadError(OSError):
@@ -42,6 +54,14 @@ class DownloadError(OSError):
         super().__init__(message)
         self.url = url
         self.status = status
+
+
+class _Confirm(Exception):
+    """The answer was a download confirmation page; ``url`` is the request it would send."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.url = url
 
 
 class _Transient(Exception):
@@ -97,12 +117,22 @@ def download(
     part = path.with_name(path.name + ".part")
     path.parent.mkdir(parents=True, exist_ok=True)
     bar = progress_bar(total=None, desc=path.name, unit="B", enabled=progress)
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    requested = url
     try:
-        attempt = 0
+        attempt = confirmations = 0
         while True:
             try:
-                _attempt(url, part, bar, timeout, chunk_size)
+                _attempt(url, part, bar, timeout, chunk_size, opener)
                 break
+            except _Confirm as page:
+                confirmations += 1
+                if confirmations > _MAX_CONFIRMATIONS:
+                    raise DownloadError(
+                        f"{requested}: the server keeps asking to confirm the download; download it in a browser",
+                        requested,
+                    ) from None
+                url = page.url
             except _Transient as exc:
                 if attempt >= retries:
                     raise DownloadError(
@@ -119,17 +149,24 @@ def download(
     return path
 
 
-def _attempt(url: str, part: Path, bar, timeout: float, chunk_size: int) -> None:
-    """Fetch what is missing from ``part``; return when it is complete, raise ``_Transient`` if not."""
+def _attempt(url: str, part: Path, bar, timeout: float, chunk_size: int, opener: urllib.request.OpenerDirector) -> None:
+    """Fetch what is missing from ``part``; return when it is complete, raise ``_Transient`` if not,
+    ``_Confirm`` if the answer was a download confirmation page."""
     offset = part.stat().st_size if part.exists() else 0
     resumable = url.lower().startswith(("http://", "https://"))
     if offset and not resumable:
         _truncate(part)
         offset = 0
-    response = _open(url, part, offset, timeout)
+    response = _open(url, part, offset, timeout, opener)
     if response is None:  # the .part file was complete already
         return
     with response:
+        page = b""
+        if resumable and response.headers.get_content_type() == "text/html":
+            page = _read_page(response)
+            follow = _confirmation(page, response.geturl())
+            if follow is not None:
+                raise _Confirm(follow)
         status = getattr(response, "status", None) or 200
         length = _int_header(response, "Content-Length")
         if status == 206:
@@ -147,7 +184,9 @@ def _attempt(url: str, part: Path, bar, timeout: float, chunk_size: int) -> None
             total = start + length
         _restart_bar(bar, start, total)
         with open(part, mode) as f:
-            received = _copy(response, f, bar, chunk_size)
+            f.write(page)  # an HTML answer that is not a confirmation page is the file
+            bar.update(len(page))
+            received = len(page) + _copy(response, f, bar, chunk_size)
             f.flush()
             os.fsync(f.fileno())
     size = start + received
@@ -159,13 +198,13 @@ def _attempt(url: str, part: Path, bar, timeout: float, chunk_size: int) -> None
         raise _Transient(f"received {size} bytes but the server announced {total}", status)
 
 
-def _open(url: str, part: Path, offset: int, timeout: float):
+def _open(url: str, part: Path, offset: int, timeout: float, opener: urllib.request.OpenerDirector):
     """Request ``url`` from byte ``offset``; return the response, ``None`` if ``part`` is already complete."""
     try:
         request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT, "Accept-Encoding": "identity"})
         if offset:
             request.add_header("Range", f"bytes={offset}-")
-        return urllib.request.urlopen(request, timeout=timeout)
+        return opener.open(request, timeout=timeout)
     except urllib.error.HTTPError as exc:
         exc.close()
         status = exc.code
@@ -192,6 +231,66 @@ def _open(url: str, part: Path, offset: int, timeout: float):
         raise DownloadError(f"{url}: not a valid URL ({exc})", url) from None
     except (OSError, http.client.HTTPException) as exc:  # reset, timeout, bad status line
         raise _Transient(f"no answer ({_describe(exc)})") from None
+
+
+def _read_page(response) -> bytes:
+    """The start of an HTML answer, enough to hold a confirmation page; network errors are transient."""
+    length = _int_header(response, "Content-Length")
+    try:
+        return response.read(_PAGE_LIMIT if length is None else min(_PAGE_LIMIT, length))
+    except (OSError, http.client.HTTPException) as exc:
+        raise _Transient(f"connection lost while reading an HTML answer ({_describe(exc)})") from None
+
+
+class _ConfirmationForms(HTMLParser):
+    """Collects the forms (action, method, id, hidden fields) and the links of an HTML page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[tuple[str, str, str, dict[str, str]]] = []
+        self.links: list[str] = []
+        self._fields: dict[str, str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {name: value or "" for name, value in attrs}
+        if tag == "form":
+            self._fields = {}
+            self.forms.append((values.get("action", ""), values.get("method", "get").lower(), values.get("id", ""), self._fields))
+        elif tag == "input" and self._fields is not None and values.get("type", "").lower() == "hidden" and values.get("name"):
+            self._fields[values["name"]] = values.get("value", "")
+        elif tag == "a" and values.get("href"):
+            self.links.append(values["href"])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._fields = None
+
+
+def _confirmation(page: bytes, base: str) -> str | None:
+    """The URL a download confirmation page asks for, or ``None`` if ``page`` is not one.
+
+    Recognised: a GET form with a hidden ``confirm`` field (or the id ``download-form``), and a link
+    whose query has ``export=download`` and ``confirm=``. Only http(s) URLs are followed.
+    """
+    parser = _ConfirmationForms()
+    try:
+        parser.feed(page.decode("utf-8", errors="replace"))
+        parser.close()
+    except Exception:  # a page too broken to parse is not a confirmation page
+        return None
+    candidates = [
+        urllib.parse.urljoin(base, action) + "?" + urllib.parse.urlencode(fields)
+        for action, method, form_id, fields in parser.forms
+        if method == "get" and ("confirm" in fields or form_id == "download-form")
+    ]
+    for link in parser.links:
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(link).query)
+        if "confirm" in query and query.get("export") == ["download"]:
+            candidates.append(urllib.parse.urljoin(base, link))
+    for candidate in candidates:
+        if urllib.parse.urlsplit(candidate).scheme in ("http", "https"):
+            return candidate
+    return None
 
 
 def _copy(response, f: BinaryIO, bar, chunk_size: int) -> int:

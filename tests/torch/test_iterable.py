@@ -262,6 +262,16 @@ def test_resume_with_the_main_process_counting_itself(memory):
     assert again.state_dict(batches=len(rest)) == dict(state, epoch=1, consumed=0)
 
 
+def test_the_main_process_counts_samples_handed_out_not_samples_read(memory):
+    ds = IterableDataset(memory(40), batch_size=3)  # reads are joined into runs of 16+ samples
+    samples = iter(ds)
+    taken = [next(samples)["i"] for _ in range(7)]
+    assert taken == list(range(7))
+    assert ds.state_dict()["consumed"] == 6  # two whole batches of 3 were handed out
+    taken += [next(samples)["i"] for _ in range(11)]
+    assert ds.state_dict()["consumed"] == 18
+
+
 def test_state_dict_needs_batches_when_workers_iterate(memory):
     ds = IterableDataset(memory(20), batch_size=4)
     assert ds.state_dict()["consumed"] == 0  # nothing iterated yet

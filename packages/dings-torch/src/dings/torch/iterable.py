@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import numbers
+import operator
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -219,29 +220,30 @@ class IterableDataset(DatasetBase, torch.utils.data.IterableDataset):
         epoch, start, token = self._epochs.begin(base)
         rank, world = self.ranks()
         split = self._split(start, world)
-        samples = self._generate(epoch, start, split, rank, worker, workers)
+        own = None
+        if info is None:  # iterated in this process: count what is handed out, for state_dict()
+            own = self._own = [token, 0, iter(())]
+        samples = self._generate(epoch, start, split, rank, worker, workers, own)
         if self.transform is not None:
             samples = map(self.transform, samples)
-        if info is None:
-            self._own = [token, 0]
-            return self._counted(samples, self._own)
         return samples
 
-    @staticmethod
-    def _counted(samples: Iterator[Any], own: list) -> Iterator[Any]:
-        for sample in samples:
-            own[1] += 1
-            yield sample
+    def _generate(self, epoch: int, start: int, split: Split, rank: int, worker: int, workers: int, own: list | None = None) -> Iterator[Any]:
+        """This worker's samples of the epoch: one list per batch, chained at C speed (a DataLoader's
+        ``next()`` costs no Python frame). With ``own`` (``[token, samples started, current batch
+        iterator]``), samples handed out = ``own[1]`` minus what the current batch has left."""
 
-    def _generate(self, epoch: int, start: int, split: Split, rank: int, worker: int, workers: int) -> Iterator[Any]:
-        # one list per batch, chained at C speed: a DataLoader's next() costs no Python frame
-        def batch(bounds: tuple[int, int]) -> list:
+        def batch(bounds: tuple[int, int]) -> list | Iterator[Any]:
             first, stop = bounds
             samples = self._read(self._indices(epoch, start, first, stop, split.remaining))
             if quasi and len(samples) > 1:
                 shuffle = np.random.default_rng([self._order.seed, epoch, start + first]).permutation(len(samples))
                 samples = list(map(samples.__getitem__, shuffle.tolist()))
-            return samples
+            if own is None:
+                return samples
+            own[1] += len(samples)
+            own[2] = remaining = iter(samples)
+            return remaining
 
         quasi = self._order.mode == "quasi"
         bounds = split.batches(rank, worker, workers)
@@ -324,7 +326,7 @@ class IterableDataset(DatasetBase, torch.utils.data.IterableDataset):
             if token is None:
                 batches = 0
             elif own is not None and own[0] == token:
-                yielded = own[1]
+                yielded = own[1] - operator.length_hint(own[2])
                 full = yielded >= split.rank_samples(rank)
                 batches = split.rank_batches(rank) if full else yielded // self.batch_size
             else:

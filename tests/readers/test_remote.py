@@ -231,6 +231,17 @@ def test_cat_ranges_keeps_several_requests_in_flight():
     assert files.requests == 4
 
 
+def test_iter_blocks_fetches_blocks_ahead_and_yields_them_in_order():
+    from dings.readers.remote_fs import RemoteFiles
+
+    content = bytes(range(90)) * 10  # 900 bytes: 9 blocks of 100, fetched 3 at a time
+    files = RemoteFiles("memory://x/data.msgpack")
+    files._fs, files._pid = _Barrier(3, content), __import__("os").getpid()  # the three reads must overlap
+    blocks = list(files.iter_blocks("memory://x/data.msgpack", len(content), 100, "data", ahead=3))
+    assert [len(b) for b in blocks] == [100] * 9 and b"".join(blocks) == content
+    assert files.requests == 9
+
+
 def test_a_shuffled_torch_epoch_over_a_url_fetches_each_batchs_runs_together(s3, s3_url, local, tmp_path):
     import numpy as np
     from dings.torch import IterableDataset

@@ -327,10 +327,14 @@ class RemoteFiles:
         with ThreadPoolExecutor(min(concurrency, len(ranges)), thread_name_prefix="dings-fetch") as pool:
             return list(pool.map(lambda bounds: self.cat_range(url, bounds[0], bounds[1], what, size), ranges))
 
-    def iter_blocks(self, url: str, size: int, block_size: int, what: str) -> Iterator[bytes]:
-        """The object at ``url`` as consecutive blocks of at most ``block_size`` bytes (one request each)."""
-        for start in range(0, size, block_size):
-            yield self.cat_range(url, start, min(size, start + block_size), what, size)
+    def iter_blocks(self, url: str, size: int, block_size: int, what: str, ahead: int = 4) -> Iterator[bytes]:
+        """The object at ``url`` as consecutive blocks of at most ``block_size`` bytes (one request
+        each), in order; ``ahead`` blocks are fetched at once (at most ``ahead × block_size`` bytes in
+        memory), which multiplies the throughput of a single stream from an object store."""
+        starts = range(0, size, block_size)
+        for first in range(0, len(starts), max(1, ahead)):
+            ranges = [(start, min(size, start + block_size)) for start in starts[first : first + max(1, ahead)]]
+            yield from self.cat_ranges(url, ranges, what, size, concurrency=ahead)
 
     def glob(self, pattern: str) -> list[str]:
         """URLs matching a glob ``pattern`` (same protocol and options)."""

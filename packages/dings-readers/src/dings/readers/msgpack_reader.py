@@ -334,11 +334,14 @@ class MsgpackReader(Reader):
         for i in range(start, stop):
             yield msgpack.unpackb(view[offsets[i] : offsets[i + 1]], **options)  # type: ignore[index]
 
-    def _blocks(self, start: int, stop: int) -> Iterator[tuple[int, int]]:
+    def _blocks(self, start: int, stop: int, size: int | None = None) -> Iterator[tuple[int, int]]:
+        """Split samples ``start`` … ``stop - 1`` into runs of whole samples of at most ``size`` bytes
+        (default :data:`BLOCK_SIZE`; a larger sample is a run of its own)."""
         offsets = self._offsets
+        limit = BLOCK_SIZE if size is None else size
         position = start
         while position < stop:
-            end = bisect.bisect_right(offsets, offsets[position] + BLOCK_SIZE, position + 1, stop + 1) - 1  # type: ignore
+            end = bisect.bisect_right(offsets, offsets[position] + limit, position + 1, stop + 1) - 1  # type: ignore
             end = max(end, position + 1)
             yield position, end
             position = end

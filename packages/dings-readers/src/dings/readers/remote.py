@@ -500,12 +500,7 @@ class RemoteMsgpackReader(MsgpackReader):
         offsets = self.offsets
         pieces = []  # (run number, first sample, end sample), whole samples of at most block_size bytes
         for number, (start, stop) in enumerate(runs):
-            position, stop = self._bounds(start, stop)
-            while position < stop:
-                end = bisect.bisect_right(offsets, offsets[position] + self.block_size, position + 1, stop + 1) - 1
-                end = max(end, position + 1)
-                pieces.append((number, position, end))
-                position = end
+            pieces.extend((number, first, end) for first, end in self._blocks(*self._bounds(start, stop), self.block_size))
         ranges = [(offsets[first], offsets[end]) for _, first, end in pieces]
         blocks = self.remote.cat_ranges(self.url, ranges, self._what(""), self._size, self.concurrent_requests)
         self.requests += len(pieces)

@@ -453,17 +453,13 @@ class RemoteMsgpackReader(MsgpackReader):
             yield from super()._read_range(start, stop, raw, copy, chunk_size)
             return
         offsets = self.offsets
-        position = start
-        while position < stop:
+        # one request for as many whole samples as fit in block_size (at least one)
+        for position, end in self._blocks(start, stop, self.block_size):
             if self._local:  # the pass completed the cached copy: go on locally
                 yield from super()._read_range(position, stop, raw, copy, chunk_size)
                 return
-            # one request for as many whole samples as fit in block_size (at least one)
-            end = bisect.bisect_right(offsets, offsets[position] + self.block_size, position + 1, stop + 1) - 1
-            end = max(end, position + 1)
             block = self._fetch(offsets[position], offsets[end])
             yield from self._decode_fetched(position, end, block, raw, copy)
-            position = end
 
     def _decode_fetched(self, start: int, stop: int, block: bytes, raw: bool, copy: bool) -> Iterator[Any]:
         """Samples ``start`` … ``stop - 1`` from ``block``, their fetched bytes."""

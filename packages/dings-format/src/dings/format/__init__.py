@@ -6,6 +6,7 @@ Packing with the format's exact settings, index files, atomic writers and a stru
 from .__about__ import __version__
 from .errors import (
     CorruptIndexError,
+    DamagedDataError,
     DuplicateKeyError,
     FormatError,
     InvalidSampleError,
@@ -39,6 +40,7 @@ from .writer import FileWriter, RawWriter, Writer
 __all__ = [
     "__version__",
     "CorruptIndexError",
+    "DamagedDataError",
     "DuplicateKeyError",
     "FormatError",
     "InvalidSampleError",

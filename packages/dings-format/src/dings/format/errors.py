@@ -23,7 +23,27 @@ class DuplicateKeyError(InvalidSampleError):
     """A sample's key was already written to the same dataset."""
 
 
-class CorruptIndexError(FormatError, ValueError):
+class DamagedDataError(FormatError, ValueError):
+    """A dataset's files are damaged: a sample does not decode, or data and index disagree.
+
+    Every failure caused by damaged data raises this class (or a subclass), never an internal
+    exception of msgpack or numpy. The message names the file and, when known, the sample index
+    and key; they are also kept as attributes.
+
+    Attributes:
+        path: the damaged file, or None.
+        index: the position of the damaged sample, or None.
+        key: the damaged sample's key, or None.
+    """
+
+    def __init__(self, message: str, *, path: object = None, index: int | None = None, key: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.index = index
+        self.key = key
+
+
+class CorruptIndexError(DamagedDataError):
     """An index file is truncated, malformed or inconsistent with the data file.
 
     A missing file raises ``FileNotFoundError`` instead.

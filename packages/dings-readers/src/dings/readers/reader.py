@@ -7,11 +7,30 @@ from abc import ABC, abstractmethod
 import operator
 from operator import itemgetter
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
+import numpy as np
 from dings.format import packb
 
-__all__ = ["Reader"]
+__all__ = ["Reader", "Spans"]
+
+
+class Spans(NamedTuple):
+    """Where the packed bytes of some samples lie: the zero-copy batch interface of a reader.
+
+    ``buffer[starts[i]:stops[i]]`` is the packed msgpack sample that answers position ``where[i]``
+    of the indices passed to :meth:`Reader.read_spans`. ``buffer`` may be a view of the reader's
+    memory map: it is valid until the reader is closed and must not be kept longer.
+    """
+
+    #: any object with the buffer protocol (``bytes``, ``memoryview`` of a memory map, …)
+    buffer: Any
+    #: int64 byte positions where each sample starts in ``buffer``
+    starts: np.ndarray
+    #: int64 byte positions where each sample ends in ``buffer``
+    stops: np.ndarray
+    #: intp positions in the requested indices that these samples answer
+    where: np.ndarray
 
 
 class Reader(ABC):
@@ -172,6 +191,28 @@ class Reader(ABC):
             copy: if false, samples may be ``memoryview`` objects sharing the reader's buffers.
         """
         return [self.slice(start, stop, raw=raw, copy=copy) for start, stop in runs]
+
+    def read_spans(self, indices: Sequence[int] | np.ndarray) -> list[Spans]:
+        """Return where the packed bytes of the samples at ``indices`` lie, for batch decoders.
+
+        Together the returned :class:`Spans` answer every position of ``indices`` exactly once.
+        Readers over one memory-mapped file answer with one zero-copy span over the mapping; the
+        default packs the samples of :meth:`read_runs` into one buffer.
+
+        Args:
+            indices: valid, non-negative sample indices, in any order, repeats allowed.
+        """
+        order = np.asarray(indices, dtype=np.int64)
+        runs: list[tuple[int, int]] = []
+        for index in order.tolist():
+            if runs and runs[-1][1] == index:
+                runs[-1] = (runs[-1][0], index + 1)
+            else:
+                runs.append((index, index + 1))
+        pieces = [bytes(piece) for run in self.read_runs(runs, raw=True) for piece in run]
+        sizes = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
+        stops = np.cumsum(sizes)
+        return [Spans(b"".join(pieces), stops - sizes, stops, np.arange(len(pieces), dtype=np.intp))]
 
     def __getitem__(self, item: int | slice) -> Any:
         if isinstance(item, slice):

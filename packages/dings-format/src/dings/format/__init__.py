@@ -4,6 +4,7 @@ Packing with the format's exact settings, index files, atomic writers and a stru
 """
 
 from .__about__ import __version__
+from .checksums import CHECKSUMS_SUFFIX, load_checksums, pack_checksums, sample_checksum
 from .errors import (
     CorruptIndexError,
     DamagedDataError,
@@ -39,6 +40,10 @@ from .writer import FileWriter, RawWriter, Writer
 
 __all__ = [
     "__version__",
+    "CHECKSUMS_SUFFIX",
+    "load_checksums",
+    "pack_checksums",
+    "sample_checksum",
     "CorruptIndexError",
     "DamagedDataError",
     "DuplicateKeyError",

@@ -149,18 +149,17 @@ def test_a_new_pass_reshuffles_and_set_epoch_goes_back(shuffle):
 
 def test_an_unfinished_pass_keeps_its_order_and_continues(shuffle):
     shuffler = shuffle(MemoryReader(100), seed=1)
-    full = ids(shuffler.iter(0))
+    full = ids(shuffler.iter(start=0))
     shuffler.set_epoch(0)
-    assert ids(shuffler.iter(0, 10)) == full[:10]
-    assert ids(shuffler.iter(0, 10)) == full[:10]  # not a completed pass: same order
-    iterator = shuffler.iter(0)
+    assert ids(shuffler.iter(start=0, stop=10)) == full[:10]
+    assert ids(shuffler.iter(start=0, stop=10)) == full[:10]  # not a completed pass: same order
+    iterator = shuffler.iter(start=0)
     assert ids(itertools.islice(iterator, 30)) == full[:30]
     del iterator
     assert ids(shuffler.iter()) == full[30:]  # continues at the read position
-    assert shuffler.epoch == 0
-    assert ids(shuffler.iter()) == []  # at the end: nothing, and still the same epoch
     assert shuffler.epoch == 0 and shuffler[0]["i"] == full[0]
-    assert ids(shuffler) != full and shuffler.epoch == 1
+    again = ids(shuffler.iter())  # at the end: starts over, in the next epoch (as datadings)
+    assert again != full and sorted(again) == sorted(full) and shuffler.epoch == 1
 
 
 def test_a_pass_is_complete_when_its_last_sample_is_handed_out(shuffle):
@@ -170,21 +169,31 @@ def test_a_pass_is_complete_when_its_last_sample_is_handed_out(shuffle):
     assert shuffler.epoch == 1
 
 
-def test_next_then_seek_starts_the_next_epoch(shuffle):
+def test_next_to_the_end_then_iter_starts_the_next_epoch(shuffle):
     shuffler = shuffle(MemoryReader(30), seed=5)
     first = [shuffler.next()["i"] for _ in range(30)]
     with pytest.raises(StopIteration):
         shuffler.next()
     assert sorted(first) == list(range(30))
-    shuffler.seek(0)
-    second = [shuffler.next()["i"] for _ in range(30)]
+    second = ids(shuffler.iter())
     assert second != first and sorted(second) == list(range(30))
     assert shuffler.epoch == 1
 
 
+def test_seek_is_epoch_times_len_plus_position(shuffle):
+    shuffler = shuffle(MemoryReader(30), seed=5)
+    epochs = [ids(shuffler) for _ in range(3)]
+    shuffler.seek(0)  # epoch 0 again, as datadings' seek(i < len)
+    assert (shuffler.epoch, ids(shuffler.iter())) == (0, epochs[0])
+    shuffler.seek(2 * 30 + 7)
+    assert (shuffler.epoch, ids(shuffler.iter())) == (2, epochs[2][7:])
+    with pytest.raises(IndexError, match="-1"):
+        shuffler.seek(-1)
+
+
 def test_random_access_follows_the_pass_order(make, shuffle):
     shuffler = shuffle(make(120), seed=9)
-    order = ids(shuffler.iter(0))
+    order = ids(shuffler.iter(start=0))
     assert [shuffler[i]["i"] for i in range(120)] == order  # the finished pass stays current
     assert ids(shuffler[10:20]) == order[10:20]
     assert shuffler[-1]["i"] == order[-1]
@@ -201,38 +210,37 @@ def test_random_access_follows_the_pass_order(make, shuffle):
 
 def test_seek_next_and_iter_from_a_start_continue_the_order(make, shuffle):
     shuffler = shuffle(make(150), seed=11)
-    full = ids(shuffler.iter(0))
+    full = ids(shuffler.iter(start=0))
     for start in (0, 1, 37, 100, 149, 150):
         shuffler.set_epoch(0)
-        assert ids(shuffler.iter(start)) == full[start:], start
-        shuffler.set_epoch(0)
+        assert ids(shuffler.iter(start=start)) == full[start:], start
+    for start in (0, 1, 37, 100, 149):
         shuffler.seek(start)
         assert ids(shuffler.iter()) == full[start:], start
-    shuffler.set_epoch(0)
-    shuffler.seek(-3)
+    shuffler.seek(147)
     assert [shuffler.next()["i"] for _ in range(3)] == full[-3:]
     shuffler.set_epoch(0)
     shuffler.seek_key(f"k{full[40]}")
     assert shuffler.next()["i"] == full[40]
-    assert ids(shuffler.iter(None, 45)) == full[41:45]
+    assert ids(shuffler.iter(stop=45)) == full[41:45]
 
 
 def test_quasi_shuffler_resumes_from_every_position():
     quasi = QuasiShuffler(MemoryReader(97), buf_size=10, chunk_size=3, seed=1)
-    full = ids(quasi.iter(0))
+    full = ids(quasi.iter(start=0))
     for start in range(98):
         quasi.set_epoch(0)
-        assert ids(quasi.iter(start)) == full[start:], start
+        assert ids(quasi.iter(start=start)) == full[start:], start
         quasi.set_epoch(0)
         assert ids(quasi.slice(start, start + 5)) == full[start : start + 5], start
 
 
 def test_yield_key_and_raw(make, shuffle):
     shuffler = shuffle(make(40), seed=2)
-    pairs = list(shuffler.iter(0, yield_key=True))
+    pairs = list(shuffler.iter(start=0, yield_key=True))
     assert all(key == sample["key"] for key, sample in pairs)
     shuffler.set_epoch(0)
-    raw = list(shuffler.iter(0, raw=True))
+    raw = list(shuffler.iter(start=0, raw=True))
     assert [unpackb(r)["i"] for r in raw] == [s["i"] for _, s in pairs]
     shuffler.set_epoch(0)
     shuffler.seek(0)
@@ -273,7 +281,7 @@ def test_quasi_shuffler_buffer_never_exceeds_buf_size(n, buf_size, chunk_size):
 
         reader.on_read = on_read
         quasi.set_epoch(0)
-        for _ in quasi.iter(start):
+        for _ in quasi.iter(start=start):
             handed_out += 1
         assert handed_out == n - start
         assert most <= quasi.buf_size, (start, most)
@@ -347,9 +355,9 @@ def test_buf_size_fractions_and_bad_values():
 
 def test_quasi_iter_chunk_size_is_only_a_read_hint():
     quasi = QuasiShuffler(MemoryReader(200), buf_size=20, chunk_size=8, seed=2)
-    full = ids(quasi.iter(0))
+    full = ids(quasi.iter(start=0))
     quasi.set_epoch(0)
-    assert ids(quasi.iter(0, chunk_size=1)) == full
+    assert ids(quasi.iter(start=0, chunk_size=1)) == full
 
 
 # --- Cycler ---
@@ -370,16 +378,16 @@ def test_cycler_next_seek_and_start_wrap_around():
     assert ids(itertools.islice(cycler.iter(), 4)) == [2, 3, 4, 0]
     cycler.seek(4)
     assert ids(itertools.islice(cycler.iter(), 3)) == [4, 0, 1]
-    assert ids(itertools.islice(cycler.iter(-2), 3)) == [3, 4, 0]
+    assert ids(itertools.islice(cycler.iter(start=-2), 3)) == [3, 4, 0]
     cycler.seek(5)
     assert cycler.next()["i"] == 0
-    assert ids(cycler.iter(1, 4)) == [1, 2, 3]  # a stop makes it finite
-    keyed = list(itertools.islice(cycler.iter(3, yield_key=True), 4))
+    assert ids(cycler.iter(start=1, stop=4)) == [1, 2, 3]  # a stop makes it finite
+    keyed = list(itertools.islice(cycler.iter(start=3, yield_key=True), 4))
     assert [k for k, _ in keyed] == ["k3", "k4", "k0", "k1"]
-    raw = list(itertools.islice(cycler.iter(0, raw=True), 6))
+    raw = list(itertools.islice(cycler.iter(start=0, raw=True), 6))
     assert [unpackb(r)["i"] for r in raw] == [0, 1, 2, 3, 4, 0]
     with pytest.raises(IndexError, match="6"):
-        cycler.iter(6)
+        cycler.iter(start=6)
 
 
 def test_cycler_over_a_shuffler_reshuffles_each_cycle():
@@ -397,18 +405,18 @@ def test_cycler_over_a_shuffler_reshuffles_each_cycle():
 
 def test_repeater_reads_the_reader_times_times(make):
     repeater = Repeater(make(30), 3)
-    assert len(repeater) == 90 and repeater.times == 3
+    assert (len(repeater), repeater.total, repeater.times) == (30, 90, 3)  # len: one repetition (datadings)
     assert ids(repeater) == list(range(30)) * 3
     assert repeater[65]["i"] == 5 and repeater.find_key(-1) == "k29" and repeater.find_index("k4") == 4
     assert ids(repeater[25:35]) == list(range(25, 30)) + list(range(5))
-    assert ids(repeater.iter(55, 62)) == list(range(25, 30)) + [0, 1]
-    repeater.seek(58)
+    assert ids(repeater.iter(start=55, stop=62)) == list(range(25, 30)) + [0, 1]
+    repeater.seek(58)  # index % len, as datadings: the rest of a repetition, then two more
     assert [repeater.next()["i"] for _ in range(4)] == [28, 29, 0, 1]
-    assert ids(repeater.iter()) == list(range(2, 30))
+    assert ids(repeater.iter()) == list(range(2, 30)) + list(range(30))
     with pytest.raises(StopIteration):
         repeater.next()
-    assert [k for k, _ in repeater.iter(28, 32, yield_key=True)] == ["k28", "k29", "k0", "k1"]
-    assert [unpackb(r)["i"] for r in repeater.iter(29, 31, raw=True)] == [29, 0]
+    assert [k for k, _ in repeater.iter(start=28, stop=32, yield_key=True)] == ["k28", "k29", "k0", "k1"]
+    assert [unpackb(r)["i"] for r in repeater.iter(start=29, stop=31, raw=True)] == [29, 0]
 
 
 def test_repeater_over_a_quasi_shuffler_reshuffles_each_repetition():
@@ -449,9 +457,9 @@ def test_range_is_a_renumbered_part(make):
         part.get(10)
     part.seek(7)
     assert part.next()["i"] == 17 and ids(part.iter()) == [18, 19]
-    assert ids(part.iter(-3, -1)) == [17, 18]
-    assert [k for k, _ in part.iter(0, 2, yield_key=True)] == ["k10", "k11"]
-    assert [unpackb(r)["i"] for r in part.iter(8, raw=True)] == [18, 19]
+    assert ids(part.iter(start=-3, stop=-1)) == [17, 18]
+    assert [k for k, _ in part.iter(start=0, stop=2, yield_key=True)] == ["k10", "k11"]
+    assert [unpackb(r)["i"] for r in part.iter(start=8, raw=True)] == [18, 19]
 
 
 def test_range_bounds_like_range():
@@ -461,19 +469,19 @@ def test_range_bounds_like_range():
     assert ids(Range(reader, 0, -48)) == [0, 1]
     assert ids(Range(reader, 7, 7)) == []
     assert len(Range(reader)) == 50
-    with pytest.raises(ValueError, match="start 30 comes after stop 20"):
-        Range(reader, 30, 20)
-    with pytest.raises(ValueError, match="stop 51 is out of range"):
-        Range(reader, 0, 51)
-    with pytest.raises(ValueError, match="start -51 is out of range"):
+    assert len(Range(reader, 30, 20)) == 0  # stop is clipped like a slice bound (datadings)
+    assert ids(Range(reader, 40, 51)) == list(range(40, 50))
+    with pytest.raises(IndexError, match="start -51 is out of range"):
         Range(reader, -51)
+    with pytest.raises(IndexError, match="start 51 is out of range"):
+        Range(reader, 51)
     with pytest.raises(TypeError, match="start"):
         Range(reader, 1.5)
 
 
 def test_range_over_a_shuffler_is_a_fixed_random_subset(make):
     shuffler = Shuffler(make(100), seed=2)
-    order = ids(shuffler.iter(0))
+    order = ids(shuffler.iter(start=0))
     shuffler.set_epoch(0)
     train, valid = Range(shuffler, 0, 80), Range(shuffler, 80)
     assert ids(train) == order[:80] and ids(valid) == order[80:]
@@ -508,7 +516,7 @@ def test_empty_datasets_iterate_to_nothing(make, name):
     augment = AUGMENTS[name](make(0))
     assert len(augment) == 0
     assert list(itertools.islice(augment, 5)) == []
-    assert list(itertools.islice(augment.iter(0), 5)) == [] and augment.slice(0, 5) == []
+    assert list(itertools.islice(augment.iter(start=0), 5)) == [] and augment.slice(0, 5) == []
     with pytest.raises(StopIteration):
         augment.next()
     with pytest.raises(IndexError):
@@ -569,7 +577,7 @@ def test_shufflers_yield_permutations(n, seed, chunk_size, buf_size, epoch):
 
     reader.on_read = on_read
     order = []
-    for sample in quasi.iter(0):
+    for sample in quasi.iter(start=0):
         handed_out += 1
         order.append(sample["i"])
     assert sorted(order) == list(range(n))

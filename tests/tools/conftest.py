@@ -46,7 +46,7 @@ def read_keys(path: Path) -> list[str]:
 def read_raw(path: Path) -> dict[str, bytes]:
     """Key → packed sample bytes."""
     with MsgpackReader(path) as reader:
-        return dict(reader.iter(0, yield_key=True, raw=True))
+        return dict(reader.iter(start=0, yield_key=True, raw=True))
 
 
 @pytest.fixture

@@ -80,7 +80,7 @@ def test_an_open_reader_is_benchmarked_and_left_open(tmp_path):
     reader = ListReader([{"key": str(i), "v": i} for i in range(7)])
     result = bench(reader, raw=True, progress=False)
     assert result.samples == 7
-    assert result.nbytes == sum(len(s) for s in reader.iter(0, raw=True))
+    assert result.nbytes == sum(len(s) for s in reader.iter(start=0, raw=True))
     assert reader[3]["v"] == 3
 
 

@@ -26,14 +26,14 @@ def test_shuffle_keeps_every_sample_byte_for_byte(source, tmp_path, ds, true_shu
 def test_quasi_shuffle_follows_quasishuffler_order(source, tmp_path, ds):
     out = shuffle(source, tmp_path / "out.msgpack", buf_size=20, chunk_size=4, seed=9, progress=False)
     with MsgpackReader(source) as reader:
-        expected = [key for key, _ in QuasiShuffler(reader, 20, 4, 9).iter(0, yield_key=True, raw=True)]
+        expected = [key for key, _ in QuasiShuffler(reader, 20, 4, 9).iter(start=0, yield_key=True, raw=True)]
     assert ds.read_keys(out) == expected
 
 
 def test_true_shuffle_follows_shuffler_order(source, tmp_path, ds):
     out = shuffle(source, tmp_path / "out.msgpack", true_shuffle=True, seed=5, progress=False)
     with MsgpackReader(source) as reader:
-        expected = [key for key, _ in Shuffler(reader, 5).iter(0, yield_key=True, raw=True)]
+        expected = [key for key, _ in Shuffler(reader, 5).iter(start=0, yield_key=True, raw=True)]
     assert ds.read_keys(out) == expected
 
 

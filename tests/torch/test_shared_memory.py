@@ -149,7 +149,7 @@ def test_last_user_cleans_up_and_keep_leaves_the_copy(make_file):
     first, second = SharedMemoryReader(path), SharedMemoryReader(MsgpackReader(path))
     assert first.folder == second.folder and first.path.stat().st_ino == second.path.stat().st_ino
     first.close()
-    assert second.folder.exists() and [s["i"] for s in second.iter(0)] == list(range(20))
+    assert second.folder.exists() and [s["i"] for s in second.iter(start=0)] == list(range(20))
     second.close()
     assert not second.folder.exists()
     kept = SharedMemoryReader(path, keep=True)
@@ -190,7 +190,7 @@ def test_named_copy_in_another_directory_and_errors(make_file, tmp_path, memory)
     shared = SharedMemoryReader(str(path) + ".offsets", name="my-copy", directory=tmp_path, progress=True)
     try:
         assert shared.folder == tmp_path / "dings-my-copy" and shared.path.name == "named.msgpack"
-        assert [s["i"] for s in shared.iter(0)] == list(range(7)) and shared.find_index("s00003") == 3
+        assert [s["i"] for s in shared.iter(start=0)] == list(range(7)) and shared.find_index("s00003") == 3
         assert sorted(s["i"] for s in IterableDataset(shared, batch_size=2)) == list(range(7))
     finally:
         shared.close()

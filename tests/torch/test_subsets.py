@@ -12,7 +12,7 @@ from dings.torch import ClassFilter, FractionRange, IndexedReader, IterableDatas
 
 
 def values(reader, key="i"):
-    return [s[key] for s in reader.iter(0)]
+    return [s[key] for s in reader.iter(start=0)]
 
 
 def test_indexed_reader_reads_chosen_samples_and_runs(make_reader):
@@ -24,7 +24,7 @@ def test_indexed_reader_reads_chosen_samples_and_runs(make_reader):
     assert "s00008" not in reader
     with pytest.raises(KeyError, match="s00008"):
         reader.find_index("s00008")
-    assert [s["i"] for s in reader.iter(1, 4, raw=False)] == [6, 7, 2]
+    assert [s["i"] for s in reader.iter(start=1, stop=4, raw=False)] == [6, 7, 2]
     assert len(IndexedReader(base, [])) == 0 and values(IndexedReader(base, np.arange(3))) == [0, 1, 2]
     with pytest.raises(ValueError, match="index 20 is out of range"):
         IndexedReader(base, [0, 20])
@@ -56,9 +56,9 @@ def test_oversample_balances_classes():
     labels = [0] * 10 + [1] * 3 + [2] * 4
     base = ListReader([{"key": f"k{i}", "i": i, "label": label} for i, label in enumerate(labels)], numeric_labels=False)
     reader = Oversample(base, seed=1)
-    counts = Counter(s["label"] for s in reader.iter(0))
+    counts = Counter(s["label"] for s in reader.iter(start=0))
     assert counts == {0: 10, 1: 10, 2: 10} and reader.class_counts == {0: 10, 1: 3, 2: 4}
-    per_sample = Counter(s["i"] for s in reader.iter(0))
+    per_sample = Counter(s["i"] for s in reader.iter(start=0))
     assert all(per_sample[i] == 1 for i in range(10))  # the largest class is not repeated
     assert {per_sample[i] for i in range(10, 13)} <= {3, 4} and {per_sample[i] for i in range(13, 17)} <= {2, 3}
     assert values(Oversample(base, seed=1)) == values(reader) and values(reader) == sorted(values(reader))

@@ -6,6 +6,10 @@ all work on it, and augments nest (``Range(Shuffler(reader), 0, 1000)``). Closin
 leaving its ``with`` block, closes the wrapped reader. ``copy.copy`` copies the wrapped reader too,
 so the copy has its own read position all the way down. Augments are not thread safe.
 
+As in datadings, an augment's ``iter`` takes ``yield_key, raw, copy, chunk_size`` in that order;
+``start`` and ``stop`` are keyword-only (``Range(r, 1, 4).iter(True)`` yields ``(key, sample)``
+pairs). An int given where ``yield_key`` goes raises ``TypeError`` rather than being taken as a flag.
+
 Random order, seeds and epochs
     :class:`Shuffler` and :class:`QuasiShuffler` compute their order from ``(seed, epoch)`` only,
     with ``numpy.random.default_rng([seed, epoch])``. The same seed therefore gives the same orders
@@ -14,11 +18,12 @@ Random order, seeds and epochs
     a different order per run.
 
     A *pass* is one read of all samples in order. A pass is complete once its last sample has been
-    handed out by ``iter`` or ``next``. When the read position is then moved back (``iter(0)``,
-    another ``for`` loop, ``seek``), the next pass starts with ``epoch + 1`` and a new order, like
-    PyTorch's shuffling sampler and ``tf.data``'s default shuffle. A pass that stopped early
-    keeps its epoch, so ``iter(start)`` continues it. ``set_epoch(e)`` chooses an epoch
-    explicitly, for example to resume training at epoch ``e`` with ``set_epoch(e); seek(i)``.
+    handed out by ``iter`` or ``next``. When iteration then starts again (``iter()``, another
+    ``for`` loop, ``iter(start=0)``), the next pass starts with ``epoch + 1`` and a new order, like
+    datadings, PyTorch's shuffling sampler and ``tf.data``'s default shuffle. A pass that stopped
+    early keeps its epoch, so ``iter()`` continues it. ``seek(index)`` addresses passes as
+    datadings does: position ``index % len`` of epoch ``index // len`` (so ``seek(i)`` with ``i <
+    len`` is epoch 0); ``set_epoch(e)`` chooses an epoch and keeps the position.
 
     Random access (``get``, slices, ``find_index``, ``find_key``) uses the current epoch's
     order: ``shuffler[i]`` is the ``i``-th sample the current pass yields. Random access never
@@ -62,6 +67,22 @@ def _as_int(value: Any, name: str) -> int:
         return operator.index(value)
     except TypeError:
         raise TypeError(f"{name} must be an int, got {value!r}") from None
+
+
+def _check_yield_key(value: Any) -> bool:
+    if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
+        raise TypeError(
+            f"yield_key must be a bool, got {value!r}: augments take yield_key first, as in datadings; "
+            "give start= and stop= as keywords (iter(start=..., stop=...))"
+        )
+    return value
+
+
+def _read_one(reader: Reader, index: int, raw: bool) -> Any:
+    """Sample ``index`` read the way iteration reads it (so a shuffler inside passes as in ``iter``)."""
+    for sample in reader.iter(start=index, stop=index + 1, raw=raw):
+        return sample
+    raise IndexError(f"index {index} out of range for {reader!r}")
 
 
 def _check_seed(seed: int | None, default: int) -> int:
@@ -124,6 +145,43 @@ class Augment(Reader):
 
     def _read_range(self, start: int, stop: int, raw: bool, copy: bool, chunk_size: int) -> Iterator[Any]:
         return self._reader._read_range(start, stop, raw, copy, chunk_size)
+
+    def __enter__(self) -> Augment:
+        self._reader.__enter__()
+        return self
+
+    def iter(  # type: ignore[override]
+        self,
+        yield_key: bool = False,
+        raw: bool = False,
+        copy: bool = True,
+        chunk_size: int = 16,
+        *,
+        start: int | None = None,
+        stop: int | None = None,
+    ) -> Iterator[Any]:
+        """Iterate over the samples, in datadings' argument order (``start``/``stop`` are keywords).
+
+        Like :meth:`Reader.iter`, iteration continues at the read position and starts over at 0
+        once the read position is at the end, so every ``for`` loop over a finished augment reads
+        it again.
+
+        Args:
+            yield_key: yield ``(key, sample)`` pairs.
+            raw: yield packed msgpack bytes.
+            copy: if false, samples may be ``memoryview`` objects sharing the reader's buffers.
+            chunk_size: samples the wrapped reader reads together.
+            start: first position (negative counts from the end); ``None`` continues at the read position.
+            stop: end position, exclusive; ``None`` for the end.
+
+        Raises:
+            TypeError: ``yield_key`` is an int other than a bool (most likely a ``start`` given
+                positionally, which augments take as a keyword, as datadings' augments do).
+        """
+        return self._iter(start, stop, _check_yield_key(yield_key), raw, copy, chunk_size)
+
+    def _iter(self, start: int | None, stop: int | None, yield_key: bool, raw: bool, copy: bool, chunk_size: int) -> Iterator[Any]:
+        return Reader.iter(self, start, stop, yield_key, raw, copy, chunk_size)
 
     def close(self) -> None:
         """Close the wrapped reader."""
@@ -233,29 +291,12 @@ class _EpochOrder(Augment):
 
     # --- passes: reading to the end, then moving back, starts the next epoch ---
 
-    def iter(
-        self,
-        start: int | None = None,
-        stop: int | None = None,
-        yield_key: bool = False,
-        raw: bool = False,
-        copy: bool = True,
-        chunk_size: int = 16,
-    ) -> Iterator[Any]:
-        """Iterate like :meth:`Reader.iter`; restarting after a completed pass starts the next epoch.
-
-        Args:
-            start: first position; ``None`` continues at the read position.
-            stop: end position, exclusive; ``None`` for the end.
-            yield_key: yield ``(key, sample)`` pairs.
-            raw: yield packed msgpack bytes.
-            copy: if false, samples may be ``memoryview`` objects sharing the reader's buffers.
-            chunk_size: samples the wrapped reader reads together.
-        """
-        begin, end = self._bounds(start, stop)
+    def _iter(self, start: int | None, stop: int | None, yield_key: bool, raw: bool, copy: bool, chunk_size: int) -> Iterator[Any]:
+        # restarting after a completed pass starts the next epoch
+        begin, end = self._bounds(self._resume() if start is None else start, stop)
         if begin < end:
             self._new_pass_if_done()
-        items = super().iter(begin, end, yield_key, raw, copy, chunk_size)
+        items = Reader.iter(self, begin, end, yield_key, raw, copy, chunk_size)
         return self._mark_pass_end(items, end - begin) if end == len(self) else items
 
     def _mark_pass_end(self, items: Iterator[Any], count: int) -> Iterator[Any]:
@@ -285,14 +326,20 @@ class _EpochOrder(Augment):
         return sample
 
     def seek(self, index: int) -> None:
-        """Move the read position to ``index``; after a completed pass this starts the next epoch.
+        """Go to position ``index % len`` of epoch ``index // len``, as datadings' shufflers do.
+
+        ``seek(e * len(shuffler) + i)`` resumes at sample ``i`` of epoch ``e``; ``seek(i)`` with
+        ``i < len`` is position ``i`` of epoch 0.
 
         Raises:
-            IndexError: ``index`` is out of range.
+            IndexError: ``index`` is negative, or not 0 for an empty reader.
         """
-        super().seek(index)
-        if self._position < len(self):
-            self._new_pass_if_done()
+        value = _as_int(index, "index")
+        length = len(self)
+        if value < 0 or (length == 0 and value):
+            raise IndexError(f"cannot seek to index {index} of {self!r}: shufflers seek to epoch * len + position >= 0")
+        self.set_epoch(value // length if length else 0)
+        self._position = value % length if length else 0
 
     def seek_key(self, key: str) -> None:
         """Move the read position to the sample with ``key`` (in the next epoch after a completed pass).
@@ -480,31 +527,40 @@ class QuasiShuffler(_EpochOrder):
         """Consecutive samples per chunk."""
         return self._chunk_size
 
+    @property
+    def num_chunks(self) -> int:
+        """Number of chunks (the last one may be shorter), as datadings' ``num_chunks``."""
+        return -(-len(self._reader) // self._chunk_size)
+
     def _make_plan(self) -> _QuasiPlan:
         return _QuasiPlan(self._epoch, self._rng(), len(self._reader), self._buf_size, self._chunk_size)
 
-    def iter(
+    def iter(  # type: ignore[override]
         self,
-        start: int | None = None,
-        stop: int | None = None,
         yield_key: bool = False,
         raw: bool = False,
         copy: bool = True,
         chunk_size: int | None = None,
+        *,
+        start: int | None = None,
+        stop: int | None = None,
     ) -> Iterator[Any]:
-        """Iterate like :meth:`Reader.iter`; restarting after a completed pass starts the next epoch.
+        """Iterate like :meth:`Augment.iter`; restarting after a completed pass starts the next epoch.
 
         Args:
-            start: first position; ``None`` continues at the read position.
-            stop: end position, exclusive; ``None`` for the end.
             yield_key: yield ``(key, sample)`` pairs.
             raw: yield packed msgpack bytes.
             copy: if false, samples may be ``memoryview`` objects sharing the reader's buffers.
             chunk_size: read hint for the wrapped reader; ``None`` uses :attr:`chunk_size`.
                 The shuffle's chunks stay as constructed, since they determine the order.
+            start: first position; ``None`` continues at the read position.
+            stop: end position, exclusive; ``None`` for the end.
+
+        Raises:
+            TypeError: ``yield_key`` is an int other than a bool (see :meth:`Augment.iter`).
         """
         hint = self._chunk_size if chunk_size is None else chunk_size
-        return super().iter(start, stop, yield_key, raw, copy, hint)
+        return self._iter(start, stop, _check_yield_key(yield_key), raw, copy, hint)
 
     def _read_range(self, start: int, stop: int, raw: bool, copy: bool, chunk_size: int) -> Iterator[Any]:
         if start >= stop:
@@ -561,9 +617,9 @@ class Cycler(Augment):
 
     ``len`` and random access are those of the wrapped reader. Iterating without ``stop`` never
     ends: after the last sample it starts over at index 0, through the wrapped reader's ``iter``,
-    so a shuffler inside gets a new epoch each cycle. The read position wraps around as well,
-    and :meth:`next` never raises ``StopIteration`` unless the reader is empty. An empty reader
-    cycles to nothing.
+    so a shuffler inside gets a new epoch each cycle. The read position wraps around as well:
+    :meth:`seek` takes any index modulo ``len`` (as datadings), and :meth:`next` never raises
+    ``StopIteration`` unless the reader is empty. An empty reader cycles to nothing.
 
     Args:
         reader: the reader to cycle.
@@ -572,29 +628,8 @@ class Cycler(Augment):
         TypeError: ``reader`` is not a Reader.
     """
 
-    def iter(
-        self,
-        start: int | None = None,
-        stop: int | None = None,
-        yield_key: bool = False,
-        raw: bool = False,
-        copy: bool = True,
-        chunk_size: int = 16,
-    ) -> Iterator[Any]:
-        """Iterate endlessly from ``start``, or over ``start … stop - 1`` once if ``stop`` is given.
-
-        Args:
-            start: first index (negative counts from the end); ``None`` continues at the read position.
-            stop: ``None`` (the default) cycles forever; an int ends before that index of the
-                first pass, like :meth:`Reader.iter`.
-            yield_key: yield ``(key, sample)`` pairs.
-            raw: yield packed msgpack bytes.
-            copy: if false, samples may be ``memoryview`` objects sharing the reader's buffers.
-            chunk_size: samples the wrapped reader reads together.
-
-        Raises:
-            IndexError: ``start`` is out of range (when cycling forever).
-        """
+    def _iter(self, start: int | None, stop: int | None, yield_key: bool, raw: bool, copy: bool, chunk_size: int) -> Iterator[Any]:
+        # cycles forever from `start`, or covers `start … stop - 1` of the first pass once if `stop` is given
         length = len(self)
         if stop is not None:
             begin, end = self._bounds(start, stop)
@@ -618,13 +653,19 @@ class Cycler(Augment):
         while True:
             stop = None if count is None else position + count
             before = position
-            for item in self._reader.iter(position, stop, yield_key, raw, copy, chunk_size):
+            passes = self._reader.iter(start=position, stop=stop, yield_key=yield_key, raw=raw, copy=copy, chunk_size=chunk_size)
+            for item in passes:
                 position += 1
                 self._position = position % length
                 yield item
             if count is not None or position == before:  # done, or the wrapped reader yielded nothing
                 return
             position = 0
+
+    def seek(self, index: int) -> None:
+        """Move the read position to ``index % len`` (any int, as datadings' ``Cycler``)."""
+        length = len(self)
+        self._position = _as_int(index, "index") % length if length else 0
 
     def next(self) -> Any:
         """Return the sample at the read position and advance it, wrapping around at the end.
@@ -643,8 +684,7 @@ class Cycler(Augment):
         if length == 0:
             raise StopIteration
         position = self._position % length
-        self._reader.seek(position)
-        sample = self._reader.rawnext() if raw else self._reader.next()
+        sample = _read_one(self._reader, position, raw)
         self._position = (position + 1) % length
         return sample
 
@@ -652,10 +692,14 @@ class Cycler(Augment):
 class Repeater(Augment):
     """Read a reader ``times`` times in a row.
 
-    ``len`` is ``times * len(reader)``. Iteration reads the wrapped reader's passes one after
-    another through its ``iter``, so a shuffler inside gets a new epoch for each repetition.
-    Random access maps index ``i`` to the wrapped reader's index ``i % len(reader)`` in its
-    current order. :meth:`find_index` returns the first repetition's index.
+    As in datadings, ``len`` is the wrapped reader's length (one repetition); :attr:`total` is
+    the number of samples a full iteration yields, ``times * len(reader)``. Iteration reads the
+    wrapped reader's passes one after another through its ``iter``, so a shuffler inside gets a
+    new epoch for each repetition. Random access and slices cover all ``total`` positions:
+    position ``i`` is the wrapped reader's index ``i % len(reader)`` in its current order.
+    :meth:`find_index` returns the first repetition's index. :meth:`seek` moves to ``index %
+    len(reader)`` of the first repetition (as datadings), so iteration then yields the rest of
+    that repetition and ``times - 1`` more.
 
     Args:
         reader: the reader to repeat.
@@ -678,8 +722,32 @@ class Repeater(Augment):
         """Number of repetitions."""
         return self._times
 
-    def __len__(self) -> int:
+    @property
+    def total(self) -> int:
+        """Samples of all repetitions together: ``times * len(reader)``."""
         return self._times * len(self._reader)
+
+    def __len__(self) -> int:
+        return len(self._reader)
+
+    # positions run over all repetitions, while len is one repetition (datadings)
+    def _normalize(self, index: int) -> int:
+        try:
+            return range(self.total)[index]  # negative counts from the end, like a sequence
+        except IndexError:
+            raise IndexError(f"index {index} out of range for {self!r} with {self.total} samples in all repetitions") from None
+        except TypeError:
+            raise TypeError(f"sample indices must be integers, not {type(index).__name__} ({index!r})") from None
+
+    def _bounds(self, start: int | None, stop: int | None) -> tuple[int, int]:
+        start = self._position if start is None else start
+        begin, end, _ = slice(start, stop).indices(self.total)
+        return begin, max(begin, end)
+
+    def _resume(self) -> int:
+        if self._position >= self.total:
+            self._position = 0
+        return self._position
 
     def find_index(self, key: str) -> int:
         """Return the index of ``key`` in the first repetition.
@@ -690,7 +758,7 @@ class Repeater(Augment):
         return self._reader.find_index(key)
 
     def find_key(self, index: int) -> str:
-        """Return the key at ``index`` (negative counts from the end).
+        """Return the key at ``index`` (negative counts from the end of the last repetition).
 
         Raises:
             IndexError: ``index`` is out of range.
@@ -709,26 +777,8 @@ class Repeater(Augment):
             yield from self._reader._read_range(offset, end, raw, copy, chunk_size)
             position += end - offset
 
-    def iter(
-        self,
-        start: int | None = None,
-        stop: int | None = None,
-        yield_key: bool = False,
-        raw: bool = False,
-        copy: bool = True,
-        chunk_size: int = 16,
-    ) -> Iterator[Any]:
-        """Iterate over ``start … stop - 1`` like :meth:`Reader.iter`, one wrapped pass per repetition.
-
-        Args:
-            start: first index (negative counts from the end); ``None`` continues at the read position.
-            stop: end index, exclusive; ``None`` for the end.
-            yield_key: yield ``(key, sample)`` pairs.
-            raw: yield packed msgpack bytes.
-            copy: if false, samples may be ``memoryview`` objects sharing the reader's buffers.
-            chunk_size: samples the wrapped reader reads together.
-        """
-        begin, end = self._bounds(start, stop)
+    def _iter(self, start: int | None, stop: int | None, yield_key: bool, raw: bool, copy: bool, chunk_size: int) -> Iterator[Any]:
+        begin, end = self._bounds(self._resume() if start is None else start, stop)
         return self._follow_passes(begin, end, yield_key, raw, copy, chunk_size)
 
     def _follow_passes(self, begin: int, end: int, yield_key: bool, raw: bool, copy: bool, chunk_size: int) -> Iterator[Any]:
@@ -737,12 +787,18 @@ class Repeater(Augment):
         while position < end:
             offset = position % length
             before = position
-            for item in self._reader.iter(offset, min(length, offset + end - position), yield_key, raw, copy, chunk_size):
+            stop = min(length, offset + end - position)
+            for item in self._reader.iter(start=offset, stop=stop, yield_key=yield_key, raw=raw, copy=copy, chunk_size=chunk_size):
                 position += 1
                 self._position = position
                 yield item
             if position == before:  # the wrapped reader yielded nothing: do not spin
                 return
+
+    def seek(self, index: int) -> None:
+        """Move the read position to ``index % len(reader)`` (any int, as datadings' ``Repeater``)."""
+        length = len(self._reader)
+        self._position = _as_int(index, "index") % length if length else 0
 
     def next(self) -> Any:
         """Return the sample at the read position and advance it.
@@ -757,10 +813,9 @@ class Repeater(Augment):
         return self._step(raw=True)
 
     def _step(self, raw: bool) -> Any:
-        if self._position >= len(self):
+        if self._position >= self.total:
             raise StopIteration
-        self._reader.seek(self._position % len(self._reader))
-        sample = self._reader.rawnext() if raw else self._reader.next()
+        sample = _read_one(self._reader, self._position % len(self._reader), raw)
         self._position += 1
         return sample
 
@@ -772,9 +827,15 @@ class Range(Augment):
     """A contiguous part of a reader: indices ``start … stop - 1``, renumbered from 0.
 
     ``start`` and ``stop`` work like the arguments of ``range``, and negative values count from
-    the end. Keys outside the range are not found (``in`` is false, :meth:`find_index` raises
-    ``KeyError``). A Range reads through random access and never starts a new pass of the
-    reader it wraps. A Range over a :class:`Shuffler` is therefore a fixed random subset.
+    the end. As in datadings, ``start`` must be an index of the reader (or ``len(reader)``, an
+    empty range at the end), while ``stop`` is clipped like a slice bound: a ``stop`` past the end
+    means the end, and a ``stop`` before ``start`` gives an empty range. Keys outside the range are
+    not found (``in`` is false, :meth:`find_index` raises ``KeyError``). A Range reads through
+    random access and never starts a new pass of the reader it wraps. A Range over a
+    :class:`Shuffler` is therefore a fixed random subset.
+
+    Unlike datadings (where every augment's ``len`` is the wrapped reader's), ``len`` of a Range
+    is the number of samples in it.
 
     Args:
         reader: the reader to take samples from.
@@ -783,22 +844,19 @@ class Range(Augment):
 
     Raises:
         TypeError: ``reader`` is not a Reader, or ``start``/``stop`` is not an int.
-        ValueError: ``start`` or ``stop`` is out of range, or ``start`` comes after ``stop``.
+        IndexError: ``start`` is out of range.
     """
 
     def __init__(self, reader: Reader, start: int = 0, stop: int | None = None) -> None:
         super().__init__(reader)
         length = len(reader)
         begin = _as_int(start, "start")
-        end = length if stop is None else _as_int(stop, "stop")
+        end = None if stop is None else _as_int(stop, "stop")
         begin += length if begin < 0 else 0
-        end += length if end < 0 else 0
         if not 0 <= begin <= length:
-            raise ValueError(f"start {start} is out of range for {reader!r} with {length} samples")
-        if not 0 <= end <= length:
-            raise ValueError(f"stop {stop} is out of range for {reader!r} with {length} samples")
-        if begin > end:
-            raise ValueError(f"start {start} comes after stop {stop}")
+            raise IndexError(f"start {start} is out of range for {reader!r} with {length} samples")
+        begin, end, _ = slice(begin, end).indices(length)
+        end = max(begin, end)
         self._start = begin
         self._stop = end
 

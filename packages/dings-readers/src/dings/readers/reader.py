@@ -139,17 +139,21 @@ class Reader(ABC):
         """Iterate over samples ``start`` … ``stop - 1`` like ``range``.
 
         When the iteration ends (or the iterator is closed or garbage-collected), the read position
-        of :meth:`next` and ``iter(start=None)`` is right after the last sample handed out.
+        of :meth:`next` and ``iter(start=None)`` is right after the last sample handed out. As in
+        datadings, ``iter()`` and ``for sample in reader`` continue at the read position (so
+        ``seek(7)`` then a loop starts at 7), and start over at 0 once the read position is at the
+        end, so every loop over a reader that was read to the end reads all of it again.
 
         Args:
-            start: first index (negative counts from the end); ``None`` continues at the read position.
+            start: first index (negative counts from the end); ``None`` continues at the read
+                position, or starts over at 0 if it is at the end.
             stop: end index, exclusive; ``None`` for the end.
             yield_key: yield ``(key, sample)`` pairs.
             raw: yield packed msgpack bytes.
             copy: if false, samples may be ``memoryview`` objects sharing the reader's buffers.
             chunk_size: samples read together (readers may read more for speed).
         """
-        begin, end = self._bounds(start, stop)
+        begin, end = self._bounds(self._resume() if start is None else start, stop)
         samples = self._read_range(begin, end, raw, copy, max(1, chunk_size))
         if yield_key:
             samples = zip(map(self.find_key, range(begin, end)), samples)
@@ -164,8 +168,17 @@ class Reader(ABC):
         finally:
             self._position = begin + next(consumed)
 
+    def _resume(self) -> int:
+        """The read position where ``iter(start=None)`` begins: 0 again once it is at the end."""
+        if self._position >= len(self):
+            self._position = 0
+        return self._position
+
     def __iter__(self) -> Iterator[Any]:
-        return self.iter(0)
+        return self.iter()
+
+    def __next__(self) -> Any:
+        return self.next()
 
     def slice(self, start: int | None, stop: int | None = None, yield_key: bool = False, raw: bool = False, copy: bool = True) -> list:
         """Return samples ``start`` … ``stop - 1`` as a list (bounds as for ``range``/slices)."""

@@ -157,7 +157,7 @@ def bench(
         nbytes = 0
         bar = progress_bar(total=count, desc=f"bench {getattr(base, 'path', '') or type(base).__name__}", unit="samples", enabled=progress)
         start = time.perf_counter()
-        for item in reader.iter(0, count, raw=raw, copy=False):
+        for item in reader.iter(start=0, stop=count, raw=raw, copy=False):
             if raw:
                 nbytes += len(item)
             elif files:

@@ -253,7 +253,7 @@ def info(
         stop = length if limit is None else min(limit, length)
         labels: Counter = Counter()
         has_label = False
-        bar = progress_bar(reader.iter(0, stop), total=stop, desc=f"scan {data.name}", unit="samples", enabled=progress)
+        bar = progress_bar(reader.iter(start=0, stop=stop), total=stop, desc=f"scan {data.name}", unit="samples", enabled=progress)
         for sample in bar:
             result.scanned += 1
             for key, value in sample.items():

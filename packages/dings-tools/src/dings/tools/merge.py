@@ -68,7 +68,7 @@ def _check_keys(readers: list[Reader], names: list[str], prefixes: list[str]) ->
 
 
 def _pairs(reader: Reader, prefix: str) -> Iterator[tuple[str, Any]]:
-    items = reader.iter(0, yield_key=True, raw=True, copy=False)
+    items = reader.iter(start=0, yield_key=True, raw=True, copy=False)
     if not prefix:
         return items
     return ((prefix + key, replace_key(data, prefix + key)) for key, data in items)

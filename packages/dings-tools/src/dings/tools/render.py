@@ -318,7 +318,7 @@ def cat(
 
 def _cat(reader: Reader, owned: bool, maxstring: int, max_items: int, start: int, stop: int | None) -> Iterator[str]:
     try:
-        for sample in reader.iter(start, stop):
+        for sample in reader.iter(start=start, stop=stop):
             yield render_sample(sample, maxstring, max_items)
     finally:
         if owned:

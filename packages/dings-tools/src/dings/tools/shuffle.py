@@ -59,6 +59,6 @@ def shuffle(
     check_outputs([target], [source], overwrite)
     with MsgpackReader(source) as reader:
         order = Shuffler(reader, seed) if true_shuffle else QuasiShuffler(reader, buf_size, chunk_size, seed)
-        items = order.iter(0, yield_key=True, raw=True, copy=False)
+        items = order.iter(start=0, yield_key=True, raw=True, copy=False)
         write_raw(items, target, len(order), f"shuffle {source.name}", progress)
     return target

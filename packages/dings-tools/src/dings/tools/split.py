@@ -103,7 +103,7 @@ def split(
                 for target, start, stop in zip(targets, bounds, bounds[1:]):
                     writer = open_raw_writer(target, stop - start)
                     writers.append(writer)
-                    for key, data in reader.iter(start, stop, yield_key=True, raw=True, copy=False):
+                    for key, data in reader.iter(start=start, stop=stop, yield_key=True, raw=True, copy=False):
                         writer.write(key, data)
                         bar.update()
             for writer in writers:
@@ -163,7 +163,7 @@ def sample(
             raise ValueError(f"cannot take {count} samples from {source}, which has only {length}")
         check_outputs([target], [source], overwrite)
         if strategy == "sequential":
-            items = reader.iter(0, count, yield_key=True, raw=True, copy=False)
+            items = reader.iter(start=0, stop=count, yield_key=True, raw=True, copy=False)
         else:
             rng = np.random.default_rng(as_seed(seed))
             chosen = np.sort(rng.choice(length, size=count, replace=False)).tolist()

@@ -68,7 +68,7 @@ def _check_samples(report: VerificationReport, data: Path, progress: bool) -> No
             keys: list[str] | None = reader.keys
         except (OSError, FormatError):
             keys = None  # reported by the structural check; samples are still checked
-        items = reader.iter(0, raw=True, copy=False)
+        items = reader.iter(start=0, raw=True, copy=False)
         with progress_bar(items, total=length, desc=f"decode {data.name}", unit="samples", enabled=progress) as bar:
             for index, piece in enumerate(bar):
                 problem = _sample_problem(piece, keys[index] if keys is not None else None)

@@ -37,7 +37,7 @@ def read_labels(reader: Reader, label_key: str = "label", progress: bool = False
     """
     labels = []
     meter = Progress(f"reading {label_key!r} of every sample", len(reader), progress)
-    for index, sample in enumerate(reader.iter(0)):
+    for index, sample in enumerate(reader.iter(start=0)):
         try:
             labels.append(sample[label_key])
         except KeyError:
@@ -281,3 +281,7 @@ class Repeat(Repeater):
                 raise ValueError(f"cannot repeat the empty reader {reader!r} to {min_size} samples")
             times = max(1, -(-int(min_size) // len(reader)))
         super().__init__(reader, times)  # type: ignore[arg-type]
+
+    def __len__(self) -> int:
+        # a dataset's length is every sample it yields (dings.readers.Repeater keeps datadings' len)
+        return self.total

@@ -23,10 +23,11 @@ def animals():
 # --- keys ---
 
 
-def test_missing_keys_are_the_sample_index_as_a_string():
+def test_missing_keys_are_the_sample_index_as_an_int():  # as datadings
     reader = ListReader([{"x": 0}, {"x": 1, "key": "own"}, {"x": 2}])
-    assert [s["key"] for s in reader] == ["0", "own", "2"]
-    assert reader.find_index("2") == 2 and reader.find_key(1) == "own"
+    assert [s["key"] for s in reader] == [0, "own", 2]
+    assert reader.find_index(2) == 2 and reader.find_key(1) == "own"
+    assert 2 in reader and "2" not in reader and [1] not in reader
 
 
 def test_the_callers_dicts_are_not_changed():
@@ -36,15 +37,17 @@ def test_the_callers_dicts_are_not_changed():
 
 
 def test_duplicate_keys_are_refused_naming_the_key_and_both_indices():
-    with pytest.raises(DuplicateKeyError, match=r"'1' is used by samples 1 and 2"):
-        ListReader([{"x": 0}, {"x": 1}, {"key": "1"}])  # the derived key "1" collides
+    with pytest.raises(DuplicateKeyError, match=r"1 is used by samples 1 and 2"):
+        ListReader([{"x": 0}, {"x": 1}, {"key": 1}])  # the derived key 1 collides
     with pytest.raises(ValueError, match="unique"):
         ListReader([{"key": "k"}, {"key": "k"}])
 
 
-def test_non_string_keys_are_refused_with_advice():
-    with pytest.raises(TypeError, match=r"sample 1 has key 7 of type int; keys must be str"):
-        ListReader([{"key": "a"}, {"key": 7}])
+def test_int_keys_are_accepted_and_unhashable_keys_refused_with_advice():
+    reader = ListReader([{"key": "a"}, {"key": 7}])
+    assert reader.find_index(7) == 1 and reader.get(1)["key"] == 7
+    with pytest.raises(TypeError, match=r"sample 1 has key \[7\] of type list, which cannot be a key"):
+        ListReader([{"key": "a"}, {"key": [7]}])
 
 
 def test_samples_must_be_dicts():
@@ -106,7 +109,7 @@ def test_explicit_labels_may_not_repeat():
 
 def test_none_as_a_label_needs_an_explicit_labels_list():
     samples = [{"label": "b"}, {"label": None}]
-    with pytest.raises(ValueError, match=r"sample 1 \(key '1'\) has label None.*pass labels="):
+    with pytest.raises(ValueError, match=r"sample 1 \(key 1\) has label None.*pass labels="):
         ListReader(samples)
     reader = ListReader(samples, labels=[None, "b"])
     assert [(s["label"], s["_label"]) for s in reader] == [(1, "b"), (0, None)]
@@ -114,7 +117,7 @@ def test_none_as_a_label_needs_an_explicit_labels_list():
 
 def test_samples_without_a_label_are_left_alone():
     reader = ListReader([{"label": "x"}, {"y": 1}])
-    assert reader[1] == {"y": 1, "key": "1"}
+    assert reader[1] == {"y": 1, "key": 1}
     assert reader.labels == ["x"]
 
 
@@ -125,7 +128,7 @@ def test_numeric_labels_sort_by_value():
 
 
 def test_unhashable_labels_are_named():
-    with pytest.raises(TypeError, match=r"sample 0 \(key '0'\) has unhashable label \[1\]"):
+    with pytest.raises(TypeError, match=r"sample 0 \(key 0\) has unhashable label \[1\]"):
         ListReader([{"label": [1]}])
 
 
@@ -149,9 +152,9 @@ def test_initfun_runs_once_per_sample_before_keys_and_labels_are_set():
     list(reader), list(reader)
     assert seen == [{"i": 0}, {"i": 1}, {"i": 2}]
     assert [(s["key"], s["label"], s["_label"]) for s in reader] == [
-        ("0", 0, "even"),
-        ("1", 1, "odd"),
-        ("2", 0, "even"),
+        (0, 0, "even"),
+        (1, 1, "odd"),
+        (2, 0, "even"),
     ]
 
 

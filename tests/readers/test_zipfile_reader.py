@@ -13,17 +13,17 @@ from dings.format import unpackb
 from dings.readers import ListReader, ZipFileReader
 from dings.readers.labels import UnknownLabelError
 
-MEMBERS = {
+MEMBERS = {  # in natural order, so the archive's order is also the sorted order
+    "__MACOSX/cat/._a.jpg": b"resource fork",
+    ".hidden/x.jpg": b"hidden",
     "cat/a.jpg": b"A",
     "cat/b.txt": b"B",
     "cat/sub/deep.jpg": b"DEEP",
     "dog/c.jpg": b"C",
-    "img10/d.jpg": b"D",
-    "img2/e.jpg": b"E",
-    "__MACOSX/cat/._a.jpg": b"resource fork",
-    ".hidden/x.jpg": b"hidden",
-    "top.txt": b"not in a label directory",
     "extra/cat/f.jpg": b"F",
+    "img2/e.jpg": b"E",
+    "img10/d.jpg": b"D",
+    "top.txt": b"not in a label directory",
 }
 
 

@@ -874,7 +874,8 @@ class Range(Augment):
         return self._stop - self._start
 
     def __contains__(self, key: object) -> bool:
-        return Reader.__contains__(self, key)  # only keys inside the range
+        # only keys inside the range (any key type the wrapped reader has, e.g. ListReader's ints)
+        return key in self._reader and self._start <= self._reader.find_index(key) < self._stop  # type: ignore[arg-type]
 
     def find_index(self, key: str) -> int:
         """Return the index of ``key`` relative to the start of the range.

@@ -15,6 +15,8 @@ __all__ = ["DirectoryReader"]
 class _Directory:
     """The file system as a :class:`~dings.readers.patterns.FileSource`."""
 
+    ordered = False  # directory listings have no meaningful order: matches are sorted
+
     def describe(self) -> str:
         return "the file system"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any
 
 from dings.format import DuplicateKeyError
@@ -26,9 +26,9 @@ class ListReader(Reader):
 
     1. ``initfun(sample)`` may change the reader's copy in place; the changes last for the life of
        the reader (use it to add or fix keys, labels, paths …).
-    2. A missing ``"key"`` becomes the sample's position as a string (``"0"``, ``"1"``, …).
-       datadings used the ``int`` position; dings keys are always ``str`` because the file format
-       requires string keys. Keys must be unique.
+    2. A missing ``"key"`` becomes the sample's position, an ``int``, as in datadings. Keys may
+       be ``str``, ``int`` or any other hashable value, and must be unique. (Writing samples to a
+       dataset file needs ``str`` keys: the writer refuses other keys with a clear error.)
     3. If ``numeric_labels`` is true, a sample's ``"label"`` is replaced by its position in the
        list of labels and the original is kept as ``"_label"``. Samples without ``"label"`` are
        left alone.
@@ -53,7 +53,7 @@ class ListReader(Reader):
             is returned.
 
     Raises:
-        TypeError: a sample is not a dict/mapping, or has a non-``str`` key.
+        TypeError: a sample is not a dict/mapping, or has an unhashable key.
         dings.format.DuplicateKeyError: two samples have the same key (a ``ValueError``).
         ValueError: a sample is labelled ``None`` but no labels were given, or the labels list
             repeats a label.
@@ -73,8 +73,8 @@ class ListReader(Reader):
         self._position = 0
         self._convertfun = convertfun
         self._samples: list[dict] = []
-        self._keys: list[str] = []
-        self._key_to_index: dict[str, int] = {}
+        self._keys: list[Hashable] = []
+        self._key_to_index: dict[Hashable, int] = {}
         for index, given in enumerate(samples):
             if not isinstance(given, Mapping):
                 raise TypeError(f"sample {index} is a {type(given).__name__}, not a dict; every sample must be a dict")
@@ -93,13 +93,14 @@ class ListReader(Reader):
                     sample["label"] = number
 
     def _add_key(self, index: int, sample: dict) -> None:
-        key = sample.setdefault("key", str(index))
-        if not isinstance(key, str):
+        key = sample.setdefault("key", index)
+        try:
+            first = self._key_to_index.setdefault(key, index)
+        except TypeError:
             raise TypeError(
-                f"sample {index} has key {key!r} of type {type(key).__name__}; keys must be str: "
-                "convert it (for example in initfun) or remove it to use the sample's index"
-            )
-        first = self._key_to_index.setdefault(key, index)
+                f"sample {index} has key {key!r} of type {type(key).__name__}, which cannot be a key "
+                "(keys must be hashable, and str to be written to a file): convert it, for example in initfun"
+            ) from None
         if first != index:
             where = f" ({sample['path']})" if "path" in sample else ""
             raise DuplicateKeyError(
@@ -113,7 +114,13 @@ class ListReader(Reader):
     def __len__(self) -> int:
         return len(self._samples)
 
-    def find_index(self, key: str) -> int:
+    def __contains__(self, key: object) -> bool:
+        try:
+            return key in self._key_to_index
+        except TypeError:  # unhashable
+            return False
+
+    def find_index(self, key: Hashable) -> int:
         """Return the index of the sample with ``key``.
 
         Raises:
@@ -124,7 +131,7 @@ class ListReader(Reader):
         except (KeyError, TypeError):
             raise KeyError(f"{key!r} is not a key of {self!r}; check the key, or test with `key in reader` first") from None
 
-    def find_key(self, index: int) -> str:
+    def find_key(self, index: int) -> Hashable:  # type: ignore[override]
         """Return the key of the sample at ``index`` (negative counts from the end).
 
         Raises:

@@ -197,7 +197,13 @@ def is_included(path: str, include: Sequence[str], exclude: Sequence[str]) -> bo
 
 
 class FileSource(Protocol):
-    """Where a reader's files live (a directory tree or a ZIP archive)."""
+    """Where a reader's files live (a directory tree or a ZIP archive).
+
+    ``ordered`` is true when :meth:`files` yields in a meaningful order that glob matches keep
+    (a ZIP archive's member order, as datadings); otherwise matches are sorted by path.
+    """
+
+    ordered: bool
 
     def describe(self) -> str:
         """Name the source in messages (e.g. ``"the file system"`` or the ZIP's path)."""
@@ -236,8 +242,10 @@ def collect_samples(
 
     Each sample is ``{"key", "label", "path", "_additional_info"}`` (``"label"`` only if the
     pattern has ``{LABEL}`` or the file list has a label column). Patterns are used in the
-    given order; a glob's matches are sorted by their relative path, comparing directory by
-    directory in natural order (``img2`` before ``img10``); a file list keeps its line order.
+    given order; a glob's matches keep the source's order if it has one (``source.ordered``: a
+    ZIP archive's member order) and are otherwise sorted by their relative path, comparing
+    directory by directory in natural order (``img2`` before ``img10``); a file list keeps its
+    line order.
     The key is the path relative to the glob's base directory, or the path as written in the
     file list. ``include``/``exclude`` filter on the sample's ``"path"``.
 
@@ -274,7 +282,8 @@ def collect_samples(
                 matches.append((tuple(natural_sort_key(name) for name in parts), parts, label))
         if not matches:
             warnings.warn(f"search pattern {pattern!r} matched no files in {source.describe()}", stacklevel=3)
-        matches.sort(key=lambda match: match[0])
+        if not source.ordered:
+            matches.sort(key=lambda match: match[0])
         for _, parts, label in matches:
             path = source.join(glob.base, parts)
             if is_included(path, include, exclude):

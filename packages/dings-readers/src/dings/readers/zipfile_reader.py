@@ -17,6 +17,8 @@ __all__ = ["ZipFileReader"]
 class _Archive:
     """A ZIP archive's member list as a :class:`~dings.readers.patterns.FileSource`."""
 
+    ordered = True  # glob matches keep the archive's member order, as in datadings
+
     def __init__(self, path: str, names: list[str]) -> None:
         self.path = path
         self.members = [name for name in names if not name.endswith("/")]
@@ -61,7 +63,8 @@ class ZipFileReader(ListReader):
     """Read the members of a ZIP file as samples (datadings' ``ZipFileReader``).
 
     Works exactly like :class:`DirectoryReader`, with the archive's root in place of the
-    working directory: glob patterns (default ``"{LABEL}/**"``: every file, labelled by its
+    working directory, except that a glob's matches keep the archive's member order (as in
+    datadings) instead of being sorted: glob patterns (default ``"{LABEL}/**"``: every file, labelled by its
     top-level directory) match member names, ``path`` is the member name, and ``data`` holds
     the member's bytes, decompressed only when the sample is read. Nothing is extracted to disk.
     File lists are text files on disk whose paths name members (below ``root_dir`` inside the

@@ -264,7 +264,7 @@ def test_process_accepts_a_generator_object_with_fork():
 def test_process_refuses_a_generator_object_without_fork():
     with pytest.raises(TypeError, match="picklable factory"):
         yield_process((i for i in range(3)), context="spawn")
-    with pytest.raises(TypeError, match="only allowed when source is a callable"):
+    with pytest.raises(TypeError, match="only allowed when gen is a callable"):
         yield_process(iter([1]), 2)
 
 

@@ -30,9 +30,10 @@ def test_manual_updates_in_bytes_use_binary_prefixes():
     assert "4.00M/4.00M" in out.getvalue()
 
 
-def test_print_over_rewrites_the_current_line_without_newline():
+def test_print_over_rewrites_the_current_line():
     out = io.StringIO()
-    print_over("step", 1, stream=out)
-    print_over("step", 2, "of", 3, stream=out, sep="-")
-    assert out.getvalue() == "\r\033[Kstep 1\r\033[Kstep-2-of-3"
-    assert "\n" not in out.getvalue()
+    print_over("step", 1, stream=out, end="")
+    print_over("step", 2, "of", 3, file=out, sep="-", end="", flush=True)
+    assert out.getvalue() == "\rstep 1\033[K\rstep-2-of-3\033[K"
+    print_over("done", file=out)  # datadings' default: a newline after the text
+    assert out.getvalue().endswith("\rdone\033[K\n")

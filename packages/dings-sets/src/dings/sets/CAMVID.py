@@ -8,7 +8,7 @@ from ._segmentation import index_to_color as _index_to_color
 from ._segmentation import median_frequency_weights
 from .catalog import DatasetInfo, Option, SourceFile, Split
 
-__all__ = ["CLASSES", "COLORS", "COUNTS", "INDEXES", "INFO", "WEIGHTS", "index_to_color"]
+__all__ = ["CLASSES", "COLORS", "COUNTS", "INDEXES", "INFO", "M", "WEIGHTS", "index_to_color"]
 
 #: class names; position = class index in ``label_image`` (11 = Unlabelled)
 CLASSES = ("Sky", "Building", "Pole", "Road", "Pavement", "Tree", "SignSymbol", "Fence", "Car", "Pedestrian",
@@ -29,6 +29,9 @@ COLORS = np.array([
     (255, 191, 100), (190, 190, 190), (255, 96, 178), (103, 103, 103), (35, 89, 198), (0, 150, 92), (0, 0, 255),
     (255, 255, 255), (70, 70, 70), (84, 163, 192), (0, 222, 255), (128, 128, 128),
 ], dtype=np.uint8)
+
+#: datadings' name for :data:`COLORS`
+M = COLORS
 
 
 def index_to_color(array: np.ndarray) -> np.ndarray:

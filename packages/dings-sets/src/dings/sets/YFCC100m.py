@@ -15,11 +15,27 @@ a validator and a command line that writes a reject list: :mod:`dings.sets.YFCC1
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .catalog import DatasetInfo, SourceFile, Split
-from .YFCC100m_counts import TOTAL_IMAGES, TOTAL_REJECTED
+from typing import Any
+
+from . import YFCC100m_counts
+from .YFCC100m_counts import REJECTED_FILE, TOTAL_IMAGES, TOTAL_REJECTED
 from .YFCC100m_reader import RejectedImageError, YFCC100mReader
 
-__all__ = ["INFO", "RejectedImageError", "YFCC100mReader"]
+__all__ = ["FILES_TOTAL", "FILE_COUNTS", "INFO", "REJECTED_PATH", "ROOT", "RejectedImageError", "YFCC100mReader"]
+
+#: datadings' module constants: the folder of the dataset modules, and the shipped reject list (``str``)
+ROOT = str(Path(__file__).resolve().parent)
+REJECTED_PATH = str(REJECTED_FILE)
+
+
+def __getattr__(name: str) -> Any:
+    # datadings' FILE_COUNTS ([[zip stem, count], ...]) and FILES_TOTAL, loaded on first access (PEP 562)
+    if name in ("FILE_COUNTS", "FILES_TOTAL"):
+        return getattr(YFCC100m_counts, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 INFO = DatasetInfo(
     name="YFCC100m",

@@ -26,6 +26,8 @@ __all__ = [
     "REJECTED_FILE",
     "TOTAL_IMAGES",
     "TOTAL_REJECTED",
+    "FILE_COUNTS",
+    "FILES_TOTAL",
     "check_counts",
     "check_rejected",
     "load_counts",
@@ -174,4 +176,8 @@ def __getattr__(name: str) -> Any:
     # COUNTS is loaded on first access (PEP 562)
     if name == "COUNTS":
         return load_counts()
+    if name == "FILE_COUNTS":  # datadings' name: a list of [zip stem, image count] lists
+        return [list(pair) for pair in load_counts()]
+    if name == "FILES_TOTAL":  # datadings' name: images in all packs
+        return sum(count for _, count in load_counts())
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

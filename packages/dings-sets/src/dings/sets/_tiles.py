@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dings.tools import split_array
+from dings.tools import iter_tiles, tiff_to_nd_array
 
 from .catalog import Option
 from .extras import require_extra
@@ -68,25 +68,11 @@ def read_tiff(path: Path, dataset: str) -> np.ndarray:
         FileNotFoundError: ``path`` does not exist.
         ValueError: not a readable TIFF, or its layout is not a single 2-D raster with samples.
     """
-    tifffile = require_extra("tifffile", "remote-sensing", dataset)
+    require_extra("tifffile", "remote-sensing", dataset)
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: missing; the {dataset} converter needs it (check the unpacked folder)")
-    try:
-        with tifffile.TiffFile(path) as tif:
-            page = tif.pages[0]
-            axes = page.axes
-            array = page.asarray()
-    except Exception as exc:  # untrusted input: tifffile raises TiffFileError, ValueError, struct.error …
-        hint = "; pip install imagecodecs to decode this compression" if "imagecodecs" in str(exc) else ""
-        raise ValueError(f"{path}: not a readable TIFF ({type(exc).__name__}: {exc}){hint}") from exc
-    if axes == "YX":
-        return array[np.newaxis]
-    if axes == "YXS":
-        return np.moveaxis(array, -1, 0)
-    if axes == "SYX":
-        return array
-    raise ValueError(f"{path}: expected a 2-D raster with optional bands, got TIFF axes {axes!r} of shape {array.shape}")
+    return tiff_to_nd_array(path, None)
 
 
 def grid_shape(height: int, width: int, tile_size: int) -> tuple[int, int]:
@@ -116,7 +102,7 @@ def grid_tiles(
             raise ValueError(f"grid_tiles: rasters of one scene differ in size: {arrays[0].shape} and {array.shape}")
     _, ncols = grid_shape(size[0], size[1], tile_size)
     partial = "keep" if keep_edges else "drop"
-    cutters = [split_array(a, tile_size, partial=partial, axes=(-2, -1)) for a in arrays]
+    cutters = [iter_tiles(a, tile_size, partial=partial, axes=(-2, -1)) for a in arrays]
     for cuts in zip(*cutters):
         (y, x), _ = cuts[0]
         yield (y // tile_size) * ncols + x // tile_size, [np.ascontiguousarray(tile) for _, tile in cuts]

@@ -1,9 +1,10 @@
 """dings.tools: whole-dataset operations and the converters' toolbox.
 
-The image helpers (extra ``image``, Pillow) and MATLAB helpers (extra ``matlab``, scipy) are exported
-here too, but their modules import Pillow/scipy only inside the functions: ``import dings.tools``
-works without either, and calling such a helper without its extra raises an ImportError that says
-``pip install "dings-tools[image]"`` (or ``[matlab]``).
+The image helpers (extra ``image``, Pillow), MATLAB helpers (extra ``matlab``, scipy) and
+``tiff_to_nd_array`` (extra ``tiff``, tifffile) are exported here too, but their modules import
+Pillow/scipy/tifffile only inside the functions: ``import dings.tools`` works without any of them,
+and calling such a helper without its extra raises an ImportError that says
+``pip install "dings-tools[image]"`` (or ``[matlab]``, ``[tiff]``).
 """
 
 from .__about__ import __version__
@@ -23,13 +24,15 @@ from .arguments import (
     make_parser,
     make_parser_simple,
 )
-from .arrays import split_array
+from .arrays import iter_tiles, split_array
 from .background import WorkerError, WorkerTraceback, yield_process, yield_threaded
 from .bench import BenchResult, bench
 from .convert_index import convert_index
 from .download import DownloadError, download
 from .extras import MissingExtraError, require
+from .document import document_keys
 from .files import load_json, open_comp, path_append, path_append_suffix
+from .hashing import hash_string, hash_string_bytes
 from .image import (
     decode_image,
     decode_label_map,
@@ -52,7 +55,7 @@ from .preview import (
     sheet_size,
     to_display_image,
 )
-from .progress import print_over, progress_bar
+from .progress import BAR_FORMAT, ProgressPrinter, make_printer, print_over, progress_bar
 from .prompt import NonInteractiveError, query_user
 from .render import ImageInfo, cat, render_sample, render_value, sniff_image
 from .shuffle import shuffle
@@ -61,17 +64,23 @@ from .sources import (
     Md5FileError,
     MissingSourceFileError,
     SourceFileError,
+    download_files_if_not_found,
+    download_if_not_found,
     hash_md5hex,
     load_md5file,
     locate_files,
     prepare_indir,
+    verify_file,
     verify_files,
 )
 from .split import sample, split
 from .stage import StageResult, stage
+from .tiff import tiff_to_nd_array
 from .verify import VerificationReport, verify
+from .yielders import SentinelEnd, SentinelError, Yielder, YielderProc
 
 __all__ = [
+    "BAR_FORMAT",
     "BenchResult",
     "ChecksumMismatchError",
     "DatasetInfo",
@@ -82,12 +91,17 @@ __all__ = [
     "MissingExtraError",
     "MissingSourceFileError",
     "NonInteractiveError",
+    "ProgressPrinter",
+    "SentinelEnd",
+    "SentinelError",
     "SourceFileError",
     "StageResult",
     "VerificationReport",
     "WorkerError",
     "WorkerTraceback",
     "YesNoAction",
+    "Yielder",
+    "YielderProc",
     "__version__",
     "argument_calculate_weights",
     "argument_indir",
@@ -108,18 +122,25 @@ __all__ = [
     "decode_image",
     "decode_label_map",
     "default_index_to_color",
+    "document_keys",
     "download",
+    "download_files_if_not_found",
+    "download_if_not_found",
     "encode_image",
     "encode_label_map",
     "hash_md5hex",
+    "hash_string",
+    "hash_string_bytes",
     "info",
     "iter_fields",
+    "iter_tiles",
     "load_json",
     "load_md5file",
     "loadmat",
     "locate_files",
     "make_parser",
     "make_parser_simple",
+    "make_printer",
     "merge",
     "open_comp",
     "overlay_fixations",
@@ -145,8 +166,10 @@ __all__ = [
     "split",
     "split_array",
     "stage",
+    "tiff_to_nd_array",
     "to_display_image",
     "verify",
+    "verify_file",
     "verify_files",
     "write_label_map",
     "yield_process",

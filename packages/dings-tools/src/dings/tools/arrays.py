@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["split_array"]
+__all__ = ["iter_tiles", "split_array"]
 
 _PARTIAL = ("keep", "drop", "pad")
 
@@ -15,11 +15,11 @@ _PARTIAL = ("keep", "drop", "pad")
 def _pair(value: int | tuple[int, int], what: str) -> tuple[int, int]:
     pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
     if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0 for v in pair):
-        raise ValueError(f"split_array: {what} must be a positive int or (height, width), got {value!r}")
+        raise ValueError(f"iter_tiles: {what} must be a positive int or (height, width), got {value!r}")
     return int(pair[0]), int(pair[1])
 
 
-def split_array(
+def iter_tiles(
     array: np.ndarray,
     tile_size: int | tuple[int, int],
     *,
@@ -53,19 +53,44 @@ def split_array(
     array = np.asarray(array)
     tile_h, tile_w = _pair(tile_size, "tile_size")
     if partial not in _PARTIAL:
-        raise ValueError(f"split_array: partial must be one of {', '.join(_PARTIAL)}, got {partial!r}")
+        raise ValueError(f"iter_tiles: partial must be one of {', '.join(_PARTIAL)}, got {partial!r}")
     if array.ndim < 2:
-        raise ValueError(f"split_array: need an array with at least 2 axes, got shape {array.shape}")
+        raise ValueError(f"iter_tiles: need an array with at least 2 axes, got shape {array.shape}")
     if (
         len(axes) != 2
         or not all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in axes)
         or not all(-array.ndim <= a < array.ndim for a in axes)
     ):
-        raise ValueError(f"split_array: bad axes {axes!r} for an array of shape {array.shape}")
+        raise ValueError(f"iter_tiles: bad axes {axes!r} for an array of shape {array.shape}")
     v_axis, h_axis = (int(a) % array.ndim for a in axes)
     if v_axis == h_axis:
-        raise ValueError(f"split_array: axes must be two different axes, got {axes!r}")
+        raise ValueError(f"iter_tiles: axes must be two different axes, got {axes!r}")
     return _tiles(array, tile_h, tile_w, partial, pad_value, v_axis, h_axis)
+
+
+def split_array(
+    img: np.ndarray, v_pixels: int, h_pixels: int, indices: tuple[int, int] = (1, 2)
+) -> Iterator[np.ndarray]:
+    """Cut an array into tiles of ``v_pixels x h_pixels``, row by row (datadings' ``split_array``).
+
+    The axes ``indices`` (default: 1 and 2 of a ``C x H x W`` array) are cut; tiles at the bottom
+    and right edges are smaller when the size does not divide evenly. Tiles are views of ``img``.
+    :func:`iter_tiles` does the same with more options and yields each tile's position too.
+
+    Args:
+        img: the array.
+        v_pixels: tile height (along ``indices[0]``).
+        h_pixels: tile width (along ``indices[1]``).
+        indices: the (vertical, horizontal) axes.
+
+    Returns:
+        An iterator of tiles.
+
+    Raises:
+        ValueError: a tile size is not a positive int, or bad ``indices``.
+    """
+    tiles = iter_tiles(img, (v_pixels, h_pixels), axes=tuple(indices))  # type: ignore[arg-type]
+    return (tile for _, tile in tiles)
 
 
 def _tiles(

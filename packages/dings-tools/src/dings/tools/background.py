@@ -176,15 +176,15 @@ class _Threaded(_Background[T]):
         self._drain()
 
 
-def yield_threaded(iterable: Iterable[T], maxsize: int = 16, *, name: str = "yield_threaded") -> Iterator[T]:
-    """Iterate ``iterable`` in a background thread and yield its items here, in order.
+def yield_threaded(gen: Iterable[T], maxsize: int = 16, *, name: str = "yield_threaded") -> Iterator[T]:
+    """Iterate ``gen`` in a background thread and yield its items here, in order.
 
     The thread starts at once and runs ahead of the consumer by at most ``maxsize`` items. Close the
     returned iterator (or use it in a ``with`` block) to stop the thread early; garbage collection
     does the same.
 
     Args:
-        iterable: a generator or any iterable; it is iterated (and closed) only in the worker thread.
+        gen: a generator or any iterable; it is iterated (and closed) only in the worker thread.
         maxsize: queue length, i.e. how many items may wait for the consumer (>= 1).
         name: thread name (shows in debuggers and thread dumps).
 
@@ -195,7 +195,7 @@ def yield_threaded(iterable: Iterable[T], maxsize: int = 16, *, name: str = "yie
         ValueError: ``maxsize`` is not a positive int.
         Exception: whatever the generator raises, re-raised with its original traceback.
     """
-    return _Threaded(iterable, maxsize, name)
+    return _Threaded(gen, maxsize, name)
 
 
 # --- processes ---
@@ -314,14 +314,14 @@ class _Process(_Background[T]):
 
 
 def yield_process(
-    source: Callable[..., Iterable[T]] | Iterable[T],
+    gen: Callable[..., Iterable[T]] | Iterable[T],
     *args: Any,
     maxsize: int = 16,
     context: str | multiprocessing.context.BaseContext | None = None,
     name: str = "yield_process",
     **kwargs: Any,
 ) -> Iterator[T]:
-    """Run ``source(*args, **kwargs)`` in a background process and yield its items here, in order.
+    """Run ``gen(*args, **kwargs)`` in a background process and yield its items here, in order.
 
     The generator is created inside the worker process from a factory, so it works with every start
     method: with ``spawn``/``forkserver`` the factory and its arguments must be picklable (a
@@ -331,18 +331,19 @@ def yield_process(
     The worker is a daemon process: the generator cannot start processes of its own.
 
     Args:
-        source: a callable returning an iterable (preferred), or an iterable (``fork`` only).
-        args: positional arguments for ``source``.
+        gen: a callable returning an iterable (preferred), or an iterable such as a generator
+            (``fork`` only), as datadings' ``yield_process(gen)``.
+        args: positional arguments for ``gen``.
         maxsize: how many pickled items may wait in the queue (>= 1).
         context: multiprocessing start method name or context; ``None`` uses the default.
         name: process name.
-        kwargs: keyword arguments for ``source``.
+        kwargs: keyword arguments for ``gen``.
 
     Returns:
         An iterator with ``close()`` that is also a context manager.
 
     Raises:
-        TypeError: ``source`` is an iterable but the start method is not ``fork``.
+        TypeError: ``gen`` is an iterable but the start method is not ``fork``.
         ValueError: ``maxsize`` is not a positive int.
         Exception: the generator's exception, with the worker's traceback as ``__cause__``;
             :class:`WorkerError` when it cannot be pickled or the process died.
@@ -351,15 +352,15 @@ def yield_process(
         ctx = multiprocessing.get_context(context)
     else:
         ctx = context
-    if callable(source):
-        factory: Callable[..., Iterable[T]] = source
+    if callable(gen):
+        factory: Callable[..., Iterable[T]] = gen
     else:
         if args or kwargs:
-            raise TypeError("yield_process: arguments are only allowed when source is a callable factory")
+            raise TypeError("yield_process: arguments are only allowed when gen is a callable factory")
         if ctx.get_start_method() != "fork":
             raise TypeError(
-                f"yield_process: cannot send a {type(source).__name__} to a {ctx.get_start_method()!r} process; "
+                f"yield_process: cannot send a {type(gen).__name__} to a {ctx.get_start_method()!r} process; "
                 "pass a picklable factory function (and its arguments) that returns the generator"
             )
-        factory, args = iter, (source,)
+        factory, args = iter, (gen,)
     return _Process(factory, args, kwargs, maxsize, ctx, name)

@@ -144,8 +144,8 @@ def load_json(path: str | os.PathLike) -> Any:
         raise ValueError(f"{path}: not valid JSON ({exc})") from exc
 
 
-def path_append(path: str | os.PathLike, text: str, before_suffix: bool = False) -> Path:
-    """Append ``text`` to the file name of ``path``.
+def path_append(path: str | os.PathLike, string: str, before_suffix: bool = False) -> Path:
+    """Append ``string`` to the file name of ``path``.
 
     As in datadings, the text goes at the very end of the name: ``a/b.msgpack`` + ``"_x"`` gives
     ``a/b.msgpack_x``. With ``before_suffix=True`` it goes before the last suffix instead:
@@ -153,7 +153,7 @@ def path_append(path: str | os.PathLike, text: str, before_suffix: bool = False)
 
     Args:
         path: the path to change.
-        text: what to append.
+        string: what to append (datadings' name for the argument).
         before_suffix: insert before the last suffix (``.msgpack``) instead of after it.
 
     Raises:
@@ -161,10 +161,10 @@ def path_append(path: str | os.PathLike, text: str, before_suffix: bool = False)
     """
     path = Path(path)
     if not path.name:
-        raise ValueError(f"path_append: {str(path)!r} has no file name to append {text!r} to")
+        raise ValueError(f"path_append: {str(path)!r} has no file name to append {string!r} to")
     if before_suffix and path.suffix:
-        return path.with_name(path.stem + text + path.suffix)
-    return path.with_name(path.name + text)
+        return path.with_name(path.stem + string + path.suffix)
+    return path.with_name(path.name + string)
 
 
 def path_append_suffix(path: str | os.PathLike, suffix: str) -> Path:

@@ -6,9 +6,10 @@ import sys
 from collections.abc import Iterable
 from typing import Any, TextIO, TypeVar
 
+from tqdm import tqdm as std_tqdm
 from tqdm.auto import tqdm
 
-__all__ = ["progress_bar", "print_over"]
+__all__ = ["BAR_FORMAT", "ProgressPrinter", "make_printer", "progress_bar", "print_over"]
 
 T = TypeVar("T")
 
@@ -46,14 +47,63 @@ def progress_bar(
     )
 
 
-def print_over(*values: object, stream: TextIO | None = None, sep: str = " ") -> None:
-    """Print ``values`` on the current terminal line, overwriting what was there (no newline).
+def print_over(
+    *values: object,
+    sep: str = " ",
+    end: str = "\n",
+    file: TextIO | None = None,
+    flush: bool = False,
+    stream: TextIO | None = None,
+) -> None:
+    """Print ``values`` over the current terminal line: from its start, clearing what was there.
+
+    Takes ``print``'s keywords, with datadings' defaults: standard output, and a newline after
+    the text (pass ``end=""`` to keep the cursor on the line and overwrite it with the next call).
 
     Args:
         values: printed like ``print`` does.
-        stream: where to print (stderr by default).
         sep: separator between values.
+        end: printed after the text (and after clearing the rest of the line).
+        file: where to print (standard output by default).
+        flush: flush ``file`` after printing.
+        stream: the same as ``file`` (an older dings name).
     """
-    stream = stream or sys.stderr
-    stream.write("\r\033[K" + sep.join(str(v) for v in values))
-    stream.flush()
+    out = file or stream or sys.stdout
+    out.write("\r" + sep.join(str(v) for v in values) + "\033[K" + end)
+    if flush:
+        out.flush()
+
+
+#: datadings' bar layout for :func:`make_printer`: description, percentage, times and rate
+BAR_FORMAT = "{desc} {percentage:3.0f}% {elapsed}<{remaining}, {rate_fmt}{postfix}"
+
+
+class ProgressPrinter(std_tqdm):
+    """A tqdm bar that is advanced by calling it (``printer(n)`` is ``printer.update(n)``), as datadings'.
+
+    No monitor thread is started (``monitor_interval = 0``).
+    """
+
+    monitor_interval = 0
+
+    def __call__(self, n: float = 1) -> bool | None:
+        return self.update(n)
+
+
+def make_printer(
+    bar_format: str = BAR_FORMAT,
+    miniters: int = 0,
+    mininterval: float = 0.5,
+    smoothing: float = 0.1,
+    **kwargs: Any,
+) -> ProgressPrinter:
+    """Return a :class:`ProgressPrinter` with datadings' defaults; other keywords go to tqdm.
+
+    Args:
+        bar_format: tqdm bar format (:data:`BAR_FORMAT` by default).
+        miniters: minimum iterations between redraws.
+        mininterval: minimum seconds between redraws.
+        smoothing: rate smoothing factor (0: average over all, 1: current speed).
+        kwargs: further tqdm arguments (``total``, ``desc``, ``unit``, ``disable`` …).
+    """
+    return ProgressPrinter(bar_format=bar_format, miniters=miniters, mininterval=mininterval, smoothing=smoothing, **kwargs)

@@ -23,6 +23,7 @@ Errors: :class:`SourceFileError` is the base; a missing file raises :class:`Miss
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import os
 import re
@@ -38,10 +39,13 @@ __all__ = [
     "Md5FileError",
     "MissingSourceFileError",
     "SourceFileError",
+    "download_files_if_not_found",
+    "download_if_not_found",
     "hash_md5hex",
     "load_md5file",
     "locate_files",
     "prepare_indir",
+    "verify_file",
     "verify_files",
 ]
 
@@ -86,14 +90,24 @@ class Md5FileError(SourceFileError, ValueError):
     """An md5sum-style checksum file has a malformed or contradictory line."""
 
 
-def hash_md5hex(path: PathLike, progress: bool = False, read_size: int = 1 << 22) -> str:
+def hash_md5hex(path: PathLike, read_size: int = 1 << 22, progress: bool = False) -> str:
     """Return the md5 of a file as 32 lowercase hex digits, reading it in large blocks.
+
+    The arguments are in datadings' order.
 
     Args:
         path: the file.
-        progress: show a progress bar with bytes and rate.
         read_size: bytes read at a time.
+        progress: show a progress bar with bytes and rate.
+
+    Raises:
+        TypeError: ``read_size`` is not an int (a bool there is an old-order ``progress``).
+        ValueError: ``read_size`` is below 1.
     """
+    if isinstance(read_size, bool) or not isinstance(read_size, int):
+        raise TypeError(f"hash_md5hex: read_size must be an int (bytes), got {read_size!r}; pass progress= as a keyword")
+    if read_size < 1:
+        raise ValueError(f"hash_md5hex: read_size must be at least 1 byte, got {read_size}")
     path = Path(path)
     md5 = hashlib.md5()
     buffer = bytearray(read_size)
@@ -198,6 +212,67 @@ def verify_files(files: FileSpecs, indir: PathLike, progress: bool = True) -> di
     return located
 
 
+def verify_file(meta: Mapping[str, Any], indir: PathLike, progress: bool = True) -> None:
+    """Check the md5 of one source file (datadings' ``verify_file``), showing a progress bar.
+
+    Unlike datadings, which prints a message and exits, a mismatch raises an exception.
+
+    Args:
+        meta: the file's spec, with ``path`` (relative to ``indir``) and ``md5`` (or ``None``: not checked).
+        indir: the input folder.
+        progress: show a progress bar while hashing.
+
+    Raises:
+        MissingSourceFileError: the file does not exist.
+        ChecksumMismatchError: its md5 differs.
+    """
+    name = os.path.basename(os.fspath(meta.get("path", "")))
+    spec = locate_files({name: meta}, indir)[name]
+    _verify_one(name, spec, progress, downloaded=False)
+
+
+def download_if_not_found(url: str, path: PathLike, progress: bool = True, **download_options: Any) -> Path:
+    """Download ``url`` to ``path`` unless ``path`` exists (datadings' ``download_if_not_found``).
+
+    Missing parent folders are created; the download resumes and never leaves a partial file at
+    ``path`` (see :func:`dings.tools.download.download`). Unlike datadings, which exits the
+    program, a failed download raises.
+
+    Args:
+        url: where to download from.
+        path: the file.
+        progress: show a progress bar.
+        download_options: passed on to :func:`dings.tools.download.download`.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        dings.tools.download.DownloadError: the download failed.
+    """
+    path = Path(path)
+    if not path.exists():
+        download(url, path, progress=progress, **download_options)
+    return path
+
+
+def download_files_if_not_found(files: FileSpecs, indir: PathLike, progress: bool = True, **download_options: Any) -> None:
+    """Run :func:`download_if_not_found` for every spec in ``files`` that has a ``url``.
+
+    Args:
+        files: name → spec with ``path`` (relative to ``indir``) and ``url``.
+        indir: the input folder.
+        progress: show progress bars.
+        download_options: passed on to :func:`dings.tools.download.download`.
+
+    Raises:
+        dings.tools.download.DownloadError: a download failed.
+    """
+    for spec in locate_files(files, indir).values():
+        if spec.get("url"):
+            download_if_not_found(spec["url"], spec["path"], progress, **download_options)
+
+
 def _verify_one(name: str, spec: Mapping[str, Any], progress: bool, downloaded: bool) -> None:
     expected = spec.get("md5")
     if expected is None:
@@ -240,7 +315,7 @@ def _how_to_obtain(spec: Mapping[str, Any]) -> str:
 
 def prepare_indir(
     files: FileSpecs,
-    indir: PathLike,
+    indir: PathLike | argparse.Namespace,
     skip_verification: bool = False,
     progress: bool = True,
     **download_options: Any,
@@ -254,7 +329,9 @@ def prepare_indir(
         files: name → spec with ``path`` (relative to ``indir``), ``url`` (or ``None`` for a manual
             download), ``md5`` (or ``None``: not verified) and optionally ``instructions`` (how to
             obtain a manual download, e.g. where to register).
-        indir: the input folder; created when a download needs it.
+        indir: the input folder; created when a download needs it. As in datadings, it may also be
+            the parsed arguments of a converter: their ``indir``, and their ``skip_verification``
+            if it is set, are used.
         skip_verification: do not compute md5s (files are still downloaded).
         progress: show progress bars for downloads and hashing.
         download_options: passed on to :func:`dings.tools.download.download` (``retries``,
@@ -269,6 +346,11 @@ def prepare_indir(
         ChecksumMismatchError: a file's md5 differs (names the file, both digests and what to do).
         dings.tools.download.DownloadError: a download failed.
     """
+    if isinstance(indir, argparse.Namespace):  # datadings' prepare_indir(files, args)
+        if getattr(indir, "indir", None) is None:
+            raise ValueError("prepare_indir: the parsed arguments have no 'indir'; pass the input folder")
+        skip_verification = skip_verification or bool(getattr(indir, "skip_verification", False))
+        indir = indir.indir
     located = locate_files(files, indir)
     for name, spec in located.items():
         if not _present(spec) and not spec.get("url"):

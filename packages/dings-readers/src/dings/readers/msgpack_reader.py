@@ -355,10 +355,11 @@ class MsgpackReader(Reader):
 
     # --- integrity ---
 
-    def verify_data(self, progress: bool = False) -> bool:
+    def verify_data(self, read_size: int = 512 * 1024, progress: bool = False) -> bool:
         """Check the data file against the md5 file.
 
         Args:
+            read_size: datadings' read-ahead size; accepted, hashing uses dings.format's block size.
             progress: show a progress line while hashing.
 
         Returns:
@@ -368,10 +369,11 @@ class MsgpackReader(Reader):
         check_md5(report, self.path, only=[self.path.name], progress=progress)
         return report.ok
 
-    def verify_index(self, progress: bool = False) -> bool:
+    def verify_index(self, read_size: int = 512 * 1024, progress: bool = False) -> bool:
         """Check the index files against the md5 file and against the data.
 
         Args:
+            read_size: datadings' read-ahead size; accepted, hashing uses dings.format's block size.
             progress: show a progress line while hashing.
 
         Returns:

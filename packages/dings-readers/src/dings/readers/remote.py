@@ -509,10 +509,11 @@ class RemoteMsgpackReader(MsgpackReader):
 
     # --- integrity ---
 
-    def verify_data(self, progress: bool = False) -> bool:
+    def verify_data(self, read_size: int = 512 * 1024, progress: bool = False) -> bool:
         """Check the data file (the cached copy, else the remote file, streamed) against the md5 file.
 
         Args:
+            read_size: datadings' read-ahead size; accepted, hashing uses dings.format's block size.
             progress: accepted for symmetry; nothing is shown.
 
         Returns:
@@ -522,13 +523,13 @@ class RemoteMsgpackReader(MsgpackReader):
         if digest is None:
             return False
         if self._local:
-            return super().verify_data(progress)
+            return super().verify_data(progress=progress)
         md5 = hashlib.md5()
         for block in self.remote.iter_blocks(self.url, self._size, self.block_size, self._what("")):
             md5.update(block)
         return md5.hexdigest() == digest
 
-    def verify_index(self, progress: bool = False) -> bool:
+    def verify_index(self, read_size: int = 512 * 1024, progress: bool = False) -> bool:
         """Check the cached index files against the md5 file and against the data size.
 
         Returns:

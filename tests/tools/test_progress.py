@@ -34,6 +34,6 @@ def test_print_over_rewrites_the_current_line():
     out = io.StringIO()
     print_over("step", 1, stream=out, end="")
     print_over("step", 2, "of", 3, file=out, sep="-", end="", flush=True)
-    assert out.getvalue() == "\rstep 1\033[K\rstep-2-of-3\033[K"
+    assert out.getvalue() == "\r step 1\033[K\r-step-2-of-3\033[K"
     print_over("done", file=out)  # datadings' default: a newline after the text
-    assert out.getvalue().endswith("\rdone\033[K\n")
+    assert out.getvalue().endswith("\r done\033[K\n")

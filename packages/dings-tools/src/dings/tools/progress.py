@@ -69,7 +69,7 @@ def print_over(
         stream: the same as ``file`` (an older dings name).
     """
     out = file or stream or sys.stdout
-    out.write("\r" + sep.join(str(v) for v in values) + "\033[K" + end)
+    out.write(sep.join(["\r", *map(str, values)]) + "\033[K" + end)  # the bytes datadings' print_over writes
     if flush:
         out.flush()
 

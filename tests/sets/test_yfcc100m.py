@@ -83,6 +83,9 @@ def test_read_position_follows_iteration(packs):
         assert [s["key"] for s in reader.iter()] == expected_keys()[3:]
         with pytest.raises(StopIteration):
             reader.next()
+        reader.seek(2)  # a loop starts at the read position, and at the end starts over (datadings)
+        assert [s["key"] for s in reader] == expected_keys()[2:]
+        assert [s["key"] for s in reader] == expected_keys()
 
 
 def test_augments_see_a_normal_reader(packs):

@@ -277,7 +277,7 @@ class YFCC100mReader(Reader):
         chunk_size: int = 16,
     ) -> Iterator[Any]:
         """Iterate like :meth:`dings.readers.Reader.iter`, skipping images the validator rejects."""
-        begin, end = self._bounds(start, stop)
+        begin, end = self._bounds(self._resume() if start is None else start, stop)
         return self._valid(begin, end, yield_key, raw, track=True)
 
     def slice(self, start: int | None, stop: int | None = None, yield_key: bool = False, raw: bool = False, copy: bool = True) -> list:

@@ -431,6 +431,23 @@ def test_repeater_over_a_quasi_shuffler_reshuffles_each_repetition():
     assert ids(again) == stream
     again = Repeater(QuasiShuffler(MemoryReader(100), buf_size=10, chunk_size=4, seed=5), 4)
     assert [again.next()["i"] for _ in range(400)] == stream
+    assert again.reader.reader.reads == 400  # next() reads as one pass, not the buffer again per call
+    with pytest.raises(StopIteration):
+        again.next()
+
+
+def test_repeater_next_after_copy_pickle_and_seek():
+    import pickle
+
+    stream = ids(Repeater(Shuffler(MemoryReader(10), seed=1), 2))
+    repeater = Repeater(Shuffler(MemoryReader(10), seed=1), 2)
+    assert [repeater.next()["i"] for _ in range(3)] == stream[:3]
+    clone = copy.copy(repeater)
+    restored = pickle.loads(pickle.dumps(repeater))
+    assert [clone.next()["i"] for _ in range(3)] == [repeater.next()["i"] for _ in range(3)] == stream[3:6]
+    assert restored.next()["i"] == stream[3]
+    repeater.seek(12)  # index % len: position 2 of the first repetition
+    assert repeater.next()["i"] == stream[2]
 
 
 def test_repeater_refuses_bad_times():

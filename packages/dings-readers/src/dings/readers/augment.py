@@ -78,13 +78,6 @@ def _check_yield_key(value: Any) -> bool:
     return value
 
 
-def _read_one(reader: Reader, index: int, raw: bool) -> Any:
-    """Sample ``index`` read the way iteration reads it (so a shuffler inside passes as in ``iter``)."""
-    for sample in reader.iter(start=index, stop=index + 1, raw=raw):
-        return sample
-    raise IndexError(f"index {index} out of range for {reader!r}")
-
-
 def _check_seed(seed: int | None, default: int) -> int:
     if seed is None:
         return default
@@ -189,8 +182,14 @@ class Augment(Reader):
 
     def __copy__(self) -> Augment:
         clone = super().__copy__()
+        clone.__dict__.pop("_live", None)  # the iteration behind next() is not shared
         clone._reader = _copy.copy(self._reader)  # type: ignore[attr-defined]
         return clone  # type: ignore[return-value]
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("_live", None)  # a running generator cannot be pickled; next() starts a new one
+        return state
 
     def _repr_args(self) -> str:
         return ""
@@ -612,7 +611,46 @@ class QuasiShuffler(_EpochOrder):
         return f", buf_size={self._buf_size}, chunk_size={self._chunk_size}, seed={self._seed}"
 
 
-class Cycler(Augment):
+class _Passes(Augment):
+    """Shared by :class:`Cycler` and :class:`Repeater`: augments that read the wrapped reader pass after pass."""
+
+    def seek(self, index: int) -> None:
+        """Move the read position to ``index % len(reader)`` (any int, as datadings)."""
+        length = len(self._reader)
+        self._position = _as_int(index, "index") % length if length else 0
+
+    def next(self) -> Any:
+        """Return the sample at the read position and advance it (read as :meth:`iter` reads it).
+
+        Raises:
+            StopIteration: at the end (a :class:`Cycler` ends only if the reader is empty).
+        """
+        return self._next_in_pass(raw=False)
+
+    def rawnext(self) -> bytes:
+        """Like :meth:`next`, as packed msgpack bytes."""
+        return self._next_in_pass(raw=True)
+
+    def _next_in_pass(self, raw: bool) -> Any:
+        """The sample at the read position, read by one long iteration kept between calls.
+
+        So ``next()`` reads exactly what ``iter()`` would (a shuffler inside starts a new order
+        for each repetition), at the cost of one iteration instead of one per call.
+
+        Raises:
+            StopIteration: at the end.
+        """
+        live = self.__dict__.pop("_live", None)
+        if live is None or live[0] != (self._position, raw):
+            items = self._iter(self._position, None, False, raw, True, 16)
+        else:
+            items = live[1]
+        sample = next(items)  # advances the read position
+        self._live = ((self._position, raw), items)
+        return sample
+
+
+class Cycler(_Passes):
     """Cycle through a reader forever.
 
     ``len`` and random access are those of the wrapped reader. Iterating without ``stop`` never
@@ -662,34 +700,9 @@ class Cycler(Augment):
                 return
             position = 0
 
-    def seek(self, index: int) -> None:
-        """Move the read position to ``index % len`` (any int, as datadings' ``Cycler``)."""
-        length = len(self)
-        self._position = _as_int(index, "index") % length if length else 0
-
-    def next(self) -> Any:
-        """Return the sample at the read position and advance it, wrapping around at the end.
-
-        Raises:
-            StopIteration: only if the reader is empty.
-        """
-        return self._step(raw=False)
-
-    def rawnext(self) -> bytes:
-        """Like :meth:`next`, as packed msgpack bytes."""
-        return self._step(raw=True)
-
-    def _step(self, raw: bool) -> Any:
-        length = len(self)
-        if length == 0:
-            raise StopIteration
-        position = self._position % length
-        sample = _read_one(self._reader, position, raw)
-        self._position = (position + 1) % length
-        return sample
 
 
-class Repeater(Augment):
+class Repeater(_Passes):
     """Read a reader ``times`` times in a row.
 
     As in datadings, ``len`` is the wrapped reader's length (one repetition); :attr:`total` is
@@ -795,29 +808,6 @@ class Repeater(Augment):
             if position == before:  # the wrapped reader yielded nothing: do not spin
                 return
 
-    def seek(self, index: int) -> None:
-        """Move the read position to ``index % len(reader)`` (any int, as datadings' ``Repeater``)."""
-        length = len(self._reader)
-        self._position = _as_int(index, "index") % length if length else 0
-
-    def next(self) -> Any:
-        """Return the sample at the read position and advance it.
-
-        Raises:
-            StopIteration: after the last repetition.
-        """
-        return self._step(raw=False)
-
-    def rawnext(self) -> bytes:
-        """Like :meth:`next`, as packed msgpack bytes."""
-        return self._step(raw=True)
-
-    def _step(self, raw: bool) -> Any:
-        if self._position >= self.total:
-            raise StopIteration
-        sample = _read_one(self._reader, self._position % len(self._reader), raw)
-        self._position += 1
-        return sample
 
     def _repr_args(self) -> str:
         return f", times={self._times}"

@@ -331,3 +331,57 @@ def test_dataset_module_constants():
     their_counts = pytest.importorskip("datadings.sets.YFCC100m_counts")
     assert YFCC100m.FILE_COUNTS == their_counts.FILE_COUNTS
     assert YFCC100m.FILES_TOTAL == their_counts.FILES_TOTAL == 94_502_424
+
+
+# --- converter toolbox: argument helpers and MATLAB structs ---
+
+
+def test_argument_threads_takes_datadings_default_and_max_threads():
+    import os
+
+    cpus = len(os.sched_getaffinity(0))
+    for args, given, expected in [((4, 2), [], 2), ((1, 0), ["-t", str(cpus + 5)], cpus), ((3,), [], 3), ((1, -2), ["-t", str(3 * cpus)], 2 * cpus)]:
+        parser = argparse.ArgumentParser()
+        ours.argument_threads(parser, *args)
+        assert parser.parse_args(given).threads == expected, args
+    from datadings.tools import argparse as dta
+
+    theirs = argparse.ArgumentParser()
+    dta.argument_threads(theirs, 4, 2)
+    assert theirs.parse_args([]).threads == 2
+    with pytest.raises(TypeError, match="flags"):
+        ours.argument_threads(argparse.ArgumentParser(), "-w", 3)
+
+
+def test_make_parser_takes_formatter_class_in_datadings_position():
+    from datadings.tools import argparse as dta
+
+    for module in (dta, ours):
+        parser = module.make_parser("doc", True, True, True, True, False, argparse.HelpFormatter)
+        assert parser.formatter_class is argparse.HelpFormatter
+        assert vars(parser.parse_args(["in"])).keys() == {"indir", "outdir", "no_confirm", "skip_verification"}
+        simple = module.make_parser_simple("doc", False, True, False, False, False, argparse.HelpFormatter)
+        assert simple.formatter_class is argparse.HelpFormatter and list(vars(simple.parse_args([]))) == ["outdir"]
+
+
+def test_iter_fields_takes_arr():
+    pytest.importorskip("scipy")
+    arr = np.zeros(2, dtype=[("a", "i4"), ("b", "f8")])
+    arr["a"] = [1, 2]
+    assert [dict(r) for r in ours.iter_fields(arr=arr, ignore=("b",))] == [{"a": 1}, {"a": 2}]
+
+
+def test_min_max_action_clamps_as_datadings():
+    from datadings.tools import argparse as dta
+
+    def parsed(base, given):
+        class OneToSeven(base):
+            min_value = 1
+            max_value = 7
+
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--level", type=int, action=OneToSeven)
+        return parser.parse_args(given).level
+
+    for given in (["--level", "3"], ["--level", "0"], ["--level", "-4"], ["--level", "99"], []):
+        assert parsed(ours.MinMaxAction, given) == parsed(dta.MinMaxAction, given), given

@@ -9,6 +9,7 @@ and calling such a helper without its extra raises an ImportError that says
 
 from .__about__ import __version__
 from .arguments import (
+    MinMaxAction,
     YesNoAction,
     argument_calculate_weights,
     argument_indir,
@@ -89,6 +90,7 @@ __all__ = [
     "KeySummary",
     "Md5FileError",
     "MissingExtraError",
+    "MinMaxAction",
     "MissingSourceFileError",
     "NonInteractiveError",
     "ProgressPrinter",

@@ -17,9 +17,10 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
-from .parallel import resolve_workers
+from .parallel import available_cpus, resolve_workers
 
 __all__ = [
+    "MinMaxAction",
     "YesNoAction",
     "argument_calculate_weights",
     "argument_indir",
@@ -35,6 +36,32 @@ __all__ = [
     "make_parser",
     "make_parser_simple",
 ]
+
+
+class MinMaxAction(argparse.Action):
+    """Store a number clamped to ``min_value … max_value`` (datadings' action); 0 or nothing means ``max_value``.
+
+    Subclass it to set the bounds::
+
+        class OneToSeven(MinMaxAction):
+            min_value = 1
+            max_value = 7
+
+        parser.add_argument("--level", type=int, action=OneToSeven)
+    """
+
+    min_value: float | None = None
+    max_value: float | None = None
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option_string: str | None = None
+    ) -> None:
+        value = values or self.max_value
+        if value is not None and self.min_value is not None:
+            value = max(self.min_value, value)
+        if value is not None and self.max_value is not None:
+            value = min(self.max_value, value)
+        setattr(namespace, self.dest, value)
 
 
 class YesNoAction(argparse.Action):
@@ -234,15 +261,28 @@ def argument_threads(
     """Add ``-t/--threads N``: how many threads or processes to use; 0 = all CPUs.
 
     The parsed value is a concrete count >= 1: 0 (also as ``default``) becomes the number of CPUs
-    this process may use, then it is capped at ``max_threads`` if that is given.
+    this process may use, then it is capped at ``max_threads`` if that is given. datadings' call
+    ``argument_threads(parser, default, max_threads)`` works too (ints in place of ``flags``).
 
     Args:
         parser: the parser to extend.
         flags: replace ``-t``, ``--threads``.
         default: the count when the option is not given.
-        max_threads: upper limit of the parsed count (``None`` = no limit).
+        max_threads: upper limit of the parsed count: ``None`` = no limit; as in datadings, 0 =
+            the number of CPUs and ``-k`` = ``k`` times the number of CPUs.
         overrides: replace or add ``add_argument`` keywords.
+
+    Raises:
+        ValueError: ``default`` is not an int >= 0.
+        TypeError: ints and flags mixed, or more than two ints.
     """
+    if any(isinstance(flag, int) for flag in flags):  # datadings: argument_threads(parser, default, max_threads)
+        if len(flags) > 2 or not all(isinstance(flag, int) and not isinstance(flag, bool) for flag in flags):
+            raise TypeError(f"argument_threads: give flags (str) or datadings' default and max_threads (ints), got {flags!r}")
+        default, max_threads = (*flags, max_threads)[:2]  # type: ignore[assignment]
+        flags = ()
+    if max_threads is not None and max_threads <= 0:
+        max_threads = available_cpus() * max(1, -max_threads)
     if isinstance(default, bool) or not isinstance(default, int) or default < 0:
         raise ValueError(f"argument_threads: default must be an int >= 0, got {default!r}")
     defaults = {
@@ -262,8 +302,8 @@ def make_parser(
     no_confirm: bool = True,
     skip_verification: bool = True,
     shuffle: bool = True,
-    threads: bool = False,
     formatter_class: type[argparse.HelpFormatter] = argparse.RawDescriptionHelpFormatter,
+    threads: bool = False,
     **kwargs: Any,
 ) -> argparse.ArgumentParser:
     """Create a converter's ArgumentParser with the usual arguments already added.
@@ -278,8 +318,8 @@ def make_parser(
         no_confirm: add :func:`argument_no_confirm`.
         skip_verification: add :func:`argument_skip_verification`.
         shuffle: add :func:`argument_shuffle`.
-        threads: add :func:`argument_threads` (default 1).
         formatter_class: help formatter; the default keeps the description's line breaks.
+        threads: add :func:`argument_threads` (default 1).
         kwargs: passed on to ``argparse.ArgumentParser``.
     """
     parser = argparse.ArgumentParser(description=description, formatter_class=formatter_class, **kwargs)
@@ -305,8 +345,8 @@ def make_parser_simple(
     no_confirm: bool = False,
     skip_verification: bool = False,
     shuffle: bool = False,
-    threads: bool = False,
     formatter_class: type[argparse.HelpFormatter] = argparse.RawDescriptionHelpFormatter,
+    threads: bool = False,
     **kwargs: Any,
 ) -> argparse.ArgumentParser:
     """Like :func:`make_parser`, but every argument is off by default.
@@ -318,8 +358,8 @@ def make_parser_simple(
         no_confirm: add :func:`argument_no_confirm`.
         skip_verification: add :func:`argument_skip_verification`.
         shuffle: add :func:`argument_shuffle`.
-        threads: add :func:`argument_threads`.
         formatter_class: help formatter.
+        threads: add :func:`argument_threads`.
         kwargs: passed on to ``argparse.ArgumentParser``.
     """
     return make_parser(

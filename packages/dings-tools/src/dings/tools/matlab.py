@@ -136,7 +136,7 @@ def loadmat(
 
 
 def iter_fields(
-    struct_array: np.ndarray, ignore: Collection[str] = (), plain: bool = True
+    arr: np.ndarray, ignore: Collection[str] = (), plain: bool = True
 ) -> Iterator[dict[str, Any]]:
     """Yield one dict per element of a structured numpy array (e.g. a MATLAB struct array).
 
@@ -144,14 +144,14 @@ def iter_fields(
     without scipy.
 
     Args:
-        struct_array: an array with named fields (``array.dtype.names``), of any shape.
+        arr: an array with named fields (``array.dtype.names``), of any shape.
         ignore: field names to leave out.
         plain: convert field values with :func:`to_plain` (else return them as numpy gives them).
 
     Raises:
         TypeError: the array has no named fields.
     """
-    array = np.asarray(struct_array)
+    array = np.asarray(arr)
     if array.dtype.names is None:
         raise TypeError(f"iter_fields: need a structured array with named fields, got dtype {array.dtype}")
     names = [n for n in array.dtype.names if n not in set(ignore)]

@@ -15,7 +15,7 @@ import importlib.abc, sys
 class Block(importlib.abc.MetaPathFinder):
     # behave as if Pillow and scipy were not installed
     def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("PIL", "scipy"):
+        if name.split(".")[0] in ("PIL", "scipy", "tifffile"):
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
         return None
 
@@ -31,7 +31,7 @@ from dings.tools import matlab
 
 report = {
     "missing_names": [n for n in dings.tools.__all__ if not hasattr(dings.tools, n)],
-    "loaded": sorted(m for m in ("PIL", "scipy") if m in sys.modules),
+    "loaded": sorted(m for m in ("PIL", "scipy", "tifffile") if m in sys.modules),
     "errors": {},
 }
 calls = {
@@ -42,6 +42,7 @@ calls = {
     "decode_label_map": lambda: dings.tools.decode_label_map(b"x"),
     "write_label_map": lambda: dings.tools.write_label_map("never-written.png", np.zeros((2, 2), np.uint8)),
     "loadmat": lambda: dings.tools.loadmat("never-read.mat"),
+    "tiff_to_nd_array": lambda: dings.tools.tiff_to_nd_array("never-read.tif"),
 }
 for name, call in calls.items():
     try:
@@ -86,6 +87,12 @@ def test_loadmat_names_the_matlab_extra(blocked):
     kind, message = blocked["errors"]["loadmat"]
     assert kind == "ImportError"
     assert 'pip install "dings-tools[matlab]"' in message and "loadmat" in message
+
+
+def test_tiff_to_nd_array_names_the_tiff_extra(blocked):
+    kind, message = blocked["errors"]["tiff_to_nd_array"]
+    assert kind == "ImportError"
+    assert 'pip install "dings-tools[tiff]"' in message and "tiff_to_nd_array" in message
 
 
 def test_iter_fields_needs_only_numpy(blocked):

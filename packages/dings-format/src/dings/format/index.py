@@ -316,10 +316,14 @@ def legacy_index_len(path: PathLike) -> int:
     return _container_len(path, LEGACY_INDEX_SUFFIX, "map")
 
 
-def legacy_load_index(path: PathLike) -> tuple[list[str], np.ndarray]:
+def legacy_load_index(path: PathLike, size: int | None = None) -> tuple[list[str], np.ndarray]:
     """Load a legacy ``.index`` file (map key → start offset) as keys and N+1 offsets.
 
     The last offset is the data file's size, as in :func:`load_offsets`.
+
+    Args:
+        path: the data file or the ``.index`` file.
+        size: the data file's size; default: the size of the data file next to the index.
 
     Raises:
         CorruptIndexError: when the file is not a map of str → int in ascending offset order.
@@ -332,7 +336,8 @@ def legacy_load_index(path: PathLike) -> tuple[list[str], np.ndarray]:
     values = list(mapping.values())
     if not all(type(v) is int and v >= 0 for v in values):
         raise CorruptIndexError(f"{target}: every offset must be a non-negative int")
-    size = data_path(path).stat().st_size
+    if size is None:
+        size = data_path(path).stat().st_size
     offsets = np.array(values + [size], dtype=np.uint64)
     if len(values) and (values[0] != 0 or np.any(np.diff(offsets.astype(np.int64)) <= 0)):
         raise CorruptIndexError(

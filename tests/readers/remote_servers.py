@@ -25,7 +25,7 @@ from dings.format import FileWriter
 
 __all__ = ["SUFFIXES", "dataset_files", "http_server", "make_sample", "publish_http", "s3", "write_dataset"]
 
-SUFFIXES = ("", ".offsets", ".keys", ".key_hashes", ".filter", ".md5")
+SUFFIXES = ("", ".offsets", ".keys", ".key_hashes", ".filter", ".md5", ".crc32")
 
 
 def _load_http_server():

@@ -48,6 +48,8 @@ _REBUILT = ("_view", "_offsets_map", "_hasher", "_sorted_hashes", "_hash_order",
 
 #: ranges whose samples average at least this many bytes are decoded sample by sample
 LARGE_SAMPLE = 1 << 14
+#: samples decoded together by one C call in a sequential pass
+CHUNK = 256
 #: single reads served from the memory-mapped offsets file before the whole offsets index is loaded
 LAZY_READS = 32
 #: key look-ups between decisions whether the Bloom filter pays off (a power of two)
@@ -384,20 +386,44 @@ class MsgpackReader(Reader):
         return (self.keys[position], sample) if yield_key else sample
 
     def read_range(self, start: int, stop: int, *, raw: bool = False, copy: bool = True) -> Iterator[Any]:
-        """Yield samples ``start`` … ``stop - 1`` (valid bounds), a block of whole samples at a time.
+        """Yield samples ``start`` … ``stop - 1`` (valid bounds), a chunk of whole samples at a time.
 
-        Small samples are decoded by one C call per block, then checked: exactly the samples the
-        offsets promise, ending where the block ends, or :class:`~dings.format.DamagedDataError`.
+        Small samples are decoded by one C call per chunk, then checked: exactly the samples the
+        offsets promise, ending where the chunk ends, or :class:`~dings.format.DamagedDataError`.
         """
         if start >= stop:
             return iter(())
         offsets = self.offsets
-        blocks = self._blocks(start, stop, self._source.block_size)
+        view = self._view if self._view is not None else self._buffer()
+        if raw and not copy and view is not None and not self._verify:
+            return self._view_range(view, offsets[start : stop + 1])
+        return itertools.chain.from_iterable(self._chunks(start, stop, self._decoder(start, stop, raw, copy), copy))
+
+    @staticmethod
+    def _view_range(view: memoryview, bounds: array.array) -> Iterator[memoryview]:
+        # zero-copy slices of the memory map, one at a time (a plain loop beats building lists here)
+        begin = bounds[0]
+        for end in bounds[1:]:
+            yield view[begin:end]
+            begin = end
+
+    def _decoder(self, start: int, stop: int, raw: bool, copy: bool) -> Any:
+        """How to turn a chunk of samples ``start`` … ``stop - 1`` into a list."""
         if raw:
-            return itertools.chain.from_iterable(map(self._raw_block, blocks, itertools.repeat(copy)))
+            return self._raw_chunk if copy else self._view_chunk
+        offsets = self.offsets
         if (offsets[stop] - offsets[start]) >= LARGE_SAMPLE * (stop - start):
-            return itertools.chain.from_iterable(map(self._large_block, blocks))
-        return itertools.chain.from_iterable(map(self._decode_block, blocks))
+            return self._large_chunk
+        return self._decode_chunk
+
+    def _chunks(self, start: int, stop: int, decode: Any, copy: bool) -> Iterator[list]:
+        """Samples ``start`` … ``stop - 1`` as lists of at most :data:`CHUNK` samples: each block of
+        the source (one fetch when remote) is decoded a chunk at a time, so few decoded samples are
+        alive at once (the garbage collector then has little to scan)."""
+        for first, end in self._blocks(start, stop, self._source.block_size):
+            buffer, base = self._block(first, end, copy)
+            for head in range(first, end, CHUNK):
+                yield decode(head, min(end, head + CHUNK), buffer, base)
 
     def _block(self, first: int, end: int, copy: bool = True) -> tuple[Any, int]:
         """The bytes of samples ``first`` … ``end - 1``: ``(buffer, base)`` with sample ``i`` at
@@ -411,32 +437,31 @@ class MsgpackReader(Reader):
             return self._source.bytes_view(), 0  # slicing the mmap itself gives bytes in one step
         return view, 0
 
-    def _raw_block(self, bounds: tuple[int, int], copy: bool) -> list:
-        first, end = bounds
-        buffer, base = self._block(first, end, copy)
+    def _view_chunk(self, first: int, end: int, buffer: Any, base: int) -> list:
         starts = self._offsets[first : end + 1]  # type: ignore[index]
         if self._verify:
             self._check(first, buffer, starts, base)
-        if base == 0 and (not copy or type(buffer) is not memoryview):
+        view = memoryview(buffer)
+        return [view[a - base : b - base] for a, b in zip(starts[:-1], starts[1:])]
+
+    def _raw_chunk(self, first: int, end: int, buffer: Any, base: int) -> list:
+        starts = self._offsets[first : end + 1]  # type: ignore[index]
+        if self._verify:
+            self._check(first, buffer, starts, base)
+        if base == 0 and type(buffer) is not memoryview:  # the mmap: slices are bytes
             return [buffer[a:b] for a, b in zip(starts[:-1], starts[1:])]
         view = memoryview(buffer)
-        pieces = [view[a - base : b - base] for a, b in zip(starts[:-1], starts[1:])]
-        return list(map(bytes, pieces)) if copy else pieces
+        return [bytes(view[a - base : b - base]) for a, b in zip(starts[:-1], starts[1:])]
 
-    def _large_block(self, bounds: tuple[int, int]) -> Iterator[Any]:
+    def _large_chunk(self, first: int, end: int, buffer: Any, base: int) -> list:
         # large samples: decode each straight from the buffer (no copy into an unpacker)
-        first, end = bounds
-        buffer, base = self._block(first, end, copy=False)
         offsets = self._offsets
         if self._verify:
             self._check(first, buffer, offsets[first : end + 1], base)  # type: ignore[index]
         view = memoryview(buffer)
-        for i in range(first, end):
-            yield self._decode(i, view[offsets[i] - base : offsets[i + 1] - base])  # type: ignore[index]
+        return [self._decode(i, view[offsets[i] - base : offsets[i + 1] - base]) for i in range(first, end)]  # type: ignore[index]
 
-    def _decode_block(self, bounds: tuple[int, int]) -> list:
-        first, end = bounds
-        buffer, base = self._block(first, end, copy=False)
+    def _decode_chunk(self, first: int, end: int, buffer: Any, base: int) -> list:
         offsets = self._offsets
         if self._verify:
             self._check(first, buffer, offsets[first : end + 1], base)  # type: ignore[index]
@@ -495,19 +520,10 @@ class MsgpackReader(Reader):
         blocks = self._source.fetch_many([(offsets[first], offsets[end]) for _, first, end in pieces])
         samples: list[list] = [[] for _ in runs]
         for (number, first, end), buffer in zip(pieces, blocks):
-            samples[number].extend(self._decode_fetched(first, end, buffer, raw, copy))
+            decode = self._decoder(first, end, raw, copy)
+            for head in range(first, end, CHUNK):
+                samples[number].extend(decode(head, min(end, head + CHUNK), buffer, offsets[first]))
         return samples
-
-    def _decode_fetched(self, first: int, end: int, buffer: Any, raw: bool, copy: bool) -> list:
-        offsets = self._offsets
-        base = offsets[first]  # type: ignore[index]
-        if self._verify:
-            self._check(first, buffer, offsets[first : end + 1], base)  # type: ignore[index]
-        view = memoryview(buffer)
-        pieces = [view[offsets[i] - base : offsets[i + 1] - base] for i in range(first, end)]  # type: ignore[index]
-        if raw:
-            return list(map(bytes, pieces)) if copy else pieces
-        return [self._decode(i, piece) for i, piece in zip(range(first, end), pieces)]
 
     def read_spans(self, indices: Sequence[int] | np.ndarray) -> list[Spans]:
         """Return where the packed bytes of the samples at ``indices`` lie: one zero-copy span over

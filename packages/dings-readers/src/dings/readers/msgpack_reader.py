@@ -353,6 +353,23 @@ class MsgpackReader(Reader):
 
     def read_sample(self, index: int, *, raw: bool = False, copy: bool = True) -> Any:
         """Return sample ``index`` (a valid, non-negative index); see :meth:`Reader.read_sample`."""
+        offsets = self._offsets
+        view = self._view
+        if offsets is None or view is None or self._verify:
+            return self._read_checked(index, raw, copy)
+        piece = view[offsets[index] : offsets[index + 1]]
+        if raw:
+            return bytes(piece) if copy else piece
+        try:
+            sample = msgpack.unpackb(piece, object_hook=self._object_hook, raw=False, strict_map_key=False)
+        except Exception as exc:
+            raise self._damaged(index, exc) from None
+        if type(sample) is not dict:
+            raise self._damaged(index, f"a {type(sample).__name__}, not a map")
+        return sample
+
+    def _read_checked(self, index: int, raw: bool, copy: bool) -> Any:
+        """:meth:`read_sample` before the index is loaded, for fetched bytes, or with ``verify``."""
         begin, end = self._bounds_of(index)
         view = self._view if self._view is not None else self._buffer()
         piece = view[begin:end] if view is not None else self._source.fetch(begin, end)

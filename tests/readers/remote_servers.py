@@ -25,7 +25,7 @@ from dings.format import FileWriter
 
 __all__ = ["SUFFIXES", "dataset_files", "http_server", "make_sample", "publish_http", "s3", "write_dataset"]
 
-SUFFIXES = ("", ".offsets", ".keys", ".key_hashes", ".filter", ".md5", ".crc32")
+SUFFIXES = ("", ".offsets", ".keys", ".key_hashes", ".filter", ".md5")
 
 
 def _load_http_server():
@@ -105,7 +105,7 @@ def s3() -> Iterator[SimpleNamespace]:
         fs.mkdir(bucket)
 
         def upload(data: Path, prefix: str = "d") -> str:
-            for file in dataset_files(data):
+            for file in [*dataset_files(data), data.with_name(data.name + ".crc32")]:  # per-sample checksums too
                 if file.exists():
                     fs.pipe_file(f"{bucket}/{prefix}/{file.name}", file.read_bytes())
             fs.invalidate_cache()

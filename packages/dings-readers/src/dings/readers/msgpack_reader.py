@@ -106,7 +106,7 @@ class MsgpackReader(Reader):
         self._allow_unsafe = allow_unsafe
         self._unpack_options = unpack_options(allow_unsafe)
         self._object_hook = self._unpack_options["object_hook"]
-        self._verify = bool(verify)
+        self._verify = self._verify_asked = bool(verify)
         self._checksums: np.ndarray | None = None
         self._view: memoryview | None = None
         self._position = 0
@@ -349,6 +349,8 @@ class MsgpackReader(Reader):
     def _buffer(self) -> memoryview | None:
         """The memory-mapped data file (opened again after close), or None when bytes are fetched."""
         view = self._view = self._source.view()
+        if view is not None and self._verify_asked and not self._verify:
+            self._verify, self._checksums = True, None  # a cached copy may have checksums the remote had not
         return view
 
     def read_sample(self, index: int, *, raw: bool = False, copy: bool = True) -> Any:

@@ -29,6 +29,7 @@ from dings.format import (
     legacy_load_index,
     load_md5,
     load_offsets,
+    md5_file,
     pack_checksums,
     sample_checksum,
 )
@@ -249,7 +250,7 @@ class RemoteSource(ByteSource):
         """Make sure the index file ``suffix`` is in the cache folder and matches its md5 (if listed)."""
         target = self._cache.file(suffix)
         digest = self._digests.get(self._cache.name + suffix)
-        if digest is not None and target.is_file() and hashlib.md5(target.read_bytes()).hexdigest() == digest:
+        if digest is not None and target.is_file() and md5_file(target) == digest:
             return True
         url = join_url(self.url, self._cache.name + suffix)
         try:

@@ -126,6 +126,20 @@ def test_a_reader_is_usable_again_after_close(storage, expected):
     reader.close()
     assert reader.get(3, raw=True) == expected[3] and raw(Shuffler(reader, seed=0))[0] in expected
     reader.close()
+    part = Range(Shuffler(reader, seed=2), 10, 20)
+    with part:
+        first = raw(part)
+    with part:
+        assert raw(part) == first and len(first) == 10
+    assert packb(part.get(0)) == first[0]
+    reader.close()
+
+
+def test_range_over_a_reader_reads_runs_through_it(storage, expected):
+    with storage() as reader:
+        part = Range(reader, 30, 60)
+        assert part.fetches_concurrently == reader.fetches_concurrently
+        assert [raw(run) for run in part.read_runs([(0, 2), (-3, None)])] == [expected[30:32], expected[57:60]]
 
 
 def test_verify_checks_every_sample_read_against_its_checksum(storage, files, expected, tmp_path):

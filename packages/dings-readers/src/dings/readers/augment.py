@@ -137,6 +137,11 @@ class Augment(Reader):
         """The wrapped reader's indices of positions ``indices`` (valid, non-negative)."""
         return indices
 
+    @property
+    def fetches_concurrently(self) -> bool:  # type: ignore[override]
+        """Whether the wrapped reader fetches runs concurrently (a remote reader underneath)."""
+        return bool(getattr(self._reader, "fetches_concurrently", False))
+
     def close(self) -> None:
         """Close the wrapped reader."""
         self._reader.close()
@@ -874,6 +879,12 @@ class Range(Augment):
 
     def _map_indices(self, indices: np.ndarray) -> np.ndarray:
         return indices + self._start
+
+    def read_runs(self, runs: Sequence[tuple[int, int]], raw: bool = False, copy: bool = True) -> list[list]:
+        """Return the samples of each run ``(start, stop)`` of the range: the wrapped reader's runs,
+        shifted (fetched concurrently when it is remote)."""
+        bounds = [self._bounds(start, stop) for start, stop in runs]
+        return self._reader.read_runs([(self._start + a, self._start + b) for a, b in bounds], raw, copy)
 
     def _repr_args(self) -> str:
         return f", start={self._start}, stop={self._stop}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -114,7 +115,7 @@ class FileSource(ByteSource):
             info = os.stat(self.index_base)
         except FileNotFoundError:
             raise FileNotFoundError(f"{self.index_base}: data file not found") from None
-        if not Path(self.index_base).is_file():
+        if not stat.S_ISREG(info.st_mode):
             raise FileNotFoundError(f"{self.index_base}: is not a file")
         self._size = info.st_size
         self.legacy = not os.path.exists(index_path(self.index_base, ".offsets"))

@@ -416,7 +416,10 @@ class MsgpackReader(Reader):
         view = self._view if self._view is not None else self._buffer()
         if raw and not copy and view is not None and not self._verify:
             return self._view_range(view, offsets[start : stop + 1])
-        return itertools.chain.from_iterable(self._chunks(start, stop, self._decoder(start, stop, raw, copy), copy))
+        decode = self._decoder(start, stop, raw, copy)
+        if decode == self._large_chunk:
+            return self._large_samples(start, stop)
+        return itertools.chain.from_iterable(self._chunks(start, stop, decode, copy))
 
     @staticmethod
     def _view_range(view: memoryview, bounds: array.array) -> Iterator[memoryview]:
@@ -425,6 +428,18 @@ class MsgpackReader(Reader):
         for end in bounds[1:]:
             yield view[begin:end]
             begin = end
+
+    def _large_samples(self, start: int, stop: int) -> Iterator[Any]:
+        # one at a time: a decoded large sample is dropped before the next is made, so its memory
+        # is reused while still in the cache
+        offsets = self._offsets
+        for first, end in self._blocks(start, stop, self._source.block_size):
+            buffer, base = self._block(first, end, copy=False)
+            if self._verify:
+                self._check(first, buffer, offsets[first : end + 1], base)  # type: ignore[index]
+            view = memoryview(buffer)
+            for i in range(first, end):
+                yield self._decode(i, view[offsets[i] - base : offsets[i + 1] - base])  # type: ignore[index]
 
     def _decoder(self, start: int, stop: int, raw: bool, copy: bool) -> Any:
         """How to turn a chunk of samples ``start`` … ``stop - 1`` into a list."""

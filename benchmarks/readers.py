@@ -173,6 +173,21 @@ print(seconds, current, peak)
 """
 
 
+def open_first(path: Path, impl: str, repeat: int, opens: int = 500) -> float:
+    """Seconds to open a reader, read its first sample and close it (best of ``repeat`` rounds)."""
+    if impl == "dings":
+        open_reader = MsgpackReader
+    else:
+        from datadings.reader import MsgpackReader as open_reader  # type: ignore[no-redef]
+
+    def rounds():
+        for _ in range(opens):
+            with open_reader(path) as reader:
+                reader.get(0)
+
+    return best_of(rounds, repeat) / opens
+
+
 def first_lookup(path: Path, impl: str, key: str, repeat: int) -> tuple[float, int]:
     """Time and memory kept by the first find_index, each in a fresh process."""
     results = []
@@ -228,10 +243,11 @@ def main() -> None:
         keys_path = build(workdir / "keys.msgpack", args.keys, 1)
         probe = f"{args.keys // 2:09d}"
         lookup = {impl: first_lookup(keys_path, impl, probe, args.repeat) for impl in impls}
+        opened = {impl: open_first(keys_path, impl, args.repeat) for impl in impls}
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     if args.json:
-        print(json.dumps({"rows": rows, "first_lookup": lookup}, indent=2))
+        print(json.dumps({"rows": rows, "first_lookup": lookup, "open_first_sample": opened}, indent=2))
         return
     print(f"{'dataset':8s} {'operation':30s} {'dings/s':>12s} {'datadings/s':>12s} {'ratio':>7s} {'ceiling/s':>12s} {'of ceiling':>10s}")
     for row in rows:
@@ -245,6 +261,9 @@ def main() -> None:
     if "datadings" in lookup:
         (ours_t, ours_m), (theirs_t, theirs_m) = lookup["dings"], lookup["datadings"]
         print(f"  ratio: {theirs_t / ours_t:.2f}x faster, {theirs_m / max(ours_m, 1):.2f}x less memory")
+    print("\nopen + get(0) + close")
+    for impl, seconds in opened.items():
+        print(f"  {impl:10s} {seconds * 1000:9.3f} ms")
 
 
 if __name__ == "__main__":

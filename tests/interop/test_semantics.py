@@ -109,9 +109,8 @@ def test_next_on_the_reader_steps_through_it(kind, dataset):
     assert both(kind, dataset, scenario) == (keys(samples()), "k03", "k04")
 
 
-@pytest.mark.parametrize("kind", ["list", "zip"])
-def test_a_reader_is_used_again_after_its_with_block(kind, tmp_path):
-    # MsgpackReader and ShardedReader reopen lazily as well (their own tests cover it)
+@pytest.mark.parametrize("kind", ["list", "zip", "msgpack", "sharded"])
+def test_a_reader_is_used_again_after_its_with_block(kind, tmp_path, dataset):
     if kind == "zip":
         path = tmp_path / "a.zip"
         with zipfile.ZipFile(path, "w") as z:
@@ -119,7 +118,7 @@ def test_a_reader_is_used_again_after_its_with_block(kind, tmp_path):
                 z.writestr(name, name.encode())
         pair = dd.ZipFileReader(path), ours.ZipFileReader(path)
     else:
-        pair = dd.ListReader(samples()), ours.ListReader(samples())
+        pair = open_pair(kind, dataset)
 
     def scenario(r):
         with r:

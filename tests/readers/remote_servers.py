@@ -105,7 +105,7 @@ def s3() -> Iterator[SimpleNamespace]:
         fs.mkdir(bucket)
 
         def upload(data: Path, prefix: str = "d") -> str:
-            for file in dataset_files(data):
+            for file in [*dataset_files(data), data.with_name(data.name + ".crc32")]:  # per-sample checksums too
                 if file.exists():
                     fs.pipe_file(f"{bucket}/{prefix}/{file.name}", file.read_bytes())
             fs.invalidate_cache()

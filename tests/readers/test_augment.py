@@ -19,7 +19,7 @@ from dings.readers import Cycler, MsgpackReader, QuasiShuffler, Range, Reader, R
 class MemoryReader(Reader):
     """Samples ``{"key": "k<i>", "i": i}`` in memory, counting every sample it reads.
 
-    ``on_read`` (if set) is called once per sample read; ``ranges`` records each ``_read_range``
+    ``on_read`` (if set) is called once per sample read; ``ranges`` records each ``read_range``
     call, ``singles`` each ``_read`` call.
     """
 
@@ -48,12 +48,12 @@ class MemoryReader(Reader):
         if self.on_read is not None:
             self.on_read()
 
-    def _read(self, index: int, raw: bool, copy: bool) -> dict:
+    def read_sample(self, index: int, *, raw: bool = False, copy: bool = True) -> dict:
         self.singles.append(index)
         self._count()
         return self._pack(dict(self.samples[index]), raw)
 
-    def _read_range(self, start, stop, raw, copy, chunk_size):
+    def read_range(self, start, stop, *, raw=False, copy=True):
         self.ranges.append((start, stop))
         for index in range(start, stop):
             self._count()
@@ -553,7 +553,7 @@ def test_close_releases_a_msgpack_reader(tmp_path):
     reader = MsgpackReader(write_dataset(tmp_path / "c.msgpack", 5))
     with Range(Shuffler(reader), 1) as part:
         assert len(part) == 4
-    assert reader._map is None
+    assert reader._view is None and reader.source._map is None
 
 
 def test_augments_wrap_only_readers():

@@ -6,7 +6,7 @@ import msgpack
 import numpy as np
 import pytest
 
-from dings.format import CorruptIndexError, FileWriter, packb
+from dings.format import CorruptIndexError, DamagedDataError, FileWriter, packb
 from dings.readers import MsgpackReader
 
 
@@ -112,11 +112,9 @@ def test_slices_with_negative_and_open_bounds(dataset):
             reader[::2]
 
 
-def test_slices_spanning_many_blocks_equal_sample_by_sample_reads(dataset, monkeypatch):
-    import dings.readers.msgpack_reader as module
-
-    monkeypatch.setattr(module, "BLOCK_SIZE", 64)  # a few samples per block: the run is decoded in many parts
+def test_slices_spanning_many_blocks_equal_sample_by_sample_reads(dataset):
     with MsgpackReader(dataset) as reader:
+        reader.source.block_size = 64  # a few samples per block: the run is decoded in many parts
         whole = reader.slice(3, 197)
         singles = [reader.get(i) for i in range(3, 197)]
     assert [s["key"] for s in whole] == [s["key"] for s in singles] == [f"k{i}" for i in range(3, 197)]
@@ -131,8 +129,9 @@ def test_a_slice_whose_offsets_cut_a_sample_is_a_clear_error(dataset):
     values[2] += 3  # sample 2 now "starts" 3 bytes into itself: samples 0-1 end mid-sample
     offsets.write_bytes(values.tobytes())
     with MsgpackReader(dataset) as reader:
-        with pytest.raises(CorruptIndexError, match=r"d\.msgpack: samples 0–1 do not match the offsets index; run `dings verify`"):
+        with pytest.raises(DamagedDataError, match=r"d\.msgpack: sample 1 \(key 'k1'\) is damaged .*run `dings verify`") as caught:
             reader.slice(0, 2)
+        assert (caught.value.index, caught.value.key) == (1, "k1")
 
 
 def test_iter_with_negative_start_raw_and_zero_copy(dataset):

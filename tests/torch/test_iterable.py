@@ -133,11 +133,11 @@ class CountingReader(Reader):
     def find_key(self, index: int) -> str:
         return f"s{self._normalize(index)}"
 
-    def _read(self, index: int, raw: bool, copy: bool) -> dict:
+    def read_sample(self, index: int, *, raw: bool = False, copy: bool = True) -> dict:
         self.singles += 1
         return {"key": f"s{index}", "i": index}
 
-    def _read_range(self, start, stop, raw, copy, chunk_size):
+    def read_range(self, start, stop, *, raw=False, copy=True):
         self.ranges.append(stop - start)
         for index in range(start, stop):
             yield {"key": f"s{index}", "i": index}

@@ -25,6 +25,7 @@ from .index import (
     load_keys,
     load_md5,
     load_offsets,
+    md5_file,
     write_filter,
     write_key_hashes,
     write_keys,
@@ -32,7 +33,7 @@ from .index import (
     write_offsets,
 )
 from .packing import make_packer, make_unpacker, pack, packb, unpack, unpack_options, unpackb
-from .paths import data_path, index_path
+from .paths import DATASET_SUFFIXES, INDEX_SUFFIXES, LEGACY_INDEX_SUFFIX, MD5_SUFFIX, data_path, index_path
 from .progress import Progress
 from .sharded import ShardedWriter, shard_pattern
 from .verify import VerifyReport, verify
@@ -61,6 +62,7 @@ __all__ = [
     "load_keys",
     "load_md5",
     "load_offsets",
+    "md5_file",
     "write_filter",
     "write_key_hashes",
     "write_keys",
@@ -73,6 +75,10 @@ __all__ = [
     "unpack",
     "unpack_options",
     "unpackb",
+    "DATASET_SUFFIXES",
+    "INDEX_SUFFIXES",
+    "LEGACY_INDEX_SUFFIX",
+    "MD5_SUFFIX",
     "data_path",
     "index_path",
     "Progress",

@@ -203,7 +203,7 @@ def load_md5(path: PathLike) -> dict[str, str]:
     for number, line in enumerate(target.read_text(encoding="utf-8").splitlines(), 1):
         digest, sep, name = line.partition("  ")
         if not sep or len(digest) != 32 or not name or any(c not in "0123456789abcdef" for c in digest.lower()):
-            raise CorruptIndexError(f"{target}:{number}: expected '<md5 hex>  <file name>', got {line[:80]!r}")
+            raise CorruptIndexError(f"{target}:{number}: expected '<md5 hex>  <file name>', got {line[:80]!r}", path=target)
         result[name] = digest.lower()
     return result
 
@@ -225,7 +225,7 @@ def load_offsets(path: PathLike) -> np.ndarray:
     target, content = _read(path, ".offsets")
     if len(content) % 8 or not content:
         raise CorruptIndexError(
-            f"{target}: size {len(content)} is not a positive multiple of 8; the offsets file is truncated"
+            f"{target}: size {len(content)} is not a positive multiple of 8; the offsets file is truncated", path=target
         )
     return np.frombuffer(content, dtype=">u8").astype(np.uint64)
 
@@ -234,9 +234,9 @@ def _unpack_index(target: Path, content: bytes, expected: type) -> object:
     try:
         value = msgpack.unpackb(content, raw=False, strict_map_key=False, use_list=True)
     except Exception as exc:  # msgpack raises several exception types for broken input
-        raise CorruptIndexError(f"{target}: not a valid msgpack {expected.__name__}: {exc}") from None
+        raise CorruptIndexError(f"{target}: not a valid msgpack {expected.__name__}: {exc}", path=target) from None
     if not isinstance(value, expected):
-        raise CorruptIndexError(f"{target}: expected a msgpack {expected.__name__}, found {type(value).__name__}")
+        raise CorruptIndexError(f"{target}: expected a msgpack {expected.__name__}, found {type(value).__name__}", path=target)
     return value
 
 
@@ -249,7 +249,7 @@ def load_keys(path: PathLike) -> list[str]:
     target, content = _read(path, ".keys")
     keys = _unpack_index(target, content, list)
     if not all(isinstance(k, str) for k in keys):
-        raise CorruptIndexError(f"{target}: every key must be a str")
+        raise CorruptIndexError(f"{target}: every key must be a str", path=target)
     return keys
 
 
@@ -261,7 +261,7 @@ def load_key_hashes(path: PathLike) -> tuple[bytes, np.ndarray]:
     """
     target, content = _read(path, ".key_hashes")
     if len(content) < _SALT_SIZE or (len(content) - _SALT_SIZE) % _HASH_SIZE:
-        raise CorruptIndexError(f"{target}: size {len(content)} is not 8 + a multiple of 8; the file is truncated")
+        raise CorruptIndexError(f"{target}: size {len(content)} is not 8 + a multiple of 8; the file is truncated", path=target)
     return content[:_SALT_SIZE], np.frombuffer(content, dtype=">u8", offset=_SALT_SIZE)
 
 
@@ -275,14 +275,14 @@ def load_filter(path: PathLike) -> simplebloom.BloomFilter:
     # a simplebloom dump starts with b"SIMPBLOO" and its own total size (uint64, big-endian);
     # simplebloom would zero-fill a truncated file, so check the size before trusting it
     if len(content) < 16 or not content.startswith(_BLOOM_MAGIC):
-        raise CorruptIndexError(f"{target}: not a Bloom filter (simplebloom dump) file")
+        raise CorruptIndexError(f"{target}: not a Bloom filter (simplebloom dump) file", path=target)
     declared = int.from_bytes(content[8:16], "big")
     if declared != len(content):
-        raise CorruptIndexError(f"{target}: filter declares {declared} bytes but the file has {len(content)}; it is truncated or damaged")
+        raise CorruptIndexError(f"{target}: filter declares {declared} bytes but the file has {len(content)}; it is truncated or damaged", path=target)
     try:
         return simplebloom.BloomFilter.loads(content)
     except Exception as exc:
-        raise CorruptIndexError(f"{target}: not a valid Bloom filter: {exc}") from None
+        raise CorruptIndexError(f"{target}: not a valid Bloom filter: {exc}", path=target) from None
 
 
 def _container_len(path: PathLike, suffix: str, kind: str) -> int:
@@ -291,7 +291,7 @@ def _container_len(path: PathLike, suffix: str, kind: str) -> int:
     with open(target, "rb") as f:
         head = f.read(5)
     if not head:
-        raise CorruptIndexError(f"{target}: file is empty")
+        raise CorruptIndexError(f"{target}: file is empty", path=target)
     first = head[0]
     if kind == "array":
         fix, short, long_ = (0x90, 0x9F), 0xDC, 0xDD
@@ -303,7 +303,7 @@ def _container_len(path: PathLike, suffix: str, kind: str) -> int:
         return int.from_bytes(head[1:3], "big")
     if first == long_ and len(head) >= 5:
         return int.from_bytes(head[1:5], "big")
-    raise CorruptIndexError(f"{target}: does not start with a msgpack {kind} header")
+    raise CorruptIndexError(f"{target}: does not start with a msgpack {kind} header", path=target)
 
 
 def keys_len(path: PathLike) -> int:
@@ -316,10 +316,14 @@ def legacy_index_len(path: PathLike) -> int:
     return _container_len(path, LEGACY_INDEX_SUFFIX, "map")
 
 
-def legacy_load_index(path: PathLike) -> tuple[list[str], np.ndarray]:
+def legacy_load_index(path: PathLike, size: int | None = None) -> tuple[list[str], np.ndarray]:
     """Load a legacy ``.index`` file (map key → start offset) as keys and N+1 offsets.
 
     The last offset is the data file's size, as in :func:`load_offsets`.
+
+    Args:
+        path: the data file or the ``.index`` file.
+        size: the data file's size; default: the size of the data file next to the index.
 
     Raises:
         CorruptIndexError: when the file is not a map of str → int in ascending offset order.
@@ -328,14 +332,15 @@ def legacy_load_index(path: PathLike) -> tuple[list[str], np.ndarray]:
     mapping = _unpack_index(target, content, dict)
     keys = list(mapping.keys())
     if not all(isinstance(k, str) for k in keys):
-        raise CorruptIndexError(f"{target}: every key must be a str")
+        raise CorruptIndexError(f"{target}: every key must be a str", path=target)
     values = list(mapping.values())
     if not all(type(v) is int and v >= 0 for v in values):
-        raise CorruptIndexError(f"{target}: every offset must be a non-negative int")
-    size = data_path(path).stat().st_size
+        raise CorruptIndexError(f"{target}: every offset must be a non-negative int", path=target)
+    if size is None:
+        size = data_path(path).stat().st_size
     offsets = np.array(values + [size], dtype=np.uint64)
     if len(values) and (values[0] != 0 or np.any(np.diff(offsets.astype(np.int64)) <= 0)):
         raise CorruptIndexError(
-            f"{target}: offsets must start at 0, increase strictly and stay below the data size {size}"
+            f"{target}: offsets must start at 0, increase strictly and stay below the data size {size}", path=target
         )
     return keys, offsets

@@ -5,14 +5,19 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["DATA_SUFFIX", "INDEX_SUFFIXES", "MD5_SUFFIX", "LEGACY_INDEX_SUFFIX", "data_path", "index_path"]
+__all__ = ["DATA_SUFFIX", "INDEX_SUFFIXES", "MD5_SUFFIX", "LEGACY_INDEX_SUFFIX", "CHECKSUMS_SUFFIX", "DATASET_SUFFIXES",
+           "data_path", "index_path"]
 
 DATA_SUFFIX = ".msgpack"
 #: index files written next to every dataset, in the order the md5 file lists them
 INDEX_SUFFIXES = (".offsets", ".keys", ".key_hashes", ".filter")
 MD5_SUFFIX = ".md5"
 LEGACY_INDEX_SUFFIX = ".index"
-_ALL_SUFFIXES = INDEX_SUFFIXES + (MD5_SUFFIX, LEGACY_INDEX_SUFFIX)
+#: the per-sample checksums sidecar (see :mod:`dings.format.checksums`)
+CHECKSUMS_SUFFIX = ".crc32"
+#: every file suffix of a dataset besides the data file itself
+DATASET_SUFFIXES = INDEX_SUFFIXES + (MD5_SUFFIX, LEGACY_INDEX_SUFFIX, CHECKSUMS_SUFFIX)
+_ALL_SUFFIXES = DATASET_SUFFIXES
 
 
 def data_path(path: str | os.PathLike) -> Path:

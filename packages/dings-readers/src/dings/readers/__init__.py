@@ -4,9 +4,8 @@ from .__about__ import __version__
 from .augment import Cycler, QuasiShuffler, Range, Repeater, Shuffler
 from .directory_reader import DirectoryReader
 from .list_reader import ListReader, noop
-from .msgpack_reader import MsgpackReader
+from .msgpack_reader import MsgpackReader, RemoteMsgpackReader
 from .reader import Reader, Spans
-from .remote import RemoteMsgpackReader
 from .remote_fs import RemoteError, is_url
 from .labels import natural_sort_key
 from .sharded_reader import ShardedReader

@@ -45,12 +45,13 @@ import copy as _copy
 import math
 import numbers
 import operator
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
+from dings.format import DamagedDataError
 
-from .reader import Reader
+from .reader import Reader, Spans
 
 __all__ = ["Augment", "Cycler", "QuasiShuffler", "Range", "Repeater", "Shuffler"]
 
@@ -133,11 +134,27 @@ class Augment(Reader):
         """
         return self._reader.find_key(self._normalize(index))
 
-    def _read(self, index: int, raw: bool, copy: bool) -> Any:
-        return self._reader._read(index, raw, copy)
+    def read_sample(self, index: int, *, raw: bool = False, copy: bool = True) -> Any:
+        """Return sample ``index`` (valid, non-negative) of the wrapped reader."""
+        return self._reader.read_sample(index, raw=raw, copy=copy)
 
-    def _read_range(self, start: int, stop: int, raw: bool, copy: bool, chunk_size: int) -> Iterator[Any]:
-        return self._reader._read_range(start, stop, raw, copy, chunk_size)
+    def read_range(self, start: int, stop: int, *, raw: bool = False, copy: bool = True) -> Iterator[Any]:
+        """Return an iterator over samples ``start`` … ``stop - 1`` of the wrapped reader."""
+        return self._reader.read_range(start, stop, raw=raw, copy=copy)
+
+    def read_spans(self, indices: Sequence[int] | np.ndarray) -> list[Spans]:
+        """Where the packed bytes of the samples at ``indices`` lie: the wrapped reader's spans of
+        the indices mapped to it (see :meth:`Reader.read_spans`)."""
+        return self._reader.read_spans(self._map_indices(np.asarray(indices, dtype=np.int64)))
+
+    def _map_indices(self, indices: np.ndarray) -> np.ndarray:
+        """The wrapped reader's indices of positions ``indices`` (valid, non-negative)."""
+        return indices
+
+    @property
+    def fetches_concurrently(self) -> bool:  # type: ignore[override]
+        """Whether the wrapped reader fetches runs concurrently (a remote reader underneath)."""
+        return bool(getattr(self._reader, "fetches_concurrently", False))
 
     def __enter__(self) -> Augment:
         self._reader.__enter__()
@@ -285,8 +302,12 @@ class _EpochOrder(Augment):
         """
         return self._reader.find_key(int(self._plan().order[self._normalize(index)]))
 
-    def _read(self, index: int, raw: bool, copy: bool) -> Any:
-        return self._reader._read(int(self._plan().order[index]), raw, copy)
+    def read_sample(self, index: int, *, raw: bool = False, copy: bool = True) -> Any:
+        """Return the sample at position ``index`` (valid, non-negative) of the current epoch's order."""
+        return self._reader.read_sample(int(self._plan().order[index]), raw=raw, copy=copy)
+
+    def _map_indices(self, indices: np.ndarray) -> np.ndarray:
+        return self._plan().order[indices]
 
     # --- passes: reading to the end, then moving back, starts the next epoch ---
 
@@ -377,12 +398,13 @@ class Shuffler(_EpochOrder):
     def _make_plan(self) -> _Plan:
         return _Plan(self._epoch, self._rng().permutation(len(self._reader)))
 
-    def _read_range(self, start: int, stop: int, raw: bool, copy: bool, chunk_size: int) -> Iterator[Any]:
+    def read_range(self, start: int, stop: int, *, raw: bool = False, copy: bool = True) -> Iterator[Any]:
+        """Yield the samples at positions ``start`` … ``stop - 1`` of the current epoch's order."""
         order = self._plan().order
-        read = self._reader._read
+        read = self._reader.read_sample
         for first in range(start, stop, _BLOCK):
             for index in order[first : min(stop, first + _BLOCK)].tolist():
-                yield read(index, raw, copy)
+                yield read(index, raw=raw, copy=copy)
 
 
 class _QuasiPlan(_Plan):
@@ -561,7 +583,8 @@ class QuasiShuffler(_EpochOrder):
         hint = self._chunk_size if chunk_size is None else chunk_size
         return self._iter(start, stop, _check_yield_key(yield_key), raw, copy, hint)
 
-    def _read_range(self, start: int, stop: int, raw: bool, copy: bool, chunk_size: int) -> Iterator[Any]:
+    def read_range(self, start: int, stop: int, *, raw: bool = False, copy: bool = True) -> Iterator[Any]:
+        """Yield the samples at positions ``start`` … ``stop - 1`` of the current epoch's order."""
         if start >= stop:
             return
         plan = self._plan()
@@ -576,16 +599,20 @@ class QuasiShuffler(_EpochOrder):
             handed_out[ranks[:start]] = True
             pending = np.flatnonzero(~handed_out)
             for rank, index in zip(pending.tolist(), plan.indices(pending).tolist()):
-                waiting[rank] = reader._read(index, raw, copy)
-        stream = self._stream(plan, read_until, raw, copy, chunk_size)
+                waiting[rank] = reader.read_sample(index, raw=raw, copy=copy)
+        stream = self._stream(plan, read_until, raw, copy)
         for first in range(start, stop, _BLOCK):
             for wanted in ranks[first : min(stop, first + _BLOCK)].tolist():
                 while wanted not in waiting:
-                    rank, sample = next(stream)
-                    waiting[rank] = sample
+                    found = next(stream, None)
+                    if found is None:  # the wrapped reader yielded fewer samples than it has
+                        raise DamagedDataError(
+                            f"{reader!r} yielded fewer samples than its length {len(reader)}; "
+                            "its data is damaged or its read_range() is wrong")
+                    waiting[found[0]] = found[1]
                 yield waiting.pop(wanted)
 
-    def _stream(self, plan: _QuasiPlan, rank: int, raw: bool, copy: bool, chunk_size: int) -> Iterator[tuple[int, Any]]:
+    def _stream(self, plan: _QuasiPlan, rank: int, raw: bool, copy: bool) -> Iterator[tuple[int, Any]]:
         """Yield ``(stream position, sample)`` from stream position ``rank`` on, a chunk at a time."""
         if rank >= len(plan.order):
             return
@@ -603,7 +630,7 @@ class QuasiShuffler(_EpochOrder):
                         rank += 1
             return
         for start, stop in runs:
-            for sample in reader._read_range(start, stop, raw, copy, chunk_size):
+            for sample in reader.read_range(start, stop, raw=raw, copy=copy):
                 yield rank, sample
                 rank += 1
 
@@ -778,16 +805,21 @@ class Repeater(_Passes):
         """
         return self._reader.find_key(self._normalize(index) % len(self._reader))
 
-    def _read(self, index: int, raw: bool, copy: bool) -> Any:
-        return self._reader._read(index % len(self._reader), raw, copy)
+    def read_sample(self, index: int, *, raw: bool = False, copy: bool = True) -> Any:
+        """Return sample ``index`` (valid, non-negative): the wrapped reader's ``index % len(reader)``."""
+        return self._reader.read_sample(index % len(self._reader), raw=raw, copy=copy)
 
-    def _read_range(self, start: int, stop: int, raw: bool, copy: bool, chunk_size: int) -> Iterator[Any]:
+    def _map_indices(self, indices: np.ndarray) -> np.ndarray:
+        return indices % len(self._reader)
+
+    def read_range(self, start: int, stop: int, *, raw: bool = False, copy: bool = True) -> Iterator[Any]:
+        """Yield samples ``start`` … ``stop - 1``, wrapping around the wrapped reader."""
         length = len(self._reader)
         position = start
         while position < stop:
             offset = position % length
             end = min(length, offset + stop - position)
-            yield from self._reader._read_range(offset, end, raw, copy, chunk_size)
+            yield from self._reader.read_range(offset, end, raw=raw, copy=copy)
             position += end - offset
 
     def _iter(self, start: int | None, stop: int | None, yield_key: bool, raw: bool, copy: bool, chunk_size: int) -> Iterator[Any]:
@@ -886,11 +918,22 @@ class Range(Augment):
         """
         return self._reader.find_key(self._start + self._normalize(index))
 
-    def _read(self, index: int, raw: bool, copy: bool) -> Any:
-        return self._reader._read(self._start + index, raw, copy)
+    def read_sample(self, index: int, *, raw: bool = False, copy: bool = True) -> Any:
+        """Return sample ``index`` (valid, non-negative) of the range."""
+        return self._reader.read_sample(self._start + index, raw=raw, copy=copy)
 
-    def _read_range(self, start: int, stop: int, raw: bool, copy: bool, chunk_size: int) -> Iterator[Any]:
-        return self._reader._read_range(self._start + start, self._start + stop, raw, copy, chunk_size)
+    def read_range(self, start: int, stop: int, *, raw: bool = False, copy: bool = True) -> Iterator[Any]:
+        """Return an iterator over samples ``start`` … ``stop - 1`` of the range."""
+        return self._reader.read_range(self._start + start, self._start + stop, raw=raw, copy=copy)
+
+    def _map_indices(self, indices: np.ndarray) -> np.ndarray:
+        return indices + self._start
+
+    def read_runs(self, runs: Sequence[tuple[int, int]], raw: bool = False, copy: bool = True) -> list[list]:
+        """Return the samples of each run ``(start, stop)`` of the range: the wrapped reader's runs,
+        shifted (fetched concurrently when it is remote)."""
+        bounds = [self._bounds(start, stop) for start, stop in runs]
+        return self._reader.read_runs([(self._start + a, self._start + b) for a, b in bounds], raw, copy)
 
     def _repr_args(self) -> str:
         return f", start={self._start}, stop={self._stop}"

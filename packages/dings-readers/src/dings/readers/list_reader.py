@@ -142,7 +142,8 @@ class ListReader(Reader):
     def _load(self, index: int, sample: dict) -> None:
         """Fill in what is read lazily (a hook for subclasses) on the copy about to be returned."""
 
-    def _read(self, index: int, raw: bool, copy: bool) -> Any:
+    def read_sample(self, index: int, *, raw: bool = False, copy: bool = True) -> Any:
+        """Return sample ``index`` (valid, non-negative); see :meth:`Reader.read_sample`."""
         sample = dict(self._samples[index])
         self._load(index, sample)
         self._convertfun(sample)

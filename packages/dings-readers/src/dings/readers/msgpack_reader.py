@@ -1,4 +1,9 @@
-"""MsgpackReader: random access, key look-up and iteration over a dings/datadings dataset file."""
+"""MsgpackReader: random access, key look-up and iteration over a dings/datadings dataset file.
+
+One class owns the index logic, key look-up and decoding; the bytes come from a byte source
+underneath it (:mod:`dings.readers.byte_source`): a local memory map, or ranged remote reads with
+a verified local cache (:mod:`dings.readers.remote`).
+"""
 
 from __future__ import annotations
 
@@ -10,31 +15,43 @@ import mmap
 import os
 import struct
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import msgpack
 import numpy as np
-from dings.format import CorruptIndexError, VerifyReport, data_path, index_path, unpack_options
+from dings.format import (
+    CorruptIndexError,
+    DamagedDataError,
+    UnsafeDataError,
+    VerifyReport,
+    index_path,
+    load_checksums,
+    sample_checksum,
+    unpack_options,
+)
 from dings.format import index as format_index
-from dings.format import verify as verify_dataset
-from dings.format.verify import check_md5, check_structure
 
-from .reader import Reader
+from .byte_source import ByteSource, FileSource
+from .reader import Reader, Spans
 from .remote_fs import is_url, local_path
 
-__all__ = ["MsgpackReader"]
+__all__ = ["MsgpackReader", "RemoteMsgpackReader"]
 
 _read_hash = struct.Struct(">Q").unpack_from
+_read_pair = struct.Struct(">QQ").unpack_from
 #: a msgpack array32 header: lets one C call decode a run of samples into a list
 _array_header = struct.Struct(">BI").pack
-#: attributes not pickled: the memory map and the key look-up structures (loaded again when needed)
-_REBUILT_AFTER_PICKLING = ("_map", "_view", "_hasher", "_sorted_hashes", "_hash_order", "_filter", "_key_to_index")
+#: attributes not pickled or copied: buffers and the key look-up structures (loaded again when needed)
+_REBUILT = ("_view", "_offsets_map", "_hasher", "_sorted_hashes", "_hash_order", "_filter", "_key_to_index")
 
-#: sequential reads decode blocks of about this many bytes with one streaming unpacker
-BLOCK_SIZE = 1 << 22
 #: ranges whose samples average at least this many bytes are decoded sample by sample
 LARGE_SAMPLE = 1 << 14
+#: samples decoded together by one C call in a sequential pass
+CHUNK = 256
+#: single reads served from the memory-mapped offsets file before the whole offsets index is loaded
+LAZY_READS = 32
 #: key look-ups between decisions whether the Bloom filter pays off (a power of two)
 TUNE_EVERY = 1024
 TUNE_MASK = TUNE_EVERY - 1
@@ -45,22 +62,29 @@ FILTER_WORTH_PERCENT = 35
 class MsgpackReader(Reader):
     """Read samples from ``NAME.msgpack`` using its index files (new-style or legacy ``.index``).
 
-    Opening reads only file headers; offsets, keys, hashes and the Bloom filter are loaded the
+    Opening looks at two file names only; offsets, keys, hashes and the Bloom filter are loaded the
     first time a method needs them. The data file is memory-mapped: random access costs no system
     call, and ``copy=False`` returns zero-copy ``memoryview`` slices. Keys are looked up by binary
     search over the sorted key hashes (no dict of every key). Samples are decoded safely:
     object-dtype arrays (pickle) are refused unless ``allow_unsafe`` is set. A reader copied with
-    ``copy.copy`` or inherited by a forked worker needs no shared file position.
+    ``copy.copy`` or inherited by a forked worker needs no shared file position. A closed reader
+    opens its file again when it is used again.
+
+    Damaged data raises :class:`dings.format.DamagedDataError` naming the file, the sample and
+    its key: iteration yields exactly ``len()`` samples, each decoded from its own byte range, or
+    raises. With ``verify=True`` every sample read is checked against the per-sample checksums
+    (``NAME.msgpack.crc32``), when the dataset has them.
 
     A URL (``s3://…``, ``https://…``, any fsspec URL but ``file://``) opens a
-    :class:`~dings.readers.remote.RemoteMsgpackReader` instead, which takes further keyword
-    arguments (cache folder and limit, storage options, retries); it needs the extra
+    :class:`RemoteMsgpackReader` instead, which takes further keyword arguments (cache folder and
+    limit, storage options, retries, timeouts); it needs the extra
     ``pip install "dings-readers[remote]"``. ``file://`` URLs are read as local paths.
 
     Args:
         path: the data file or any of its index files.
         buffering: accepted for datadings compatibility; the file is memory-mapped.
         allow_unsafe: decode object-dtype arrays with pickle. Only for files you trust.
+        verify: check each sample read against its per-sample checksum.
 
     Raises:
         FileNotFoundError: the data file or its index (``.offsets`` or ``.index``) is missing.
@@ -68,38 +92,28 @@ class MsgpackReader(Reader):
 
     def __new__(cls, *args: Any, **kwargs: Any) -> MsgpackReader:
         if cls is MsgpackReader and is_url(args[0] if args else kwargs.get("path")):
-            from .remote import RemoteMsgpackReader  # fsspec is imported only when a URL is read
-
             return super().__new__(RemoteMsgpackReader)
         return super().__new__(cls)
 
-    def __init__(self, path: str | os.PathLike, buffering: int = 0, *, allow_unsafe: bool = False) -> None:
-        self.path = data_path(local_path(path))
-        if not self.path.is_file():
-            raise FileNotFoundError(f"{self.path}: data file not found" if not self.path.exists() else f"{self.path}: is not a file")
-        self._legacy = not index_path(self.path, ".offsets").exists()
-        if self._legacy and not index_path(self.path, ".index").exists():
-            raise FileNotFoundError(
-                f"{self.path}: no index found ({self.path.name}.offsets or legacy {self.path.name}.index); "
-                "rewrite the dataset or restore its index files"
-            )
-        if not self._legacy:
-            for suffix in (".keys", ".key_hashes", ".filter"):
-                if not index_path(self.path, suffix).exists():
-                    warnings.warn(f"{index_path(self.path, suffix)}: index file missing; key look-up will be slower", stacklevel=2)
-        self._init_state(allow_unsafe)
-        self._open()
+    def __init__(self, path: str | os.PathLike, buffering: int = 0, *, allow_unsafe: bool = False, verify: bool = False) -> None:
+        self._set_source(FileSource(local_path(path)), allow_unsafe, verify)
 
-    def _init_state(self, allow_unsafe: bool) -> None:
-        """Set every lazily loaded part to "not loaded yet" (shared with the remote reader)."""
+    def _set_source(self, source: ByteSource, allow_unsafe: bool, verify: bool) -> None:
+        """Set every lazily loaded part to "not loaded yet" over ``source``."""
+        self._source = source
+        self.path = source.index_base
+        self._legacy = source.legacy
         self._allow_unsafe = allow_unsafe
         self._unpack_options = unpack_options(allow_unsafe)
         self._object_hook = self._unpack_options["object_hook"]
-        self._map: mmap.mmap | None = None
+        self._verify = self._verify_asked = bool(verify)
+        self._checksums: np.ndarray | None = None
         self._view: memoryview | None = None
         self._position = 0
         self._length: int | None = None
         self._offsets: array.array | None = None
+        self._offsets_map: mmap.mmap | None = None
+        self._lazy_reads = 0
         self._keys: list[str] | None = None
         self._key_to_index: dict[str, int] | None = None
         self._hasher = None
@@ -110,13 +124,10 @@ class MsgpackReader(Reader):
         self._lookups = 0
         self._absent = 0
 
-    def _open(self) -> None:
-        with open(self.path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            # an empty file cannot be mapped; it holds no sample to read anyway
-            self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else None
-        self._size = size
-        self._view = memoryview(self._map) if self._map is not None else memoryview(b"")
+    @property
+    def source(self) -> ByteSource:
+        """Where the data file's bytes come from."""
+        return self._source
 
     # --- lazily loaded index parts ---
 
@@ -125,12 +136,18 @@ class MsgpackReader(Reader):
             if self._offsets is not None:
                 self._length = len(self._offsets) - 1
             elif self._legacy:
-                self._length = format_index.legacy_index_len(self.path)
-            elif index_path(self.path, ".keys").exists():
-                self._length = format_index.keys_len(self.path)
-            else:
-                self._length = index_path(self.path, ".offsets").stat().st_size // 8 - 1
+                self._length = len(self.offsets) - 1
+            else:  # the offsets file's size, not a count written inside a file, which could lie
+                self._source.ensure_index()
+                target = index_path(self.path, ".offsets")
+                size = os.stat(target).st_size
+                if size % 8 or not size:
+                    raise CorruptIndexError(f"{target}: size {size} is not a positive multiple of 8; the offsets file is truncated", path=target)
+                self._length = size // 8 - 1
         return self._length
+
+    def _index_error(self, source: Path, what: str) -> CorruptIndexError:
+        return CorruptIndexError(f"{source}: {what}; run `dings verify` to see what is damaged", path=source)
 
     @property
     def offsets(self) -> array.array:
@@ -139,21 +156,55 @@ class MsgpackReader(Reader):
         An ``array.array`` of int64: compact, and indexing it gives plain ints (fast random access).
         """
         if self._offsets is None:
+            self._source.ensure_index()
+            size = self._source.size()
             if self._legacy:
-                self._keys, offsets = format_index.legacy_load_index(self.path)
+                self._keys, offsets = format_index.legacy_load_index(self.path, size)
             else:
                 offsets = format_index.load_offsets(self.path)
             source = index_path(self.path, ".index" if self._legacy else ".offsets")
-            if offsets[0] != 0 or int(offsets[-1]) != self._size or np.any(offsets[1:] <= offsets[:-1]):
-                raise CorruptIndexError(
-                    f"{source}: offsets do not match the data file ({self._size} bytes); "
-                    "run dings.format.verify() to see what is damaged"
-                )
-            if self._length is not None and self._length != len(offsets) - 1:
-                raise CorruptIndexError(f"{source}: {len(offsets) - 1} offsets but the index header says {self._length} samples")
+            if offsets[0] != 0 or int(offsets[-1]) != size or np.any(offsets[1:] <= offsets[:-1]):
+                raise self._index_error(source, f"offsets do not match the data file {self._source.name} ({size} bytes)")
             self._offsets = array.array("q", offsets.astype(np.int64).tobytes())
             self._length = len(offsets) - 1
+            self._close_offsets_map()
         return self._offsets
+
+    def _offsets_array(self) -> np.ndarray:
+        """The offsets as an int64 numpy array sharing the ``array.array``'s memory."""
+        return np.frombuffer(self.offsets, dtype=np.int64)
+
+    def _bounds_of(self, index: int) -> tuple[int, int]:
+        """Byte range of sample ``index`` (valid), from the memory-mapped offsets file while only a
+        few samples were read (opening a reader and reading one sample loads no index)."""
+        if self._offsets is not None or self._legacy or self._lazy_reads >= LAZY_READS:
+            offsets = self.offsets
+            return offsets[index], offsets[index + 1]
+        self._lazy_reads += 1
+        table = self._offsets_map
+        size = self._source.size()
+        if table is None:
+            target = index_path(self.path, ".offsets")
+            with open(target, "rb") as f:
+                length = os.fstat(f.fileno()).st_size
+                if length % 8 or not length:
+                    raise self._index_error(target, f"size {length} is not a positive multiple of 8; the offsets file is truncated")
+                table = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            first = _read_hash(table, 0)[0]
+            last = _read_hash(table, length - 8)[0]
+            if first != 0 or last != size:
+                table.close()
+                raise self._index_error(target, f"offsets do not match the data file {self._source.name} ({size} bytes)")
+            self._offsets_map = table
+        begin, end = _read_pair(table, index * 8)
+        if not begin < end <= size:
+            return self.offsets[index], self.offsets[index + 1]  # loading all offsets names the damage
+        return begin, end
+
+    def _close_offsets_map(self) -> None:
+        if self._offsets_map is not None:
+            self._offsets_map.close()
+            self._offsets_map = None
 
     @property
     def keys(self) -> list[str]:
@@ -162,18 +213,17 @@ class MsgpackReader(Reader):
             if self._legacy:
                 _ = self.offsets
             else:
+                self._source.ensure_index()
                 keys = format_index.load_keys(self.path)
                 if len(keys) != len(self.offsets) - 1:
-                    raise CorruptIndexError(
-                        f"{index_path(self.path, '.keys')}: {len(keys)} keys but {len(self.offsets) - 1} offsets"
-                    )
+                    raise self._index_error(index_path(self.path, ".keys"), f"{len(keys)} keys but {len(self.offsets) - 1} offsets")
                 self._keys = keys
         return self._keys  # type: ignore[return-value]
 
     def _load_hashes(self) -> None:
         salt, hashes = format_index.load_key_hashes(self.path)
         if len(hashes) != len(self):
-            raise CorruptIndexError(f"{index_path(self.path, '.key_hashes')}: {len(hashes)} hashes for {len(self)} samples")
+            raise self._index_error(index_path(self.path, ".key_hashes"), f"{len(hashes)} hashes for {len(self)} samples")
         order = np.argsort(hashes, kind="stable")
         ordered = hashes[order].astype(np.uint64)
         # buckets by the top bits of the hash narrow each binary search to a few entries;
@@ -192,7 +242,10 @@ class MsgpackReader(Reader):
             return self._find_hash(key)
         if self._key_to_index is not None:
             return self._key_to_index.get(key)
+        self._source.ensure_index()
         if self._legacy or not index_path(self.path, ".key_hashes").exists():
+            if not self._legacy:
+                warnings.warn(f"{index_path(self.path, '.key_hashes')}: index file missing; key look-up will be slower", stacklevel=3)
             self._key_to_index = {k: i for i, k in enumerate(self.keys)}
             return self._key_to_index.get(key)
         if index_path(self.path, ".filter").exists():
@@ -227,7 +280,7 @@ class MsgpackReader(Reader):
         self._absent += 1
         return None
 
-    # --- Reader interface ---
+    # --- key look-up ---
 
     def __contains__(self, key: object) -> bool:
         if self._sorted_hashes is not None and type(key) is str:
@@ -242,116 +295,294 @@ class MsgpackReader(Reader):
         """
         found = self._lookup(key) if isinstance(key, str) else None
         if found is None:
-            raise KeyError(f"{key!r} is not a key of {self.path}")
+            raise KeyError(f"{key!r} is not a key of {self._source.name}")
         return found
 
     def find_key(self, index: int) -> str:
         """Return the key of the sample at ``index`` (negative counts from the end)."""
         return self.keys[self._normalize(index)]
 
-    def _read(self, index: int, raw: bool, copy: bool) -> Any:
-        offsets = self._offsets if self._offsets is not None else self.offsets
-        piece = self._view[offsets[index] : offsets[index + 1]]  # type: ignore[index]
+    # --- damaged data ---
+
+    def _key_or_none(self, index: int) -> str | None:
+        try:
+            return self.keys[index]
+        except Exception:  # the keys file may be damaged too
+            return None
+
+    def _damaged(self, index: int, problem: object) -> Exception:
+        """The error for sample ``index`` that does not decode: UnsafeDataError stays what it is."""
+        key = self._key_or_none(index)
+        where = f"{self._source.name}: sample {index}" + (f" (key {key!r})" if key is not None else "")
+        if isinstance(problem, UnsafeDataError):
+            return UnsafeDataError(f"{where}: {problem}")
+        if isinstance(problem, BaseException):
+            problem = f"{type(problem).__name__}: {problem}"
+        return DamagedDataError(f"{where} is damaged ({problem}); run `dings verify` on it", path=self._source.name, index=index, key=key)
+
+    def _decode(self, index: int, piece: Any) -> Any:
+        try:
+            sample = msgpack.unpackb(piece, **self._unpack_options)
+        except Exception as exc:  # msgpack and msgpack-numpy raise many types for broken input
+            raise self._damaged(index, exc) from None
+        if type(sample) is not dict:
+            raise self._damaged(index, f"a {type(sample).__name__}, not a map")
+        return sample
+
+    def _check(self, first: int, buffer: Any, starts: Sequence[int], base: int = 0) -> None:
+        """Check samples ``first``, ``first + 1``, … (bytes ``starts[i] - base`` … ``starts[i + 1] - base``
+        of ``buffer``) against their per-sample checksums."""
+        checksums = self._checksums
+        if checksums is None:
+            checksums = self._checksums = load_checksums(self.path, len(self))
+            if checksums is None:  # the dataset has none: nothing to check
+                self._verify = False
+                return
+        crc = sample_checksum
+        expected = checksums[first : first + len(starts) - 1].tolist()
+        for number, (begin, end) in enumerate(zip(starts[:-1], starts[1:])):
+            if crc(buffer[begin - base : end - base]) != expected[number]:
+                raise self._damaged(first + number, "its bytes do not match its checksum in the .crc32 file")
+
+    # --- the sample-source protocol ---
+
+    def _buffer(self) -> memoryview | None:
+        """The memory-mapped data file (opened again after close), or None when bytes are fetched."""
+        view = self._view = self._source.view()
+        if view is not None and self._verify_asked and not self._verify:
+            self._verify, self._checksums = True, None  # a cached copy may have checksums the remote had not
+        return view
+
+    def read_sample(self, index: int, *, raw: bool = False, copy: bool = True) -> Any:
+        """Return sample ``index`` (a valid, non-negative index); see :meth:`Reader.read_sample`."""
+        offsets = self._offsets
+        view = self._view
+        if offsets is None or view is None or self._verify:
+            return self._read_checked(index, raw, copy)
+        piece = view[offsets[index] : offsets[index + 1]]
         if raw:
             return bytes(piece) if copy else piece
-        return msgpack.unpackb(piece, **self._unpack_options)
+        try:
+            sample = msgpack.unpackb(piece, object_hook=self._object_hook, raw=False, strict_map_key=False)
+        except Exception as exc:
+            raise self._damaged(index, exc) from None
+        if type(sample) is not dict:
+            raise self._damaged(index, f"a {type(sample).__name__}, not a map")
+        return sample
+
+    def _read_checked(self, index: int, raw: bool, copy: bool) -> Any:
+        """:meth:`read_sample` before the index is loaded, for fetched bytes, or with ``verify``."""
+        begin, end = self._bounds_of(index)
+        view = self._view if self._view is not None else self._buffer()
+        piece = view[begin:end] if view is not None else self._source.fetch(begin, end)
+        if self._verify:
+            self._check(index, piece, (begin, end), begin)
+        if raw:
+            return bytes(piece) if copy else piece
+        return self._decode(index, piece)
 
     def get(self, index: int, yield_key: bool = False, raw: bool = False, copy: bool = True) -> Any:
         """Return the sample at ``index`` (negative counts from the end); see :meth:`Reader.get`."""
-        offsets = self._offsets if self._offsets is not None else self.offsets
+        offsets = self._offsets
+        view = self._view
+        if offsets is None or view is None or self._verify:  # not loaded yet, fetched, or checked
+            sample = self.read_sample(self._normalize(index), raw=raw, copy=copy)
+            return (self.find_key(index), sample) if yield_key else sample
         length = len(offsets) - 1
         position = index + length if type(index) is int and index < 0 else index
         if type(position) is not int or not 0 <= position < length:
             position = self._normalize(index)  # raises the right error (or accepts numpy ints)
-        piece = self._view[offsets[position] : offsets[position + 1]]  # type: ignore[index]
+        piece = view[offsets[position] : offsets[position + 1]]
         if raw:
             sample = bytes(piece) if copy else piece
         else:  # explicit keywords: measurably faster than ** on this hot path
-            sample = msgpack.unpackb(piece, object_hook=self._object_hook, raw=False, strict_map_key=False)
+            try:
+                sample = msgpack.unpackb(piece, object_hook=self._object_hook, raw=False, strict_map_key=False)
+            except Exception as exc:
+                raise self._damaged(position, exc) from None
+            if type(sample) is not dict:
+                raise self._damaged(position, f"a {type(sample).__name__}, not a map")
         return (self.keys[position], sample) if yield_key else sample
 
-    def _read_range(self, start: int, stop: int, raw: bool, copy: bool, chunk_size: int) -> Iterator[Any]:
+    def read_range(self, start: int, stop: int, *, raw: bool = False, copy: bool = True) -> Iterator[Any]:
+        """Yield samples ``start`` … ``stop - 1`` (valid bounds), a chunk of whole samples at a time.
+
+        Small samples are decoded by one C call per chunk, then checked: exactly the samples the
+        offsets promise, ending where the chunk ends, or :class:`~dings.format.DamagedDataError`.
+        """
         if start >= stop:
             return iter(())
         offsets = self.offsets
-        if raw:
-            return self._raw_range(start, stop, copy)
-        if (offsets[stop] - offsets[start]) >= LARGE_SAMPLE * (stop - start):
-            return self._large_range(start, stop)
-        # small samples: blocks of ~BLOCK_SIZE bytes, each decoded by one streaming unpacker that
-        # finds the sample boundaries itself; chained at C speed, so no Python frame per sample
-        return itertools.chain.from_iterable(map(self._decode_block, self._blocks(start, stop)))
+        view = self._view if self._view is not None else self._buffer()
+        if raw and not copy and view is not None and not self._verify:
+            return self._view_range(view, offsets[start : stop + 1])
+        decode = self._decoder(start, stop, raw, copy)
+        if decode == self._large_chunk:
+            return self._large_samples(start, stop)
+        return itertools.chain.from_iterable(self._chunks(start, stop, decode, copy))
 
-    def slice(self, start: int | None, stop: int | None = None, yield_key: bool = False, raw: bool = False, copy: bool = True) -> list:
-        """Return samples ``start`` … ``stop - 1`` as a list (bounds as for ``range``/slices).
+    @staticmethod
+    def _view_range(view: memoryview, bounds: array.array) -> Iterator[memoryview]:
+        # zero-copy slices of the memory map, one at a time (a plain loop beats building lists here)
+        begin = bounds[0]
+        for end in bounds[1:]:
+            yield view[begin:end]
+            begin = end
 
-        Runs of small samples are decoded by one C call per block (an array of the run's samples).
-
-        Raises:
-            CorruptIndexError: the offsets do not match the samples in the data file.
-        """
-        begin, end = self._bounds(0 if start is None else start, stop)
-        if raw or yield_key or self._view is None or end - begin < 2:
-            return super().slice(start, stop, yield_key, raw, copy)
-        offsets = self.offsets
-        if (offsets[end] - offsets[begin]) >= LARGE_SAMPLE * (end - begin):
-            return super().slice(start, stop, yield_key, raw, copy)
-        blocks = self._blocks(begin, end)
-        first = self._decode_list(*next(blocks))
-        for bounds in blocks:
-            first.extend(self._decode_list(*bounds))
-        return first
-
-    def _decode_list(self, start: int, stop: int) -> list:
+    def _large_samples(self, start: int, stop: int) -> Iterator[Any]:
+        # one at a time: a decoded large sample is dropped before the next is made, so its memory
+        # is reused while still in the cache
         offsets = self._offsets
-        block = self._view[offsets[start] : offsets[stop]]  # type: ignore[index]
+        for first, end in self._blocks(start, stop, self._source.block_size):
+            buffer, base = self._block(first, end, copy=False)
+            if self._verify:
+                self._check(first, buffer, offsets[first : end + 1], base)  # type: ignore[index]
+            view = memoryview(buffer)
+            for i in range(first, end):
+                yield self._decode(i, view[offsets[i] - base : offsets[i + 1] - base])  # type: ignore[index]
+
+    def _decoder(self, start: int, stop: int, raw: bool, copy: bool) -> Any:
+        """How to turn a chunk of samples ``start`` … ``stop - 1`` into a list."""
+        if raw:
+            return self._raw_chunk if copy else self._view_chunk
+        offsets = self.offsets
+        if (offsets[stop] - offsets[start]) >= LARGE_SAMPLE * (stop - start):
+            return self._large_chunk
+        return self._decode_chunk
+
+    def _chunks(self, start: int, stop: int, decode: Any, copy: bool) -> Iterator[list]:
+        """Samples ``start`` … ``stop - 1`` as lists of at most :data:`CHUNK` samples: each block of
+        the source (one fetch when remote) is decoded a chunk at a time, so few decoded samples are
+        alive at once (the garbage collector then has little to scan)."""
+        for first, end in self._blocks(start, stop, self._source.block_size):
+            buffer, base = self._block(first, end, copy)
+            for head in range(first, end, CHUNK):
+                yield decode(head, min(end, head + CHUNK), buffer, base)
+
+    def _block(self, first: int, end: int, copy: bool = True) -> tuple[Any, int]:
+        """The bytes of samples ``first`` … ``end - 1``: ``(buffer, base)`` with sample ``i`` at
+        ``offsets[i] - base`` — the memory map (base 0) or one fetched range."""
+        offsets = self._offsets
+        view = self._view if self._view is not None else self._buffer()
+        if view is None:
+            begin = offsets[first]  # type: ignore[index]
+            return self._source.fetch(begin, offsets[end]), begin  # type: ignore[index]
+        if copy and isinstance(self._source, FileSource):
+            return self._source.bytes_view(), 0  # slicing the mmap itself gives bytes in one step
+        return view, 0
+
+    def _view_chunk(self, first: int, end: int, buffer: Any, base: int) -> list:
+        starts = self._offsets[first : end + 1]  # type: ignore[index]
+        if self._verify:
+            self._check(first, buffer, starts, base)
+        view = memoryview(buffer)
+        return [view[a - base : b - base] for a, b in zip(starts[:-1], starts[1:])]
+
+    def _raw_chunk(self, first: int, end: int, buffer: Any, base: int) -> list:
+        starts = self._offsets[first : end + 1]  # type: ignore[index]
+        if self._verify:
+            self._check(first, buffer, starts, base)
+        if base == 0 and type(buffer) is not memoryview:  # the mmap: slices are bytes
+            return [buffer[a:b] for a, b in zip(starts[:-1], starts[1:])]
+        view = memoryview(buffer)
+        return [bytes(view[a - base : b - base]) for a, b in zip(starts[:-1], starts[1:])]
+
+    def _large_chunk(self, first: int, end: int, buffer: Any, base: int) -> list:
+        # large samples: decode each straight from the buffer (no copy into an unpacker)
+        offsets = self._offsets
+        if self._verify:
+            self._check(first, buffer, offsets[first : end + 1], base)  # type: ignore[index]
+        view = memoryview(buffer)
+        return [self._decode(i, view[offsets[i] - base : offsets[i + 1] - base]) for i in range(first, end)]  # type: ignore[index]
+
+    def _decode_chunk(self, first: int, end: int, buffer: Any, base: int) -> list:
+        offsets = self._offsets
+        if self._verify:
+            self._check(first, buffer, offsets[first : end + 1], base)  # type: ignore[index]
+        block = memoryview(buffer)[offsets[first] - base : offsets[end] - base]  # type: ignore[index]
         unpacker = msgpack.Unpacker(max_buffer_size=len(block) + 5, **self._unpack_options)
-        unpacker.feed(_array_header(0xDD, stop - start))
+        unpacker.feed(_array_header(0xDD, end - first))
         unpacker.feed(block)  # a copy: samples never refer to the memory map
         try:
             samples = unpacker.unpack()
-        except msgpack.OutOfData:
-            samples = None
-        if samples is None or unpacker.tell() != len(block) + 5:
-            raise CorruptIndexError(
-                f"{self.path}: samples {start}–{stop - 1} do not match the offsets index; "
-                "run `dings verify` on it and rewrite the index or the dataset"
-            )
-        return samples
+            whole = unpacker.tell() == len(block) + 5
+        except Exception:
+            samples, whole = None, False
+        if not whole or set(map(type, samples)) != {dict}:  # type: ignore[arg-type]
+            self._find_damage(first, end, buffer, base)
+        return samples  # type: ignore[return-value]
 
-    def _raw_range(self, start: int, stop: int, copy: bool) -> Iterator[Any]:
-        # a plain loop slicing with two ints beats map(slice, ...), which calls slice() per sample
+    def _find_damage(self, first: int, end: int, buffer: Any, base: int) -> None:
+        """Decode samples ``first`` … ``end - 1`` one by one to name the damaged one, and raise."""
         offsets = self._offsets
-        begin = offsets[start]  # type: ignore[index]
-        data = self._map if copy else self._view  # slicing the mmap itself gives bytes in one step
-        for end in offsets[start + 1 : stop + 1]:  # type: ignore[index]
-            yield data[begin:end]  # type: ignore[index]
-            begin = end
+        view = memoryview(buffer)
+        for i in range(first, end):
+            self._decode(i, view[offsets[i] - base : offsets[i + 1] - base])  # type: ignore[index]
+        raise CorruptIndexError(  # each decodes alone, so only the block as a whole disagrees
+            f"{self._source.name}: samples {first}–{end - 1} do not match the offsets index; run `dings verify` on it",
+            path=self._source.name, index=first,
+        )
 
-    def _large_range(self, start: int, stop: int) -> Iterator[Any]:
-        # large samples: decode each straight from the memory map (no copy into an unpacker)
-        offsets, view, options = self._offsets, self._view, self._unpack_options
-        for i in range(start, stop):
-            yield msgpack.unpackb(view[offsets[i] : offsets[i + 1]], **options)  # type: ignore[index]
-
-    def _blocks(self, start: int, stop: int, size: int | None = None) -> Iterator[tuple[int, int]]:
+    def _blocks(self, start: int, stop: int, size: int) -> Iterator[tuple[int, int]]:
         """Split samples ``start`` … ``stop - 1`` into runs of whole samples of at most ``size`` bytes
-        (default :data:`BLOCK_SIZE`; a larger sample is a run of its own)."""
+        (a larger sample is a run of its own)."""
         offsets = self._offsets
-        limit = BLOCK_SIZE if size is None else size
         position = start
         while position < stop:
-            end = bisect.bisect_right(offsets, offsets[position] + limit, position + 1, stop + 1) - 1  # type: ignore
+            end = bisect.bisect_right(offsets, offsets[position] + size, position + 1, stop + 1) - 1  # type: ignore
             end = max(end, position + 1)
             yield position, end
             position = end
 
-    def _decode_block(self, bounds: tuple[int, int]) -> msgpack.Unpacker:
-        offsets = self._offsets
-        block = self._view[offsets[bounds[0]] : offsets[bounds[1]]]  # type: ignore[index]
-        unpacker = msgpack.Unpacker(max_buffer_size=max(len(block), 1), **self._unpack_options)
-        unpacker.feed(block)  # a copy: samples never refer to the memory map
-        return unpacker
+    @property
+    def fetches_concurrently(self) -> bool:  # type: ignore[override]
+        """True while samples are fetched remotely (see :meth:`read_runs`)."""
+        return self._source.fetches_concurrently
+
+    def read_runs(self, runs: Sequence[tuple[int, int]], raw: bool = False, copy: bool = True) -> list[list]:
+        """Return the samples of each run ``(start, stop)``, one list per run.
+
+        From a remote source the runs (split into requests of at most its block size) are fetched
+        with several requests in flight, so a batch of scattered samples costs about one round trip.
+        """
+        if not self._source.fetches_concurrently or len(runs) < 2:
+            return super().read_runs(runs, raw, copy)
+        offsets = self.offsets
+        pieces = []  # (run number, first sample, end sample)
+        for number, (start, stop) in enumerate(runs):
+            pieces.extend((number, first, end) for first, end in self._blocks(*self._bounds(start, stop), self._source.block_size))
+        blocks = self._source.fetch_many([(offsets[first], offsets[end]) for _, first, end in pieces])
+        samples: list[list] = [[] for _ in runs]
+        for (number, first, end), buffer in zip(pieces, blocks):
+            decode = self._decoder(first, end, raw, copy)
+            for head in range(first, end, CHUNK):
+                samples[number].extend(decode(head, min(end, head + CHUNK), buffer, offsets[first]))
+        return samples
+
+    def read_spans(self, indices: Sequence[int] | np.ndarray) -> list[Spans]:
+        """Return where the packed bytes of the samples at ``indices`` lie: one zero-copy span over
+        the memory map (or, remotely, over one buffer filled by concurrent ranged fetches)."""
+        wanted = np.asarray(indices, dtype=np.int64)
+        offsets = self._offsets_array()
+        starts, stops = offsets[wanted], offsets[wanted + 1]
+        where = np.arange(len(wanted), dtype=np.intp)
+        view = self._view if self._view is not None else self._buffer()
+        if view is None:
+            if not len(wanted):
+                return [Spans(b"", starts, stops, where)]
+            breaks = np.flatnonzero(starts[1:] != stops[:-1]) + 1  # runs of adjacent byte ranges
+            heads = np.concatenate(([0], breaks))
+            tails = np.concatenate((breaks, [len(wanted)]))
+            ranges = list(zip(starts[heads].tolist(), stops[tails - 1].tolist()))
+            buffer = b"".join(self._source.fetch_many(ranges))
+            sizes = stops[tails - 1] - starts[heads]
+            shift = np.repeat(starts[heads] - (np.cumsum(sizes) - sizes), tails - heads)
+            starts, stops = starts - shift, stops - shift
+            view = memoryview(buffer)
+        if self._verify:
+            for number, (index, begin, end) in enumerate(zip(wanted.tolist(), starts.tolist(), stops.tolist())):
+                self._check(index, view, (begin, end), 0)
+        return [Spans(view, starts, stops, where)]
 
     # --- integrity ---
 
@@ -365,9 +596,7 @@ class MsgpackReader(Reader):
         Returns:
             True when the data file matches its checksum.
         """
-        report = VerifyReport(self.path)
-        check_md5(report, self.path, only=[self.path.name], progress=progress)
-        return report.ok
+        return self._source.verify_data(progress)
 
     def verify_index(self, read_size: int = 512 * 1024, progress: bool = False) -> bool:
         """Check the index files against the md5 file and against the data.
@@ -379,47 +608,49 @@ class MsgpackReader(Reader):
         Returns:
             True when every index file matches its checksum and agrees with the data.
         """
-        report = VerifyReport(self.path)
-        names = [self.path.name + s for s in (".offsets", ".keys", ".key_hashes", ".filter")]
-        check_md5(report, self.path, only=names, progress=progress)
-        check_structure(report, self.path)
-        return report.ok
+        return not self._index_problems(progress)
+
+    def _index_problems(self, progress: bool) -> list[str]:
+        problems = self._source.index_problems(progress)
+        try:
+            _ = self.offsets
+            if not self._legacy:
+                _ = self.keys
+        except (CorruptIndexError, OSError) as exc:
+            problems.append(str(exc))
+        return problems
 
     def verify(self) -> VerifyReport:
         """Run every check of :func:`dings.format.verify` on this dataset."""
-        return verify_dataset(self.path)
+        return self._source.verify(lambda: self._index_problems(False), self.__len__)
 
     # --- lifecycle ---
 
     def close(self) -> None:
-        """Release the memory map."""
-        if self._view is not None:
-            self._view.release()
-            self._view = None
-        if self._map is not None:
-            try:
-                self._map.close()
-            except BufferError:  # a zero-copy sample still references the map; it closes with it
-                pass
-            self._map = None
+        """Release the memory maps; the reader opens them again when it is used again."""
+        self._view = None
+        self._close_offsets_map()
+        self._source.close()
 
     def __copy__(self) -> MsgpackReader:
         clone = super().__copy__()
-        clone._open()
+        for name in _REBUILT:
+            setattr(clone, name, None)
+        clone._use_filter = False
+        clone._source = self._source.copy()  # type: ignore[attr-defined]
         return clone  # type: ignore[return-value]
 
     def __getstate__(self) -> dict[str, Any]:
         # pickling (spawned DataLoader workers) sends the path and what is loaded, but not the memory
-        # map or the key look-up structures: they are rebuilt lazily on the other side
+        # maps or the key look-up structures: they are rebuilt lazily on the other side
         state = self.__dict__.copy()
-        for name in _REBUILT_AFTER_PICKLING:
+        for name in _REBUILT:
             state[name] = None
         state["_use_filter"] = False
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._open()
 
     def __del__(self) -> None:
         try:
@@ -428,4 +659,90 @@ class MsgpackReader(Reader):
             pass
 
     def __repr__(self) -> str:
-        return f"MsgpackReader({str(self.path)!r})"
+        return f"MsgpackReader({self._source.name!r})"
+
+
+class RemoteMsgpackReader(MsgpackReader):
+    """A :class:`MsgpackReader` over a dataset at a URL (``s3://``, ``gs://``, ``https://``, any fsspec URL).
+
+    ``MsgpackReader(url)`` opens one. Everything about fetching, caching and retrying is done by
+    its byte source, :class:`~dings.readers.remote.RemoteSource` (see there); samples are checked
+    against the per-sample checksums by default (``verify=True``), so a cached copy that rots on
+    disk is never served wrong.
+
+    Args:
+        path: URL of the data file (or of any of its index files).
+        buffering: accepted for datadings compatibility; unused.
+        allow_unsafe: decode object-dtype arrays with pickle. Only for files you trust.
+        verify: check each sample read against its per-sample checksum (the dataset's ``.crc32``,
+            or the one computed when its data file was cached).
+        options: keyword arguments of :class:`~dings.readers.remote.RemoteSource` (``cache_dir``,
+            ``cache_limit``, ``cache``, ``storage_options``, ``retries``, ``backoff``,
+            ``block_size``, ``connect_timeout``, ``read_timeout``).
+
+    Raises:
+        ValueError: ``path`` is not a URL, or an option is invalid.
+        ImportError: fsspec or the protocol's package is not installed.
+        FileNotFoundError: the data file or its index is missing remotely.
+        dings.readers.RemoteError: a permanent error, or transient errors or time-outs past the retries.
+    """
+
+    #: requests :meth:`read_runs` keeps in flight at once
+    concurrent_requests = 16
+
+    def __init__(self, path: str, buffering: int = 0, *, allow_unsafe: bool = False, verify: bool = True, **options: Any) -> None:
+        if not is_url(path):
+            raise ValueError(f"{path!r} is not a URL; open local files with MsgpackReader")
+        from .remote import RemoteSource  # fsspec is imported only when a URL is read
+
+        options.setdefault("concurrency", self.concurrent_requests)
+        self._set_source(RemoteSource(path, **options), allow_unsafe, verify)
+        if self._source.cache_mode == "full":
+            self.cache_data()
+
+    @property
+    def url(self) -> str:
+        """The data file's URL."""
+        return self._source.url
+
+    @property
+    def remote(self) -> Any:
+        """The :class:`~dings.readers.remote_fs.RemoteFiles` the data is fetched through."""
+        return self._source.remote
+
+    @property
+    def requests(self) -> int:
+        """Ranged requests for data made so far."""
+        return self._source.requests
+
+    @requests.setter
+    def requests(self, value: int) -> None:
+        self._source.requests = value
+
+    @property
+    def block_size(self) -> int:
+        """Bytes per ranged request of a sequential pass."""
+        return self._source.block_size
+
+    @property
+    def cached(self) -> bool:
+        """Whether samples are read from the verified local copy of the data file."""
+        return self._source.cached
+
+    def cache_data(self, progress: bool = False) -> Path:
+        """Download the data file into the cache (verified by md5) and read it locally from now on.
+
+        Args:
+            progress: accepted for symmetry with other long operations; nothing is shown.
+
+        Returns:
+            The cached data file.
+
+        Raises:
+            ValueError: the dataset has no md5 file, or the data file does not fit in ``cache_limit``.
+            OSError: the downloaded data does not match the md5 file.
+        """
+        return self._source.cache_data()
+
+    def __repr__(self) -> str:
+        return f"MsgpackReader({self._source.url!r})"

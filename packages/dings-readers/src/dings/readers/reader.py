@@ -36,16 +36,38 @@ class Spans(NamedTuple):
 class Reader(ABC):
     """Random access and iteration over a sequence of samples (dicts with a unique ``"key"``).
 
-    Subclasses implement ``__len__``, :meth:`find_index`, :meth:`find_key` and :meth:`_read`
-    (one sample by a valid, non-negative index); they may override :meth:`_read_range` with a
-    faster sequential path. Everything else — negative indices, slices, ``yield_key``/``raw``,
-    the read position used by :meth:`next` and :meth:`seek` — is implemented here once.
+    **The sample-source protocol.** Every reader offers these to the readers that wrap it
+    (augments, :class:`~dings.readers.ShardedReader`, dings.torch); a reader for a new storage
+    implements the first four and gets everything else:
+
+    - ``__len__()``: number of samples.
+    - :meth:`find_index` ``(key)`` and :meth:`find_key` ``(index)``.
+    - :meth:`read_sample` ``(index, *, raw=False, copy=True)``: one sample by a valid,
+      non-negative index; decoded, or packed msgpack bytes with ``raw``; ``copy=False`` allows
+      ``memoryview`` results that share the reader's buffers.
+    - :meth:`read_range` ``(start, stop, *, raw=False, copy=True)``: an iterator over samples
+      ``start … stop - 1`` (valid bounds); override it with a faster sequential path.
+    - :meth:`read_runs` ``(runs, raw=False, copy=True)``: one list of samples per run ``(start, stop)``.
+    - :meth:`read_spans` ``(indices)``: where the packed bytes of samples lie (:class:`Spans`),
+      for batch decoders.
+    - :attr:`fetches_concurrently`: whether :meth:`read_runs` fetches its runs concurrently.
+
+    Everything else — negative indices, slices, ``yield_key``, the read position used by
+    :meth:`next` and :meth:`seek` — is built on these once, here. A subclass written to datadings
+    3.4's abstract methods (``get`` and ``slice`` instead of ``read_sample``/``read_range``) works
+    too: :meth:`read_sample` then calls its ``get``. A subclass that implements neither
+    :meth:`read_sample` nor ``get`` cannot be instantiated (``TypeError``).
 
     Readers are context managers; ``copy.copy(reader)`` gives an independent reader with its own
     read position.
     """
 
     _position: int = 0
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Reader:
+        if cls.read_sample is Reader.read_sample and cls.get is Reader.get:
+            raise TypeError(f"Can't instantiate {cls.__name__}: a Reader must implement read_sample() (or datadings' get())")
+        return super().__new__(cls)
 
     # --- what subclasses implement ---
 
@@ -69,14 +91,26 @@ class Reader(ABC):
             IndexError: ``index`` is out of range (the message names it).
         """
 
-    @abstractmethod
-    def _read(self, index: int, raw: bool, copy: bool) -> Any:
-        """Return sample ``index`` (already checked to be in range), decoded or packed (``raw``)."""
+    def read_sample(self, index: int, *, raw: bool = False, copy: bool = True) -> Any:
+        """Return sample ``index`` (a valid, non-negative index), decoded or packed (``raw``).
 
-    def _read_range(self, start: int, stop: int, raw: bool, copy: bool, chunk_size: int) -> Iterator[Any]:
-        """Yield samples ``start`` … ``stop - 1`` (valid bounds). Override for a faster sequential path."""
-        for index in range(start, stop):
-            yield self._read(index, raw, copy)
+        The default calls ``get`` (readers written for datadings implement that instead).
+
+        Args:
+            index: ``0 <= index < len(self)``.
+            raw: return the packed msgpack bytes.
+            copy: if false, the result may be a ``memoryview`` sharing the reader's buffers.
+        """
+        return self.get(index, raw=raw, copy=copy)
+
+    def read_range(self, start: int, stop: int, *, raw: bool = False, copy: bool = True) -> Iterator[Any]:
+        """Return an iterator over samples ``start`` … ``stop - 1`` (valid bounds).
+
+        The default reads them one by one with :meth:`read_sample`; override it with a faster
+        sequential path.
+        """
+        read = self.read_sample
+        return (read(index, raw=raw, copy=copy) for index in range(start, stop))
 
     # --- shared behaviour ---
 
@@ -118,7 +152,7 @@ class Reader(ABC):
             IndexError: ``index`` is out of range.
         """
         position = self._normalize(index)
-        sample = self._read(position, raw, copy)
+        sample = self.read_sample(position, raw=raw, copy=copy)
         return (self.find_key(position), sample) if yield_key else sample
 
     def _bounds(self, start: int | None, stop: int | None) -> tuple[int, int]:
@@ -151,10 +185,10 @@ class Reader(ABC):
             yield_key: yield ``(key, sample)`` pairs.
             raw: yield packed msgpack bytes.
             copy: if false, samples may be ``memoryview`` objects sharing the reader's buffers.
-            chunk_size: samples read together (readers may read more for speed).
+            chunk_size: accepted for datadings compatibility; readers choose their own block sizes.
         """
         begin, end = self._bounds(self._resume() if start is None else start, stop)
-        samples = self._read_range(begin, end, raw, copy, max(1, chunk_size))
+        samples = self.read_range(begin, end, raw=raw, copy=copy)
         if yield_key:
             samples = zip(map(self.find_key, range(begin, end)), samples)
         # count what was consumed at C speed: zip takes a sample first, so the counter advances
@@ -183,7 +217,7 @@ class Reader(ABC):
     def slice(self, start: int | None, stop: int | None = None, yield_key: bool = False, raw: bool = False, copy: bool = True) -> list:
         """Return samples ``start`` … ``stop - 1`` as a list (bounds as for ``range``/slices)."""
         begin, end = self._bounds(0 if start is None else start, stop)
-        samples = list(self._read_range(begin, end, raw, copy, max(1, end - begin)))
+        samples = list(self.read_range(begin, end, raw=raw, copy=copy))
         if yield_key:
             return [(self.find_key(i), s) for i, s in zip(range(begin, end), samples)]
         return samples

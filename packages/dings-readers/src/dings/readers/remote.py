@@ -1,6 +1,7 @@
-"""RemoteMsgpackReader: a dataset read from object storage or HTTP through fsspec, with a local cache.
+"""RemoteSource: the bytes of a dataset in object storage or on HTTP, read through fsspec, with a local cache.
 
-``MsgpackReader(url)`` returns one for any URL whose scheme is not ``file``. Needs the extra
+It is the byte source under a :class:`~dings.readers.RemoteMsgpackReader` (``MsgpackReader(url)``
+opens one for any URL whose scheme is not ``file``). Needs the extra
 ``pip install "dings-readers[remote]"`` (fsspec) plus the protocol's package (``s3fs``, ``gcsfs``,
 ``aiohttp`` for http(s), …).
 """
@@ -13,29 +14,41 @@ import os
 import threading
 import warnings
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import msgpack
-from dings.format import CorruptIndexError, VerifyReport, load_md5
-from dings.format.paths import INDEX_SUFFIXES, LEGACY_INDEX_SUFFIX, MD5_SUFFIX
+import numpy as np
+from dings.format import (
+    CHECKSUMS_SUFFIX,
+    INDEX_SUFFIXES,
+    LEGACY_INDEX_SUFFIX,
+    MD5_SUFFIX,
+    CorruptIndexError,
+    VerifyReport,
+    legacy_load_index,
+    load_md5,
+    load_offsets,
+    md5_file,
+    pack_checksums,
+    sample_checksum,
+)
 from dings.format.verify import check_md5
-from dings.format import verify as verify_dataset
 
-from .msgpack_reader import LARGE_SAMPLE, MsgpackReader
+from .byte_source import ByteSource, FileSource
 from .remote_cache import DatasetCache, cache_root, evict, folder_size, write_atomic
 from .remote_cache import cache_limit as resolve_cache_limit
 from .remote_fs import RemoteFiles, RetryPolicy, data_url, is_url, join_url, url_name
 
-__all__ = ["RemoteMsgpackReader", "DEFAULT_BLOCK_SIZE", "CACHE_MODES"]
+__all__ = ["RemoteSource", "DEFAULT_BLOCK_SIZE", "CACHE_MODES"]
 
 #: bytes fetched by one ranged request of a sequential or chunked pass (at least one sample)
 DEFAULT_BLOCK_SIZE = 8 << 20
 #: ``cache`` arguments: index files only; index + data files read completely; index + data at once
 CACHE_MODES = ("index", "auto", "full")
 _INDEX_NAMES = {".offsets": "offsets index", ".keys": "keys index", ".key_hashes": "key hashes",
-                ".filter": "Bloom filter", MD5_SUFFIX: "md5 file", LEGACY_INDEX_SUFFIX: "legacy index", "": "data file"}
+                ".filter": "Bloom filter", MD5_SUFFIX: "md5 file", LEGACY_INDEX_SUFFIX: "legacy index", "": "data file",
+                CHECKSUMS_SUFFIX: "per-sample checksums"}
 
 
 class _Fill:
@@ -85,35 +98,37 @@ def _discard(fd: int, tmp: Path, pid: int) -> None:
     tmp.unlink(missing_ok=True)
 
 
-class RemoteMsgpackReader(MsgpackReader):
-    """A :class:`MsgpackReader` over a dataset at a URL (``s3://``, ``gs://``, ``https://``, any fsspec URL).
+class RemoteSource(ByteSource):
+    """The bytes of a dataset at a URL (``s3://``, ``gs://``, ``https://``, any fsspec URL), with a local cache.
 
-    **Index files** (``.offsets``, ``.keys``, ``.key_hashes``, ``.filter``, or a legacy ``.index``)
-    are fetched once into a cache folder, checked against the dataset's ``.md5`` file, and then
-    used like a local dataset's. On every open the ``.md5`` file is fetched again (one small
-    request) and each cached index file hashed: a dataset that changed remotely, or a damaged
-    cached file, is fetched anew.
+    **Index files** (``.offsets``, ``.keys``, ``.key_hashes``, ``.filter``, ``.crc32``, or a legacy
+    ``.index``) are fetched once into a cache folder, checked against the dataset's ``.md5`` file,
+    and then used like a local dataset's. On every open the ``.md5`` file is fetched again (one
+    small request) and each cached index file hashed: a dataset that changed remotely, or a
+    damaged cached file, is fetched anew.
 
-    **Samples** are fetched with ranged reads. A sequential or chunked pass (``iter``, slices,
-    :class:`~dings.readers.QuasiShuffler`, dings.torch chunks) fetches neighbouring samples
-    together, in blocks of up to ``block_size`` bytes, so it makes one request per chunk (or per
-    block of a long pass), not one per sample; ``get`` makes one request per sample unless the
-    sample is in the block fetched last. :attr:`requests` counts the ranged requests.
+    **Samples** are fetched with ranged reads. A sequential or chunked pass fetches neighbouring
+    samples together, in blocks of up to ``block_size`` bytes, so it makes one request per chunk
+    (or per block of a long pass), not one per sample; a single sample costs one request unless it
+    is in the block fetched last. :attr:`requests` counts the ranged requests.
 
     **Data cache** (``cache="auto"``): every range fetched is also written into a sparse temporary
     file in the cache folder; once the whole data file has been fetched (in any order, e.g. after
     one epoch in one process) it is checked against the md5 file and kept, and from then on (also
-    in later runs) the dataset is read locally through a memory map, like a local file.
-    ``cache="full"`` or :meth:`cache_data` downloads the data file at once. ``cache="index"``
-    never stores data. The cache stays below ``cache_limit`` bytes by evicting the least recently
-    used datasets (data files first, then their index files); a data file that does not fit alone
-    is never cached. A cached data file is trusted while its size and modification time are those
-    it had when its md5 last matched; otherwise it is hashed again, and dropped if it differs.
-    Datasets without an ``.md5`` file are read but nothing of them is trusted from the cache.
+    in later runs) the dataset is read locally through a memory map. ``cache="full"`` or
+    :meth:`cache_data` downloads the data file at once. ``cache="index"`` never stores data. The
+    cache stays below ``cache_limit`` bytes by evicting the least recently used datasets (data
+    files first, then their index files); a data file that does not fit alone is never cached. A
+    cached data file is trusted while its size and modification time are those it had when its md5
+    last matched; otherwise it is hashed again, and dropped if it differs. When a data file is
+    cached, its per-sample checksums are kept beside it (computed from the verified copy if the
+    dataset has no ``.crc32``), so a reader with ``verify=True`` notices a copy that rots on disk
+    later. Datasets without an ``.md5`` file are read but nothing of them is trusted from the cache.
 
-    **Errors**: connection errors, timeouts, HTTP 5xx/429/408 and short reads are retried with
+    **Errors**: connection errors, time-outs, HTTP 5xx/429/408 and short reads are retried with
     exponential back-off; not found, access denied and other permanent errors raise at once, naming
-    the URL and what was read.
+    the URL and what was read. A server that accepts a connection but stalls is given up on after
+    ``connect_timeout``/``read_timeout`` seconds per attempt (http(s) and s3).
 
     **Processes**: the fsspec filesystem is created anew in each process, so a reader may be
     opened before DataLoader workers fork (or be pickled to spawned workers). Workers read a
@@ -122,8 +137,6 @@ class RemoteMsgpackReader(MsgpackReader):
 
     Args:
         path: URL of the data file (or of any of its index files).
-        buffering: accepted for datadings compatibility; unused.
-        allow_unsafe: decode object-dtype arrays with pickle. Only for files you trust.
         cache_dir: the cache root (default ``$DINGS_CACHE`` or ``~/.cache/dings``); each dataset
             gets a subfolder named by the hash of its URL.
         cache_limit: cache size limit in bytes (default ``$DINGS_CACHE_LIMIT`` or 20 GiB).
@@ -132,8 +145,12 @@ class RemoteMsgpackReader(MsgpackReader):
         retries: further attempts after a transient error.
         backoff: seconds before the first retry, doubled for each further one.
         block_size: bytes per ranged request of a sequential pass.
+        connect_timeout: seconds to wait for a connection, per attempt.
+        read_timeout: seconds to wait for data on an open connection, per attempt.
+        concurrency: ranged requests :meth:`fetch_many` keeps in flight at once.
 
     Raises:
+        ValueError: an option is invalid.
         ImportError: fsspec or the protocol's package is not installed (the message says what to install).
         FileNotFoundError: the data file or its index is missing remotely.
         PermissionError: access is denied.
@@ -141,22 +158,20 @@ class RemoteMsgpackReader(MsgpackReader):
         dings.format.CorruptIndexError: a fetched index file does not match the md5 file.
     """
 
-    #: requests :meth:`read_runs` keeps in flight at once
-    concurrent_requests = 16
-
     def __init__(
         self,
         path: str,
-        buffering: int = 0,
         *,
-        allow_unsafe: bool = False,
         cache_dir: str | os.PathLike | None = None,
         cache_limit: int | None = None,
         cache: str = "auto",
         storage_options: dict[str, Any] | None = None,
-        retries: int = 5,
+        retries: int = 3,
         backoff: float = 0.5,
         block_size: int = DEFAULT_BLOCK_SIZE,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 30.0,
+        concurrency: int = 16,
     ) -> None:
         if not is_url(path):
             raise ValueError(f"{path!r} is not a URL; open local files with MsgpackReader")
@@ -166,16 +181,17 @@ class RemoteMsgpackReader(MsgpackReader):
             raise ValueError(f"block_size must be a positive number of bytes, got {block_size!r}")
         path = data_url(path)
         name = url_name(path)
-        self.url = path
-        self.remote = RemoteFiles(path, storage_options, RetryPolicy(retries, backoff))
+        self.url = self.name = path
+        self.remote = RemoteFiles(path, storage_options, RetryPolicy(retries, backoff), timeouts=(connect_timeout, read_timeout))
         self.cache_mode = cache
         self.cache_limit = resolve_cache_limit(cache_limit)
         self.block_size = block_size
+        self.concurrency = concurrency
         self.requests = 0
         self._cache = DatasetCache(cache_root(cache_dir), path, name)
-        self.path = self._cache.file()
-        self._init_state(allow_unsafe)
+        self.index_base = self._cache.file()
         self._local = False
+        self._file: FileSource | None = None  # the verified cached data file, once there is one
         self._last: tuple[int, bytes] | None = None  # (start, block) fetched last
         self._fill: _Fill | None = None
         self._fill_failed = False
@@ -184,12 +200,10 @@ class RemoteMsgpackReader(MsgpackReader):
         self._size: int | None = None
         self._fetch_index()
         if self._digests.get(name) and self._cache.trusted(self._digests[name]):
-            self._size = self.path.stat().st_size
+            self._size = self.index_base.stat().st_size
+            self._use_cached()
         elif self._size is None:
             self._size = self.remote.size(self.url, "the data file")
-        self._open()
-        if cache == "full":
-            self.cache_data()
 
     # --- index files ---
 
@@ -205,15 +219,15 @@ class RemoteMsgpackReader(MsgpackReader):
             content = None
         if content is None:
             self._size = self.remote.size(self.url, "the data file")  # a missing dataset is named by its data file
-            warnings.warn(f"{self.url}: no md5 file; index files are fetched unverified and data is never cached", stacklevel=4)
+            warnings.warn(f"{self.url}: no md5 file; index files are fetched unverified and data is never cached", stacklevel=5)
             self._cache.clear()
             self._digests = {}
             if not self._get_index(".offsets", required=False):
-                self._legacy = True
+                self.legacy = True
                 self._get_index(LEGACY_INDEX_SUFFIX, required=True)
                 return
-            self._legacy = False
-            for suffix in (".keys", ".key_hashes", ".filter"):
+            self.legacy = False
+            for suffix in (".keys", ".key_hashes", ".filter", CHECKSUMS_SUFFIX):
                 self._get_index(suffix, required=False)
             return
         if not md5_path.is_file() or md5_path.read_bytes() != content:
@@ -221,20 +235,22 @@ class RemoteMsgpackReader(MsgpackReader):
             write_atomic(md5_path, content)
         self._digests = load_md5(md5_path)
         if self._cache.name not in self._digests:
-            raise CorruptIndexError(f"{self.url}{MD5_SUFFIX}: has no checksum for the data file {self._cache.name}")
-        listed = [s for s in INDEX_SUFFIXES if self._cache.name + s in self._digests]
-        self._legacy = ".offsets" not in listed
-        if self._legacy:
+            raise CorruptIndexError(f"{self.url}{MD5_SUFFIX}: has no checksum for the data file {self._cache.name}", path=self.url + MD5_SUFFIX)
+        listed = [s for s in (*INDEX_SUFFIXES, CHECKSUMS_SUFFIX) if self._cache.name + s in self._digests]
+        self.legacy = ".offsets" not in listed
+        if self.legacy:
             self._get_index(LEGACY_INDEX_SUFFIX, required=True)
         for suffix in listed:
             self._get_index(suffix, required=True)
+        if CHECKSUMS_SUFFIX not in listed and not self._cache.file(CHECKSUMS_SUFFIX).is_file():
+            self._get_index(CHECKSUMS_SUFFIX, required=False)  # written by writers that do not list it
         self._evict()
 
     def _get_index(self, suffix: str, required: bool) -> bool:
         """Make sure the index file ``suffix`` is in the cache folder and matches its md5 (if listed)."""
         target = self._cache.file(suffix)
         digest = self._digests.get(self._cache.name + suffix)
-        if digest is not None and target.is_file() and hashlib.md5(target.read_bytes()).hexdigest() == digest:
+        if digest is not None and target.is_file() and md5_file(target) == digest:
             return True
         url = join_url(self.url, self._cache.name + suffix)
         try:
@@ -246,102 +262,50 @@ class RemoteMsgpackReader(MsgpackReader):
         if digest is not None and hashlib.md5(content).hexdigest() != digest:
             raise CorruptIndexError(
                 f"{url}: md5 mismatch with {self._cache.name}{MD5_SUFFIX} (the remote dataset is damaged or being rewritten); "
-                "verify the source dataset"
+                "verify the source dataset", path=url,
             )
         write_atomic(target, content)
         return True
 
-    def _ensure_index(self) -> None:
+    def ensure_index(self) -> None:
         """Fetch index files again if eviction (by another process) removed them."""
-        suffixes = [LEGACY_INDEX_SUFFIX] if self._legacy else [s for s in INDEX_SUFFIXES if self._cache.name + s in self._digests]
+        suffixes = [LEGACY_INDEX_SUFFIX] if self.legacy else [s for s in INDEX_SUFFIXES if self._cache.name + s in self._digests]
         for suffix in suffixes:
             if not self._cache.file(suffix).is_file():
                 self._get_index(suffix, required=True)
 
-    def __len__(self) -> int:
-        if self._length is None:
-            self._ensure_index()
-        return super().__len__()
-
-    @property
-    def offsets(self):  # type: ignore[override]
-        """Start offsets of all samples plus the data size (N+1 values), checked against the data file."""
-        if self._offsets is None:
-            self._ensure_index()
-            if self._legacy:
-                self._offsets = self._legacy_offsets()
-                self._length = len(self._offsets) - 1
-        return MsgpackReader.offsets.fget(self)  # type: ignore[attr-defined]
-
-    def _legacy_offsets(self):
-        """Offsets from a legacy ``.index`` (map key → offset); the data file's size is the remote one."""
-        import array
-
-        target = self._cache.file(LEGACY_INDEX_SUFFIX)
-        try:
-            mapping = msgpack.unpackb(target.read_bytes(), raw=False, strict_map_key=False)
-        except Exception as exc:
-            raise CorruptIndexError(f"{self.url}{LEGACY_INDEX_SUFFIX}: not a valid msgpack map: {exc}") from None
-        if not isinstance(mapping, dict) or not all(isinstance(k, str) for k in mapping):
-            raise CorruptIndexError(f"{self.url}{LEGACY_INDEX_SUFFIX}: expected a map of str keys to offsets")
-        values = list(mapping.values())
-        if not all(type(v) is int for v in values) or any(b <= a for a, b in zip([*values, self._size], [*values[1:], self._size])) \
-                or (values and values[0] != 0):
-            raise CorruptIndexError(
-                f"{self.url}{LEGACY_INDEX_SUFFIX}: offsets must start at 0, increase strictly and stay below the data size {self._size}"
-            )
-        self._keys = list(mapping)
-        return array.array("q", [*values, self._size])
-
-    @property
-    def keys(self) -> list[str]:  # type: ignore[override]
-        """All keys in sample order (loads the keys file)."""
-        if self._keys is None:
-            self._ensure_index()
-        return MsgpackReader.keys.fget(self)  # type: ignore[attr-defined]
-
-    def _lookup(self, key: str) -> int | None:
-        if self._sorted_hashes is None and self._key_to_index is None:
-            self._ensure_index()
-        return super()._lookup(key)
-
-    def find_index(self, key: str) -> int:
-        """Return the index of the sample with ``key``.
-
-        Raises:
-            KeyError: no sample has this key.
-        """
-        found = self._lookup(key) if isinstance(key, str) else None
-        if found is None:
-            raise KeyError(f"{key!r} is not a key of {self.url}")
-        return found
-
     # --- data ---
+
+    def size(self) -> int:
+        return self._size  # type: ignore[return-value]
 
     @property
     def cached(self) -> bool:
         """Whether samples are read from the verified local copy of the data file."""
         return self._local
 
-    def _open(self) -> None:
-        digest = self._digests.get(self._cache.name)
-        if digest is not None and self.path.is_file() and self._cache.trusted(digest):
-            MsgpackReader._open(self)
-            self._local = True
-        else:
-            self._map, self._view, self._local = None, None, False
+    @property
+    def fetches_concurrently(self) -> bool:  # type: ignore[override]
+        """True until the data is served from the local cache."""
+        return not self._local
+
+    def _use_cached(self) -> None:
+        self._file = FileSource(self.index_base) if not self.legacy or self._cache.file(LEGACY_INDEX_SUFFIX).is_file() else None
+        self._local = self._file is not None
+
+    def view(self) -> memoryview | None:
+        if not self._local:
+            return None
+        return self._file.view()  # type: ignore[union-attr]
 
     def _evict(self) -> None:
         evict(self._cache.root, self.cache_limit, keep=self._cache.folder)
 
     def _fits(self) -> bool:
-        return folder_size(self._cache.folder) + self._size <= self.cache_limit
+        return folder_size(self._cache.folder) + self._size <= self.cache_limit  # type: ignore[operator]
 
-    def cache_data(self, progress: bool = False) -> Path:
+    def cache_data(self) -> Path:
         """Download the data file into the cache (verified by md5) and read it locally from now on.
-
-        Args:
-            progress: accepted for symmetry with other long operations; nothing is shown.
 
         Returns:
             The cached data file.
@@ -352,7 +316,7 @@ class RemoteMsgpackReader(MsgpackReader):
         """
         if self._local:
             self._cache.touch()
-            return self.path
+            return self.index_base
         digest = self._digests.get(self._cache.name)
         if digest is None:
             raise ValueError(f"{self.url}: no md5 file, so a cached copy could not be verified; stage it with dings.tools.stage instead")
@@ -364,21 +328,33 @@ class RemoteMsgpackReader(MsgpackReader):
         tmp = self._cache.temp()
         try:
             with open(tmp, "wb") as out:
-                for block in self.remote.iter_blocks(self.url, self._size, self.block_size, self._what("")):
+                for block in self.remote.iter_blocks(self.url, self._size, self.block_size, self._what("")):  # type: ignore[arg-type]
                     self.requests += 1
                     out.write(block)
-            if not self._cache.store(tmp, digest):
+            if not self._store(tmp, digest):
                 raise OSError(f"{self.url}: downloaded data does not match its md5 file; the remote dataset is damaged or changed (verify it)")
         finally:
             tmp.unlink(missing_ok=True)
         self._adopt()
-        return self.path
+        return self.index_base
+
+    def _store(self, tmp: Path, digest: str) -> bool:
+        """Move the verified data file into the cache, with per-sample checksums beside it."""
+        if not self._cache.store(tmp, digest):
+            return False
+        target = self._cache.file(CHECKSUMS_SUFFIX)
+        if not target.is_file():
+            try:
+                write_atomic(target, pack_checksums(_checksums_of(self.index_base, self.legacy, self._size)))  # type: ignore[arg-type]
+            except (OSError, ValueError):
+                pass  # reading goes on; verify then finds no checksums for this copy
+        return True
 
     def _adopt(self) -> None:
         """Switch to the verified cached data file."""
         self._drop_fill()
         self._last = None
-        self._open()
+        self._use_cached()
         self._cache.touch()
         self._evict()
 
@@ -401,7 +377,7 @@ class RemoteMsgpackReader(MsgpackReader):
                 self._fill_failed = True
                 return
             try:
-                fill = self._fill = _Fill(self._cache.temp(), self._size)
+                fill = self._fill = _Fill(self._cache.temp(), self._size)  # type: ignore[arg-type]
             except OSError:
                 self._fill_failed = True
                 return
@@ -414,14 +390,17 @@ class RemoteMsgpackReader(MsgpackReader):
         if complete:
             fill.close(remove=False)
             self._fill = None
-            if self._cache.store(fill.tmp, digest):
+            if self._store(fill.tmp, digest):
                 self._adopt()
             else:
                 self._fill_failed = True
                 warnings.warn(f"{self.url}: the data fetched does not match its md5 file; it is not cached (verify the remote dataset)", stacklevel=2)
 
-    def _fetch(self, begin: int, end: int) -> bytes:
-        """Bytes ``begin`` … ``end - 1`` of the data file: from the last block if it holds them, else one request."""
+    def fetch(self, begin: int, end: int) -> bytes | memoryview:
+        """Bytes ``begin`` … ``end - 1`` of the data file: from the cache, from the last block if it
+        holds them, else one request."""
+        if self._local:
+            return self._file.view()[begin:end]  # type: ignore[union-attr]
         last = self._last
         if last is not None and last[0] <= begin and end <= last[0] + len(last[1]):
             return last[1][begin - last[0] : end - last[0]]
@@ -431,90 +410,21 @@ class RemoteMsgpackReader(MsgpackReader):
         self._record(begin, data)
         return data
 
-    def _read(self, index: int, raw: bool, copy: bool) -> Any:
-        if self._local:
-            return super()._read(index, raw, copy)
-        offsets = self.offsets
-        piece = self._fetch(offsets[index], offsets[index + 1])
-        if raw:
-            return piece
-        return msgpack.unpackb(piece, **self._unpack_options)
-
-    def get(self, index: int, yield_key: bool = False, raw: bool = False, copy: bool = True) -> Any:
-        """Return the sample at ``index`` (negative counts from the end); see :meth:`Reader.get`."""
-        if self._local:
-            return super().get(index, yield_key, raw, copy)
-        position = self._normalize(index)
-        sample = self._read(position, raw, copy)
-        return (self.keys[position], sample) if yield_key else sample
-
-    def _read_range(self, start: int, stop: int, raw: bool, copy: bool, chunk_size: int) -> Iterator[Any]:
-        if self._local:
-            yield from super()._read_range(start, stop, raw, copy, chunk_size)
-            return
-        offsets = self.offsets
-        # one request for as many whole samples as fit in block_size (at least one)
-        for position, end in self._blocks(start, stop, self.block_size):
-            if self._local:  # the pass completed the cached copy: go on locally
-                yield from super()._read_range(position, stop, raw, copy, chunk_size)
-                return
-            block = self._fetch(offsets[position], offsets[end])
-            yield from self._decode_fetched(position, end, block, raw, copy)
-
-    def _decode_fetched(self, start: int, stop: int, block: bytes, raw: bool, copy: bool) -> Iterator[Any]:
-        """Samples ``start`` … ``stop - 1`` from ``block``, their fetched bytes."""
-        offsets = self._offsets
-        base = offsets[start]  # type: ignore[index]
-        view = memoryview(block)
-        if raw:
-            for i in range(start, stop):
-                piece = view[offsets[i] - base : offsets[i + 1] - base]  # type: ignore[index]
-                yield bytes(piece) if copy else piece
-        elif len(block) >= LARGE_SAMPLE * (stop - start):
-            options = self._unpack_options
-            for i in range(start, stop):
-                yield msgpack.unpackb(view[offsets[i] - base : offsets[i + 1] - base], **options)  # type: ignore[index]
-        else:
-            unpacker = msgpack.Unpacker(max_buffer_size=max(len(block), 1), **self._unpack_options)
-            unpacker.feed(block)
-            yield from unpacker
-
-    @property
-    def fetches_concurrently(self) -> bool:  # type: ignore[override]
-        """True until the data is served from the local cache."""
-        return not self._local
-
-    def read_runs(self, runs: Sequence[tuple[int, int]], raw: bool = False, copy: bool = True) -> list[list]:
-        """Return the samples of each run ``(start, stop)``, one list per run.
-
-        The runs (split into requests of at most :attr:`block_size` bytes) are fetched with up to
-        :attr:`concurrent_requests` requests in flight, so a batch of scattered samples costs about
-        one round trip instead of one per run.
-        """
-        if self._local or len(runs) < 2:
-            return super().read_runs(runs, raw, copy)
-        offsets = self.offsets
-        pieces = []  # (run number, first sample, end sample), whole samples of at most block_size bytes
-        for number, (start, stop) in enumerate(runs):
-            pieces.extend((number, first, end) for first, end in self._blocks(*self._bounds(start, stop), self.block_size))
-        ranges = [(offsets[first], offsets[end]) for _, first, end in pieces]
-        blocks = self.remote.cat_ranges(self.url, ranges, self._what(""), self._size, self.concurrent_requests)
-        self.requests += len(pieces)
-        samples: list[list] = [[] for _ in runs]
-        for (number, first, end), block in zip(pieces, blocks):
+    def fetch_many(self, ranges: Sequence[tuple[int, int]]) -> list[bytes | memoryview]:
+        """The bytes of every ``(begin, end)``, with up to ``concurrency`` requests in flight."""
+        if self._local or len(ranges) < 2:
+            return [self.fetch(begin, end) for begin, end in ranges]
+        blocks = self.remote.cat_ranges(self.url, ranges, self._what(""), self._size, self.concurrency)
+        self.requests += len(ranges)
+        for (begin, _), block in zip(ranges, blocks):
             if not self._local:
-                self._record(offsets[first], block)
-            samples[number].extend(self._decode_fetched(first, end, block, raw, copy))
-        return samples
+                self._record(begin, block)
+        return blocks  # type: ignore[return-value]
 
     # --- integrity ---
 
-    def verify_data(self, read_size: int = 512 * 1024, progress: bool = False) -> bool:
+    def verify_data(self, progress: bool = False) -> bool:
         """Check the data file (the cached copy, else the remote file, streamed) against the md5 file.
-
-        Args:
-            read_size: datadings' read-ahead size; accepted, hashing uses dings.format's block size.
-            progress: accepted for symmetry; nothing is shown.
 
         Returns:
             True when the data matches its checksum (False when there is no md5 file).
@@ -523,46 +433,32 @@ class RemoteMsgpackReader(MsgpackReader):
         if digest is None:
             return False
         if self._local:
-            return super().verify_data(progress=progress)
+            return super().verify_data(progress)
         md5 = hashlib.md5()
-        for block in self.remote.iter_blocks(self.url, self._size, self.block_size, self._what("")):
+        for block in self.remote.iter_blocks(self.url, self._size, self.block_size, self._what("")):  # type: ignore[arg-type]
             md5.update(block)
         return md5.hexdigest() == digest
 
-    def verify_index(self, read_size: int = 512 * 1024, progress: bool = False) -> bool:
-        """Check the cached index files against the md5 file and against the data size.
-
-        Returns:
-            True when every index file matches its checksum and agrees with the data.
-        """
-        return not self._index_problems(progress)
-
-    def _index_problems(self, progress: bool) -> list[str]:
+    def index_problems(self, progress: bool = False) -> list[str]:
+        """The cached index files checked against the md5 file."""
         if not self._digests:
             return [f"{self.url}{MD5_SUFFIX}: md5 file is missing; integrity cannot be checked"]
-        report = VerifyReport(self.path)
-        names = [self._cache.name + s for s in INDEX_SUFFIXES]
-        check_md5(report, self.path, only=names, progress=progress)
-        try:
-            _ = self.offsets
-            if not self._legacy and self._cache.name + ".keys" in self._digests:
-                _ = self.keys
-        except (CorruptIndexError, OSError) as exc:
-            report.problems.append(str(exc))
+        report = VerifyReport(self.index_base)
+        check_md5(report, self.index_base, only=[self._cache.name + s for s in INDEX_SUFFIXES], progress=progress)
         return report.problems
 
-    def verify(self) -> VerifyReport:
+    def verify(self, index_problems: Callable[[], list[str]], length: Callable[[], int]) -> VerifyReport:
         """Check index files and data against the md5 file (the data streamed unless cached)."""
         if self._local:
-            return verify_dataset(self.path)
-        report = VerifyReport(self.path)
-        report.problems.extend(self._index_problems(False))
+            return super().verify(index_problems, length)
+        report = VerifyReport(self.index_base)
+        report.problems.extend(index_problems())
         report.checked.append("index")
         if self._digests and not self.verify_data():
             report.problems.append(f"{self.url}: md5 mismatch (the remote data file changed or is damaged)")
         report.checked.append("md5")
         if not report.problems:
-            report.length = len(self)
+            report.length = length()
         return report
 
     # --- lifecycle ---
@@ -571,22 +467,30 @@ class RemoteMsgpackReader(MsgpackReader):
         """Release the memory map (if cached) and any unfinished temporary copy."""
         self._drop_fill()
         self._last = None
-        super().close()
+        if self._file is not None:
+            self._file.close()
 
-    def __copy__(self) -> RemoteMsgpackReader:
-        clone = MsgpackReader.__copy__(self)
-        clone._fill = None  # type: ignore[attr-defined]
-        return clone  # type: ignore[return-value]
+    def copy(self) -> RemoteSource:
+        clone = object.__new__(RemoteSource)
+        clone.__dict__.update(self.__dict__)
+        clone._fill = None
+        clone._last = None
+        clone._file = self._file.copy() if self._file is not None else None
+        return clone
 
     def __getstate__(self) -> dict[str, Any]:
-        state = MsgpackReader.__getstate__(self)
+        state = self.__dict__.copy()
         state.update(_fill=None, _last=None)
         return state
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        if self._local:
-            MsgpackReader._open(self)
 
-    def __repr__(self) -> str:
-        return f"MsgpackReader({self.url!r})"
+def _checksums_of(data: Path, legacy: bool, size: int) -> list[int]:
+    """Per-sample checksums of a verified local data file (its offsets from the index beside it)."""
+    offsets = legacy_load_index(data, size)[1] if legacy else load_offsets(data)
+    bounds = np.asarray(offsets, dtype=np.int64).tolist()
+    source = FileSource(data)
+    try:
+        view = source.view()
+        return [sample_checksum(view[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+    finally:
+        source.close()

@@ -18,7 +18,9 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["DEFAULT_CACHE_LIMIT", "DatasetCache", "cache_limit", "cache_root", "evict", "folder_size", "md5_of"]
+from dings.format import md5_file
+
+__all__ = ["DEFAULT_CACHE_LIMIT", "DatasetCache", "cache_limit", "cache_root", "evict", "folder_size"]
 
 #: cache size limit when neither ``cache_limit`` nor ``$DINGS_CACHE_LIMIT`` is given: 20 GiB
 DEFAULT_CACHE_LIMIT = 20 << 30
@@ -52,15 +54,6 @@ def cache_limit(limit: int | None = None) -> int:
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
         raise ValueError(f"cache_limit must be a number of bytes >= 0, got {limit!r}")
     return limit
-
-
-def md5_of(path: Path, chunk: int = 1 << 22) -> str:
-    """md5 hex digest of a file."""
-    md5 = hashlib.md5()
-    with open(path, "rb", buffering=0) as f:
-        while block := f.read(chunk):
-            md5.update(block)
-    return md5.hexdigest()
 
 
 def _temp(target: Path) -> Path:
@@ -147,7 +140,7 @@ class DatasetCache:
         stamp = self._stamps().get(path.name)
         if stamp == [info.st_size, info.st_mtime_ns, digest]:
             return True
-        if md5_of(path) == digest:
+        if md5_file(path) == digest:
             self._stamp(path, digest)
             return True
         path.unlink(missing_ok=True)
@@ -160,7 +153,7 @@ class DatasetCache:
             True when it matched and is now the cached data file; False (and ``tmp`` removed) otherwise.
         """
         try:
-            if md5_of(tmp) != digest:
+            if md5_file(tmp) != digest:
                 return False
             os.replace(tmp, self.file())
             self._stamp(self.file(), digest)

@@ -60,16 +60,13 @@ def join_url(url: str, name: str) -> str:
     return base.rsplit("/", 1)[0] + "/" + name + sep + query
 
 
-_DATASET_SUFFIXES = (".offsets", ".keys", ".key_hashes", ".filter", ".md5", ".index")
-
-
 def data_url(url: str) -> str:
     """The data file's URL for the URL of a data file or of any of its index files."""
+    from dings.format import data_path
+
     name = url_name(url)
-    for suffix in _DATASET_SUFFIXES:
-        if name.endswith(".msgpack" + suffix):
-            return join_url(url, name[: -len(suffix)])
-    return url
+    base = data_path(name).name
+    return url if base == name else join_url(url, base)
 
 
 class RemoteError(OSError):
@@ -90,7 +87,7 @@ class RetryPolicy:
         max_backoff: upper bound of one wait.
     """
 
-    retries: int = 5
+    retries: int = 3
     backoff: float = 0.5
     max_backoff: float = 30.0
 
@@ -155,6 +152,29 @@ def _fsspec() -> Any:
     return fsspec
 
 
+def _with_timeouts(url: str, options: dict[str, Any], timeouts: tuple[float, float] | None) -> dict[str, Any]:
+    """``options`` plus connect/read time-outs for the protocols that take them (http(s), s3),
+    unless the caller set their own."""
+    if timeouts is None:
+        return options
+    connect, read = timeouts
+    protocol = url.split("://", 1)[0].split("::")[-1].lower()
+    options = dict(options)
+    if protocol in ("http", "https"):
+        client = dict(options.get("client_kwargs") or {})
+        if "timeout" not in client:
+            import aiohttp
+
+            client["timeout"] = aiohttp.ClientTimeout(total=None, connect=connect, sock_connect=connect, sock_read=read)
+            options["client_kwargs"] = client
+    elif protocol in ("s3", "s3a"):
+        config = dict(options.get("config_kwargs") or {})
+        config.setdefault("connect_timeout", connect)
+        config.setdefault("read_timeout", read)
+        options["config_kwargs"] = config
+    return options
+
+
 class RemoteFiles:
     """Files behind one fsspec URL scheme, read with retries; safe to use after ``fork``.
 
@@ -168,8 +188,14 @@ class RemoteFiles:
         retry: the retry policy for transient errors.
     """
 
-    def __init__(self, url: str, storage_options: dict[str, Any] | None = None, retry: RetryPolicy | None = None) -> None:
+    def __init__(
+        self, url: str, storage_options: dict[str, Any] | None = None, retry: RetryPolicy | None = None,
+        timeouts: tuple[float, float] | None = (10.0, 30.0),
+    ) -> None:
+        if timeouts is not None and not all(isinstance(t, (int, float)) and not isinstance(t, bool) and t > 0 for t in timeouts):
+            raise ValueError(f"connect_timeout and read_timeout must be positive numbers of seconds, got {timeouts!r}")
         self.url = url
+        self.timeouts = timeouts
         self.storage_options = dict(storage_options or {})
         self.retry = retry or RetryPolicy()
         self.requests = 0
@@ -194,7 +220,7 @@ class RemoteFiles:
         if self._fs is None or self._pid != os.getpid():
             fsspec = _fsspec()
             try:
-                fs, _ = fsspec.core.url_to_fs(self.url, **self.storage_options)
+                fs, _ = fsspec.core.url_to_fs(self.url, **_with_timeouts(self.url, self.storage_options, self.timeouts))
             except ImportError as exc:
                 protocol = self.url.split("://", 1)[0].split("::")[-1].lower()
                 package = _PROTOCOL_PACKAGES.get(protocol, f"the fsspec package for {protocol}://")
@@ -232,6 +258,9 @@ class RemoteFiles:
             except Exception as caught:
                 exc = _cause(caught)
                 if isinstance(exc, FileNotFoundError) or _status(exc) in (404, 410):
+                    # a missing optional file is normal: the filesystem library may keep its error,
+                    # which must not keep this call's frames (and the reader opening) alive
+                    caught.__traceback__ = exc.__traceback__ = None
                     raise FileNotFoundError(f"{url}: not found (reading {what}); check the URL") from caught
                 if isinstance(exc, PermissionError) or _status(exc) in (401, 403):
                     raise PermissionError(f"{url}: access denied (reading {what}); check credentials and storage_options") from caught

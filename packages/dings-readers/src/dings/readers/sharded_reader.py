@@ -10,9 +10,11 @@ from collections.abc import Iterator, Sequence
 from itertools import accumulate
 from typing import Any
 
+import numpy as np
+
 from .labels import natural_sort_key
 from .msgpack_reader import MsgpackReader
-from .reader import Reader
+from .reader import Reader, Spans
 from .remote_fs import is_url
 
 __all__ = ["ShardedReader"]
@@ -29,7 +31,7 @@ def _glob(pattern: str, options: dict[str, Any]) -> list[str]:
     if is_url(pattern):
         from .remote_fs import RemoteFiles, RetryPolicy
 
-        retry = RetryPolicy(options.get("retries", 5), options.get("backoff", 0.5))
+        retry = RetryPolicy(options.get("retries", 3), options.get("backoff", 0.5))
         return RemoteFiles(pattern, options.get("storage_options"), retry).glob(pattern)
     return glob.glob(pattern)
 
@@ -101,16 +103,31 @@ class ShardedReader(Reader):
         shard, local = self._locate(self._normalize(index))
         return self.shards[shard].find_key(local)
 
-    def _read(self, index: int, raw: bool, copy: bool) -> Any:
+    def read_sample(self, index: int, *, raw: bool = False, copy: bool = True) -> Any:
+        """Return the sample at global ``index`` (valid, non-negative)."""
         shard, local = self._locate(index)
-        return self.shards[shard]._read(local, raw, copy)
+        return self.shards[shard].read_sample(local, raw=raw, copy=copy)
 
-    def _read_range(self, start: int, stop: int, raw: bool, copy: bool, chunk_size: int) -> Iterator[Any]:
+    def read_range(self, start: int, stop: int, *, raw: bool = False, copy: bool = True) -> Iterator[Any]:
+        """Yield samples ``start`` … ``stop - 1`` (global, valid bounds), each shard's part by its own read_range."""
         starts = self.starts
         for number, shard in enumerate(self.shards):
             begin, end = max(start, starts[number]), min(stop, starts[number + 1])
             if begin < end:
-                yield from shard._read_range(begin - starts[number], end - starts[number], raw, copy, chunk_size)
+                yield from shard.read_range(begin - starts[number], end - starts[number], raw=raw, copy=copy)
+
+    def read_spans(self, indices: Sequence[int] | np.ndarray) -> list[Spans]:
+        """Where the packed bytes of the samples at global ``indices`` lie: the spans of each shard
+        touched, their ``where`` mapped back to positions in ``indices``."""
+        wanted = np.asarray(indices, dtype=np.int64)
+        starts = np.asarray(self.starts, dtype=np.int64)
+        shard_of = np.searchsorted(starts, wanted, side="right") - 1
+        spans: list[Spans] = []
+        for shard in np.unique(shard_of).tolist():
+            positions = np.flatnonzero(shard_of == shard)
+            for part in self.shards[shard].read_spans(wanted[positions] - starts[shard]):
+                spans.append(part._replace(where=positions[part.where]))
+        return spans
 
     @property
     def fetches_concurrently(self) -> bool:  # type: ignore[override]

@@ -239,7 +239,8 @@ class YFCC100mReader(Reader):
             raise KeyError(f"no sample has key {key!r}: it is a rejected image")
         return int(self._starts[z]) + m - position
 
-    def _read(self, index: int, raw: bool, copy: bool) -> Any:
+    def read_sample(self, index: int, *, raw: bool = False, copy: bool = True) -> Any:
+        """Return sample ``index`` (valid, non-negative); a rejected image raises RejectedImageError."""
         z, m = self._locate(index)
         pack, members, _ = self._cached(z)
         info = members[m]
@@ -248,7 +249,8 @@ class YFCC100mReader(Reader):
             raise RejectedImageError(f"{info.filename} (index {index}): rejected by the validator")
         return self._pack(ImageData(info.filename, data), raw)
 
-    def _read_range(self, start: int, stop: int, raw: bool, copy: bool, chunk_size: int) -> Iterator[Any]:
+    def read_range(self, start: int, stop: int, *, raw: bool = False, copy: bool = True) -> Iterator[Any]:
+        """Yield samples ``start`` … ``stop - 1`` (valid bounds); a rejected image raises RejectedImageError."""
         for index, key, data in self._items(start, stop):
             if data is None:
                 raise RejectedImageError(f"{key} (index {index}): rejected by the validator")

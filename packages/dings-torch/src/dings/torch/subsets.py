@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from dings.readers import Range, Reader, Repeater
+from dings.readers import Range, Reader, Repeater, Spans
 from dings.readers.augment import Augment
 
 from .progress import Progress
@@ -129,10 +129,17 @@ class IndexedReader(Augment):
         """
         return self._reader.find_key(int(self._indices[self._normalize(index)]))
 
-    def _read(self, index: int, raw: bool, copy: bool) -> Any:
-        return self._reader._read(int(self._indices[index]), raw, copy)
+    def read_sample(self, index: int, *, raw: bool = False, copy: bool = True) -> Any:
+        """Return the sample at position ``index`` (valid, non-negative)."""
+        return self._reader.read_sample(int(self._indices[index]), raw=raw, copy=copy)
 
-    def _read_range(self, start: int, stop: int, raw: bool, copy: bool, chunk_size: int) -> Iterator[Any]:
+    def read_spans(self, indices: Sequence[int] | np.ndarray) -> list[Spans]:
+        """Where the packed bytes of the samples at positions ``indices`` lie (the wrapped reader's spans)."""
+        return self._reader.read_spans(self._indices[np.asarray(indices, dtype=np.int64)])
+
+    def read_range(self, start: int, stop: int, *, raw: bool = False, copy: bool = True) -> Iterator[Any]:
+        """Yield the samples at positions ``start`` … ``stop - 1``; runs of consecutive indices are
+        read with the wrapped reader's read_range."""
         chosen = self._indices[start:stop]
         if len(chosen) == 0:
             return
@@ -142,9 +149,9 @@ class IndexedReader(Augment):
         for begin, end in zip(bounds[:-1], bounds[1:]):
             first = int(chosen[begin])
             if end - begin == 1:
-                yield reader._read(first, raw, copy)
+                yield reader.read_sample(first, raw=raw, copy=copy)
             else:
-                yield from reader._read_range(first, first + end - begin, raw, copy, chunk_size)
+                yield from reader.read_range(first, first + end - begin, raw=raw, copy=copy)
 
     def _repr_args(self) -> str:
         return f", <{len(self._indices)} indices>"

@@ -5,11 +5,13 @@ Packing with the format's exact settings, index files, atomic writers and a stru
 
 from .__about__ import __version__
 from .checksums import CHECKSUMS_SUFFIX, load_checksums, pack_checksums, sample_checksum
+from .commit import Generation, check_committed, check_generation, clean_temporaries, pin_generation
 from .errors import (
     CorruptIndexError,
     DamagedDataError,
     DuplicateKeyError,
     FormatError,
+    IncompleteCommitError,
     InvalidSampleError,
     KeyHashCollisionError,
     UnsafeDataError,
@@ -31,12 +33,12 @@ from .index import (
     write_md5,
     write_offsets,
 )
-from .packing import make_packer, make_unpacker, pack, packb, unpack, unpack_options, unpackb
+from .packing import make_packer, make_unpacker, pack, packb, unpack, unpack_options, unpack_sample, unpackb
 from .paths import data_path, index_path
 from .progress import Progress
 from .sharded import ShardedWriter, shard_pattern
 from .verify import VerifyReport, verify
-from .writer import FileWriter, RawWriter, Writer
+from .writer import FileWriter, RawWriter, Writer, close_together
 
 __all__ = [
     "__version__",
@@ -44,6 +46,12 @@ __all__ = [
     "load_checksums",
     "pack_checksums",
     "sample_checksum",
+    "Generation",
+    "check_committed",
+    "check_generation",
+    "clean_temporaries",
+    "pin_generation",
+    "IncompleteCommitError",
     "CorruptIndexError",
     "DamagedDataError",
     "DuplicateKeyError",
@@ -73,12 +81,14 @@ __all__ = [
     "unpack",
     "unpack_options",
     "unpackb",
+    "unpack_sample",
     "data_path",
     "index_path",
     "Progress",
     "FileWriter",
     "RawWriter",
     "Writer",
+    "close_together",
     "ShardedWriter",
     "shard_pattern",
     "VerifyReport",

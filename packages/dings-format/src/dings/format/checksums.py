@@ -14,11 +14,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from .errors import CorruptIndexError
-from .paths import index_path
+from .paths import CHECKSUMS_SUFFIX, index_path
 
 __all__ = ["CHECKSUMS_SUFFIX", "sample_checksum", "pack_checksums", "load_checksums"]
-
-CHECKSUMS_SUFFIX = ".crc32"
 
 
 def sample_checksum(data: bytes | memoryview) -> int:

@@ -200,10 +200,14 @@ def load_md5(path: PathLike) -> dict[str, str]:
     """
     target = index_path(path, MD5_SUFFIX)
     result = {}
-    for number, line in enumerate(target.read_text(encoding="utf-8").splitlines(), 1):
+    try:
+        text = target.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise CorruptIndexError(f"{target}: not a text file of md5 sums (invalid UTF-8)", path=target) from None
+    for number, line in enumerate(text.splitlines(), 1):
         digest, sep, name = line.partition("  ")
         if not sep or len(digest) != 32 or not name or any(c not in "0123456789abcdef" for c in digest.lower()):
-            raise CorruptIndexError(f"{target}:{number}: expected '<md5 hex>  <file name>', got {line[:80]!r}")
+            raise CorruptIndexError(f"{target}:{number}: expected '<md5 hex>  <file name>', got {line[:80]!r}", path=target)
         result[name] = digest.lower()
     return result
 
@@ -234,9 +238,9 @@ def _unpack_index(target: Path, content: bytes, expected: type) -> object:
     try:
         value = msgpack.unpackb(content, raw=False, strict_map_key=False, use_list=True)
     except Exception as exc:  # msgpack raises several exception types for broken input
-        raise CorruptIndexError(f"{target}: not a valid msgpack {expected.__name__}: {exc}") from None
+        raise CorruptIndexError(f"{target}: not a valid msgpack {expected.__name__}: {exc}", path=target) from None
     if not isinstance(value, expected):
-        raise CorruptIndexError(f"{target}: expected a msgpack {expected.__name__}, found {type(value).__name__}")
+        raise CorruptIndexError(f"{target}: expected a msgpack {expected.__name__}, found {type(value).__name__}", path=target)
     return value
 
 
@@ -249,7 +253,7 @@ def load_keys(path: PathLike) -> list[str]:
     target, content = _read(path, ".keys")
     keys = _unpack_index(target, content, list)
     if not all(isinstance(k, str) for k in keys):
-        raise CorruptIndexError(f"{target}: every key must be a str")
+        raise CorruptIndexError(f"{target}: every key must be a str", path=target)
     return keys
 
 
@@ -261,7 +265,7 @@ def load_key_hashes(path: PathLike) -> tuple[bytes, np.ndarray]:
     """
     target, content = _read(path, ".key_hashes")
     if len(content) < _SALT_SIZE or (len(content) - _SALT_SIZE) % _HASH_SIZE:
-        raise CorruptIndexError(f"{target}: size {len(content)} is not 8 + a multiple of 8; the file is truncated")
+        raise CorruptIndexError(f"{target}: size {len(content)} is not 8 + a multiple of 8; the file is truncated", path=target)
     return content[:_SALT_SIZE], np.frombuffer(content, dtype=">u8", offset=_SALT_SIZE)
 
 
@@ -275,35 +279,51 @@ def load_filter(path: PathLike) -> simplebloom.BloomFilter:
     # a simplebloom dump starts with b"SIMPBLOO" and its own total size (uint64, big-endian);
     # simplebloom would zero-fill a truncated file, so check the size before trusting it
     if len(content) < 16 or not content.startswith(_BLOOM_MAGIC):
-        raise CorruptIndexError(f"{target}: not a Bloom filter (simplebloom dump) file")
+        raise CorruptIndexError(f"{target}: not a Bloom filter (simplebloom dump) file", path=target)
     declared = int.from_bytes(content[8:16], "big")
     if declared != len(content):
-        raise CorruptIndexError(f"{target}: filter declares {declared} bytes but the file has {len(content)}; it is truncated or damaged")
+        raise CorruptIndexError(f"{target}: filter declares {declared} bytes but the file has {len(content)}; it is truncated or damaged", path=target)
     try:
         return simplebloom.BloomFilter.loads(content)
     except Exception as exc:
-        raise CorruptIndexError(f"{target}: not a valid Bloom filter: {exc}") from None
+        raise CorruptIndexError(f"{target}: not a valid Bloom filter: {exc}", path=target) from None
 
 
 def _container_len(path: PathLike, suffix: str, kind: str) -> int:
-    """Read only the msgpack array/map header at the start of an index file."""
+    """Read only the msgpack array/map header at the start of an index file.
+
+    The count is checked against the file sizes before anyone allocates for it: every entry
+    takes at least one byte of the index file (two for a map) and every sample at least one
+    byte of the data file.
+    """
     target = index_path(path, suffix)
     with open(target, "rb") as f:
         head = f.read(5)
+        size = os.fstat(f.fileno()).st_size
     if not head:
-        raise CorruptIndexError(f"{target}: file is empty")
+        raise CorruptIndexError(f"{target}: file is empty", path=target)
     first = head[0]
     if kind == "array":
-        fix, short, long_ = (0x90, 0x9F), 0xDC, 0xDD
+        fix, short, long_, per_entry = (0x90, 0x9F), 0xDC, 0xDD, 1
     else:
-        fix, short, long_ = (0x80, 0x8F), 0xDE, 0xDF
+        fix, short, long_, per_entry = (0x80, 0x8F), 0xDE, 0xDF, 2
     if fix[0] <= first <= fix[1]:
-        return first - fix[0]
-    if first == short and len(head) >= 3:
-        return int.from_bytes(head[1:3], "big")
-    if first == long_ and len(head) >= 5:
-        return int.from_bytes(head[1:5], "big")
-    raise CorruptIndexError(f"{target}: does not start with a msgpack {kind} header")
+        count, header = first - fix[0], 1
+    elif first == short and len(head) >= 3:
+        count, header = int.from_bytes(head[1:3], "big"), 3
+    elif first == long_ and len(head) >= 5:
+        count, header = int.from_bytes(head[1:5], "big"), 5
+    else:
+        raise CorruptIndexError(f"{target}: does not start with a msgpack {kind} header", path=target)
+    if count * per_entry > size - header:
+        raise CorruptIndexError(f"{target}: header declares {count} entries but the file has only {size} bytes; it is damaged", path=target)
+    try:
+        data_size = os.stat(data_path(path)).st_size
+    except OSError:
+        data_size = None
+    if data_size is not None and count > data_size:
+        raise CorruptIndexError(f"{target}: declares {count} samples but the data file has only {data_size} bytes; the index is damaged", path=target)
+    return count
 
 
 def keys_len(path: PathLike) -> int:
@@ -328,10 +348,10 @@ def legacy_load_index(path: PathLike) -> tuple[list[str], np.ndarray]:
     mapping = _unpack_index(target, content, dict)
     keys = list(mapping.keys())
     if not all(isinstance(k, str) for k in keys):
-        raise CorruptIndexError(f"{target}: every key must be a str")
+        raise CorruptIndexError(f"{target}: every key must be a str", path=target)
     values = list(mapping.values())
     if not all(type(v) is int and v >= 0 for v in values):
-        raise CorruptIndexError(f"{target}: every offset must be a non-negative int")
+        raise CorruptIndexError(f"{target}: every offset must be a non-negative int", path=target)
     size = data_path(path).stat().st_size
     offsets = np.array(values + [size], dtype=np.uint64)
     if len(values) and (values[0] != 0 or np.any(np.diff(offsets.astype(np.int64)) <= 0)):

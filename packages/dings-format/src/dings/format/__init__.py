@@ -4,7 +4,7 @@ Packing with the format's exact settings, index files, atomic writers and a stru
 """
 
 from .__about__ import __version__
-from .checksums import CHECKSUMS_SUFFIX, load_checksums, pack_checksums, sample_checksum
+from .checksums import CHECKSUMS_SUFFIX, compute_checksums, load_checksums, pack_checksums, sample_checksum
 from .commit import Generation, check_committed, check_generation, clean_temporaries, pin_generation
 from .errors import (
     CorruptIndexError,
@@ -46,6 +46,7 @@ __all__ = [
     "load_checksums",
     "pack_checksums",
     "sample_checksum",
+    "compute_checksums",
     "Generation",
     "check_committed",
     "check_generation",

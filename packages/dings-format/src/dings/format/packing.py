@@ -201,6 +201,11 @@ def unpack(stream: IO[bytes], **kwargs: Any) -> Any:
     return unpackb(stream.read(), **kwargs)
 
 
+def _describe_error(exc: BaseException) -> str:
+    text = str(exc)[:200]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def describe_sample(path: object, index: int | None, key: str | None = None) -> str:
     """``"data.msgpack: sample 3 (key 'a')"``: how error messages name a sample."""
     where = f"{path}" if path is not None else "sample data"
@@ -243,7 +248,7 @@ def unpack_sample(
         raise UnsafeDataError(f"{describe_sample(path, index, key)}: {exc}") from None
     except (Exception, RecursionError) as exc:  # msgpack and msgpack-numpy raise many types for damaged bytes
         raise DamagedDataError(
-            f"{describe_sample(path, index, key)}: damaged, cannot be decoded ({type(exc).__name__}: {str(exc)[:200]})",
+            f"{describe_sample(path, index, key)}: damaged, cannot be decoded ({_describe_error(exc)})",
             path=path, index=index, key=key,
         ) from None
     if not isinstance(sample, dict):

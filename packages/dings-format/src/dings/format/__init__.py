@@ -5,7 +5,7 @@ Packing with the format's exact settings, index files, atomic writers and a stru
 
 from .__about__ import __version__
 from .checksums import CHECKSUMS_SUFFIX, compute_checksums, load_checksums, pack_checksums, sample_checksum
-from .commit import Generation, check_committed, check_generation, clean_temporaries, pin_generation
+from .commit import Generation, check_committed, check_committed_pattern, check_generation, clean_temporaries, pin_generation
 from .errors import (
     CorruptIndexError,
     DamagedDataError,
@@ -49,6 +49,7 @@ __all__ = [
     "compute_checksums",
     "Generation",
     "check_committed",
+    "check_committed_pattern",
     "check_generation",
     "clean_temporaries",
     "pin_generation",

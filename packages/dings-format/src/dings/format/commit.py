@@ -24,7 +24,9 @@ import json
 import os
 import re
 import secrets
+import signal
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -43,10 +45,12 @@ __all__ = [
     "DatasetFiles",
     "Generation",
     "check_committed",
+    "check_committed_pattern",
     "check_generation",
     "belongs_to",
     "clean_temporaries",
     "dataset_files",
+    "deferred_interrupts",
     "fsync_path",
     "pin_generation",
     "temp_path",
@@ -140,6 +144,31 @@ def write_synced(path: str | os.PathLike, content: bytes) -> None:
         f.write(content)
         f.flush()
         os.fsync(f.fileno())
+
+
+@contextlib.contextmanager
+def deferred_interrupts() -> Iterator[None]:
+    """Hold back Ctrl-C (SIGINT) until the block ends, so that a commit is never cut in half.
+
+    A SIGINT received meanwhile is delivered again when the block ends (``KeyboardInterrupt``
+    by default). Outside the main thread (where Python cannot change signal handlers) nothing is
+    deferred.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    except ValueError:  # not the main interpreter
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received:
+            signal.raise_signal(signal.SIGINT)
 
 
 @contextlib.contextmanager
@@ -288,8 +317,7 @@ def _roll_forward(primary: Path, plan: dict) -> None:
         fsync_path(folder)
     for marker in plan["markers"]:
         (base / marker).unlink(missing_ok=True)
-    primary.unlink(missing_ok=True)
-    fsync_path(base)
+    primary.unlink(missing_ok=True)  # if a power cut loses this, the roll forward is repeated: harmless
 
 
 def _load(journal: Path) -> dict | None:
@@ -380,6 +408,21 @@ def check_committed(path: str | os.PathLike, *, timeout: float = LOCK_TIMEOUT) -
                 _repair_locked(journal)
                 return True
     raise IncompleteCommitError(f"{journal}: a commit of this dataset keeps changing; try again", path=journal)
+
+
+def check_committed_pattern(pattern: str, *, timeout: float = LOCK_TIMEOUT) -> bool:
+    """:func:`check_committed` for every dataset matching a glob pattern (a shard set), including
+    shards that only exist in an interrupted commit. Call it before globbing the data files.
+
+    Returns:
+        Whether a commit was found (glob again: the set may have changed).
+    """
+    import glob
+
+    found = False
+    for journal in sorted(glob.glob(pattern + JOURNAL_SUFFIX)):
+        found |= check_committed(journal[: -len(JOURNAL_SUFFIX)], timeout=timeout)
+    return found
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-from .commit import DatasetFiles, check_committed, clean_temporaries, dataset_files
+from .commit import DatasetFiles, check_committed, clean_temporaries, dataset_files, deferred_interrupts
 from .errors import DuplicateKeyError
 from .packing import make_packer
 from .paths import JOURNAL_SUFFIX
@@ -174,18 +174,19 @@ class ShardedWriter(CommitOnSuccess):
         if self._closed:
             return
         try:
-            if self._current is None:  # no sample written: one empty shard, so the dataset exists
-                self._roll_if_full(0)
-            self._finish_current()
+            with deferred_interrupts():  # Ctrl-C waits until the set is committed
+                if self._current is None:  # no sample written: one empty shard, so the dataset exists
+                    self._roll_if_full(0)
+                self._finish_current()
+                self._closed = True
+                self._recover()
+                new = {files.path for files in self._finished}
+                stale = [DatasetFiles(p, [], dataset_files(p)) for p in self._existing_shards() if p not in new]
+                self._cleanup.detach()  # the commit removes the temporaries if it fails before committing
+                commit_datasets(self._finished + stale)
         except BaseException:
             self.abort()
             raise
-        self._closed = True
-        self._recover()
-        new = {files.path for files in self._finished}
-        stale = [DatasetFiles(p, [], dataset_files(p)) for p in self._existing_shards() if p not in new]
-        self._cleanup.detach()  # the commit removes the temporaries if it fails before committing
-        commit_datasets(self._finished + stale)
         self._progress.close()
 
     def abort(self) -> None:

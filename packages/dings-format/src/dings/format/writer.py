@@ -25,7 +25,7 @@ import msgpack
 
 from . import index
 from .checksums import pack_checksums
-from .commit import Commit, DatasetFiles, belongs_to, check_committed, clean_temporaries, temp_path, write_synced
+from .commit import Commit, DatasetFiles, belongs_to, check_committed, clean_temporaries, deferred_interrupts, temp_path, write_synced
 from .errors import DuplicateKeyError, InvalidSampleError
 from .background import BackgroundWorker
 from .packing import make_packer
@@ -310,11 +310,12 @@ class Writer(CommitOnSuccess):
         if self._closed:
             return
         try:
-            files = self._finish()
+            with deferred_interrupts():  # Ctrl-C waits until the dataset is committed
+                files = self._finish()
+                commit_datasets([files])
         except BaseException:
-            self.abort()
+            self.abort()  # removes the temporaries unless _finish handed them to the commit
             raise
-        commit_datasets([files])
 
     def abort(self) -> None:
         """Discard everything written so far; an existing dataset of the same name stays untouched."""
@@ -332,15 +333,19 @@ def close_together(writers: Sequence[Writer]) -> None:
         writers: open writers; none may have been closed.
     """
     files: list[DatasetFiles] = []
+    committing = False
     try:
-        for writer in writers:
-            files.append(writer._finish())
+        with deferred_interrupts():  # Ctrl-C waits until the datasets are committed
+            for writer in writers:
+                files.append(writer._finish())
+            committing = True
+            commit_datasets(files)  # removes the temporaries itself if it fails
     except BaseException:
         for writer in writers:
             writer.abort()
-        remove_files([tmp for dataset in files for tmp, _ in dataset.renames])
+        if not committing:
+            remove_files([tmp for dataset in files for tmp, _ in dataset.renames])
         raise
-    commit_datasets(files)
 
 
 class FileWriter(Writer):

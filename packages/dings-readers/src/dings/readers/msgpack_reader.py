@@ -15,7 +15,7 @@ from typing import Any
 
 import msgpack
 import numpy as np
-from dings.format import CorruptIndexError, VerifyReport, data_path, index_path, unpack_options
+from dings.format import CorruptIndexError, VerifyReport, check_committed, data_path, index_path, unpack_options
 from dings.format import index as format_index
 from dings.format import verify as verify_dataset
 from dings.format.verify import check_md5, check_structure
@@ -75,6 +75,7 @@ class MsgpackReader(Reader):
 
     def __init__(self, path: str | os.PathLike, buffering: int = 0, *, allow_unsafe: bool = False) -> None:
         self.path = data_path(local_path(path))
+        check_committed(self.path)  # a half-committed dataset is finished or refused, never read
         if not self.path.is_file():
             raise FileNotFoundError(f"{self.path}: data file not found" if not self.path.exists() else f"{self.path}: is not a file")
         self._legacy = not index_path(self.path, ".offsets").exists()

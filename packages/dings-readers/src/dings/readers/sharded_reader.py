@@ -10,6 +10,8 @@ from collections.abc import Iterator, Sequence
 from itertools import accumulate
 from typing import Any
 
+from dings.format import check_committed_pattern
+
 from .labels import natural_sort_key
 from .msgpack_reader import MsgpackReader
 from .reader import Reader
@@ -39,6 +41,8 @@ def _open_shards(shards: str | os.PathLike | Sequence[str | os.PathLike | Reader
         pattern = os.fspath(shards)
         if not (_url_has_magic(pattern) if is_url(pattern) else glob.has_magic(pattern)):
             return [MsgpackReader(pattern, **options)]
+        if not is_url(pattern):
+            check_committed_pattern(pattern)  # an interrupted commit of the set is finished first
         paths = sorted((p for p in _glob(pattern, options) if p.endswith(".msgpack")), key=natural_sort_key)
         if not paths:
             raise FileNotFoundError(f"{pattern}: no .msgpack file matches this pattern")

@@ -405,12 +405,10 @@ FILES = ("", ".offsets", ".keys", ".key_hashes", ".filter", ".md5", ".crc32")
 
 def _crafted_samples(rng: random.Random) -> list[bytes]:
     """Packed samples that are valid msgpack but not what a reader expects, or not valid at all."""
-    nested: object = "x"
-    for _ in range(rng.choice([100, 1000, 5000])):
-        nested = [nested]
     key = msgpack.packb("key")
+    deep = b"\x91" * rng.choice([100, 1000, 5000]) + b"\xa1x"  # lists nested deeper than msgpack packs
     return [
-        msgpack.packb({"key": "k", "deep": nested}) if rng.random() < 0.5 else b"\x81" + key + b"\x91" * 3000 + b"\xc0",
+        b"\x82" + key + b"\xa1k" + b"\xa4deep" + deep,
         msgpack.packb([1, 2, 3]),
         msgpack.packb({"key": "k", b"nd": False, b"type": "<i4", b"data": b""}),
         msgpack.packb({"key": "k", "a": {b"nd": True, b"type": "<i4", b"kind": b"", b"shape": [5], b"data": b"12"}}),
@@ -558,7 +556,7 @@ def check_damaged(path: Path, case: Case, rng: random.Random, time_limit: float 
     attempt("random access", random_access)
     attempt("shuffle read", shuffled)
     report = attempt("verify", lambda: verify(path))
-    if report is not None and report.ok:
+    if report is not None and report.ok and case.kind != "crafted":  # crafted files are consistent: only decoding finds them
         case.problems.append("verify calls the damaged dataset good")
     deep = attempt("verify --deep", lambda: deep_verify(path, deep=True, progress=False))
     if deep is not None and deep.ok:

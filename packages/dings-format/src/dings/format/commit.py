@@ -278,8 +278,8 @@ class Commit:
                 for marker in written:
                     marker.unlink(missing_ok=True)
                 raise
-            fsync_path(self.primary.parent)
             try:
+                fsync_path(self.primary.parent)
                 _roll_forward(self.primary, plan)
             except BaseException:
                 # interrupted (Ctrl-C) while renaming: finish first, so nothing is left half-done

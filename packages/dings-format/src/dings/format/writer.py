@@ -53,6 +53,8 @@ _MSGPACK_MAP_HEADERS = frozenset(range(0x80, 0x90)) | {0xDE, 0xDF}
 #: temporary files next to the data file's temporary, by suffix
 _SIDECARS = INDEX_SUFFIXES + (CHECKSUMS_SUFFIX, MD5_SUFFIX)
 _KEY_ENTRY = b"\xa3key"
+#: samples smaller than this get their CRC-32 inline; larger ones on the checksum thread
+_INLINE_CRC = 4096
 
 
 def remove_files(paths: list[Path]) -> None:
@@ -90,6 +92,20 @@ def commit_datasets(datasets: Sequence[DatasetFiles]) -> None:
         if not transaction.committed:
             remove_files([tmp for dataset in datasets for tmp, _ in dataset.renames])
         raise
+
+
+def _checksum_chunk(offsets: list[int], checksums: array.array, job: tuple[bytes, int, list[int]]) -> None:
+    """Append the CRC-32s of the samples from ``first`` on that make up ``chunk``; ``crcs`` holds
+    those computed already and -1 for the others. (Not a method: the thread must not keep the
+    writer alive, or a dropped writer would never clean up.)"""
+    chunk, first, crcs = job
+    if -1 in crcs:
+        bounds = offsets[first : first + len(crcs) + 1]  # complete: the writing thread only appends later ones
+        base = bounds[0]
+        view = memoryview(chunk)
+        crc32 = zlib.crc32
+        crcs = [crc32(view[bounds[i] - base : bounds[i + 1] - base]) if c == -1 else c for i, c in enumerate(crcs)]
+    checksums.extend(crcs)
 
 
 def _discard(workers: list[BackgroundWorker], file: Any, temporaries: list[Path]) -> None:
@@ -191,6 +207,10 @@ class Writer(CommitOnSuccess):
         self._temp_files = [self._tmp_data] + [self._tmp_data.with_name(self._tmp_data.name + s) for s in _SIDECARS]
         workers: list[BackgroundWorker] = []
         file = None
+        self._offsets = [0]
+        self._checksums = array.array("I")
+        self._flushed = 0  # samples handed to the threads so far
+        self._pending_crcs: list[int] = []  # -1: computed by the checksum thread
         try:
             file = self._file = open(self._tmp_data, "xb", buffering=0)
             # discards everything if the writer is garbage-collected or the interpreter exits unclosed
@@ -201,6 +221,10 @@ class Writer(CommitOnSuccess):
             workers.append(self._hasher)
             self._disk = BackgroundWorker(functools.partial(write_all, self._file.fileno()), "dings-write")
             workers.append(self._disk)
+            # CRC-32s of large samples on a third thread (zlib releases the GIL on them); small
+            # ones are cheaper inline than handed over
+            self._checksummer = BackgroundWorker(functools.partial(_checksum_chunk, self._offsets, self._checksums), "dings-crc32")
+            workers.append(self._checksummer)
         except BaseException as exc:  # e.g. Ctrl-C right after the file was created: leave nothing behind
             if file is not None:
                 _discard(workers, file, self._temp_files)
@@ -208,8 +232,6 @@ class Writer(CommitOnSuccess):
                 remove_files([self._tmp_data])
             raise
         self._keys: dict[str, None] = {}
-        self._checksums = array.array("I")
-        self._offsets = [0]
         self._position = 0
         self._pending: list[bytes] = []
         self._pending_size = 0
@@ -245,7 +267,7 @@ class Writer(CommitOnSuccess):
         if size > MAX_LENGTH:
             raise InvalidSampleError(f"cannot write sample {key!r}: it packs to {size} bytes, more than 2**32-1")
         self._keys[key] = None
-        self._checksums.append(zlib.crc32(packed))
+        self._pending_crcs.append(zlib.crc32(packed) if size < _INLINE_CRC else -1)
         self._position += size
         self._offsets.append(self._position)
         self._pending.append(packed)
@@ -262,6 +284,9 @@ class Writer(CommitOnSuccess):
         chunk = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
         self._hasher.submit(chunk)
         self._disk.submit(chunk)
+        self._checksummer.submit((chunk, self._flushed, self._pending_crcs))
+        self._flushed += self._pending_count
+        self._pending_crcs = []
         self._progress.update(self._pending_count, self._pending_size)
         self._pending = []
         self._pending_size = 0
@@ -275,6 +300,7 @@ class Writer(CommitOnSuccess):
         self._flush()
         self._disk.finish()
         self._hasher.finish()
+        self._checksummer.finish()
         os.fsync(self._file.fileno())
         self._file.close()
         keys = list(self._keys)

@@ -199,10 +199,11 @@ class Writer(CommitOnSuccess):
         self.path = Path(outfile)
         if self.path.is_dir():
             raise IsADirectoryError(f"{self.path}: is a directory; give the path of a .msgpack file to write")
+        if self.path.parent.is_dir():
+            prepare_output(self.path)  # an interrupted commit is finished first: it may create the dataset
         if self.path.exists() and not overwrite:
             ask_overwrite(self.path, "dataset")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        prepare_output(self.path)
         self._tmp_data = temp_path(self.path)
         self._temp_files = [self._tmp_data] + [self._tmp_data.with_name(self._tmp_data.name + s) for s in _SIDECARS]
         workers: list[BackgroundWorker] = []

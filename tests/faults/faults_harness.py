@@ -251,12 +251,23 @@ def _install_step_fault(k: int, action: str) -> None:
         setattr(os, name, wrap(getattr(os, name)))
 
 
+def _forked_child() -> None:
+    """In a forked child: give tqdm its own lock. tqdm's lock is a multiprocessing semaphore that
+    fork shares with the parent; a child killed while holding it would block the parent's bars."""
+    import threading
+
+    from tqdm import tqdm
+
+    tqdm.set_lock(threading.RLock())
+
+
 def _calibrate(setup: _Setup) -> tuple[int, float]:
     """Run the write once in a child: how many patched calls it makes and how long it takes."""
     read_end, write_end = os.pipe()
     start = time.perf_counter()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - child
+        _forked_child()
         os.close(read_end)
         count = [0]
         for name in PATCHED:
@@ -318,6 +329,7 @@ def run_trial(base: Path, operation: str, mode: str, seed: int, timeout: float =
     delay = rng.uniform(0, duration * 1.3)
     pid = os.fork()
     if pid == 0:  # pragma: no cover - child
+        _forked_child()
         try:
             if mode.startswith("step"):
                 _install_step_fault(k, "kill" if mode == "step-kill" else "int")

@@ -251,14 +251,24 @@ def _install_step_fault(k: int, action: str) -> None:
         setattr(os, name, wrap(getattr(os, name)))
 
 
-def _forked_child() -> None:
-    """In a forked child: give tqdm its own lock. tqdm's lock is a multiprocessing semaphore that
-    fork shares with the parent; a child killed while holding it would block the parent's bars."""
+def _private_tqdm_locks() -> None:
+    """Give tqdm thread locks instead of its multiprocessing semaphore, which fork shares with the
+    children: a child killed while holding it would block the parent's next progress bar. (dings
+    itself does not fork; this harness does, without exec.)"""
     import threading
 
-    from tqdm import tqdm
+    from tqdm.std import tqdm
 
-    tqdm.set_lock(threading.RLock())
+    classes = [tqdm]
+    while classes:
+        cls = classes.pop()
+        cls.set_lock(threading.RLock())
+        classes.extend(cls.__subclasses__())
+
+
+def _forked_child() -> None:
+    """In a forked child: nothing shared with the parent may be held when it is killed."""
+    _private_tqdm_locks()
 
 
 def _calibrate(setup: _Setup) -> tuple[int, float]:
@@ -308,6 +318,9 @@ def run_trial(base: Path, operation: str, mode: str, seed: int, timeout: float =
     """One trial in ``base/<operation>-<seed>``; the folder is removed afterwards when all is well."""
     import shutil
 
+    import tqdm.auto  # noqa: F401 - every tqdm class exists before the locks are replaced
+
+    _private_tqdm_locks()
     trial = Trial(operation, mode, seed)
     rng = random.Random(seed)
     folder = base / f"{operation}-{mode}-{seed}"
@@ -393,14 +406,32 @@ def _rebase(setup: _Setup, old_folder: Path) -> None:
             setattr(setup, name, [setup.folder / p.name for p in value])
 
 
+class _ParentHang(Exception):
+    pass
+
+
+def _parent_alarm(signum, frame):  # pragma: no cover - only on a hang
+    raise _ParentHang()
+
+
 def run_trials(base: Path, count: int, seed: int, operations=OPERATIONS, modes=MODES, progress: bool = False) -> list[Trial]:
-    """``count`` trials spread evenly over operations and modes."""
+    """``count`` trials spread evenly over operations and modes (a trial that hangs the parent for
+    more than 180 s is stopped and counted as a hang)."""
     rng = random.Random(seed)
     trials = []
     combos = [(op, mode) for op in operations for mode in modes]
     for number in range(count):
         operation, mode = combos[number % len(combos)]
-        trials.append(run_trial(base, operation, mode, rng.randrange(1 << 30)))
+        seed_of_trial = rng.randrange(1 << 30)
+        previous = signal.signal(signal.SIGALRM, _parent_alarm)
+        signal.alarm(180)
+        try:
+            trials.append(run_trial(base, operation, mode, seed_of_trial))
+        except _ParentHang:
+            trials.append(Trial(operation, mode, seed_of_trial, "hang", ["hang: the trial did not finish within 180 s"]))
+        finally:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, previous)
         if progress and number % 50 == 49:
             bad = sum(bool(t.problems) for t in trials)
             print(f"  {number + 1}/{count} kill trials, {bad} with problems", file=sys.stderr, flush=True)

@@ -104,6 +104,13 @@ def test_verify_finds_damage_and_exits_1(cli, dataset, tmp_path):
     assert "md5" in result.stdout
     doc = json.loads(cli.run("verify", str(dataset), "--json", "-q").stdout)
     assert doc[0]["ok"] is False and doc[0]["problems"]
+    # the per-sample checksums name the damaged sample, by index and key
+    from dings.format import load_offsets
+
+    offsets = load_offsets(dataset).tolist()
+    index = next(i for i, (a, b) in enumerate(zip(offsets, offsets[1:])) if a <= 100 < b)
+    assert doc[0]["damaged"] == [index] and len(doc[0]["damaged_keys"]) == 1
+    assert f"1 damaged sample(s) (checksum mismatch): {index} (key {doc[0]['damaged_keys'][0]!r})" in result.stdout
 
 
 def test_verify_missing_dataset_fails(cli, tmp_path):

@@ -117,10 +117,22 @@ def test_convert_index_of_a_legacy_dataset(cli, dataset, tmp_path):
     assert again.returncode == 1 and "-y/--no-confirm" in again.stderr
 
 
-def test_convert_index_without_legacy_index(cli, dataset):
-    result = cli.run("convert-index", str(dataset), "-q")
+def test_convert_index_without_legacy_index(cli, dataset, tmp_path):
+    result = cli.run("convert-index", str(dataset), "-o", str(tmp_path / "other"), "-q")
     assert result.returncode == 1
     assert "legacy index not found" in result.stderr
+
+
+def test_convert_index_adds_missing_checksums(cli, dataset):
+    crc = dataset.with_name(dataset.name + ".crc32")
+    expected = crc.read_bytes()
+    refused = cli.run("convert-index", str(dataset), "-q")
+    assert refused.returncode == 1 and "-y/--no-confirm" in refused.stderr
+    crc.unlink()
+    assert "no per-sample checksums" in cli.run("verify", str(dataset), "-q").stdout
+    result = cli.run("convert-index", str(dataset), "-q")
+    assert result.returncode == 0, result.stderr
+    assert crc.read_bytes() == expected
 
 
 def test_stage_copies_then_skips(cli, dataset, tmp_path):

@@ -152,9 +152,27 @@ def test_keys_len_reads_the_array_header(data, count, header):
     ids=["fixarray", "array16", "array32"],
 )
 def test_keys_len_reads_only_the_header_not_the_entries(data, header, count):
-    # the entries after the header are missing; only loading the keys would notice
-    index_path(data, ".keys").write_bytes(header)
+    # the entries are not valid keys; only loading the keys would notice
+    index_path(data, ".keys").write_bytes(header + b"\xff" * count)
     assert keys_len(data) == count
+
+
+@pytest.mark.parametrize("header", [b"\x93", b"\xdc\x01\x00", b"\xdd\xff\xff\xff\xff"], ids=["fixarray", "array16", "array32"])
+def test_keys_len_refuses_a_count_the_file_cannot_hold(data, header):
+    # a lying 5-byte header must not make len() huge (readers would allocate for it)
+    target = index_path(data, ".keys")
+    target.write_bytes(header + b"\xa0")
+    with pytest.raises(CorruptIndexError, match="declares") as excinfo:
+        keys_len(data)
+    assert_corrupt(excinfo, target)
+
+
+def test_keys_len_refuses_more_samples_than_data_bytes(tmp_path):
+    data = tmp_path / "d.msgpack"
+    data.write_bytes(b"\x80" * 2)
+    index_path(data, ".keys").write_bytes(b"\x93" + b"\xa1a" * 3)
+    with pytest.raises(CorruptIndexError, match="data file has only 2 bytes"):
+        keys_len(data)
 
 
 def test_keys_len_of_an_empty_file_is_corrupt(data):

@@ -86,7 +86,7 @@ def test_overwrite_with_fewer_shards_removes_stale_shards(tmp_path):
     shards = shards_in(tmp_path)
     assert [p.name for p in shards] == ["d-00000.msgpack"]
     assert keys_of(shards[0]) == ["new0", "new1", "new2"]
-    assert len(list(tmp_path.iterdir())) == 6
+    assert len(list(tmp_path.iterdir())) == 7  # six datadings files and the .crc32 checksums
 
 
 def test_existing_shards_without_terminal_raise_file_exists(tmp_path, monkeypatch):

@@ -26,7 +26,7 @@ def sidecar(path, suffix):
 def test_intact_dataset_is_ok_and_every_check_ran(dataset):
     report = verify(dataset)
     assert report.ok and report.problems == []
-    assert report.checked == ["md5", "offsets", "keys", "key_hashes", "filter"]
+    assert report.checked == ["md5", "offsets", "keys", "key_hashes", "filter", "checksums"]
     assert report.length == 50
     assert "OK" in str(report)
 

@@ -29,7 +29,7 @@ from dings.format import (
 )
 from dings.readers import MsgpackReader
 
-SUFFIXES = ["", ".offsets", ".keys", ".key_hashes", ".filter", ".md5"]
+SUFFIXES = ["", ".offsets", ".keys", ".key_hashes", ".filter", ".crc32", ".md5"]
 
 
 def dataset_files(path: Path) -> dict[str, bytes]:
@@ -272,6 +272,8 @@ def test_sigkill_during_write_leaves_old_dataset_intact_and_no_new_one(tmp_path)
     assert verify(path).ok
     leftovers = [p.name for p in tmp_path.iterdir() if p.name not in {"d.msgpack" + s for s in SUFFIXES}]
     assert leftovers and all(name.startswith(".d.msgpack.") and ".tmp" in name for name in leftovers)
+    write(path, samples_(3, "next"), overwrite=True)  # the next write of the same output removes the dead writer's files
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted("d.msgpack" + s for s in SUFFIXES)
 
 
 def test_sigkill_of_first_write_leaves_no_complete_looking_dataset(tmp_path):
@@ -364,6 +366,6 @@ def test_dropped_writer_stops_its_threads(tmp_path):
     before = threading.active_count()
     writer = FileWriter(tmp_path / "d.msgpack", progress=False)
     writer.write({"key": "a"})
-    assert threading.active_count() == before + 2
+    assert threading.active_count() == before + 3  # md5, write, crc32
     del writer
     assert threading.active_count() == before

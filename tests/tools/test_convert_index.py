@@ -7,10 +7,10 @@ import shutil
 import msgpack
 import numpy as np
 import pytest
-from dings.format import CorruptIndexError, index_path
+from dings.format import CorruptIndexError, DamagedDataError, index_path
 from dings.tools import convert_index, verify
 
-NEW_FILES = (".offsets", ".keys", ".key_hashes", ".filter", ".md5")
+NEW_FILES = (".offsets", ".keys", ".key_hashes", ".filter", ".crc32", ".md5")
 
 
 @pytest.fixture
@@ -79,9 +79,31 @@ def test_existing_outputs_are_refused_unless_overwrite(written, tmp_path):
 
 def test_missing_files_are_clear_errors(written, tmp_path):
     with pytest.raises(FileNotFoundError, match="legacy index not found"):
-        convert_index(written, progress=False)
+        convert_index(written, tmp_path / "elsewhere", progress=False)
     with pytest.raises(FileNotFoundError, match="data file not found"):
         convert_index(tmp_path / "nope.msgpack", progress=False)
+
+
+def test_a_dataset_without_checksums_gets_them(written):
+    crc = index_path(written, ".crc32")
+    expected = crc.read_bytes()
+    with pytest.raises(FileExistsError, match="crc32: exists"):
+        convert_index(written, progress=False)
+    crc.unlink()
+    others = {p.name: p.read_bytes() for p in written.parent.iterdir()}
+    assert convert_index(written, progress=False) == written
+    assert crc.read_bytes() == expected  # the writers' checksums, rebuilt
+    assert {p.name: p.read_bytes() for p in written.parent.iterdir() if p != crc} == others
+
+
+def test_checksums_are_not_added_to_damaged_data(written):
+    index_path(written, ".crc32").unlink()
+    data = bytearray(written.read_bytes())
+    data[len(data) // 2] ^= 0x40
+    written.write_bytes(bytes(data))
+    with pytest.raises(DamagedDataError, match="does not match its md5 file"):
+        convert_index(written, progress=False)
+    assert not index_path(written, ".crc32").exists()
 
 
 def test_a_legacy_index_that_does_not_fit_the_data_is_refused(written, tmp_path):

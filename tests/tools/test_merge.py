@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from dings.format import DuplicateKeyError, packb, unpackb
+from dings.format import DamagedDataError, DuplicateKeyError, packb, unpackb
 from dings.tools import merge, verify
 from dings.tools.merge import replace_key
 
@@ -123,3 +123,16 @@ def test_merge_argument_errors(inputs, tmp_path, make_dataset):
 def test_merge_prints_nothing_without_progress(inputs, tmp_path, capsys):
     merge(inputs, tmp_path / "out.msgpack", strategy="random", shuffle=True, prefix_keys=True, progress=False)
     assert capsys.readouterr() == ("", "")
+
+
+def test_a_damaged_input_sample_is_a_clear_error_and_no_output(make_dataset, tmp_path):
+    a = make_dataset("a.msgpack", n=5, prefix="a", folder=tmp_path / "x")
+    b = make_dataset("b.msgpack", n=5, prefix="b", folder=tmp_path / "x")
+    data = bytearray(b.read_bytes())
+    data[0] = 0xC1  # sample 0 of b is no longer a map
+    b.write_bytes(bytes(data))
+    out = tmp_path / "out.msgpack"
+    with pytest.raises(DamagedDataError, match=r"b\.msgpack: sample with key 'b0000' is damaged") as info:
+        merge([a, b], out, prefix_keys=True, progress=False)
+    assert info.value.key == "b0000"
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

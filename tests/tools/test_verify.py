@@ -19,9 +19,9 @@ def test_a_sound_dataset_passes_every_check(make_dataset):
     assert isinstance(report, VerificationReport)
     assert report.ok and report.problems == []
     assert report.length == 25
-    assert report.checked == ["md5", "offsets", "keys", "key_hashes", "filter", "deep"]
+    assert report.checked == ["md5", "offsets", "keys", "key_hashes", "filter", "checksums", "deep"]
     assert "OK" in str(report)
-    assert verify(path, progress=False).checked[-1] == "filter"  # deep only on request
+    assert verify(path, progress=False).checked[-1] == "checksums"  # deep only on request
 
 
 def test_a_flipped_byte_in_the_data_file_is_an_md5_problem(make_dataset):
@@ -31,9 +31,20 @@ def test_a_flipped_byte_in_the_data_file_is_an_md5_problem(make_dataset):
     path.write_bytes(bytes(data))
     report = verify(path, progress=False)
     assert not report.ok
-    assert len(report.problems) == 1
+    assert len(report.problems) == 2
     assert path.name in report.problems[0] and "md5 mismatch" in report.problems[0]
-    assert "1 problem(s)" in str(report)
+    # the per-sample checksums name the damaged sample
+    assert report.damaged == [12] and report.damaged_keys == ["s0012"]
+    assert "1 damaged sample(s) (checksum mismatch): 12 (key 's0012')" in report.problems[1]
+    assert "2 problem(s)" in str(report)
+
+
+def test_a_dataset_without_checksums_says_so(make_dataset):
+    path = make_dataset(n=5)
+    index_path(path, ".crc32").unlink()
+    report = verify(path, progress=False)
+    assert report.ok and "checksums" not in report.checked
+    assert any("no per-sample checksums" in note for note in report.notes)
 
 
 def test_a_truncated_index_is_reported_not_raised(make_dataset):
@@ -73,9 +84,10 @@ def test_deep_names_the_first_undecodable_sample(make_dataset):
     report = verify(path, deep=True, progress=False)
     assert not report.ok
     assert (report.bad_index, report.bad_key) == (17, "s0017")
-    deep_problems = [p for p in report.problems if "sample" in p]
+    assert report.damaged == [17, 23] and report.damaged_keys == ["s0017", "s0023"]  # the checksums name both
+    deep_problems = [p for p in report.problems if "cannot be decoded" in p]
     assert len(deep_problems) == 1
-    assert "sample 17 (key 's0017') cannot be decoded" in deep_problems[0]
+    assert "sample 17 (key 's0017'): damaged, cannot be decoded" in deep_problems[0]
     assert "deep" not in report.checked
 
 
@@ -86,7 +98,7 @@ def test_deep_finds_a_key_that_differs_from_the_index(make_dataset):
     path.write_bytes(data[:start] + b"s9994" + data[start + 5 :])
     report = verify(path, deep=True, progress=False)
     assert (report.bad_index, report.bad_key) == (4, "s0004")
-    assert any("has \"key\" 's9994', but the index says 's0004'" in p for p in report.problems)
+    assert any("sample 4 (key 's0004'): damaged, holds the key 's9994'" in p for p in report.problems)
 
 
 def test_deep_finds_a_sample_that_is_not_a_map(make_dataset):

@@ -1,5 +1,7 @@
-"""Give a legacy dataset (with only NAME.msgpack.index) the new index files and an md5 file. In
-place by default; with -o the data file is copied (or hard-linked with --link) to another folder.
+"""Give a legacy dataset (with only NAME.msgpack.index) the new index files, per-sample checksums
+and an md5 file. In place by default; with -o the data file is copied (or hard-linked with --link)
+to another folder. A dataset that has index files but no per-sample checksums (NAME.msgpack.crc32)
+gets them.
 
 example:
   dings convert-index old/train.msgpack -o new/
@@ -34,11 +36,15 @@ def run(args: argparse.Namespace) -> int:
 
     source = data_path(input_dataset(args.infile))
     folder = source.parent if args.outdir is None else Path(args.outdir)
-    outputs = [index_path(folder / source.name, s) for s in (".offsets", ".keys", ".key_hashes", ".filter", ".md5")]
+    outputs = [index_path(folder / source.name, s) for s in (".offsets", ".keys", ".key_hashes", ".filter", ".crc32", ".md5")]
     if folder.resolve() != source.parent.resolve():
         outputs.append(folder / source.name)
-    # without a legacy index the library's own error (nothing to convert) is the one to show
-    overwrite = allow_overwrite(outputs, args.no_confirm) if index_path(source, ".index").is_file() else False
+    if index_path(source, ".index").is_file():
+        overwrite = allow_overwrite(outputs, args.no_confirm)
+    elif args.outdir is None and index_path(source, ".offsets").is_file():  # adds the checksums only
+        overwrite = allow_overwrite([index_path(source, ".crc32")], args.no_confirm)
+    else:  # the library's own error (nothing to convert) is the one to show
+        overwrite = False
     path = convert_index(source, args.outdir, link=args.link, overwrite=overwrite, progress=not args.quiet)
     if not args.quiet:
         print(f"converted {path}")

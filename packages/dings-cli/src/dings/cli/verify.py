@@ -40,4 +40,6 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{report.path}: FAILED ({len(report.problems)} problem(s))")
                 for problem in report.problems:
                     print(f"  - {problem}")
+            for note in report.notes:
+                print(f"  note: {note}")
     return 0 if all(report.ok for report in reports) else 1

@@ -4,12 +4,14 @@ Packing with the format's exact settings, index files, atomic writers and a stru
 """
 
 from .__about__ import __version__
-from .checksums import CHECKSUMS_SUFFIX, load_checksums, pack_checksums, sample_checksum
+from .checksums import CHECKSUMS_SUFFIX, compute_checksums, load_checksums, pack_checksums, sample_checksum
+from .commit import Generation, check_committed, check_committed_pattern, check_generation, clean_temporaries, pin_generation
 from .errors import (
     CorruptIndexError,
     DamagedDataError,
     DuplicateKeyError,
     FormatError,
+    IncompleteCommitError,
     InvalidSampleError,
     KeyHashCollisionError,
     UnsafeDataError,
@@ -32,12 +34,12 @@ from .index import (
     write_md5,
     write_offsets,
 )
-from .packing import make_packer, make_unpacker, pack, packb, unpack, unpack_options, unpackb
-from .paths import DATASET_SUFFIXES, INDEX_SUFFIXES, LEGACY_INDEX_SUFFIX, MD5_SUFFIX, data_path, index_path
+from .packing import make_packer, make_unpacker, pack, packb, unpack, unpack_options, unpack_sample, unpackb
+from .paths import DATASET_SUFFIXES, INDEX_SUFFIXES, JOURNAL_SUFFIX, LEGACY_INDEX_SUFFIX, MD5_SUFFIX, data_path, index_path
 from .progress import Progress
 from .sharded import ShardedWriter, shard_pattern
 from .verify import VerifyReport, verify
-from .writer import FileWriter, RawWriter, Writer
+from .writer import FileWriter, RawWriter, Writer, close_together
 
 __all__ = [
     "__version__",
@@ -45,6 +47,14 @@ __all__ = [
     "load_checksums",
     "pack_checksums",
     "sample_checksum",
+    "compute_checksums",
+    "Generation",
+    "check_committed",
+    "check_committed_pattern",
+    "check_generation",
+    "clean_temporaries",
+    "pin_generation",
+    "IncompleteCommitError",
     "CorruptIndexError",
     "DamagedDataError",
     "DuplicateKeyError",
@@ -77,14 +87,17 @@ __all__ = [
     "unpackb",
     "DATASET_SUFFIXES",
     "INDEX_SUFFIXES",
+    "JOURNAL_SUFFIX",
     "LEGACY_INDEX_SUFFIX",
     "MD5_SUFFIX",
+    "unpack_sample",
     "data_path",
     "index_path",
     "Progress",
     "FileWriter",
     "RawWriter",
     "Writer",
+    "close_together",
     "ShardedWriter",
     "shard_pattern",
     "VerifyReport",

@@ -28,12 +28,23 @@ class BackgroundWorker:
         self._consume = consume
         self._queue: queue.Queue[bytes | None] = queue.Queue(max_pending)
         self._error: BaseException | None = None
+        self._cancelled = False
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        consume, get = self._consume, self._queue.get
-        while (chunk := get()) is not _STOP:
+        consume, get, empty = self._consume, self._queue.get, queue.Empty
+        while True:
+            try:
+                # a timeout, so that a cancel always ends the thread, even when a Ctrl-C in the
+                # submitting thread left the queue's wake-ups in a bad state
+                chunk = get(timeout=0.2)
+            except empty:
+                if self._cancelled:
+                    return
+                continue
+            if chunk is _STOP or self._cancelled:
+                return
             if self._error is None:
                 try:
                     consume(chunk)
@@ -57,6 +68,7 @@ class BackgroundWorker:
 
     def cancel(self) -> None:
         """Drop pending chunks and stop the thread; does nothing if it has stopped."""
+        self._cancelled = True
         if not self._thread.is_alive():
             return
         while True:
@@ -64,5 +76,8 @@ class BackgroundWorker:
                 self._queue.get_nowait()
             except queue.Empty:
                 break
-        self._queue.put(_STOP)
+        try:
+            self._queue.put_nowait(_STOP)
+        except queue.Full:
+            pass  # the thread sees the flag within its timeout
         self._thread.join()

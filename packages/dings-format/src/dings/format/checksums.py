@@ -7,6 +7,8 @@ the file simply has no per-sample checksums.
 
 from __future__ import annotations
 
+import hashlib
+import mmap
 import os
 import zlib
 from collections.abc import Sequence
@@ -16,7 +18,7 @@ import numpy as np
 from .errors import CorruptIndexError
 from .paths import CHECKSUMS_SUFFIX, index_path
 
-__all__ = ["CHECKSUMS_SUFFIX", "sample_checksum", "pack_checksums", "load_checksums"]
+__all__ = ["CHECKSUMS_SUFFIX", "sample_checksum", "pack_checksums", "load_checksums", "compute_checksums"]
 
 
 def sample_checksum(data: bytes | memoryview) -> int:
@@ -43,3 +45,36 @@ def load_checksums(path: str | os.PathLike, length: int) -> np.ndarray | None:
     if len(content) != 4 * length:
         raise CorruptIndexError(f"{target}: {len(content)} bytes, expected {4 * length} for {length} samples; rebuild it with `dings convert-index`", path=target)
     return np.frombuffer(content, dtype=">u4").astype(np.uint32)
+
+
+def compute_checksums(path: str | os.PathLike, offsets: Sequence[int] | np.ndarray) -> tuple[np.ndarray, str]:
+    """Compute the checksum of every sample of a data file, and the file's md5, in one read.
+
+    Args:
+        path: the data file.
+        offsets: the N+1 sample offsets (checked: they start at 0, never decrease and end at
+            the file's size).
+
+    Returns:
+        The checksums (uint32, in sample order) and the data file's md5 hex digest.
+
+    Raises:
+        CorruptIndexError: the offsets do not fit the data file.
+    """
+    bounds = np.asarray(offsets, dtype=np.uint64).tolist()
+    size = os.path.getsize(path)
+    if not bounds or bounds[0] != 0 or bounds[-1] != size or any(b < a for a, b in zip(bounds, bounds[1:])):
+        raise CorruptIndexError(f"{path}: the offsets do not fit the data file ({size} bytes); checksums cannot be computed", path=path)
+    result = np.empty(len(bounds) - 1, dtype=np.uint32)
+    md5 = hashlib.md5()
+    if size == 0:
+        return result, md5.hexdigest()
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+        view = memoryview(mapped)
+        try:
+            md5.update(view)
+            crc32 = zlib.crc32
+            result[:] = [crc32(view[bounds[i] : bounds[i + 1]]) for i in range(len(bounds) - 1)]
+        finally:
+            view.release()
+    return result, md5.hexdigest()

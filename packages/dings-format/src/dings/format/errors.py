@@ -50,6 +50,11 @@ class CorruptIndexError(DamagedDataError):
     """
 
 
+class IncompleteCommitError(DamagedDataError):
+    """A dataset is half-committed (a writer died while renaming its files) and cannot be repaired
+    here, or it was replaced while a reader had it open. Never read as if it were whole."""
+
+
 class KeyHashCollisionError(FormatError, RuntimeError, ValueError):
     """No salt made all key hashes distinct (usually because keys repeat).
 

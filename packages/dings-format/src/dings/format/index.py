@@ -200,7 +200,11 @@ def load_md5(path: PathLike) -> dict[str, str]:
     """
     target = index_path(path, MD5_SUFFIX)
     result = {}
-    for number, line in enumerate(target.read_text(encoding="utf-8").splitlines(), 1):
+    try:
+        text = target.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise CorruptIndexError(f"{target}: not a text file of md5 sums (invalid UTF-8)", path=target) from None
+    for number, line in enumerate(text.splitlines(), 1):
         digest, sep, name = line.partition("  ")
         if not sep or len(digest) != 32 or not name or any(c not in "0123456789abcdef" for c in digest.lower()):
             raise CorruptIndexError(f"{target}:{number}: expected '<md5 hex>  <file name>', got {line[:80]!r}", path=target)
@@ -286,24 +290,40 @@ def load_filter(path: PathLike) -> simplebloom.BloomFilter:
 
 
 def _container_len(path: PathLike, suffix: str, kind: str) -> int:
-    """Read only the msgpack array/map header at the start of an index file."""
+    """Read only the msgpack array/map header at the start of an index file.
+
+    The count is checked against the file sizes before anyone allocates for it: every entry
+    takes at least one byte of the index file (two for a map) and every sample at least one
+    byte of the data file.
+    """
     target = index_path(path, suffix)
     with open(target, "rb") as f:
         head = f.read(5)
+        size = os.fstat(f.fileno()).st_size
     if not head:
         raise CorruptIndexError(f"{target}: file is empty", path=target)
     first = head[0]
     if kind == "array":
-        fix, short, long_ = (0x90, 0x9F), 0xDC, 0xDD
+        fix, short, long_, per_entry = (0x90, 0x9F), 0xDC, 0xDD, 1
     else:
-        fix, short, long_ = (0x80, 0x8F), 0xDE, 0xDF
+        fix, short, long_, per_entry = (0x80, 0x8F), 0xDE, 0xDF, 2
     if fix[0] <= first <= fix[1]:
-        return first - fix[0]
-    if first == short and len(head) >= 3:
-        return int.from_bytes(head[1:3], "big")
-    if first == long_ and len(head) >= 5:
-        return int.from_bytes(head[1:5], "big")
-    raise CorruptIndexError(f"{target}: does not start with a msgpack {kind} header", path=target)
+        count, header = first - fix[0], 1
+    elif first == short and len(head) >= 3:
+        count, header = int.from_bytes(head[1:3], "big"), 3
+    elif first == long_ and len(head) >= 5:
+        count, header = int.from_bytes(head[1:5], "big"), 5
+    else:
+        raise CorruptIndexError(f"{target}: does not start with a msgpack {kind} header", path=target)
+    if count * per_entry > size - header:
+        raise CorruptIndexError(f"{target}: header declares {count} entries but the file has only {size} bytes; it is damaged", path=target)
+    try:
+        data_size = os.stat(data_path(path)).st_size
+    except OSError:
+        data_size = None
+    if data_size is not None and count > data_size:
+        raise CorruptIndexError(f"{target}: declares {count} samples but the data file has only {data_size} bytes; the index is damaged", path=target)
+    return count
 
 
 def keys_len(path: PathLike) -> int:

@@ -13,9 +13,21 @@ import msgpack
 import msgpack_numpy
 import numpy as np
 
-from .errors import UnsafeDataError
+from .errors import DamagedDataError, UnsafeDataError
 
-__all__ = ["packb", "unpackb", "pack", "unpack", "make_packer", "make_unpacker", "encode", "decode", "unpack_options"]
+__all__ = [
+    "packb",
+    "unpackb",
+    "pack",
+    "unpack",
+    "make_packer",
+    "make_unpacker",
+    "encode",
+    "decode",
+    "unpack_options",
+    "unpack_sample",
+    "describe_sample",
+]
 
 _OBJECT_ARRAY_HINT = (
     "object-dtype numpy arrays are stored with pickle, which can execute code; "
@@ -187,3 +199,65 @@ def pack(obj: Any, stream: IO[bytes], **kwargs: Any) -> None:
 def unpack(stream: IO[bytes], **kwargs: Any) -> Any:
     """Read all of ``stream`` and unpack one message. Arguments as for :func:`unpackb`."""
     return unpackb(stream.read(), **kwargs)
+
+
+def _describe_error(exc: BaseException) -> str:
+    text = str(exc)[:200]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def describe_sample(path: object, index: int | None, key: str | None = None) -> str:
+    """``"data.msgpack: sample 3 (key 'a')"``: how error messages name a sample."""
+    where = f"{path}" if path is not None else "sample data"
+    if index is not None:
+        where += f": sample {index}"
+    if key is not None:
+        where += f" (key {key!r})"
+    return where
+
+
+def unpack_sample(
+    data: bytes | bytearray | memoryview,
+    *,
+    path: object = None,
+    index: int | None = None,
+    key: str | None = None,
+    allow_unsafe: bool = False,
+) -> dict:
+    """Decode one packed sample from an untrusted file; every failure is one clear error.
+
+    Args:
+        data: the sample's packed bytes (exactly one msgpack map).
+        path: the file it came from (for messages).
+        index: its position in the dataset (for messages).
+        key: the key the index gives it; the decoded ``"key"`` must equal it.
+        allow_unsafe: decode object-dtype arrays with pickle. Only for trusted files.
+
+    Returns:
+        The sample.
+
+    Raises:
+        DamagedDataError: the bytes do not decode (msgpack, msgpack-numpy, nesting, UTF-8 or
+            trailing-data failures), do not form a map, or hold another key. Names the file,
+            sample index and key.
+        UnsafeDataError: the sample holds an object-dtype array and ``allow_unsafe`` is off.
+    """
+    try:
+        sample = unpackb(data, allow_unsafe=allow_unsafe)
+    except UnsafeDataError as exc:
+        raise UnsafeDataError(f"{describe_sample(path, index, key)}: {exc}") from None
+    except (Exception, RecursionError) as exc:  # msgpack and msgpack-numpy raise many types for damaged bytes
+        raise DamagedDataError(
+            f"{describe_sample(path, index, key)}: damaged, cannot be decoded ({_describe_error(exc)})",
+            path=path, index=index, key=key,
+        ) from None
+    if not isinstance(sample, dict):
+        raise DamagedDataError(f"{describe_sample(path, index, key)}: damaged, decodes to a {type(sample).__name__}, not a map", path=path, index=index, key=key)
+    if key is not None:
+        try:
+            inner = sample.get("key")
+        except TypeError:  # an unhashable map key cannot be in a dict, but stay defensive
+            inner = None
+        if inner != key:
+            raise DamagedDataError(f"{describe_sample(path, index, key)}: damaged, holds the key {inner!r}", path=path, index=index, key=key)
+    return sample

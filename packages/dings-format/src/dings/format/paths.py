@@ -5,26 +5,38 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["DATA_SUFFIX", "INDEX_SUFFIXES", "MD5_SUFFIX", "LEGACY_INDEX_SUFFIX", "CHECKSUMS_SUFFIX", "DATASET_SUFFIXES",
-           "data_path", "index_path"]
+__all__ = [
+    "DATA_SUFFIX",
+    "INDEX_SUFFIXES",
+    "MD5_SUFFIX",
+    "LEGACY_INDEX_SUFFIX",
+    "CHECKSUMS_SUFFIX",
+    "JOURNAL_SUFFIX",
+    "DATASET_SUFFIXES",
+    "data_path",
+    "index_path",
+]
 
 DATA_SUFFIX = ".msgpack"
 #: index files written next to every dataset, in the order the md5 file lists them
 INDEX_SUFFIXES = (".offsets", ".keys", ".key_hashes", ".filter")
 MD5_SUFFIX = ".md5"
 LEGACY_INDEX_SUFFIX = ".index"
-#: the per-sample checksums sidecar (see :mod:`dings.format.checksums`)
+#: per-sample checksums (a dings extension; datadings ignores it)
 CHECKSUMS_SUFFIX = ".crc32"
-#: every file suffix of a dataset besides the data file itself
-DATASET_SUFFIXES = INDEX_SUFFIXES + (MD5_SUFFIX, LEGACY_INDEX_SUFFIX, CHECKSUMS_SUFFIX)
-_ALL_SUFFIXES = DATASET_SUFFIXES
+#: commit journal, present only while a write is being committed (a dings extension)
+JOURNAL_SUFFIX = ".journal"
+#: every file next to the data file that belongs to one generation of a dataset
+DATASET_SUFFIXES = INDEX_SUFFIXES + (CHECKSUMS_SUFFIX, MD5_SUFFIX, LEGACY_INDEX_SUFFIX)
+_ALL_SUFFIXES = DATASET_SUFFIXES + (JOURNAL_SUFFIX,)
 
 
 def data_path(path: str | os.PathLike) -> Path:
     """Return the data file path for a data file path or any of its index file paths.
 
     Args:
-        path: ``NAME.msgpack`` or ``NAME.msgpack.<suffix>`` (offsets, keys, key_hashes, filter, md5, index).
+        path: ``NAME.msgpack`` or ``NAME.msgpack.<suffix>`` (offsets, keys, key_hashes, filter, crc32,
+            md5, index, journal).
     """
     path = Path(path)
     if path.suffix in _ALL_SUFFIXES and path.name[: -len(path.suffix)].endswith(DATA_SUFFIX):

@@ -9,11 +9,12 @@ import weakref
 from pathlib import Path
 from typing import Any
 
+from .commit import DatasetFiles, check_committed, clean_temporaries, dataset_files, deferred_interrupts
 from .errors import DuplicateKeyError
 from .packing import make_packer
-from .paths import INDEX_SUFFIXES, MD5_SUFFIX, index_path
+from .paths import JOURNAL_SUFFIX
 from .progress import Progress
-from .writer import CommitOnSuccess, FileWriter, ask_overwrite, commit, pack_sample, remove_files
+from .writer import CommitOnSuccess, FileWriter, ask_overwrite, commit_datasets, pack_sample, remove_files
 
 __all__ = ["ShardedWriter", "shard_pattern"]
 
@@ -48,10 +49,11 @@ def _shard_regex(pattern: str) -> re.Pattern:
 class ShardedWriter(CommitOnSuccess):
     """Write samples into numbered shards, starting a new shard when a limit is reached.
 
-    Every shard is an ordinary dataset (data, index and md5 files). Keys are unique across all
-    shards. All shards appear only when the writer closes without error: until then they live under
-    temporary names, so a failure leaves no partial set. Shards of an older set with the same
-    pattern that the new set does not replace are removed when the new set is committed.
+    Every shard is an ordinary dataset (data, index, checksum and md5 files). Keys are unique
+    across all shards. All shards appear only when the writer closes without error, as one commit
+    (see :mod:`dings.format.commit`): until then they live under temporary names, so a failure or a
+    kill leaves no partial set. Shards of an older set with the same pattern that the new set does
+    not replace are removed in the same commit.
 
     Args:
         path: shard file pattern, data file path or directory; see :func:`shard_pattern`.
@@ -79,12 +81,13 @@ class ShardedWriter(CommitOnSuccess):
         self.pattern = shard_pattern(path)
         self.max_samples = max_samples
         self.max_bytes = max_bytes
+        self._recover()
         existing = self._existing_shards()
         if existing and not overwrite:
             ask_overwrite(existing[0], f"sharded dataset ({len(existing)} shard(s))")
         self._pack = make_packer(allow_unsafe=allow_unsafe).pack
         self._keys: set[str] = set()
-        self._finished: list[tuple[Path, Path]] = []
+        self._finished: list[DatasetFiles] = []
         # removes finished shards' temporary files if the writer is dropped or the interpreter exits unclosed
         self._temporaries: list[Path] = []
         self._cleanup = weakref.finalize(self, remove_files, self._temporaries)
@@ -99,6 +102,17 @@ class ShardedWriter(CommitOnSuccess):
         if not folder.is_dir():
             return []
         return sorted(p for p in folder.iterdir() if regex.match(p.name))
+
+    def _recover(self) -> None:
+        """Finish or discard an interrupted commit of this set; remove dead writers' temporaries."""
+        regex = _shard_regex(os.path.basename(self.pattern))
+        folder = Path(self.pattern).parent
+        if not folder.is_dir():
+            return
+        for name in sorted(os.listdir(folder)):
+            if name.endswith(JOURNAL_SUFFIX) and regex.match(name[: -len(JOURNAL_SUFFIX)]):
+                check_committed(folder / name[: -len(JOURNAL_SUFFIX)])
+        clean_temporaries(folder, lambda name: regex.match(name.split(".msgpack", 1)[0] + ".msgpack") is not None)
 
     def shard_path(self, number: int) -> Path:
         """Return the data file path of shard ``number``."""
@@ -130,9 +144,9 @@ class ShardedWriter(CommitOnSuccess):
         return current
 
     def _finish_current(self) -> None:
-        pairs = self._current._finish()
-        self._finished.extend(pairs)
-        self._temporaries.extend(tmp for tmp, _ in pairs)
+        files = self._current._finish()
+        self._finished.append(files)
+        self._temporaries.extend(tmp for tmp, _ in files.renames)
         self._current = None
 
     def write(self, sample: dict) -> int:
@@ -160,22 +174,19 @@ class ShardedWriter(CommitOnSuccess):
         if self._closed:
             return
         try:
-            if self._current is None:  # no sample written: one empty shard, so the dataset exists
-                self._roll_if_full(0)
-            self._finish_current()
+            with deferred_interrupts():  # Ctrl-C waits until the set is committed
+                if self._current is None:  # no sample written: one empty shard, so the dataset exists
+                    self._roll_if_full(0)
+                self._finish_current()
+                self._closed = True
+                self._recover()
+                new = {files.path for files in self._finished}
+                stale = [DatasetFiles(p, [], dataset_files(p)) for p in self._existing_shards() if p not in new]
+                self._cleanup.detach()  # the commit removes the temporaries if it fails before committing
+                commit_datasets(self._finished + stale)
         except BaseException:
             self.abort()
             raise
-        self._closed = True
-        new = {final for _, final in self._finished}
-        stale = [p for p in self._existing_shards() if p not in new]
-        try:
-            commit(self._finished)
-        finally:
-            self._cleanup()
-        for shard in stale:
-            for file in [shard] + [index_path(shard, s) for s in INDEX_SUFFIXES + (MD5_SUFFIX,)]:
-                file.unlink(missing_ok=True)
         self._progress.close()
 
     def abort(self) -> None:

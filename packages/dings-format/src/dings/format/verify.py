@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import mmap
 import os
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from . import index
+from .checksums import load_checksums
 from .errors import CorruptIndexError
-from .paths import INDEX_SUFFIXES, LEGACY_INDEX_SUFFIX, MD5_SUFFIX, data_path, index_path
+from .paths import CHECKSUMS_SUFFIX, INDEX_SUFFIXES, JOURNAL_SUFFIX, LEGACY_INDEX_SUFFIX, MD5_SUFFIX, data_path, index_path
+from .progress import Progress
 
-__all__ = ["VerifyReport", "verify", "check_md5", "check_structure"]
+__all__ = ["VerifyReport", "verify", "check_md5", "check_structure", "check_checksums", "check_journal"]
+
+#: damaged samples named one by one in a report; more are counted
+MAX_NAMED = 20
 
 
 @dataclass
@@ -24,12 +31,18 @@ class VerifyReport:
         problems: one readable line per problem found; empty when everything is fine.
         checked: names of the checks that ran.
         length: number of samples according to the index, if it could be read.
+        notes: remarks that are not problems (e.g. the dataset has no per-sample checksums).
+        damaged: indices of the samples whose checksum does not match.
+        damaged_keys: their keys, where the keys file could be read (else empty).
     """
 
     path: Path
     problems: list[str] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
     length: int | None = None
+    notes: list[str] = field(default_factory=list)
+    damaged: list[int] = field(default_factory=list)
+    damaged_keys: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -37,9 +50,10 @@ class VerifyReport:
         return not self.problems
 
     def __str__(self) -> str:
+        notes = "".join(f"\n  note: {n}" for n in self.notes)
         if self.ok:
-            return f"{self.path}: OK ({self.length} samples; {', '.join(self.checked)})"
-        return f"{self.path}: {len(self.problems)} problem(s)\n" + "\n".join(f"  - {p}" for p in self.problems)
+            return f"{self.path}: OK ({self.length} samples; {', '.join(self.checked)}){notes}"
+        return f"{self.path}: {len(self.problems)} problem(s)\n" + "\n".join(f"  - {p}" for p in self.problems) + notes
 
 
 def check_md5(report: VerifyReport, data: Path, only: list[str] | None = None, progress: bool = False) -> None:
@@ -155,13 +169,88 @@ def _check_filter(report: VerifyReport, data: Path, keys: list[str] | None) -> N
     report.checked.append("filter")
 
 
+def check_journal(report: VerifyReport, data: Path) -> None:
+    """Add a problem if a commit of the dataset is in progress or was interrupted."""
+    journal = index_path(data, JOURNAL_SUFFIX)
+    if os.path.lexists(journal):
+        report.problems.append(f"{journal}: a commit of this dataset is in progress or was interrupted; opening the dataset with write access finishes it")
+
+
+def check_checksums(report: VerifyReport, data: Path, progress: bool = False) -> None:
+    """Compare every sample with its checksum in ``NAME.msgpack.crc32``; name the damaged ones.
+
+    A dataset without the file gets a note (``dings convert-index`` adds it), not a problem.
+    """
+    crc_path = index_path(data, CHECKSUMS_SUFFIX)
+    if not crc_path.exists():
+        report.notes.append(f"{data.name} has no per-sample checksums ({crc_path.name}); `dings convert-index {data}` adds them")
+        return
+    try:
+        offsets = index.load_offsets(data)
+    except (CorruptIndexError, OSError):
+        report.notes.append("per-sample checksums not checked: the offsets are unusable")
+        return
+    count = len(offsets) - 1
+    size = data.stat().st_size
+    if count < 0 or offsets[0] != 0 or int(offsets[-1]) != size or np.any(offsets[1:] < offsets[:-1]):
+        report.notes.append("per-sample checksums not checked: the offsets do not fit the data file")
+        return
+    try:
+        expected = load_checksums(data, count)
+    except CorruptIndexError as exc:
+        report.problems.append(str(exc))
+        return
+    if expected is None:  # removed meanwhile
+        return
+    bad = _damaged_samples(data, offsets, expected, size, progress)
+    report.checked.append("checksums")
+    if not bad:
+        return
+    report.damaged = bad
+    try:
+        keys = index.load_keys(data) if index_path(data, ".keys").exists() else None
+    except CorruptIndexError:
+        keys = None
+    if keys is not None and len(keys) == count:
+        report.damaged_keys = [keys[i] for i in bad]
+    named = [f"{i} (key {keys[i]!r})" if report.damaged_keys else str(i) for i in bad[:MAX_NAMED]]
+    more = f" and {len(bad) - MAX_NAMED} more" if len(bad) > MAX_NAMED else ""
+    if len(bad) == count and count > 1:
+        report.problems.append(f"{crc_path}: no sample matches its checksum; the checksum file is damaged or belongs to other data")
+    else:
+        report.problems.append(f"{data}: {len(bad)} damaged sample(s) (checksum mismatch): {', '.join(named)}{more}")
+
+
+def _damaged_samples(data: Path, offsets: np.ndarray, expected: np.ndarray, size: int, progress: bool) -> list[int]:
+    if size == 0:
+        return []
+    bounds = offsets.tolist()
+    wanted = expected.tolist()
+    bad = []
+    display = Progress(f"checksums {data.name}", total=len(wanted), enabled=progress)
+    with open(data, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+        view = memoryview(mapped)
+        try:
+            crc32 = zlib.crc32
+            for first in range(0, len(wanted), 0x10000):
+                for i in range(first, min(first + 0x10000, len(wanted))):
+                    if crc32(view[bounds[i] : bounds[i + 1]]) != wanted[i]:
+                        bad.append(i)
+                display.update(min(0x10000, len(wanted) - first))
+        finally:
+            view.release()
+    display.close()
+    return bad
+
+
 def verify(path: str | os.PathLike) -> VerifyReport:
     """Check a dataset's files against its md5 file and its index against its data.
 
-    Checks: every file listed in the md5 file exists and matches; offsets start at 0, increase,
-    and end at the data file's size; keys, key hashes and offsets agree in number; keys are
-    unique; hashes match the keys; every key is in the Bloom filter. A damaged dataset gives a
-    report listing the problems, not an exception.
+    Checks: no commit is pending; every file listed in the md5 file exists and matches; offsets
+    start at 0, increase, and end at the data file's size; keys, key hashes and offsets agree in
+    number; keys are unique; hashes match the keys; every key is in the Bloom filter; every
+    sample matches its per-sample checksum (when the dataset has them; damaged samples are named
+    by index and key). A damaged dataset gives a report listing the problems, not an exception.
 
     Args:
         path: the data file (``NAME.msgpack``) or any of its index files.
@@ -174,6 +263,8 @@ def verify(path: str | os.PathLike) -> VerifyReport:
     if not data.is_file():
         report.problems.append(f"{data}: data file is missing" if not data.exists() else f"{data}: is not a file")
         return report
+    check_journal(report, data)
     check_md5(report, data)
     check_structure(report, data)
+    check_checksums(report, data)
     return report

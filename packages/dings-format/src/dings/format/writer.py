@@ -1,35 +1,60 @@
-"""Writers: create a dataset file with its index and md5 files, atomically.
+"""Writers: create a dataset file with its index, checksum and md5 files, atomically.
 
-Data and index files are written under hidden temporary names next to the target and renamed into
-place only when the writer closes without error. An exception or Ctrl-C inside the ``with`` block
-removes the temporary files and leaves an existing dataset of the same name untouched.
+Data and index files are written under hidden temporary names next to the target (synced) and
+committed only when the writer closes without error (see :mod:`dings.format.commit`): readers see
+the complete old dataset or the complete new one, also if the process is killed at any moment. An
+exception or Ctrl-C inside the ``with`` block removes the temporary files and leaves an existing
+dataset of the same name untouched.
 """
 
 from __future__ import annotations
 
+import array
 import functools
 import hashlib
 import os
-import secrets
 import sys
 import weakref
+import zlib
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Callable
 
+import msgpack
+
 from . import index
+from .checksums import pack_checksums
+from .commit import Commit, DatasetFiles, belongs_to, check_committed, clean_temporaries, deferred_interrupts, temp_path, write_synced
 from .errors import DuplicateKeyError, InvalidSampleError
 from .background import BackgroundWorker
 from .packing import make_packer
-from .paths import INDEX_SUFFIXES, MD5_SUFFIX, index_path
+from .paths import CHECKSUMS_SUFFIX, INDEX_SUFFIXES, LEGACY_INDEX_SUFFIX, MD5_SUFFIX, index_path
 from .progress import Progress
 from .validation import MAX_LENGTH, check_key, explain_pack_error
 
-__all__ = ["Writer", "FileWriter", "RawWriter", "ask_overwrite", "CommitOnSuccess", "commit", "pack_sample", "remove_files"]
+__all__ = [
+    "Writer",
+    "FileWriter",
+    "RawWriter",
+    "ask_overwrite",
+    "CommitOnSuccess",
+    "close_together",
+    "commit_datasets",
+    "pack_sample",
+    "packed_key",
+    "prepare_output",
+    "remove_files",
+]
 
 #: packed samples are collected into chunks of at least this size before they are written
 CHUNK_SIZE = 1 << 20
 _MSGPACK_MAP_HEADERS = frozenset(range(0x80, 0x90)) | {0xDE, 0xDF}
+#: temporary files next to the data file's temporary, by suffix
+_SIDECARS = INDEX_SUFFIXES + (CHECKSUMS_SUFFIX, MD5_SUFFIX)
+_KEY_ENTRY = b"\xa3key"
+#: samples smaller than this get their CRC-32 inline; larger ones on the checksum thread
+_INLINE_CRC = 4096
 
 
 def remove_files(paths: list[Path]) -> None:
@@ -46,6 +71,41 @@ def write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
+
+
+def prepare_output(path: Path) -> None:
+    """Before writing ``path``: finish or discard an interrupted commit of it and remove the
+    temporary files that dead writers of it left behind."""
+    check_committed(path)
+    clean_temporaries(path.parent, belongs_to(path.name))
+
+
+def commit_datasets(datasets: Sequence[DatasetFiles]) -> None:
+    """Commit datasets as one transaction (see :class:`dings.format.commit.Commit`).
+
+    On an error before the commit point the temporaries are removed and the old datasets stay.
+    """
+    transaction = Commit(datasets)
+    try:
+        transaction.run()
+    except BaseException:
+        if not transaction.committed:
+            remove_files([tmp for dataset in datasets for tmp, _ in dataset.renames])
+        raise
+
+
+def _checksum_chunk(offsets: list[int], checksums: array.array, job: tuple[bytes, int, list[int]]) -> None:
+    """Append the CRC-32s of the samples from ``first`` on that make up ``chunk``; ``crcs`` holds
+    those computed already and -1 for the others. (Not a method: the thread must not keep the
+    writer alive, or a dropped writer would never clean up.)"""
+    chunk, first, crcs = job
+    if -1 in crcs:
+        bounds = offsets[first : first + len(crcs) + 1]  # complete: the writing thread only appends later ones
+        base = bounds[0]
+        view = memoryview(chunk)
+        crc32 = zlib.crc32
+        crcs = [crc32(view[bounds[i] - base : bounds[i + 1] - base]) if c == -1 else c for i, c in enumerate(crcs)]
+    checksums.extend(crcs)
 
 
 def _discard(workers: list[BackgroundWorker], file: Any, temporaries: list[Path]) -> None:
@@ -139,14 +199,19 @@ class Writer(CommitOnSuccess):
         self.path = Path(outfile)
         if self.path.is_dir():
             raise IsADirectoryError(f"{self.path}: is a directory; give the path of a .msgpack file to write")
+        if self.path.parent.is_dir():
+            prepare_output(self.path)  # an interrupted commit is finished first: it may create the dataset
         if self.path.exists() and not overwrite:
             ask_overwrite(self.path, "dataset")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        token = f".{self.path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
-        self._tmp_data = self.path.with_name(token)
-        self._temp_files = [self._tmp_data] + [self.path.with_name(token + s) for s in INDEX_SUFFIXES + (MD5_SUFFIX,)]
+        self._tmp_data = temp_path(self.path)
+        self._temp_files = [self._tmp_data] + [self._tmp_data.with_name(self._tmp_data.name + s) for s in _SIDECARS]
         workers: list[BackgroundWorker] = []
         file = None
+        self._offsets = [0]
+        self._checksums = array.array("I")
+        self._flushed = 0  # samples handed to the threads so far
+        self._pending_crcs: list[int] = []  # -1: computed by the checksum thread
         try:
             file = self._file = open(self._tmp_data, "xb", buffering=0)
             # discards everything if the writer is garbage-collected or the interpreter exits unclosed
@@ -157,6 +222,10 @@ class Writer(CommitOnSuccess):
             workers.append(self._hasher)
             self._disk = BackgroundWorker(functools.partial(write_all, self._file.fileno()), "dings-write")
             workers.append(self._disk)
+            # CRC-32s of large samples on a third thread (zlib releases the GIL on them); small
+            # ones are cheaper inline than handed over
+            self._checksummer = BackgroundWorker(functools.partial(_checksum_chunk, self._offsets, self._checksums), "dings-crc32")
+            workers.append(self._checksummer)
         except BaseException as exc:  # e.g. Ctrl-C right after the file was created: leave nothing behind
             if file is not None:
                 _discard(workers, file, self._temp_files)
@@ -164,7 +233,6 @@ class Writer(CommitOnSuccess):
                 remove_files([self._tmp_data])
             raise
         self._keys: dict[str, None] = {}
-        self._offsets = [0]
         self._position = 0
         self._pending: list[bytes] = []
         self._pending_size = 0
@@ -200,6 +268,7 @@ class Writer(CommitOnSuccess):
         if size > MAX_LENGTH:
             raise InvalidSampleError(f"cannot write sample {key!r}: it packs to {size} bytes, more than 2**32-1")
         self._keys[key] = None
+        self._pending_crcs.append(zlib.crc32(packed) if size < _INLINE_CRC else -1)
         self._position += size
         self._offsets.append(self._position)
         self._pending.append(packed)
@@ -216,19 +285,24 @@ class Writer(CommitOnSuccess):
         chunk = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
         self._hasher.submit(chunk)
         self._disk.submit(chunk)
+        self._checksummer.submit((chunk, self._flushed, self._pending_crcs))
+        self._flushed += self._pending_count
+        self._pending_crcs = []
         self._progress.update(self._pending_count, self._pending_size)
         self._pending = []
         self._pending_size = 0
         self._pending_count = 0
 
-    def _finish(self) -> list[tuple[Path, Path]]:
-        """Write the data and index files under temporary names; return (temporary, final) pairs."""
+    def _finish(self) -> DatasetFiles:
+        """Write the data, index and checksum files under temporary names, synced; return them."""
         if self._closed:
             raise ValueError(f"{self.path}: writer is closed")
         self._closed = True
         self._flush()
         self._disk.finish()
         self._hasher.finish()
+        self._checksummer.finish()
+        os.fsync(self._file.fileno())
         self._file.close()
         keys = list(self._keys)
         contents = {
@@ -241,33 +315,33 @@ class Writer(CommitOnSuccess):
         pairs = [(self._tmp_data, self.path)]
         for suffix, content in contents.items():
             tmp = self._tmp_data.with_name(self._tmp_data.name + suffix)
-            with open(tmp, "xb") as f:
-                f.write(content)
+            write_synced(tmp, content)
             final = index_path(self.path, suffix)
             digests[final.name] = hashlib.md5(content).hexdigest()
             pairs.append((tmp, final))
         md5_text = "".join(f"{digests[final.name]}  {final.name}\n" for _, final in pairs)
+        # the checksums are not in the md5 file, which stays byte-identical to datadings'
+        tmp_crc = self._tmp_data.with_name(self._tmp_data.name + CHECKSUMS_SUFFIX)
+        write_synced(tmp_crc, pack_checksums(self._checksums))
+        pairs.append((tmp_crc, index_path(self.path, CHECKSUMS_SUFFIX)))
         tmp_md5 = self._tmp_data.with_name(self._tmp_data.name + MD5_SUFFIX)
-        with open(tmp_md5, "x", encoding="utf-8", newline="\n") as f:
-            f.write(md5_text)
+        write_synced(tmp_md5, md5_text.encode("utf-8"))
         pairs.append((tmp_md5, index_path(self.path, MD5_SUFFIX)))
         self._progress.close()
         self._cleanup.detach()  # the caller now owns the temporary files
-        return pairs
+        # a legacy index of an older generation would describe other data
+        return DatasetFiles(self.path, pairs, [index_path(self.path, LEGACY_INDEX_SUFFIX)])
 
     def close(self) -> None:
         """Flush the data, write index and md5 files, and move the dataset into place."""
         if self._closed:
             return
         try:
-            pairs = self._finish()
+            with deferred_interrupts():  # Ctrl-C waits until the dataset is committed
+                files = self._finish()
+                commit_datasets([files])
         except BaseException:
-            self.abort()
-            raise
-        try:
-            commit(pairs)
-        except BaseException:
-            remove_files([tmp for tmp, _ in pairs])
+            self.abort()  # removes the temporaries unless _finish handed them to the commit
             raise
 
     def abort(self) -> None:
@@ -277,14 +351,28 @@ class Writer(CommitOnSuccess):
         self._cleanup()
 
 
-def commit(pairs: list[tuple[Path, Path]]) -> None:
-    """Rename temporary files to their final names, the md5 file last.
+def close_together(writers: Sequence[Writer]) -> None:
+    """Close several writers as one commit: all their datasets appear, or none of them.
 
-    The md5 file is what makes a dataset look complete: until it is renamed, any older md5 file no
-    longer matches the new data, so a crash part-way never leaves a dataset that verifies.
+    On any error every writer is aborted (nothing of the new datasets appears).
+
+    Args:
+        writers: open writers; none may have been closed.
     """
-    for tmp, final in pairs:
-        os.replace(tmp, final)
+    files: list[DatasetFiles] = []
+    committing = False
+    try:
+        with deferred_interrupts():  # Ctrl-C waits until the datasets are committed
+            for writer in writers:
+                files.append(writer._finish())
+            committing = True
+            commit_datasets(files)  # removes the temporaries itself if it fails
+    except BaseException:
+        for writer in writers:
+            writer.abort()
+        if not committing:
+            remove_files([tmp for dataset in files for tmp, _ in dataset.renames])
+        raise
 
 
 class FileWriter(Writer):
@@ -353,4 +441,45 @@ class RawWriter(Writer):
         data = bytes(data)
         if not data or data[0] not in _MSGPACK_MAP_HEADERS:
             raise InvalidSampleError(f"cannot write sample {key!r}: data is not a packed msgpack map")
+        inner = packed_key(data)
+        if inner != key:
+            raise InvalidSampleError(f"{self.path}: cannot write sample {key!r}: its packed bytes hold the key {inner!r}; the key must match")
         return self._append(key, data)
+
+
+def packed_key(data: bytes) -> Any:
+    """Return the ``"key"`` value of a packed sample without decoding the rest (``None`` if absent).
+
+    A sample written by dings starts with its key: that case reads a few bytes only.
+
+    Raises:
+        InvalidSampleError: ``data`` is not a packed msgpack map.
+    """
+    head = {0xDE: 3, 0xDF: 5}.get(data[0], 1) if data else 1
+    if data[0] != 0x80 and data[head : head + 4] == _KEY_ENTRY:
+        first = data[head + 4] if len(data) > head + 4 else None
+        start = head + 5
+        if first is not None and 0xA0 <= first <= 0xBF:
+            size = first - 0xA0
+        elif first == 0xD9 and len(data) > start:
+            size, start = data[start], start + 1
+        else:
+            size = None
+        if size is not None and start + size <= len(data):
+            try:
+                return data[start : start + size].decode("utf-8")
+            except UnicodeDecodeError:
+                pass  # reported by the full parse below
+    unpacker = msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=max(len(data), 1))
+    unpacker.feed(data)
+    try:
+        found = None
+        for _ in range(unpacker.read_map_header()):
+            name = unpacker.unpack()
+            if type(name) is str and name == "key":
+                found = unpacker.unpack()
+            else:
+                unpacker.skip()
+        return found
+    except Exception as exc:  # msgpack raises several types for data that is not a map
+        raise InvalidSampleError(f"packed sample is not a valid msgpack map ({type(exc).__name__}: {exc})") from None

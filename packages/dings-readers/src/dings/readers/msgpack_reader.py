@@ -26,6 +26,7 @@ from dings.format import (
     DamagedDataError,
     UnsafeDataError,
     VerifyReport,
+    check_committed,
     index_path,
     load_checksums,
     sample_checksum,
@@ -96,7 +97,9 @@ class MsgpackReader(Reader):
         return super().__new__(cls)
 
     def __init__(self, path: str | os.PathLike, buffering: int = 0, *, allow_unsafe: bool = False, verify: bool = False) -> None:
-        self._set_source(FileSource(local_path(path)), allow_unsafe, verify)
+        local = local_path(path)
+        check_committed(local)  # a half-committed dataset is finished or refused, never read
+        self._set_source(FileSource(local), allow_unsafe, verify)
 
     def _set_source(self, source: ByteSource, allow_unsafe: bool, verify: bool) -> None:
         """Set every lazily loaded part to "not loaded yet" over ``source``."""

@@ -11,6 +11,7 @@ from itertools import accumulate
 from typing import Any
 
 import numpy as np
+from dings.format import check_committed_pattern
 
 from .labels import natural_sort_key
 from .msgpack_reader import MsgpackReader
@@ -41,6 +42,8 @@ def _open_shards(shards: str | os.PathLike | Sequence[str | os.PathLike | Reader
         pattern = os.fspath(shards)
         if not (_url_has_magic(pattern) if is_url(pattern) else glob.has_magic(pattern)):
             return [MsgpackReader(pattern, **options)]
+        if not is_url(pattern):
+            check_committed_pattern(pattern)  # an interrupted commit of the set is finished first
         paths = sorted((p for p in _glob(pattern, options) if p.endswith(".msgpack")), key=natural_sort_key)
         if not paths:
             raise FileNotFoundError(f"{pattern}: no .msgpack file matches this pattern")

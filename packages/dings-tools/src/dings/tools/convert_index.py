@@ -1,4 +1,5 @@
-"""``convert_index``: turn a legacy ``.index`` into the new index files and an md5 file."""
+"""``convert_index``: turn a legacy ``.index`` into the new index files and an md5 file, and add
+per-sample checksums (``.crc32``) to datasets written without them."""
 
 from __future__ import annotations
 
@@ -6,13 +7,27 @@ import hashlib
 import os
 from pathlib import Path
 
-from dings.format import CorruptIndexError, data_path, index_path, legacy_index_len, legacy_load_index
+from dings.format import (
+    CHECKSUMS_SUFFIX,
+    CorruptIndexError,
+    DamagedDataError,
+    compute_checksums,
+    data_path,
+    index_path,
+    legacy_index_len,
+    legacy_load_index,
+    load_md5,
+    load_offsets,
+    pack_checksums,
+)
+from dings.format.commit import DatasetFiles, check_committed, temp_path, write_synced
 from dings.format.index import pack_filter, pack_key_hashes, pack_keys, pack_offsets
+from dings.format.writer import commit_datasets, prepare_output
 
-from ._dataset import copy_file, temp_name
+from ._dataset import copy_file
 from .progress import progress_bar
 
-__all__ = ["convert_index"]
+__all__ = ["add_checksums", "convert_index"]
 
 _NEW_INDEX = (".offsets", ".keys", ".key_hashes", ".filter")
 
@@ -34,12 +49,13 @@ def convert_index(
     overwrite: bool = False,
     progress: bool = True,
 ) -> Path:
-    """Write the new index files (offsets, keys, key hashes, Bloom filter) and the md5 file of a
-    dataset that only has a legacy ``NAME.msgpack.index``.
+    """Write the new index files (offsets, keys, key hashes, Bloom filter), the per-sample
+    checksums and the md5 file of a dataset that only has a legacy ``NAME.msgpack.index``; for a
+    dataset that has ``.offsets`` but no checksums, add the checksums (see :func:`add_checksums`).
 
     The legacy index is checked first (a map of unique str keys to increasing offsets inside the
     data file). Everything is written under temporary names and renamed only when complete,
-    the md5 file last. In the input's folder the data file and the legacy index stay as they are;
+    the md5 file last, as one commit (:mod:`dings.format.commit`). In the input's folder the data file and the legacy index stay as they are;
     with another ``outdir`` the data file is copied there (or hard-linked with ``link``) and the
     legacy index is not.
 
@@ -65,12 +81,15 @@ def convert_index(
     legacy = index_path(source, ".index")
     if not source.is_file():
         raise FileNotFoundError(f"{source}: data file not found")
+    check_committed(source)
     if not legacy.is_file():
+        if index_path(source, ".offsets").is_file() and outdir is None:
+            return add_checksums(source, overwrite=overwrite, progress=progress)
         raise FileNotFoundError(f"{legacy}: legacy index not found, so there is nothing to convert")
     folder = source.parent if outdir is None else Path(outdir)
     target = folder / source.name
     in_place = _same_file(source, target)
-    outputs = [index_path(target, s) for s in _NEW_INDEX + (".md5",)] + ([] if in_place else [target])
+    outputs = [index_path(target, s) for s in _NEW_INDEX + (CHECKSUMS_SUFFIX, ".md5")] + ([] if in_place else [target])
     existing = [p for p in outputs if p.exists()]
     if existing and not overwrite:
         raise FileExistsError(
@@ -82,6 +101,7 @@ def convert_index(
     if declared != len(keys):
         raise CorruptIndexError(f"{legacy}: lists {declared} entries but only {len(keys)} distinct keys; keys repeat, so the index cannot be converted")
     folder.mkdir(parents=True, exist_ok=True)
+    prepare_output(target)
     pairs: list[tuple[Path, Path]] = []
     try:
         size = source.stat().st_size
@@ -89,9 +109,10 @@ def convert_index(
             if in_place:
                 digest = copy_file(source, None, bar)
             else:
-                tmp = temp_name(target)
+                tmp = temp_path(target)
                 pairs.append((tmp, target))
                 digest = _link_or_copy(source, tmp, link, bar)
+        checksums, _ = compute_checksums(source, offsets)
         digests = {target.name: digest}
         contents = {
             ".offsets": pack_offsets(offsets),
@@ -100,22 +121,64 @@ def convert_index(
             ".filter": pack_filter(keys, len(keys)),
         }
         for suffix, content in contents.items():
-            final = index_path(target, suffix)
-            tmp = temp_name(final)
-            pairs.append((tmp, final))
-            tmp.write_bytes(content)
-            digests[final.name] = hashlib.md5(content).hexdigest()
-        md5_final = index_path(target, ".md5")
-        md5_tmp = temp_name(md5_final)
-        pairs.append((md5_tmp, md5_final))
-        md5_tmp.write_text("".join(f"{d}  {name}\n" for name, d in digests.items()), encoding="utf-8", newline="\n")
-        for tmp, final in pairs:  # the md5 file last: until then the dataset does not verify
-            os.replace(tmp, final)
+            digests[index_path(target, suffix).name] = hashlib.md5(content).hexdigest()
+        contents[CHECKSUMS_SUFFIX] = pack_checksums(checksums)  # not listed in the md5 file
+        contents[".md5"] = "".join(f"{d}  {name}\n" for name, d in digests.items()).encode("utf-8")
+        pairs += _write_temporaries(target, contents)
     except BaseException:
         for tmp, _ in pairs:
             tmp.unlink(missing_ok=True)
         raise
+    commit_datasets([DatasetFiles(target, pairs)])  # the md5 file last: until then the dataset does not verify
     return target
+
+
+def _write_temporaries(target: Path, contents: dict[str, bytes]) -> list[tuple[Path, Path]]:
+    """Write index files under temporary names (synced); return (temporary, final) pairs in order."""
+    pairs = []
+    for suffix, content in contents.items():
+        final = index_path(target, suffix)
+        tmp = temp_path(final)
+        pairs.append((tmp, final))
+        write_synced(tmp, content)
+    return pairs
+
+
+def add_checksums(path: str | os.PathLike, *, overwrite: bool = False, progress: bool = True) -> Path:
+    """Add per-sample checksums (``NAME.msgpack.crc32``) to a dataset that has ``.offsets``.
+
+    The data file is checked against its md5 file first (when it has one), so damaged data never
+    gets checksums that bless it.
+
+    Args:
+        path: the data file or any of its index files.
+        overwrite: replace an existing ``.crc32`` file; otherwise ``FileExistsError``.
+        progress: show a progress bar.
+
+    Returns:
+        The data file.
+
+    Raises:
+        FileExistsError: the checksums exist and ``overwrite`` is false.
+        dings.format.DamagedDataError: the data file does not match its md5 file, or the offsets
+            do not fit it.
+    """
+    source = data_path(path)
+    target = index_path(source, CHECKSUMS_SUFFIX)
+    if target.exists() and not overwrite:
+        raise FileExistsError(f"{target}: exists; pass overwrite=True (-y/--no-confirm on the command line) to rebuild it")
+    prepare_output(source)
+    offsets = load_offsets(source)
+    with progress_bar(total=1, desc=f"checksums {source.name}", unit="files", enabled=progress) as bar:
+        checksums, digest = compute_checksums(source, offsets)
+        bar.update()
+    md5_file = index_path(source, ".md5")
+    expected = load_md5(md5_file).get(source.name) if md5_file.exists() else None
+    if expected is not None and expected != digest:
+        raise DamagedDataError(f"{source}: does not match its md5 file; restore it before adding checksums", path=source)
+    pairs = _write_temporaries(source, {CHECKSUMS_SUFFIX: pack_checksums(checksums)})
+    commit_datasets([DatasetFiles(source, pairs)])
+    return source
 
 
 def _link_or_copy(source: Path, tmp: Path, link: bool, bar: object) -> str:

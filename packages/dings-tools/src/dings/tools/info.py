@@ -20,7 +20,7 @@ from .render import sniff_image
 __all__ = ["DatasetInfo", "KeySummary", "info"]
 
 #: index files reported by :func:`info`, in the order of FORMAT.md (``.index`` is the legacy one)
-INDEX_FILES = (".offsets", ".keys", ".key_hashes", ".filter", ".md5", ".index")
+INDEX_FILES = (".offsets", ".keys", ".key_hashes", ".filter", ".crc32", ".md5", ".index")
 #: the most common shapes/dtypes/labels shown by ``str()`` (``to_dict`` has all)
 SHOWN = 5
 

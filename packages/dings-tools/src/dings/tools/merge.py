@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from dings.format import DuplicateKeyError, InvalidSampleError, data_path, make_unpacker, packb
+from dings.format import DamagedDataError, DuplicateKeyError, InvalidSampleError, data_path, make_unpacker, packb
 from dings.readers import MsgpackReader, Reader, Shuffler
 
 from ._dataset import as_seed, check_outputs, dataset_stem, write_raw
@@ -67,11 +67,18 @@ def _check_keys(readers: list[Reader], names: list[str], prefixes: list[str]) ->
                 raise DuplicateKeyError(f"key {full!r} is in both {names[first]} and {names[number]}; {hint}")
 
 
-def _pairs(reader: Reader, prefix: str) -> Iterator[tuple[str, Any]]:
+def _pairs(reader: Reader, prefix: str, source: Path) -> Iterator[tuple[str, Any]]:
     items = reader.iter(start=0, yield_key=True, raw=True, copy=False)
     if not prefix:
         return items
-    return ((prefix + key, replace_key(data, prefix + key)) for key, data in items)
+    return (_renamed(source, key, data, prefix + key) for key, data in items)
+
+
+def _renamed(source: Path, key: str, data: Any, new_key: str) -> tuple[str, bytes]:
+    try:
+        return new_key, replace_key(data, new_key)
+    except InvalidSampleError as exc:  # the input's sample is damaged
+        raise DamagedDataError(f"{source}: sample with key {key!r} is damaged: {exc}", path=source, key=key) from None
 
 
 def _interleave(streams: list[Iterator[tuple[str, Any]]], lengths: list[int], rng: np.random.Generator) -> Iterator[tuple[str, Any]]:
@@ -142,7 +149,7 @@ def merge(
         if shuffle:
             readers = [Shuffler(r, seeds[n + 1] >> 1) for n, r in enumerate(readers)]
         lengths = [len(r) for r in readers]
-        streams = [_pairs(r, prefix) for r, prefix in zip(readers, prefixes)]
+        streams = [_pairs(r, prefix, p) for r, prefix, p in zip(readers, prefixes, sources)]
         if strategy == "concat":
             items: Iterator[tuple[str, Any]] = (item for stream in streams for item in stream)
         else:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from dings.format import RawWriter, data_path
+from dings.format import RawWriter, close_together, data_path
 from dings.readers import MsgpackReader
 
 from ._dataset import as_count, as_seed, check_outputs, dataset_stem, open_raw_writer, write_raw
@@ -60,8 +60,9 @@ def split(
     """Split a dataset at ``positions`` into ``len(positions) + 1`` datasets, copying packed samples.
 
     Positions ``A < B`` give three files: samples ``0 … A-1``, ``A … B-1`` and ``B …`` to the
-    end. Every part is non-empty, so positions lie between 1 and ``len - 1``. All parts appear
-    only if all of them were written (an error discards every part written so far).
+    end. Every part is non-empty, so positions lie between 1 and ``len - 1``. All parts are
+    committed as one (see :mod:`dings.format.commit`): they appear together or not at all, also
+    when the process is killed (an error discards every part written so far).
 
     Args:
         infile: the dataset to split (``NAME.msgpack`` or any of its index files).
@@ -106,12 +107,11 @@ def split(
                     for key, data in reader.iter(start=start, stop=stop, yield_key=True, raw=True, copy=False):
                         writer.write(key, data)
                         bar.update()
-            for writer in writers:
-                writer.close()
         except BaseException:
             for writer in writers:
                 writer.abort()
             raise
+        close_together(writers)  # one commit: all parts appear, or none
     return targets
 
 

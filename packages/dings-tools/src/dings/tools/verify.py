@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dings.format import FormatError, VerifyReport, data_path, unpackb
-from dings.format.verify import check_md5, check_structure
+from dings.format import DamagedDataError, FormatError, VerifyReport, data_path, unpack_sample
+from dings.format.verify import check_checksums, check_journal, check_md5, check_structure
 from dings.readers import MsgpackReader
 
 from .progress import progress_bar
@@ -46,6 +46,9 @@ class VerificationReport(VerifyReport):
             "deep": self.deep,
             "bad_index": self.bad_index,
             "bad_key": self.bad_key,
+            "notes": list(self.notes),
+            "damaged": list(self.damaged),
+            "damaged_keys": list(self.damaged_keys),
         }
 
 
@@ -71,31 +74,28 @@ def _check_samples(report: VerificationReport, data: Path, progress: bool) -> No
         items = reader.iter(start=0, raw=True, copy=False)
         with progress_bar(items, total=length, desc=f"decode {data.name}", unit="samples", enabled=progress) as bar:
             for index, piece in enumerate(bar):
-                problem = _sample_problem(piece, keys[index] if keys is not None else None)
+                key = keys[index] if keys is not None else None
+                problem = _sample_problem(piece, data, index, key)
                 del piece
                 if problem is not None:
-                    key = keys[index] if keys is not None else None
-                    name = f"sample {index} (key {key!r})" if key is not None else f"sample {index}"
-                    report.problems.append(f"{data}: {name} {problem}")
+                    report.problems.append(problem)
                     report.bad_index, report.bad_key = index, key
                     return
         report.checked.append("deep")
+    except (OSError, FormatError) as exc:  # iteration itself found the data and offsets disagreeing
+        report.problems.append(f"deep check stopped: {exc}")
     finally:
         reader.close()
 
 
-def _sample_problem(piece: memoryview, key: str | None) -> str | None:
+def _sample_problem(piece: memoryview, data: Path, index: int, key: str | None) -> str | None:
     """Why this packed sample is bad, or ``None`` if it decodes to a map with the right key."""
     try:
-        sample = unpackb(piece)
-    except Exception as exc:  # msgpack and numpy raise many types for damaged data
-        return f"cannot be decoded: {type(exc).__name__}: {exc}"
-    if not isinstance(sample, dict):
-        return f"is a {type(sample).__name__}, not a map"
+        sample = unpack_sample(piece, path=data, index=index, key=key)
+    except (DamagedDataError, FormatError) as exc:
+        return str(exc)
     if "key" not in sample:
-        return 'has no "key"'
-    if key is not None and sample["key"] != key:
-        return f'has "key" {sample["key"]!r}, but the index says {key!r}'
+        return f"{data}: sample {index}: has no \"key\""
     return None
 
 
@@ -103,8 +103,11 @@ def verify(path: str | os.PathLike, deep: bool = False, *, progress: bool = True
     """Check a dataset: md5 of every file, the structural checks of :func:`dings.format.verify`
     and, with ``deep``, a decode of every sample.
 
-    The deep check reports the first sample that cannot be decoded, is not a map, or whose
-    ``"key"`` differs from the index, by index and key, and stops there. A damaged or missing
+    With per-sample checksums (``NAME.msgpack.crc32``) every sample is compared with its checksum
+    and the damaged ones are named by index and key (``report.damaged``, ``report.damaged_keys``);
+    without them ``report.notes`` says so. The deep check reports the first sample that cannot be
+    decoded, is not a map, or whose ``"key"`` differs from the index, by index and key, and stops
+    there. A damaged or missing
     dataset gives a report listing the problems, not an exception.
 
     Args:
@@ -121,8 +124,10 @@ def verify(path: str | os.PathLike, deep: bool = False, *, progress: bool = True
         report.problems.append(f"{data}: data file is missing" if not data.exists() else f"{data}: is not a file")
         return report
     try:
+        check_journal(report, data)
         check_md5(report, data, progress=progress)
         check_structure(report, data)
+        check_checksums(report, data, progress=progress)
     except (OSError, FormatError, UnicodeDecodeError) as exc:
         report.problems.append(f"{data}: cannot be checked: {exc}")
         return report

@@ -55,7 +55,7 @@ _IS_BIN = _table([0xC4, 0xC5, 0xC6]).astype(bool)
 _LEN_WIDTH = _table([0xD9, 0xDA, 0xDB, 0xC4, 0xC5, 0xC6], [1, 2, 4, 1, 2, 4])
 _EIGHT = np.arange(1, 9, dtype=np.int64)
 _NUMPY_KEYS = (b"nd", b"type", b"kind", b"shape", b"data")
-_SCALAR_KEYS = (b"nd", b"type", b"kind", b"data")
+_SCALAR_KEYS = (b"nd", b"type", b"data")
 _SAFE_KINDS = frozenset("biufc")
 
 
@@ -81,7 +81,7 @@ def _numpy_header(value: Any) -> tuple[np.dtype, tuple] | None:
     if not isinstance(value, dict) or b"nd" not in value:
         return None
     keys = tuple(value)
-    kind, type_name = value.get(b"kind"), value.get(b"type")
+    kind, type_name = value.get(b"kind", b""), value.get(b"type")
     if keys not in (_NUMPY_KEYS, _SCALAR_KEYS) or kind != b"" or not isinstance(type_name, bytes):
         return None
     try:
@@ -217,7 +217,7 @@ def _run(ops: list[_Op], source: np.ndarray, starts: np.ndarray, stops: np.ndarr
             position += size
             continue
         take = wanted is None or op.path[0] in wanted
-        codes = source[position]
+        codes = source[position] if kind != _ARRAY else None
         if kind == _INT:
             if not bool(_IS_INT[codes].all()):
                 return None
@@ -351,9 +351,10 @@ def _key_of(sample: Any, samples: Sequence[dict]) -> Any:
 def _collate_field(values: list, samples: Sequence[dict], field: str, pool: BufferPool | None, path: tuple) -> Any:
     kinds = [_kind(v) for v in values]
     first = kinds[0]
-    mixed = next((i for i, k in enumerate(kinds) if k != first), None)
-    if mixed is not None and {first, kinds[mixed]} <= {"int", "float"}:
+    numbers = first in ("int", "float") and all(k in ("int", "float") for k in kinds)
+    if numbers and "float" in kinds and "int" in kinds:
         return np.asarray(values, dtype=np.float64)
+    mixed = next((i for i, k in enumerate(kinds) if k != first), None)
     if mixed is not None:
         raise BatchError(
             f"field {field!r} of sample {_key_of(samples[mixed], samples)!r} is {kinds[mixed]}, "
@@ -427,7 +428,10 @@ class BatchDecoder:
                 if ops is None:
                     break
                 self._ops = ops
-            out = _run(ops, source, starts, stops, self._wanted, self.pool)
+            try:
+                out = _run(ops, source, starts, stops, self._wanted, self.pool)
+            except IndexError:  # a sample shorter than the template: not this layout
+                out = None
             if out is not None and self._complete(out):
                 self.fast += 1
                 return out if self.keys is None else {k: out[k] for k in self.keys}

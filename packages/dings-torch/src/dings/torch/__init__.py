@@ -7,6 +7,7 @@ from .base import PARAMS_KEY, Dataset, DatasetBase
 from .iterable import IterableDataset
 from .loader import DataLoader, enlarge_pipe
 from .mixing import CutMix, Mixup, MixupCutMix
+from .image_crops import DecodeCenterCrop, DecodeRandomResizedCrop
 from .columns import BufferPool, Column
 from .shared_memory import SharedMemoryReader
 from .subsets import ClassFilter, FractionRange, IndexedReader, Oversample, Repeat, read_labels
@@ -26,6 +27,8 @@ __all__ = [
     "CutMix",
     "DataLoader",
     "Dataset",
+    "DecodeCenterCrop",
+    "DecodeRandomResizedCrop",
     "DatasetBase",
     "DatasetWrapper",
     "FractionRange",

@@ -230,3 +230,13 @@ def test_batches_from_several_spans_are_merged_by_position():
     for batch in batches:
         assert batch["x"][:, 0].tolist() == batch["i"].tolist() and batch["x"].dtype == torch.float32
         assert list(batch["key"]) == [f"s{i}" for i in batch["i"].tolist()]
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_small_batches_decoded_in_groups_keep_order(make_reader, threads):
+    reader = make_reader(500)
+    options = dict(shuffle=True, seed=9, even=False, rank=1, world_size=2)
+    loader = Loader(reader, 7, threads=threads, **options)
+    assert ids(loader) == reference(reader, 7, **options) == ids(loader.__class__(reader, 7, threads=1, prefetch=1, **options))
+    assert loader._sample_bytes < 100  # known after the first epoch: later tasks decode groups
+    assert ids(loader) == reference(reader, 7, epoch=1, **options)

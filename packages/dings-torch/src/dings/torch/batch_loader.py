@@ -22,6 +22,10 @@ from .partition import Split, even_mode
 __all__ = ["Loader"]
 
 _STATE_CHECKS = ("length", "mode", "seed", "epoch_size", "chunk_size")
+#: batches of small samples are decoded together up to this many packed bytes …
+_GROUP_BYTES = 1 << 20
+#: … and this many batches
+_MAX_GROUP = 16
 
 
 def _count(value: Any, name: str, minimum: int) -> int:
@@ -70,6 +74,18 @@ def _values(column: Any) -> list:
     return list(column)
 
 
+def _split(block: Any, bounds: list[int]) -> list:
+    """Cut a decoded block of samples into batches at ``bounds`` (views, no copies of values)."""
+    pieces = [(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+    if isinstance(block, dict):
+        parts = {k: _split(v, bounds) for k, v in block.items()}
+        return [{k: v[i] for k, v in parts.items()} for i in range(len(pieces))]
+    if isinstance(block, Column):
+        offsets = block.offsets
+        return [Column(block.data[offsets[a] : offsets[b]], offsets[a : b + 1] - offsets[a], block.text) for a, b in pieces]
+    return [block[a:b] for a, b in pieces]
+
+
 class Loader:
     """Batches of a dings reader, decoded straight into per-field batch buffers by a pool of threads.
 
@@ -112,7 +128,7 @@ class Loader:
         tuples: yield ``tuple(batch[k] for k in keys)`` instead of dicts (needs ``keys``).
         numpy: yield numpy arrays instead of tensors.
         pin_memory: put tensors into pinned memory (for ``.to("cuda", non_blocking=True)``).
-        prefetch: batches prepared ahead (default ``2 * threads``).
+        prefetch: tasks (a batch, or a few batches of small samples) prepared ahead (default ``threads``).
         epoch: the first epoch.
         chunk_size: run length of ``quasi`` shuffling.
         even: ``True``/``"repeat"``, ``"drop"`` or ``False``, as for IterableDataset.
@@ -166,7 +182,7 @@ class Loader:
         self.reader = reader
         self.batch_size = _count(batch_size, "batch_size", 1)
         self.threads = _count(threads, "threads", 1)
-        self.prefetch = _count(2 * self.threads if prefetch is None else prefetch, "prefetch", 1)
+        self.prefetch = _count(self.threads if prefetch is None else prefetch, "prefetch", 1)
         if isinstance(keys, str):
             raise TypeError(f"keys must be a sequence of field names, got the string {keys!r}; write keys=({keys!r},)")
         self.keys = None if keys is None else tuple(keys)
@@ -199,6 +215,7 @@ class Loader:
         # the next iteration: epoch, resume offset, and whether set/load happened since one began
         self._epoch, self._start, self._untouched = _count(epoch, "epoch", 0), 0, True
         self._active: list | None = None  # [epoch, start, split, batches delivered, finished]
+        self._sample_bytes = _GROUP_BYTES  # packed bytes per sample, as last seen (large until known)
 
     def _decoded_keys(self) -> tuple | None:
         if self.keys is None:
@@ -306,19 +323,28 @@ class Loader:
     def _run(self, epoch: int, start: int, split: Split, bounds: list, active: list) -> Iterator[Any]:
         pending: collections.deque[Future] = collections.deque()
         executor = ThreadPoolExecutor(self.threads, thread_name_prefix="dings-loader")
-        work = iter(bounds)
+        position = 0
+
+        def submit() -> bool:
+            nonlocal position
+            if position >= len(bounds):
+                return False
+            # batches of small samples are decoded several at a time (fewer numpy calls per sample)
+            count = max(1, min(_MAX_GROUP, _GROUP_BYTES // max(1, self._sample_bytes * self.batch_size)))
+            group = bounds[position : position + count]
+            position += len(group)
+            pending.append(executor.submit(self._batches, epoch, start, group, split.remaining))
+            return True
+
         try:
-            for first, stop in work:
-                pending.append(executor.submit(self._batch, epoch, start, first, stop, split.remaining))
-                if len(pending) >= self.prefetch:
-                    break
+            while len(pending) < self.prefetch and submit():
+                pass
             while pending:
-                batch = pending.popleft().result()
-                following = next(work, None)
-                if following is not None:
-                    pending.append(executor.submit(self._batch, epoch, start, *following, split.remaining))
-                active[3] += 1
-                yield batch
+                batches = pending.popleft().result()
+                submit()
+                for batch in batches:
+                    active[3] += 1
+                    yield batch
             active[4] = True
         finally:
             for future in pending:
@@ -328,14 +354,24 @@ class Loader:
     def batch(self, indices: Sequence[int] | np.ndarray) -> Any:
         """Build one batch of the samples at ``indices`` (as iteration would, in this thread)."""
         indices = np.asarray(indices, dtype=np.int64)
-        return self._finish(self._build(indices))
+        batch = self._build(indices)
+        return self._finish(batch if self.batch_transform is None else self.batch_transform(batch))
 
-    def _batch(self, epoch: int, start: int, first: int, stop: int, remaining: int) -> Any:
+    def _batches(self, epoch: int, start: int, group: list[tuple[int, int]], remaining: int) -> list:
+        """Build the batches at ``group`` (relative positions of the epoch) from one decoded block."""
         order = self._order
-        indices = order.batch_indices(epoch, start, first, stop, remaining)
-        if order.mode == "quasi" and len(indices) > 1:
-            indices = indices[order.batch_permutation(epoch, start + first, len(indices))]
-        return self._finish(self._build(indices))
+        pieces = []
+        for first, stop in group:
+            indices = order.batch_indices(epoch, start, first, stop, remaining)
+            if order.mode == "quasi" and len(indices) > 1:
+                indices = indices[order.batch_permutation(epoch, start + first, len(indices))]
+            pieces.append(indices)
+        indices = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+        block = self._build(indices)
+        batches = [block] if len(pieces) == 1 else _split(block, np.cumsum([0, *map(len, pieces)]).tolist())
+        if self.batch_transform is not None:
+            batches = [self.batch_transform(batch) for batch in batches]
+        return [self._finish(batch) for batch in batches]
 
     def _key(self, index: int) -> Any:
         try:
@@ -380,12 +416,12 @@ class Loader:
                     raise BatchError(f"after the transform of field {name!r}: {exc}") from None
             if self.keys is not None:
                 batch = {k: batch[k] for k in self.keys}
-        if self.batch_transform is not None:
-            batch = self.batch_transform(batch)
         return batch
 
     def _decode(self, indices: np.ndarray) -> dict:
         parts = read_spans(self.reader, indices)
+        size = sum(int(span.stops.sum() - span.starts.sum()) for span in parts)
+        self._sample_bytes = max(1, size // max(1, len(indices)))
         if len(parts) == 1 and len(parts[0].where) == len(indices) and bool((parts[0].where == np.arange(len(indices))).all()):
             span = parts[0]
             return self._decoder.decode(span.buffer, span.starts, span.stops)

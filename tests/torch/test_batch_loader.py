@@ -240,3 +240,61 @@ def test_small_batches_decoded_in_groups_keep_order(make_reader, threads):
     assert ids(loader) == reference(reader, 7, **options) == ids(loader.__class__(reader, 7, threads=1, prefetch=1, **options))
     assert loader._sample_bytes < 100  # known after the first epoch: later tasks decode groups
     assert ids(loader) == reference(reader, 7, epoch=1, **options)
+
+
+def shm_segments():
+    import os
+
+    return {name for name in os.listdir("/dev/shm") if name.startswith("dings-loader-")} if os.path.isdir("/dev/shm") else set()
+
+
+def live_processes():
+    import multiprocessing
+
+    return [p for p in multiprocessing.active_children() if p.name.startswith("dings-loader")]
+
+
+@pytest.mark.parametrize("options", ORDERS)
+def test_processes_give_the_same_batches_through_shared_memory(tmp_path, options):
+    path = tmp_path / "arrays.msgpack"
+    arrays = [np.full((3, 4), i, dtype=np.float32) for i in range(61)]
+    with FileWriter(path, progress=False) as writer:
+        for i, a in enumerate(arrays):
+            writer.write({"key": f"k{i}", "x": a, "i": i, "name": f"n{i}"})
+    with MsgpackReader(path) as reader:
+        loader = Loader(reader, 6, processes=2, transforms={"name": str.upper}, **options)
+        held = list(loader)  # all held: slots are not reused while their batches live
+        assert [b["i"].tolist() for b in held] == reference(reader, 6, **options)
+        for batch in held:
+            assert batch["x"].shape[1:] == (3, 4) and batch["x"][:, 0, 0].tolist() == batch["i"].tolist()
+            assert list(batch["name"]) == [f"N{i}" for i in batch["i"].tolist()]
+        again = [b["i"].tolist() for b in loader]  # the next epoch, slots reused as batches are dropped
+        assert again == reference(reader, 6, epoch=1, **options)
+        state_loader = Loader(reader, 6, processes=3, **options)
+        for count, _ in enumerate(state_loader, 1):
+            if count == 4:
+                break
+        resumed = Loader(reader, 6, threads=1, **options)
+        resumed.load_state_dict(state_loader.state_dict())
+        assert sorted(i for b in ids(resumed) for i in b) == sorted(i for b in held[4:] for i in b["i"].tolist())
+        del held, batch
+    gc.collect()
+    assert not live_processes() and not shm_segments()
+
+
+def test_processes_stop_cleanly_on_errors_and_interrupts(make_reader):
+    reader = make_reader(300)
+
+    def fail_on_seven(value):
+        if value == 207:
+            raise RuntimeError("boom")
+        return value
+
+    with pytest.raises(BatchError, match=r"transform of field 'i' failed on sample 's00207': RuntimeError: boom"):
+        list(Loader(reader, 4, processes=2, transforms={"i": fail_on_seven}))
+    with pytest.raises(KeyboardInterrupt):
+        for count, _ in enumerate(Loader(reader, 4, processes=2)):
+            if count == 3:
+                raise KeyboardInterrupt
+    gc.collect()
+    assert not live_processes() and not shm_segments()

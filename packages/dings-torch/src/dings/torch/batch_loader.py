@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import functools
 import numbers
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -14,6 +15,7 @@ import torch
 from dings.readers import MsgpackReader, Spans
 
 from .batch_decode import BatchDecoder, BatchError, collate
+from .batch_processes import ProcessPool
 from .columns import BufferPool, Column
 from .distributed import resolve_rank
 from .order import EpochOrder
@@ -103,7 +105,10 @@ class Loader:
 
     **Threads.** ``threads`` threads build batches in the training process; up to ``prefetch``
     batches are ready ahead. Work that releases the GIL (copies, JPEG decoding, resizing) runs on
-    all cores. Stacked arrays reuse the memory of batches no longer referenced.
+    all cores. Stacked arrays reuse the memory of batches no longer referenced. With
+    ``processes=N``, N forked worker processes build the batches instead and hand them back through
+    shared-memory slots, reused once a batch is no longer referenced (nothing is pickled but the
+    layout, and values that are neither arrays nor str/bytes).
 
     **Transforms.** ``transforms`` is ``{field: f}`` with ``f(value) -> value`` per sample (e.g.
     :class:`~dings.torch.RandomResizedCropJPEG`), or one ``f(sample) -> sample`` over per-sample
@@ -118,6 +123,9 @@ class Loader:
         reader: a dings reader.
         batch_size: samples per batch.
         threads: threads building batches.
+        processes: build batches in this many worker processes instead (for transforms that hold
+            the GIL); they hand batches back through shared-memory slots (see
+            :class:`~dings.torch.batch_processes.ProcessPool`). Forked: Linux and macOS only.
         shuffle: a new seeded uniform order of all samples each epoch.
         quasi: shuffle runs of ``chunk_size`` consecutive samples (faster reads).
         seed: non-negative int; the same seed gives the same orders everywhere.
@@ -128,7 +136,8 @@ class Loader:
         tuples: yield ``tuple(batch[k] for k in keys)`` instead of dicts (needs ``keys``).
         numpy: yield numpy arrays instead of tensors.
         pin_memory: put tensors into pinned memory (for ``.to("cuda", non_blocking=True)``).
-        prefetch: tasks (a batch, or a few batches of small samples) prepared ahead (default ``threads``).
+        prefetch: tasks (a batch, or a few batches of small samples) prepared ahead (default:
+            the number of threads or processes).
         epoch: the first epoch.
         chunk_size: run length of ``quasi`` shuffling.
         even: ``True``/``"repeat"``, ``"drop"`` or ``False``, as for IterableDataset.
@@ -157,6 +166,7 @@ class Loader:
         batch_size: int,
         *,
         threads: int = 2,
+        processes: int = 0,
         shuffle: bool = False,
         quasi: bool = False,
         seed: int = 0,
@@ -182,7 +192,8 @@ class Loader:
         self.reader = reader
         self.batch_size = _count(batch_size, "batch_size", 1)
         self.threads = _count(threads, "threads", 1)
-        self.prefetch = _count(self.threads if prefetch is None else prefetch, "prefetch", 1)
+        self.processes = _count(processes, "processes", 0)
+        self.prefetch = _count(max(self.threads, self.processes) if prefetch is None else prefetch, "prefetch", 1)
         if isinstance(keys, str):
             raise TypeError(f"keys must be a sequence of field names, got the string {keys!r}; write keys=({keys!r},)")
         self.keys = None if keys is None else tuple(keys)
@@ -321,9 +332,19 @@ class Loader:
         return self._run(epoch, start, split, bounds, active)
 
     def _run(self, epoch: int, start: int, split: Split, bounds: list, active: list) -> Iterator[Any]:
-        pending: collections.deque[Future] = collections.deque()
-        executor = ThreadPoolExecutor(self.threads, thread_name_prefix="dings-loader")
+        pending: collections.deque = collections.deque()
         position = 0
+        if self.processes:
+            pool = ProcessPool(self.processes, self._in_worker)
+            send, close = pool.submit, pool.close
+        else:
+            executor = ThreadPoolExecutor(self.threads, thread_name_prefix="dings-loader")
+            send = functools.partial(executor.submit, self._batches)
+
+            def close() -> None:
+                for future in pending:
+                    future.cancel()
+                executor.shutdown(wait=True, cancel_futures=True)
 
         def submit() -> bool:
             nonlocal position
@@ -333,23 +354,25 @@ class Loader:
             count = max(1, min(_MAX_GROUP, _GROUP_BYTES // max(1, self._sample_bytes * self.batch_size)))
             group = bounds[position : position + count]
             position += len(group)
-            pending.append(executor.submit(self._batches, epoch, start, group, split.remaining))
+            pending.append(send(epoch, start, group, split.remaining))
             return True
 
         try:
             while len(pending) < self.prefetch and submit():
                 pass
             while pending:
-                batches = pending.popleft().result()
+                if self.processes:
+                    batches, self._sample_bytes = pool.result(pending.popleft())
+                    batches = [self._finish(batch) for batch in batches]
+                else:
+                    batches = pending.popleft().result()
                 submit()
                 for batch in batches:
                     active[3] += 1
                     yield batch
             active[4] = True
         finally:
-            for future in pending:
-                future.cancel()
-            executor.shutdown(wait=True, cancel_futures=True)
+            close()
 
     def batch(self, indices: Sequence[int] | np.ndarray) -> Any:
         """Build one batch of the samples at ``indices`` (as iteration would, in this thread)."""
@@ -358,7 +381,14 @@ class Loader:
         return self._finish(batch if self.batch_transform is None else self.batch_transform(batch))
 
     def _batches(self, epoch: int, start: int, group: list[tuple[int, int]], remaining: int) -> list:
-        """Build the batches at ``group`` (relative positions of the epoch) from one decoded block."""
+        """The finished batches at ``group`` (relative positions of the epoch)."""
+        return [self._finish(batch) for batch in self._numpy_batches(epoch, start, group, remaining)]
+
+    def _in_worker(self, epoch: int, start: int, group: list[tuple[int, int]], remaining: int) -> tuple[list, int]:
+        return self._numpy_batches(epoch, start, group, remaining), self._sample_bytes
+
+    def _numpy_batches(self, epoch: int, start: int, group: list[tuple[int, int]], remaining: int) -> list:
+        """Build the batches at ``group`` from one decoded block, transformed, still numpy."""
         order = self._order
         pieces = []
         for first, stop in group:
@@ -371,7 +401,7 @@ class Loader:
         batches = [block] if len(pieces) == 1 else _split(block, np.cumsum([0, *map(len, pieces)]).tolist())
         if self.batch_transform is not None:
             batches = [self.batch_transform(batch) for batch in batches]
-        return [self._finish(batch) for batch in batches]
+        return batches
 
     def _key(self, index: int) -> Any:
         try:

@@ -13,7 +13,7 @@ msgpack and collated the same way, so both paths give equal results (or the same
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,7 +53,6 @@ _IS_STR = _table(_STR_CODES).astype(bool)
 _IS_BIN = _table([0xC4, 0xC5, 0xC6]).astype(bool)
 #: bytes after the code that hold a str/bin length (0: a fixstr, length in the code)
 _LEN_WIDTH = _table([0xD9, 0xDA, 0xDB, 0xC4, 0xC5, 0xC6], [1, 2, 4, 1, 2, 4])
-_EIGHT = np.arange(1, 9, dtype=np.int64)
 _NUMPY_KEYS = (b"nd", b"type", b"kind", b"shape", b"data")
 _SCALAR_KEYS = (b"nd", b"type", b"data")
 _SAFE_KINDS = frozenset("biufc")
@@ -190,12 +189,30 @@ def _template(data: bytes) -> list[_Op] | None:
     return ops
 
 
-def _read_uint(source: np.ndarray, positions: np.ndarray, widths: np.ndarray) -> np.ndarray:
-    """Big-endian unsigned ints of ``widths`` (1, 2, 4 or 8) bytes right after ``positions``."""
-    index = positions[:, None] + _EIGHT
-    np.minimum(index, len(source) - 1, out=index)
-    raw = np.ascontiguousarray(source[index]).view(">u8").ravel().astype(np.uint64)
-    return raw >> (64 - 8 * widths).astype(np.uint64)
+def _word_reader(source: np.ndarray, stops: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """``read(positions)``: the 8 bytes at each position as one big-endian uint64 (one gather).
+
+    Bytes past the end of ``source`` read as zeros.
+    """
+    count = len(source) - 7
+    words = np.ndarray((count,), dtype=">u8", buffer=source, strides=(1,))
+    if len(stops) and int(stops.max()) <= count:  # every byte of every sample starts a whole word
+
+        def read(positions: np.ndarray) -> np.ndarray:
+            return words[positions].astype(np.uint64)
+
+        return read
+
+    def read_near_end(positions: np.ndarray) -> np.ndarray:
+        safe = np.minimum(positions, count - 1)
+        return words[safe].astype(np.uint64) << ((positions - safe) * 8).astype(np.uint64)
+
+    return read_near_end
+
+
+def _top(words: np.ndarray, widths: np.ndarray) -> np.ndarray:
+    """The first ``widths`` bytes (1 … 7; 0 reads as 1) of big-endian words, as uint64."""
+    return words >> (64 - 8 * np.maximum(widths, 1)).astype(np.uint64)
 
 
 def _run(ops: list[_Op], source: np.ndarray, starts: np.ndarray, stops: np.ndarray, wanted: Any, pool: BufferPool | None) -> dict | None:
@@ -205,74 +222,22 @@ def _run(ops: list[_Op], source: np.ndarray, starts: np.ndarray, stops: np.ndarr
     out: dict = {}
     if n and int(stops.max()) > len(source):
         return None
+    if len(source) < 16:  # too short for whole words: a padded copy (a few bytes)
+        source = np.concatenate([source, np.zeros(16, dtype=np.uint8)])
+    read = _word_reader(source, stops)
     for op in ops:
         kind = op.kind
         if kind == _CONST:
-            size = len(op.const)
-            if size == 1:
-                if not bool((source[position] == op.const[0]).all()):
+            for offset in range(0, len(op.const), 8):
+                chunk = op.const[offset : offset + 8]
+                expected = int.from_bytes(chunk.tobytes(), "big")
+                words = read(position + offset) >> np.uint64(64 - 8 * len(chunk))
+                if not bool((words == np.uint64(expected)).all()):
                     return None
-            elif not bool((source[position[:, None] + np.arange(size)] == op.const).all()):
-                return None
-            position += size
+            position += len(op.const)
             continue
         take = wanted is None or op.path[0] in wanted
-        codes = source[position] if kind != _ARRAY else None
-        if kind == _INT:
-            if not bool(_IS_INT[codes].all()):
-                return None
-            if bool((codes < 0x80).all()):  # all positive fixints: the common small label
-                value = codes.astype(np.int64)
-                position += 1
-            else:
-                widths = _INT_WIDTH[codes]
-                raw = _read_uint(source, position, np.maximum(widths, 1))
-                signed = _INT_SIGNED[codes]
-                if bool(((codes == 0xCF) & (raw > np.uint64(2**63 - 1))).any()):
-                    return None  # beyond int64: left to msgpack (and collate)
-                value = raw.view(np.int64)
-                if signed.any():
-                    shift = 64 - 8 * widths
-                    value = np.where(signed, (value << shift) >> shift, value)
-                value = np.where(widths == 0, codes.view(np.int8).astype(np.int64), value)
-                position += 1 + widths
-        elif kind == _FLOAT:
-            if not bool(_IS_FLOAT[codes].all()):
-                return None
-            index = position[:, None] + _EIGHT
-            np.minimum(index, len(source) - 1, out=index)
-            raw = np.ascontiguousarray(source[index])
-            double = codes == 0xCB
-            value = raw.view(">f8").ravel().astype(np.float64)
-            if not double.all():
-                single = raw[:, :4].copy().view(">f4").ravel().astype(np.float64)
-                value = np.where(double, value, single)
-            position += np.where(double, 9, 5)
-        elif kind == _BOOL:
-            if not bool(_IS_BOOL[codes].all()):
-                return None
-            value = codes == 0xC3
-            position += 1
-        elif kind == _NIL:
-            if not bool((codes == 0xC0).all()):
-                return None
-            value = [None] * n
-            position += 1
-        elif kind in (_STR, _BIN):
-            if not bool((_IS_STR if kind == _STR else _IS_BIN)[codes].all()):
-                return None
-            widths = _LEN_WIDTH[codes]
-            if bool((widths == 0).all()):
-                lengths = (codes & 0x1F).astype(np.int64)
-            else:
-                lengths = _read_uint(source, position, np.maximum(widths, 1)).astype(np.int64)
-                lengths = np.where(widths == 0, codes & 0x1F, lengths)
-            begin = position + 1 + widths
-            position = begin + lengths
-            if bool((position > stops).any()):
-                return None
-            value = Column(*gather(source, begin, position), kind == _STR) if take else None
-        else:  # _ARRAY
+        if kind == _ARRAY:
             nbytes = int(np.prod(op.shape, dtype=np.int64)) * op.dtype.itemsize
             if bool((position + nbytes > stops).any()):
                 return None
@@ -280,6 +245,64 @@ def _run(ops: list[_Op], source: np.ndarray, starts: np.ndarray, stops: np.ndarr
                 value = pool.empty((n, *op.shape), op.dtype) if pool is not None else np.empty((n, *op.shape), op.dtype)
                 copy_rows(source, position, nbytes, value.reshape(n, -1).view(np.uint8))
             position += nbytes
+        else:
+            words = read(position)
+            codes = (words >> np.uint64(56)).astype(np.intp)
+            after = words << np.uint64(8)  # the 7 bytes after each code
+            if kind == _INT:
+                if not bool(_IS_INT[codes].all()):
+                    return None
+                if bool((codes < 0x80).all()):  # all positive fixints: the common small label
+                    value = codes.astype(np.int64)
+                    position += 1
+                else:
+                    widths = _INT_WIDTH[codes]
+                    raw = _top(after, widths)
+                    wide = widths == 8
+                    if wide.any():
+                        raw = np.where(wide, read(position + 1), raw)
+                        if bool(((codes == 0xCF) & (raw > np.uint64(2**63 - 1))).any()):
+                            return None  # beyond int64: left to msgpack (and collate)
+                    value = raw.view(np.int64)
+                    signed = _INT_SIGNED[codes]
+                    if signed.any():
+                        shift = 64 - 8 * widths
+                        value = np.where(signed, (value << shift) >> shift, value)
+                    value = np.where(widths == 0, codes.astype(np.uint8).view(np.int8).astype(np.int64), value)
+                    position += 1 + widths
+            elif kind == _FLOAT:
+                if not bool(_IS_FLOAT[codes].all()):
+                    return None
+                double = codes == 0xCB
+                if bool(double.all()):
+                    value = read(position + 1).view(np.float64)
+                else:
+                    single = (after >> np.uint64(32)).astype(np.uint32).view(np.float32).astype(np.float64)
+                    value = np.where(double, read(position + 1).view(np.float64), single)
+                position += np.where(double, 9, 5)
+            elif kind == _BOOL:
+                if not bool(_IS_BOOL[codes].all()):
+                    return None
+                value = codes == 0xC3
+                position += 1
+            elif kind == _NIL:
+                if not bool((codes == 0xC0).all()):
+                    return None
+                value = [None] * n
+                position += 1
+            else:  # _STR, _BIN
+                if not bool((_IS_STR if kind == _STR else _IS_BIN)[codes].all()):
+                    return None
+                widths = _LEN_WIDTH[codes]
+                if bool((widths == 0).all()):
+                    lengths = codes & 0x1F
+                else:
+                    lengths = np.where(widths == 0, codes & 0x1F, _top(after, widths).astype(np.int64))
+                begin = position + 1 + widths
+                position = begin + lengths
+                if bool((position > stops).any()):
+                    return None
+                value = Column(*gather(source, begin, position), kind == _STR) if take else None
         if take:
             target = out
             for name in op.path[:-1]:

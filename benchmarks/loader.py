@@ -22,8 +22,9 @@ in-memory bytes, times ``--threads`` ("Pillow" is jpeg_pipeline.py's full decode
 
 Timing: a warm-up epoch of every loader, then ``--rounds`` rounds of one epoch each, in
 alternating order; ratios are taken within each round (the machine's speed drifts) and reported as
-median (min–max). Peak RSS growth: the Loader's resident memory during its epochs above what the
-process held before, in batches of output.
+median (min–max). Peak RSS growth: the most resident memory the process held during the Loader's
+first epoch above what it held before (its threads, buffers and batches in flight), in MB and in
+batches of output.
 
 Run: ``hatch run bench-loader`` (add ``--scale 0.2`` for a quick look). With FFCV, run it with the
 peers venv (``../shared/bench/setup-peers.sh``) and this checkout first on the path::
@@ -327,21 +328,19 @@ def run_row(kind: str, args, root: Path, use_ffcv: bool) -> list[str]:
     if kind == "jpeg":
         loaders["ceiling: Pillow"] = Ceiling(jpegs[:500], lambda b: to_array(flip(rrc(Image.open(io.BytesIO(b)).convert("RGB")))), args.threads)
         loaders["ceiling: reduced"] = Ceiling(jpegs[:500], DecodeRandomResizedCrop(CROP), args.threads)
-    for loader in loaders.values():
-        epoch(loader)  # warm-up: workers, JIT, page cache
+    gc.collect()
+    with PeakRSS() as memory:  # the Loader's first epoch: what its buffers and threads add
+        epoch(loaders["Loader"])
+    growth = memory.peak - memory.base
+    for name, loader in loaders.items():
+        if name != "Loader":
+            epoch(loader)  # warm-up: workers, JIT, page cache
     speeds: dict[str, list[float]] = {name: [] for name in loaders}
-    growth = 0
     for round_ in range(args.rounds):
         names = list(loaders) if round_ % 2 == 0 else list(reversed(loaders))
         for name in names:
             loader = loaders[name]
-            if name == "Loader":
-                gc.collect()
-                with PeakRSS() as memory:
-                    speed, _ = epoch(loader)
-                growth = max(growth, memory.peak - memory.base)
-            else:
-                speed, _ = epoch(loader)
+            speed, _ = epoch(loader)
             speeds[name].append(loader.scale(speed) if isinstance(loader, Ceiling) else speed)
         print(f"  {kind} round {round_ + 1}: " + ", ".join(f"{k} {v[-1]:,.0f}/s" for k, v in speeds.items()), file=sys.stderr, flush=True)
     per_batch = batch_bytes(loaders["Loader"])

@@ -298,3 +298,11 @@ def test_processes_stop_cleanly_on_errors_and_interrupts(make_reader):
                 raise KeyboardInterrupt
     gc.collect()
     assert not live_processes() and not shm_segments()
+
+
+def test_a_transform_whose_result_changes_shape_names_key_and_field(make_reader):
+    def grow(value):
+        return np.zeros(2 if value < 5 else 3)
+
+    with pytest.raises(BatchError, match=r"field 'i' returned a float64 array of shape \(3,\) for sample 's00005'"):
+        list(Loader(make_reader(8), 8, transforms={"i": grow}))

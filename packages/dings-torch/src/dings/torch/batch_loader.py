@@ -432,21 +432,43 @@ class Loader:
             for name, f in transforms.items():
                 if name not in batch:
                     raise BatchError(f"transforms has field {name!r}, but sample {self._key(indices[0])!r} has only {sorted(batch)}")
-                values = _values(batch[name])
-                for i, value in enumerate(values):
-                    try:
-                        values[i] = f(value)
-                    except Exception as exc:
-                        raise BatchError(
-                            f"transform of field {name!r} failed on sample {self._key(indices[i])!r}: {type(exc).__name__}: {exc}"
-                        ) from exc
-                try:
-                    batch[name] = collate([{name: v} for v in values], (name,), self._pool)[name]
-                except BatchError as exc:
-                    raise BatchError(f"after the transform of field {name!r}: {exc}") from None
+                batch[name] = self._transform_field(name, f, batch[name], indices)
             if self.keys is not None:
                 batch = {k: batch[k] for k in self.keys}
         return batch
+
+    def _transform_field(self, name: str, f: Callable[[Any], Any], column: Any, indices: np.ndarray) -> Any:
+        """``f`` applied to each sample's value, straight into one batch buffer when it returns arrays
+        (only one sample's value and result exist at a time besides the batch)."""
+        n = len(indices)
+        value_of = column.__getitem__ if isinstance(column, Column) else _values(column).__getitem__
+        out: np.ndarray | None = None
+        results: list = []
+        for i in range(n):
+            try:
+                result = f(value_of(i))
+            except Exception as exc:
+                raise BatchError(
+                    f"transform of field {name!r} failed on sample {self._key(indices[i])!r}: {type(exc).__name__}: {exc}"
+                ) from exc
+            if i == 0 and isinstance(result, np.ndarray) and result.dtype.kind in "biufc":
+                out = self._pool.empty((n, *result.shape), result.dtype)
+            if out is None:
+                results.append(result)
+            elif not isinstance(result, np.ndarray) or result.shape != out.shape[1:] or result.dtype != out.dtype:
+                got = f"a {result.dtype} array of shape {result.shape}" if isinstance(result, np.ndarray) else type(result).__name__
+                raise BatchError(
+                    f"the transform of field {name!r} returned {got} for sample {self._key(indices[i])!r}, "
+                    f"but a {out.dtype} array of shape {out.shape[1:]} for sample {self._key(indices[0])!r}; results of a batch must agree"
+                )
+            else:
+                out[i] = result
+        if out is not None:
+            return out
+        try:
+            return collate([{name: v} for v in results], (name,), self._pool)[name]
+        except BatchError as exc:
+            raise BatchError(f"after the transform of field {name!r}: {exc}") from None
 
     def _decode(self, indices: np.ndarray) -> dict:
         parts = read_spans(self.reader, indices)

@@ -189,6 +189,23 @@ def _template(data: bytes) -> list[_Op] | None:
     return ops
 
 
+class _Slices:
+    """str/bin values left where they are in the packed buffer (for a transform reading each once).
+
+    Valid only while the buffer is; ``slices[i]`` copies value ``i`` out as ``bytes`` or ``str``.
+    """
+
+    def __init__(self, source: np.ndarray, begin: np.ndarray, end: np.ndarray, text: bool) -> None:
+        self.source, self.begin, self.end, self.text = source, begin.tolist(), end.tolist(), text
+
+    def __len__(self) -> int:
+        return len(self.begin)
+
+    def __getitem__(self, index: int) -> bytes | str:
+        raw = self.source[self.begin[index] : self.end[index]].tobytes()
+        return raw.decode("utf-8") if self.text else raw
+
+
 def _word_reader(source: np.ndarray, stops: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     """``read(positions)``: the 8 bytes at each position as one big-endian uint64 (one gather).
 
@@ -215,7 +232,7 @@ def _top(words: np.ndarray, widths: np.ndarray) -> np.ndarray:
     return words >> (64 - 8 * np.maximum(widths, 1)).astype(np.uint64)
 
 
-def _run(ops: list[_Op], source: np.ndarray, starts: np.ndarray, stops: np.ndarray, wanted: Any, pool: BufferPool | None) -> dict | None:
+def _run(ops: list[_Op], source: np.ndarray, starts: np.ndarray, stops: np.ndarray, wanted: Any, pool: BufferPool | None, lazy: Any = None) -> dict | None:
     """Walk all samples with ``ops``; the fields (nested dicts for nested maps), or ``None`` on a mismatch."""
     position = starts.astype(np.int64, copy=True)
     n = len(position)
@@ -302,7 +319,12 @@ def _run(ops: list[_Op], source: np.ndarray, starts: np.ndarray, stops: np.ndarr
                 position = begin + lengths
                 if bool((position > stops).any()):
                     return None
-                value = Column(*gather(source, begin, position), kind == _STR) if take else None
+                if not take:
+                    value = None
+                elif lazy is not None and op.path[0] in lazy:
+                    value = _Slices(source, begin, position, kind == _STR)
+                else:
+                    value = Column(*gather(source, begin, position), kind == _STR)
         if take:
             target = out
             for name in op.path[:-1]:
@@ -418,15 +440,19 @@ class BatchDecoder:
         keys: top-level fields to keep (all fields when ``None``).
         pool: where stacked arrays get their memory (fresh memory when ``None``).
         allow_unsafe: passed to msgpack decoding on the fallback path (object arrays).
+        lazy: top-level str/bin fields left in the packed buffer (an indexable of values, valid
+            until the buffer goes) instead of copied into a :class:`Column`: for fields a
+            transform reads once per sample.
 
     One decoder may be used by several threads at once (the template is replaced atomically).
     """
 
-    def __init__(self, keys: Sequence[str] | None = None, pool: BufferPool | None = None, *, allow_unsafe: bool = False) -> None:
+    def __init__(self, keys: Sequence[str] | None = None, pool: BufferPool | None = None, *, allow_unsafe: bool = False, lazy: Sequence[str] = ()) -> None:
         self.keys = None if keys is None else tuple(keys)
         self._wanted = None if keys is None else frozenset(self.keys)
         self.pool = pool
         self._options = unpack_options(allow_unsafe)
+        self._lazy = frozenset(lazy) or None
         self._ops: list[_Op] | None = None
         #: batches decoded by the template and by msgpack (the fallback)
         self.fast = self.slow = 0
@@ -452,7 +478,7 @@ class BatchDecoder:
                     break
                 self._ops = ops
             try:
-                out = _run(ops, source, starts, stops, self._wanted, self.pool)
+                out = _run(ops, source, starts, stops, self._wanted, self.pool, self._lazy)
             except IndexError:  # a sample shorter than the template: not this layout
                 out = None
             if out is not None and self._complete(out):

@@ -14,7 +14,7 @@ import torch
 
 from dings.readers import MsgpackReader, Spans
 
-from .batch_decode import BatchDecoder, BatchError, collate
+from .batch_decode import BatchDecoder, BatchError, _Slices, collate
 from .batch_processes import ProcessPool
 from .columns import BufferPool, Column
 from .distributed import resolve_rank
@@ -222,7 +222,8 @@ class Loader:
         self.ranks()  # check explicit values now
         self._pool = BufferPool(keep=self.prefetch + self.threads + 2)
         whole = callable(transforms)  # f(sample) needs every field; keys are applied after it
-        self._decoder = BatchDecoder(None if whole else self._decoded_keys(), self._pool, allow_unsafe=getattr(reader, "_allow_unsafe", False))
+        lazy = () if whole or transforms is None else tuple(transforms)  # transformed bytes are read in place
+        self._decoder = BatchDecoder(None if whole else self._decoded_keys(), self._pool, allow_unsafe=getattr(reader, "_allow_unsafe", False), lazy=lazy)
         # the next iteration: epoch, resume offset, and whether set/load happened since one began
         self._epoch, self._start, self._untouched = _count(epoch, "epoch", 0), 0, True
         self._active: list | None = None  # [epoch, start, split, batches delivered, finished]
@@ -441,7 +442,7 @@ class Loader:
         """``f`` applied to each sample's value, straight into one batch buffer when it returns arrays
         (only one sample's value and result exist at a time besides the batch)."""
         n = len(indices)
-        value_of = column.__getitem__ if isinstance(column, Column) else _values(column).__getitem__
+        value_of = column.__getitem__ if isinstance(column, (Column, _Slices)) else _values(column).__getitem__
         out: np.ndarray | None = None
         results: list = []
         for i in range(n):

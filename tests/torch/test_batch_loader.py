@@ -306,3 +306,12 @@ def test_a_transform_whose_result_changes_shape_names_key_and_field(make_reader)
 
     with pytest.raises(BatchError, match=r"field 'i' returned a float64 array of shape \(3,\) for sample 's00005'"):
         list(Loader(make_reader(8), 8, transforms={"i": grow}))
+
+
+def test_one_batch_of_chosen_indices_and_pin_memory_without_cuda(make_reader):
+    loader = Loader(make_reader(10), 4)
+    assert loader.batch([7, 2, 2])["i"].tolist() == [7, 2, 2]
+    if not torch.cuda.is_available():
+        with pytest.warns(UserWarning, match="no CUDA device"):
+            pinned = Loader(make_reader(10), 4, pin_memory=True)
+        assert next(iter(pinned))["i"].tolist() == [0, 1, 2, 3]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import functools
 import numbers
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -135,7 +136,8 @@ class Loader:
         drop_last: leave out this rank's last batch if it holds fewer than ``batch_size`` samples.
         tuples: yield ``tuple(batch[k] for k in keys)`` instead of dicts (needs ``keys``).
         numpy: yield numpy arrays instead of tensors.
-        pin_memory: put tensors into pinned memory (for ``.to("cuda", non_blocking=True)``).
+        pin_memory: put tensors into pinned memory (for ``.to("cuda", non_blocking=True)``), in the
+            threads that build the batches; without a CUDA device a warning, and ordinary memory.
         prefetch: tasks (a batch, or a few batches of small samples) prepared ahead (default:
             the number of threads or processes).
         epoch: the first epoch.
@@ -212,7 +214,10 @@ class Loader:
         self.drop_last = bool(drop_last)
         self.tuples = bool(tuples)
         self.numpy = bool(numpy)
-        self.pin_memory = bool(pin_memory)
+        self.pin_memory = bool(pin_memory) and not self.numpy
+        if self.pin_memory and not torch.cuda.is_available():
+            warnings.warn("Loader(pin_memory=True): no CUDA device, so batches stay in ordinary memory", stacklevel=2)
+            self.pin_memory = False
         self.even = even_mode(even)
         self.chunk_size = _count(chunk_size, "chunk_size", 1)
         mode = "quasi" if quasi else "shuffle" if shuffle else "sequential"

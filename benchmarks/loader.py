@@ -20,9 +20,10 @@ JPEG row also measures two decode ceilings: the per-image work in one thread, ba
 in-memory bytes, times ``--threads`` ("Pillow" is jpeg_pipeline.py's full decode + crop + flip,
 "reduced" is DecodeRandomResizedCrop).
 
-Timing: a warm-up epoch of every loader, then ``--rounds`` rounds of one epoch each, in
-alternating order; ratios are taken within each round (the machine's speed drifts) and reported as
-median (min–max). Peak RSS growth: the most resident memory the process held during the Loader's
+Timing: a warm-up epoch of every loader, then ``--rounds`` rounds in alternating order, each
+running every loader for whole epochs until ``--min-time`` seconds passed; ratios are taken
+within each round (the machine's speed drifts) and reported as median (min–max). Peak RSS growth: the most anonymous resident memory (``RssAnon``: not the page
+cache of memory-mapped files) the process held during the Loader's
 first epoch above what it held before (its threads, buffers and batches in flight), in MB and in
 batches of output.
 
@@ -131,12 +132,16 @@ def count(batch) -> int:
     return len(batch)
 
 
-def epoch(loader) -> tuple[float, int]:
+def epoch(loader, min_time: float = 0.0) -> tuple[float, int]:
+    """Samples/s of whole epochs, repeated until ``min_time`` seconds passed (short epochs are noisy)."""
     start = time.perf_counter()
     n = 0
-    for batch in loader:
-        n += count(batch)
-    return n / (time.perf_counter() - start), n
+    while True:
+        for batch in loader:
+            n += count(batch)
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_time:
+            return n / elapsed, n
 
 
 def torch_loader(dataset, args, collate):
@@ -265,8 +270,12 @@ class Ceiling:
 
 
 def rss() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    """Anonymous resident memory (file pages of memory-mapped datasets are page cache, not counted)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) * 1024
+    return 0
 
 
 class PeakRSS:
@@ -340,7 +349,7 @@ def run_row(kind: str, args, root: Path, use_ffcv: bool) -> list[str]:
         names = list(loaders) if round_ % 2 == 0 else list(reversed(loaders))
         for name in names:
             loader = loaders[name]
-            speed, _ = epoch(loader)
+            speed, _ = epoch(loader, args.min_time)
             speeds[name].append(loader.scale(speed) if isinstance(loader, Ceiling) else speed)
         print(f"  {kind} round {round_ + 1}: " + ", ".join(f"{k} {v[-1]:,.0f}/s" for k, v in speeds.items()), file=sys.stderr, flush=True)
     per_batch = batch_bytes(loaders["Loader"])
@@ -373,6 +382,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every dataset's size by this")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2, help="threads or workers of every loader")
+    parser.add_argument("--min-time", type=float, default=1.0, help="seconds per loader and round (whole epochs, repeated)")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--peers-dir", default=os.environ.get("PEERS_DIR", "/tmp/dings-peers"), help="where setup-peers.sh put FFCV's libraries")
     parser.add_argument("--no-ffcv", action="store_true", help="leave FFCV out even if it is installed")

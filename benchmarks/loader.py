@@ -22,10 +22,10 @@ in-memory bytes, times ``--threads`` ("Pillow" is jpeg_pipeline.py's full decode
 
 Timing: a warm-up epoch of every loader, then ``--rounds`` rounds in alternating order, each
 running every loader for whole epochs until ``--min-time`` seconds passed; ratios are taken
-within each round (the machine's speed drifts) and reported as median (min–max). Peak RSS growth: the most anonymous resident memory (``RssAnon``: not the page
-cache of memory-mapped files) the process held during the Loader's
-first epoch above what it held before (its threads, buffers and batches in flight), in MB and in
-batches of output.
+within each round (the machine's speed drifts) and reported as median (min–max). Peak RSS
+growth: the most anonymous resident memory (``RssAnon``; the page cache of memory-mapped files is
+not counted) the process held during the Loader's first epoch above what it held before (its
+threads, buffers and batches in flight), in MB and in batches of output.
 
 Run: ``hatch run bench-loader`` (add ``--scale 0.2`` for a quick look). With FFCV, run it with the
 peers venv (``../shared/bench/setup-peers.sh``) and this checkout first on the path::

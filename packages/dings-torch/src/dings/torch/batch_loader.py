@@ -112,7 +112,7 @@ class Loader:
     layout, and values that are neither arrays nor str/bytes).
 
     **Transforms.** ``transforms`` is ``{field: f}`` with ``f(value) -> value`` per sample (e.g.
-    :class:`~dings.torch.RandomResizedCropJPEG`), or one ``f(sample) -> sample`` over per-sample
+    :class:`~dings.torch.DecodeRandomResizedCrop`), or one ``f(sample) -> sample`` over per-sample
     dicts (slower: a dict per sample); their results are collated like decoded fields.
     ``batch_transform(batch) -> batch`` runs on the whole batch (numpy) in the thread.
 
@@ -155,7 +155,7 @@ class Loader:
     Example::
 
         loader = Loader(MsgpackReader("train.msgpack"), 256, shuffle=True, keys=("image", "label"),
-                        transforms={"image": RandomResizedCropJPEG(224)}, tuples=True)
+                        transforms={"image": DecodeRandomResizedCrop(224)}, tuples=True)
         for epoch in range(epochs):
             loader.set_epoch(epoch)
             for images, labels in loader:

@@ -18,7 +18,7 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader
 
 from dings.readers import ListReader
-from dings.torch import IterableDataset
+from dings.torch import IterableDataset, Loader
 
 SCENARIOS = [(23, 4), (2, 5)]  # (samples, batch size)
 
@@ -52,6 +52,9 @@ def rank_main(rank: int, world: int, port: int, queue) -> None:
             for workers in (0, 1, 2):
                 ds = IterableDataset(reader_of(count), batch_size=batch, shuffle=True, seed=1)
                 results[(count, batch, workers)] = (ds.rank, ds.world_size, *lockstep(DataLoader(ds, batch_size=batch, num_workers=workers)))
+            for threads in (1, 3):  # the Loader: same batches, from the process group's ranks
+                loader = Loader(reader_of(count), batch, threads=threads, shuffle=True, seed=1)
+                results[("loader", count, batch, threads)] = (*loader.ranks(), *lockstep(loader))
         # resume: two batches, a "restart" with a different number of workers, the rest
         ds = IterableDataset(reader_of(37), batch_size=3, shuffle=True, seed=2)
         loader = DataLoader(ds, batch_size=3, num_workers=2)
@@ -65,6 +68,13 @@ def rank_main(rank: int, world: int, port: int, queue) -> None:
         resumed.load_state_dict(state)
         rest, _ = lockstep(DataLoader(resumed, batch_size=3, num_workers=1))
         results["resume"] = (head, rest, state)
+        loader = Loader(reader_of(37), 3, shuffle=True, seed=2, threads=2)
+        for seen, _ in enumerate(loader, 1):
+            if seen == 2:
+                break
+        resumed_loader = Loader(reader_of(37), 3, shuffle=True, seed=2, threads=1)
+        resumed_loader.load_state_dict(loader.state_dict())
+        results["loader resume"] = (loader.state_dict(), lockstep(resumed_loader)[0])
         dist.barrier()
         queue.put((rank, results))
     except BaseException:
@@ -105,9 +115,17 @@ def test_ranks_and_workers_share_every_epoch_exactly(world):
             assert len({total for _, _, _, total in outcome}) == 1  # all ranks took part in every all_reduce
             per_workers.append(batches)
         assert per_workers[0] == per_workers[1] == per_workers[2]
+        for threads in (1, 3):
+            outcome = [results[rank][("loader", count, batch, threads)] for rank in range(world)]
+            assert [(r, w) for r, w, _, _ in outcome] == [(rank, world) for rank in range(world)]
+            assert [b for _, _, b, _ in outcome] == per_workers[0]  # the same batches as IterableDataset's
     states = [results[rank]["resume"][2] for rank in range(world)]
     assert all(s == states[0] for s in states) and states[0]["consumed"] == 2 * 3 * world
     head = Counter(i for rank in range(world) for b in results[rank]["resume"][0] for i in b)
     rest = Counter(i for rank in range(world) for b in results[rank]["resume"][1] for i in b)
     assert max(head.values()) == 1 and set(head) | set(rest) == set(range(37))
     assert sum(rest.values()) - len(rest) + len(set(rest) & set(head)) <= world - 1  # only padding repeats
+    for rank in range(world):  # the Loader resumes the same way, with another thread count
+        state, rest_of_rank = results[rank]["loader resume"]
+        assert state == states[0]
+        assert rest_of_rank == results[rank]["resume"][1]

@@ -1,22 +1,34 @@
 """dings.torch: PyTorch datasets over dings readers that shuffle, shard, resume and stay fast."""
 
 from .__about__ import __version__
+from .batch_decode import BatchDecoder, BatchError, collate
+from .batch_loader import Loader
 from .base import PARAMS_KEY, Dataset, DatasetBase
 from .iterable import IterableDataset
 from .loader import DataLoader, enlarge_pipe
 from .mixing import CutMix, Mixup, MixupCutMix
+from .image_crops import DecodeCenterCrop, DecodeRandomResizedCrop
+from .columns import BufferPool, Column
 from .shared_memory import SharedMemoryReader
 from .subsets import ClassFilter, FractionRange, IndexedReader, Oversample, Repeat, read_labels
 from .transforms import Compose, CompressedToPIL, dict2tuple, no_rng
 from .wrappers import DatasetWrapper, LabelSmoothing, SelectKeys, soft_label
 
 __all__ = [
+    "BatchDecoder",
+    "BatchError",
+    "BufferPool",
+    "Column",
+    "Loader",
+    "collate",
     "ClassFilter",
     "Compose",
     "CompressedToPIL",
     "CutMix",
     "DataLoader",
     "Dataset",
+    "DecodeCenterCrop",
+    "DecodeRandomResizedCrop",
     "DatasetBase",
     "DatasetWrapper",
     "FractionRange",

@@ -235,9 +235,9 @@ class IterableDataset(DatasetBase, torch.utils.data.IterableDataset):
 
         def batch(bounds: tuple[int, int]) -> list | Iterator[Any]:
             first, stop = bounds
-            samples = self._read(self._indices(epoch, start, first, stop, split.remaining))
+            samples = self._read(self._order.batch_indices(epoch, start, first, stop, split.remaining))
             if quasi and len(samples) > 1:
-                shuffle = np.random.default_rng([self._order.seed, epoch, start + first]).permutation(len(samples))
+                shuffle = self._order.batch_permutation(epoch, start + first, len(samples))
                 samples = list(map(samples.__getitem__, shuffle.tolist()))
             if own is None:
                 return samples
@@ -250,23 +250,6 @@ class IterableDataset(DatasetBase, torch.utils.data.IterableDataset):
         if not quasi and self.batch_size < self.chunk_size:
             bounds = _coalesce(bounds, self.chunk_size)
         return itertools.chain.from_iterable(map(batch, bounds))
-
-    def _indices(self, epoch: int, start: int, first: int, stop: int, remaining: int) -> np.ndarray:
-        """Dataset indices of relative positions ``first … stop - 1``.
-
-        Positions past ``remaining`` are padding: they repeat the epoch's first samples, the same
-        ones whether or not the epoch was resumed.
-        """
-        order = self._order
-        if stop <= remaining:
-            return order.indices(epoch, start + first, start + stop)
-        length = order.epoch_length
-        pads = np.arange(max(first, remaining), stop, dtype=np.int64) - remaining
-        head = order.indices(epoch, 0, min(length, int(pads[-1]) + 1))
-        repeated = head[pads % length]
-        if first >= remaining:
-            return repeated
-        return np.concatenate([order.indices(epoch, start + first, start + remaining), repeated])
 
     def _read(self, indices: np.ndarray) -> list:
         """Samples at ``indices``; runs of consecutive indices are read as one slice (the reader's

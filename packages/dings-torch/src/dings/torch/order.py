@@ -100,3 +100,24 @@ class EpochOrder:
             pieces.append(self.permutation(number)[offset:end])
             position += end - offset
         return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+
+    def batch_indices(self, epoch: int, start: int, first: int, stop: int, remaining: int) -> np.ndarray:
+        """Dataset indices of the positions ``first … stop - 1`` of an epoch resumed at ``start``.
+
+        Positions are relative to ``start``; those at or past ``remaining`` are padding: they
+        repeat the epoch's first samples, the same ones whether or not the epoch was resumed.
+        """
+        if stop <= remaining:
+            return self.indices(epoch, start + first, start + stop)
+        length = self.epoch_length
+        pads = np.arange(max(first, remaining), stop, dtype=np.int64) - remaining
+        head = self.indices(epoch, 0, min(length, int(pads[-1]) + 1))
+        repeated = head[pads % length]
+        if first >= remaining:
+            return repeated
+        return np.concatenate([self.indices(epoch, start + first, start + remaining), repeated])
+
+    def batch_permutation(self, epoch: int, position: int, count: int) -> np.ndarray:
+        """The seeded order in which the ``quasi`` mode hands out the ``count`` samples of the batch
+        that starts at absolute ``position`` of ``epoch``."""
+        return np.random.default_rng([self.seed, epoch, position]).permutation(count)

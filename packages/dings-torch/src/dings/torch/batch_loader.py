@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from dings.readers import MsgpackReader, Spans
 
 from .batch_decode import BatchDecoder, BatchError, _Slices, collate
 from .batch_processes import ProcessPool
@@ -35,16 +34,6 @@ def _count(value: Any, name: str, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
     return int(value)
-
-
-def read_spans(reader: Any, indices: np.ndarray) -> list[Spans]:
-    """Where the packed samples at ``indices`` lie (the reader's ``read_spans``)."""
-    # PRIVATE FAST PATH, to be removed when MsgpackReader.read_spans answers with one zero-copy
-    # span over its memory map (the core helper's override): until then, the same thing here
-    if type(reader).read_spans is MsgpackReader.read_spans and isinstance(reader, MsgpackReader) and getattr(reader, "_map", None) is not None:
-        offsets = np.frombuffer(reader.offsets, dtype=np.int64)
-        return [Spans(reader._view, offsets[indices], offsets[indices + 1], np.arange(len(indices), dtype=np.intp))]
-    return reader.read_spans(indices)
 
 
 def _to_torch(value: Any, pin: bool) -> Any:
@@ -477,7 +466,7 @@ class Loader:
             raise BatchError(f"after the transform of field {name!r}: {exc}") from None
 
     def _decode(self, indices: np.ndarray) -> dict:
-        parts = read_spans(self.reader, indices)
+        parts = self.reader.read_spans(indices)
         size = sum(int(span.stops.sum() - span.starts.sum()) for span in parts)
         self._sample_bytes = max(1, size // max(1, len(indices)))
         if len(parts) == 1 and len(parts[0].where) == len(indices) and bool((parts[0].where == np.arange(len(indices))).all()):

@@ -20,7 +20,7 @@ EXPECTED_DEPS = {
     "dings-readers": {"dings-format", "numpy"},
     "dings-tools": {"dings-format", "dings-readers", "numpy", "tqdm"},
     "dings-sets": {"dings-format", "dings-readers", "dings-tools", "numpy"},
-    "dings-torch": {"dings-readers", "numpy", "torch", "pillow"},
+    "dings-torch": {"dings-format", "dings-readers", "numpy", "torch", "pillow", "tqdm"},
     "dings-cli": {"dings-format", "dings-readers", "dings-tools", "dings-sets"},
 }
 

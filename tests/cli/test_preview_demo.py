@@ -50,7 +50,7 @@ def test_preview_dataset_without_images(cli, tmp_path):
 
 def test_demo_runs_the_whole_product(cli, tmp_path):
     folder = tmp_path / "demo"
-    result = cli.run("demo", "--dir", str(folder), "-n", "10", "-q")
+    result = cli.run("demo", "--dir", str(folder), "--per-class", "10", "-q")
     assert result.returncode == 0, result.stderr
     for step in ("images", "convert", "verify", "info", "cat", "split", "bench", "preview", "torch"):
         assert any(line.startswith(step) for line in result.stdout.splitlines()), step

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_no_confirm, add_quiet, input_dataset
+from ._common import add_no_confirm, add_quiet, input_dataset, progress_flag
 
 __all__ = ["add_arguments", "run"]
 
@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         outputs.append(folder / source.name)
     # without a legacy index the library's own error (nothing to convert) is the one to show
     overwrite = allow_overwrite(outputs, args.no_confirm) if index_path(source, ".index").is_file() else False
-    path = convert_index(source, args.outdir, link=args.link, overwrite=overwrite, progress=not args.quiet)
+    path = convert_index(source, args.outdir, link=args.link, overwrite=overwrite, progress=progress_flag(args))
     if not args.quiet:
         print(f"converted {path}")
     return 0

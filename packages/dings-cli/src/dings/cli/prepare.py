@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_quiet
+from ._common import add_quiet, progress_flag
 
 __all__ = ["add_arguments", "run"]
 
@@ -37,6 +37,6 @@ def run(args: argparse.Namespace) -> int:
                 info.source(name)
     except (UnknownDatasetError, KeyError) as exc:
         raise UsageError(str(exc).strip("'\"")) from None
-    result = prepare(info.name, args.data_dir, files=args.files, skip_verification=args.skip_verification, progress=not args.quiet)
+    result = prepare(info.name, args.data_dir, files=args.files, skip_verification=args.skip_verification, progress=progress_flag(args))
     print_json(result)
     return 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_no_confirm, add_quiet, input_dataset
+from ._common import add_no_confirm, add_quiet, input_dataset, progress_flag
 
 __all__ = ["add_arguments", "run"]
 
@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     overwrite = allow_overwrite([args.outfile], args.no_confirm)
     path = preview(
         source, args.outfile, args.count, keys=args.keys, columns=args.columns, cell_size=args.size,
-        index_to_color=index_to_color, image_key=args.image_key, overwrite=overwrite, progress=not args.quiet,
+        index_to_color=index_to_color, image_key=args.image_key, overwrite=overwrite, progress=progress_flag(args),
     )
     if not args.quiet:
         print(f"wrote {path}")

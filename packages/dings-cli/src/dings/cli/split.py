@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_no_confirm, add_quiet, input_dataset
+from ._common import add_no_confirm, add_quiet, input_dataset, progress_flag
 
 __all__ = ["add_arguments", "run"]
 
@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{len(args.split)} split position(s) need {len(args.split) + 1} -o/--outfiles, got {len(args.outfiles)}")
     targets = args.outfiles if args.outfiles is not None else default_split_names(source, len(args.split) + 1)
     overwrite = allow_overwrite(targets, args.no_confirm)
-    paths = split(source, args.split, targets, overwrite=overwrite, progress=not args.quiet)
+    paths = split(source, args.split, targets, overwrite=overwrite, progress=progress_flag(args))
     if not args.quiet:
         print("wrote " + ", ".join(str(p) for p in paths))
     return 0

@@ -33,7 +33,7 @@ from .index import (
 )
 from .packing import make_packer, make_unpacker, pack, packb, unpack, unpack_options, unpackb
 from .paths import data_path, index_path
-from .progress import Progress
+from .progress import Progress, progress_bar
 from .sharded import ShardedWriter, shard_pattern
 from .verify import VerifyReport, verify
 from .writer import FileWriter, RawWriter, Writer
@@ -76,6 +76,7 @@ __all__ = [
     "data_path",
     "index_path",
     "Progress",
+    "progress_bar",
     "FileWriter",
     "RawWriter",
     "Writer",

@@ -11,6 +11,7 @@ import os
 import struct
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import msgpack
@@ -40,6 +41,13 @@ TUNE_EVERY = 1024
 TUNE_MASK = TUNE_EVERY - 1
 #: the filter is used while more than this percentage of recent look-ups were for absent keys
 FILTER_WORTH_PERCENT = 35
+
+
+def _starts_with_map(path: Path) -> bool:
+    """Whether the file at ``path`` starts like a dataset: a msgpack map (an empty file counts too)."""
+    with open(path, "rb") as f:
+        first = f.read(1)
+    return not first or 0x80 <= first[0] <= 0x8F or first[0] in (0xDE, 0xDF)
 
 
 class MsgpackReader(Reader):
@@ -79,6 +87,8 @@ class MsgpackReader(Reader):
             raise FileNotFoundError(f"{self.path}: data file not found" if not self.path.exists() else f"{self.path}: is not a file")
         self._legacy = not index_path(self.path, ".offsets").exists()
         if self._legacy and not index_path(self.path, ".index").exists():
+            if not _starts_with_map(self.path):
+                raise FileNotFoundError(f"{self.path}: is not a dings dataset (no index files, and it does not start with a msgpack map)")
             raise FileNotFoundError(
                 f"{self.path}: no index found ({self.path.name}.offsets or legacy {self.path.name}.index); "
                 "rewrite the dataset or restore its index files"

@@ -80,7 +80,7 @@ class Outputs:
         progress: show a progress bar per split.
     """
 
-    def __init__(self, outdir: Path, info: DatasetInfo, no_confirm: bool = False, progress: bool = True) -> None:
+    def __init__(self, outdir: Path, info: DatasetInfo, no_confirm: bool = False, progress: bool | None = True) -> None:
         self.outdir = Path(outdir)
         self.info = info
         self.no_confirm = no_confirm
@@ -178,8 +178,8 @@ def run_converter(info: DatasetInfo, convert: Convert, argv: Sequence[str] | Non
     for name in names:
         source = info.source(name)
         specs[name] = {"path": name, "url": source.url, "md5": source.md5, "instructions": source.instructions}
-    located = prepare_indir(specs, indir, skip_verification=args.skip_verification, progress=not args.quiet)
+    located = prepare_indir(specs, indir, skip_verification=args.skip_verification, progress=False if args.quiet else None)
     files = {name: Path(spec["path"]) for name, spec in located.items()}
-    outputs = Outputs(outdir, info, no_confirm=args.no_confirm, progress=not args.quiet)
+    outputs = Outputs(outdir, info, no_confirm=args.no_confirm, progress=False if args.quiet else None)
     convert(args, files, outputs)
     return outputs

@@ -1,0 +1,156 @@
+"""What a new user tripped over in the first hour (issue 19): data safety, getting going, messages."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from dings.cli import main as cli_main
+from dings.readers import MsgpackReader
+
+pytest.importorskip("PIL.Image", reason="the demo needs Pillow")
+
+
+def _env_without_scripts() -> dict[str, str]:
+    """The environment with neither this Python's scripts folder on PATH nor a hatch environment."""
+    scripts = str(Path(sys.executable).parent)
+    path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if p and Path(p) != Path(scripts))
+    env = {k: v for k, v in os.environ.items() if k != "HATCH_ENV_ACTIVE"}
+    return {**env, "PATH": path, "COLUMNS": "100"}
+
+
+# 1. the demo never replaces a user's files without a yes
+
+
+def test_demo_keeps_an_existing_dataset_in_its_folder(cli, tmp_path):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    cli.write_dataset(folder / "train.msgpack", count=7)
+    before = (folder / "train.msgpack").read_bytes()
+    result = cli.run("demo", "--dir", str(folder), "--per-class", "2", "-q")
+    assert result.returncode == 1
+    assert "train.msgpack" in result.stderr and "-y/--no-confirm" in result.stderr
+    assert (folder / "train.msgpack").read_bytes() == before
+    assert not (folder / "images").exists() and not (folder / "shapes.msgpack").exists()
+
+
+def test_demo_replaces_its_own_files_with_yes(cli, tmp_path):
+    folder = tmp_path / "demo"
+    assert cli.run("demo", "--dir", str(folder), "--per-class", "2", "-q").returncode == 0
+    assert cli.run("demo", "--dir", str(folder), "--per-class", "2", "-q").returncode == 1
+    again = cli.run("demo", "--dir", str(folder), "--per-class", "3", "-q", "-y")
+    assert again.returncode == 0, again.stderr
+    with MsgpackReader(folder / "shapes.msgpack") as reader:
+        assert len(reader) == 12
+
+
+# 2. the demo's last hint runs as printed
+
+
+def test_demo_hint_runs_as_printed_without_dings_on_the_path(cli, tmp_path):
+    folder = tmp_path / "demo"
+    result = subprocess.run(
+        [sys.executable, "-m", "dings", "demo", "--dir", str(folder), "--per-class", "2", "-q"],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, env=_env_without_scripts(), timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    hint = result.stdout.strip().splitlines()[-1]
+    assert hint.startswith("next: ")
+    first = hint[len("next: "):].split("   |   ")[0]
+    assert not first.startswith("dings ")  # `dings` is not on this PATH
+    rerun = subprocess.run(shlex.split(first), capture_output=True, text=True, env=_env_without_scripts(), timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "train.msgpack" in rerun.stdout
+
+
+def test_demo_hint_inside_a_hatch_environment_names_hatch_run(monkeypatch):
+    from dings.cli.demo import command_prefix
+
+    monkeypatch.setenv("HATCH_ENV_ACTIVE", "default")
+    assert command_prefix() == "python3 -m hatch run dings"
+    monkeypatch.delenv("HATCH_ENV_ACTIVE")
+    monkeypatch.setenv("PATH", "")
+    assert command_prefix() == f"{shlex.quote(sys.executable)} -m dings"
+
+
+# 3. python -m dings, and --version lists every dings package
+
+
+def test_python_m_dings_runs_the_command():
+    result = subprocess.run([sys.executable, "-m", "dings", "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "usage: dings" in result.stdout and "COMMAND" in result.stdout
+
+
+def test_version_lists_every_installed_dings_package():
+    from importlib.metadata import version
+
+    result = subprocess.run([sys.executable, "-m", "dings", "--version"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    for name in ("dings-cli", "dings-format", "dings-readers", "dings-tools", "dings-sets", "dings-torch"):
+        assert f"{name} {version(name)}" in lines
+
+
+# 12. messages
+
+
+def test_unknown_option_shows_the_subcommands_usage(cli, dataset):
+    result = cli.run("info", str(dataset), "--bogus")
+    assert result.returncode == 2
+    assert result.stderr.startswith("usage: dings info")
+    assert "unrecognized arguments: --bogus" in result.stderr
+
+
+def test_negative_sample_count_is_a_usage_error(cli, dataset, tmp_path):
+    result = cli.run("sample", str(dataset), str(tmp_path / "out.msgpack"), "-5")
+    assert result.returncode == 2
+    assert result.stderr.startswith("usage: dings sample") and "-5" in result.stderr
+
+
+def test_unwritable_output_names_the_users_path_not_the_temporary_one(cli, dataset, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):
+            pytest.skip("running as a user who can write anywhere")
+        result = cli.run("shuffle", str(dataset), str(locked / "x.msgpack"), "-q")
+    finally:
+        locked.chmod(0o700)
+    assert result.returncode == 1
+    assert f"{locked / 'x.msgpack'}: cannot write here" in result.stderr
+    assert ".tmp" not in result.stderr
+
+
+def test_unwritable_output_under_proc_names_the_users_path(cli, dataset):
+    if not Path("/proc/self").exists():
+        pytest.skip("no /proc")
+    result = cli.run("shuffle", str(dataset), "/proc/x.msgpack", "-q")
+    assert result.returncode == 1
+    assert "/proc/x.msgpack: cannot write here" in result.stderr and ".tmp" not in result.stderr
+
+
+def test_a_file_that_is_not_a_dataset_is_called_so(cli, tmp_path):
+    path = tmp_path / "notes.msgpack"
+    path.write_text("hello\n")
+    result = cli.run("info", str(path))
+    assert result.returncode == 1
+    assert f"{path}: is not a dings dataset" in result.stderr
+
+
+def test_declining_an_overwrite_is_not_an_error(monkeypatch, capsys, cli, dataset, tmp_path):
+    import dings.tools
+
+    target = cli.write_dataset(tmp_path / "out.msgpack", count=3)
+    monkeypatch.setattr(dings.tools, "query_user", lambda *a, **k: "no")
+    status = cli_main.main(["sample", str(dataset), str(target), "5", "-q"])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert "error" not in err and "kept as it is; nothing was written" in err
+    with MsgpackReader(target) as reader:
+        assert len(reader) == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import subprocess
@@ -154,3 +155,80 @@ def test_declining_an_overwrite_is_not_an_error(monkeypatch, capsys, cli, datase
     assert "error" not in err and "kept as it is; nothing was written" in err
     with MsgpackReader(target) as reader:
         assert len(reader) == 3
+
+
+# 10. info is fast by default
+
+
+def test_info_does_not_hash_by_default_and_md5_asks_for_it(cli, dataset):
+    data = bytearray(dataset.read_bytes())
+    data[-1] ^= 0xFF  # a damaged byte only hashing finds
+    dataset.write_bytes(bytes(data))
+    fast = cli.run("info", str(dataset), "--json", "-q")
+    assert fast.returncode == 0, fast.stderr
+    assert json.loads(fast.stdout)["md5"] == "not checked"
+    full = cli.run("info", str(dataset), "--json", "--md5", "-q")
+    assert json.loads(full.stdout)["md5"] == "mismatch"
+
+
+# 11. split by fraction or percentage, cat --json/--fields, preview --random
+
+
+@pytest.mark.parametrize("point", ["0.8", "80%", "16"])
+def test_split_takes_fractions_and_percentages(cli, dataset, tmp_path, point):
+    a, b = tmp_path / "a.msgpack", tmp_path / "b.msgpack"
+    result = cli.run("split", str(dataset), point, "-o", str(a), str(b), "-q")
+    assert result.returncode == 0, result.stderr
+    with MsgpackReader(a) as first, MsgpackReader(b) as second:
+        assert (len(first), len(second)) == (16, 4)
+
+
+def test_split_three_ways_by_fractions_and_refuses_bad_points(cli, dataset, tmp_path):
+    outs = [str(tmp_path / f"{n}.msgpack") for n in "abc"]
+    assert cli.run("split", str(dataset), "0.5", "75%", "-o", *outs, "-q").returncode == 0
+    assert [len(MsgpackReader(p)) for p in outs] == [10, 5, 5]
+    bad = cli.run("split", str(dataset), "half", "-o", *outs[:2], "-q")
+    assert bad.returncode == 2 and "half" in bad.stderr
+    over = cli.run("split", str(dataset), "1.5", "-o", *outs[:2], "-y", "-q")
+    assert over.returncode == 1 and "between 0 and 1" in over.stderr
+
+
+def test_cat_json_and_fields(cli, dataset):
+    result = cli.run("cat", str(dataset), "-n", "2", "--json")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2
+    first = json.loads(lines[0])
+    assert first["key"] == "s000" and first["label"] == 0 and first["image"].startswith("<PNG image 8x8")
+    picked = cli.run("cat", str(dataset), "--start", "4", "-n", "1", "--fields", "label", "key")
+    assert picked.stdout.splitlines() == ["label: 1", "key: 's004'"]
+    both = cli.run("cat", str(dataset), "-n", "1", "--fields", "label", "--json")
+    assert json.loads(both.stdout) == {"label": 0}
+
+
+def test_preview_random_draws_other_samples_repeatably(cli, tmp_path):
+    from PIL import Image
+
+    path = cli.write_dataset(tmp_path / "d.msgpack", count=60)
+    sheets = {}
+    for name, extra in (("first", []), ("r1", ["--random", "--seed", "1"]), ("r1b", ["--random", "--seed", "1"]), ("r2", ["--random", "--seed", "2"])):
+        out = tmp_path / f"{name}.png"
+        result = cli.run("preview", str(path), "-o", str(out), "-n", "4", "-q", *extra)
+        assert result.returncode == 0, result.stderr
+        with Image.open(out) as image:
+            sheets[name] = image.tobytes()
+    assert sheets["r1"] == sheets["r1b"]
+    assert len({sheets["first"], sheets["r1"], sheets["r2"]}) == 3
+
+
+def test_demo_preview_captions_fit_their_cells(tmp_path):
+    from dings.cli.demo import CLASSES, PREVIEW_CELL
+    from dings.tools.preview import _caption
+    from PIL import Image, ImageDraw, ImageFont
+
+    draw = ImageDraw.Draw(Image.new("RGB", (10, 10)))
+    font = ImageFont.load_default()
+    for label, name in enumerate(CLASSES):
+        sample = {"key": f"{name}/0074.png", "label": label, "label_name": name}
+        for text in _caption(sample):
+            assert draw.textlength(text, font=font) <= PREVIEW_CELL, text

@@ -22,6 +22,8 @@ __all__ = ["CLASSES", "add_arguments", "demo_samples", "make_images", "run"]
 
 #: the classes of the generated images: a shape each
 CLASSES = ("circle", "square", "triangle", "cross")
+#: cell size of the demo's contact sheet: wide enough for captions such as "label 2 (triangle)"
+PREVIEW_CELL = 112
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -219,7 +221,7 @@ def run(args: argparse.Namespace) -> int:
         _step("bench", f"{mode}: {result.samples:,} samples at {result.samples_per_second:,.0f} samples/s, {result.mb_per_second:,.1f} MB/s")
 
     start = time.perf_counter()
-    preview(train, sheet, 16, cell_size=64, overwrite=True, progress=progress)
+    preview(train, sheet, 16, cell_size=PREVIEW_CELL, overwrite=True, progress=progress)
     _step("preview", f"{sheet} (16 samples with key and label)", time.perf_counter() - start)
 
     failed = False

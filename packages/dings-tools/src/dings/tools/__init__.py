@@ -67,7 +67,7 @@ from .sources import (
     prepare_indir,
     verify_files,
 )
-from .split import sample, split
+from .split import sample, split, split_position
 from .stage import StageResult, stage
 from .verify import VerificationReport, verify
 
@@ -144,6 +144,7 @@ __all__ = [
     "sniff_image",
     "split",
     "split_array",
+    "split_position",
     "stage",
     "to_display_image",
     "verify",

@@ -232,3 +232,33 @@ def test_demo_preview_captions_fit_their_cells(tmp_path):
         sample = {"key": f"{name}/0074.png", "label": label, "label_name": name}
         for text in _caption(sample):
             assert draw.textlength(text, font=font) <= PREVIEW_CELL, text
+
+
+# 5. finding datasets
+
+
+def test_sets_help_example_finds_datasets(cli):
+    result = cli.run("sets", "task:image-classification", "small", "--json")
+    assert result.returncode == 0, result.stderr
+    assert {"CIFAR10", "CIFAR100"} <= {d["name"] for d in json.loads(result.stdout)}
+
+
+def test_sets_task_word_finds_every_kind_of_classification(cli):
+    result = cli.run("sets", "task:classification", "--json")
+    assert result.returncode == 0, result.stderr
+    names = {d["name"] for d in json.loads(result.stdout)}
+    assert {"CIFAR10", "ImageNet21k", "Places365", "ADE20k"} <= names  # image-, hierarchical-, scene-classification
+
+
+def test_sets_text_search_finds_tags(cli):
+    result = cli.run("sets", "eye-tracking", "--json")
+    assert result.returncode == 0, result.stderr
+    assert {"MIT1003", "CAT2000"} <= {d["name"] for d in json.loads(result.stdout)}
+
+
+def test_sets_unknown_task_lists_the_valid_ones(cli):
+    result = cli.run("sets", "task:nonsense")
+    assert result.returncode == 2
+    assert "no dataset has task 'nonsense'" in result.stderr and "image-classification" in result.stderr
+    words = json.loads(cli.run("sets", "--vocabulary", "--json").stdout)
+    assert "image-classification" in words["tasks"] and "saliency" in words["domains"] and "small-images" in words["tags"]

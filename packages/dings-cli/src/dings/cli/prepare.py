@@ -1,6 +1,9 @@
 """Download and verify a dataset's source files into DATA_DIR/NAME, then print a JSON document
 with the file paths and the dataset's facts (for scripts: jq '.files'). Files that cannot be
 downloaded automatically must be placed there by hand; the error says where to get them.
+`dings write NAME` reads the same folder by default, so prepare, then write:
+
+  dings prepare CIFAR10 && dings write CIFAR10 -o /data/out
 
 example:
   dings prepare CIFAR10 --data-dir /data

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from dings.format import FileWriter
-from dings.tools import make_parser, prepare_indir, query_user
+from dings.tools import argument_indir, make_parser, prepare_indir, query_user
 from dings.tools.prompt import NonInteractiveError
 
 from .catalog import DatasetInfo
@@ -50,11 +50,15 @@ def converter_parser(info: DatasetInfo) -> argparse.ArgumentParser:
         epilog += ["", "differences from datadings 3.4:"] + [f"  - {d}" for d in info.differences]
     parser = make_parser(
         "\n".join(lines),
+        indir=False,
         shuffle="shuffle" in info.common_options,
         threads="threads" in info.common_options,
         epilog="\n".join(epilog),
         prog=f"dings write {info.name}",
     )
+    # by default the folder `dings prepare NAME` downloads into, so that prepare and write share it
+    where = f"$DINGS_DATA/{info.name}, where `dings prepare {info.name}` downloads them; see `dings prepare -h`"
+    argument_indir(parser, default=None, help=f"Directory that contains the dataset's source files. (default: {where})")
     if "shuffle" in info.common_options:
         parser.add_argument("--seed", type=int, default=0, help="Seed of the shuffled order (default: %(default)s).")
     parser.add_argument("-q", "--quiet", action="store_true", help="Do not show progress.")
@@ -170,8 +174,10 @@ def run_converter(info: DatasetInfo, convert: Convert, argv: Sequence[str] | Non
     Returns:
         The :class:`Outputs` with what was written and skipped.
     """
+    from .registry import data_dir
+
     args = converter_parser(info).parse_args(sys.argv[1:] if argv is None else list(argv))
-    indir = Path(args.indir)
+    indir = Path(args.indir) if args.indir is not None else data_dir() / info.name
     outdir = Path(args.outdir) if args.outdir else indir
     names = sources(args) if sources is not None else [s.name for s in info.sources]
     specs = {}

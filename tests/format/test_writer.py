@@ -388,3 +388,16 @@ def test_progress_auto_is_quiet_off_a_terminal(tmp_path, capsys):
     with FileWriter(tmp_path / "d.msgpack", progress=None) as writer:
         writer.write({"key": "a"})
     assert capsys.readouterr().err == ""
+
+
+def test_silent_bar_counts_like_tqdm_without_printing(capsys):
+    from dings.format import progress_bar
+
+    bar = progress_bar(range(3), total=3, enabled=False)
+    assert list(bar) == [0, 1, 2] and bar.n == 3
+    bar.reset(total=10)
+    bar.update(4)
+    bar.set_postfix_str("x")
+    bar.close()
+    assert (bar.n, bar.total) == (4, 10)
+    assert capsys.readouterr().err == ""

@@ -36,6 +36,10 @@ class SilentBar:
         """Count ``n`` more."""
         self.n += n
 
+    def reset(self, total: float | None = None) -> None:
+        """Start counting from zero again, towards ``total``."""
+        self.n, self.total = 0, total
+
     def set_description(self, desc: str | None = None, refresh: bool = True) -> None:
         """Ignored."""
 

@@ -69,6 +69,13 @@ def test_wheel_ships_its_module_typed_and_no_namespace_init(wheels, name):
     assert f"dings/{module}/py.typed" in files
 
 
+def test_cli_has_an_extra_with_every_converter(wheels):
+    with zipfile.ZipFile(wheels["dings-cli"]) as zf:
+        metadata = zf.read(next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))).decode()
+    assert "Provides-Extra: converters" in metadata
+    assert re.search(r"Requires-Dist: dings-sets\[all\].*extra == .converters.", metadata)
+
+
 def test_layering_holds():
     checker = ROOT.parent / "shared" / "tools" / "check_layers.py"
     if not checker.exists():

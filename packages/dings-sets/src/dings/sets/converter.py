@@ -26,7 +26,10 @@ from dings.tools.prompt import NonInteractiveError
 
 from .catalog import DatasetInfo
 
-__all__ = ["ConversionError", "Outputs", "converter_parser", "run_converter", "shuffled"]
+__all__ = ["ConversionError", "Outputs", "converter_parser", "missing_requirements", "run_converter", "shuffled"]
+
+#: distributions whose import name differs from their name
+_IMPORT_NAMES = {"pillow": "PIL", "opencv-python-headless": "cv2", "opencv-python": "cv2"}
 
 Convert = Callable[[argparse.Namespace, dict[str, Path], "Outputs"], None]
 
@@ -65,6 +68,39 @@ def converter_parser(info: DatasetInfo) -> argparse.ArgumentParser:
     for option in info.options:
         parser.add_argument(*option.flags, help=option.help, **option.kwargs)
     return parser
+
+
+def missing_requirements(info: DatasetInfo) -> list[str]:
+    """The packages of ``info.extra`` (from dings-sets' own metadata) that cannot be imported.
+
+    Checked before anything is downloaded or written, without importing the packages. Empty when
+    the dataset needs no extra or dings-sets is not installed as a distribution.
+    """
+    import importlib.util
+    import re
+    from importlib.metadata import PackageNotFoundError, requires
+
+    if not info.extra:
+        return []
+    try:
+        requirements = requires("dings-sets") or []
+    except PackageNotFoundError:
+        return []
+    missing = []
+    for requirement in requirements:
+        if not re.search(rf"""extra\s*==\s*["']{re.escape(info.extra)}["']""", requirement):
+            continue
+        name = re.split(r"[ <>=!~;\[(]", requirement.strip(), maxsplit=1)[0].lower()
+        if name.startswith("dings-"):
+            continue
+        module = _IMPORT_NAMES.get(name, name.replace("-", "_"))
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found and name not in missing:
+            missing.append(name)
+    return missing
 
 
 def shuffled(items: Sequence[Any], seed: int) -> list[Any]:
@@ -177,6 +213,12 @@ def run_converter(info: DatasetInfo, convert: Convert, argv: Sequence[str] | Non
     from .registry import data_dir
 
     args = converter_parser(info).parse_args(sys.argv[1:] if argv is None else list(argv))
+    missing = missing_requirements(info)
+    if missing:  # before downloading or creating anything
+        raise ConversionError(
+            f"{info.name}: the converter needs {', '.join(missing)}, not installed: "
+            f'pip install "dings-sets[{info.extra}]" (or "dings-cli[converters]" for every converter)'
+        )
     indir = Path(args.indir) if args.indir is not None else data_dir() / info.name
     outdir = Path(args.outdir) if args.outdir else indir
     names = sources(args) if sources is not None else [s.name for s in info.sources]

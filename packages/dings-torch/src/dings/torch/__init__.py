@@ -3,7 +3,7 @@
 from .__about__ import __version__
 from .base import PARAMS_KEY, Dataset, DatasetBase
 from .iterable import IterableDataset
-from .loader import DataLoader, enlarge_pipe
+from .loader import DataLoader, collate, enlarge_pipe
 from .mixing import CutMix, Mixup, MixupCutMix
 from .shared_memory import SharedMemoryReader
 from .subsets import ClassFilter, FractionRange, IndexedReader, Oversample, Repeat, read_labels
@@ -32,6 +32,7 @@ __all__ = [
     "SharedMemoryReader",
     "__version__",
     "dict2tuple",
+    "collate",
     "enlarge_pipe",
     "no_rng",
     "read_labels",

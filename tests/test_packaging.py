@@ -111,3 +111,28 @@ def test_format_and_readers_work_installed_alone(wheels, tmp_path):
     assert install.returncode == 0, install.stderr
     result = subprocess.run([str(python), "-c", SMOKE], capture_output=True, text=True)
     assert result.stdout.strip() == "ok", result.stderr
+
+
+@pytest.mark.parametrize("name", list(EXPECTED_DEPS))
+def test_wheel_has_license_urls_authors_classifiers_and_keywords(wheels, name):
+    with zipfile.ZipFile(wheels[name]) as zf:
+        names = zf.namelist()
+        metadata = zf.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+        license_text = zf.read(next(n for n in names if n.endswith(".dist-info/licenses/LICENSE"))).decode()
+    assert license_text.startswith("MIT License") and "dings developers" in license_text
+    for field in ("License-Expression: MIT", "Author: dings developers", "Keywords: ", "Classifier: ", "Project-URL: Repository, https://"):
+        assert field in metadata, field
+    readme = metadata.split("\n\n", 1)[1]
+    assert "](../" not in readme and "](packages/" not in readme  # relative links break on the package index
+
+
+def test_root_license_is_mit():
+    text = (ROOT / "LICENSE").read_text()
+    assert text.startswith("MIT License") and "Copyright (c) 2026 dings developers" in text
+
+
+def test_sets_wheel_is_small_and_ships_no_yfcc_reject_list(wheels):
+    wheel = wheels["dings-sets"]
+    with zipfile.ZipFile(wheel) as zf:
+        assert not any("rejected_images" in n for n in zf.namelist())
+    assert wheel.stat().st_size < 600_000, f"{wheel.name}: {wheel.stat().st_size:,} bytes"

@@ -262,3 +262,26 @@ def test_sets_unknown_task_lists_the_valid_ones(cli):
     assert "no dataset has task 'nonsense'" in result.stderr and "image-classification" in result.stderr
     words = json.loads(cli.run("sets", "--vocabulary", "--json").stdout)
     assert "image-classification" in words["tasks"] and "saliency" in words["domains"] and "small-images" in words["tags"]
+
+
+# 9. progress: quiet without a terminal unless asked, tqdm everywhere
+
+
+def test_no_progress_output_without_a_terminal(cli, dataset, tmp_path):
+    for args in (("info", str(dataset), "--md5"), ("verify", str(dataset)), ("shuffle", str(dataset), str(tmp_path / "s.msgpack"))):
+        result = cli.run(*args)
+        assert result.returncode == 0, result.stderr
+        assert result.stderr == "", args
+
+
+def test_progress_flag_shows_tqdm_bars_without_a_terminal(cli, dataset, tmp_path):
+    result = cli.run("verify", str(dataset), "--progress")
+    assert result.returncode == 0, result.stderr
+    assert "md5 data.msgpack" in result.stderr and "B/s" in result.stderr  # tqdm's byte rate
+    result = cli.run("shuffle", str(dataset), str(tmp_path / "s.msgpack"), "--progress")
+    assert result.returncode == 0 and "20/20" in result.stderr
+
+
+def test_quiet_and_progress_exclude_each_other(cli, dataset):
+    result = cli.run("verify", str(dataset), "-q", "--progress")
+    assert result.returncode == 2 and "not allowed with" in result.stderr

@@ -42,7 +42,13 @@ EPILOG = """examples:
   dings info train.msgpack                what is in a dataset
   dings verify train.msgpack              md5 and index checks (exit status 1 if damaged)
   dings write                             the datasets dings can convert
-  dings COMMAND --help                    the options of one command"""
+  dings COMMAND --help                    the options of one command
+  python -m dings …                       the same, when dings is not on the PATH
+
+short options mean one thing everywhere: -o output, -n number of samples, -q no progress bars,
+-y replace outputs without asking; -s, -r and -t keep the meanings of datadings' commands
+(cat -s maxstring, merge/sample -s strategy, bench -s shuffle, bench -r raw, converters
+-s skip-verification and -t threads). Progress bars show only on a terminal (--progress forces them)."""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -285,3 +285,11 @@ def test_progress_flag_shows_tqdm_bars_without_a_terminal(cli, dataset, tmp_path
 def test_quiet_and_progress_exclude_each_other(cli, dataset):
     result = cli.run("verify", str(dataset), "-q", "--progress")
     assert result.returncode == 2 and "not allowed with" in result.stderr
+
+
+def test_merge_duplicate_keys_names_the_command_line_option(cli, dataset, tmp_path):
+    other = cli.write_dataset(tmp_path / "other.msgpack", count=3)
+    result = cli.run("merge", str(dataset), str(other), str(tmp_path / "all.msgpack"), "-q")
+    assert result.returncode == 1
+    assert "--prefix-keys" in result.stderr
+    assert cli.run("merge", str(dataset), str(other), str(tmp_path / "all.msgpack"), "--prefix-keys", "-q").returncode == 0

@@ -59,9 +59,9 @@ def test_demo_hint_runs_as_printed_without_dings_on_the_path(cli, tmp_path):
         capture_output=True, text=True, stdin=subprocess.DEVNULL, env=_env_without_scripts(), timeout=300,
     )
     assert result.returncode == 0, result.stderr
-    hint = result.stdout.strip().splitlines()[-1]
-    assert hint.startswith("next: ")
-    first = hint[len("next: "):].split("   |   ")[0]
+    lines = result.stdout.strip().splitlines()
+    assert lines[-4] == "next, to paste as printed:"
+    first = lines[-3].strip()
     assert not first.startswith("dings ")  # `dings` is not on this PATH
     rerun = subprocess.run(shlex.split(first), capture_output=True, text=True, env=_env_without_scripts(), timeout=120)
     assert rerun.returncode == 0, rerun.stderr

@@ -53,6 +53,7 @@ def test_demo_runs_the_whole_product(cli, tmp_path):
     folder = tmp_path / "demo"
     result = cli.run("demo", "--dir", str(folder), "--per-class", "10", "-q")
     assert result.returncode == 0, result.stderr
+    assert "Warning" not in result.stderr, result.stderr  # e.g. torch's, or a batch_size mismatch
     for step in ("images", "convert", "verify", "info", "cat", "split", "bench", "preview", "torch"):
         assert any(line.startswith(step) for line in result.stdout.splitlines()), step
     assert "verify   OK" in result.stdout

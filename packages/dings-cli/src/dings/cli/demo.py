@@ -125,7 +125,7 @@ def _torch_epoch(train: Path) -> str:
 
     start = time.perf_counter()
     with MsgpackReader(train) as reader:
-        dataset = dings_torch.IterableDataset(reader, transforms=to_tensors)
+        dataset = dings_torch.IterableDataset(reader, transforms=to_tensors, batch_size=32)
         batches = samples = 0
         for batch in loader_class(dataset, batch_size=32):
             batches += 1
@@ -243,5 +243,7 @@ def run(args: argparse.Namespace) -> int:
     for name, what in made:
         print(f"  {name:<25}{what}")
     dings = command_prefix()
-    print(f"next: {dings} info {train}   |   {dings} cat {val} -n 1   |   {dings} --help")
+    print("next, to paste as printed:")
+    for command in (f"info {train}", f"cat {val} -n 1", "--help"):
+        print(f"  {dings} {command}")
     return 1 if failed else 0

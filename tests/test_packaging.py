@@ -20,7 +20,7 @@ EXPECTED_DEPS = {
     "dings-readers": {"dings-format", "numpy"},
     "dings-tools": {"dings-format", "dings-readers", "numpy", "tqdm"},
     "dings-sets": {"dings-format", "dings-readers", "dings-tools", "numpy"},
-    "dings-torch": {"dings-format", "dings-readers", "numpy", "torch", "pillow"},
+    "dings-torch": {"dings-format", "dings-readers", "numpy", "torch", "pillow", "tqdm"},
     "dings-cli": {"dings-format", "dings-readers", "dings-tools", "dings-sets"},
 }
 
@@ -69,6 +69,13 @@ def test_wheel_ships_its_module_typed_and_no_namespace_init(wheels, name):
     assert f"dings/{module}/py.typed" in files
 
 
+def test_cli_has_an_extra_with_every_converter(wheels):
+    with zipfile.ZipFile(wheels["dings-cli"]) as zf:
+        metadata = zf.read(next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))).decode()
+    assert "Provides-Extra: converters" in metadata
+    assert re.search(r"Requires-Dist: dings-sets\[all\].*extra == .converters.", metadata)
+
+
 def test_layering_holds():
     checker = ROOT.parent / "shared" / "tools" / "check_layers.py"
     if not checker.exists():
@@ -104,3 +111,28 @@ def test_format_and_readers_work_installed_alone(wheels, tmp_path):
     assert install.returncode == 0, install.stderr
     result = subprocess.run([str(python), "-c", SMOKE], capture_output=True, text=True)
     assert result.stdout.strip() == "ok", result.stderr
+
+
+@pytest.mark.parametrize("name", list(EXPECTED_DEPS))
+def test_wheel_has_license_urls_authors_classifiers_and_keywords(wheels, name):
+    with zipfile.ZipFile(wheels[name]) as zf:
+        names = zf.namelist()
+        metadata = zf.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+        license_text = zf.read(next(n for n in names if n.endswith(".dist-info/licenses/LICENSE"))).decode()
+    assert license_text.startswith("MIT License") and "dings developers" in license_text
+    for field in ("License-Expression: MIT", "Author: dings developers", "Keywords: ", "Classifier: ", "Project-URL: Repository, https://"):
+        assert field in metadata, field
+    readme = metadata.split("\n\n", 1)[1]
+    assert "](../" not in readme and "](packages/" not in readme  # relative links break on the package index
+
+
+def test_root_license_is_mit():
+    text = (ROOT / "LICENSE").read_text()
+    assert text.startswith("MIT License") and "Copyright (c) 2026 dings developers" in text
+
+
+def test_sets_wheel_is_small_and_ships_no_yfcc_reject_list(wheels):
+    wheel = wheels["dings-sets"]
+    with zipfile.ZipFile(wheel) as zf:
+        assert not any("rejected_images" in n for n in zf.namelist())
+    assert wheel.stat().st_size < 600_000, f"{wheel.name}: {wheel.stat().st_size:,} bytes"

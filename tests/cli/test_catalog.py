@@ -36,7 +36,7 @@ def test_sets_search_and_json(cli):
     assert json.loads(cli.run("sets", "domain:classification", "--json").stdout)
     none = cli.run("sets", "no-such-dataset-anywhere")
     assert none.returncode == 1 and "no dataset matches" in none.stdout
-    none_json = cli.run("sets", "domain:saliency", "tag:no-such-tag", "--json")
+    none_json = cli.run("sets", "domain:saliency", "tag:small-images", "--json")
     assert none_json.returncode == 1 and json.loads(none_json.stdout) == []
 
 

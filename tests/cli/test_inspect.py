@@ -66,9 +66,9 @@ def test_info_text_and_json(cli, dataset):
     text = cli.run("info", str(dataset), "-q")
     assert text.returncode == 0, text.stderr
     assert "samples: 20" in text.stdout
-    assert "md5: ok" in text.stdout
+    assert "md5: not checked (dings verify hashes every file)" in text.stdout
     assert text.stderr == ""
-    result = cli.run("info", str(dataset), "--json", "--samples", "all", "-q")
+    result = cli.run("info", str(dataset), "--json", "--samples", "all", "--md5", "-q")
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["length"] == 20

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from dings.format import FileWriter
 from dings.readers import MsgpackReader
+from dings.cli.demo import PREVIEW_CELL
 from dings.tools import sheet_size, verify
 
 Image = pytest.importorskip("PIL.Image", reason="preview and demo need Pillow")
@@ -50,8 +51,9 @@ def test_preview_dataset_without_images(cli, tmp_path):
 
 def test_demo_runs_the_whole_product(cli, tmp_path):
     folder = tmp_path / "demo"
-    result = cli.run("demo", "--dir", str(folder), "-n", "10", "-q")
+    result = cli.run("demo", "--dir", str(folder), "--per-class", "10", "-q")
     assert result.returncode == 0, result.stderr
+    assert "Warning" not in result.stderr, result.stderr  # e.g. torch's, or a batch_size mismatch
     for step in ("images", "convert", "verify", "info", "cat", "split", "bench", "preview", "torch"):
         assert any(line.startswith(step) for line in result.stdout.splitlines()), step
     assert "verify   OK" in result.stdout
@@ -63,7 +65,7 @@ def test_demo_runs_the_whole_product(cli, tmp_path):
         assert sorted(train[0]) == ["image", "key", "label", "label_name"]
     assert verify(folder / "train.msgpack", progress=False).ok
     with Image.open(folder / "preview.png") as image:
-        assert image.size == sheet_size(16, 4, 64)
+        assert image.size == sheet_size(16, 4, PREVIEW_CELL)
 
 
 def test_demo_dir_must_be_a_folder(cli, tmp_path):

@@ -369,3 +369,37 @@ def test_dropped_writer_stops_its_threads(tmp_path):
     assert threading.active_count() == before + 3  # md5, write, crc32
     del writer
     assert threading.active_count() == before
+
+
+def test_progress_line_is_tqdm_and_leaves_no_stale_characters(tmp_path):
+    import io
+
+    from dings.format import Progress
+
+    out = io.StringIO()
+    meter = Progress("demo", total=None, enabled=True, stream=out, interval=0)
+    meter.update(123456, 10**9)
+    meter.update(1, 1)
+    meter.close()
+    lines = out.getvalue().rstrip("\n").split("\r")[1:]
+    assert lines and all(len(later) >= len(earlier.rstrip()) for earlier, later in zip(lines, lines[1:]))
+    assert "123,457 samples" in lines[-1].replace("123457", "123,457") and "1,000.0 MB" in lines[-1]
+
+
+def test_progress_auto_is_quiet_off_a_terminal(tmp_path, capsys):
+    with FileWriter(tmp_path / "d.msgpack", progress=None) as writer:
+        writer.write({"key": "a"})
+    assert capsys.readouterr().err == ""
+
+
+def test_silent_bar_counts_like_tqdm_without_printing(capsys):
+    from dings.format import progress_bar
+
+    bar = progress_bar(range(3), total=3, enabled=False)
+    assert list(bar) == [0, 1, 2] and bar.n == 3
+    bar.reset(total=10)
+    bar.update(4)
+    bar.set_postfix_str("x")
+    bar.close()
+    assert (bar.n, bar.total) == (4, 10)
+    assert capsys.readouterr().err == ""

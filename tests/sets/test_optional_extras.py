@@ -43,3 +43,27 @@ def test_a_converter_without_its_extra_says_which_extra_to_install():
     assert result.returncode == 0, result.stderr
     assert 'pip install "dings-sets[classification]"' in result.stdout
     assert "CIFAR" in result.stdout
+
+
+def test_a_missing_extra_is_named_before_anything_is_downloaded_or_created(tmp_path):
+    result = run_blocked(f"""
+        from pathlib import Path
+        from dings.sets import MIT1003_write
+        from dings.sets.converter import ConversionError
+        try:
+            MIT1003_write.main([{str(tmp_path / "in")!r}, "-o", {str(tmp_path / "out")!r}, "-q"])
+        except ConversionError as error:
+            print(error)
+    """)
+    assert result.returncode == 0, result.stderr
+    assert "the converter needs" in result.stdout and "scipy" in result.stdout and 'pip install "dings-sets[saliency]"' in result.stdout
+    assert "dings-cli[converters]" in result.stdout
+    assert list(tmp_path.iterdir()) == []  # no input folder, no output folder, no download
+
+
+def test_nothing_is_missing_when_the_extra_is_installed():
+    from dings.sets import get
+    from dings.sets.converter import missing_requirements
+
+    assert missing_requirements(get("MIT1003")) == []
+    assert missing_requirements(get("CIFAR10")) == []

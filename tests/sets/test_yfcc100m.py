@@ -6,7 +6,9 @@ import copy
 import io
 import lzma
 import pickle
+import shutil
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -213,13 +215,26 @@ def test_bad_reject_files_are_refused(packs, tmp_path):
         reader_of(folder, rejected=tmp_path / "junk.msgpack")
 
 
-def test_shipped_counts_and_reject_list():
+PUBLISHED_LIST = Path(__file__).resolve().parents[2] / "packages" / "dings-sets" / "data" / meta.REJECTED_NAME
+
+
+@pytest.fixture
+def published(tmp_path, monkeypatch):
+    """$DINGS_DATA in tmp_path, with the published reject list in YFCC100m/ as if downloaded."""
+    monkeypatch.setenv("DINGS_DATA", str(tmp_path / "data"))
+    (tmp_path / "data" / "YFCC100m").mkdir(parents=True)
+    shutil.copyfile(PUBLISHED_LIST, tmp_path / "data" / "YFCC100m" / meta.REJECTED_NAME)
+    return tmp_path / "data" / "YFCC100m" / meta.REJECTED_NAME
+
+
+def test_shipped_counts_and_reject_list(published):
     counts = meta.COUNTS
     assert len(counts) == 9456 and counts == tuple(sorted(counts))
     assert counts[0] == ("00024a73d1", 10000) and counts[-1] == ("fffc4d7220", 6296)
     assert sum(n for _, n in counts) == meta.TOTAL_IMAGES == 94_502_424
     rejected = meta.load_rejected()
-    assert rejected is meta.load_rejected(meta.REJECTED_FILE)  # cached
+    assert rejected is meta.load_rejected(meta.PUBLISHED)  # cached
+    assert meta.rejected_file() == published
     assert len(rejected) == 9453 and sum(len(r) for r in rejected.values()) == meta.TOTAL_REJECTED == 2_412_945
     first, last = rejected["00024a73d1"], rejected["fffc4d7220"]
     assert first[:5].tolist() == [54, 63, 73, 120, 129] and int(first[-1]) == 9990 and len(first) == 269

@@ -365,3 +365,28 @@ def test_a_confirmation_pointing_outside_http_is_not_followed(tmp_path):
     finally:
         server.close()
     assert b"download-form" in target.read_bytes()  # saved as the page it is, never the local file
+
+
+def test_a_host_that_does_not_resolve_fails_at_once_without_promising_a_resume(tmp_path, monkeypatch):
+    import time as time_module
+
+    waits = []
+    monkeypatch.setattr(time_module, "sleep", waits.append)
+    target = tmp_path / "data.bin"
+    with pytest.raises(DownloadError, match="cannot reach no-such-host.invalid") as info:
+        download("http://no-such-host.invalid/data.bin", target, retries=5, backoff=10)
+    assert waits == []  # no retries: waiting cannot make the name resolve
+    assert ".part" not in str(info.value) and "check the network connection" in str(info.value)
+    assert not target.exists() and not (tmp_path / "data.bin.part").exists()
+
+
+def test_giving_up_promises_a_resume_only_when_a_part_file_exists(http_server, tmp_path):
+    url = http_server.add("/data.bin", DATA, fail_status=500, fail_times=100)
+    with pytest.raises(DownloadError) as info:
+        download(url, tmp_path / "data.bin", retries=1, **FAST)
+    assert "resume" not in str(info.value) and "run again to retry" in str(info.value)
+    assert not (tmp_path / "data.bin.part").exists()
+    dropped = http_server.add("/cut.bin", DATA, drop_after=10_000, drop_times=100)
+    with pytest.raises(DownloadError, match=r"run again to resume from .*cut\.bin\.part"):
+        download(dropped, tmp_path / "cut.bin", retries=1, **FAST)
+    assert (tmp_path / "cut.bin.part").stat().st_size > 0

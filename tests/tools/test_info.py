@@ -21,7 +21,8 @@ def png_bytes(width: int, height: int) -> bytes:
 
 def test_info_reports_length_files_index_files_and_md5_ok(make_dataset):
     path = make_dataset(n=30)
-    result = info(path, progress=False)
+    assert info(path, progress=False).md5 == "not checked"  # fast by default: nothing hashed
+    result = info(path, check_md5=True, progress=False)
     assert result.length == 30
     assert result.md5 == "ok" and result.md5_problems == []
     expected_files = {path.name} | {path.name + s for s in (".offsets", ".keys", ".key_hashes", ".filter", ".crc32", ".md5")}
@@ -50,7 +51,7 @@ def test_info_summarises_keys_types_dtypes_shapes_and_labels(make_dataset):
     assert result.keys["extra"].count == 1
     assert result.labels == {0: 3, 1: 3, 2: 2, 3: 2}
     text = str(result)
-    assert "samples: 10" in text and "md5: ok" in text
+    assert "samples: 10" in text and "md5: not checked" in text
     assert "images PNG ×10" in text and "shape (2, 1) ×5, (2, 2) ×5" in text
     assert "extra" in text and "(in 1 samples)" in text
     assert "labels (4 distinct): 0: 3, 1: 3, 2: 2, 3: 2" in text
@@ -68,7 +69,7 @@ def test_info_looks_at_the_first_n_samples_or_all(make_dataset):
 
 def test_info_to_dict_is_json_and_matches_the_report(make_dataset):
     samples = [{"key": f"k{i}", "label": np.int64(i % 2), "v": np.arange(3, dtype=np.uint8)} for i in range(6)]
-    result = info(make_dataset(samples=samples), progress=False)
+    result = info(make_dataset(samples=samples), check_md5=True, progress=False)
     data = json.loads(json.dumps(result.to_dict()))
     assert data["length"] == 6
     assert data["md5"] == "ok"
@@ -88,7 +89,8 @@ def test_info_md5_mismatch_and_missing(make_dataset):
     data = bytearray(path.read_bytes())
     data[-1] ^= 0xFF
     path.write_bytes(bytes(data))
-    result = info(path, progress=False)
+    assert info(path, progress=False).md5 == "not checked"
+    result = info(path, check_md5=True, progress=False)
     assert result.md5 == "mismatch"
     assert any("md5 mismatch" in p and path.name in p for p in result.md5_problems)
     (path.parent / (path.name + ".md5")).unlink()

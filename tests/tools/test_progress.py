@@ -21,13 +21,13 @@ def test_disabled_progress_bar_prints_nothing_but_still_iterates():
     assert out.getvalue() == ""
 
 
-def test_manual_updates_in_bytes_use_binary_prefixes():
+def test_manual_updates_in_bytes_use_decimal_prefixes_as_every_dings_figure():
     out = io.StringIO()
     with progress_bar(total=4 * 1024 * 1024, unit="B", desc="download", file=out) as bar:
         bar.update(2 * 1024 * 1024)
         bar.update(2 * 1024 * 1024)
     assert bar.n == 4 * 1024 * 1024
-    assert "4.00M/4.00M" in out.getvalue()
+    assert "4.19M/4.19M" in out.getvalue()  # 4,194,304 bytes = 4.19 MB
 
 
 def test_print_over_rewrites_the_current_line():

@@ -11,13 +11,16 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "Declined",
     "UsageError",
     "add_json",
     "add_no_confirm",
     "add_quiet",
     "allow_overwrite",
+    "at_least",
     "input_dataset",
     "print_json",
+    "progress_flag",
 ]
 
 
@@ -25,9 +28,44 @@ class UsageError(Exception):
     """Bad command-line usage: the ``dings`` command exits with status 2."""
 
 
+class Declined(Exception):
+    """The user answered no to a question (e.g. replacing an output): exit status 1, no "error:"."""
+
+
+def at_least(minimum: int) -> Any:
+    """An argparse ``type`` for a whole number ``>= minimum`` (a smaller one is a usage error, status 2)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    parse.__name__ = "number"  # argparse names the type in its messages
+    return parse
+
+
 def add_quiet(parser: argparse.ArgumentParser) -> None:
-    """Add ``-q/--quiet`` (no progress bars)."""
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    """Add ``-q/--quiet`` (no progress bars) and ``--progress`` (bars even without a terminal)."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    group.add_argument(
+        "--progress", action="store_true", help="show progress bars even when stderr is not a terminal (default: only on one)"
+    )
+
+
+def progress_flag(args: argparse.Namespace) -> bool | None:
+    """The library ``progress`` argument for the options of :func:`add_quiet`.
+
+    Returns:
+        ``False`` with ``-q``, ``True`` with ``--progress``, else ``None``: bars only on a terminal.
+    """
+    if getattr(args, "quiet", False):
+        return False
+    return True if getattr(args, "progress", False) else None
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:
@@ -72,18 +110,19 @@ def allow_overwrite(outputs: Iterable[str | os.PathLike], no_confirm: bool) -> b
 
     Raises:
         FileExistsError: an output exists, there is no terminal to ask and ``-y`` is missing.
-        RuntimeError: the user answered no (nothing is written).
+        Declined: the user answered no (nothing is written).
     """
     from dings.tools import NonInteractiveError, query_user
 
     existing = [Path(p) for p in outputs if Path(p).exists() and not Path(p).is_dir()]
     if no_confirm or not existing:
         return True
-    names = ", ".join(str(p) for p in existing)
+    names = ", ".join(str(p) for p in existing[:3]) + (f" and {len(existing) - 3} more" if len(existing) > 3 else "")
+    verb = "exists" if len(existing) == 1 else "exist"
     try:
-        answer = query_user(f"{names} exists. Overwrite?", default=None, answers=("yes", "no"))
+        answer = query_user(f"{names} {verb}. Overwrite?", default=None, answers=("yes", "no"))
     except NonInteractiveError:
         raise FileExistsError(f"{existing[0]}: output exists; pass -y/--no-confirm to replace it") from None
     if answer != "yes":
-        raise RuntimeError(f"{names}: kept as it is; nothing was written")
+        raise Declined(f"{names}: kept as {'it is' if len(existing) == 1 else 'they are'}; nothing was written")
     return True

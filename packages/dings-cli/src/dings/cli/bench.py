@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_json, add_quiet
+from ._common import add_json, add_quiet, at_least, progress_flag
 
 __all__ = ["add_arguments", "run"]
 
@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("infile", help="dataset, directory or DirectoryReader pattern")
     parser.add_argument("-r", "--raw", action="store_true", help="do not decode samples (as when workers decode)")
     parser.add_argument("-s", "--shuffle", action="store_true", help="read in a random order")
-    parser.add_argument("-n", "--limit", type=int, default=None, help="read at most this many samples")
+    parser.add_argument("-n", "--limit", type=at_least(0), default=None, help="read at most this many samples")
     parser.add_argument("--seed", type=int, default=None, help="seed of the random order")
     parser.add_argument("--separator", default="\t", help="DirectoryReader only: column separator of file lists")
     parser.add_argument("--root-dir", default="", help="DirectoryReader only: prefix of relative paths in file lists")
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
     result = bench(
         args.infile, args.raw, args.shuffle, limit=args.limit, seed=args.seed, separator=args.separator,
-        root_dir=args.root_dir, include=args.include, exclude=args.exclude, progress=not args.quiet,
+        root_dir=args.root_dir, include=args.include, exclude=args.exclude, progress=progress_flag(args),
     )
     if args.json:
         print_json(result.to_dict())

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_no_confirm, add_quiet, input_dataset
+from ._common import add_no_confirm, add_quiet, input_dataset, progress_flag
 
 __all__ = ["add_arguments", "run"]
 
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         overwrite = allow_overwrite([index_path(source, ".crc32")], args.no_confirm)
     else:  # the library's own error (nothing to convert) is the one to show
         overwrite = False
-    path = convert_index(source, args.outdir, link=args.link, overwrite=overwrite, progress=not args.quiet)
+    path = convert_index(source, args.outdir, link=args.link, overwrite=overwrite, progress=progress_flag(args))
     if not args.quiet:
         print(f"converted {path}")
     return 0

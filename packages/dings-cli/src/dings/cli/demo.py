@@ -1,7 +1,8 @@
 """The whole product on a small generated dataset, offline: draw a few hundred labelled images as a
 folder tree, convert them into a dataset, verify it, look inside, shuffle and split it into
 train/val, measure reading speed, draw a preview, and (when dings-torch is installed) run one
-DataLoader epoch. Everything is kept in --dir (default: a new temporary folder).
+DataLoader epoch. Everything is kept in --dir (default: a new temporary folder); files of an
+earlier run there are replaced only after a yes on the terminal or with -y/--no-confirm.
 
 example:
   dings demo --dir /tmp/dings-demo
@@ -15,18 +16,23 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ._common import add_no_confirm, add_quiet, at_least
+
 __all__ = ["CLASSES", "add_arguments", "demo_samples", "make_images", "run"]
 
 #: the classes of the generated images: a shape each
 CLASSES = ("circle", "square", "triangle", "cross")
+#: cell size of the demo's contact sheet: wide enough for captions such as "label 2 (triangle)"
+PREVIEW_CELL = 112
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the demo's options to its subparser."""
     parser.add_argument("--dir", type=Path, default=None, help="keep everything here (default: a new temporary folder)")
-    parser.add_argument("-n", "--per-class", type=int, default=75, help="images per class (default %(default)s, 4 classes)")
+    parser.add_argument("--per-class", type=at_least(2), default=75, help="images per class (default %(default)s, 4 classes)")
     parser.add_argument("--seed", type=int, default=0, help="random seed of the images and the shuffle")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    add_no_confirm(parser)
+    add_quiet(parser)
 
 
 def make_images(folder: Path, per_class: int, seed: int = 0, size: int = 32) -> list[Path]:
@@ -119,13 +125,39 @@ def _torch_epoch(train: Path) -> str:
 
     start = time.perf_counter()
     with MsgpackReader(train) as reader:
-        dataset = dings_torch.IterableDataset(reader, transforms=to_tensors)
+        dataset = dings_torch.IterableDataset(reader, transforms=to_tensors, batch_size=32)
         batches = samples = 0
         for batch in loader_class(dataset, batch_size=32):
             batches += 1
             samples += len(batch["label"])
     seconds = time.perf_counter() - start
     return f"{samples} samples in {batches} batches of image {tuple(batch['image'].shape[1:])} + label, {seconds:.2f} s"
+
+
+def command_prefix() -> str:
+    """How to run ``dings`` again from the user's shell, as printed in the demo's last line.
+
+    ``dings`` when this very script is on the PATH outside a hatch environment; inside one (``hatch
+    run demo``), ``python3 -m hatch run dings``; otherwise this Python with ``-m dings``.
+    """
+    import os
+    import shlex
+    import shutil
+    import sys
+
+    if os.environ.get("HATCH_ENV_ACTIVE"):
+        return "python3 -m hatch run dings"
+    found = shutil.which("dings")
+    if found is not None and Path(found).resolve().parent == Path(sys.executable).resolve().parent:
+        return "dings"
+    return f"{shlex.quote(sys.executable)} -m dings"
+
+
+def _outputs(folder: Path, per_class: int) -> list[Path]:
+    """Every file the demo writes into ``folder`` (the datasets' data files, images, preview)."""
+    files = [folder / f"{name}.msgpack" for name in ("shapes", "shapes_shuffled", "train", "val")]
+    files += [folder / "images" / c / f"{n:04d}.png" for c in CLASSES for n in range(per_class)]
+    return files + [folder / "preview.png"]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -136,10 +168,13 @@ def run(args: argparse.Namespace) -> int:
     from dings.readers import DirectoryReader
     from dings.tools import bench, cat, info, preview, shuffle, split, verify
 
-    progress = not args.quiet
+    from ._common import allow_overwrite, progress_flag
+
+    progress = progress_flag(args)
     folder = args.dir if args.dir is not None else Path(tempfile.mkdtemp(prefix="dings-demo-"))
     if folder.exists() and not folder.is_dir():
         raise NotADirectoryError(f"{folder}: is a file; give --dir a folder (it is created if needed)")
+    allow_overwrite(_outputs(folder, args.per_class), args.no_confirm)
     folder.mkdir(parents=True, exist_ok=True)
     images = folder / "images"
     data = folder / "shapes.msgpack"
@@ -186,7 +221,7 @@ def run(args: argparse.Namespace) -> int:
         _step("bench", f"{mode}: {result.samples:,} samples at {result.samples_per_second:,.0f} samples/s, {result.mb_per_second:,.1f} MB/s")
 
     start = time.perf_counter()
-    preview(train, sheet, 16, cell_size=64, overwrite=True, progress=progress)
+    preview(train, sheet, 16, cell_size=PREVIEW_CELL, overwrite=True, progress=progress)
     _step("preview", f"{sheet} (16 samples with key and label)", time.perf_counter() - start)
 
     failed = False
@@ -207,5 +242,8 @@ def run(args: argparse.Namespace) -> int:
     ]
     for name, what in made:
         print(f"  {name:<25}{what}")
-    print(f"next: dings info {train}   |   dings cat {val} -n 1   |   dings --help")
+    dings = command_prefix()
+    print("next, to paste as printed:")
+    for command in (f"info {train}", f"cat {val} -n 1", "--help"):
+        print(f"  {dings} {command}")
     return 1 if failed else 0

@@ -1,5 +1,6 @@
-"""Describe a dataset: number of samples, files and their sizes, index files, md5 state, and for
-every sample key its types, dtypes, shapes, image formats and lengths (plus label counts).
+"""Describe a dataset: number of samples, files and their sizes, index files, and for every sample
+key its types, dtypes, shapes, image formats and lengths (plus label counts). Fast: it reads only
+the first --samples samples; --md5 (or `dings verify`) hashes every file.
 
 example:
   dings info train.msgpack --samples all
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_json, add_quiet, input_dataset
+from ._common import add_json, add_quiet, input_dataset, progress_flag
 
 __all__ = ["add_arguments", "run"]
 
@@ -30,7 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``dings info``."""
     parser.add_argument("infile", help="the dataset (NAME.msgpack)")
     parser.add_argument("--samples", type=_samples, default=1000, metavar="N|all", help="samples to summarise (default %(default)s)")
-    parser.add_argument("--no-md5", action="store_true", help="do not hash the files (faster for big datasets)")
+    parser.add_argument(
+        "--md5", action="store_true", help="also hash every file and compare with the md5 file (reads the whole dataset, as verify does)"
+    )
     add_json(parser)
     add_quiet(parser)
 
@@ -41,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ._common import print_json
 
-    result = info(input_dataset(args.infile), args.samples, check_md5=not args.no_md5, progress=not args.quiet)
+    result = info(input_dataset(args.infile), args.samples, check_md5=args.md5, progress=progress_flag(args))
     if args.json:
         print_json(result.to_dict())
     else:

@@ -14,9 +14,9 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from ._common import UsageError
+from ._common import Declined, UsageError
 
-__all__ = ["COMMANDS", "UsageError", "build_parser", "entry", "main"]
+__all__ = ["COMMANDS", "UsageError", "build_parser", "entry", "installed_versions", "main"]
 
 #: subcommand name → (module, one-line help)
 COMMANDS = {
@@ -42,7 +42,13 @@ EPILOG = """examples:
   dings info train.msgpack                what is in a dataset
   dings verify train.msgpack              md5 and index checks (exit status 1 if damaged)
   dings write                             the datasets dings can convert
-  dings COMMAND --help                    the options of one command"""
+  dings COMMAND --help                    the options of one command
+  python -m dings …                       the same, when dings is not on the PATH
+
+short options mean one thing everywhere: -o output, -n number of samples, -q no progress bars,
+-y replace outputs without asking; -s, -r and -t keep the meanings of datadings' commands
+(cat -s maxstring, merge/sample -s strategy, bench -s shuffle, bench -r raw, converters
+-s skip-verification and -t threads). Progress bars show only on a terminal (--progress forces them)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,8 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
-    parser.add_argument("--version", action="version", version=f"dings {_version()}")
+    parser.add_argument("--version", action=_VersionAction, help="show every installed dings package and its version")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.set_defaults(subparsers={})
     for name, (module, help_text) in COMMANDS.items():
         mod = importlib.import_module(module)
         sub = subparsers.add_parser(
@@ -65,15 +72,34 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         sub.set_defaults(module=module)
+        parser.get_default("subparsers")[name] = sub
         sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the traceback of an error")
         mod.add_arguments(sub)
     return parser
 
 
-def _version() -> str:
-    from .__about__ import __version__
+def installed_versions() -> dict[str, str]:
+    """Every installed distribution named ``dings-*`` and its version, sorted by name."""
+    from importlib.metadata import distributions
 
-    return __version__
+    found: dict[str, str] = {}
+    for dist in distributions():
+        name = (dist.metadata["Name"] or "").lower().replace("_", "-")
+        if name.startswith("dings-"):
+            found[name] = dist.version
+    return dict(sorted(found.items()))
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: one line per installed dings package, then exit."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:  # noqa: ANN001
+        lines = [f"{name} {version}" for name, version in installed_versions().items()]
+        print("\n".join(lines or ["dings: no dings package is installed as a distribution"]))
+        parser.exit()
 
 
 def _message(exc: BaseException) -> str:
@@ -99,7 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"dings: unknown command '{first}'{hint}", file=sys.stderr)
         return 2
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # the subcommand's usage, not the top-level one
+        command = args.subparsers.get(args.command, parser) if args.command else parser
+        command.error(f"unrecognized arguments: {' '.join(unknown)}")
     if not args.command:
         parser.print_help()
         return 2
@@ -113,6 +142,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except Declined as exc:
+        print(f"dings {args.command}: {_message(exc)}", file=sys.stderr)
+        return 1
     except UsageError as exc:
         if args.debug:
             raise

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_no_confirm, add_quiet, input_dataset
+from ._common import add_no_confirm, add_quiet, input_dataset, progress_flag
 
 __all__ = ["add_arguments", "run"]
 
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     overwrite = allow_overwrite([args.outfile], args.no_confirm)
     path = merge(
         inputs, args.outfile, args.strategy, args.shuffle, args.seed,
-        prefix_keys=args.prefix_keys, overwrite=overwrite, progress=not args.quiet,
+        prefix_keys=args.prefix_keys, overwrite=overwrite, progress=progress_flag(args),
     )
     if not args.quiet:
         print(f"wrote {path}")

@@ -1,6 +1,9 @@
 """Download and verify a dataset's source files into DATA_DIR/NAME, then print a JSON document
 with the file paths and the dataset's facts (for scripts: jq '.files'). Files that cannot be
 downloaded automatically must be placed there by hand; the error says where to get them.
+`dings write NAME` reads the same folder by default, so prepare, then write:
+
+  dings prepare CIFAR10 && dings write CIFAR10 -o /data/out
 
 example:
   dings prepare CIFAR10 --data-dir /data
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_quiet
+from ._common import add_quiet, progress_flag
 
 __all__ = ["add_arguments", "run"]
 
@@ -37,6 +40,6 @@ def run(args: argparse.Namespace) -> int:
                 info.source(name)
     except (UnknownDatasetError, KeyError) as exc:
         raise UsageError(str(exc).strip("'\"")) from None
-    result = prepare(info.name, args.data_dir, files=args.files, skip_verification=args.skip_verification, progress=not args.quiet)
+    result = prepare(info.name, args.data_dir, files=args.files, skip_verification=args.skip_verification, progress=progress_flag(args))
     print_json(result)
     return 0

@@ -3,15 +3,16 @@ Segmentation samples show their label_image in colour over the image (the datase
 with --dataset NAME, else a default palette); saliency samples show fixation maps and points;
 numpy-array images are scaled for display.
 
-example:
+examples:
   dings preview train.msgpack -o sheet.png -n 16
+  dings preview train.msgpack -o sheet.png -n 16 --random --seed 1
 """
 
 from __future__ import annotations
 
 import argparse
 
-from ._common import add_no_confirm, add_quiet, input_dataset
+from ._common import add_no_confirm, add_quiet, input_dataset, progress_flag
 
 __all__ = ["add_arguments", "run"]
 
@@ -20,7 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``dings preview``."""
     parser.add_argument("infile", help="the dataset (NAME.msgpack)")
     parser.add_argument("-o", "--outfile", required=True, help="the PNG to write")
-    parser.add_argument("-n", "--count", type=int, default=16, help="number of samples from the start (default %(default)s)")
+    parser.add_argument("-n", "--count", type=int, default=16, help="number of samples (default %(default)s): the first ones, or random ones with --random")
+    parser.add_argument("--random", action="store_true", help="show randomly chosen samples (in dataset order) instead of the first ones")
+    parser.add_argument("--seed", type=int, default=None, help="random seed of --random (default: a fixed one, so runs repeat)")
     parser.add_argument("--keys", nargs="+", default=None, metavar="KEY", help="show these samples instead")
     parser.add_argument("--columns", type=int, default=None, help="cells per row (default: an about square grid)")
     parser.add_argument("--size", type=int, default=128, help="cell size in pixels (default %(default)s)")
@@ -66,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     overwrite = allow_overwrite([args.outfile], args.no_confirm)
     path = preview(
         source, args.outfile, args.count, keys=args.keys, columns=args.columns, cell_size=args.size,
-        index_to_color=index_to_color, image_key=args.image_key, overwrite=overwrite, progress=not args.quiet,
+        index_to_color=index_to_color, image_key=args.image_key, random=args.random, seed=args.seed, overwrite=overwrite, progress=progress_flag(args),
     )
     if not args.quiet:
         print(f"wrote {path}")

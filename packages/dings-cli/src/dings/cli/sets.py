@@ -1,10 +1,15 @@
 """List, search and show the dataset catalog. Without QUERY every dataset is listed, grouped by
-domain; QUERY terms are text (found in names, aliases and descriptions) or tag:X, task:X, domain:X,
-and a dataset must match every term (exit status 1 when none does). --show NAME prints everything the catalog knows about one.
+domain; QUERY terms are text (found in names, aliases, descriptions, tags and tasks) or tag:X,
+task:X, domain:X (X a value or whole words of one: task:classification finds
+image-classification), and a dataset must match every term (exit status 1 when none does).
+--show NAME prints everything the catalog knows about one; --vocabulary lists the tags, tasks
+and domains there are.
 
 examples:
   dings sets
   dings sets task:image-classification small
+  dings sets task:classification
+  dings sets --vocabulary
   dings sets --show CIFAR10
 """
 
@@ -21,6 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``dings sets``."""
     parser.add_argument("query", nargs="*", help="search terms: text, tag:X, task:X or domain:X")
     parser.add_argument("--show", metavar="NAME", default=None, help="show every fact about one dataset")
+    parser.add_argument("--vocabulary", action="store_true", help="list the tags, tasks and domains that tag:, task: and domain: take")
     parser.add_argument("--orphans", action="store_true", help="list folders in the data directory that belong to no dataset")
     parser.add_argument("--data-dir", default=None, help="data directory for --orphans (default: $DINGS_DATA or ~/.local/share/dings)")
     add_json(parser)
@@ -62,10 +68,17 @@ def _show(info) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """List, search, show or list orphans."""
-    from dings.sets import UnknownDatasetError, get, list_datasets, orphans, search
+    from dings.sets import UnknownDatasetError, get, list_datasets, orphans, search, vocabulary
 
     from ._common import UsageError, print_json
 
+    if args.vocabulary:
+        words = vocabulary()
+        if args.json:
+            print_json(words)
+        else:
+            print("\n".join(f"{field}: {', '.join(values)}" for field, values in words.items()))
+        return 0
     if args.orphans:
         found = orphans(args.data_dir)
         if args.json:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_no_confirm, add_quiet, input_dataset
+from ._common import add_no_confirm, add_quiet, input_dataset, progress_flag
 
 __all__ = ["add_arguments", "run"]
 
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     overwrite = allow_overwrite([args.outfile], args.no_confirm)
     path = shuffle(
         input_dataset(args.infile), args.outfile, args.true_shuffle, args.buf_size, args.chunk_size, args.seed,
-        overwrite=overwrite, progress=not args.quiet,
+        overwrite=overwrite, progress=progress_flag(args),
     )
     if not args.quiet:
         print(f"wrote {path}")

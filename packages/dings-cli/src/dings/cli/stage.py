@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_json, add_quiet
+from ._common import add_json, add_quiet, progress_flag
 
 __all__ = ["add_arguments", "run"]
 
@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ._common import print_json
 
-    result = stage(args.source, args.local_dir, progress=not args.quiet)
+    result = stage(args.source, args.local_dir, progress=progress_flag(args))
     if args.json:
         print_json(result.to_dict())
     else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_json, add_quiet
+from ._common import add_json, add_quiet, progress_flag
 
 __all__ = ["add_arguments", "run"]
 
@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ._common import print_json
 
-    reports = [verify(path, deep=args.deep, progress=not args.quiet) for path in args.infiles]
+    reports = [verify(path, deep=args.deep, progress=progress_flag(args)) for path in args.infiles]
     if args.json:
         print_json([report.to_dict() for report in reports])
     else:

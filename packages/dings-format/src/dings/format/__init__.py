@@ -36,7 +36,7 @@ from .index import (
 )
 from .packing import make_packer, make_unpacker, pack, packb, unpack, unpack_options, unpack_sample, unpackb
 from .paths import DATASET_SUFFIXES, INDEX_SUFFIXES, JOURNAL_SUFFIX, LEGACY_INDEX_SUFFIX, MD5_SUFFIX, data_path, index_path
-from .progress import Progress
+from .progress import Progress, progress_bar
 from .sharded import ShardedWriter, shard_pattern
 from .verify import VerifyReport, verify
 from .writer import FileWriter, RawWriter, Writer, close_together
@@ -94,6 +94,7 @@ __all__ = [
     "data_path",
     "index_path",
     "Progress",
+    "progress_bar",
     "FileWriter",
     "RawWriter",
     "Writer",

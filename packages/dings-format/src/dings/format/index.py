@@ -18,7 +18,7 @@ import numpy as np
 import simplebloom
 
 from .errors import CorruptIndexError, KeyHashCollisionError
-from .progress import Progress
+from .progress import progress_bar
 from .paths import INDEX_SUFFIXES, LEGACY_INDEX_SUFFIX, MD5_SUFFIX, data_path, index_path
 
 __all__ = [
@@ -160,15 +160,16 @@ def md5_file(path: PathLike, chunk_size: int = 1 << 22, progress: bool | None = 
     Args:
         path: the file.
         chunk_size: bytes per read.
-        progress: show a progress line (``None``: when stderr is a terminal).
+        progress: show a progress bar while hashing, removed when done (``None``: when stderr is a
+            terminal).
     """
     md5 = hashlib.md5()
-    display = Progress(f"md5 {Path(path).name}", enabled=progress)
     with open(path, "rb", buffering=0) as f:
-        while chunk := f.read(chunk_size):
-            md5.update(chunk)
-            display.update(0, len(chunk))
-    display.close()
+        total = os.fstat(f.fileno()).st_size
+        with progress_bar(total=total, desc=f"md5 {Path(path).name}", unit="B", enabled=progress, leave=False) as bar:
+            while chunk := f.read(chunk_size):
+                md5.update(chunk)
+                bar.update(len(chunk))
     return md5.hexdigest()
 
 

@@ -141,6 +141,16 @@ def ask_overwrite(path: Path, what: str = "file") -> None:
             raise KeyboardInterrupt(f"aborted instead of overwriting {path}")
 
 
+def _create(tmp: Path, final: Path) -> Any:
+    """Open the new temporary file ``tmp``; an error names ``final``, the path the user gave."""
+    try:
+        return open(tmp, "xb", buffering=0)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        raise type(exc)(exc.errno, f"cannot write here ({exc.strerror})", str(final)) from None
+
+
 class CommitOnSuccess(ABC):
     """Context-manager protocol of all writers: ``close()`` (commit) when the block succeeds,
     ``abort()`` (discard) when it raises."""
@@ -213,7 +223,7 @@ class Writer(CommitOnSuccess):
         self._flushed = 0  # samples handed to the threads so far
         self._pending_crcs: list[int] = []  # -1: computed by the checksum thread
         try:
-            file = self._file = open(self._tmp_data, "xb", buffering=0)
+            file = self._file = _create(self._tmp_data, self.path)
             # discards everything if the writer is garbage-collected or the interpreter exits unclosed
             self._cleanup = weakref.finalize(self, _discard, workers, self._file, self._temp_files)
             # chunks go to two threads: one hashes, one writes; both release the GIL while they work

@@ -25,6 +25,13 @@ __all__ = ["ByteSource", "FileSource", "BLOCK_SIZE"]
 BLOCK_SIZE = 1 << 22
 
 
+
+def _starts_with_map(path: str | os.PathLike) -> bool:
+    """Whether the file at ``path`` starts like a dataset: a msgpack map (an empty file counts too)."""
+    with open(path, "rb") as f:
+        first = f.read(1)
+    return not first or 0x80 <= first[0] <= 0x8F or first[0] in (0xDE, 0xDF)
+
 class ByteSource:
     """The bytes of one data file, and the local folder where its index files lie.
 
@@ -120,6 +127,8 @@ class FileSource(ByteSource):
         self._size = info.st_size
         self.legacy = not os.path.exists(index_path(self.index_base, ".offsets"))
         if self.legacy and not os.path.exists(index_path(self.index_base, ".index")):
+            if not _starts_with_map(self.index_base):
+                raise FileNotFoundError(f"{self.index_base}: is not a dings dataset (no index files, and it does not start with a msgpack map)")
             raise FileNotFoundError(
                 f"{self.index_base}: no index found ({self.index_base.name}.offsets or legacy {self.index_base.name}.index); "
                 "rewrite the dataset or restore its index files"

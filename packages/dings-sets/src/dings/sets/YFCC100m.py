@@ -21,20 +21,23 @@ from .catalog import DatasetInfo, SourceFile, Split
 from typing import Any
 
 from . import YFCC100m_counts
-from .YFCC100m_counts import REJECTED_FILE, TOTAL_IMAGES, TOTAL_REJECTED
+from .YFCC100m_counts import REJECTED_NAME, TOTAL_IMAGES, TOTAL_REJECTED
 from .YFCC100m_reader import RejectedImageError, YFCC100mReader
 
 __all__ = ["FILES_TOTAL", "FILE_COUNTS", "INFO", "REJECTED_PATH", "ROOT", "RejectedImageError", "YFCC100mReader"]
 
-#: datadings' module constants: the folder of the dataset modules, and the shipped reject list (``str``)
+#: datadings' module constant: the folder of the dataset modules
 ROOT = str(Path(__file__).resolve().parent)
-REJECTED_PATH = str(REJECTED_FILE)
 
 
 def __getattr__(name: str) -> Any:
     # datadings' FILE_COUNTS ([[zip stem, count], ...]) and FILES_TOTAL, loaded on first access (PEP 562)
     if name in ("FILE_COUNTS", "FILES_TOTAL"):
         return getattr(YFCC100m_counts, name)
+    if name == "REJECTED_PATH":  # where the reject list is kept (downloaded there on first use, not shipped)
+        from .registry import data_dir
+
+        return str(data_dir() / "YFCC100m" / REJECTED_NAME)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 INFO = DatasetInfo(

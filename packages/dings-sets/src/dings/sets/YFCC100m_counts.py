@@ -1,11 +1,13 @@
 """YFCC100m metadata: image counts per ZIP pack and the lists of rejected images.
 
-Both come from files shipped in ``meta/`` and are loaded on first use:
+Both are loaded on first use:
 
 - ``COUNTS`` (``load_counts()``): ``((zip stem, image count), ...)`` sorted by stem, 9,456 packs,
-  94,502,424 images;
+  94,502,424 images; shipped in ``meta/`` (46 kB);
 - ``load_rejected()``: zip stem → sorted array of rejected member indices (9,453 packs, 2,412,945
-  images). Reject files are plain msgpack maps (decoded without pickle) or text with
+  images), from datadings' published reject list (2.5 MB, kept out of the wheel): downloaded on
+  first use into ``$DINGS_DATA/YFCC100m/`` and checked against its md5 and sha256 (see
+  :func:`rejected_file`). Reject files are plain msgpack maps (decoded without pickle) or text with
   ``<zip stem> <index>`` lines, optionally compressed (``.xz``, ``.gz``, ``.bz2``).
 """
 
@@ -23,7 +25,9 @@ import numpy as np
 __all__ = [
     "COUNTS",
     "COUNTS_FILE",
-    "REJECTED_FILE",
+    "PUBLISHED",
+    "REJECTED_NAME",
+    "REJECTED_SOURCE",
     "TOTAL_IMAGES",
     "TOTAL_REJECTED",
     "FILE_COUNTS",
@@ -32,13 +36,24 @@ __all__ = [
     "check_rejected",
     "load_counts",
     "load_rejected",
+    "rejected_file",
 ]
 
 _META = Path(__file__).with_name("meta")
 #: ``[zip stem, image count]`` pairs of the image packs
 COUNTS_FILE = _META / "YFCC100m_counts.json.xz"
-#: msgpack map: zip stem → ascending member indices of rejected images
-REJECTED_FILE = _META / "YFCC100m_rejected_images.msgpack.xz"
+#: file name of the published reject list (a msgpack map: zip stem → ascending member indices)
+REJECTED_NAME = "YFCC100m_rejected_images.msgpack.xz"
+#: where the published reject list comes from, and its checksums (datadings 3.4 ships the same file)
+REJECTED_SOURCE = {
+    "path": REJECTED_NAME,
+    "url": f"https://raw.githubusercontent.com/jfolz/datadings/master/datadings/sets/{REJECTED_NAME}",
+    "md5": "31ccf40d2b43707de4d49ed72d080c66",
+    "sha256": "02e487107dccf2efb9eb4ba9ca43617e5a8ef9b6404a7556a36d586fde9fe2c4",
+    "instructions": f"copy {REJECTED_NAME} from a datadings 3.4 installation (datadings/sets/)",
+}
+#: ``rejected=PUBLISHED``: the published reject list (see :func:`rejected_file`)
+PUBLISHED = "published"
 #: images in all packs, and rejected ones, according to the shipped files
 TOTAL_IMAGES = 94_502_424
 TOTAL_REJECTED = 2_412_945
@@ -144,9 +159,38 @@ def _load_one(path: Path) -> dict[str, np.ndarray]:
     return check_rejected(content, str(path))
 
 
-@lru_cache(maxsize=1)
-def _shipped_rejected() -> dict[str, np.ndarray]:
-    return _load_one(REJECTED_FILE)
+def rejected_file(data_dir: str | os.PathLike | None = None, progress: bool | None = None) -> Path:
+    """The published reject list in ``<data_dir>/YFCC100m/``, downloaded there on first use.
+
+    The file is checked against its md5 and sha256 every time (2.5 MB, milliseconds); a download
+    that does not match is refused.
+
+    Args:
+        data_dir: the data directory (default ``$DINGS_DATA``, see :func:`dings.sets.data_dir`).
+        progress: show download progress (``None``: on a terminal).
+
+    Raises:
+        dings.tools.download.DownloadError: the download failed (offline: copy the file there by hand).
+        dings.tools.ChecksumMismatchError: the file is not the published list.
+    """
+    import hashlib
+
+    from dings.tools import ChecksumMismatchError, prepare_indir
+
+    from .registry import data_dir as default_data_dir
+
+    spec = {k: v for k, v in REJECTED_SOURCE.items() if k != "sha256"}
+    located = prepare_indir({"rejected": spec}, default_data_dir(data_dir) / "YFCC100m", progress=progress)
+    path = Path(located["rejected"]["path"])
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != REJECTED_SOURCE["sha256"]:
+        raise ChecksumMismatchError(f"{path}: sha256 is {digest}, expected {REJECTED_SOURCE['sha256']}; delete it and run again")
+    return path
+
+
+@lru_cache(maxsize=4)
+def _published_rejected(path: Path) -> dict[str, np.ndarray]:
+    return _load_one(path)
 
 
 def load_rejected(*paths: str | os.PathLike) -> dict[str, np.ndarray]:
@@ -154,15 +198,16 @@ def load_rejected(*paths: str | os.PathLike) -> dict[str, np.ndarray]:
 
     Args:
         paths: msgpack maps (``*.msgpack``, ``*.msgpack.xz`` …) or text lists of ``<zip stem> <index>``
-            lines; none means the shipped list (cached: do not modify the arrays).
+            lines, or :data:`PUBLISHED`; none means the published list (downloaded on first use, see
+            :func:`rejected_file`; cached: do not modify the arrays).
 
     Raises:
         FileNotFoundError: a file does not exist.
         ValueError: a file's content is not a reject list (the message names the file).
     """
     if not paths:
-        return _shipped_rejected()
-    loaded = [_shipped_rejected() if Path(p) == REJECTED_FILE else _load_one(Path(p)) for p in paths]
+        paths = (PUBLISHED,)
+    loaded = [_published_rejected(rejected_file()) if p == PUBLISHED else _load_one(Path(p)) for p in paths]
     if len(loaded) == 1:
         return loaded[0]
     merged: dict[str, list[np.ndarray]] = {}

@@ -14,7 +14,7 @@ import numpy as np
 from dings.readers import Reader
 
 from .samples import ImageData
-from .YFCC100m_counts import COUNTS_FILE, REJECTED_FILE, check_counts, check_rejected, load_counts, load_rejected
+from .YFCC100m_counts import COUNTS_FILE, PUBLISHED, check_counts, check_rejected, load_counts, load_rejected
 
 __all__ = ["RejectedImageError", "YFCC100mReader", "image_members"]
 
@@ -54,7 +54,8 @@ class YFCC100mReader(Reader):
         validator: ``validator(data) -> bytes | None``: the image bytes to use, or ``None`` to reject.
         rejected: images to leave out: a map zip stem → member indices, a reject file (msgpack map
             or ``<zip stem> <index>`` text lines, optionally compressed), several such files, or
-            ``None``/``{}`` for none. Default: the shipped list.
+            ``None``/``{}`` for none. Default: the published list, downloaded into
+            ``$DINGS_DATA/YFCC100m/`` on first use and verified (see :func:`~dings.sets.YFCC100m_counts.rejected_file`).
         counts: image count per pack (map or ``(stem, count)`` pairs, or a JSON file of pairs);
             default: the shipped counts of all 9,456 packs. ``None`` counts the images of the packs
             present in ``image_packs_dir`` (opens every pack once).
@@ -72,7 +73,7 @@ class YFCC100mReader(Reader):
         self,
         image_packs_dir: str | os.PathLike,
         validator: Validator | None = None,
-        rejected: Rejected = REJECTED_FILE,
+        rejected: Rejected = PUBLISHED,
         counts: Counts = COUNTS_FILE,
         error_file: str | os.PathLike | None = None,
         progress: bool = False,

@@ -2,7 +2,7 @@
 
 from .__about__ import __version__
 from .catalog import DOMAINS, DatasetInfo, Option, SourceFile, Split
-from .registry import UnknownDatasetError, data_dir, get, list_datasets, orphans, prepare, search
+from .registry import UnknownDatasetError, data_dir, get, list_datasets, orphans, prepare, search, vocabulary
 
 __all__ = [
     "DOMAINS",
@@ -18,4 +18,5 @@ __all__ = [
     "orphans",
     "prepare",
     "search",
+    "vocabulary",
 ]

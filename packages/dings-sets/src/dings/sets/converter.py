@@ -21,12 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from dings.format import FileWriter
-from dings.tools import make_parser, prepare_indir, query_user
+from dings.tools import argument_indir, make_parser, prepare_indir, query_user
 from dings.tools.prompt import NonInteractiveError
 
 from .catalog import DatasetInfo
 
-__all__ = ["ConversionError", "Outputs", "converter_parser", "run_converter", "shuffled"]
+__all__ = ["ConversionError", "Outputs", "converter_parser", "missing_requirements", "run_converter", "shuffled"]
+
+#: distributions whose import name differs from their name
+_IMPORT_NAMES = {"pillow": "PIL", "opencv-python-headless": "cv2", "opencv-python": "cv2"}
 
 Convert = Callable[[argparse.Namespace, dict[str, Path], "Outputs"], None]
 
@@ -50,17 +53,54 @@ def converter_parser(info: DatasetInfo) -> argparse.ArgumentParser:
         epilog += ["", "differences from datadings 3.4:"] + [f"  - {d}" for d in info.differences]
     parser = make_parser(
         "\n".join(lines),
+        indir=False,
         shuffle="shuffle" in info.common_options,
         threads="threads" in info.common_options,
         epilog="\n".join(epilog),
         prog=f"dings write {info.name}",
     )
+    # by default the folder `dings prepare NAME` downloads into, so that prepare and write share it
+    where = f"$DINGS_DATA/{info.name}, where `dings prepare {info.name}` downloads them; see `dings prepare -h`"
+    argument_indir(parser, default=None, help=f"Directory that contains the dataset's source files. (default: {where})")
     if "shuffle" in info.common_options:
         parser.add_argument("--seed", type=int, default=0, help="Seed of the shuffled order (default: %(default)s).")
     parser.add_argument("-q", "--quiet", action="store_true", help="Do not show progress.")
     for option in info.options:
         parser.add_argument(*option.flags, help=option.help, **option.kwargs)
     return parser
+
+
+def missing_requirements(info: DatasetInfo) -> list[str]:
+    """The packages of ``info.extra`` (from dings-sets' own metadata) that cannot be imported.
+
+    Checked before anything is downloaded or written, without importing the packages. Empty when
+    the dataset needs no extra or dings-sets is not installed as a distribution.
+    """
+    import importlib.util
+    import re
+    from importlib.metadata import PackageNotFoundError, requires
+
+    if not info.extra:
+        return []
+    try:
+        requirements = requires("dings-sets") or []
+    except PackageNotFoundError:
+        return []
+    missing = []
+    for requirement in requirements:
+        if not re.search(rf"""extra\s*==\s*["']{re.escape(info.extra)}["']""", requirement):
+            continue
+        name = re.split(r"[ <>=!~;\[(]", requirement.strip(), maxsplit=1)[0].lower()
+        if name.startswith("dings-"):
+            continue
+        module = _IMPORT_NAMES.get(name, name.replace("-", "_"))
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found and name not in missing:
+            missing.append(name)
+    return missing
 
 
 def shuffled(items: Sequence[Any], seed: int) -> list[Any]:
@@ -80,7 +120,7 @@ class Outputs:
         progress: show a progress bar per split.
     """
 
-    def __init__(self, outdir: Path, info: DatasetInfo, no_confirm: bool = False, progress: bool = True) -> None:
+    def __init__(self, outdir: Path, info: DatasetInfo, no_confirm: bool = False, progress: bool | None = True) -> None:
         self.outdir = Path(outdir)
         self.info = info
         self.no_confirm = no_confirm
@@ -170,16 +210,24 @@ def run_converter(info: DatasetInfo, convert: Convert, argv: Sequence[str] | Non
     Returns:
         The :class:`Outputs` with what was written and skipped.
     """
+    from .registry import data_dir
+
     args = converter_parser(info).parse_args(sys.argv[1:] if argv is None else list(argv))
-    indir = Path(args.indir)
+    missing = missing_requirements(info)
+    if missing:  # before downloading or creating anything
+        raise ConversionError(
+            f"{info.name}: the converter needs {', '.join(missing)}, not installed: "
+            f'pip install "dings-sets[{info.extra}]" (or "dings-cli[converters]" for every converter)'
+        )
+    indir = Path(args.indir) if args.indir is not None else data_dir() / info.name
     outdir = Path(args.outdir) if args.outdir else indir
     names = sources(args) if sources is not None else [s.name for s in info.sources]
     specs = {}
     for name in names:
         source = info.source(name)
         specs[name] = {"path": name, "url": source.url, "md5": source.md5, "instructions": source.instructions}
-    located = prepare_indir(specs, indir, skip_verification=args.skip_verification, progress=not args.quiet)
+    located = prepare_indir(specs, indir, skip_verification=args.skip_verification, progress=False if args.quiet else None)
     files = {name: Path(spec["path"]) for name, spec in located.items()}
-    outputs = Outputs(outdir, info, no_confirm=args.no_confirm, progress=not args.quiet)
+    outputs = Outputs(outdir, info, no_confirm=args.no_confirm, progress=False if args.quiet else None)
     convert(args, files, outputs)
     return outputs

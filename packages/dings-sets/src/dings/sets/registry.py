@@ -30,6 +30,7 @@ __all__ = [
     "orphans",
     "prepare",
     "search",
+    "vocabulary",
 ]
 
 ENTRY_POINT_GROUP = "dings.sets"
@@ -107,26 +108,52 @@ def get(name: str) -> DatasetInfo:
     raise UnknownDatasetError(f"unknown dataset {name!r}{suggestion} (`dings sets` lists them all)")
 
 
+_FIELDS = {"tag": "tags", "task": "tasks", "domain": "domains"}
+
+
+def _field_values(info: DatasetInfo, field: str) -> tuple[str, ...]:
+    return (info.domain,) if field == "domain" else tuple(info.tags if field == "tag" else info.tasks)
+
+
+def _word_match(value: str, candidate: str) -> bool:
+    """``value`` is ``candidate`` or whole hyphen-separated words of it (``classification`` in ``image-classification``)."""
+    return f"-{value}-" in f"-{candidate.lower()}-"
+
+
 def _matches(info: DatasetInfo, term: str) -> bool:
     field, sep, value = term.partition(":")
-    if sep and field in ("tag", "task", "domain"):
-        value = value.lower()
-        if field == "domain":
-            return info.domain == value
-        values = info.tags if field == "tag" else info.tasks
-        return any(value == v.lower() for v in values)
+    if sep and field in _FIELDS:
+        return any(_word_match(value.lower(), v) for v in _field_values(info, field))
     term = term.lower()
-    return any(term in n.lower() for n in info.names) or term in info.description.lower()
+    texts = (*info.names, info.description, info.domain, *info.tags, *info.tasks)
+    return any(term in text.lower() for text in texts)
+
+
+def vocabulary() -> dict[str, list[str]]:
+    """The values ``tag:``, ``task:`` and ``domain:`` terms can take: ``{"tags": [...], "tasks": [...], "domains": [...]}``."""
+    infos = list_datasets()
+    return {plural: sorted({v.lower() for info in infos for v in _field_values(info, field)}) for field, plural in _FIELDS.items()}
 
 
 def search(query: str) -> list[DatasetInfo]:
     """Return the datasets matching every term of ``query``.
 
-    A term is ``tag:X``, ``task:X``, ``domain:X`` (exact, case-insensitive) or text found in a name,
-    alias or description. An empty query matches everything.
+    A term is ``tag:X``, ``task:X`` or ``domain:X`` (case-insensitive; X is a value or whole words of
+    one, so ``task:classification`` finds ``image-classification``), or text found in a name,
+    alias, description, domain, tag or task. An empty query matches everything.
+
+    Raises:
+        ValueError: a ``tag:``, ``task:`` or ``domain:`` term matches no dataset at all; the message
+            lists the values there are (see :func:`vocabulary`).
     """
     terms = query.split()
-    return [info for info in list_datasets() if all(_matches(info, t) for t in terms)]
+    infos = list_datasets()
+    for term in terms:
+        field, sep, value = term.partition(":")
+        if sep and field in _FIELDS and not any(_matches(info, term) for info in infos):
+            known = vocabulary()[_FIELDS[field]]
+            raise ValueError(f"no dataset has {field} {value!r}; {_FIELDS[field]}: {', '.join(known)}")
+    return [info for info in infos if all(_matches(info, t) for t in terms)]
 
 
 def data_dir(path: str | os.PathLike | None = None) -> Path:

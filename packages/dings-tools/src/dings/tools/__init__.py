@@ -74,7 +74,7 @@ from .sources import (
     verify_file,
     verify_files,
 )
-from .split import sample, split
+from .split import sample, split, split_position
 from .stage import StageResult, stage
 from .tiff import tiff_to_nd_array
 from .verify import VerificationReport, verify
@@ -167,6 +167,7 @@ __all__ = [
     "sniff_image",
     "split",
     "split_array",
+    "split_position",
     "stage",
     "tiff_to_nd_array",
     "to_display_image",

@@ -4,7 +4,8 @@ The file is streamed to ``PATH.part``. After an interruption the next attempt as
 ``Range: bytes=N-`` (N = size of the ``.part`` file); a server that answers ``200`` instead of ``206``
 sends the whole file again, so the ``.part`` file is truncated and filled from the start. Transient
 failures (connection dropped or reset, timeouts, HTTP 5xx, 408 and 429) are retried with exponential
-back-off; other HTTP errors (404, 403, …) fail at once. Only the standard library is used.
+back-off; other HTTP errors (404, 403, …) and errors that waiting cannot fix (a host name that does
+not resolve, as when offline; no route to the network) fail at once. Only the standard library is used.
 
 Download confirmation pages are followed: when the server answers with an HTML page that only asks
 to confirm the download (Google Drive does so for files too large to scan for viruses: a form with a
@@ -14,10 +15,12 @@ instead, with the cookies the page set. Any other HTML page is saved as it came.
 
 from __future__ import annotations
 
+import errno
 import http.client
 import http.cookiejar
 import os
 import re
+import socket
 import ssl
 import time
 import urllib.error
@@ -135,9 +138,10 @@ def download(
                 url = page.url
             except _Transient as exc:
                 if attempt >= retries:
+                    kept = part.exists() and part.stat().st_size > 0
+                    again = f"run again to resume from {part}" if kept else "run again to retry"
                     raise DownloadError(
-                        f"{url}: download failed after {attempt + 1} attempt{'s' if attempt else ''}, last: {exc}; "
-                        f"run again to resume from {part}",
+                        f"{url}: download failed after {attempt + 1} attempt{'s' if attempt else ''}, last: {exc}; {again}",
                         url,
                         exc.status,
                     ) from None
@@ -226,11 +230,20 @@ def _open(url: str, part: Path, offset: int, timeout: float, opener: urllib.requ
             raise DownloadError(f"{url}: TLS certificate not trusted ({exc.reason})", url) from None
         if isinstance(exc.reason, str) or not isinstance(exc.reason, OSError):  # e.g. "unknown url type"
             raise DownloadError(f"{url}: cannot download ({exc.reason})", url) from None
+        if _unreachable(exc.reason):
+            host = urllib.parse.urlsplit(url).hostname or url
+            raise DownloadError(f"{url}: cannot reach {host} ({_describe(exc.reason)}); check the network connection", url) from None
         raise _Transient(f"cannot connect ({exc.reason})") from None
     except ValueError as exc:  # malformed URL
         raise DownloadError(f"{url}: not a valid URL ({exc})", url) from None
     except (OSError, http.client.HTTPException) as exc:  # reset, timeout, bad status line
         raise _Transient(f"no answer ({_describe(exc)})") from None
+
+
+def _unreachable(error: OSError) -> bool:
+    """Whether retrying in a few seconds cannot help: the name does not resolve (offline, or no such
+    host) or there is no route to the network."""
+    return isinstance(error, socket.gaierror) or error.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH)
 
 
 def _read_page(response) -> bytes:

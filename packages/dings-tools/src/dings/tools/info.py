@@ -162,7 +162,7 @@ class DatasetInfo:
         present = [s.lstrip(".") for s, ok in self.index_files.items() if ok]
         absent = [s.lstrip(".") for s, ok in self.index_files.items() if not ok and s != ".index"]
         lines.append(f"  index files: {' '.join(present) or 'none'}" + (f" (missing: {' '.join(absent)})" if absent else ""))
-        lines.append(f"  md5: {self.md5}")
+        lines.append(f"  md5: {self.md5}" + (" (dings verify hashes every file)" if self.md5 == "not checked" else ""))
         lines.extend(f"    - {problem}" for problem in self.md5_problems)
         lines.append(f"  keys (in the first {self.scanned:,} of {self.length:,} samples):")
         width = max((len(str(k)) for k in self.keys), default=0)
@@ -207,8 +207,8 @@ def info(
     path: str | os.PathLike,
     samples: int | Literal["all"] = 1000,
     *,
-    check_md5: bool = True,
-    progress: bool = True,
+    check_md5: bool = False,
+    progress: bool | None = True,
 ) -> DatasetInfo:
     """Describe a dataset: length, file sizes, index files, md5 state and a schema summary.
 
@@ -219,8 +219,9 @@ def info(
     Args:
         path: the data file (``NAME.msgpack``) or any of its index files.
         samples: how many samples to look at, or ``"all"``.
-        check_md5: hash every file and compare with the md5 file (reads the whole dataset);
-            ``False`` reports ``"not checked"``.
+        check_md5: hash every file and compare with the md5 file (reads the whole dataset, as
+            :func:`verify` does); by default only whether the md5 file exists is reported
+            (``"missing"`` or ``"not checked"``), so ``info`` stays fast on big datasets.
         progress: show progress bars while hashing and reading samples.
 
     Returns:
@@ -250,6 +251,8 @@ def info(
                 result.files[file.name] = file.stat().st_size
         if check_md5:
             _md5_state(result, data, progress)
+        elif not index_path(data, ".md5").is_file():
+            result.md5 = "missing"
         stop = length if limit is None else min(limit, length)
         labels: Counter = Counter()
         has_label = False

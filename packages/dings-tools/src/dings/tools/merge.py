@@ -62,7 +62,7 @@ def _check_keys(readers: list[Reader], names: list[str], prefixes: list[str]) ->
                 hint = (
                     "inputs with the same name get the same prefix; rename one"
                     if prefix
-                    else "pass prefix_keys=True to prefix keys with the input's name"
+                    else "prefix every key with its input's name: --prefix-keys (dings merge), prefix_keys=True (Python)"
                 )
                 raise DuplicateKeyError(f"key {full!r} is in both {names[first]} and {names[number]}; {hint}")
 

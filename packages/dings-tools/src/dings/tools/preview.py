@@ -398,21 +398,26 @@ def preview(
     cell_size: int = 128,
     index_to_color: IndexToColor | None = None,
     image_key: str | None = None,
+    random: bool = False,
+    seed: int | None = None,
     overwrite: bool = False,
-    progress: bool = True,
+    progress: bool | None = True,
 ) -> Path:
-    """Write a contact sheet (PNG) of a dataset's first ``count`` samples, or of the samples ``keys``.
+    """Write a contact sheet (PNG) of ``count`` samples (the first, or random ones), or of the samples ``keys``.
 
     Args:
         path: the dataset (``NAME.msgpack`` or any of its index files).
         outfile: the PNG to write; written to ``outfile.part`` and renamed when complete.
-        count: number of samples from the start (ignored when ``keys`` is given).
+        count: number of samples (ignored when ``keys`` is given).
         keys: keys of the samples to show, in this order.
         columns: cells per row; ``None`` for an about square grid.
         cell_size: cell width and height in pixels.
         index_to_color: colours for segmentation label maps, e.g. a dataset module's
             ``index_to_color`` (``None``: :func:`default_index_to_color`).
         image_key: the key that holds the image (default: found per sample).
+        random: show ``count`` samples drawn at random (in dataset order) instead of the first ones,
+            e.g. to see every class of a dataset sorted by class.
+        seed: seed of the random draw (``None``: a fixed default, so runs repeat).
         overwrite: replace an existing ``outfile``; otherwise ``FileExistsError``.
         progress: show a progress bar while reading samples.
 
@@ -444,6 +449,11 @@ def preview(
                     indices.append(reader.find_index(key))
                 except KeyError:
                     raise KeyError(f"{path}: has no sample with key {key!r}; check the spelling of the key") from None
+        elif random:
+            from ._dataset import as_seed
+
+            chosen = np.random.default_rng(as_seed(seed)).choice(len(reader), min(count, len(reader)), replace=False)
+            indices = sorted(int(i) for i in chosen)
         else:
             indices = list(range(min(count, len(reader))))
         if not indices:

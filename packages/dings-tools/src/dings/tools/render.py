@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -24,7 +24,7 @@ from dings.readers import Reader
 
 from ._dataset import open_reader
 
-__all__ = ["ImageInfo", "cat", "render_sample", "render_value", "sniff_image"]
+__all__ = ["ImageInfo", "cat", "jsonable", "render_sample", "render_value", "sniff_image"]
 
 #: lists with more items show only this many (and how many there are)
 MAX_ITEMS = 20
@@ -270,6 +270,32 @@ def _render_lines(value: Any, maxstring: int, max_items: int) -> list[str]:
     return [render_value(value, maxstring)]
 
 
+def jsonable(value: Any, maxstring: int = 100, max_items: int = MAX_ITEMS) -> Any:
+    """The abbreviated value as plain JSON types, for ``cat --json``.
+
+    Maps become objects (keys as strings), lists and tuples arrays of at most ``max_items`` items
+    (then a string saying how many there are), numbers and ``None`` stay, numpy scalars become
+    numbers, small numeric arrays nested lists; strings longer than ``maxstring`` are cut, and bytes,
+    images and big arrays become the one-line summary :func:`render_value` shows.
+    """
+    if isinstance(value, Mapping):
+        return {k if isinstance(k, str) else render_value(k, maxstring): jsonable(v, maxstring, max_items) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        items = [jsonable(item, maxstring, max_items) for item in value[:max_items]]
+        if len(value) > max_items:
+            items.append(f"… ({len(value)} items)")
+        return items
+    if isinstance(value, str):
+        return value if len(value) <= maxstring else f"{value[:maxstring]}… ({len(value)} chars)"
+    if value is None or isinstance(value, (bool, int, float)):
+        return value if not isinstance(value, float) or np.isfinite(value) else repr(value)
+    if isinstance(value, np.generic) and value.dtype.kind in "biuf":
+        return jsonable(value.item(), maxstring, max_items)
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf" and value.size <= max_items:
+        return jsonable(value.tolist(), maxstring, max_items)
+    return render_value(value, maxstring)
+
+
 def render_sample(sample: Any, maxstring: int = 100, max_items: int = MAX_ITEMS) -> str:
     """Render a sample (or any value) as indented, abbreviated text.
 
@@ -293,6 +319,8 @@ def cat(
     max_items: int = MAX_ITEMS,
     start: int = 0,
     stop: int | None = None,
+    fields: Sequence[str] | None = None,
+    as_json: bool = False,
 ) -> Iterator[str]:
     """Yield a readable, abbreviated rendering of each sample of a dataset (see :func:`render_sample`).
 
@@ -305,6 +333,9 @@ def cat(
         max_items: most list items shown; the rest are counted.
         start: first sample (negative counts from the end).
         stop: end sample, exclusive; ``None`` for the end.
+        fields: show only these sample keys, in this order (those a sample lacks are left out);
+            ``None`` shows every key.
+        as_json: yield one line of JSON per sample (see :func:`jsonable`) instead of text.
 
     Raises:
         FileNotFoundError: the dataset or its index is missing.
@@ -312,14 +343,25 @@ def cat(
     """
     if maxstring < 0 or max_items < 0:
         raise ValueError(f"maxstring and max_items must not be negative, got {maxstring} and {max_items}")
+    if isinstance(fields, str):
+        raise TypeError(f"fields must be a list of sample keys, not the string {fields!r}")
     reader, owned = open_reader(path)
-    return _cat(reader, owned, maxstring, max_items, start, stop)
+    return _cat(reader, owned, maxstring, max_items, start, stop, fields, as_json)
 
 
-def _cat(reader: Reader, owned: bool, maxstring: int, max_items: int, start: int, stop: int | None) -> Iterator[str]:
+def _cat(
+    reader: Reader, owned: bool, maxstring: int, max_items: int, start: int, stop: int | None, fields: Sequence[str] | None, as_json: bool
+) -> Iterator[str]:
+    import json
+
     try:
         for sample in reader.iter(start=start, stop=stop):
-            yield render_sample(sample, maxstring, max_items)
+            if fields is not None:
+                sample = {name: sample[name] for name in fields if name in sample}
+            if as_json:
+                yield json.dumps(jsonable(sample, maxstring, max_items), ensure_ascii=False)
+            else:
+                yield render_sample(sample, maxstring, max_items)
     finally:
         if owned:
             reader.close()

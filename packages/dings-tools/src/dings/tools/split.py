@@ -14,7 +14,7 @@ from dings.readers import MsgpackReader
 from ._dataset import as_count, as_seed, check_outputs, dataset_stem, open_raw_writer, write_raw
 from .progress import progress_bar
 
-__all__ = ["default_split_names", "sample", "split"]
+__all__ = ["default_split_names", "sample", "split", "split_position"]
 
 SAMPLE_STRATEGIES = ("sequential", "random")
 
@@ -31,10 +31,43 @@ def default_split_names(infile: str | os.PathLike, count: int) -> list[Path]:
     return [source.with_name(f"{stem}_{number}.msgpack") for number in range(count)]
 
 
-def _check_positions(positions: Iterable[int], length: int, source: Path) -> list[int]:
+def split_position(value: int | float | str, length: int) -> int:
+    """Turn one split point into a sample index of a dataset with ``length`` samples.
+
+    Args:
+        value: a sample index (int, or a string of digits), a fraction of the dataset strictly
+            between 0 and 1 (float, or a string such as ``"0.8"``) or a percentage (``"80%"``);
+            fractions and percentages are rounded to the nearest sample.
+        length: samples in the dataset.
+
+    Raises:
+        TypeError: ``value`` is none of these (a float not strictly between 0 and 1 included).
+        ValueError: a percentage is not strictly between 0 and 100.
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            if text.endswith("%"):
+                percent = float(text[:-1])
+                if not 0 < percent < 100:
+                    raise ValueError(f"a split percentage must be between 0% and 100% (exclusive), got {value!r}")
+                return round(percent / 100 * length)
+            value = int(text) if text.lstrip("+-").isdigit() else float(text)
+        except ValueError as exc:
+            if "split percentage" in str(exc):
+                raise
+            raise TypeError(f"a split point is a sample index, a fraction or a percentage (800, 0.8, 80%), got {value!r}") from None
+    if isinstance(value, float):
+        if not 0 < value < 1:
+            raise TypeError(f"a split point is an integer sample index or a fraction between 0 and 1 (exclusive), got {value!r}")
+        return round(value * length)
+    return as_count(value, "every split position")
+
+
+def _check_positions(positions: Iterable[int | float | str], length: int, source: Path) -> list[int]:
     if isinstance(positions, (str, bytes)) or not isinstance(positions, Iterable):
-        raise TypeError(f"positions must be a list of integers, got {positions!r}")
-    values = [as_count(p, "every split position") for p in positions]
+        raise TypeError(f"positions must be a list of integers, fractions or percentages, got {positions!r}")
+    values = [split_position(p, length) for p in positions]
     if not values:
         raise ValueError("give at least one split position (N positions give N+1 files)")
     for before, after in zip(values, values[1:]):
@@ -51,7 +84,7 @@ def _check_positions(positions: Iterable[int], length: int, source: Path) -> lis
 
 def split(
     infile: str | os.PathLike,
-    positions: Iterable[int],
+    positions: Iterable[int | float | str],
     outfiles: Sequence[str | os.PathLike] | None = None,
     *,
     overwrite: bool = False,
@@ -66,8 +99,9 @@ def split(
 
     Args:
         infile: the dataset to split (``NAME.msgpack`` or any of its index files).
-        positions: strictly increasing sample indices where a new part starts (a list, tuple or
-            numpy array of integers).
+        positions: strictly increasing points where a new part starts: sample indices (integers),
+            fractions of the dataset (``0.8``) or percentages (``"80%"``), see :func:`split_position`;
+            ``[0.8]`` splits 80/20 like ``train_test_split``, ``[0.8, 0.9]`` 80/10/10.
         outfiles: ``len(positions) + 1`` data files to write; by default ``NAME_0.msgpack``,
             ``NAME_1.msgpack``, … next to ``infile`` (see :func:`default_split_names`).
         overwrite: replace existing outputs; otherwise ``FileExistsError`` before anything is
@@ -78,7 +112,7 @@ def split(
         The paths written, in order.
 
     Raises:
-        TypeError: a position is not an integer.
+        TypeError: a position is not an integer, fraction or percentage.
         ValueError: positions are not strictly increasing or out of range, the number of
             ``outfiles`` is wrong, or an output is an input or repeats.
         FileNotFoundError: ``infile`` or its index is missing.

@@ -5,7 +5,7 @@ from .batch_decode import BatchDecoder, BatchError, collate
 from .batch_loader import Loader
 from .base import PARAMS_KEY, Dataset, DatasetBase
 from .iterable import IterableDataset
-from .loader import DataLoader, enlarge_pipe
+from .loader import DataLoader, collate, enlarge_pipe
 from .mixing import CutMix, Mixup, MixupCutMix
 from .image_crops import DecodeCenterCrop, DecodeRandomResizedCrop
 from .columns import BufferPool, Column
@@ -44,6 +44,7 @@ __all__ = [
     "SharedMemoryReader",
     "__version__",
     "dict2tuple",
+    "collate",
     "enlarge_pipe",
     "no_rng",
     "read_labels",

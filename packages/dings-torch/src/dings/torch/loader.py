@@ -16,7 +16,7 @@ try:
 except ImportError:  # pragma: no cover - not on Windows
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["DataLoader", "enlarge_pipe"]
+__all__ = ["DataLoader", "collate", "enlarge_pipe"]
 
 #: bytes asked for the workers' result pipe (the system caps it, see ``/proc/sys/fs/pipe-max-size``)
 DEFAULT_PIPE_SIZE = 1 << 20
@@ -56,6 +56,21 @@ def _tensor_from_array(array: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(array)
 
 
+def collate(batch: list) -> Any:
+    """torch's ``default_collate``, without its warning about read-only numpy arrays.
+
+    Arrays read from a dataset file are read-only views of its bytes. ``default_collate`` wraps
+    each in a tensor only to stack them into a new one, so nothing can write to the file's
+    bytes, and torch's "The given NumPy array is not writable" warning (once per worker) says
+    nothing useful. :class:`DataLoader` uses this when no ``collate_fn`` is given.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable", category=UserWarning)
+        return torch.utils.data.default_collate(batch)
+
+
 class _InlineSmallTensors:
     """Pickle reducer for ``torch.Tensor`` in a DataLoader worker: CPU tensors of at most ``limit``
     bytes are sent as a copy of their values, larger or special ones (no numpy dtype, gradients,
@@ -86,6 +101,22 @@ class _WorkerSetup:
             ForkingPickler.register(torch.Tensor, _InlineSmallTensors(self.inline_limit))
         if self.user_fn is not None:
             self.user_fn(worker_id)
+
+
+def _check_batch_size(dataset: Any, batch_size: int | None) -> None:
+    """Warn when a dings IterableDataset was given another batch size than its DataLoader."""
+    import warnings
+
+    from .iterable import IterableDataset
+
+    if isinstance(dataset, IterableDataset) and batch_size is not None and dataset.batch_size != batch_size:
+        warnings.warn(
+            f"IterableDataset(batch_size={dataset.batch_size}) but DataLoader(batch_size={batch_size}): pass "
+            f"batch_size={batch_size} to the IterableDataset too, so that every batch comes from one block of the "
+            "epoch's order and workers and ranks share the samples evenly",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 class DataLoader(torch.utils.data.DataLoader):
@@ -136,6 +167,9 @@ class DataLoader(torch.utils.data.DataLoader):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        if self.collate_fn is torch.utils.data.default_collate:  # batches are stacked copies: see collate
+            self.collate_fn = collate
+        _check_batch_size(self.dataset, self.batch_size)
         self.inline_tensors = inline_tensors
         if inline_tensors:
             self.worker_init_fn = _WorkerSetup(inline_tensors, self.worker_init_fn)

@@ -23,10 +23,11 @@ import secrets
 import shutil
 import weakref
 from pathlib import Path
+from typing import Any
 
+from dings.format import progress_bar
 from dings.readers import MsgpackReader
 
-from .progress import Progress
 
 __all__ = ["SharedMemoryReader"]
 
@@ -71,7 +72,7 @@ class _Lease:
             os.close(self.fd)
 
 
-def _copy_file(source: Path, target: Path, progress: Progress) -> None:
+def _copy_file(source: Path, target: Path, progress: Any) -> None:
     with open(source, "rb") as src, open(target, "xb") as dst:
         while True:
             block = src.read(_COPY_BLOCK)
@@ -176,7 +177,8 @@ class SharedMemoryReader(MsgpackReader):
             shutil.rmtree(self.folder, ignore_errors=True)  # an incomplete copy left by a crash
             files = [source_path.with_name(source_path.name + s) for s in _INDEX_SUFFIXES]
             files = [f for f in files if f.exists()] + [source_path]  # the data file last
-            meter = Progress(f"copying {source_path.name} to {directory}", sum(f.stat().st_size for f in files), progress, "MB", 1e6)
+            total = sum(f.stat().st_size for f in files)
+            meter = progress_bar(total=total, desc=f"copying {source_path.name} to {directory}", unit="B", enabled=progress)
             for file in files:
                 _copy_file(file, temporary / file.name, meter)
             meter.close()

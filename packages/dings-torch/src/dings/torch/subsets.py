@@ -16,10 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from dings.format import progress_bar
 from dings.readers import Range, Reader, Repeater, Spans
 from dings.readers.augment import Augment
-
-from .progress import Progress
 
 __all__ = ["ClassFilter", "FractionRange", "IndexedReader", "Oversample", "Repeat", "read_labels"]
 
@@ -36,7 +35,7 @@ def read_labels(reader: Reader, label_key: str = "label", progress: bool = False
         KeyError: a sample has no ``label_key`` (the message names the sample).
     """
     labels = []
-    meter = Progress(f"reading {label_key!r} of every sample", len(reader), progress)
+    meter = progress_bar(total=len(reader), desc=f"reading {label_key!r} of every sample", unit=" samples", enabled=progress)
     for index, sample in enumerate(reader.iter(start=0)):
         try:
             labels.append(sample[label_key])

@@ -28,6 +28,7 @@ from .background import WorkerError, WorkerTraceback, yield_process, yield_threa
 from .bench import BenchResult, bench
 from .convert_index import convert_index
 from .download import DownloadError, download
+from .exporting import ExportError, export, export_folder, export_parquet, export_webdataset
 from .extras import MissingExtraError, require
 from .files import load_json, open_comp, path_append, path_append_suffix
 from .image import (
@@ -37,6 +38,18 @@ from .image import (
     encode_label_map,
     recompress_jpeg,
     write_label_map,
+)
+from .importing import (
+    ImportDataError,
+    ImportResult,
+    detect_source,
+    import_folder,
+    import_huggingface,
+    import_list,
+    import_samples,
+    import_source,
+    import_table,
+    import_webdataset,
 )
 from .info import DatasetInfo, KeySummary, info
 from .matlab import iter_fields, loadmat
@@ -76,7 +89,10 @@ __all__ = [
     "ChecksumMismatchError",
     "DatasetInfo",
     "DownloadError",
+    "ExportError",
     "ImageInfo",
+    "ImportDataError",
+    "ImportResult",
     "KeySummary",
     "Md5FileError",
     "MissingExtraError",
@@ -108,10 +124,22 @@ __all__ = [
     "decode_image",
     "decode_label_map",
     "default_index_to_color",
+    "detect_source",
     "download",
     "encode_image",
     "encode_label_map",
+    "export",
+    "export_folder",
+    "export_parquet",
+    "export_webdataset",
     "hash_md5hex",
+    "import_folder",
+    "import_huggingface",
+    "import_list",
+    "import_samples",
+    "import_source",
+    "import_table",
+    "import_webdataset",
     "info",
     "iter_fields",
     "load_json",

@@ -1,0 +1,244 @@
+"""Import a table: Parquet, Arrow or Feather (pyarrow, extra ``table``); also used for Hugging Face data.
+
+Each row is a sample. Binary columns stay bytes; the image column (bytes, a path, or a Hugging Face
+``Image`` struct ``{bytes, path}``) becomes ``image``; numeric list columns become numpy arrays;
+everything else is kept as pyarrow gives it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..extras import require
+from .classes import ClassList, Labels
+from .core import ImportDataError, ImportResult, Loaded, Source, run_import
+from .files import read_file
+
+__all__ = ["TABLE_SUFFIXES", "import_table", "table_samples", "table_source"]
+
+TABLE_SUFFIXES = (".parquet", ".pq", ".arrow", ".feather", ".ipc")
+#: image columns looked for, in this order, when none is named
+IMAGE_COLUMNS = ("image", "img", "jpg", "jpeg", "png", "webp", "path", "file", "filename")
+#: the schema metadata key under which dings keeps the label names of an exported table
+METADATA_KEY = b"dings"
+
+
+def _open(path: Path, batch_size: int) -> tuple[Any, int, Callable[[], Iterator[Any]]]:
+    """Schema, row count and a batch iterator factory of a Parquet or Arrow IPC/Feather file."""
+    pa = require("pyarrow", "table", "importing a table")
+    if path.suffix.lower() in (".parquet", ".pq"):
+        pq = require("pyarrow.parquet", "table", "importing a Parquet table")
+        try:
+            parquet = pq.ParquetFile(path)
+        except (OSError, pa.ArrowException) as exc:
+            raise ImportDataError(f"{path}: not a readable Parquet file ({exc})") from None
+        return parquet.schema_arrow, parquet.metadata.num_rows, lambda: parquet.iter_batches(batch_size=batch_size)
+    ipc = require("pyarrow.ipc", "table", "importing an Arrow table")
+    try:
+        reader = ipc.open_file(path)
+    except (OSError, pa.ArrowException):
+        try:
+            table = ipc.open_stream(path).read_all()
+        except (OSError, pa.ArrowException) as exc:
+            raise ImportDataError(f"{path}: not a readable Arrow/Feather file ({exc})") from None
+        return table.schema, table.num_rows, lambda: iter(table.to_batches(batch_size))
+    count = sum(reader.get_batch(i).num_rows for i in range(reader.num_record_batches))
+    return reader.schema, count, lambda: (reader.get_batch(i) for i in range(reader.num_record_batches))
+
+
+def _is_image_struct(kind: Any) -> bool:
+    pa = require("pyarrow", "table")
+    return pa.types.is_struct(kind) and {kind.field(i).name for i in range(kind.num_fields)} >= {"bytes", "path"}
+
+
+def _numeric_leaf(kind: Any) -> np.dtype | None:
+    """The numpy dtype of a (nested) list column of numbers, else None."""
+    pa = require("pyarrow", "table")
+    depth = 0
+    while pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+        kind = kind.value_type
+        depth += 1
+    if depth and (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)):
+        return np.dtype(kind.to_pandas_dtype())
+    return None
+
+
+def metadata_label_names(schema: Any, label_column: str | None) -> list[str] | None:
+    """Label names kept in a table's schema metadata by dings, or a Hugging Face ``ClassLabel``."""
+    meta = schema.metadata or {}
+    try:
+        if METADATA_KEY in meta:
+            names = json.loads(meta[METADATA_KEY]).get("label_names")
+        elif b"huggingface" in meta and label_column is not None:
+            feature = json.loads(meta[b"huggingface"]).get("info", {}).get("features", {}).get(label_column, {})
+            names = feature.get("names") if feature.get("_type") == "ClassLabel" else None
+        else:
+            return None
+    except (ValueError, AttributeError):
+        return None
+    return [str(n) for n in names] if isinstance(names, list) else None
+
+
+def table_samples(
+    schema: Any,
+    batches: Iterable[Any],
+    where: str,
+    *,
+    base: Path,
+    image_column: str | None,
+    label_column: str | None,
+    key_column: str | None,
+    classes: ClassList,
+    total: int,
+) -> tuple[Iterator[tuple[int, dict[str, Any]]], Callable[[tuple[int, dict[str, Any]]], Loaded]]:
+    """Rows of Arrow record batches as ``(row number, fields)`` items and the ``load`` that makes samples."""
+    pa = require("pyarrow", "table")
+    names = list(schema.names)
+    if key_column is None and "key" in names:
+        key_column = "key"
+    if image_column is None:
+        image_column = next((c for c in IMAGE_COLUMNS if c in names), None)
+    for wanted, option in ((image_column, "--image-column"), (key_column, "--key-column")):
+        if wanted is not None and wanted not in names:
+            raise ImportDataError(f"{where}: no column {wanted!r} (columns: {', '.join(names)}); check {option}")
+    if label_column is not None and label_column not in names:
+        label_column = None
+    kinds = {name: schema.field(name).type for name in names}
+    arrays = {name: _numeric_leaf(kind) for name, kind in kinds.items()}
+    structs = {name for name, kind in kinds.items() if _is_image_struct(kind)}
+    path_column = image_column is not None and (pa.types.is_string(kinds[image_column]) or pa.types.is_large_string(kinds[image_column]))
+    width = len(str(max(total - 1, 0)))
+
+    def items() -> Iterator[tuple[int, dict[str, Any]]]:
+        row = 0
+        for batch in batches:
+            columns = {name: batch.column(i).to_pylist() for i, name in enumerate(batch.schema.names)}
+            for i in range(batch.num_rows):
+                yield row, {name: values[i] for name, values in columns.items()}
+                row += 1
+
+    def image_bytes(value: Any, name: str, origin: str) -> bytes | None:
+        if value is None:
+            return None
+        if name in structs:
+            if value.get("bytes") is not None:
+                return value["bytes"]
+            value = value.get("path")
+            if value is None:
+                return None
+        if isinstance(value, str):
+            return read_file(base / value, f"{origin}: {value}")
+        return value
+
+    def load(item: tuple[int, dict[str, Any]]) -> Loaded:
+        row, fields = item
+        origin = f"{where} row {row}"
+        key = fields.pop(key_column) if key_column is not None else f"{row:0{width}d}"
+        if key is None:
+            raise ImportDataError(f"{origin}: the key column {key_column!r} is empty")
+        sample: dict[str, Any] = {"key": str(key)}
+        for name, value in fields.items():
+            if name == label_column:
+                if value is not None and not (classes.names is not None and value == -1 and isinstance(value, int)):
+                    sample["label"] = classes.label(value, origin)
+            elif name == image_column or name in structs:
+                data = image_bytes(value, name, origin) if name in structs or path_column else value
+                if data is None and name == image_column:
+                    raise ImportDataError(f"{origin}: no image in column {name!r}")
+                sample["image" if name == image_column else name] = data
+            elif arrays[name] is not None and value is not None:
+                try:
+                    sample[name] = np.asarray(value, dtype=arrays[name])
+                except (ValueError, TypeError) as exc:
+                    raise ImportDataError(f"{origin}: column {name!r} is not a regular array ({exc})") from None
+            else:
+                sample[name] = value
+        return origin, sample
+
+    return items(), load
+
+
+def table_source(
+    table_file: str | os.PathLike,
+    *,
+    root: str | os.PathLike | None = None,
+    image_column: str | None = None,
+    label_column: str | None = "label",
+    key_column: str | None = None,
+    labels: Labels = None,
+    batch_size: int = 1024,
+) -> Source:
+    """The rows of a table (see :func:`import_table`), read lazily in batches."""
+    path = Path(table_file)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such table file")
+    schema, total, batches = _open(path, batch_size)
+    classes = _table_classes(path, schema, label_column, labels, batches)
+    items, load = table_samples(
+        schema, batches(), str(path), base=Path(root) if root is not None else path.parent,
+        image_column=image_column, label_column=label_column, key_column=key_column, classes=classes, total=total,
+    )
+    return Source(items, load, path.name, total, classes.names)
+
+
+def _table_classes(path: Path, schema: Any, label_column: str | None, labels: Labels, batches: Callable[[], Iterator[Any]]) -> ClassList:
+    """The class list: given, from the metadata, or the sorted names of a str label column."""
+    pa = require("pyarrow", "table")
+    if labels is not None or label_column is None or label_column not in schema.names:
+        return ClassList.collect((), labels)
+    stored = metadata_label_names(schema, label_column)
+    if stored is not None:
+        return ClassList(stored)
+    kind = schema.field(label_column).type
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_dictionary(kind)):
+        return ClassList(None)
+    index = schema.get_field_index(label_column)
+    values: set[str] = set()
+    for batch in batches():
+        values.update(v for v in batch.column(index).to_pylist() if v is not None)
+    return ClassList.collect(values)
+
+
+def import_table(
+    table_file: str | os.PathLike,
+    output: str | os.PathLike,
+    *,
+    root: str | os.PathLike | None = None,
+    image_column: str | None = None,
+    label_column: str | None = "label",
+    key_column: str | None = None,
+    labels: Labels = None,
+    **options: Any,
+) -> ImportResult:
+    """Import a Parquet, Arrow or Feather table, one sample per row (needs the extra ``table``).
+
+    The image column (named, else the first of ``image``, ``img``, ``jpg`` … ``path``, ``file``)
+    becomes ``image``: bytes stay bytes, a str is a path read from ``root``, a Hugging Face
+    ``Image`` struct gives its bytes. The label column becomes ``label``: ints stay ints (names
+    from dings' or Hugging Face's metadata are recorded), class names become ints in sorted order.
+    Numeric list columns become numpy arrays of their type; other columns are kept as they are. The
+    key is the key column (default ``key``), else the row number.
+
+    Args:
+        table_file: ``.parquet``/``.pq``, ``.arrow``/``.feather``/``.ipc``.
+        output: the dataset to write.
+        root: the folder image paths start from (default: the table's folder).
+        image_column: the image column.
+        label_column: the label column (``None``: no labels).
+        key_column: a column of unique keys.
+        labels: the class list (a file with one name a line, or the names).
+        options: see :func:`import_samples`.
+
+    Raises:
+        MissingExtraError: pyarrow is not installed.
+        ImportDataError: a missing column, an unreadable image, a duplicate key or a label outside
+            the class list; the message names the table and row.
+    """
+    source = table_source(table_file, root=root, image_column=image_column, label_column=label_column, key_column=key_column, labels=labels)
+    return run_import(source, output, **options)

@@ -31,7 +31,7 @@ from .index import (
     write_md5,
     write_offsets,
 )
-from .label_names import LABEL_NAMES_SUFFIX, load_label_names, write_label_names
+from .label_names import LABEL_NAMES_SUFFIX, copy_label_names, load_label_names, write_label_names
 from .packing import make_packer, make_unpacker, pack, packb, unpack, unpack_options, unpackb
 from .paths import data_path, index_path
 from .progress import Progress
@@ -68,6 +68,7 @@ __all__ = [
     "write_md5",
     "write_offsets",
     "LABEL_NAMES_SUFFIX",
+    "copy_label_names",
     "load_label_names",
     "write_label_names",
     "make_packer",

@@ -23,7 +23,7 @@ from .errors import CorruptIndexError
 from .index import load_md5
 from .paths import data_path, index_path
 
-__all__ = ["LABEL_NAMES_SUFFIX", "load_label_names", "write_label_names"]
+__all__ = ["LABEL_NAMES_SUFFIX", "copy_label_names", "load_label_names", "write_label_names"]
 
 LABEL_NAMES_SUFFIX = ".labels.json"
 #: a label file larger than this is refused (it is read into memory)
@@ -111,4 +111,16 @@ def load_label_names(path: str | os.PathLike) -> list[str] | None:
         if current is not None and current != bound:
             warnings.warn(f"{target}: written for another version of {data.name}; its label names are ignored", stacklevel=2)
             return None
+    return names
+
+
+def copy_label_names(source: str | os.PathLike, *targets: str | os.PathLike) -> list[str] | None:
+    """Give datasets made from ``source`` (shuffled, split, sampled) its label names, if it has any.
+
+    Call it after the targets were written. Returns the names copied, or ``None``.
+    """
+    names = load_label_names(source)
+    if names is not None:
+        for target in targets:
+            write_label_names(target, names)
     return names

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from dings.format import RawWriter, data_path
+from dings.format import RawWriter, copy_label_names, data_path
 from dings.readers import MsgpackReader
 
 from ._dataset import as_count, as_seed, check_outputs, dataset_stem, open_raw_writer, write_raw
@@ -112,6 +112,7 @@ def split(
             for writer in writers:
                 writer.abort()
             raise
+    copy_label_names(source, *targets)
     return targets
 
 
@@ -169,4 +170,5 @@ def sample(
             chosen = np.sort(rng.choice(length, size=count, replace=False)).tolist()
             items = (reader.get(i, yield_key=True, raw=True, copy=False) for i in chosen)
         write_raw(items, target, count, f"sample {source.name}", progress)
+    copy_label_names(source, target)
     return target

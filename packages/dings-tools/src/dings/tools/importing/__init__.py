@@ -117,7 +117,8 @@ def import_samples(
         shuffle: write in a random order (a list in memory; any other iterable through a
             temporary dataset next to the output).
         seed: the shuffle's seed (``None``: 0).
-        threads: threads for the per-sample work (reading files, recompressing); 0 = all CPUs.
+        threads: threads reading files and recompressing images (sources already in memory, like
+            tables of bytes and tar shards, convert on one thread unless recompressing); 0 = all CPUs.
         shard_size: samples per shard; ``None`` writes one file.
         recompress: re-encode images as JPEG of this quality (1-100); ``None`` keeps the bytes.
         max_size: with ``recompress``, shrink images to at most this many pixels a side.
@@ -143,7 +144,7 @@ def import_samples(
 
     total = len(samples) if isinstance(samples, Sequence) else None
     return run_import(
-        Source(items, load, Path(output).name, total, names),
+        Source(items, load, Path(output).name, total, names, reads_files=False),
         output,
         shuffle=shuffle,
         seed=seed,

@@ -13,7 +13,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,8 @@ __all__ = ["ImportDataError", "ImportResult", "Source", "run_import"]
 CHUNK = 32
 
 Loaded = tuple[str, dict]
+#: bytes of an image's header that the image check looks at (the magic number is enough)
+HEADER = 64
 
 
 class ImportDataError(ValueError):
@@ -72,6 +74,9 @@ class Source:
         name: what is imported (for the progress bar).
         total: number of items, when known.
         label_names: ``label_names[i]`` names label ``i``; ``None`` when unknown.
+        reads_files: ``load`` reads files (worth threads); otherwise it only converts values in
+            memory and runs on one thread unless images are recompressed (threads would only
+            contend for the interpreter).
     """
 
     items: Iterable[Any]
@@ -79,7 +84,7 @@ class Source:
     name: str
     total: int | None = None
     label_names: list[str] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    reads_files: bool = True
 
 
 def ordered_map(fn: Callable[[Any], Any], items: Iterable[Any], threads: int) -> Iterator[Any]:
@@ -123,7 +128,7 @@ def _prepare(load: Callable[[Any], Loaded], check_images: bool, recompress: int 
         origin, sample = load(item)
         image = sample.get("image")
         if isinstance(image, (bytes, bytearray, memoryview)):
-            if check_images and sniff_image(image) is None:
+            if check_images and sniff_image(memoryview(image)[:HEADER]) is None:
                 raise ImportDataError(f"{origin}: unreadable image (not a JPEG, PNG, GIF, BMP, TIFF or WebP file)")
             if recompress is not None:
                 from ..image import recompress_jpeg
@@ -218,6 +223,8 @@ def run_import(
     """
     target = Path(output)
     workers = resolve_workers(as_count(threads, "threads"))
+    if not source.reads_files and recompress is None:
+        workers = 1
     if shard_size is not None and as_count(shard_size, "shard_size") < 1:
         raise ValueError(f"shard_size must be at least 1, got {shard_size!r}")
     seed = as_seed(seed)

@@ -74,11 +74,11 @@ def huggingface_source(
     schema = dataset.data.schema
     batches = (table[start : start + batch_size].to_batches() for start in range(0, len(dataset), batch_size))
     where = os.fspath(source) + (f" [{split}]" if split else "")
-    items, load = table_samples(
+    items, load, reads_files = table_samples(
         schema, (b for group in batches for b in group), where, base=Path(os.fspath(source)),
         image_column=image_column, label_column=label_column, key_column=key_column, classes=classes, total=len(dataset),
     )
-    return Source(items, load, Path(os.fspath(source)).name or where, len(dataset), classes.names)
+    return Source(items, load, Path(os.fspath(source)).name or where, len(dataset), classes.names, reads_files)
 
 
 def import_huggingface(

@@ -96,8 +96,9 @@ def table_samples(
     key_column: str | None,
     classes: ClassList,
     total: int,
-) -> tuple[Iterator[tuple[int, dict[str, Any]]], Callable[[tuple[int, dict[str, Any]]], Loaded]]:
-    """Rows of Arrow record batches as ``(row number, fields)`` items and the ``load`` that makes samples."""
+) -> tuple[Iterator[tuple[int, dict[str, Any]]], Callable[[tuple[int, dict[str, Any]]], Loaded], bool]:
+    """Rows of Arrow record batches as ``(row number, fields)`` items, the ``load`` that makes
+    samples, and whether ``load`` reads image files (a column of paths)."""
     pa = require("pyarrow", "table")
     names = list(schema.names)
     if key_column is None and "key" in names:
@@ -118,9 +119,9 @@ def table_samples(
     def items() -> Iterator[tuple[int, dict[str, Any]]]:
         row = 0
         for batch in batches:
-            columns = {name: batch.column(i).to_pylist() for i, name in enumerate(batch.schema.names)}
-            for i in range(batch.num_rows):
-                yield row, {name: values[i] for name, values in columns.items()}
+            columns = batch.schema.names
+            for values in zip(*(column.to_pylist() for column in batch.columns)):
+                yield row, dict(zip(columns, values))
                 row += 1
 
     def image_bytes(value: Any, name: str, origin: str) -> bytes | None:
@@ -161,7 +162,7 @@ def table_samples(
                 sample[name] = value
         return origin, sample
 
-    return items(), load
+    return items(), load, bool(path_column)
 
 
 def table_source(
@@ -180,11 +181,11 @@ def table_source(
         raise FileNotFoundError(f"{path}: no such table file")
     schema, total, batches = _open(path, batch_size)
     classes = _table_classes(path, schema, label_column, labels, batches)
-    items, load = table_samples(
+    items, load, reads_files = table_samples(
         schema, batches(), str(path), base=Path(root) if root is not None else path.parent,
         image_column=image_column, label_column=label_column, key_column=key_column, classes=classes, total=total,
     )
-    return Source(items, load, path.name, total, classes.names)
+    return Source(items, load, path.name, total, classes.names, reads_files)
 
 
 def _table_classes(path: Path, schema: Any, label_column: str | None, labels: Labels, batches: Callable[[], Iterator[Any]]) -> ClassList:

@@ -189,7 +189,7 @@ def webdataset_source(urls: str | Sequence[str], *, labels: Labels = None) -> So
         return f"{url}: member {key}.*", decode_fields(key, fields, url, classes)
 
     name = os.path.basename(shards[0]) + (f" (+{len(shards) - 1} shards)" if len(shards) > 1 else "")
-    return Source(groups(), load, name, None, classes.names)
+    return Source(groups(), load, name, None, classes.names, reads_files=False)
 
 
 def import_webdataset(urls: str | Sequence[str], output: str | os.PathLike, *, labels: Labels = None, **options: Any) -> ImportResult:

@@ -27,6 +27,8 @@ TABLE_SUFFIXES = (".parquet", ".pq", ".arrow", ".feather", ".ipc")
 IMAGE_COLUMNS = ("image", "img", "jpg", "jpeg", "png", "webp", "path", "file", "filename")
 #: the schema metadata key under which dings keeps the label names of an exported table
 METADATA_KEY = b"dings"
+#: a label left out of its sample (null, or Hugging Face's -1 "no label")
+_MISSING = object()
 
 
 def _open(path: Path, batch_size: int) -> tuple[Any, int, Callable[[], Iterator[Any]]]:
@@ -116,50 +118,68 @@ def table_samples(
     path_column = image_column is not None and (pa.types.is_string(kinds[image_column]) or pa.types.is_large_string(kinds[image_column]))
     width = len(str(max(total - 1, 0)))
 
+    # the output field of every column, in column order after the key
+    fields = {name: "image" if name == image_column else "label" if name == label_column else name for name in names if name != key_column}
+
+    def labels_of(values: list[Any], first: int) -> list[Any]:
+        out = []
+        for offset, value in enumerate(values):
+            if value is None or (classes.names is not None and value == -1 and isinstance(value, int)):
+                out.append(_MISSING)  # no label (Hugging Face writes -1)
+            else:
+                out.append(classes.label(value, f"{where} row {first + offset}"))
+        return out
+
+    def arrays_of(values: list[Any], name: str, first: int) -> list[Any]:
+        dtype = arrays[name]
+        try:
+            return [None if v is None else np.asarray(v, dtype=dtype) for v in values]
+        except (ValueError, TypeError) as exc:
+            raise ImportDataError(f"{where} rows {first}…{first + len(values) - 1}: column {name!r} is not a regular array ({exc})") from None
+
+    def convert(name: str, values: list[Any], first: int) -> list[Any]:
+        if name == label_column:
+            return labels_of(values, first)
+        if name in structs:  # a Hugging Face Image: its bytes, else its path (read by load)
+            return [v if v is None else v["bytes"] if v.get("bytes") is not None else v.get("path") for v in values]
+        if arrays[name] is not None:
+            return arrays_of(values, name, first)
+        return values
+
     def items() -> Iterator[tuple[int, dict[str, Any]]]:
         row = 0
+        out_names = ["key", *fields.values()]
         for batch in batches:
-            columns = batch.schema.names
-            for values in zip(*(column.to_pylist() for column in batch.columns)):
-                yield row, dict(zip(columns, values))
+            columns = dict(zip(batch.schema.names, (column.to_pylist() for column in batch.columns)))
+            if key_column is not None:
+                keys = columns.pop(key_column)
+                for offset, key in enumerate(keys):
+                    if key is None:
+                        raise ImportDataError(f"{where} row {row + offset}: the key column {key_column!r} is empty")
+                keys = [k if isinstance(k, str) else str(k) for k in keys]
+            else:
+                keys = [f"{i:0{width}d}" for i in range(row, row + batch.num_rows)]
+            converted = [convert(name, columns[name], row) for name in fields]
+            for values in zip(keys, *converted):
+                sample = dict(zip(out_names, values))
+                if sample.get("label", None) is _MISSING:
+                    del sample["label"]
+                yield row, sample
                 row += 1
 
-    def image_bytes(value: Any, name: str, origin: str) -> bytes | None:
-        if value is None:
-            return None
-        if name in structs:
-            if value.get("bytes") is not None:
-                return value["bytes"]
-            value = value.get("path")
-            if value is None:
-                return None
-        if isinstance(value, str):
-            return read_file(base / value, f"{origin}: {value}")
-        return value
-
     def load(item: tuple[int, dict[str, Any]]) -> Loaded:
-        row, fields = item
+        row, sample = item
         origin = f"{where} row {row}"
-        key = fields.pop(key_column) if key_column is not None else f"{row:0{width}d}"
-        if key is None:
-            raise ImportDataError(f"{origin}: the key column {key_column!r} is empty")
-        sample: dict[str, Any] = {"key": str(key)}
-        for name, value in fields.items():
-            if name == label_column:
-                if value is not None and not (classes.names is not None and value == -1 and isinstance(value, int)):
-                    sample["label"] = classes.label(value, origin)
-            elif name == image_column or name in structs:
-                data = image_bytes(value, name, origin) if name in structs or path_column else value
-                if data is None and name == image_column:
-                    raise ImportDataError(f"{origin}: no image in column {name!r}")
-                sample["image" if name == image_column else name] = data
-            elif arrays[name] is not None and value is not None:
-                try:
-                    sample[name] = np.asarray(value, dtype=arrays[name])
-                except (ValueError, TypeError) as exc:
-                    raise ImportDataError(f"{origin}: column {name!r} is not a regular array ({exc})") from None
-            else:
-                sample[name] = value
+        if image_column is not None:
+            value = sample.get("image")
+            if value is None:
+                raise ImportDataError(f"{origin}: no image in column {image_column!r}")
+            if isinstance(value, str):
+                sample["image"] = read_file(base / value, f"{origin}: {value}")
+        for name in structs:
+            value = sample.get(fields[name])
+            if isinstance(value, str):
+                sample[fields[name]] = read_file(base / value, f"{origin}: {value}")
         return origin, sample
 
     return items(), load, bool(path_column)

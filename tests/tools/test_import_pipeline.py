@@ -7,7 +7,7 @@ import random
 
 import numpy as np
 import pytest
-from dings.format import CorruptIndexError, copy_label_names, load_label_names, write_label_names
+from dings.format import CorruptIndexError, FileWriter, copy_label_names, load_label_names, write_label_names
 from dings.readers import MsgpackReader, ShardedReader
 from dings.tools import ImportDataError, import_folder, import_samples, info, shuffle, split
 
@@ -113,11 +113,16 @@ def test_label_names_sidecar_is_bound_to_the_data(tmp_path):
     sidecar = tmp_path / "x.msgpack.labels.json"
     assert load_label_names(tmp_path / "x.msgpack") == ["zero", "one"] == load_label_names(tmp_path / "x.msgpack.keys")
     text = sidecar.read_text()
-    # the dataset is replaced by something that does not write names: the old names are stale
-    import_samples([{"key": "b", "label": 1}], tmp_path / "x.msgpack", overwrite=True, progress=False)
+    # the dataset is replaced by another tool, which leaves the names: they are stale
+    with FileWriter(tmp_path / "x.msgpack", overwrite=True, progress=False) as writer:
+        writer.write({"key": "b", "label": 1})
     assert sidecar.read_text() == text
     with pytest.warns(UserWarning, match="another version"):
         assert load_label_names(tmp_path / "x.msgpack") is None
+    # an import without names removes them
+    write_label_names(tmp_path / "x.msgpack", ["a", "b"])
+    import_samples([{"key": "c", "label": 5}], tmp_path / "x.msgpack", overwrite=True, progress=False)
+    assert not sidecar.exists()
     write_label_names(tmp_path / "x.msgpack", ["a", "b"])
     assert load_label_names(tmp_path / "x.msgpack") == ["a", "b"]
     for content in ("[1, 2]", "{not json", '{"label_names": [1]}'):

@@ -20,7 +20,16 @@ from typing import Any
 
 import numpy as np
 
-from dings.format import DuplicateKeyError, FileWriter, InvalidSampleError, ShardedWriter, shard_pattern, write_label_names
+from dings.format import (
+    LABEL_NAMES_SUFFIX,
+    DuplicateKeyError,
+    FileWriter,
+    InvalidSampleError,
+    ShardedWriter,
+    index_path,
+    shard_pattern,
+    write_label_names,
+)
 from dings.readers import MsgpackReader
 
 from .._dataset import as_count, as_seed, temp_name
@@ -244,7 +253,9 @@ def run_import(
             close = getattr(loaded, "close", None)
             if close is not None:
                 close()
-    if source.label_names is not None:
-        for path in paths:
+    for path in paths:
+        if source.label_names is not None:
             write_label_names(path, source.label_names)
+        else:  # names of a dataset this one replaced no longer apply
+            index_path(path, LABEL_NAMES_SUFFIX).unlink(missing_ok=True)
     return ImportResult(paths, count, source.label_names)

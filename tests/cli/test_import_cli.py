@@ -78,3 +78,38 @@ def test_export_every_format_and_import_it_back(cli, tree, tmp_path):
     result = cli.run("export", str(tmp_path / "a.msgpack"), str(tmp_path / "a_dir"), "--to", "folder")
     assert result.returncode == 1 and "pass -y/--no-confirm" in result.stderr
     assert cli.run("export", str(tmp_path / "a.msgpack"), str(tmp_path / "p.parquet"), "--to", "parquet", "--shard-size", "2").returncode == 2
+
+
+def test_sigint_mid_import_leaves_only_the_inputs(cli, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import time
+
+    block = os.urandom(1 << 18)
+    for i in range(320):  # 80 MB of "JPEGs" (the magic number, then noise): importing them takes a moment
+        folder = tmp_path / "tree" / f"c{i % 4}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{i:04d}.jpg").write_bytes(b"\xff\xd8\xff\xe0" + block[i % 97 :] + block[: i % 97])
+    before = cli.files_in(tmp_path)
+    process = subprocess.Popen(
+        [cli.script(), "import", str(tmp_path / "tree"), str(tmp_path / "out.msgpack"), "-t", "2"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while process.poll() is None and time.monotonic() < deadline:
+            temporary = [tmp_path / n for n in cli.files_in(tmp_path) - before if n.endswith(".tmp")]
+            if any(p.exists() and p.stat().st_size >= 1 << 20 for p in temporary):
+                process.send_signal(signal.SIGINT)
+                break
+            time.sleep(0.0005)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    if process.returncode == 0:
+        pytest.fail("the import finished before it could be interrupted; make the test folder bigger")
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert cli.files_in(tmp_path) == before

@@ -7,7 +7,8 @@ examples:
   dings import photos/ photos.msgpack                      class folders photos/cat/1.jpg … → labels
   dings import train.csv train.msgpack --root images/      path,label[,more columns] rows
   dings import 'shards/train-{000000..000099}.tar' train.msgpack --shard-size 100000
-  dings import data.parquet data.msgpack --shuffle --seed 1 -t 4
+  dings import data.parquet data.msgpack --shuffle --seed 1
+  dings import photos/ photos.msgpack -t 4 --recompress 90 --max-size 512
   dings import hf_saved/ train.msgpack --split train
 """
 

@@ -163,16 +163,20 @@ def _check_label(origin: str, sample: dict, label_names: list[str] | None) -> No
         raise ImportDataError(f"{origin}: label {int(label)} is outside the class list (0 … {len(label_names) - 1}, {len(label_names)} classes)")
 
 
-def _open_writer(output: Path, shard_size: int | None, overwrite: bool) -> FileWriter | ShardedWriter:
-    if shard_size is None:
-        if output.is_dir():
-            raise IsADirectoryError(f"{output}: is a directory; give the path of a .msgpack file to write")
-        if output.exists() and not overwrite:
-            raise FileExistsError(f"{output}: dataset exists; pass overwrite=True (-y/--no-confirm on the command line) to replace it")
-        return FileWriter(output, overwrite=True, progress=False)
-    first = Path(shard_pattern(output).format(0, index=0))
+def _check_target(output: Path, shard_size: int | None, overwrite: bool) -> None:
+    """Refuse an output that is a folder, or exists without ``overwrite`` (before any work is done)."""
+    first = output if shard_size is None else Path(shard_pattern(output).format(0, index=0))
+    if shard_size is None and output.is_dir():
+        raise IsADirectoryError(f"{output}: is a directory; give the path of a .msgpack file to write")
     if first.exists() and not overwrite:
-        raise FileExistsError(f"{first}: sharded dataset exists; pass overwrite=True (-y/--no-confirm on the command line) to replace it")
+        what = "dataset" if shard_size is None else "sharded dataset"
+        raise FileExistsError(f"{first}: {what} exists; pass overwrite=True (-y/--no-confirm on the command line) to replace it")
+
+
+def _open_writer(output: Path, shard_size: int | None, overwrite: bool) -> FileWriter | ShardedWriter:
+    _check_target(output, shard_size, overwrite)
+    if shard_size is None:
+        return FileWriter(output, overwrite=True, progress=False)
     return ShardedWriter(output, max_samples=shard_size, overwrite=True, progress=False)
 
 
@@ -239,6 +243,7 @@ def run_import(
     if shard_size is not None and as_count(shard_size, "shard_size") < 1:
         raise ValueError(f"shard_size must be at least 1, got {shard_size!r}")
     seed = as_seed(seed)
+    _check_target(target, shard_size, overwrite)
     items = source.items
     if shuffle and isinstance(items, Sequence):
         items = [items[int(i)] for i in np.random.default_rng(seed).permutation(len(items))]

@@ -16,7 +16,7 @@ Each is converted by
 A peer that is not importable is reported as n/a. Each variant runs ``--repeat`` times (at least 3
 for the short parquet runs; best time kept) after the inputs were written, so every variant reads
 from the page cache. The ratio is the
-fastest peer's time over dings' time. Run: ``hatch run python benchmarks/import.py``.
+fastest peer's time over dings' time. Run: ``hatch run bench-import``.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from dings.format import FileWriter
+from dings.format import FileWriter, load_label_names
 from dings.readers import MsgpackReader
 from dings.cli.demo import PREVIEW_CELL
 from dings.tools import sheet_size, verify
@@ -54,7 +54,7 @@ def test_demo_runs_the_whole_product(cli, tmp_path):
     result = cli.run("demo", "--dir", str(folder), "--per-class", "10", "-q")
     assert result.returncode == 0, result.stderr
     assert "Warning" not in result.stderr, result.stderr  # e.g. torch's, or a batch_size mismatch
-    for step in ("images", "convert", "verify", "info", "cat", "split", "bench", "preview", "torch"):
+    for step in ("images", "import", "verify", "info", "cat", "split", "bench", "preview", "torch"):
         assert any(line.startswith(step) for line in result.stdout.splitlines()), step
     assert "verify   OK" in result.stdout
     assert f"made in {folder}" in result.stdout
@@ -62,7 +62,8 @@ def test_demo_runs_the_whole_product(cli, tmp_path):
     with MsgpackReader(folder / "train.msgpack") as train, MsgpackReader(folder / "val.msgpack") as val:
         assert (len(train), len(val)) == (32, 8)
         assert set(train.keys) | set(val.keys) == {f"{c}/{i:04d}.png" for c in ("circle", "square", "triangle", "cross") for i in range(10)}
-        assert sorted(train[0]) == ["image", "key", "label", "label_name"]
+        assert sorted(train[0]) == ["image", "key", "label"]
+    assert load_label_names(folder / "train.msgpack") == ["circle", "square", "triangle", "cross"]
     assert verify(folder / "train.msgpack", progress=False).ok
     with Image.open(folder / "preview.png") as image:
         assert image.size == sheet_size(16, 4, PREVIEW_CELL)

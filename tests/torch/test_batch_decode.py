@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dings.format import packb, unpackb
-from dings.torch import BatchDecoder, BatchError, BufferPool, Column, collate
+from dings.torch import BatchDecoder, BatchError, BufferPool, Column, collate_columns
 
 DTYPES = ["bool", "int8", "uint8", "int16", "uint16", ">i2", "int32", "uint32", "int64", "uint64", "float16", "float32", ">f4", "float64", "complex64", "complex128"]
 
@@ -26,7 +26,7 @@ def pack_all(samples):
 
 def plain(samples, keys=None):
     """The reference: each sample through msgpack, then collate."""
-    return collate([unpackb(packb(s)) for s in samples], keys)
+    return collate_columns([unpackb(packb(s)) for s in samples], keys)
 
 
 def same(a, b):

@@ -1,5 +1,5 @@
 """The whole product on a small generated dataset, offline: draw a few hundred labelled images as a
-folder tree, convert them into a dataset, verify it, look inside, shuffle and split it into
+folder tree, import them as a dataset (`dings import`), verify it, look inside, shuffle and split it into
 train/val, measure reading speed, draw a preview, and (when dings-torch is installed) run one
 DataLoader epoch. Everything is kept in --dir (default: a new temporary folder); files of an
 earlier run there are replaced only after a yes on the terminal or with -y/--no-confirm.
@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from ._common import add_no_confirm, add_quiet, at_least
 
-__all__ = ["CLASSES", "add_arguments", "demo_samples", "make_images", "run"]
+__all__ = ["CLASSES", "add_arguments", "make_images", "run"]
 
 #: the classes of the generated images: a shape each
 CLASSES = ("circle", "square", "triangle", "cross")
@@ -82,12 +81,6 @@ def make_images(folder: Path, per_class: int, seed: int = 0, size: int = 32) -> 
             part.replace(path)
             files.append(path)
     return files
-
-
-def demo_samples(reader: Any) -> Iterator[dict[str, Any]]:
-    """Turn DirectoryReader samples into image-classification samples: key, image bytes, label, label name."""
-    for sample in reader:
-        yield {"key": sample["key"], "image": sample["data"], "label": sample["label"], "label_name": sample["_label"]}
 
 
 def _step(name: str, text: str, seconds: float | None = None) -> None:
@@ -164,9 +157,7 @@ def run(args: argparse.Namespace) -> int:
     """Run every step, print what it did, and end with a summary of the files made."""
     import tempfile
 
-    from dings.format import FileWriter
-    from dings.readers import DirectoryReader
-    from dings.tools import bench, cat, info, preview, shuffle, split, verify
+    from dings.tools import bench, cat, import_folder, info, preview, shuffle, split, verify
 
     from ._common import allow_overwrite, progress_flag
 
@@ -188,11 +179,14 @@ def run(args: argparse.Namespace) -> int:
     _step("images", f"{len(files)} PNGs of {len(CLASSES)} classes ({', '.join(CLASSES)}) in {images}/<class>/", time.perf_counter() - start)
 
     start = time.perf_counter()
-    with DirectoryReader(str(images / "{LABEL}" / "*.png"), labels=CLASSES) as reader:
-        with FileWriter(data, overwrite=True, total=len(reader), progress=progress, desc=data.name) as writer:
-            for sample in demo_samples(reader):
-                writer.write(sample)
-    _step("convert", f"DirectoryReader + FileWriter → {data} ({data.stat().st_size / 1e3:,.0f} kB)", time.perf_counter() - start)
+    # the same as `dings import images/ shapes.msgpack --labels classes.txt`
+    imported = import_folder(images, data, labels=CLASSES, threads=2, overwrite=True, progress=progress)
+    _step(
+        "import",
+        f"dings import {images.name}/ {data.name}: {imported.samples} samples of key, image (the PNG bytes), label;"
+        f" label names in {data.name}.labels.json ({data.stat().st_size / 1e3:,.0f} kB)",
+        time.perf_counter() - start,
+    )
 
     start = time.perf_counter()
     report = verify(data, deep=True, progress=progress)

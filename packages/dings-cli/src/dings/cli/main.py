@@ -21,6 +21,8 @@ __all__ = ["COMMANDS", "UsageError", "build_parser", "entry", "installed_version
 #: subcommand name → (module, one-line help)
 COMMANDS = {
     "write": ("dings.cli.write", "convert a public dataset (bare: list the datasets that can be written)"),
+    "import": ("dings.cli.import_", "import your own data: image folders, CSV/JSON lists, Parquet, WebDataset, Hugging Face"),
+    "export": ("dings.cli.export", "export a dataset to WebDataset shards, Parquet or an ImageFolder tree"),
     "cat": ("dings.cli.cat", "print the samples of a dataset, abbreviated"),
     "info": ("dings.cli.info", "length, files, md5 state and a summary of the sample keys"),
     "verify": ("dings.cli.verify", "check md5 sums and index files (exit status 1 if damaged)"),

@@ -34,6 +34,7 @@ from .index import (
     write_md5,
     write_offsets,
 )
+from .label_names import LABEL_NAMES_SUFFIX, copy_label_names, load_label_names, write_label_names
 from .packing import make_packer, make_unpacker, pack, packb, unpack, unpack_options, unpack_sample, unpackb
 from .paths import DATASET_SUFFIXES, INDEX_SUFFIXES, JOURNAL_SUFFIX, LEGACY_INDEX_SUFFIX, MD5_SUFFIX, data_path, index_path
 from .progress import Progress, progress_bar
@@ -78,6 +79,10 @@ __all__ = [
     "write_keys",
     "write_md5",
     "write_offsets",
+    "LABEL_NAMES_SUFFIX",
+    "copy_label_names",
+    "load_label_names",
+    "write_label_names",
     "make_packer",
     "make_unpacker",
     "pack",

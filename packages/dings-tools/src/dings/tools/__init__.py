@@ -30,6 +30,7 @@ from .background import WorkerError, WorkerTraceback, yield_process, yield_threa
 from .bench import BenchResult, bench
 from .convert_index import convert_index
 from .download import DownloadError, download
+from .exporting import ExportError, export, export_folder, export_parquet, export_webdataset
 from .extras import MissingExtraError, require
 from .document import document_keys
 from .files import load_json, open_comp, path_append, path_append_suffix
@@ -41,6 +42,18 @@ from .image import (
     encode_label_map,
     recompress_jpeg,
     write_label_map,
+)
+from .importing import (
+    ImportDataError,
+    ImportResult,
+    detect_source,
+    import_folder,
+    import_huggingface,
+    import_list,
+    import_samples,
+    import_source,
+    import_table,
+    import_webdataset,
 )
 from .info import DatasetInfo, KeySummary, info
 from .matlab import iter_fields, loadmat
@@ -86,7 +99,10 @@ __all__ = [
     "ChecksumMismatchError",
     "DatasetInfo",
     "DownloadError",
+    "ExportError",
     "ImageInfo",
+    "ImportDataError",
+    "ImportResult",
     "KeySummary",
     "Md5FileError",
     "MissingExtraError",
@@ -125,14 +141,26 @@ __all__ = [
     "decode_label_map",
     "default_index_to_color",
     "document_keys",
+    "detect_source",
     "download",
     "download_files_if_not_found",
     "download_if_not_found",
     "encode_image",
     "encode_label_map",
+    "export",
+    "export_folder",
+    "export_parquet",
+    "export_webdataset",
     "hash_md5hex",
     "hash_string",
     "hash_string_bytes",
+    "import_folder",
+    "import_huggingface",
+    "import_list",
+    "import_samples",
+    "import_source",
+    "import_table",
+    "import_webdataset",
     "info",
     "iter_fields",
     "iter_tiles",

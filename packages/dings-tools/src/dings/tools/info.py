@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numbers
 import os
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from dings.format import CorruptIndexError, VerifyReport, data_path, index_path, load_md5
+from dings.format import CorruptIndexError, DamagedDataError, VerifyReport, data_path, index_path, load_label_names, load_md5
 from dings.format.verify import check_md5 as _check_md5
 
 from ._dataset import as_count, human_size, open_reader
@@ -123,6 +124,7 @@ class DatasetInfo:
         scanned: number of samples the schema summary looked at (the first ones).
         keys: sample key → :class:`KeySummary`, in order of first appearance.
         labels: numeric ``"label"`` value → count, sorted by label; ``None`` if no sample had one.
+        label_names: the names of the labels from ``NAME.msgpack.labels.json``, or ``None``.
     """
 
     path: Path
@@ -134,6 +136,7 @@ class DatasetInfo:
     scanned: int = 0
     keys: dict[str, KeySummary] = field(default_factory=dict)
     labels: dict[Any, int] | None = None
+    label_names: list[str] | None = None
 
     @property
     def total_size(self) -> int:
@@ -153,6 +156,7 @@ class DatasetInfo:
             "scanned": self.scanned,
             "keys": {str(k): v.to_dict() for k, v in self.keys.items()},
             "labels": None if self.labels is None else {str(k): n for k, n in self.labels.items()},
+            "label_names": None if self.label_names is None else list(self.label_names),
         }
 
     def __str__(self) -> str:
@@ -170,10 +174,18 @@ class DatasetInfo:
             seen = "" if summary.count == self.scanned else f" (in {summary.count:,} samples)"
             lines.append(f"    {str(name):<{width}}  {summary.describe()}{seen}")
         if self.labels is not None:
-            counts = ", ".join(f"{label}: {n:,}" for label, n in list(self.labels.items())[:50])
+            counts = ", ".join(f"{self._label_text(label)}: {n:,}" for label, n in list(self.labels.items())[:50])
             more = f", … ({len(self.labels)} labels)" if len(self.labels) > 50 else ""
             lines.append(f"  labels ({len(self.labels)} distinct): {counts}{more}")
+        elif self.label_names is not None:
+            lines.append(f"  label names ({len(self.label_names)}): {', '.join(self.label_names[:50])}" + (", …" if len(self.label_names) > 50 else ""))
         return "\n".join(lines)
+
+    def _label_text(self, label: Any) -> str:
+        names = self.label_names
+        if names is not None and isinstance(label, int) and 0 <= label < len(names):
+            return f"{label} ({names[label]})"
+        return str(label)
 
 
 def _md5_state(result: DatasetInfo, data: Path, progress: bool) -> None:
@@ -253,6 +265,10 @@ def info(
             _md5_state(result, data, progress)
         elif not index_path(data, ".md5").is_file():
             result.md5 = "missing"
+        try:
+            result.label_names = load_label_names(data)
+        except DamagedDataError as exc:  # a damaged sidecar: the rest of the report still helps
+            warnings.warn(str(exc), stacklevel=2)
         stop = length if limit is None else min(limit, length)
         labels: Counter = Counter()
         has_label = False

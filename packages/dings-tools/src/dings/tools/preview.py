@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from dings.format import load_label_names
+
 from .extras import require
 from .progress import progress_bar
 
@@ -388,6 +390,13 @@ def contact_sheet(
     return sheet
 
 
+def _with_label_name(sample: dict[str, Any], names: Sequence[str]) -> dict[str, Any]:
+    label = sample.get("label")
+    if "label_name" in sample or isinstance(label, bool) or not isinstance(label, (int, np.integer)) or not 0 <= label < len(names):
+        return sample
+    return {**sample, "label_name": names[int(label)]}
+
+
 def preview(
     path: str | os.PathLike,
     outfile: str | os.PathLike,
@@ -461,6 +470,9 @@ def preview(
         bar = progress_bar(indices, total=len(indices), desc=f"preview {target.name}", unit="samples", enabled=progress)
         samples = [reader.get(i) for i in bar]
         bar.close()
+    names = load_label_names(path)
+    if names is not None:  # show the names recorded next to the data (NAME.msgpack.labels.json)
+        samples = [_with_label_name(s, names) for s in samples]
     if all(_find_image(s, image_key) is None for s in samples):
         raise ValueError(f"{path}: none of the {len(samples)} samples holds an image (bytes of an image or an image-shaped array)")
     sheet = contact_sheet(samples, columns, cell_size, index_to_color, image_key=image_key)

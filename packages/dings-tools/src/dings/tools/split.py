@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from dings.format import RawWriter, close_together, data_path
+from dings.format import RawWriter, close_together, copy_label_names, data_path
 from dings.readers import MsgpackReader
 
 from ._dataset import as_count, as_seed, check_outputs, dataset_stem, open_raw_writer, write_raw
@@ -146,6 +146,7 @@ def split(
                 writer.abort()
             raise
         close_together(writers)  # one commit: all parts appear, or none
+    copy_label_names(source, *targets)
     return targets
 
 
@@ -203,4 +204,5 @@ def sample(
             chosen = np.sort(rng.choice(length, size=count, replace=False)).tolist()
             items = (reader.get(i, yield_key=True, raw=True, copy=False) for i in chosen)
         write_raw(items, target, count, f"sample {source.name}", progress)
+    copy_label_names(source, target)
     return target

@@ -1,7 +1,7 @@
 """dings.torch: PyTorch datasets over dings readers that shuffle, shard, resume and stay fast."""
 
 from .__about__ import __version__
-from .batch_decode import BatchDecoder, BatchError, collate
+from .batch_decode import BatchDecoder, BatchError, collate_columns
 from .batch_loader import Loader
 from .base import PARAMS_KEY, Dataset, DatasetBase
 from .iterable import IterableDataset
@@ -20,7 +20,7 @@ __all__ = [
     "BufferPool",
     "Column",
     "Loader",
-    "collate",
+    "collate_columns",
     "ClassFilter",
     "Compose",
     "CompressedToPIL",

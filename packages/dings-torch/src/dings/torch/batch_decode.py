@@ -23,7 +23,7 @@ from dings.format import unpack_options
 
 from .columns import BufferPool, Column, copy_rows, gather
 
-__all__ = ["BatchDecoder", "BatchError", "collate"]
+__all__ = ["BatchDecoder", "BatchError", "collate_columns"]
 
 _CONST, _INT, _FLOAT, _BOOL, _NIL, _STR, _BIN, _ARRAY = range(8)
 
@@ -355,7 +355,7 @@ def _kind(value: Any) -> str:
     return "other"
 
 
-def collate(samples: Sequence[dict], keys: Sequence[str] | None = None, pool: BufferPool | None = None, path: tuple = ()) -> dict:
+def collate_columns(samples: Sequence[dict], keys: Sequence[str] | None = None, pool: BufferPool | None = None, path: tuple = ()) -> dict:
     """Collate decoded samples into the columns :class:`BatchDecoder` makes.
 
     Fields are those of ``keys`` (default: the first sample's). ints become an int64 array, floats
@@ -429,7 +429,7 @@ def _collate_field(values: list, samples: Sequence[dict], field: str, pool: Buff
             out[i] = v
         return out
     if first == "dict":
-        return collate(values, None, pool, path)
+        return collate_columns(values, None, pool, path)
     return list(values)
 
 
@@ -502,4 +502,4 @@ class BatchDecoder:
         for sample in samples:
             if not isinstance(sample, dict):
                 raise BatchError(f"a sample of the batch is a {type(sample).__name__}, not a map of fields")
-        return collate(samples, self.keys, self.pool)
+        return collate_columns(samples, self.keys, self.pool)

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 
-from .batch_decode import BatchDecoder, BatchError, _Slices, collate
+from .batch_decode import BatchDecoder, BatchError, _Slices, collate_columns
 from .batch_processes import ProcessPool
 from .columns import BufferPool, Column
 from .distributed import resolve_rank
@@ -420,7 +420,7 @@ class Loader:
                 except Exception as exc:
                     raise BatchError(f"transforms failed on sample {self._key(indices[i])!r}: {type(exc).__name__}: {exc}") from exc
             try:
-                batch = collate(samples, self.keys, self._pool)
+                batch = collate_columns(samples, self.keys, self._pool)
             except BatchError as exc:
                 raise BatchError(f"after transforms: {exc}") from None
         else:
@@ -461,7 +461,7 @@ class Loader:
         if out is not None:
             return out
         try:
-            return collate([{name: v} for v in results], (name,), self._pool)[name]
+            return collate_columns([{name: v} for v in results], (name,), self._pool)[name]
         except BatchError as exc:
             raise BatchError(f"after the transform of field {name!r}: {exc}") from None
 
@@ -477,7 +477,7 @@ class Loader:
             decoded = _values(self._decoder.decode(span.buffer, span.starts, span.stops))
             for where, sample in zip(span.where.tolist(), decoded):
                 samples[where] = sample
-        return collate(samples, self._decoder.keys, self._pool)
+        return collate_columns(samples, self._decoder.keys, self._pool)
 
     def _finish(self, batch: Any) -> Any:
         if not self.numpy:

@@ -1,0 +1,92 @@
+"""Import your own data as a dataset: an ImageFolder tree or flat folder of images, a CSV/TSV/JSON-lines
+list of files, a Parquet/Arrow/Feather table, WebDataset tar shards, or a Hugging Face dataset
+(save_to_disk folder, or a name in the local cache). Samples get the converters' layout: key, image
+(the encoded bytes), label (int), other fields as they are; label names go to NAME.msgpack.labels.json.
+
+examples:
+  dings import photos/ photos.msgpack                      class folders photos/cat/1.jpg … → labels
+  dings import train.csv train.msgpack --root images/      path,label[,more columns] rows
+  dings import 'shards/train-{000000..000099}.tar' train.msgpack --shard-size 100000
+  dings import data.parquet data.msgpack --shuffle --seed 1
+  dings import photos/ photos.msgpack -t 4 --recompress 90 --max-size 512
+  dings import hf_saved/ train.msgpack --split train
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from ._common import add_no_confirm, add_quiet
+
+__all__ = ["add_arguments", "run"]
+
+KINDS = ("folder", "list", "table", "webdataset", "huggingface")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``dings import``."""
+    parser.add_argument("source", help="folder, list file, table, tar shard (pattern or URL), or Hugging Face dataset")
+    parser.add_argument("output", help="the dataset to write (NAME.msgpack; with --shard-size NAME-00000.msgpack …)")
+    parser.add_argument("--from", dest="kind", choices=KINDS, default=None, help="the kind of source (default: detected)")
+    parser.add_argument("--labels", default=None, metavar="FILE", help="the class list, one name a line (default: from the source)")
+    parser.add_argument("--shuffle", action="store_true", help="write the samples in a random order")
+    parser.add_argument("--seed", type=int, default=None, help="seed of --shuffle (default 0)")
+    parser.add_argument("-t", "--threads", type=int, default=0, help="threads reading files (default 0: all CPUs); the output is the same for any count")
+    parser.add_argument("--shard-size", type=int, default=None, metavar="N", help="write shards of N samples (NAME-00000.msgpack …)")
+    parser.add_argument("--recompress", type=int, default=None, metavar="QUALITY", help="re-encode images as JPEG of this quality (default: keep the bytes)")
+    parser.add_argument("--max-size", type=int, default=None, metavar="PIXELS", help="with --recompress: shrink images to at most this size a side")
+    parser.add_argument("--no-image-check", action="store_true", help="do not check that images are JPEG/PNG/GIF/BMP/TIFF/WebP files")
+    group = parser.add_argument_group("folder")
+    group.add_argument("--layout", choices=("auto", "imagefolder", "flat"), default="auto", help="class folders or a flat folder (default: auto)")
+    group.add_argument("--include", action="append", default=[], metavar="GLOB", help="import only paths matching (repeatable; default: image files)")
+    group.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="skip paths matching (repeatable)")
+    group = parser.add_argument_group("list, table and huggingface")
+    group.add_argument("--root", default=None, help="folder that relative file paths start from (default: the list's or table's folder)")
+    group.add_argument("--path-column", default=None, help="list: the column of file paths (default: path, file, filename …)")
+    group.add_argument("--image-column", default=None, help="table/huggingface: the image column (default: image, img …)")
+    group.add_argument("--label-column", default="label", help="the label column (default %(default)s)")
+    group.add_argument("--key-column", default=None, help="a column of unique keys (default: key, else paths or row numbers)")
+    group.add_argument("--split", default=None, help="huggingface: the split to import")
+    group.add_argument("--config", default=None, help="huggingface: the configuration name for load_dataset")
+    add_no_confirm(parser)
+    add_quiet(parser)
+
+
+def _source_options(kind: str, args: argparse.Namespace) -> dict:
+    """The options of the importer of ``kind`` from the command line."""
+    if kind == "folder":
+        return {"layout": args.layout, "include": args.include, "exclude": args.exclude}
+    columns = {"label_column": args.label_column, "key_column": args.key_column}
+    if kind == "list":
+        return {"root": args.root, "path_column": args.path_column, **columns}
+    if kind == "table":
+        return {"root": args.root, "image_column": args.image_column, **columns}
+    if kind == "huggingface":
+        return {"split": args.split, "name": args.config, "image_column": args.image_column, **columns}
+    return {}
+
+
+def run(args: argparse.Namespace) -> int:
+    """Import and say what was written."""
+    from pathlib import Path
+
+    from dings.format import shard_pattern
+    from dings.tools import detect_source, import_source
+
+    from ._common import UsageError, allow_overwrite
+
+    if args.threads < 0 or (args.shard_size is not None and args.shard_size < 1):
+        raise UsageError("-t/--threads must be >= 0 and --shard-size >= 1")
+    if args.recompress is not None and not 1 <= args.recompress <= 100:
+        raise UsageError("--recompress takes a JPEG quality from 1 to 100")
+    kind = args.kind or detect_source(args.source)
+    first = Path(shard_pattern(args.output).format(0, index=0)) if args.shard_size else Path(args.output)
+    overwrite = allow_overwrite([first], args.no_confirm)
+    result = import_source(
+        args.source, args.output, kind, labels=args.labels, shuffle=args.shuffle, seed=args.seed, threads=args.threads,
+        shard_size=args.shard_size, recompress=args.recompress, max_size=args.max_size, check_images=not args.no_image_check,
+        overwrite=overwrite, progress=not args.quiet, **_source_options(kind, args),
+    )
+    if not args.quiet:
+        print(f"imported {kind} {args.source}: {result}")
+    return 0

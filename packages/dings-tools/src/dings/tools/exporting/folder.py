@@ -1,0 +1,92 @@
+"""Export a dataset's images as an ImageFolder tree (``class/key.jpg``) or a flat folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from .._dataset import temp_name
+from ..importing.files import IMAGE_SUFFIXES
+from .common import ExportError, check_output, image_suffix, read_dataset, replace_folder
+
+__all__ = ["export_folder"]
+
+
+def _parts(text: str, where: str) -> list[str]:
+    parts = text.split("/")
+    if any(part in ("", ".", "..") or "\\" in part or "\0" in part for part in parts):
+        raise ExportError(f"{where}: {text!r} is not a safe relative path (empty, '.', '..' or '\\\\' parts)")
+    return parts
+
+
+def _class_folder(name: str) -> str:
+    parts = _parts(name, f"label name {name!r}")
+    if len(parts) != 1:
+        raise ExportError(f"label name {name!r} has a '/', so it cannot name a class folder")
+    return parts[0]
+
+
+def export_folder(
+    dataset: str | os.PathLike,
+    output: str | os.PathLike,
+    *,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Write a dataset's images as files: an ImageFolder tree when samples have labels.
+
+    Each sample's ``image`` (encoded bytes) is written as it is, at ``CLASS/KEY`` where ``CLASS``
+    is the label's name (or the label number without names) and ``KEY`` the sample key with the
+    image's suffix added unless it has one; a key that already starts with ``CLASS/`` is used as
+    it is. So a folder imported with :func:`dings.tools.import_folder` comes back file for file,
+    and importing the export again gives the same samples. Every class of the label names gets a
+    folder, also an empty one. Other fields are not exported.
+
+    Args:
+        dataset: the dataset (``NAME.msgpack``).
+        output: the folder to create; it appears complete or not at all.
+        overwrite: replace an existing folder (removed after the new one is in place).
+        progress: show a progress bar.
+
+    Raises:
+        ExportError: a sample without image bytes, a key or label name that is not a safe path,
+            or two samples that map to the same file; the message names the sample.
+        FileExistsError: the output exists and ``overwrite`` is false.
+    """
+    target = Path(output)
+    check_output(target, overwrite)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = temp_name(target)
+    work.mkdir()
+    try:
+        with read_dataset(dataset, f"export {target.name}", progress) as (samples, names, _length):
+            for name in names or ():
+                (work / _class_folder(name)).mkdir()
+            for sample in samples:
+                key = sample["key"]
+                where = f"sample {key!r}"
+                suffix = image_suffix(sample.get("image"))
+                if suffix is None:
+                    raise ExportError(f"{where}: has no encoded image (bytes of a JPEG, PNG …) to write as a file")
+                relative = key if key.lower().endswith(IMAGE_SUFFIXES) else f"{key}.{suffix}"
+                label = sample.get("label")
+                if label is not None:
+                    label = int(label)
+                    if names is not None and not 0 <= label < len(names):
+                        raise ExportError(f"{where}: label {label} is outside the label names (0 … {len(names) - 1})")
+                    folder = _class_folder(names[label] if names is not None else str(label))
+                    if relative.split("/", 1)[0] != folder:
+                        relative = f"{folder}/{relative}"
+                path = work.joinpath(*_parts(relative, where))
+                path.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    with open(path, "xb") as f:
+                        f.write(bytes(sample["image"]))
+                except FileExistsError:
+                    raise ExportError(f"{where}: another sample was already written to {relative}") from None
+        replace_folder(work, target)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return target

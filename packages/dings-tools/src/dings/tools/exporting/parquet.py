@@ -1,0 +1,135 @@
+"""Export a dataset as one Parquet file (pyarrow, extra ``table``)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._dataset import temp_name
+from ..extras import require
+from .common import ExportError, check_output, read_dataset
+
+__all__ = ["export_parquet"]
+
+#: rows per Parquet row group
+ROWS = 1024
+
+
+def _arrow_type(value: Any, pa: Any) -> Any:
+    """The Arrow type of a column from its first value (arrays keep their dtype as nested lists)."""
+    if isinstance(value, np.ndarray):
+        kind = pa.from_numpy_dtype(value.dtype)
+        for _ in range(value.ndim):
+            kind = pa.list_(kind)
+        return kind
+    if isinstance(value, np.generic):
+        return pa.from_numpy_dtype(value.dtype)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return pa.binary()
+    if isinstance(value, str):
+        return pa.string()
+    if isinstance(value, bool):
+        return pa.bool_()
+    if isinstance(value, int):
+        return pa.int64()
+    if isinstance(value, float):
+        return pa.float64()
+    return pa.scalar(value).type
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        if value.dtype.hasobject:
+            raise TypeError("an object array")
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    return value
+
+
+def export_parquet(
+    dataset: str | os.PathLike,
+    output: str | os.PathLike,
+    *,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Write a dataset as a Parquet file, readable by pyarrow, pandas and ``datasets``.
+
+    One row per sample, one column per field (the first samples decide the columns and their
+    types): ``key`` str, ``image`` binary, ``label`` int64, arrays as (nested) lists of their
+    dtype, other values as pyarrow converts them. Label names are kept in the schema metadata
+    (key ``dings``); :func:`dings.tools.import_table` reads them back, so a round trip gives the
+    same samples and names.
+
+    Args:
+        dataset: the dataset (``NAME.msgpack``).
+        output: the Parquet file to write (atomically).
+        overwrite: replace an existing file.
+        progress: show a progress bar.
+
+    Raises:
+        MissingExtraError: pyarrow is not installed.
+        ExportError: a sample whose fields do not fit the columns; the message names it.
+        FileExistsError: the output exists and ``overwrite`` is false.
+    """
+    pa = require("pyarrow", "table", "exporting Parquet")
+    pq = require("pyarrow.parquet", "table", "exporting Parquet")
+    target = Path(output)
+    check_output(target, overwrite)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    part = temp_name(target)
+    writer = None
+    try:
+        with read_dataset(dataset, f"export {target.name}", progress) as (samples, names, _length):
+            schema = None
+            rows: list[dict[str, Any]] = []
+
+            def flush() -> None:
+                nonlocal schema, writer
+                if schema is None:
+                    fields: dict[str, Any] = {}
+                    for row in rows:
+                        for name, value in row.items():
+                            if value is not None and name not in fields:
+                                fields[name] = _arrow_type(value, pa)
+                    for row in rows:  # columns only ever None
+                        for name in row:
+                            fields.setdefault(name, pa.null())
+                    metadata = {b"dings": json.dumps({"label_names": names}).encode()} if names is not None else None
+                    schema = pa.schema(list(fields.items()), metadata=metadata)
+                    writer = pq.ParquetWriter(part, schema)
+                for row in rows:
+                    extra = set(row) - set(schema.names)
+                    if extra:
+                        raise ExportError(f"sample {row['key']!r}: field {sorted(extra)[0]!r} is not in the columns of the first samples ({', '.join(schema.names)})")
+                try:
+                    table = pa.Table.from_pylist([{k: _plain(v) for k, v in row.items()} for row in rows], schema=schema)
+                except (pa.ArrowException, TypeError, ValueError) as exc:
+                    raise ExportError(f"samples {rows[0]['key']!r} … {rows[-1]['key']!r}: do not fit the columns of the first samples ({exc})") from None
+                writer.write_table(table)
+                rows.clear()
+
+            for sample in samples:
+                rows.append(sample)
+                if len(rows) >= ROWS:
+                    flush()
+            if rows:
+                flush()
+            if writer is None:  # an empty dataset: a file with a key column and no rows
+                writer = pq.ParquetWriter(part, pa.schema([("key", pa.string())]))
+        writer.close()
+        writer = None
+        os.replace(part, target)
+    except BaseException:
+        if writer is not None:
+            writer.close()
+        part.unlink(missing_ok=True)
+        raise
+    return target

@@ -1,0 +1,158 @@
+"""Import your own data: folders, list files, tables, WebDataset shards, Hugging Face datasets.
+
+Every import writes the layout of the dataset converters — ``key``, ``image`` (the encoded bytes),
+``label`` (int), other fields as they are — and records label names in ``NAME.msgpack.labels.json``
+(see :func:`dings.format.load_label_names`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from .classes import read_class_list
+from .core import ImportDataError, ImportResult, Source, run_import
+from .folder import import_folder
+from .huggingface import import_huggingface, is_saved_dataset
+from .listfile import LIST_SUFFIXES, import_list
+from .table import TABLE_SUFFIXES, import_table
+from .webdataset import import_webdataset
+
+__all__ = [
+    "SOURCE_KINDS",
+    "ImportDataError",
+    "ImportResult",
+    "detect_source",
+    "import_folder",
+    "import_huggingface",
+    "import_list",
+    "import_samples",
+    "import_source",
+    "import_table",
+    "import_webdataset",
+]
+
+SourceKind = Literal["folder", "list", "table", "webdataset", "huggingface"]
+#: the kinds of source ``import_source`` knows
+SOURCE_KINDS: tuple[str, ...] = ("folder", "list", "table", "webdataset", "huggingface")
+_TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
+
+
+def detect_source(source: str | os.PathLike) -> SourceKind:
+    """Tell what ``source`` is: a folder, list file, table, WebDataset shards or a saved HF dataset.
+
+    Raises:
+        FileNotFoundError: nothing is there (and it is not a URL or brace pattern); the message
+            says to pass ``--from huggingface`` for a dataset name.
+        ValueError: a file of a kind that cannot be imported.
+    """
+    text = os.fspath(source)
+    lower = text.lower()
+    if lower.endswith(_TAR_SUFFIXES) and ("://" in text or "{" in text or Path(text).is_file()):
+        return "webdataset"
+    path = Path(text)
+    if path.is_dir():
+        return "huggingface" if is_saved_dataset(path) else "folder"
+    if path.is_file():
+        if lower.endswith(LIST_SUFFIXES):
+            return "list"
+        if lower.endswith(TABLE_SUFFIXES):
+            return "table"
+        known = ", ".join(LIST_SUFFIXES + TABLE_SUFFIXES + (".tar",))
+        raise ValueError(f"{text}: cannot tell what kind of source this file is (known: {known}); pass --from")
+    raise FileNotFoundError(f"{text}: no such file or folder; for a dataset name in the Hugging Face cache pass --from huggingface")
+
+
+def import_source(source: str | os.PathLike, output: str | os.PathLike, kind: SourceKind | None = None, **options: Any) -> ImportResult:
+    """Import ``source`` with the importer of its kind (detected by :func:`detect_source` when omitted).
+
+    Args:
+        source: folder, list file, table, shard pattern or URL, saved HF dataset or HF name.
+        output: the dataset to write.
+        kind: ``"folder"``, ``"list"``, ``"table"``, ``"webdataset"`` or ``"huggingface"``.
+        options: the keyword arguments of that importer and of :func:`import_samples`.
+    """
+    kind = kind or detect_source(source)
+    importers = {
+        "folder": import_folder,
+        "list": import_list,
+        "table": import_table,
+        "webdataset": import_webdataset,
+        "huggingface": import_huggingface,
+    }
+    if kind not in importers:
+        raise ValueError(f"unknown source kind {kind!r}; choose from {', '.join(SOURCE_KINDS)}")
+    return importers[kind](source, output, **options)
+
+
+def import_samples(
+    samples: Iterable[Mapping[str, Any]],
+    output: str | os.PathLike,
+    *,
+    label_names: str | os.PathLike | Sequence[str] | None = None,
+    shuffle: bool = False,
+    seed: int | None = None,
+    threads: int = 1,
+    shard_size: int | None = None,
+    recompress: int | None = None,
+    max_size: int | None = None,
+    check_images: bool = True,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> ImportResult:
+    """Write samples from any Python iterable as a dataset, like the importers do.
+
+    Samples are dicts with a unique str ``"key"``; an ``"image"`` must be encoded image bytes
+    (checked by its header unless ``check_images`` is false), a ``"label"`` an int inside the class
+    list when ``label_names`` is given. The output is written atomically and is byte-identical for
+    every ``threads`` count.
+
+    Args:
+        samples: the samples (a list, a generator …).
+        output: ``NAME.msgpack``; with ``shard_size`` the shards ``NAME-00000.msgpack`` ….
+        label_names: names of the int labels (or a file with one a line); recorded in
+            ``NAME.msgpack.labels.json``.
+        shuffle: write in a random order (a list in memory; any other iterable through a
+            temporary dataset next to the output).
+        seed: the shuffle's seed (``None``: 0).
+        threads: threads reading files and recompressing images (sources already in memory, like
+            tables of bytes and tar shards, convert on one thread unless recompressing); 0 = all CPUs.
+        shard_size: samples per shard; ``None`` writes one file.
+        recompress: re-encode images as JPEG of this quality (1-100); ``None`` keeps the bytes.
+        max_size: with ``recompress``, shrink images to at most this many pixels a side.
+        check_images: refuse an ``image`` that is not a JPEG, PNG, GIF, BMP, TIFF or WebP.
+        overwrite: replace an existing output; otherwise ``FileExistsError``.
+        progress: show a progress bar.
+
+    Returns:
+        An :class:`ImportResult` (files written, sample count, label names).
+
+    Raises:
+        ImportDataError: an unreadable image, a duplicate key, a label outside the class list or
+            a value the format cannot hold; the message names the sample.
+        FileExistsError: the output exists and ``overwrite`` is false.
+    """
+    names = read_class_list(label_names)
+    items: Iterable[Any] = samples if isinstance(samples, Sequence) else iter(samples)
+
+    def load(sample: Mapping[str, Any]) -> tuple[str, dict]:
+        if not isinstance(sample, Mapping):
+            raise ImportDataError(f"a sample is a {type(sample).__name__}, not a dict")
+        return f"sample {sample.get('key')!r}", dict(sample)
+
+    total = len(samples) if isinstance(samples, Sequence) else None
+    return run_import(
+        Source(items, load, Path(output).name, total, names, reads_files=False),
+        output,
+        shuffle=shuffle,
+        seed=seed,
+        threads=threads,
+        shard_size=shard_size,
+        recompress=recompress,
+        max_size=max_size,
+        check_images=check_images,
+        overwrite=overwrite,
+        progress=progress,
+    )

@@ -1,0 +1,266 @@
+"""The import pipeline shared by every source: load samples in threads, in order, and write them.
+
+A source is a :class:`Source`: its items (file paths, rows, tar groups …), a ``load`` function that
+turns one item into ``(origin, sample)`` (run in worker threads; ``origin`` names the file, row or
+member for error messages) and, when known, the label names. :func:`run_import` shuffles, loads,
+checks and writes; the output is byte-identical for any thread count.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dings.format import (
+    LABEL_NAMES_SUFFIX,
+    DuplicateKeyError,
+    FileWriter,
+    InvalidSampleError,
+    ShardedWriter,
+    index_path,
+    shard_pattern,
+    write_label_names,
+)
+from dings.readers import MsgpackReader
+
+from .._dataset import as_count, as_seed, temp_name
+from ..parallel import resolve_workers
+from ..progress import progress_bar
+from ..render import sniff_image
+
+__all__ = ["ImportDataError", "ImportResult", "Source", "run_import"]
+
+#: items handed to a worker thread at once (cuts the per-task overhead of small files)
+CHUNK = 32
+
+Loaded = tuple[str, dict]
+#: bytes of an image's header that the image check looks at (the magic number is enough)
+HEADER = 64
+#: the magic numbers of JPEG and PNG, checked first (the full check costs more per sample)
+_COMMON = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")
+
+
+class ImportDataError(ValueError):
+    """A file, row or member of an import source cannot be imported; the message names it."""
+
+
+@dataclass
+class ImportResult:
+    """What an import wrote.
+
+    Attributes:
+        paths: the data files written (one, or every shard in order).
+        samples: number of samples written.
+        label_names: the label names recorded next to the data (``None``: none).
+    """
+
+    paths: list[Path]
+    samples: int
+    label_names: list[str] | None = None
+
+    def __str__(self) -> str:
+        where = str(self.paths[0]) if len(self.paths) == 1 else f"{len(self.paths)} shards {self.paths[0]} …"
+        classes = f", {len(self.label_names)} label names" if self.label_names is not None else ""
+        return f"{self.samples:,} samples → {where}{classes}"
+
+
+@dataclass
+class Source:
+    """Samples to import, produced lazily.
+
+    Attributes:
+        items: what ``load`` takes; a ``Sequence`` is shuffled in memory, any other iterable
+            through a temporary file.
+        load: ``item → (origin, sample)``; runs in worker threads; raises
+            :class:`ImportDataError` naming the origin.
+        name: what is imported (for the progress bar).
+        total: number of items, when known.
+        label_names: ``label_names[i]`` names label ``i``; ``None`` when unknown.
+        reads_files: ``load`` reads files (worth threads); otherwise it only converts values in
+            memory and runs on one thread unless images are recompressed (threads would only
+            contend for the interpreter).
+    """
+
+    items: Iterable[Any]
+    load: Callable[[Any], Loaded]
+    name: str
+    total: int | None = None
+    label_names: list[str] | None = None
+    reads_files: bool = True
+
+
+def ordered_map(fn: Callable[[Any], Any], items: Iterable[Any], threads: int) -> Iterator[Any]:
+    """``map(fn, items)`` computed by ``threads`` threads, in input order, with bounded memory.
+
+    Closing the iterator early cancels what is queued and waits for the chunks already running.
+    """
+    if threads <= 1:
+        yield from map(fn, items)
+        return
+    source = iter(items)
+
+    def run(chunk: list[Any]) -> list[Any]:
+        return [fn(item) for item in chunk]
+
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="dings-import")
+    pending: deque[Future] = deque()
+
+    def submit() -> None:
+        chunk = list(islice(source, CHUNK))
+        if chunk:
+            pending.append(pool.submit(run, chunk))
+
+    try:
+        for _ in range(3 * threads):
+            submit()
+        while pending:
+            results = pending.popleft().result()
+            submit()
+            yield from results
+    finally:
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _prepare(load: Callable[[Any], Loaded], check_images: bool, recompress: int | None, max_size: int | None) -> Callable[[Any], Loaded]:
+    """Wrap ``load`` with the per-sample image work (checks, recompression) done in the threads."""
+
+    def prepared(item: Any) -> Loaded:
+        origin, sample = load(item)
+        image = sample.get("image")
+        if isinstance(image, (bytes, bytearray, memoryview)):
+            if check_images and not image[:8].startswith(_COMMON) and sniff_image(memoryview(image)[:HEADER]) is None:
+                raise ImportDataError(f"{origin}: unreadable image (not a JPEG, PNG, GIF, BMP, TIFF or WebP file)")
+            if recompress is not None:
+                from ..image import recompress_jpeg
+
+                try:
+                    sample["image"] = recompress_jpeg(bytes(image), quality=recompress, max_size=max_size)
+                except ValueError as exc:
+                    raise ImportDataError(f"{origin}: unreadable image ({exc})") from None
+        return origin, sample
+
+    return prepared
+
+
+def _check_label(origin: str, sample: dict, label_names: list[str] | None) -> None:
+    label = sample.get("label")
+    if label is None or label_names is None:
+        return
+    if isinstance(label, (bool, np.bool_)) or not isinstance(label, (int, np.integer)):
+        raise ImportDataError(f"{origin}: label {label!r} is not an int, but the dataset has label names")
+    if not 0 <= int(label) < len(label_names):
+        raise ImportDataError(f"{origin}: label {int(label)} is outside the class list (0 … {len(label_names) - 1}, {len(label_names)} classes)")
+
+
+def _check_target(output: Path, shard_size: int | None, overwrite: bool) -> None:
+    """Refuse an output that is a folder, or exists without ``overwrite`` (before any work is done)."""
+    first = output if shard_size is None else Path(shard_pattern(output).format(0, index=0))
+    if shard_size is None and output.is_dir():
+        raise IsADirectoryError(f"{output}: is a directory; give the path of a .msgpack file to write")
+    if first.exists() and not overwrite:
+        what = "dataset" if shard_size is None else "sharded dataset"
+        raise FileExistsError(f"{first}: {what} exists; pass overwrite=True (-y/--no-confirm on the command line) to replace it")
+
+
+def _open_writer(output: Path, shard_size: int | None, overwrite: bool) -> FileWriter | ShardedWriter:
+    _check_target(output, shard_size, overwrite)
+    if shard_size is None:
+        return FileWriter(output, overwrite=True, progress=False)
+    return ShardedWriter(output, max_samples=shard_size, overwrite=True, progress=False)
+
+
+def _write(
+    loaded: Iterable[Loaded],
+    output: Path,
+    shard_size: int | None,
+    overwrite: bool,
+    label_names: list[str] | None,
+    bar: Any,
+) -> tuple[list[Path], int]:
+    """Write ``(origin, sample)`` pairs; return the data files (committed only on success) and the count."""
+    with _open_writer(output, shard_size, overwrite) as writer:
+        for origin, sample in loaded:
+            _check_label(origin, sample, label_names)
+            try:
+                writer.write(sample)
+            except DuplicateKeyError:
+                key = sample.get("key")
+                raise ImportDataError(f"{origin}: duplicate key {key!r} (an earlier sample has the same key)") from None
+            except InvalidSampleError as exc:
+                raise ImportDataError(f"{origin}: {exc}") from None
+            bar.update()
+    return (list(writer.shards) if isinstance(writer, ShardedWriter) else [output]), writer.written
+
+
+def _shuffled_via_file(loaded: Iterable[Loaded], output: Path, seed: int, label_names: list[str] | None, bar: Any) -> Iterator[Loaded]:
+    """Shuffle a stream of any length: write it to a hidden temporary dataset, read it back permuted."""
+    temp = temp_name(output, "unshuffled.msgpack")
+    try:
+        _write(loaded, temp, None, False, label_names, bar)
+        bar.reset()
+        with MsgpackReader(temp) as reader:
+            for index in np.random.default_rng(seed).permutation(len(reader)):
+                sample = reader.get(int(index))
+                yield f"sample {sample['key']!r}", sample
+    finally:
+        for path in temp.parent.glob(glob.escape(temp.name) + "*"):
+            path.unlink(missing_ok=True)
+
+
+def run_import(
+    source: Source,
+    output: str | os.PathLike,
+    *,
+    shuffle: bool = False,
+    seed: int | None = None,
+    threads: int = 1,
+    shard_size: int | None = None,
+    recompress: int | None = None,
+    max_size: int | None = None,
+    check_images: bool = True,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> ImportResult:
+    """Load, check and write the samples of ``source``; record its label names next to the data.
+
+    See :func:`dings.tools.import_samples` for the arguments.
+    """
+    target = Path(output)
+    workers = resolve_workers(as_count(threads, "threads"))
+    if not source.reads_files and recompress is None:
+        workers = 1
+    if shard_size is not None and as_count(shard_size, "shard_size") < 1:
+        raise ValueError(f"shard_size must be at least 1, got {shard_size!r}")
+    seed = as_seed(seed)
+    _check_target(target, shard_size, overwrite)
+    items = source.items
+    if shuffle and isinstance(items, Sequence):
+        items = [items[int(i)] for i in np.random.default_rng(seed).permutation(len(items))]
+    load = _prepare(source.load, check_images, recompress, max_size)
+    with progress_bar(total=source.total, desc=f"import {source.name}", unit="samples", enabled=progress) as bar:
+        loaded = ordered_map(load, items, workers)
+        if shuffle and not isinstance(source.items, Sequence):
+            loaded = _shuffled_via_file(loaded, target, seed, source.label_names, bar)
+        try:
+            paths, count = _write(loaded, target, shard_size, overwrite, source.label_names, bar)
+        finally:
+            close = getattr(loaded, "close", None)
+            if close is not None:
+                close()
+    for path in paths:
+        if source.label_names is not None:
+            write_label_names(path, source.label_names)
+        else:  # names of a dataset this one replaced no longer apply
+            index_path(path, LABEL_NAMES_SUFFIX).unlink(missing_ok=True)
+    return ImportResult(paths, count, source.label_names)

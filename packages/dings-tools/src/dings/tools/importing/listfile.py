@@ -1,0 +1,136 @@
+"""Import a list file: CSV, TSV or JSON lines with a path column and optional label and extra columns."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from .classes import ClassList, Labels
+from .core import ImportDataError, ImportResult, Loaded, Source, run_import
+from .files import read_file
+
+__all__ = ["LIST_SUFFIXES", "import_list", "list_source", "read_list"]
+
+LIST_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson")
+#: path columns looked for, in this order, when none is named
+PATH_COLUMNS = ("path", "file", "filename", "filepath", "image", "image_path")
+
+
+def read_list(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
+    """Read the rows of a list file as dicts; return the column names and the rows.
+
+    CSV (``,``) and TSV (tab) files need a header line; JSON-lines files hold one object a line.
+
+    Raises:
+        ImportDataError: a malformed line (the message names file and line).
+    """
+    suffix = path.suffix.lower()
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        if suffix in (".jsonl", ".ndjson"):
+            rows = []
+            for number, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except ValueError as exc:
+                    raise ImportDataError(f"{path}:{number}: not a JSON object ({exc})") from None
+                if not isinstance(row, dict):
+                    raise ImportDataError(f"{path}:{number}: not a JSON object but {type(row).__name__}")
+                rows.append(row)
+            columns = list(dict.fromkeys(k for row in rows for k in row))
+            return columns, rows
+        reader = csv.DictReader(f, delimiter="\t" if suffix == ".tsv" else ",")
+        columns = list(reader.fieldnames or [])
+        rows = []
+        for row in reader:
+            if None in row or any(v is None for v in row.values()):
+                raise ImportDataError(f"{path}:{reader.line_num}: {len(columns)} columns in the header, another number in this line")
+            rows.append(row)
+        return columns, rows
+
+
+def list_source(
+    list_file: str | os.PathLike,
+    *,
+    root: str | os.PathLike | None = None,
+    path_column: str | None = None,
+    label_column: str | None = "label",
+    key_column: str | None = None,
+    labels: Labels = None,
+) -> Source:
+    """The samples of a list file (see :func:`import_list`), not yet read."""
+    path = Path(list_file)
+    columns, rows = read_list(path)
+    if path_column is None:
+        path_column = next((c for c in PATH_COLUMNS if c in columns), None)
+        if path_column is None:
+            raise ImportDataError(f"{path}: no path column ({', '.join(PATH_COLUMNS)}); columns are {', '.join(columns) or 'none'}; pass --path-column")
+    if key_column is None and "key" in columns:
+        key_column = "key"
+    for wanted, option in ((path_column, "--path-column"), (key_column, "--key-column")):
+        if wanted is not None and wanted not in columns:
+            raise ImportDataError(f"{path}: no column {wanted!r} (columns: {', '.join(columns) or 'none'}); check {option}")
+    has_label = label_column is not None and label_column in columns
+    base = Path(root) if root is not None else path.parent
+    classes = ClassList.collect((r.get(label_column) for r in rows), labels) if has_label else ClassList(None)
+    reserved = {path_column, key_column, label_column if has_label else None}
+    items = []
+    for number, row in enumerate(rows, 1):
+        origin = f"{path} row {number}"
+        file = row.get(path_column)
+        if not isinstance(file, str) or not file:
+            raise ImportDataError(f"{origin}: empty or missing {path_column!r}")
+        sample: dict[str, Any] = {"key": str(row[key_column]) if key_column else file}
+        if has_label and row.get(label_column) not in (None, ""):
+            sample["label"] = classes.label(row[label_column], origin)
+        sample.update((k, v) for k, v in row.items() if k not in reserved)
+        items.append((origin, base / file, sample))
+
+    def load(item: tuple[str, Path, dict[str, Any]]) -> Loaded:
+        origin, file, fields = item
+        sample = dict(fields)
+        sample["image"] = read_file(file, f"{origin}: {file}")
+        return f"{origin} ({file})", sample
+
+    return Source(items, load, path.name, len(items), classes.names)
+
+
+def import_list(
+    list_file: str | os.PathLike,
+    output: str | os.PathLike,
+    *,
+    root: str | os.PathLike | None = None,
+    path_column: str | None = None,
+    label_column: str | None = "label",
+    key_column: str | None = None,
+    labels: Labels = None,
+    **options: Any,
+) -> ImportResult:
+    """Import the files named in a CSV, TSV or JSON-lines list.
+
+    Each row is a sample: the file in the path column becomes ``image`` (its bytes), the label
+    column ``label`` (class names become ints in sorted order and are recorded as label names;
+    numbers stay numbers), every other column a field as it is (CSV values are str, JSON values
+    keep their type). The key is the path as written in the list (or the key column).
+
+    Args:
+        list_file: ``.csv``, ``.tsv``, ``.jsonl`` or ``.ndjson`` (CSV and TSV need a header line).
+        output: the dataset to write.
+        root: the folder relative paths start from (default: the list file's folder).
+        path_column: the column of file paths (default: the first of ``path``, ``file``,
+            ``filename``, ``filepath``, ``image``, ``image_path``).
+        label_column: the column of labels (``None``: no labels).
+        key_column: a column of unique keys (default: ``key`` if there is one, else the paths).
+        labels: the class list (a file with one name a line, or the names).
+        options: see :func:`import_samples`.
+
+    Raises:
+        ImportDataError: a missing column, an unreadable file or image, a duplicate key or a label
+            outside the class list; the message names the list file and row.
+    """
+    source = list_source(list_file, root=root, path_column=path_column, label_column=label_column, key_column=key_column, labels=labels)
+    return run_import(source, output, **options)

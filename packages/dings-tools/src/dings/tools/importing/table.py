@@ -1,0 +1,265 @@
+"""Import a table: Parquet, Arrow or Feather (pyarrow, extra ``table``); also used for Hugging Face data.
+
+Each row is a sample. Binary columns stay bytes; the image column (bytes, a path, or a Hugging Face
+``Image`` struct ``{bytes, path}``) becomes ``image``; numeric list columns become numpy arrays;
+everything else is kept as pyarrow gives it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..extras import require
+from .classes import ClassList, Labels
+from .core import ImportDataError, ImportResult, Loaded, Source, run_import
+from .files import read_file
+
+__all__ = ["TABLE_SUFFIXES", "import_table", "table_samples", "table_source"]
+
+TABLE_SUFFIXES = (".parquet", ".pq", ".arrow", ".feather", ".ipc")
+#: image columns looked for, in this order, when none is named
+IMAGE_COLUMNS = ("image", "img", "jpg", "jpeg", "png", "webp", "path", "file", "filename")
+#: the schema metadata key under which dings keeps the label names of an exported table
+METADATA_KEY = b"dings"
+#: a label left out of its sample (null, or Hugging Face's -1 "no label")
+_MISSING = object()
+
+
+def _open(path: Path, batch_size: int) -> tuple[Any, int, Callable[[], Iterator[Any]]]:
+    """Schema, row count and a batch iterator factory of a Parquet or Arrow IPC/Feather file."""
+    pa = require("pyarrow", "table", "importing a table")
+    if path.suffix.lower() in (".parquet", ".pq"):
+        pq = require("pyarrow.parquet", "table", "importing a Parquet table")
+        try:
+            parquet = pq.ParquetFile(path)
+        except (OSError, pa.ArrowException) as exc:
+            raise ImportDataError(f"{path}: not a readable Parquet file ({exc})") from None
+        return parquet.schema_arrow, parquet.metadata.num_rows, lambda: parquet.iter_batches(batch_size=batch_size)
+    ipc = require("pyarrow.ipc", "table", "importing an Arrow table")
+    try:
+        reader = ipc.open_file(path)
+    except (OSError, pa.ArrowException):
+        try:
+            table = ipc.open_stream(path).read_all()
+        except (OSError, pa.ArrowException) as exc:
+            raise ImportDataError(f"{path}: not a readable Arrow/Feather file ({exc})") from None
+        return table.schema, table.num_rows, lambda: iter(table.to_batches(batch_size))
+    count = sum(reader.get_batch(i).num_rows for i in range(reader.num_record_batches))
+    return reader.schema, count, lambda: (reader.get_batch(i) for i in range(reader.num_record_batches))
+
+
+def _is_image_struct(kind: Any) -> bool:
+    pa = require("pyarrow", "table")
+    return pa.types.is_struct(kind) and {kind.field(i).name for i in range(kind.num_fields)} >= {"bytes", "path"}
+
+
+def _numeric_leaf(kind: Any) -> np.dtype | None:
+    """The numpy dtype of a (nested) list column of numbers, else None."""
+    pa = require("pyarrow", "table")
+    depth = 0
+    while pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+        kind = kind.value_type
+        depth += 1
+    if depth and (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)):
+        return np.dtype(kind.to_pandas_dtype())
+    return None
+
+
+def metadata_label_names(schema: Any, label_column: str | None) -> list[str] | None:
+    """Label names kept in a table's schema metadata by dings, or a Hugging Face ``ClassLabel``."""
+    meta = schema.metadata or {}
+    try:
+        if METADATA_KEY in meta:
+            names = json.loads(meta[METADATA_KEY]).get("label_names")
+        elif b"huggingface" in meta and label_column is not None:
+            feature = json.loads(meta[b"huggingface"]).get("info", {}).get("features", {}).get(label_column, {})
+            names = feature.get("names") if feature.get("_type") == "ClassLabel" else None
+        else:
+            return None
+    except (ValueError, AttributeError):
+        return None
+    return [str(n) for n in names] if isinstance(names, list) else None
+
+
+def table_samples(
+    schema: Any,
+    batches: Iterable[Any],
+    where: str,
+    *,
+    base: Path,
+    image_column: str | None,
+    label_column: str | None,
+    key_column: str | None,
+    classes: ClassList,
+    total: int,
+) -> tuple[Iterator[tuple[int, dict[str, Any]]], Callable[[tuple[int, dict[str, Any]]], Loaded], bool]:
+    """Rows of Arrow record batches as ``(row number, fields)`` items, the ``load`` that makes
+    samples, and whether ``load`` reads image files (a column of paths)."""
+    pa = require("pyarrow", "table")
+    names = list(schema.names)
+    if key_column is None and "key" in names:
+        key_column = "key"
+    if image_column is None:
+        image_column = next((c for c in IMAGE_COLUMNS if c in names), None)
+    for wanted, option in ((image_column, "--image-column"), (key_column, "--key-column")):
+        if wanted is not None and wanted not in names:
+            raise ImportDataError(f"{where}: no column {wanted!r} (columns: {', '.join(names)}); check {option}")
+    if label_column is not None and label_column not in names:
+        label_column = None
+    kinds = {name: schema.field(name).type for name in names}
+    arrays = {name: _numeric_leaf(kind) for name, kind in kinds.items()}
+    structs = {name for name, kind in kinds.items() if _is_image_struct(kind)}
+    path_column = image_column is not None and (pa.types.is_string(kinds[image_column]) or pa.types.is_large_string(kinds[image_column]))
+    width = len(str(max(total - 1, 0)))
+
+    # the output field of every column, in column order after the key
+    fields = {name: "image" if name == image_column else "label" if name == label_column else name for name in names if name != key_column}
+
+    def labels_of(values: list[Any], first: int) -> list[Any]:
+        out = []
+        for offset, value in enumerate(values):
+            if value is None or (classes.names is not None and value == -1 and isinstance(value, int)):
+                out.append(_MISSING)  # no label (Hugging Face writes -1)
+            else:
+                out.append(classes.label(value, f"{where} row {first + offset}"))
+        return out
+
+    def arrays_of(values: list[Any], name: str, first: int) -> list[Any]:
+        dtype = arrays[name]
+        try:
+            return [None if v is None else np.asarray(v, dtype=dtype) for v in values]
+        except (ValueError, TypeError) as exc:
+            raise ImportDataError(f"{where} rows {first}…{first + len(values) - 1}: column {name!r} is not a regular array ({exc})") from None
+
+    def convert(name: str, values: list[Any], first: int) -> list[Any]:
+        if name == label_column:
+            return labels_of(values, first)
+        if name in structs:  # a Hugging Face Image: its bytes, else its path (read by load)
+            return [v if v is None else v["bytes"] if v.get("bytes") is not None else v.get("path") for v in values]
+        if arrays[name] is not None:
+            return arrays_of(values, name, first)
+        return values
+
+    def items() -> Iterator[tuple[int, dict[str, Any]]]:
+        row = 0
+        out_names = ["key", *fields.values()]
+        for batch in batches:
+            columns = dict(zip(batch.schema.names, (column.to_pylist() for column in batch.columns)))
+            if key_column is not None:
+                keys = columns.pop(key_column)
+                for offset, key in enumerate(keys):
+                    if key is None:
+                        raise ImportDataError(f"{where} row {row + offset}: the key column {key_column!r} is empty")
+                keys = [k if isinstance(k, str) else str(k) for k in keys]
+            else:
+                keys = [f"{i:0{width}d}" for i in range(row, row + batch.num_rows)]
+            converted = [convert(name, columns[name], row) for name in fields]
+            for values in zip(keys, *converted):
+                sample = dict(zip(out_names, values))
+                if sample.get("label", None) is _MISSING:
+                    del sample["label"]
+                yield row, sample
+                row += 1
+
+    def load(item: tuple[int, dict[str, Any]]) -> Loaded:
+        row, sample = item
+        origin = f"{where} row {row}"
+        if image_column is not None:
+            value = sample.get("image")
+            if value is None:
+                raise ImportDataError(f"{origin}: no image in column {image_column!r}")
+            if isinstance(value, str):
+                sample["image"] = read_file(base / value, f"{origin}: {value}")
+        for name in structs:
+            value = sample.get(fields[name])
+            if isinstance(value, str):
+                sample[fields[name]] = read_file(base / value, f"{origin}: {value}")
+        return origin, sample
+
+    return items(), load, bool(path_column)
+
+
+def table_source(
+    table_file: str | os.PathLike,
+    *,
+    root: str | os.PathLike | None = None,
+    image_column: str | None = None,
+    label_column: str | None = "label",
+    key_column: str | None = None,
+    labels: Labels = None,
+    batch_size: int = 1024,
+) -> Source:
+    """The rows of a table (see :func:`import_table`), read lazily in batches."""
+    path = Path(table_file)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such table file")
+    schema, total, batches = _open(path, batch_size)
+    classes = _table_classes(path, schema, label_column, labels, batches)
+    items, load, reads_files = table_samples(
+        schema, batches(), str(path), base=Path(root) if root is not None else path.parent,
+        image_column=image_column, label_column=label_column, key_column=key_column, classes=classes, total=total,
+    )
+    return Source(items, load, path.name, total, classes.names, reads_files)
+
+
+def _table_classes(path: Path, schema: Any, label_column: str | None, labels: Labels, batches: Callable[[], Iterator[Any]]) -> ClassList:
+    """The class list: given, from the metadata, or the sorted names of a str label column."""
+    pa = require("pyarrow", "table")
+    if labels is not None or label_column is None or label_column not in schema.names:
+        return ClassList.collect((), labels)
+    stored = metadata_label_names(schema, label_column)
+    if stored is not None:
+        return ClassList(stored)
+    kind = schema.field(label_column).type
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_dictionary(kind)):
+        return ClassList(None)
+    index = schema.get_field_index(label_column)
+    values: set[str] = set()
+    for batch in batches():
+        values.update(v for v in batch.column(index).to_pylist() if v is not None)
+    return ClassList.collect(values)
+
+
+def import_table(
+    table_file: str | os.PathLike,
+    output: str | os.PathLike,
+    *,
+    root: str | os.PathLike | None = None,
+    image_column: str | None = None,
+    label_column: str | None = "label",
+    key_column: str | None = None,
+    labels: Labels = None,
+    **options: Any,
+) -> ImportResult:
+    """Import a Parquet, Arrow or Feather table, one sample per row (needs the extra ``table``).
+
+    The image column (named, else the first of ``image``, ``img``, ``jpg`` … ``path``, ``file``)
+    becomes ``image``: bytes stay bytes, a str is a path read from ``root``, a Hugging Face
+    ``Image`` struct gives its bytes. The label column becomes ``label``: ints stay ints (names
+    from dings' or Hugging Face's metadata are recorded), class names become ints in sorted order.
+    Numeric list columns become numpy arrays of their type; other columns are kept as they are. The
+    key is the key column (default ``key``), else the row number.
+
+    Args:
+        table_file: ``.parquet``/``.pq``, ``.arrow``/``.feather``/``.ipc``.
+        output: the dataset to write.
+        root: the folder image paths start from (default: the table's folder).
+        image_column: the image column.
+        label_column: the label column (``None``: no labels).
+        key_column: a column of unique keys.
+        labels: the class list (a file with one name a line, or the names).
+        options: see :func:`import_samples`.
+
+    Raises:
+        MissingExtraError: pyarrow is not installed.
+        ImportDataError: a missing column, an unreadable image, a duplicate key or a label outside
+            the class list; the message names the table and row.
+    """
+    source = table_source(table_file, root=root, image_column=image_column, label_column=label_column, key_column=key_column, labels=labels)
+    return run_import(source, output, **options)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from dings.format import VerifyReport, data_path, index_path
+from dings.format import Generation, IncompleteCommitError, check_generation, pin_generation
 from dings.format import verify as verify_dataset
 from dings.format.verify import check_md5, check_structure
 
@@ -72,6 +73,9 @@ class ByteSource:
     def ensure_index(self) -> None:
         """Make sure the index files are present under :attr:`index_base` (remote: fetched again if evicted)."""
 
+    def check_generation(self) -> None:
+        """Raise if the dataset was replaced since the source was opened (call after loading an index file)."""
+
     def verify_data(self, progress: bool = False) -> bool:
         """Whether the data file matches its md5 file."""
         report = VerifyReport(self.index_base)
@@ -125,6 +129,7 @@ class FileSource(ByteSource):
         if not stat.S_ISREG(info.st_mode):
             raise FileNotFoundError(f"{self.index_base}: is not a file")
         self._size = info.st_size
+        self._generation = Generation(info.st_dev, info.st_ino)
         self.legacy = not os.path.exists(index_path(self.index_base, ".offsets"))
         if self.legacy and not os.path.exists(index_path(self.index_base, ".index")):
             if not _starts_with_map(self.index_base):
@@ -142,11 +147,16 @@ class FileSource(ByteSource):
     def view(self) -> memoryview:
         if self._view is None:
             with open(self.index_base, "rb") as f:
+                if pin_generation(f.fileno()) != self._generation:
+                    raise IncompleteCommitError(f"{self.index_base}: the dataset was replaced while it was open; open it again", path=self.index_base)
                 size = os.fstat(f.fileno()).st_size
                 self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else None
             self._size = size
             self._view = memoryview(self._map) if self._map is not None else memoryview(b"")
         return self._view
+
+    def check_generation(self) -> None:
+        check_generation(self.index_base, self._generation)
 
     def bytes_view(self) -> Any:
         """The memory map itself (slicing it gives ``bytes`` in one step), or ``b""`` for an empty file."""

@@ -163,8 +163,10 @@ class MsgpackReader(Reader):
             size = self._source.size()
             if self._legacy:
                 self._keys, offsets = format_index.legacy_load_index(self.path, size)
+                self.source.check_generation()  # the index file just read belongs to the open data file
             else:
                 offsets = format_index.load_offsets(self.path)
+                self.source.check_generation()  # the index file just read belongs to the open data file
             source = index_path(self.path, ".index" if self._legacy else ".offsets")
             if offsets[0] != 0 or int(offsets[-1]) != size or np.any(offsets[1:] <= offsets[:-1]):
                 raise self._index_error(source, f"offsets do not match the data file {self._source.name} ({size} bytes)")
@@ -218,6 +220,7 @@ class MsgpackReader(Reader):
             else:
                 self._source.ensure_index()
                 keys = format_index.load_keys(self.path)
+                self.source.check_generation()  # the index file just read belongs to the open data file
                 if len(keys) != len(self.offsets) - 1:
                     raise self._index_error(index_path(self.path, ".keys"), f"{len(keys)} keys but {len(self.offsets) - 1} offsets")
                 self._keys = keys
@@ -225,6 +228,7 @@ class MsgpackReader(Reader):
 
     def _load_hashes(self) -> None:
         salt, hashes = format_index.load_key_hashes(self.path)
+        self.source.check_generation()  # the index file just read belongs to the open data file
         if len(hashes) != len(self):
             raise self._index_error(index_path(self.path, ".key_hashes"), f"{len(hashes)} hashes for {len(self)} samples")
         order = np.argsort(hashes, kind="stable")
@@ -253,6 +257,7 @@ class MsgpackReader(Reader):
             return self._key_to_index.get(key)
         if index_path(self.path, ".filter").exists():
             self._filter = format_index.load_filter(self.path)
+            self.source.check_generation()  # the index file just read belongs to the open data file
             self._use_filter = True
         self._load_hashes()
         return self._find_hash(key)
@@ -338,6 +343,7 @@ class MsgpackReader(Reader):
         checksums = self._checksums
         if checksums is None:
             checksums = self._checksums = load_checksums(self.path, len(self))
+            self.source.check_generation()  # the index file just read belongs to the open data file
             if checksums is None:  # the dataset has none: nothing to check
                 self._verify = False
                 return

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from dings.format import (
     CHECKSUMS_SUFFIX,
+    INDEX_SUFFIXES,
+    MD5_SUFFIX,
     CorruptIndexError,
     DamagedDataError,
     compute_checksums,
@@ -29,7 +31,7 @@ from .progress import progress_bar
 
 __all__ = ["add_checksums", "convert_index"]
 
-_NEW_INDEX = (".offsets", ".keys", ".key_hashes", ".filter")
+_NEW_INDEX = INDEX_SUFFIXES
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -89,7 +91,7 @@ def convert_index(
     folder = source.parent if outdir is None else Path(outdir)
     target = folder / source.name
     in_place = _same_file(source, target)
-    outputs = [index_path(target, s) for s in _NEW_INDEX + (CHECKSUMS_SUFFIX, ".md5")] + ([] if in_place else [target])
+    outputs = [index_path(target, s) for s in _NEW_INDEX + (CHECKSUMS_SUFFIX, MD5_SUFFIX)] + ([] if in_place else [target])
     existing = [p for p in outputs if p.exists()]
     if existing and not overwrite:
         raise FileExistsError(

@@ -225,11 +225,15 @@ class _Setup:
             return "new"
         return "mixed"
 
+    def _names(self) -> list[str]:
+        # a child interrupted before it created its output folder leaves no folder at all
+        return [p.name for p in self.folder.iterdir()] if self.folder.is_dir() else []
+
     def journals(self) -> list[str]:
-        return sorted(p.name for p in self.folder.iterdir() if p.name.endswith(".journal"))
+        return sorted(n for n in self._names() if n.endswith(".journal"))
 
     def temporaries(self) -> list[str]:
-        return sorted(p.name for p in self.folder.iterdir() if p.name.startswith("."))
+        return sorted(n for n in self._names() if n.startswith("."))
 
 
 def _install_step_fault(k: int, action: str) -> None:
@@ -342,8 +346,8 @@ def run_trial(base: Path, operation: str, mode: str, seed: int, timeout: float =
     delay = rng.uniform(0, duration * 1.3)
     pid = os.fork()
     if pid == 0:  # pragma: no cover - child
-        _forked_child()
-        try:
+        try:  # an early SIGINT must end the child here, never let it run on as the parent
+            _forked_child()
             if mode.startswith("step"):
                 _install_step_fault(k, "kill" if mode == "step-kill" else "int")
             setup.run()

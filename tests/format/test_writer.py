@@ -222,6 +222,19 @@ def test_keyboard_interrupt_in_with_block_leaves_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_interrupt_while_the_writer_is_set_up_leaves_nothing_even_while_its_traceback_is_kept(tmp_path, monkeypatch):
+    import dings.format.writer as writer_module
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(writer_module, "Progress", interrupted)  # the last step of setting up
+    with pytest.raises(KeyboardInterrupt) as caught:
+        FileWriter(tmp_path / "d.msgpack", progress=False)
+    assert caught.value.__traceback__ is not None  # the frames, and the half-made writer, are alive
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_unclosed_writer_that_is_dropped_leaves_nothing(tmp_path):
     writer = FileWriter(tmp_path / "d.msgpack", progress=False)
     writer.write({"key": "a"})

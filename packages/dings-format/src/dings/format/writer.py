@@ -236,21 +236,23 @@ class Writer(CommitOnSuccess):
             # ones are cheaper inline than handed over
             self._checksummer = BackgroundWorker(functools.partial(_checksum_chunk, self._offsets, self._checksums), "dings-crc32")
             workers.append(self._checksummer)
+            self._keys: dict[str, None] = {}
+            self._position = 0
+            self._pending: list[bytes] = []
+            self._pending_size = 0
+            self._pending_count = 0
+            if disable is not None and progress is None:
+                progress = not disable
+            self._progress = Progress(desc or self.path.name, total=total, enabled=progress)
+            self._closed = False
         except BaseException as exc:  # e.g. Ctrl-C right after the file was created: leave nothing behind
+            # at once, not when the writer is collected: a kept traceback (a notebook's last
+            # error) holds this frame, and with it the writer, alive
             if file is not None:
                 _discard(workers, file, self._temp_files)
             elif not isinstance(exc, FileExistsError):  # interrupted inside open(): the file may exist
                 remove_files([self._tmp_data])
             raise
-        self._keys: dict[str, None] = {}
-        self._position = 0
-        self._pending: list[bytes] = []
-        self._pending_size = 0
-        self._pending_count = 0
-        if disable is not None and progress is None:
-            progress = not disable
-        self._progress = Progress(desc or self.path.name, total=total, enabled=progress)
-        self._closed = False
 
     @property
     def written(self) -> int:
@@ -393,8 +395,8 @@ class FileWriter(Writer):
     """
 
     def __init__(self, outfile: str | os.PathLike, buffering: int = 0, overwrite: bool = False, *, allow_unsafe: bool = False, **kwargs: Any) -> None:
+        self._pack = make_packer(allow_unsafe=allow_unsafe).pack  # first: the files exist once the base is set up
         super().__init__(outfile, buffering, overwrite, **kwargs)
-        self._pack = make_packer(allow_unsafe=allow_unsafe).pack
 
     def write(self, sample: dict) -> int:
         """Pack and write one sample.

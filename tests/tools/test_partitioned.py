@@ -146,3 +146,29 @@ def test_import_in_partitions_names_the_bad_file(photos, tmp_path):
         import_partitioned(photos, tmp_path / "parts", "folder", partition_size=4)
     with pytest.raises(ValueError, match="--shuffle is not available"):
         import_partitioned(str(tmp_path / "x-{0..1}.tar"), tmp_path / "w", "webdataset", shuffle=True)
+
+
+WITHOUT_RAY = textwrap.dedent(
+    """
+    import importlib.abc, sys
+
+    class Block(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] == "ray":
+                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+    sys.meta_path.insert(0, Block())
+    import dings.tools.ray
+    from dings.tools import MissingExtraError
+    try:
+        dings.tools.ray.DingsDatasink("out")
+    except MissingExtraError as exc:
+        print(exc)
+    """
+)
+
+
+def test_the_ray_module_imports_without_ray_and_says_what_to_install():
+    done = subprocess.run([sys.executable, "-c", WITHOUT_RAY], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert 'pip install "dings-tools[ray]"' in done.stdout and done.stdout.count("\n") == 1

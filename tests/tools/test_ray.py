@@ -145,6 +145,11 @@ def test_output_to_s3(cluster, s3):
 
     rows = read_dings(url, storage_options=s3.options).take_all()  # the manifest lists the shards
     assert sorted(r["key"] for r in rows) == [s["key"] for s in expected(payloads())]
+    with pytest.raises(FileExistsError, match="overwrite"):
+        write_partitioned(payloads(2), load, url, engine="ray", storage_options=s3.options)
+    smaller = write_partitioned(payloads(2), load, url, engine="ray", shard_size=4, storage_options=s3.options, overwrite=True)
+    assert len(smaller.paths) == 4  # the older set's other shards went in the same commit
+    assert equal(read_all(f"{url}/train-*.msgpack", storage_options=s3.options), expected(payloads(2)))
 
 
 def test_datasink_and_datasource(cluster, tmp_path):

@@ -225,11 +225,12 @@ class RemotePartitionedOutput:
         """Check keys, copy every shard into place, remove stale shards, write the manifest last."""
         ordered = sorted(records, key=lambda r: r.partition)
         self.check_overwrite(overwrite)
+        urls = [self._url(self._partition_name(r.partition) + ".keyhashes", staged=True) for r in ordered]
+        fetched = self.fs.cat([self._path(u) for u in urls], on_error="return")  # concurrent on async filesystems
         hashes = []
-        for record in ordered:
-            url = self._url(self._partition_name(record.partition) + ".keyhashes", staged=True)
-            content = self._cat(url)
-            if content is None:
+        for record, url in zip(ordered, urls):
+            content = fetched.get(self._path(url)) if isinstance(fetched, dict) else None
+            if not isinstance(content, bytes):
                 raise FileNotFoundError(f"{url}: key hashes of partition {record.partition} are missing; run the job again to rewrite it")
             hashes.append(np.frombuffer(content, dtype=">u8").astype(np.uint64))
 
@@ -244,20 +245,15 @@ class RemotePartitionedOutput:
         manifest = manifest_content(ordered)
         if self._cat(self.manifest) is not None:  # the old set no longer counts as complete
             self.fs.rm_file(self._path(self.manifest))
-        for shard in shards:
-            for suffix in _SHARD_SUFFIXES:
-                source = self._url(shard.name + suffix, staged=True)
-                if suffix in ("", ".md5") or self.fs.exists(self._path(source)):
-                    self.fs.copy(self._path(source), self._path(self._url(shard.name + suffix)))
+        # server-side copies, in batches of concurrent requests on async filesystems (s3fs, gcsfs);
+        # every shard was uploaded with all its files
+        names = [shard.name + suffix for shard in shards for suffix in _SHARD_SUFFIXES]
+        self.fs.copy([self._path(self._url(n, staged=True)) for n in names], [self._path(self._url(n)) for n in names])
         new = {shard.name for shard in shards}
-        for url in self.existing():
-            name = url.rsplit("/", 1)[-1]
-            if name not in new:
-                for suffix in _SHARD_SUFFIXES + (".index",):
-                    try:
-                        self.fs.rm_file(self._path(url + suffix))
-                    except FileNotFoundError:
-                        pass
+        stale = [self._path(url + suffix) for url in self.existing() if url.rsplit("/", 1)[-1] not in new for suffix in _SHARD_SUFFIXES + (".index",)]
+        stale = [path for path in stale if self.fs.exists(path)]
+        if stale:
+            self.fs.rm(stale)
         self.fs.pipe_file(self._path(self.manifest), (json.dumps(manifest, indent=1) + "\n").encode("utf-8"))
         self.discard()
         return manifest

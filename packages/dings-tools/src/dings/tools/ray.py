@@ -138,6 +138,7 @@ def _rows(blocks: Iterable[Any]) -> Iterator[dict[str, Any]]:
             yield sample_from_row(row)
 
 
+@functools.lru_cache(maxsize=None)
 def _datasink_class() -> type:
     Datasink = _base("Datasink")
 
@@ -281,6 +282,7 @@ def _read_shards(shards: Sequence[str], options: dict[str, Any], block_samples: 
                 yield _to_block(batch)
 
 
+@functools.lru_cache(maxsize=None)
 def _datasource_class() -> type:
     Datasource = _base("Datasource")
     from ray.data.block import BlockMetadata

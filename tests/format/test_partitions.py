@@ -10,10 +10,12 @@ import pytest
 from dings.format import (
     DuplicateKeyError,
     PartitionedOutput,
+    ShardedWriter,
     load_manifest,
     load_md5,
     output_prefix,
     verify,
+    write_label_names,
 )
 from dings.readers import ShardedReader
 
@@ -121,14 +123,20 @@ def test_duplicate_keys_across_partitions_fail_the_commit_and_leave_nothing_fina
 
 
 def test_a_new_set_replaces_an_older_one_in_one_commit(tmp_path):
+    with ShardedWriter(tmp_path / "train", max_samples=5, progress=False) as writer:  # train-00000.msgpack …
+        for sample in samples(0, 7, "old"):
+            writer.write(sample)
     out = PartitionedOutput(tmp_path / "train", max_samples=2)
-    out.commit(write_all(out, [4, 4, 4]))
-    assert len(out.existing()) == 6
+    out.commit(write_all(out, [4, 4, 4]), overwrite=True)
+    assert len(out.existing()) == 6 and not (tmp_path / "train" / "train-00000.msgpack").exists()
+    for path in out.existing():
+        write_label_names(path, ["a", "b"])
     with pytest.raises(FileExistsError, match="overwrite"):
         out.check_overwrite(False)
     out.commit([out.write_partition(0, samples(0, 3, "n"), "n")], overwrite=True)
     assert [p.name for p in out.existing()] == ["train-00000-00000.msgpack", "train-00000-00001.msgpack"]
     assert load_manifest(tmp_path / "train")["samples"] == 3
+    assert sorted(p.name for p in (tmp_path / "train").glob("*.labels.json")) == ["train-00000-00000.msgpack.labels.json", "train-00000-00001.msgpack.labels.json"]
 
 
 def test_wait_for_names_missing_partitions(tmp_path):

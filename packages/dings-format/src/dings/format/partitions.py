@@ -32,6 +32,7 @@ import numpy as np
 from .commit import Commit, DatasetFiles, check_committed, dataset_files, temp_path, write_synced
 from .errors import DuplicateKeyError
 from .index import hash_many, keys_len, load_keys, load_md5, md5_file
+from .label_names import LABEL_NAMES_SUFFIX
 from .paths import CHECKSUMS_SUFFIX, INDEX_SUFFIXES, LEGACY_INDEX_SUFFIX, MD5_SUFFIX, index_path
 from .sharded import ShardedWriter
 from .writer import ask_overwrite
@@ -230,6 +231,9 @@ class PartitionedOutput:
         self.max_bytes = max_bytes
         self.allow_unsafe = allow_unsafe
         self._shard_name = re.compile(re.escape(self.name) + r"-(\d+)-(\d+)\.msgpack\Z")
+        # what a new set replaces: partitioned shards, and shards of a ShardedWriter set of the same
+        # name (NAME-00000.msgpack …), which the same glob NAME-*.msgpack would mix in
+        self._set_name = re.compile(re.escape(self.name) + r"-\d+(?:-\d+)?\.msgpack\Z")
 
     def __repr__(self) -> str:
         return f"PartitionedOutput({str(self.prefix)!r})"
@@ -249,10 +253,11 @@ class PartitionedOutput:
         return self.staging / (self.partition_name(partition) + ".keyhashes")
 
     def existing(self) -> list[Path]:
-        """Data files of a set committed here earlier (``NAME-<partition>-<shard>.msgpack``)."""
+        """Data files of a set committed here earlier (``NAME-<partition>-<shard>.msgpack``, or
+        ``NAME-<shard>.msgpack`` of a :class:`ShardedWriter`)."""
         if not self.folder.is_dir():
             return []
-        return sorted(self.folder / n for n in os.listdir(self.folder) if self._shard_name.match(n))
+        return sorted(self.folder / n for n in os.listdir(self.folder) if self._set_name.match(n))
 
     def check_overwrite(self, overwrite: bool) -> None:
         """Refuse (or ask about) an existing dataset here before any work is done."""
@@ -404,7 +409,8 @@ class PartitionedOutput:
         write_synced(tmp, (json.dumps(manifest, indent=1) + "\n").encode("utf-8"))
         datasets[-1].renames.append((tmp, self.manifest))  # the manifest appears last
         new = {d.path for d in datasets}
-        stale = [DatasetFiles(p, [], dataset_files(p)) for p in self.existing() if p not in new]
+        # a stale shard goes with its label names (a sidecar the dataset files do not list)
+        stale = [DatasetFiles(p, [], dataset_files(p) + [index_path(p, LABEL_NAMES_SUFFIX)]) for p in self.existing() if p not in new]
         transaction = Commit(datasets + stale)
         try:
             transaction.run()

@@ -145,10 +145,10 @@ class RemotePartitionedOutput:
         return sorted(n for n in names if n.startswith(start))
 
     def existing(self) -> list[str]:
-        """Data file URLs of a set committed here earlier."""
+        """Data file URLs of a set committed here earlier (also of a ShardedWriter set of the same name)."""
         import re
 
-        regex = re.compile(re.escape(self.name) + r"-\d+-\d+\.msgpack\Z")
+        regex = re.compile(re.escape(self.name) + r"-\d+(?:-\d+)?\.msgpack\Z")
         return [self._url(n) for n in self._list(self.folder, self.name + "-") if regex.match(n)]
 
     def check_overwrite(self, overwrite: bool) -> None:

@@ -12,7 +12,9 @@ Engines:
 - ``"local"``: every partition in this process, one after another.
 - ``"ranks"``: torchrun/SLURM-style processes (``RANK``, ``WORLD_SIZE``): rank ``r`` writes the
   partitions ``p`` with ``p % WORLD_SIZE == r``; rank 0 then waits for all records (with a timeout)
-  and commits.
+  and commits. Rank 0 accepts a record made from the same fingerprint by an earlier run (that is
+  resuming) without re-hashing its data; the rank that owns it re-verifies it, and rewrites it if
+  damaged, so start every rank of a rerun together.
 - ``"ray"``: one Ray Data task per partition (see :mod:`dings.tools.ray`).
 """
 

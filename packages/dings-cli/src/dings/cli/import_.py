@@ -10,17 +10,29 @@ examples:
   dings import data.parquet data.msgpack --shuffle --seed 1
   dings import photos/ photos.msgpack -t 4 --recompress 90 --max-size 512
   dings import hf_saved/ train.msgpack --split train
+  dings import photos/ out/photos --engine ray --partition-size 10000 --shard-size 5000
+  dings import photos/ s3://bucket/photos --engine ray --address ray://head:10001
+  torchrun --nproc-per-node 4 -m dings import photos/ out/photos --engine ranks
+
+With --engine the source is cut into partitions (--partition-size files or rows; one tar file of
+WebDataset shards), written by many tasks at once as shards NAME-<partition>-<shard>.msgpack, and
+committed whole with a manifest NAME.manifest.json; running the same command again after an
+interruption skips the partitions already written and verified. --engine ray runs on Ray Data
+(pip install "dings-tools[ray]"); --engine ranks runs as one of WORLD_SIZE processes (RANK,
+WORLD_SIZE as torchrun or SLURM set them): every rank writes its partitions, rank 0 commits.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from ._common import add_no_confirm, add_quiet
+from ._common import add_no_confirm, add_quiet, at_least
 
 __all__ = ["add_arguments", "run"]
 
 KINDS = ("folder", "list", "table", "webdataset", "huggingface")
+#: the engines of --engine (dings.tools.ENGINES; repeated here so that --help imports nothing)
+ENGINES = ("local", "ranks", "ray")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,6 +60,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--key-column", default=None, help="a column of unique keys (default: key, else paths or row numbers)")
     group.add_argument("--split", default=None, help="huggingface: the split to import")
     group.add_argument("--config", default=None, help="huggingface: the configuration name for load_dataset")
+    group = parser.add_argument_group("writing in partitions (many processes or machines)")
+    group.add_argument("--engine", choices=ENGINES, default=None, help="write partitions in this process (local), as RANK of WORLD_SIZE (ranks) or on Ray Data (ray); default: no partitions")
+    group.add_argument("--address", default=None, help="--engine ray: the Ray cluster (default: RAY_ADDRESS, else a new local instance)")
+    group.add_argument("--partition-size", type=at_least(1), default=10_000, metavar="N", help="--engine: files or rows per partition (default %(default)s)")
+    group.add_argument("--timeout", type=float, default=3600.0, metavar="SECONDS", help="--engine ranks: how long rank 0 waits for the other ranks (default %(default)s)")
+    group.add_argument("--no-resume", action="store_true", help="--engine: rewrite partitions that an earlier, interrupted run left")
     add_no_confirm(parser)
     add_quiet(parser)
 
@@ -80,6 +98,10 @@ def run(args: argparse.Namespace) -> int:
     if args.recompress is not None and not 1 <= args.recompress <= 100:
         raise UsageError("--recompress takes a JPEG quality from 1 to 100")
     kind = args.kind or detect_source(args.source)
+    if args.engine is not None:
+        return _run_partitioned(args, kind)
+    if args.address is not None:
+        raise UsageError("--address needs --engine ray")
     first = Path(shard_pattern(args.output).format(0, index=0)) if args.shard_size else Path(args.output)
     overwrite = allow_overwrite([first], args.no_confirm)
     result = import_source(
@@ -89,4 +111,31 @@ def run(args: argparse.Namespace) -> int:
     )
     if not args.quiet:
         print(f"imported {kind} {args.source}: {result}")
+    return 0
+
+
+def _run_partitioned(args: argparse.Namespace, kind: str) -> int:
+    """``dings import --engine …``: one library call, then say what was written."""
+    from dings.format import PartitionedOutput
+    from dings.readers import is_url
+    from dings.tools import import_partitioned
+
+    from ._common import UsageError, allow_overwrite
+
+    if args.address is not None and args.engine != "ray":
+        raise UsageError("--address needs --engine ray")
+    overwrite = args.no_confirm
+    if not is_url(args.output):
+        overwrite = allow_overwrite(PartitionedOutput(args.output).existing()[:1], args.no_confirm)
+    result = import_partitioned(
+        args.source, args.output, kind, engine=args.engine, partition_size=args.partition_size, shard_size=args.shard_size,
+        labels=args.labels, shuffle=args.shuffle, seed=args.seed, recompress=args.recompress, max_size=args.max_size,
+        check_images=not args.no_image_check, overwrite=overwrite, resume=not args.no_resume, address=args.address,
+        timeout=args.timeout, progress=not args.quiet, **_source_options(kind, args),
+    )
+    if not args.quiet:
+        if result.paths:
+            print(f"imported {kind} {args.source} with --engine {args.engine}: {result}")
+        else:
+            print(f"imported {kind} {args.source} with --engine {args.engine}: {result.samples:,} samples written by this rank; rank 0 commits")
     return 0

@@ -38,6 +38,19 @@ from .label_names import LABEL_NAMES_SUFFIX, copy_label_names, load_label_names,
 from .packing import make_packer, make_unpacker, pack, packb, unpack, unpack_options, unpack_sample, unpackb
 from .paths import DATASET_SUFFIXES, INDEX_SUFFIXES, JOURNAL_SUFFIX, LEGACY_INDEX_SUFFIX, MD5_SUFFIX, data_path, index_path
 from .progress import Progress, progress_bar
+from .partitions import (
+    MANIFEST_SUFFIX,
+    PartitionedOutput,
+    PartitionRecord,
+    ShardRecord,
+    check_unique_keys,
+    fingerprint,
+    key_hashes_of,
+    load_manifest,
+    manifest_content,
+    output_prefix,
+    wait_for_records,
+)
 from .sharded import ShardedWriter, shard_pattern
 from .verify import VerifyReport, verify
 from .writer import FileWriter, RawWriter, Writer, close_together
@@ -106,6 +119,17 @@ __all__ = [
     "close_together",
     "ShardedWriter",
     "shard_pattern",
+    "MANIFEST_SUFFIX",
+    "PartitionedOutput",
+    "PartitionRecord",
+    "ShardRecord",
+    "check_unique_keys",
+    "fingerprint",
+    "key_hashes_of",
+    "load_manifest",
+    "manifest_content",
+    "output_prefix",
+    "wait_for_records",
     "VerifyReport",
     "verify",
 ]

@@ -44,12 +44,14 @@ from .image import (
     write_label_map,
 )
 from .importing import (
+    PARTITIONED_KINDS,
     ImportDataError,
     ImportResult,
     detect_source,
     import_folder,
     import_huggingface,
     import_list,
+    import_partitioned,
     import_samples,
     import_source,
     import_table,
@@ -58,6 +60,7 @@ from .importing import (
 from .info import DatasetInfo, KeySummary, info
 from .matlab import iter_fields, loadmat
 from .merge import merge
+from .partitioned import ENGINES, PartitionedResult, RemotePartitionedOutput, open_partitioned, rank_from_env, write_one_partition, write_partitioned
 from .parallel import available_cpus, parallel_map, resolve_workers
 from .preview import (
     contact_sheet,
@@ -157,6 +160,8 @@ __all__ = [
     "import_folder",
     "import_huggingface",
     "import_list",
+    "import_partitioned",
+    "PARTITIONED_KINDS",
     "import_samples",
     "import_source",
     "import_table",
@@ -172,6 +177,13 @@ __all__ = [
     "make_parser_simple",
     "make_printer",
     "merge",
+    "ENGINES",
+    "PartitionedResult",
+    "RemotePartitionedOutput",
+    "open_partitioned",
+    "rank_from_env",
+    "write_one_partition",
+    "write_partitioned",
     "open_comp",
     "overlay_fixations",
     "overlay_labels",

@@ -17,10 +17,12 @@ from .core import ImportDataError, ImportResult, Source, run_import
 from .folder import import_folder
 from .huggingface import import_huggingface, is_saved_dataset
 from .listfile import LIST_SUFFIXES, import_list
+from .partitioned import PARTITIONED_KINDS, import_partitioned
 from .table import TABLE_SUFFIXES, import_table
 from .webdataset import import_webdataset
 
 __all__ = [
+    "PARTITIONED_KINDS",
     "SOURCE_KINDS",
     "ImportDataError",
     "ImportResult",
@@ -28,6 +30,7 @@ __all__ = [
     "import_folder",
     "import_huggingface",
     "import_list",
+    "import_partitioned",
     "import_samples",
     "import_source",
     "import_table",

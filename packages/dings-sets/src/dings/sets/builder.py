@@ -256,7 +256,7 @@ def command_line(name: str, argv: Sequence[str] | None = None) -> Outputs:
     return _run(info, cls, namespace, False if namespace.quiet else None)
 
 
-def legacy_main(name: str) -> Callable[[Sequence[str] | None], Outputs]:
+def legacy_main(name: str) -> Callable[..., Outputs]:
     """The ``main(argv)`` of a datadings-style ``dings.sets.NAME_write`` module."""
 
     def main(argv: Sequence[str] | None = None) -> Outputs:

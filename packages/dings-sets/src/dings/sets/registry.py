@@ -56,10 +56,10 @@ def _load(entry: Any) -> tuple[DatasetInfo, type | None]:
         and issubclass(value, Builder)
         and isinstance(getattr(value, "info", None), DatasetInfo)
     ):
-        info = value.info
-        if info.converter is None:  # the entry point says where the converter is
-            info = replace(info, converter=f"{value.__module__}:{value.__qualname__}")
-        return info, value
+        declared: DatasetInfo = value.info
+        if declared.converter is None:  # the entry point says where the converter is
+            declared = replace(declared, converter=f"{value.__module__}:{value.__qualname__}")
+        return declared, value
     info = value if isinstance(value, DatasetInfo) else getattr(value, "INFO", None)
     if not isinstance(info, DatasetInfo):
         raise TypeError(

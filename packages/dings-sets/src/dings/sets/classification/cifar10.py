@@ -74,7 +74,7 @@ class CIFAR10(Builder):
     def items(self, split: str) -> list[tuple[str, Any, int]]:
         """``(key, row, label)`` of every image of ``split``."""
         archive = self.files["cifar-10-python.tar.gz"]
-        found = []
+        found: list[tuple[str, Any, int]] = []
         for member in MEMBERS[split]:
             batch = read_batch(archive, member)
             labels = batch[b"labels"]

@@ -136,8 +136,8 @@ class Builder:
         return outputs
 
 
-#: options of :func:`convert` → the dataset's common option that must exist for them
-_COMMON = {"shuffle": "shuffle", "seed": "shuffle", "threads": "threads"}
+#: common options of :func:`convert` → (the catalog's name for them, their default)
+_COMMON = {"shuffle": ("shuffle", False), "seed": ("shuffle", 0), "threads": ("threads", 1)}
 
 
 def _builder_of(name: str) -> tuple[DatasetInfo, type[Builder]]:
@@ -199,11 +199,11 @@ def convert(
     namespace = converter_parser(info).parse_args([])
     given = {"shuffle": shuffle, "seed": seed, "threads": threads}
     for key, value in given.items():
+        common, default = _COMMON[key]
         if hasattr(namespace, key):
             setattr(namespace, key, value)
-        elif value != getattr(convert, "__kwdefaults__", {}).get(key):
-            needs = _COMMON[key]
-            raise TypeError(f"{info.name} has no {needs!r} option, so {key}= cannot be given; leave it out")
+        elif value != default:
+            raise TypeError(f"{info.name} has no {common!r} option, so {key}= cannot be given; leave it out")
     if getattr(namespace, "threads", 1) == 0:
         namespace.threads = os.cpu_count() or 1
     unknown = sorted(set(options) - set(vars(namespace)))

@@ -1,13 +1,9 @@
-"""The converter framework: every ``dings.sets.FOO_write`` module is a few lines on top of this.
+"""What every conversion shares: the command line built from a catalog entry, preparing the sources,
+and :class:`Outputs`, which writes each split atomically, asking before it overwrites.
 
-A converter module defines ``convert(args, files, outputs)`` and ends with::
-
-    def main(argv=None):
-        return run_converter(INFO, convert, argv)
-
-:func:`run_converter` builds the command line from the catalog entry (common options plus the
-dataset's own), downloads and verifies the source files, and hands the converter an
-:class:`Outputs` object that writes each split atomically, asking before it overwrites.
+Datasets are :class:`~dings.sets.builder.Builder` subclasses (see :mod:`dings.sets.builder`).
+:func:`run_converter` keeps the earlier interface, a module with ``convert(args, files, outputs)``
+and ``main(argv)``, working for plugins written against it.
 """
 
 from __future__ import annotations

@@ -174,11 +174,12 @@ class WrangledData:
                 answers_member = self.answer_members[index]
             answers = self.answers[answers_member]
             line = int(stem)
-            if line >= len(answers) or answers[line] is None:
+            entry = answers[line] if line < len(answers) else None
+            if entry is None:
                 raise ConversionError(
                     f"{self.archive}: {answers_member} has no line {line + 1} for image {image}"
                 )
-            answer, duration = answers[line]
+            answer, duration = entry
             found.append(ANP460Experiment(read_gaze(z.read(member), where), None, answer, duration))
         return found
 

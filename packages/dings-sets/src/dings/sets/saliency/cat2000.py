@@ -170,7 +170,7 @@ def make_sample(job: tuple[str, str, bytes, tuple[str, bytes] | None]) -> dict[s
     key, name, data, mat = job
     Image = require_extra("PIL.Image", "saliency", INFO.name)
     try:
-        pixels = decode_image(data, mode="RGB", as_array=True)
+        pixels = np.asarray(decode_image(data, mode="RGB", as_array=True))
     except ValueError as exc:
         raise ValueError(f"{name}: {exc}") from None
     left, top, right, bottom = content_box(pixels)

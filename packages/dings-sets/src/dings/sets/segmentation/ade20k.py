@@ -189,7 +189,7 @@ SPLITS = ("training", "validation")
 def decode_classes(png: bytes) -> np.ndarray:
     """Class ids of an ADE ``_seg``/``_parts`` PNG: ``R // 10 * 256 + G`` as uint16."""
     require_extra("PIL.Image", "segmentation", "ADE20k")
-    rgb = decode_image(png, mode="RGB", as_array=True).astype(np.uint16)
+    rgb = np.asarray(decode_image(png, mode="RGB", as_array=True)).astype(np.uint16)
     return (rgb[..., 0] // 10) * 256 + rgb[..., 1]
 
 
@@ -243,7 +243,7 @@ def _samples_of(archive: Archive, split: str) -> list[tuple[str, str, list[str]]
     for name in names:
         if split in name and name.endswith(".jpg"):
             prefix = name[: -len(".jpg")]
-            parts = []
+            parts: list[str] = []
             while f"{prefix}_parts_{len(parts) + 1}.png" in archive:
                 parts.append(f"{prefix}_parts_{len(parts) + 1}.png")
             found.append((name, f"{prefix}_seg.png", parts))

@@ -121,7 +121,9 @@ def class_color_map(n: int = 256) -> np.ndarray:
     colors = np.zeros((n, 3), dtype=np.uint8)
     for level in range(8):  # three bits of the index per level, from the top bit of each channel down
         for channel in range(3):
-            colors[:, channel] |= (bitget(index >> (3 * level), channel) << (7 - level)).astype(np.uint8)
+            colors[:, channel] |= np.asarray(bitget(index >> (3 * level), channel) << (7 - level)).astype(
+                np.uint8
+            )
     return colors
 
 
@@ -196,13 +198,15 @@ SPLITS = ("train", "val")
 def convert_label(png: bytes) -> bytes:
     """Turn a VOC colour-palette annotation into an 8-bit PNG of class indices (unknown colours → 0)."""
     require_extra("PIL.Image", "segmentation", "VOC2012")
-    indices = colors_to_indices(decode_image(png, mode="RGB", as_array=True), COLORS, default=0)
+    indices = colors_to_indices(np.asarray(decode_image(png, mode="RGB", as_array=True)), COLORS, default=0)
     return encode_label_map(indices, compress_level=9)
 
 
 def _label_fractions(png: bytes) -> tuple[list[int], list[float]]:
     require_extra("PIL.Image", "segmentation", "VOC2012")
-    return class_fractions(colors_to_indices(decode_image(png, mode="RGB", as_array=True), COLORS, default=0))
+    return class_fractions(
+        colors_to_indices(np.asarray(decode_image(png, mode="RGB", as_array=True)), COLORS, default=0)
+    )
 
 
 def read_ids(archive: Archive, split: str) -> list[str]:

@@ -12,7 +12,8 @@ from typing import Any
 from .builder import legacy_main
 from .segmentation import camvid as _module
 
-__all__ = [*_module.__all__, "main"]
+__all__ = list(_module.__all__)
+__all__ += ["main"]
 
 main = legacy_main("CAMVID")
 

@@ -12,7 +12,8 @@ from typing import Any
 from .builder import legacy_main
 from .classification import cifar10 as _module
 
-__all__ = [*_module.__all__, "main"]
+__all__ = list(_module.__all__)
+__all__ += ["main"]
 
 main = legacy_main("CIFAR10")
 

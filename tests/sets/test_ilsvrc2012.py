@@ -11,7 +11,7 @@ from PIL import Image, JpegImagePlugin
 
 from dings.readers import MsgpackReader
 from dings.sets import ILSVRC2012_synsets, ILSVRC2012_write, get
-from dings.sets._imagenet import TARGET_SIZE, UndecodableImageError, check_image
+from dings.sets.classification._imagenet import TARGET_SIZE, UndecodableImageError, check_image
 
 from .imagenet_fixtures import gzipped, jpeg, make_ilsvrc2012, picture, png, tar_bytes, write_tar
 

@@ -34,7 +34,7 @@ def test_catalog_imports_and_lists_everything_without_extras():
 def test_a_converter_without_its_extra_says_which_extra_to_install():
     result = run_blocked("""
         import numpy as np
-        from dings.sets._cifar import encode_row
+        from dings.sets.classification._cifar import encode_row
         try:
             encode_row(np.zeros(3072, dtype=np.uint8))
         except ImportError as error:

@@ -6,11 +6,10 @@ import numpy as np
 import pytest
 
 from dings.sets import ADE20k, CAMVID, Cityscapes, Places2017, VOC2012
-from dings.sets._segmentation import (
+from dings.sets.colors import colors_to_indices, index_to_color
+from dings.sets.segmentation._segmentation import (
     Archive,
     class_fractions,
-    colors_to_indices,
-    index_to_color,
     median_frequency_weights,
     sum_fractions,
     write_json,
@@ -24,6 +23,16 @@ def test_colors_to_indices_uses_the_first_match_and_a_default():
     assert colors_to_indices(image, np.zeros((300, 3)), default=0).dtype == np.uint16
     with pytest.raises(ValueError, match="H x W x 3"):
         colors_to_indices(np.zeros((2, 2)), table)
+
+
+def test_colors_to_indices_takes_band_first_rasters_and_colour_mappings():
+    rgb = np.array([[[255, 0, 7]], [[0, 0, 9]], [[0, 0, 7]]], np.uint8)  # (3, 1, 3): red, black, (7, 9, 7)
+    mapping = {(255, 0, 0): 5, (0, 0, 0): 6}
+    assert colors_to_indices(rgb, mapping, channel_axis=0).tolist() == [[5, 6, 0]]
+    assert colors_to_indices(rgb, {(255, 0, 0): 5}, default=9, channel_axis=0).tolist() == [[5, 9, 9]]
+    assert colors_to_indices(rgb, {(255, 0, 0): 300}, channel_axis=0).dtype == np.uint16
+    with pytest.raises(ValueError, match=r"3 x H x W"):
+        colors_to_indices(rgb[:2], mapping, channel_axis=0)
 
 
 def test_index_to_color_draws_unknown_indices_black():

@@ -1,4 +1,4 @@
-"""The remote-sensing helpers: band-first TIFF reading, one tile grid per scene, colour labels, checked casts."""
+"""The remote-sensing helpers: band-first TIFF reading, one tile grid per scene, checked casts (colour labels: test_segmentation_helpers)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from dings.sets._tiles import cast_checked, colors_to_classes, grid_shape, grid_tiles, read_tiff
+from dings.sets.remote_sensing._tiles import cast_checked, grid_shape, grid_tiles, read_tiff
 from dings.sets.extras import MissingExtraError
 
 tifffile = pytest.importorskip("tifffile", reason="tifffile (extra remote-sensing) is needed to write TIFF fixtures")
@@ -54,14 +54,6 @@ def test_grid_tiles_share_one_grid_and_count_dropped_cells():
     assert all(t.shape == (2, 8, 8) and l.shape == (8, 8) for _, (t, l) in dropped)
     with pytest.raises(ValueError, match=r"rasters of one scene differ in size"):
         list(grid_tiles([image, labels[:, :29]], 8))
-
-
-def test_colors_to_classes_maps_known_colours_and_defaults_the_rest():
-    rgb = np.array([[[255, 0, 7]], [[0, 0, 9]], [[0, 0, 7]]], np.uint8)  # (3, 1, 3): red, black, (7, 9, 7)
-    assert colors_to_classes(rgb, {(255, 0, 0): 5, (0, 0, 0): 6}).tolist() == [[5, 6, 0]]
-    assert colors_to_classes(rgb, {(255, 0, 0): 5}, default=9).dtype == np.int64
-    with pytest.raises(ValueError, match=r"expected a \(3, H, W\) uint8 array"):
-        colors_to_classes(rgb[:2], {})
 
 
 def test_cast_checked_refuses_to_wrap_or_round():

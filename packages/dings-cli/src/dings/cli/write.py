@@ -23,9 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """List the datasets, or run one converter and report what it wrote."""
-    import importlib
-
-    from dings.sets import UnknownDatasetError, get, list_datasets
+    from dings.sets import UnknownDatasetError, command_line, get, list_datasets
 
     from ._common import UsageError
     from .sets import format_listing
@@ -41,11 +39,10 @@ def run(args: argparse.Namespace) -> int:
     if info.converter is None:
         raise RuntimeError(f"{info.name}: has no converter yet; `dings sets --show {info.name}` shows what the catalog knows")
     try:
-        module = importlib.import_module(info.converter)
+        outputs = command_line(info.name, [*args.args, *(["-q"] if args.quiet and "-q" not in args.args else [])])
     except ImportError as exc:
         extra = f'pip install "dings-sets[{info.extra}]"' if info.extra else "install its dependencies"
         raise RuntimeError(f"{info.name}: the converter needs {exc.name or 'a module'}, which is not installed: {extra}") from None
-    outputs = module.main([*args.args, *(["-q"] if args.quiet and "-q" not in args.args else [])])
     written = getattr(outputs, "written", None)
     if written is not None:
         for path in written:

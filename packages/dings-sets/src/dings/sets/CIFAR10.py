@@ -1,41 +1,17 @@
-"""CIFAR-10: 60,000 32x32 colour images in 10 classes. Metadata and catalog entry."""
+"""datadings\' module name for :mod:`dings.sets.classification.cifar10`
+
+(kept so that existing imports work).
+"""
 
 from __future__ import annotations
 
-from .catalog import DatasetInfo, SourceFile, Split
+from typing import Any
 
-__all__ = ["CLASSES", "INFO"]
+from .classification import cifar10 as _module
 
-#: class names in label order
-CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+__all__ = list(_module.__all__)
 
-INFO = DatasetInfo(
-    name="CIFAR10",
-    aliases=("CIFAR-10", "cifar10"),
-    domain="classification",
-    tasks=("image-classification",),
-    tags=("small-images", "10-classes", "benchmark"),
-    description=(
-        "60,000 colour images of 32x32 pixels in 10 mutually exclusive classes (airplane … truck), "
-        "6,000 per class: 50,000 for training and 10,000 for testing; a subset of the 80 million tiny "
-        "images collected by Krizhevsky, Nair and Hinton."
-    ),
-    homepage="https://www.cs.toronto.edu/~kriz/cifar.html",
-    sources=(
-        SourceFile(
-            "cifar-10-python.tar.gz",
-            url="https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
-            md5="c58f30108f718f92721af3b95e74349a",
-            size=170_498_071,
-        ),
-    ),
-    splits=(Split("train", 50_000), Split("test", 10_000)),
-    sample_keys={"key": "str, the image's file name", "image": "bytes, RGB PNG", "label": "int 0..9 (CLASSES)"},
-    common_options=("shuffle", "threads"),
-    differences=(
-        "the pickles are loaded with an unpickler that only rebuilds numpy arrays (no code from the archive runs)",
-        "--seed makes the shuffled order reproducible; -t/--threads encodes PNGs in parallel with identical output",
-    ),
-    extra="classification",
-    converter="dings.sets.CIFAR10_write",
-)
+
+def __getattr__(name: str) -> Any:
+    """Everything else comes from the module itself, on first use (its metadata loads lazily)."""
+    return getattr(_module, name)

@@ -1,72 +1,17 @@
-"""CIFAR-100: 60,000 32x32 colour images in 100 fine and 20 coarse classes. Metadata and catalog entry."""
+"""datadings\' module name for :mod:`dings.sets.classification.cifar100`
+
+(kept so that existing imports work).
+"""
 
 from __future__ import annotations
 
-from .catalog import DatasetInfo, SourceFile, Split
+from typing import Any
 
-__all__ = ["CLASSES", "COARSE_CLASSES", "FINE_CLASSES", "INFO"]
+from .classification import cifar100 as _module
 
-#: the 100 fine class names in label order
-FINE_CLASSES = (
-    "apple", "aquarium_fish", "baby", "bear", "beaver", "bed", "bee", "beetle", "bicycle", "bottle",
-    "bowl", "boy", "bridge", "bus", "butterfly", "camel", "can", "castle", "caterpillar", "cattle",
-    "chair", "chimpanzee", "clock", "cloud", "cockroach", "couch", "crab", "crocodile", "cup", "dinosaur",
-    "dolphin", "elephant", "flatfish", "forest", "fox", "girl", "hamster", "house", "kangaroo", "keyboard",
-    "lamp", "lawn_mower", "leopard", "lion", "lizard", "lobster", "man", "maple_tree", "motorcycle", "mountain",
-    "mouse", "mushroom", "oak_tree", "orange", "orchid", "otter", "palm_tree", "pear", "pickup_truck", "pine_tree",
-    "plain", "plate", "poppy", "porcupine", "possum", "rabbit", "raccoon", "ray", "road", "rocket",
-    "rose", "sea", "seal", "shark", "shrew", "skunk", "skyscraper", "snail", "snake", "spider",
-    "squirrel", "streetcar", "sunflower", "sweet_pepper", "table", "tank", "telephone", "television", "tiger", "tractor",
-    "train", "trout", "tulip", "turtle", "wardrobe", "whale", "willow_tree", "wolf", "woman", "worm",
-)
+__all__ = list(_module.__all__)
 
-#: the fine class names (``label``), as in datadings
-CLASSES = FINE_CLASSES
 
-#: the 20 coarse class names (``coarse_label``) in label order
-COARSE_CLASSES = (
-    "aquatic_mammals", "fish", "flowers", "food_containers", "fruit_and_vegetables",
-    "household_electrical_devices", "household_furniture", "insects", "large_carnivores",
-    "large_man-made_outdoor_things", "large_natural_outdoor_scenes", "large_omnivores_and_herbivores",
-    "medium_mammals", "non-insect_invertebrates", "people", "reptiles", "small_mammals", "trees",
-    "vehicles_1", "vehicles_2",
-)
-
-INFO = DatasetInfo(
-    name="CIFAR100",
-    aliases=("CIFAR-100", "cifar100"),
-    domain="classification",
-    tasks=("image-classification",),
-    tags=("small-images", "100-classes", "coarse-labels", "benchmark"),
-    description=(
-        "60,000 colour images of 32x32 pixels in 100 classes (apple … worm) that are grouped into 20 "
-        "superclasses; 600 images per class: 50,000 for training and 10,000 for testing. Every image has a "
-        "fine label (its class) and a coarse label (its superclass). Like CIFAR-10 a subset of the 80 "
-        "million tiny images, collected by Krizhevsky, Nair and Hinton."
-    ),
-    homepage="https://www.cs.toronto.edu/~kriz/cifar.html",
-    sources=(
-        SourceFile(
-            "cifar-100-python.tar.gz",
-            url="https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
-            md5="eb9058c3a382ffc7106e4002c42a8d85",
-            size=169_001_437,
-        ),
-    ),
-    splits=(Split("train", 50_000), Split("test", 10_000)),
-    sample_keys={
-        "key": "str, the image's file name; the k-th repeat (k >= 2) of a name within a split gets k "
-               "appended (x.png, x.png2, x.png3)",
-        "image": "bytes, RGB PNG",
-        "label": "int 0..99, fine class (FINE_CLASSES)",
-        "coarse_label": "int 0..19, superclass (COARSE_CLASSES)",
-    },
-    common_options=("shuffle", "threads"),
-    differences=(
-        "the pickles are loaded with an unpickler that only rebuilds numpy arrays (no code from the archive runs)",
-        "repeated file names are numbered in file order, before shuffling, so keys do not depend on --seed",
-        "--seed makes the shuffled order reproducible; -t/--threads encodes PNGs in parallel with identical output",
-    ),
-    extra="classification",
-    converter="dings.sets.CIFAR100_write",
-)
+def __getattr__(name: str) -> Any:
+    """Everything else comes from the module itself, on first use (its metadata loads lazily)."""
+    return getattr(_module, name)

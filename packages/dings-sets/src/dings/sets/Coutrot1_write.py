@@ -1,237 +1,26 @@
-"""Convert Coutrot database 1 (``coutrot_database1.mat`` + ``ERB3_Stimuli.zip``) to ``Coutrot1.msgpack``.
+"""datadings\' ``Coutrot1_write``: the command line of :class:`dings.sets.saliency.coutrot1.Coutrot1`.
 
-Every video of the zip is decoded frame by frame; gaze points of all observers are tracked through
-the frames with optical flow and, every ``--every`` frames or more, a frame on which some observer has
-``--min-points`` tracked points becomes a sample (see :mod:`dings.sets.Coutrot1`). Samples are NOT
-SHUFFLED; run ``dings shuffle`` on the output for a shuffled copy.
-
-Run ``python -m dings.sets.Coutrot1_write --help`` or ``dings write Coutrot1 --help``.
+Run ``python -m dings.sets.Coutrot1_write --help``
+or ``dings write Coutrot1 --help``; from Python,
+``dings.sets.convert("Coutrot1", indir, outdir, ...)``.
 """
 
 from __future__ import annotations
 
-import argparse
-import math
-import shutil
-import tempfile
-import zipfile
-from collections.abc import Iterator, Sequence
-from pathlib import Path, PurePosixPath
 from typing import Any
 
-import numpy as np
+from .builder import legacy_main
+from .saliency import coutrot1 as _module
 
-from dings.tools.image import encode_image
-from dings.tools.matlab import loadmat
+__all__ = list(_module.__all__)
+__all__ += ["main"]
 
-from .converter import ConversionError, Outputs, run_converter
-from .Coutrot1 import EVERY, INFO, MAX_AGE, MIN_POINTS
-from .extras import require_extra
-from .samples import SaliencyData, SaliencyExperiment
-
-__all__ = ["PointTracker", "clip_gaze", "convert", "iter_frames", "main", "video_samples"]
-
-VARIABLE = "Coutrot_Database1"
-WINDOW = 21
-JPEG_QUALITY = 95
+main = legacy_main("Coutrot1")
 
 
-def _cv2() -> Any:
-    return require_extra("cv2", "saliency", INFO.name)
-
-
-def _gaze_array(data: Any, where: str) -> np.ndarray:
-    """``data`` (2, frames, observers), squeezed by the .mat reader -> (observers, frames, 2) float32."""
-    array = np.asarray(data, dtype=np.float64)
-    if array.ndim == 2:  # one observer: MATLAB's trailing singleton dimension was squeezed away
-        array = array[:, :, None]
-    elif array.ndim == 1 and array.size == 2:
-        array = array[:, None, None]
-    if array.ndim != 3 or array.shape[0] != 2:
-        raise ValueError(f"{where}: 'data' must be a (2, frames, observers) array of x and y, got shape {array.shape}")
-    return np.ascontiguousarray(array.transpose(2, 1, 0), dtype=np.float32)
-
-
-def clip_gaze(mat: Path) -> dict[str, np.ndarray]:
-    """Read the gaze of every clip: clip name (``clip_<n>``) -> (observers, frames, 2) array, NaN = missing.
-
-    Conditions are visited in the file's field order, ``Header`` is skipped; when a clip appears in
-    several conditions the last one wins.
-
-    Raises:
-        ValueError: not a Coutrot database 1 ``.mat`` file (names the file and what is missing).
-    """
-    content = loadmat(mat, variable_names=[VARIABLE])
-    database = content.get(VARIABLE)
-    if not isinstance(database, dict):
-        raise ValueError(f"{mat}: no struct variable {VARIABLE!r}; is this coutrot_database1.mat?")
-    gaze: dict[str, np.ndarray] = {}
-    for condition, clips in database.items():
-        if condition == "Header":
-            continue
-        if not isinstance(clips, dict):
-            raise ValueError(f"{mat}: {VARIABLE}.{condition} must be a struct of clips")
-        for clip, value in clips.items():
-            where = f"{mat}: {VARIABLE}.{condition}.{clip}"
-            if not isinstance(value, dict) or "data" not in value:
-                raise ValueError(f"{where}: a clip must be a struct with a 'data' field")
-            gaze[clip] = _gaze_array(value["data"], where)
-    return gaze
-
-
-class PointTracker:
-    """Gaze points followed from frame to frame with forward-backward checked Lucas-Kanade flow.
-
-    Args:
-        max_age: points recorded more than this many frames ago are dropped.
-        max_error: largest forward-backward error (pixels, per coordinate) of a kept point.
-    """
-
-    def __init__(self, max_age: int = MAX_AGE, max_error: float = 1.0) -> None:
-        self.cv2 = _cv2()
-        self.max_age = max_age
-        self.max_error = max_error
-        self.observers = np.zeros(0, np.int64)
-        self.starts = np.zeros(0, np.int64)
-        self.points = np.zeros((0, 2), np.float32)
-        self.previous: np.ndarray | None = None
-
-    def _keep(self, mask: np.ndarray) -> None:
-        self.observers, self.starts, self.points = self.observers[mask], self.starts[mask], self.points[mask]
-
-    def _flow(self, source: np.ndarray, target: np.ndarray, points: np.ndarray, levels: int) -> tuple[np.ndarray, np.ndarray]:
-        criteria = (self.cv2.TERM_CRITERIA_EPS | self.cv2.TERM_CRITERIA_COUNT, 10, 0.03)
-        moved, status, _ = self.cv2.calcOpticalFlowPyrLK(
-            source, target, points.reshape(-1, 1, 2), None, winSize=(WINDOW, WINDOW), maxLevel=levels, criteria=criteria
-        )
-        return moved.reshape(-1, 2), status.reshape(-1).astype(bool)
-
-    def update(self, frame: np.ndarray, t: int, gaze: np.ndarray) -> None:
-        """Move the points onto ``frame`` (index ``t``, BGR), then add the gaze recorded for it.
-
-        Args:
-            frame: the decoded BGR frame.
-            t: its index in the video.
-            gaze: (observers, 2) positions on this frame; rows with NaN are skipped.
-        """
-        gray = self.cv2.cvtColor(frame, self.cv2.COLOR_BGR2GRAY)
-        height, width = gray.shape
-        self._keep(t - self.starts <= self.max_age)
-        if self.previous is not None and len(self.points):
-            levels = max(1, math.floor(math.log2(max(min(height, width), 1) / WINDOW)))
-            forward, ok_forward = self._flow(self.previous, gray, self.points, levels)
-            back, ok_back = self._flow(gray, self.previous, forward, levels)
-            error = np.abs(back - self.points).max(axis=1)
-            inside = (forward[:, 0] >= 0) & (forward[:, 0] < width) & (forward[:, 1] >= 0) & (forward[:, 1] < height)
-            keep = ok_forward & ok_back & (error < self.max_error) & inside
-            self.points = forward
-            self._keep(keep)
-        self.previous = gray
-        new = np.flatnonzero(
-            ~np.isnan(gaze).any(axis=1) & (gaze[:, 0] >= 0) & (gaze[:, 0] < width) & (gaze[:, 1] >= 0) & (gaze[:, 1] < height)
-        )
-        self.observers = np.concatenate([self.observers, new])
-        self.starts = np.concatenate([self.starts, np.full(len(new), t, np.int64)])
-        self.points = np.concatenate([self.points, gaze[new].astype(np.float32)])
-
-    def groups(self, min_points: int) -> list[tuple[int, np.ndarray]]:
-        """Observers with at least ``min_points`` points, ascending, with their (N, 2) positions."""
-        found = []
-        for observer in np.unique(self.observers):
-            points = self.points[self.observers == observer]
-            if len(points) >= min_points:
-                found.append((int(observer), np.ascontiguousarray(points, dtype=np.float32)))
-        return found
-
-
-def iter_frames(path: Path) -> Iterator[np.ndarray]:
-    """Decode the video at ``path`` with OpenCV; yield its frames as BGR arrays, in decode order.
-
-    Raises:
-        ValueError: OpenCV cannot open the video.
-    """
-    cv2 = _cv2()
-    capture = cv2.VideoCapture(str(path))
-    try:
-        if not capture.isOpened():
-            raise ValueError(f"{path}: OpenCV cannot open this video; is it a complete .avi file?")
-        while True:
-            ok, frame = capture.read()
-            if not ok:
-                return
-            yield frame
-    finally:
-        capture.release()
-
-
-def video_samples(name: str, frames: Iterator[np.ndarray], gaze: np.ndarray, every: int = EVERY,
-                  min_points: int = MIN_POINTS, max_age: int = MAX_AGE) -> Iterator[dict[str, Any]]:
-    """Yield the samples of one video.
-
-    Args:
-        name: key prefix; a sample's key is ``<name>_<frame index as 6 digits>``.
-        frames: the BGR frames in order.
-        gaze: (observers, frames, 2) gaze positions, NaN when missing.
-        every: frames between written samples at least (counted from frame 0).
-        min_points: tracked points an observer needs to be an experiment.
-        max_age: frames a gaze point is tracked.
-    """
-    cv2 = _cv2()
-    tracker = PointTracker(max_age)
-    missing = np.full((gaze.shape[0], 2), np.nan, np.float32)
-    last = 0
-    for t, frame in enumerate(frames):
-        tracker.update(frame, t, gaze[:, t] if t < gaze.shape[1] else missing)
-        if t - last < every:
-            continue
-        groups = tracker.groups(min_points)
-        if not groups:
-            continue
-        image = encode_image(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB), "JPEG", quality=JPEG_QUALITY)
-        yield SaliencyData(f"{name}_{t:06d}", image, [SaliencyExperiment(points, None) for _, points in groups])
-        last = t
-
-
-def _samples(archive: Path, members: list[str], gaze: dict[str, np.ndarray], args: argparse.Namespace) -> Iterator[dict[str, Any]]:
-    with zipfile.ZipFile(archive) as z, tempfile.TemporaryDirectory(prefix="dings-coutrot1-") as tmp:
-        for member in members:
-            path = Path(tmp) / "video.avi"
-            with z.open(member) as source, open(path, "wb") as target:
-                shutil.copyfileobj(source, target, 1 << 20)
-            try:
-                yield from video_samples(f"ERB3_Stimuli/{member}", iter_frames(path), gaze[PurePosixPath(member).stem],
-                                         every=args.every, min_points=args.min_points, max_age=args.max_age)
-            except ValueError as exc:
-                raise ValueError(f"{archive}: {member}: {exc}") from exc
-            finally:
-                path.unlink()
-
-
-def convert(args: argparse.Namespace, files: dict[str, Path], outputs: Outputs) -> None:
-    """Write ``Coutrot1.msgpack`` (see the module docstring)."""
-    _cv2()
-    require_extra("scipy.io", "saliency", INFO.name)
-    for flag, value in (("--every", args.every), ("--min-points", args.min_points), ("--max-age", args.max_age)):
-        if value < 1:
-            raise ConversionError(f"{flag} must be at least 1, got {value}")
-    if not outputs.wanted("Coutrot1"):
-        return
-    gaze = clip_gaze(files["coutrot_database1.mat"])
-    archive = files["ERB3_Stimuli.zip"]
-    try:
-        with zipfile.ZipFile(archive) as z:
-            videos = [n for n in z.namelist() if n.lower().endswith(".avi") and not PurePosixPath(n).name.startswith(".")]
-    except zipfile.BadZipFile as exc:
-        raise ConversionError(f"{archive}: not a readable zip file ({exc}); download it again") from exc
-    members = [n for n in videos if PurePosixPath(n).stem in gaze]
-    if not members:
-        raise ConversionError(f"{archive}: none of its {len(videos)} videos has gaze data in coutrot_database1.mat")
-    outputs.write("Coutrot1", _samples(archive, members, gaze, args))
-
-
-def main(argv: Sequence[str] | None = None) -> Outputs:
-    """Command-line entry point."""
-    return run_converter(INFO, convert, argv)
+def __getattr__(name: str) -> Any:
+    """Everything else comes from the module itself, on first use (its metadata loads lazily)."""
+    return getattr(_module, name)
 
 
 if __name__ == "__main__":

@@ -1,121 +1,17 @@
-"""Places365: 1.8 million (standard) or 8 million (challenge) scene images in 365 classes.
+"""datadings\' module name for :mod:`dings.sets.classification.places365`
 
-Metadata (``CLASSES``, ``CLASS_TO_ID``, ``ID_TO_CLASS``, loaded on first use from the shipped
-``meta/Places365_classes.json.gz``) and the catalog entry ``INFO``.
+(kept so that existing imports work).
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-from .catalog import DatasetInfo, Option, SourceFile, Split
+from .classification import places365 as _module
 
-__all__ = ["CLASSES", "CLASS_TO_ID", "ID_TO_CLASS", "INFO", "load_classes", "source_names"]
-
-#: the shipped class list: 365 sorted class paths; position = label
-CLASSES_FILE = Path(__file__).with_name("meta") / "Places365_classes.json.gz"
-
-BASE_URL = "http://data.csail.mit.edu/places/places365/"
-#: the file lists (validation labels); needed by every variant
-FILELIST = "filelist_places365-standard.tar"
-
-_MD5 = {
-    FILELIST: "35a0585fee1fa656440f3ab298f8479c",
-    "train_large_places365standard.tar": "67e186b496a84c929568076ed01a8aa1",
-    "train_large_places365challenge.tar": "605f18e68e510c82b958664ea134545f",
-    "train_256_places365standard.tar": "53ca1c756c3d1e7809517cc47c5561c5",
-    "train_256_places365challenge.tar": "741915038a5e3471ec7332404dfb64ef",
-    "val_large.tar": "9b71c4993ad89d2d8bcbdc4aef38042f",
-    "test_large.tar": "41a4b6b724b1d2cd862fb3871ed59913",
-    "val_256.tar": "e27b17d8d44f4af9a78502beb927f808",
-    "test_256.tar": "f532f6ad7b582262a2ec8009075e186b",
-}
-
-#: sample counts of the real archives
-TRAINING_SAMPLES = {"standard": 1_803_460, "challenge": 8_000_000}
-VALIDATION_SAMPLES = 36_500
-TESTING_SAMPLES = 328_500
-
-
-@lru_cache(maxsize=1)
-def load_classes() -> tuple[str, ...]:
-    """Return the 365 class paths in label order (e.g. ``"apartment_building/outdoor"``).
-
-    Raises:
-        ValueError: the shipped file is damaged (reinstall dings-sets).
-    """
-    from dings.tools import load_json
-
-    classes = load_json(CLASSES_FILE)
-    if not isinstance(classes, list) or len(classes) != 365 or not all(isinstance(c, str) for c in classes):
-        raise ValueError(f"{CLASSES_FILE}: expected a JSON array of 365 class names; reinstall dings-sets")
-    return tuple(classes)
+__all__ = list(_module.__all__)
 
 
 def __getattr__(name: str) -> Any:
-    # CLASSES, CLASS_TO_ID and ID_TO_CLASS are built on first access (PEP 562)
-    if name == "CLASSES":
-        return load_classes()
-    if name == "CLASS_TO_ID":
-        return {c: i for i, c in enumerate(load_classes())}
-    if name == "ID_TO_CLASS":
-        return dict(enumerate(load_classes()))
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def source_names(low_res: bool = False, challenge: bool = False) -> list[str]:
-    """Return the source files one variant needs: file lists, training, validation and test tars.
-
-    Args:
-        low_res: the 256x256 images instead of the large ones (minimum side 512).
-        challenge: the 8 million image challenge training set instead of the standard one.
-    """
-    size = "256" if low_res else "large"
-    variant = "challenge" if challenge else "standard"
-    return [FILELIST, f"train_{size}_places365{variant}.tar", f"val_{size}.tar", f"test_{size}.tar"]
-
-
-INFO = DatasetInfo(
-    name="Places365",
-    aliases=("Places365-Standard", "Places365-Challenge", "places365"),
-    domain="classification",
-    tasks=("image-classification", "scene-recognition"),
-    tags=("scenes", "365-classes", "large-scale", "benchmark"),
-    description=(
-        "Scene recognition images from the Places2 database in 365 scene categories (airfield … "
-        "zen_garden): 1,803,460 training images in the standard variant or 8,000,000 in the challenge "
-        "variant (-c), 36,500 validation images (100 per class) and 328,500 unlabelled test images; "
-        "either large images (minimum side 512, aspect ratio kept) or 256x256 images (-l). Samples "
-        "keep the original JPEG bytes, in archive order."
-    ),
-    homepage="http://places2.csail.mit.edu/",
-    sources=tuple(SourceFile(name, url=BASE_URL + name, md5=md5) for name, md5 in _MD5.items()),
-    splits=(
-        Split("training", TRAINING_SAMPLES["standard"]),
-        Split("validation", VALIDATION_SAMPLES),
-        Split("testing", TESTING_SAMPLES),
-    ),
-    sample_keys={
-        "key": "str, the member path inside the tar (e.g. data_large/a/airfield/00000001.jpg)",
-        "image": "bytes, the original JPEG",
-        "label": "int 0..364 (CLASSES); training and validation only",
-    },
-    options=(
-        Option(("-l", "--low-res"), "Use the 256x256 images instead of the large ones (minimum side 512).",
-               {"action": "store_true"}),
-        Option(("-c", "--challenge"), "Use the 8 million image challenge training set (validation and testing "
-               "are the same).", {"action": "store_true"}),
-    ),
-    common_options=(),
-    differences=(
-        "a training image whose folder is not one of the 365 classes, a validation image missing from "
-        "places365_val.txt and a malformed line in that list stop the conversion with an error naming "
-        "them (the reference failed with a bare KeyError/TypeError, or stopped reading the list early)",
-        "tar member headers are not accumulated in memory while reading (the reference's tarfile kept "
-        "every header, gigabytes for the 8 million member challenge tar)",
-    ),
-    extra=None,
-    converter="dings.sets.Places365_write",
-)
+    """Everything else comes from the module itself, on first use (its metadata loads lazily)."""
+    return getattr(_module, name)

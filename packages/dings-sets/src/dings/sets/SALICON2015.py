@@ -1,9 +1,17 @@
-"""SALICON2015: MS-COCO images with mouse-tracking "fixations", 2015 edition. Catalog entry (no metadata)."""
+"""datadings\' module name for :mod:`dings.sets.saliency.salicon2015`
+
+(kept so that existing imports work).
+"""
 
 from __future__ import annotations
 
-from ._salicon import salicon_info
+from typing import Any
 
-__all__ = ["INFO"]
+from .saliency import salicon2015 as _module
 
-INFO = salicon_info("SALICON2015", 2015, drive_id="0B2hsWbciDVedWHFiMUVVWFRZTE0", md5="9a22db9d718200fb90252e5010c004c4")
+__all__ = list(_module.__all__)
+
+
+def __getattr__(name: str) -> Any:
+    """Everything else comes from the module itself, on first use (its metadata loads lazily)."""
+    return getattr(_module, name)

@@ -1,29 +1,26 @@
-"""Convert SALICON2015 (``image.zip`` + the 2015 ``fixations.zip``) to ``train``, ``val`` and ``test.msgpack``.
+"""datadings\' ``SALICON2015_write``: the command line of :class:`dings.sets.saliency.salicon2015.SALICON2015`.
 
-Run ``python -m dings.sets.SALICON2015_write --help`` or ``dings write SALICON2015 --help``.
+Run ``python -m dings.sets.SALICON2015_write --help``
+or ``dings write SALICON2015 --help``; from Python,
+``dings.sets.convert("SALICON2015", indir, outdir, ...)``.
 """
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Sequence
-from pathlib import Path
+from typing import Any
 
-from ._salicon import convert_salicon
-from .converter import Outputs, run_converter
-from .SALICON2015 import INFO
+from .builder import legacy_main
+from .saliency import salicon2015 as _module
 
-__all__ = ["convert", "main"]
+__all__ = list(_module.__all__)
+__all__ += ["main"]
 
-
-def convert(args: argparse.Namespace, files: dict[str, Path], outputs: Outputs) -> None:
-    """Write every split of SALICON2015 (see :func:`dings.sets._salicon.convert_salicon`)."""
-    convert_salicon(INFO, args, files, outputs)
+main = legacy_main("SALICON2015")
 
 
-def main(argv: Sequence[str] | None = None) -> Outputs:
-    """Command-line entry point."""
-    return run_converter(INFO, convert, argv)
+def __getattr__(name: str) -> Any:
+    """Everything else comes from the module itself, on first use (its metadata loads lazily)."""
+    return getattr(_module, name)
 
 
 if __name__ == "__main__":

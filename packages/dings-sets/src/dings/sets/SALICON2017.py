@@ -1,9 +1,17 @@
-"""SALICON2017: MS-COCO images with mouse-tracking "fixations", 2017 edition. Catalog entry (no metadata)."""
+"""datadings\' module name for :mod:`dings.sets.saliency.salicon2017`
+
+(kept so that existing imports work).
+"""
 
 from __future__ import annotations
 
-from ._salicon import salicon_info
+from typing import Any
 
-__all__ = ["INFO"]
+from .saliency import salicon2017 as _module
 
-INFO = salicon_info("SALICON2017", 2017, drive_id="0B2hsWbciDVedS1lBZHprdXFoZkU", md5="462b70f4f9e8ea446ac628e46cea8d3d")
+__all__ = list(_module.__all__)
+
+
+def __getattr__(name: str) -> Any:
+    """Everything else comes from the module itself, on first use (its metadata loads lazily)."""
+    return getattr(_module, name)

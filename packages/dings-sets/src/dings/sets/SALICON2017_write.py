@@ -1,29 +1,26 @@
-"""Convert SALICON2017 (``image.zip`` + the 2017 ``fixations.zip``) to ``train``, ``val`` and ``test.msgpack``.
+"""datadings\' ``SALICON2017_write``: the command line of :class:`dings.sets.saliency.salicon2017.SALICON2017`.
 
-Run ``python -m dings.sets.SALICON2017_write --help`` or ``dings write SALICON2017 --help``.
+Run ``python -m dings.sets.SALICON2017_write --help``
+or ``dings write SALICON2017 --help``; from Python,
+``dings.sets.convert("SALICON2017", indir, outdir, ...)``.
 """
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Sequence
-from pathlib import Path
+from typing import Any
 
-from ._salicon import convert_salicon
-from .converter import Outputs, run_converter
-from .SALICON2017 import INFO
+from .builder import legacy_main
+from .saliency import salicon2017 as _module
 
-__all__ = ["convert", "main"]
+__all__ = list(_module.__all__)
+__all__ += ["main"]
 
-
-def convert(args: argparse.Namespace, files: dict[str, Path], outputs: Outputs) -> None:
-    """Write every split of SALICON2017 (see :func:`dings.sets._salicon.convert_salicon`)."""
-    convert_salicon(INFO, args, files, outputs)
+main = legacy_main("SALICON2017")
 
 
-def main(argv: Sequence[str] | None = None) -> Outputs:
-    """Command-line entry point."""
-    return run_converter(INFO, convert, argv)
+def __getattr__(name: str) -> Any:
+    """Everything else comes from the module itself, on first use (its metadata loads lazily)."""
+    return getattr(_module, name)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """The facts about one dataset, as data: sources, splits, sample keys, options, tags.
 
-Every dataset module ``dings.sets.FOO`` defines ``INFO = DatasetInfo(...)``; the registry, the
-``dings sets`` command, ``prepare`` and the converters' command lines all read the same object.
+Every dataset module (``dings.sets.<domain>.<name>``) defines ``INFO = DatasetInfo(...)`` and its
+:class:`~dings.sets.builder.Builder` declares ``info = INFO``; the registry, the ``dings sets``
+command, ``prepare`` and the converters' command lines all read the same object.
 """
 
 from __future__ import annotations
@@ -40,8 +41,14 @@ class SourceFile:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
-        return {"name": self.name, "url": self.url, "md5": self.md5, "size": self.size,
-                "manual": self.manual, "instructions": self.instructions}
+        return {
+            "name": self.name,
+            "url": self.url,
+            "md5": self.md5,
+            "size": self.size,
+            "manual": self.manual,
+            "instructions": self.instructions,
+        }
 
 
 @dataclass(frozen=True)
@@ -111,7 +118,9 @@ class DatasetInfo:
         common_options: which common converter options apply (``"shuffle"``, ``"threads"``…).
         differences: deliberate differences from the datadings 3.4 converter.
         extra: the ``dings-sets`` extra its converter needs (``pip install "dings-sets[extra]"``).
-        converter: module of the converter (``dings.sets.FOO_write``), or ``None`` if there is none.
+        converter: where the converter is: a module with ``main(argv)`` (the built-ins keep
+            datadings' ``dings.sets.FOO_write``) or ``module:Builder``; ``None`` for a catalog-only
+            entry (the registry fills it in for a :class:`~dings.sets.builder.Builder` it loads).
     """
 
     name: str
@@ -132,7 +141,9 @@ class DatasetInfo:
 
     def __post_init__(self) -> None:
         if self.domain not in DOMAINS:
-            raise ValueError(f"dataset {self.name}: domain {self.domain!r} is not one of {', '.join(DOMAINS)}")
+            raise ValueError(
+                f"dataset {self.name}: domain {self.domain!r} is not one of {', '.join(DOMAINS)}"
+            )
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -148,15 +159,26 @@ class DatasetInfo:
         for source in self.sources:
             if source.name == name:
                 return source
-        raise KeyError(f"{self.name} has no source file {name!r}; it has {', '.join(s.name for s in self.sources)}")
+        raise KeyError(
+            f"{self.name} has no source file {name!r}; it has {', '.join(s.name for s in self.sources)}"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form of every fact."""
         return {
-            "name": self.name, "aliases": list(self.aliases), "domain": self.domain,
-            "tasks": list(self.tasks), "tags": list(self.tags), "description": self.description,
-            "homepage": self.homepage, "sources": [s.to_dict() for s in self.sources],
-            "splits": [s.to_dict() for s in self.splits], "sample_keys": dict(self.sample_keys),
-            "options": [o.to_dict() for o in self.options], "common_options": list(self.common_options),
-            "differences": list(self.differences), "extra": self.extra, "converter": self.converter,
+            "name": self.name,
+            "aliases": list(self.aliases),
+            "domain": self.domain,
+            "tasks": list(self.tasks),
+            "tags": list(self.tags),
+            "description": self.description,
+            "homepage": self.homepage,
+            "sources": [s.to_dict() for s in self.sources],
+            "splits": [s.to_dict() for s in self.splits],
+            "sample_keys": dict(self.sample_keys),
+            "options": [o.to_dict() for o in self.options],
+            "common_options": list(self.common_options),
+            "differences": list(self.differences),
+            "extra": self.extra,
+            "converter": self.converter,
         }

@@ -1,13 +1,9 @@
-"""The converter framework: every ``dings.sets.FOO_write`` module is a few lines on top of this.
+"""What every conversion shares: the command line built from a catalog entry, preparing the sources,
+and :class:`Outputs`, which writes each split atomically, asking before it overwrites.
 
-A converter module defines ``convert(args, files, outputs)`` and ends with::
-
-    def main(argv=None):
-        return run_converter(INFO, convert, argv)
-
-:func:`run_converter` builds the command line from the catalog entry (common options plus the
-dataset's own), downloads and verifies the source files, and hands the converter an
-:class:`Outputs` object that writes each split atomically, asking before it overwrites.
+Datasets are :class:`~dings.sets.builder.Builder` subclasses (see :mod:`dings.sets.builder`).
+:func:`run_converter` keeps the earlier interface, a module with ``convert(args, files, outputs)``
+and ``main(argv)``, working for plugins written against it.
 """
 
 from __future__ import annotations
@@ -26,7 +22,15 @@ from dings.tools.prompt import NonInteractiveError
 
 from .catalog import DatasetInfo
 
-__all__ = ["ConversionError", "Outputs", "converter_parser", "missing_requirements", "run_converter", "shuffled"]
+__all__ = [
+    "ConversionError",
+    "Outputs",
+    "converter_parser",
+    "missing_requirements",
+    "prepare_conversion",
+    "run_converter",
+    "shuffled",
+]
 
 #: distributions whose import name differs from their name
 _IMPORT_NAMES = {"pillow": "PIL", "opencv-python-headless": "cv2", "opencv-python": "cv2"}
@@ -43,12 +47,19 @@ def converter_parser(info: DatasetInfo) -> argparse.ArgumentParser:
 
     The help ends with the sample keys and every deliberate difference from datadings' converter.
     """
-    lines = [f"Convert {info.name} ({info.domain}) to dings datasets: "
-             + ", ".join(s.filename for s in info.splits) + ".", "", info.description]
+    lines = [
+        f"Convert {info.name} ({info.domain}) to dings datasets: "
+        + ", ".join(s.filename for s in info.splits)
+        + ".",
+        "",
+        info.description,
+    ]
     epilog = ["sample keys:"] + [f"  {k}: {v}" for k, v in info.sample_keys.items()]
     manual = [s for s in info.sources if s.manual]
     if manual:
-        epilog += ["", "files to download by hand into INDIR:"] + [f"  {s.name}: {s.instructions or info.homepage}" for s in manual]
+        epilog += ["", "files to download by hand into INDIR:"] + [
+            f"  {s.name}: {s.instructions or info.homepage}" for s in manual
+        ]
     if info.differences:
         epilog += ["", "differences from datadings 3.4:"] + [f"  - {d}" for d in info.differences]
     parser = make_parser(
@@ -60,10 +71,16 @@ def converter_parser(info: DatasetInfo) -> argparse.ArgumentParser:
         prog=f"dings write {info.name}",
     )
     # by default the folder `dings prepare NAME` downloads into, so that prepare and write share it
-    where = f"$DINGS_DATA/{info.name}, where `dings prepare {info.name}` downloads them; see `dings prepare -h`"
-    argument_indir(parser, default=None, help=f"Directory that contains the dataset's source files. (default: {where})")
+    where = (
+        f"$DINGS_DATA/{info.name}, where `dings prepare {info.name}` downloads them; see `dings prepare -h`"
+    )
+    argument_indir(
+        parser, default=None, help=f"Directory that contains the dataset's source files. (default: {where})"
+    )
     if "shuffle" in info.common_options:
-        parser.add_argument("--seed", type=int, default=0, help="Seed of the shuffled order (default: %(default)s).")
+        parser.add_argument(
+            "--seed", type=int, default=0, help="Seed of the shuffled order (default: %(default)s)."
+        )
     parser.add_argument("-q", "--quiet", action="store_true", help="Do not show progress.")
     for option in info.options:
         parser.add_argument(*option.flags, help=option.help, **option.kwargs)
@@ -120,7 +137,9 @@ class Outputs:
         progress: show a progress bar per split.
     """
 
-    def __init__(self, outdir: Path, info: DatasetInfo, no_confirm: bool = False, progress: bool | None = True) -> None:
+    def __init__(
+        self, outdir: Path, info: DatasetInfo, no_confirm: bool = False, progress: bool | None = True
+    ) -> None:
         self.outdir = Path(outdir)
         self.info = info
         self.no_confirm = no_confirm
@@ -134,7 +153,9 @@ class Outputs:
         for s in self.info.splits:
             if s.name == split:
                 return self.outdir / s.filename
-        raise KeyError(f"{self.info.name} has no split {split!r}; it has {', '.join(s.name for s in self.info.splits)}")
+        raise KeyError(
+            f"{self.info.name} has no split {split!r}; it has {', '.join(s.name for s in self.info.splits)}"
+        )
 
     def wanted(self, split: str) -> bool:
         """Decide whether ``split`` gets written: true unless its output exists and the user says no.
@@ -197,8 +218,12 @@ class Outputs:
         self.written.append(path)
 
 
-def run_converter(info: DatasetInfo, convert: Convert, argv: Sequence[str] | None = None,
-                  sources: Callable[[argparse.Namespace], list[str]] | None = None) -> Outputs:
+def run_converter(
+    info: DatasetInfo,
+    convert: Convert,
+    argv: Sequence[str] | None = None,
+    sources: Callable[[argparse.Namespace], list[str]] | None = None,
+) -> Outputs:
     """Parse ``argv``, prepare the input folder and run ``convert(args, files, outputs)``.
 
     Args:
@@ -210,24 +235,49 @@ def run_converter(info: DatasetInfo, convert: Convert, argv: Sequence[str] | Non
     Returns:
         The :class:`Outputs` with what was written and skipped.
     """
+    args = converter_parser(info).parse_args(sys.argv[1:] if argv is None else list(argv))
+    names = sources(args) if sources is not None else [s.name for s in info.sources]
+    files, outputs = prepare_conversion(info, args, names, progress=False if args.quiet else None)
+    convert(args, files, outputs)
+    return outputs
+
+
+def prepare_conversion(
+    info: DatasetInfo, options: argparse.Namespace, names: Sequence[str], progress: bool | None
+) -> tuple[dict[str, Path], Outputs]:
+    """Everything before a conversion: check the extra, then download and verify the source files.
+
+    Args:
+        info: the dataset's catalog entry.
+        options: the parsed options (``indir``, ``outdir``, ``skip_verification``, ``no_confirm``).
+        names: the source files to prepare.
+        progress: show download and hashing progress (``None``: only on a terminal).
+
+    Returns:
+        Source file name → path, and the :class:`Outputs` to write to.
+
+    Raises:
+        ConversionError: the dataset's extra is not installed (nothing is downloaded or created).
+    """
     from .registry import data_dir
 
-    args = converter_parser(info).parse_args(sys.argv[1:] if argv is None else list(argv))
     missing = missing_requirements(info)
     if missing:  # before downloading or creating anything
         raise ConversionError(
             f"{info.name}: the converter needs {', '.join(missing)}, not installed: "
             f'pip install "dings-sets[{info.extra}]" (or "dings-cli[converters]" for every converter)'
         )
-    indir = Path(args.indir) if args.indir is not None else data_dir() / info.name
-    outdir = Path(args.outdir) if args.outdir else indir
-    names = sources(args) if sources is not None else [s.name for s in info.sources]
+    indir = Path(options.indir) if options.indir is not None else data_dir() / info.name
+    outdir = Path(options.outdir) if options.outdir else indir
     specs = {}
     for name in names:
         source = info.source(name)
-        specs[name] = {"path": name, "url": source.url, "md5": source.md5, "instructions": source.instructions}
-    located = prepare_indir(specs, indir, skip_verification=args.skip_verification, progress=False if args.quiet else None)
+        specs[name] = {
+            "path": name,
+            "url": source.url,
+            "md5": source.md5,
+            "instructions": source.instructions,
+        }
+    located = prepare_indir(specs, indir, skip_verification=options.skip_verification, progress=progress)
     files = {name: Path(spec["path"]) for name, spec in located.items()}
-    outputs = Outputs(outdir, info, no_confirm=args.no_confirm, progress=False if args.quiet else None)
-    convert(args, files, outputs)
-    return outputs
+    return files, Outputs(outdir, info, no_confirm=options.no_confirm, progress=progress)

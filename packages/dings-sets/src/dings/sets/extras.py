@@ -1,11 +1,14 @@
-"""Import the optional dependencies of a dataset domain only where a converter uses them."""
+"""The optional dependencies of a dataset domain, imported only where a converter uses them.
+
+The import and the error type are dings.tools' (:func:`dings.tools.extras.require`); only the
+message differs: it names the dings-sets extra to install, not a dings-tools one.
+"""
 
 from __future__ import annotations
 
-import importlib
 from types import ModuleType
 
-from dings.tools.extras import MissingExtraError
+from dings.tools.extras import MissingExtraError, require
 
 __all__ = ["MissingExtraError", "require_extra"]
 
@@ -22,9 +25,10 @@ def require_extra(module: str, extra: str, dataset: str) -> ModuleType:
         MissingExtraError: an ``ImportError`` saying ``pip install "dings-sets[<extra>]"``.
     """
     try:
-        return importlib.import_module(module)
-    except ImportError as exc:
+        return require(module, extra, f"the {dataset} converter")
+    except MissingExtraError as exc:
         raise MissingExtraError(
-            f'the {dataset} converter needs {module!r}, which is not installed: pip install "dings-sets[{extra}]"',
+            f"the {dataset} converter needs {module!r}, which is not installed: "
+            f'pip install "dings-sets[{extra}]"',
             name=module,
         ) from exc

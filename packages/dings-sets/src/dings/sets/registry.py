@@ -1,31 +1,35 @@
-"""The dataset registry: built-in datasets plus plugins from the ``dings.sets`` entry-point group.
+"""The dataset registry: every dataset, built-in or plugin, from the ``dings.sets`` entry-point group.
 
-A plugin package declares, in its ``pyproject.toml``::
+dings-sets registers its own datasets the same way a plugin does, in its ``pyproject.toml``::
 
     [project.entry-points."dings.sets"]
-    MYSET = "my_package.myset:INFO"
+    MYSET = "my_package.myset:MYSET"
 
-where ``INFO`` is a :class:`~dings.sets.catalog.DatasetInfo`.
+where ``MYSET`` is a :class:`~dings.sets.builder.Builder` subclass (a converter), or a
+:class:`~dings.sets.catalog.DatasetInfo` or a module defining ``INFO`` (a catalog entry only).
 """
 
 from __future__ import annotations
 
 import difflib
-import importlib
 import os
-import pkgutil
+from dataclasses import replace
 from functools import lru_cache
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .catalog import DOMAINS, DatasetInfo
+
+if TYPE_CHECKING:
+    from .builder import Builder
 
 __all__ = [
     "ENTRY_POINT_GROUP",
     "UnknownDatasetError",
     "data_dir",
     "get",
+    "get_builder",
     "list_datasets",
     "orphans",
     "prepare",
@@ -36,13 +40,6 @@ __all__ = [
 ENTRY_POINT_GROUP = "dings.sets"
 
 
-def builtin_modules() -> list[str]:
-    """Names of the built-in dataset modules: ``dings.sets.FOO`` where FOO starts with a capital
-    letter and has no underscore (``FOO_write`` and ``FOO_synsets`` are helpers of FOO)."""
-    package = importlib.import_module("dings.sets")
-    return sorted(m.name for m in pkgutil.iter_modules(package.__path__) if m.name[0].isupper() and "_" not in m.name)
-
-
 class UnknownDatasetError(KeyError):
     """No registered dataset has this name (a ``KeyError`` whose message reads well)."""
 
@@ -50,32 +47,73 @@ class UnknownDatasetError(KeyError):
         return str(self.args[0])
 
 
+def _load(entry: Any) -> tuple[DatasetInfo, type | None]:
+    from .builder import Builder
+
+    value = entry.load()
+    if (
+        isinstance(value, type)
+        and issubclass(value, Builder)
+        and isinstance(getattr(value, "info", None), DatasetInfo)
+    ):
+        declared: DatasetInfo = value.info
+        if declared.converter is None:  # the entry point says where the converter is
+            declared = replace(declared, converter=f"{value.__module__}:{value.__qualname__}")
+        return declared, value
+    info = value if isinstance(value, DatasetInfo) else getattr(value, "INFO", None)
+    if not isinstance(info, DatasetInfo):
+        raise TypeError(
+            f"entry point {entry.name} = {entry.value} in group {ENTRY_POINT_GROUP!r} must name a "
+            "dings.sets.Builder subclass, a dings.sets.DatasetInfo or a module defining INFO; fix or "
+            "uninstall that package (after editing dings-sets' entry points: python3 -m hatch env prune)"
+        )
+    return info, None
+
+
 @lru_cache(maxsize=1)
-def _registry() -> dict[str, DatasetInfo]:
+def _entries() -> tuple[dict[str, DatasetInfo], dict[str, type]]:
     found: dict[str, DatasetInfo] = {}
-    for module in builtin_modules():
-        info = getattr(importlib.import_module(f"dings.sets.{module}"), "INFO", None)
-        if not isinstance(info, DatasetInfo):
-            raise TypeError(f"dings.sets.{module} must define INFO = DatasetInfo(...) (dataset modules are named like the dataset)")
-        found[info.name] = info
-    for entry in entry_points(group=ENTRY_POINT_GROUP):
-        info = entry.load()
-        if not isinstance(info, DatasetInfo):
-            info = getattr(info, "INFO", None)
-        if not isinstance(info, DatasetInfo):
-            raise TypeError(
-                f"entry point {entry.name} = {entry.value} in group {ENTRY_POINT_GROUP!r} must name a "
-                "dings.sets.DatasetInfo (or a module defining INFO); fix or uninstall that plugin"
-            )
+    builders: dict[str, type] = {}
+    sources: dict[str, str] = {}
+    for entry in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (e.name, e.value)):
+        info, cls = _load(entry)
+        if sources.get(info.name) == entry.value:
+            continue  # the same distribution seen twice on sys.path
         if info.name in found:
-            raise ValueError(f"plugin {entry.value} registers {info.name}, which is already registered; rename it")
+            raise ValueError(
+                f"entry point {entry.value} registers {info.name}, which {sources[info.name]} already registers; "
+                "rename it (or uninstall one of the packages)"
+            )
         found[info.name] = info
+        sources[info.name] = entry.value
+        if cls is not None:
+            builders[info.name] = cls
+    return found, builders
+
+
+def _registry() -> dict[str, DatasetInfo]:
+    return _entries()[0]
+
+
+def get_builder(name: str) -> type[Builder]:
+    """Return the converter (a :class:`~dings.sets.builder.Builder` subclass) of the dataset ``name``.
+
+    Raises:
+        UnknownDatasetError: no such dataset.
+        LookupError: the dataset is in the catalog only, without a converter.
+    """
+    info = get(name)
+    found = _entries()[1].get(info.name)
+    if found is None:
+        raise LookupError(
+            f"{info.name}: has no converter yet; `dings sets --show {info.name}` shows what the catalog knows"
+        )
     return found
 
 
 def reload() -> None:
     """Forget the cached registry (after installing a plugin in a running process)."""
-    _registry.cache_clear()
+    _entries.cache_clear()
 
 
 def list_datasets(domain: str | None = None) -> list[DatasetInfo]:
@@ -132,7 +170,10 @@ def _matches(info: DatasetInfo, term: str) -> bool:
 def vocabulary() -> dict[str, list[str]]:
     """The values ``tag:``, ``task:`` and ``domain:`` terms can take: ``{"tags": [...], "tasks": [...], "domains": [...]}``."""
     infos = list_datasets()
-    return {plural: sorted({v.lower() for info in infos for v in _field_values(info, field)}) for field, plural in _FIELDS.items()}
+    return {
+        plural: sorted({v.lower() for info in infos for v in _field_values(info, field)})
+        for field, plural in _FIELDS.items()
+    }
 
 
 def search(query: str) -> list[DatasetInfo]:
@@ -192,7 +233,9 @@ def prepare(
     info = get(name)
     indir = data_dir(data_dir_path) / info.name
     sources = info.sources if files is None else [info.source(f) for f in files]
-    wanted = {s.name: {"path": s.name, "url": s.url, "md5": s.md5, "instructions": s.instructions} for s in sources}
+    wanted = {
+        s.name: {"path": s.name, "url": s.url, "md5": s.md5, "instructions": s.instructions} for s in sources
+    }
     indir.mkdir(parents=True, exist_ok=True)
     prepared = prepare_indir(wanted, indir, skip_verification=skip_verification, progress=progress)
     paths = {k: str(v["path"] if isinstance(v, dict) else v) for k, v in prepared.items()}

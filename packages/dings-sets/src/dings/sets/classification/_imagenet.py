@@ -25,11 +25,10 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
-
 from dings.tools.image import decode_image, encode_image
 
-from .catalog import Option
-from .extras import require_extra
+from ..catalog import Option
+from ..extras import require_extra
 
 __all__ = [
     "COMPRESS_OPTIONS",
@@ -84,8 +83,13 @@ COMPRESS_OPTIONS = (
         "Re-encode every image larger than half of 500x375 as JPEG of this quality (0-100; the flag alone "
         f"means {DEFAULT_COMPRESS_QUALITY}), shrinking those larger than 1.5 times 500x375 to a longer side of "
         "500. Without it, readable RGB/grayscale JPEGs are kept byte for byte.",
-        {"nargs": "?", "type": compress_quality, "const": DEFAULT_COMPRESS_QUALITY, "default": None,
-         "metavar": "QUALITY"},
+        {
+            "nargs": "?",
+            "type": compress_quality,
+            "const": DEFAULT_COMPRESS_QUALITY,
+            "default": None,
+            "metavar": "QUALITY",
+        },
     ),
     Option(
         ("--subsampling",),
@@ -143,7 +147,11 @@ def _encode(Image: Any, array: np.ndarray, quality: int, subsampling: str) -> by
     image = Image.fromarray(np.ascontiguousarray(array), "RGB")
     if array.size > 1.5 * TARGET_SIZE:
         scale = TARGET_LONG / max(width, height)
-        size = (TARGET_LONG, max(1, round(height * scale))) if width >= height else (max(1, round(width * scale)), TARGET_LONG)
+        size = (
+            (TARGET_LONG, max(1, round(height * scale)))
+            if width >= height
+            else (max(1, round(width * scale)), TARGET_LONG)
+        )
         image = image.resize(size, getattr(Image, "Resampling", Image).LANCZOS)
     quality = max(1, quality)  # libjpeg treats quality 0 as 1
     if subsampling == "Gray":
@@ -151,8 +159,13 @@ def _encode(Image: Any, array: np.ndarray, quality: int, subsampling: str) -> by
     return encode_image(image, "JPEG", quality=quality, subsampling=SUBSAMPLINGS[subsampling])
 
 
-def check_image(data: bytes, compress: int | None = None, subsampling: str = "422", dataset: str = "ImageNet",
-                _depth: int = 0) -> bytes:
+def check_image(
+    data: bytes,
+    compress: int | None = None,
+    subsampling: str = "422",
+    dataset: str = "ImageNet",
+    _depth: int = 0,
+) -> bytes:
     """Return the bytes to store for an image: the original, or a re-encoded JPEG (see the module docstring).
 
     Args:
@@ -179,7 +192,9 @@ def check_image(data: bytes, compress: int | None = None, subsampling: str = "42
                 content = _gunzip(data)
                 if content is not None:
                     return check_image(content, compress, subsampling, dataset, _depth + 1)
-            raise UndecodableImageError(f"not a readable image ({len(data)} bytes, starting {data[:4].hex()})")
+            raise UndecodableImageError(
+                f"not a readable image ({len(data)} bytes, starting {data[:4].hex()})"
+            )
         cmyk = False
     else:
         array, cmyk = decoded
@@ -192,8 +207,9 @@ def check_image(data: bytes, compress: int | None = None, subsampling: str = "42
     return _encode(Image, array, quality, subsampling)
 
 
-def check_item(item: tuple[Any, bytes], compress: int | None = None, subsampling: str = "422",
-               dataset: str = "ImageNet") -> tuple[Any, bytes | None]:
+def check_item(
+    item: tuple[Any, bytes], compress: int | None = None, subsampling: str = "422", dataset: str = "ImageNet"
+) -> tuple[Any, bytes | None]:
     """:func:`check_image` for ``parallel_map``: ``(meta, data)`` → ``(meta, bytes or None if undecodable)``.
 
     Args:
@@ -218,7 +234,9 @@ def tar_files(tar: tarfile.TarFile, where: str) -> Iterator[tuple[tarfile.TarInf
                 if handle is not None:
                     yield member, handle
     except (tarfile.TarError, EOFError, OSError) as exc:
-        raise ValueError(f"{where}: not a readable tar ({exc}); the archive is damaged, download it again") from exc
+        raise ValueError(
+            f"{where}: not a readable tar ({exc}); the archive is damaged, download it again"
+        ) from exc
 
 
 def open_tar(fileobj: IO[bytes] | None, path: Path | None, where: str) -> tarfile.TarFile:
@@ -230,4 +248,6 @@ def open_tar(fileobj: IO[bytes] | None, path: Path | None, where: str) -> tarfil
     try:
         return tarfile.open(name=path, fileobj=fileobj, mode="r|*")
     except (tarfile.TarError, EOFError, OSError) as exc:
-        raise ValueError(f"{where}: not a readable tar ({exc}); the archive is damaged, download it again") from exc
+        raise ValueError(
+            f"{where}: not a readable tar ({exc}); the archive is damaged, download it again"
+        ) from exc

@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from dings.tools import parallel_map
-
+from ..builder import Builder
+from ..catalog import DatasetInfo, SourceFile, Split
+from ..samples import SaliencyData, SaliencyTimeseriesExperiment
 from ._gaze import is_clutter, load_mat_bytes, open_zip, points, read_member
-from .catalog import DatasetInfo, SourceFile, Split
-from .converter import Outputs, shuffled
-from .samples import SaliencyData, SaliencyTimeseriesExperiment
 
-__all__ = ["SPLITS", "convert_salicon", "experiments", "salicon_info"]
+__all__ = ["SPLITS", "SaliconBuilder", "experiments", "make_sample", "salicon_info"]
 
 #: split name -> number of images in the real image.zip
 SPLITS = {"train": 10_000, "val": 5_000, "test": 5_000}
 
 _DRIVE = "https://drive.google.com/uc?id={}&export=download"
-_IMAGES = SourceFile("image.zip", url=_DRIVE.format("1g8j-hTT-51IG1UFwP0xTGhLdgIUCW5e5"),
-                     md5="eb2a1bb706633d1b31fc2e01422c5757")
+_IMAGES = SourceFile(
+    "image.zip",
+    url=_DRIVE.format("1g8j-hTT-51IG1UFwP0xTGhLdgIUCW5e5"),
+    md5="eb2a1bb706633d1b31fc2e01422c5757",
+)
 
 
 def salicon_info(name: str, year: int, drive_id: str, md5: str) -> DatasetInfo:
@@ -102,12 +100,14 @@ def experiments(mat: dict[str, Any], name: str) -> list[dict[str, Any]]:
         timestamps = np.asarray(observer["timestamp"])
         if timestamps.dtype.kind not in "biuf":
             raise ValueError(f"{name}: gaze({index + 1}).timestamp must be numeric, got {timestamps.dtype}")
-        result.append(SaliencyTimeseriesExperiment(
-            points(observer["location"], f"{name}: gaze({index + 1}).location"),
-            None,
-            np.ascontiguousarray(timestamps.reshape(-1), dtype=np.float32),
-            points(observer["fixations"], f"{name}: gaze({index + 1}).fixations"),
-        ))
+        result.append(
+            SaliencyTimeseriesExperiment(
+                points(observer["location"], f"{name}: gaze({index + 1}).location"),
+                None,
+                np.ascontiguousarray(timestamps.reshape(-1), dtype=np.float32),
+                points(observer["fixations"], f"{name}: gaze({index + 1}).fixations"),
+            )
+        )
     return result
 
 
@@ -118,29 +118,40 @@ def make_sample(job: tuple[str, bytes, tuple[str, bytes] | None, str]) -> dict[s
     return SaliencyData(key, image, found)
 
 
-def convert_salicon(info: DatasetInfo, args: argparse.Namespace, files: dict[str, Path], outputs: Outputs) -> None:
-    """Write ``train``, ``val`` and ``test`` of a SALICON edition.
+class SaliconBuilder(Builder):
+    """The converter of a SALICON edition (subclasses set ``info``).
 
     Images are the ``images/<split>/*.jpg`` members of ``image.zip``; the experiments of
-    ``images/<key>.jpg`` come from ``<key>.mat`` in ``fixations.zip`` (none if it is missing).
+    ``images/<key>.jpg`` come from ``<key>.mat`` in ``fixations.zip`` (none if it is missing). The
+    ``.mat`` files are parsed on the worker threads.
     """
-    with open_zip(files["image.zip"], info.source("image.zip").url) as images, \
-            open_zip(files["fixations.zip"], info.source("fixations.zip").url) as fixations:
-        mats = set(fixations.namelist())
-        members = [m for m in images.namelist() if m.startswith("images/") and m.endswith(".jpg") and not is_clutter(m)]
-        for split in SPLITS:
-            if not outputs.wanted(split):
-                continue
-            chosen = [m for m in members if m.split("/")[1] == split]
-            if args.shuffle:
-                chosen = shuffled(chosen, args.seed)
 
-            def jobs(chosen: list[str] = chosen) -> Iterator[tuple]:
-                for member in chosen:
-                    key = member[len("images/"): -len(".jpg")]
-                    mat = f"{key}.mat"
-                    found = (f"fixations.zip:{mat}", read_member(fixations, mat)) if mat in mats else None
-                    yield key, read_member(images, member), found, info.name
+    def open(self) -> None:
+        """Open both zips and list the images."""
+        self.images = self.stack.enter_context(
+            open_zip(self.files["image.zip"], self.info.source("image.zip").url)
+        )
+        self.fixations = self.stack.enter_context(
+            open_zip(self.files["fixations.zip"], self.info.source("fixations.zip").url)
+        )
+        self.mats = set(self.fixations.namelist())
+        self.members = [
+            m
+            for m in self.images.namelist()
+            if m.startswith("images/") and m.endswith(".jpg") and not is_clutter(m)
+        ]
 
-            samples = parallel_map(make_sample, jobs(), workers=args.threads, chunksize=16)
-            outputs.write(split, samples, total=len(chosen))
+    def items(self, split: str) -> list[str]:
+        """The image members of ``split`` in archive order."""
+        return [m for m in self.members if m.split("/")[1] == split]
+
+    def read(self, member: str) -> tuple[str, bytes, tuple[str, bytes] | None, str]:
+        """The input of :func:`make_sample`."""
+        key = member[len("images/") : -len(".jpg")]
+        mat = f"{key}.mat"
+        found = (f"fixations.zip:{mat}", read_member(self.fixations, mat)) if mat in self.mats else None
+        return key, read_member(self.images, member), found, self.info.name
+
+    def transform(self) -> Any:
+        """:func:`make_sample` runs on the worker threads."""
+        return make_sample

@@ -9,20 +9,18 @@ also when the smaller edge tiles are dropped.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
-
 from dings.tools import iter_tiles, tiff_to_nd_array
 
-from .catalog import Option
-from .extras import require_extra
+from ..catalog import Option
+from ..extras import require_extra
 
 __all__ = [
     "DEFAULT_TILE_SIZE",
     "cast_checked",
-    "colors_to_classes",
     "grid_shape",
     "grid_tiles",
     "positive_int",
@@ -71,7 +69,9 @@ def read_tiff(path: Path, dataset: str) -> np.ndarray:
     require_extra("tifffile", "remote-sensing", dataset)
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: missing; the {dataset} converter needs it (check the unpacked folder)")
+        raise FileNotFoundError(
+            f"{path}: missing; the {dataset} converter needs it (check the unpacked folder)"
+        )
     return tiff_to_nd_array(path, None)
 
 
@@ -99,36 +99,15 @@ def grid_tiles(
     size = arrays[0].shape[-2:]
     for array in arrays[1:]:
         if array.shape[-2:] != size:
-            raise ValueError(f"grid_tiles: rasters of one scene differ in size: {arrays[0].shape} and {array.shape}")
+            raise ValueError(
+                f"grid_tiles: rasters of one scene differ in size: {arrays[0].shape} and {array.shape}"
+            )
     _, ncols = grid_shape(size[0], size[1], tile_size)
     partial = "keep" if keep_edges else "drop"
     cutters = [iter_tiles(a, tile_size, partial=partial, axes=(-2, -1)) for a in arrays]
     for cuts in zip(*cutters):
         (y, x), _ = cuts[0]
         yield (y // tile_size) * ncols + x // tile_size, [np.ascontiguousarray(tile) for _, tile in cuts]
-
-
-def colors_to_classes(rgb: np.ndarray, colors: Mapping[tuple[int, int, int], int], default: int = 0) -> np.ndarray:
-    """Map a colour-coded label raster to class indices.
-
-    Args:
-        rgb: ``(3, H, W)`` uint8 array.
-        colors: ``(r, g, b)`` -> class index.
-        default: class of pixels whose colour is not in ``colors``.
-
-    Returns:
-        ``(H, W)`` int64 class indices.
-
-    Raises:
-        ValueError: ``rgb`` is not a 3-band uint8 array.
-    """
-    if rgb.ndim != 3 or rgb.shape[0] != 3 or rgb.dtype != np.uint8:
-        raise ValueError(f"colors_to_classes: expected a (3, H, W) uint8 array, got {rgb.dtype} {rgb.shape}")
-    code = (rgb[0].astype(np.uint32) << 16) | (rgb[1].astype(np.uint32) << 8) | rgb[2]
-    classes = np.full(code.shape, default, dtype=np.int64)
-    for (r, g, b), index in colors.items():
-        classes[code == ((r << 16) | (g << 8) | b)] = index
-    return classes
 
 
 def cast_checked(array: np.ndarray, dtype: np.dtype | type, what: str) -> np.ndarray:
@@ -150,7 +129,11 @@ def cast_checked(array: np.ndarray, dtype: np.dtype | type, what: str) -> np.nda
     if array.size:
         info = np.iinfo(target)
         low, high = array.min(), array.max()
-        if low < info.min or high > info.max or (array.dtype.kind == "f" and not np.array_equal(array, np.trunc(array))):
+        if (
+            low < info.min
+            or high > info.max
+            or (array.dtype.kind == "f" and not np.array_equal(array, np.trunc(array)))
+        ):
             raise ValueError(
                 f"{what}: values from {low} to {high} do not fit {target} without change; the file is not the expected data"
             )

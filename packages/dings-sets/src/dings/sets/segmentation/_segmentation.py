@@ -1,7 +1,6 @@
 """What the segmentation converters and metadata modules share.
 
-Reading archive members, class counts and median-frequency weights, colour maps (colour → index and
-index → colour), the shipped metadata files and atomic JSON output. Pillow is imported only inside
+Reading archive members, class counts and median-frequency weights, the shipped metadata files and atomic JSON output. Pillow is imported only inside
 the functions that decode images (through :func:`dings.sets.extras.require_extra`).
 """
 
@@ -19,36 +18,18 @@ from typing import Any
 
 import numpy as np
 
-from dings.tools import load_json
-
-from .extras import require_extra
+from ..extras import require_extra
 
 __all__ = [
     "Archive",
     "Named",
     "class_fractions",
-    "colors_to_indices",
-    "index_to_color",
     "label_map_fractions",
-    "load_meta",
     "median_frequency_weights",
-    "meta_path",
     "statistics",
     "sum_fractions",
     "write_json",
 ]
-
-META = Path(__file__).resolve().parent / "meta"
-
-
-def meta_path(name: str) -> Path:
-    """Path of a metadata file shipped in ``dings/sets/meta``."""
-    return META / name
-
-
-def load_meta(name: str) -> Any:
-    """Load a shipped (possibly gzip/xz-compressed) JSON metadata file by name."""
-    return load_json(meta_path(name))
 
 
 def median_frequency_weights(counts: Sequence[float]) -> list[float]:
@@ -65,9 +46,13 @@ def median_frequency_weights(counts: Sequence[float]) -> list[float]:
     """
     values = np.asarray(counts, dtype=np.float64)
     if values.ndim != 1 or values.size == 0:
-        raise ValueError(f"median_frequency_weights: need a non-empty list of counts, got shape {values.shape}")
+        raise ValueError(
+            f"median_frequency_weights: need a non-empty list of counts, got shape {values.shape}"
+        )
     if not np.all(values > 0):
-        raise ValueError("median_frequency_weights: every class count must be positive (drop absent classes first)")
+        raise ValueError(
+            "median_frequency_weights: every class count must be positive (drop absent classes first)"
+        )
     frequencies = values / values.sum()
     return [float(w) for w in np.median(frequencies) / frequencies]
 
@@ -96,7 +81,9 @@ def label_map_fractions(png: bytes) -> tuple[list[int], list[float]]:
     return class_fractions(decode_label_map(png))
 
 
-def sum_fractions(per_image: Iterable[tuple[Sequence[int], Sequence[float]]]) -> tuple[list[int], list[float]]:
+def sum_fractions(
+    per_image: Iterable[tuple[Sequence[int], Sequence[float]]],
+) -> tuple[list[int], list[float]]:
     """Add up per-image class fractions (in the given order, so the sums are reproducible).
 
     Returns:
@@ -108,68 +95,6 @@ def sum_fractions(per_image: Iterable[tuple[Sequence[int], Sequence[float]]]) ->
             totals[int(i)] = totals.get(int(i), 0.0) + float(f)
     indexes = sorted(totals)
     return indexes, [totals[i] for i in indexes]
-
-
-def _pack(rgb: np.ndarray) -> np.ndarray:
-    rgb = rgb.astype(np.uint32)
-    return (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
-
-
-def colors_to_indices(image: np.ndarray, colors: np.ndarray | Sequence[Sequence[int]], default: int = 0) -> np.ndarray:
-    """Map every pixel of an RGB image to the index of its colour in ``colors``.
-
-    Args:
-        image: ``H x W x 3`` uint8 RGB.
-        colors: ``N x 3`` table of RGB colours (index = class); the first occurrence of a colour wins.
-        default: index of colours that are not in the table.
-
-    Returns:
-        ``H x W`` class indices, uint8 when they fit, else uint16.
-
-    Raises:
-        ValueError: the image is not ``H x W x 3``, or the table is not ``N x 3``.
-    """
-    image = np.asarray(image)
-    table = np.asarray(colors, dtype=np.int64)
-    if image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f"colors_to_indices: need an H x W x 3 RGB image, got shape {image.shape}")
-    if table.ndim != 2 or table.shape[1] != 3 or table.shape[0] == 0:
-        raise ValueError(f"colors_to_indices: need an N x 3 colour table, got shape {table.shape}")
-    keys = _pack(table)
-    order = np.argsort(keys, kind="stable")
-    sorted_keys = keys[order]
-    pixels = _pack(image)
-    position = np.clip(np.searchsorted(sorted_keys, pixels), 0, len(sorted_keys) - 1)
-    found = sorted_keys[position] == pixels
-    # the first index of a repeated colour: stable sort keeps the lowest index first among equals
-    first = np.searchsorted(sorted_keys, sorted_keys, side="left")
-    indices = np.where(found, order[first[position]], default)
-    dtype = np.uint8 if max(len(table) - 1, default) <= 255 else np.uint16
-    return indices.astype(dtype)
-
-
-def index_to_color(array: np.ndarray, colors: np.ndarray) -> np.ndarray:
-    """Colour a label map: ``colors[array]``, with indices outside the table shown black.
-
-    Args:
-        array: integer class indices (any shape).
-        colors: ``N x 3`` uint8 RGB table.
-
-    Returns:
-        ``array.shape + (3,)`` uint8 RGB.
-
-    Raises:
-        ValueError: ``array`` is not integer.
-    """
-    array = np.asarray(array)
-    if array.dtype == np.bool_:
-        array = array.astype(np.uint8)
-    if not np.issubdtype(array.dtype, np.integer):
-        raise ValueError(f"index_to_color: need integer class indices, got dtype {array.dtype}")
-    table = np.concatenate([np.asarray(colors, dtype=np.uint8).reshape(-1, 3), np.zeros((1, 3), np.uint8)])
-    outside = len(table) - 1
-    index = np.where((array >= 0) & (array < outside), array, outside).astype(np.intp)
-    return table[index]
 
 
 def write_json(path: str | os.PathLike, content: Any) -> Path:
@@ -211,7 +136,9 @@ class Archive:
                 self._members = {m.name: m for m in self._tar.getmembers() if m.isfile()}
         except (OSError, tarfile.TarError, zipfile.BadZipFile, EOFError) as exc:
             self.close()
-            raise ValueError(f"{self.path}: not a readable zip or tar archive ({exc}); download it again") from exc
+            raise ValueError(
+                f"{self.path}: not a readable zip or tar archive ({exc}); download it again"
+            ) from exc
 
     def names(self) -> list[str]:
         """Every file member, in archive order."""
@@ -237,7 +164,9 @@ class Archive:
                 raise ValueError(f"{self.path}: member {name} is not a regular file")
             return handle.read()
         except (OSError, tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
-            raise ValueError(f"{self.path}: cannot read member {name} ({exc}); download the archive again") from exc
+            raise ValueError(
+                f"{self.path}: cannot read member {name} ({exc}); download the archive again"
+            ) from exc
 
     def close(self) -> None:
         """Close the archive."""
@@ -249,13 +178,19 @@ class Archive:
     def __enter__(self) -> Archive:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
 
 def statistics(indexes: Sequence[int], counts: Sequence[float]) -> dict[str, list[Any]]:
     """``{"INDEXES", "COUNTS", "WEIGHTS"}`` as written or printed by the ``--calculate-weights`` options."""
-    return {"INDEXES": list(indexes), "COUNTS": list(counts), "WEIGHTS": median_frequency_weights(counts) if counts else []}
+    return {
+        "INDEXES": list(indexes),
+        "COUNTS": list(counts),
+        "WEIGHTS": median_frequency_weights(counts) if counts else [],
+    }
 
 
 class Named:

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import msgpack
 import pytest
-from dings.format import DamagedDataError, InvalidSampleError, UnsafeDataError, packb, unpack_sample
-from dings.format.writer import packed_key
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from dings.format import DamagedDataError, InvalidSampleError, UnsafeDataError, packb, unpack_sample
+from dings.format.writer import packed_key
 
 if not hasattr(__import__("os"), "fork"):  # pragma: no cover - the kill trials fork
     pytest.skip("the fault-injection suite needs os.fork", allow_module_level=True)

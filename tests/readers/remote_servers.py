@@ -21,6 +21,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+
 from dings.format import FileWriter
 
 __all__ = ["SUFFIXES", "dataset_files", "http_server", "make_sample", "publish_http", "s3", "write_dataset"]

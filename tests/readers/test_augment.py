@@ -312,7 +312,7 @@ def test_quasi_shuffler_keeps_chunk_neighbours_close_with_a_small_buffer():
 
 @pytest.mark.parametrize(("length", "buf_size"), [(0, 1), (5, 10), (10, 10), (11, 10), (500, 1), (500, 37), (2000, 64)])
 def test_buffer_order_matches_a_plain_simulation_of_the_buffer(length, buf_size):
-    from dings.readers.augment import _buffer_ranks
+    from dings.readers.order import buffer_ranks as _buffer_ranks
 
     fast = _buffer_ranks(np.random.default_rng(5), length, min(buf_size, length)).tolist()
     # the same random draws, played out one step at a time
@@ -328,7 +328,7 @@ def test_buffer_order_matches_a_plain_simulation_of_the_buffer(length, buf_size)
 
 
 def test_both_ways_of_grouping_steps_by_slot_agree():
-    from dings.readers.augment import _group_by_slot
+    from dings.readers.order import group_by_slot as _group_by_slot
 
     slots = np.random.default_rng(0).integers(0, 50, size=3000)
     packed, plain = _group_by_slot(slots, 50), _group_by_slot(slots, 50, packed=False)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import msgpack
 import pytest
+
 from dings.format import packb
 from dings.readers import MsgpackReader, QuasiShuffler, RemoteError, RemoteMsgpackReader, Shuffler, is_url
 
@@ -244,6 +245,7 @@ def test_iter_blocks_fetches_blocks_ahead_and_yields_them_in_order():
 
 def test_a_shuffled_torch_epoch_over_a_url_fetches_each_batchs_runs_together(s3, s3_url, local, tmp_path):
     import numpy as np
+
     from dings.torch import IterableDataset
 
     reader = open_url(s3_url, tmp_path, s3.options, cache="index")

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 torch = pytest.importorskip("torch", reason="torch (hatch dev env) runs the DataLoader")
-from dings.readers import MsgpackReader, QuasiShuffler  # noqa: E402
 from torch.utils.data import DataLoader, get_worker_info  # noqa: E402
+
+from dings.readers import MsgpackReader, QuasiShuffler  # noqa: E402
 
 
 def _load_servers():

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+
 from dings.format import FileWriter
 from dings.readers import MsgpackReader
 

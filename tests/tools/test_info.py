@@ -9,6 +9,7 @@ import shutil
 import msgpack
 import numpy as np
 import pytest
+
 from dings.tools import info
 
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from dings.format import index_path
 from dings.readers import RemoteError
 from dings.tools import stage, verify

@@ -106,9 +106,10 @@ def _torch_epoch(train: Path) -> str:
 
     import numpy as np
     import torch
-    from dings.readers import MsgpackReader
     from PIL import Image
     from torch.utils.data import DataLoader as TorchDataLoader
+
+    from dings.readers import MsgpackReader
 
     loader_class = getattr(dings_torch, "DataLoader", TorchDataLoader)  # the faster hand-over, when dings-torch has it
 

@@ -18,8 +18,8 @@ import numpy as np
 import simplebloom
 
 from .errors import CorruptIndexError, KeyHashCollisionError
-from .progress import progress_bar
 from .paths import INDEX_SUFFIXES, LEGACY_INDEX_SUFFIX, MD5_SUFFIX, data_path, index_path
+from .progress import progress_bar
 
 __all__ = [
     "hash_string",

@@ -21,18 +21,23 @@ from typing import Any
 
 import msgpack
 import numpy as np
+
 from dings.format import (
     CorruptIndexError,
     DamagedDataError,
     UnsafeDataError,
-    VerifyReport,
+    VerificationReport,
     check_committed,
     index_path,
+    legacy_load_index,
     load_checksums,
+    load_filter,
+    load_key_hashes,
+    load_keys,
+    load_offsets,
     sample_checksum,
     unpack_options,
 )
-from dings.format import index as format_index
 
 from .byte_source import ByteSource, FileSource
 from .reader import Reader, Spans
@@ -162,10 +167,10 @@ class MsgpackReader(Reader):
             self._source.ensure_index()
             size = self._source.size()
             if self._legacy:
-                self._keys, offsets = format_index.legacy_load_index(self.path, size)
+                self._keys, offsets = legacy_load_index(self.path, size)
                 self.source.check_generation()  # the index file just read belongs to the open data file
             else:
-                offsets = format_index.load_offsets(self.path)
+                offsets = load_offsets(self.path)
                 self.source.check_generation()  # the index file just read belongs to the open data file
             source = index_path(self.path, ".index" if self._legacy else ".offsets")
             if offsets[0] != 0 or int(offsets[-1]) != size or np.any(offsets[1:] <= offsets[:-1]):
@@ -219,7 +224,7 @@ class MsgpackReader(Reader):
                 _ = self.offsets
             else:
                 self._source.ensure_index()
-                keys = format_index.load_keys(self.path)
+                keys = load_keys(self.path)
                 self.source.check_generation()  # the index file just read belongs to the open data file
                 if len(keys) != len(self.offsets) - 1:
                     raise self._index_error(index_path(self.path, ".keys"), f"{len(keys)} keys but {len(self.offsets) - 1} offsets")
@@ -227,7 +232,7 @@ class MsgpackReader(Reader):
         return self._keys  # type: ignore[return-value]
 
     def _load_hashes(self) -> None:
-        salt, hashes = format_index.load_key_hashes(self.path)
+        salt, hashes = load_key_hashes(self.path)
         self.source.check_generation()  # the index file just read belongs to the open data file
         if len(hashes) != len(self):
             raise self._index_error(index_path(self.path, ".key_hashes"), f"{len(hashes)} hashes for {len(self)} samples")
@@ -256,7 +261,7 @@ class MsgpackReader(Reader):
             self._key_to_index = {k: i for i, k in enumerate(self.keys)}
             return self._key_to_index.get(key)
         if index_path(self.path, ".filter").exists():
-            self._filter = format_index.load_filter(self.path)
+            self._filter = load_filter(self.path)
             self.source.check_generation()  # the index file just read belongs to the open data file
             self._use_filter = True
         self._load_hashes()
@@ -629,7 +634,7 @@ class MsgpackReader(Reader):
             problems.append(str(exc))
         return problems
 
-    def verify(self) -> VerifyReport:
+    def verify(self) -> VerificationReport:
         """Run every check of :func:`dings.format.verify` on this dataset."""
         return self._source.verify(lambda: self._index_problems(False), self.__len__)
 

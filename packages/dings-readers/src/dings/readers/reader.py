@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import itertools
-from abc import ABC, abstractmethod
 import operator
-from operator import itemgetter
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 import numpy as np
+
 from dings.format import packb
 
 __all__ = ["Reader", "Spans"]

@@ -11,6 +11,7 @@ from itertools import accumulate
 from typing import Any
 
 import numpy as np
+
 from dings.format import check_committed_pattern
 
 from .labels import natural_sort_key

@@ -21,8 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from dings.tools.image import encode_image
-from dings.tools.matlab import loadmat
+from dings.tools import encode_image, loadmat
 
 from .converter import ConversionError, Outputs, run_converter
 from .Coutrot1 import EVERY, INFO, MAX_AGE, MIN_POINTS

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from dings.tools.matlab import loadmat
+from dings.tools import loadmat
 
 from .converter import ConversionError, Outputs, run_converter, shuffled
 from .extras import require_extra

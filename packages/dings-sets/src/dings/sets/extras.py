@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from dings.tools.extras import MissingExtraError
+from dings.tools import MissingExtraError
 
 __all__ = ["MissingExtraError", "require_extra"]
 

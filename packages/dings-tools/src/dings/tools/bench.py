@@ -8,11 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dings.format import data_path, index_path
+from dings.format import data_path, index_path, progress_bar
 from dings.readers import DirectoryReader, MsgpackReader, Reader, Shuffler
 
 from ._dataset import as_count, human_size
-from .progress import progress_bar
 
 __all__ = ["BenchResult", "bench", "open_bench_reader"]
 

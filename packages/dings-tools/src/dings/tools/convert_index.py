@@ -13,6 +13,9 @@ from dings.format import (
     MD5_SUFFIX,
     CorruptIndexError,
     DamagedDataError,
+    DatasetFiles,
+    check_committed,
+    commit_datasets,
     compute_checksums,
     data_path,
     index_path,
@@ -21,13 +24,17 @@ from dings.format import (
     load_md5,
     load_offsets,
     pack_checksums,
+    pack_filter,
+    pack_key_hashes,
+    pack_keys,
+    pack_offsets,
+    prepare_output,
+    progress_bar,
+    temp_path,
+    write_synced,
 )
-from dings.format.commit import DatasetFiles, check_committed, temp_path, write_synced
-from dings.format.index import pack_filter, pack_key_hashes, pack_keys, pack_offsets
-from dings.format.writer import commit_datasets, prepare_output
 
 from ._dataset import copy_file
-from .progress import progress_bar
 
 __all__ = ["add_checksums", "convert_index"]
 

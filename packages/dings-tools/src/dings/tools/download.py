@@ -30,8 +30,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import BinaryIO
 
+from dings.format import progress_bar
+
 from .__about__ import __version__
-from .progress import progress_bar
 
 __all__ = ["DownloadError", "download"]
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+
 from dings.format import DamagedDataError, DuplicateKeyError, InvalidSampleError, data_path, make_unpacker, packb
 from dings.readers import MsgpackReader, Reader, Shuffler
 

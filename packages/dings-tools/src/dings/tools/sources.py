@@ -31,8 +31,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from dings.format import progress_bar
+
 from .download import download
-from .progress import progress_bar
 
 __all__ = [
     "ChecksumMismatchError",

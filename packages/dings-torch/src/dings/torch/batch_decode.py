@@ -19,6 +19,7 @@ from typing import Any
 
 import msgpack
 import numpy as np
+
 from dings.format import unpack_options
 
 from .columns import BufferPool, Column, copy_rows, gather

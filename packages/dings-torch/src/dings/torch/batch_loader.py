@@ -7,18 +7,18 @@ import functools
 import numbers
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
-import torch
 
+import torch
+from dings.readers import EpochOrder
 
 from .batch_decode import BatchDecoder, BatchError, _Slices, collate_columns
 from .batch_processes import ProcessPool
 from .columns import BufferPool, Column
 from .distributed import resolve_rank
-from .order import EpochOrder
 from .partition import Split, even_mode
 
 __all__ = ["Loader"]

@@ -12,8 +12,8 @@ crops) are the same as with a full decode; only which pixels get averaged differ
 from __future__ import annotations
 
 import math
-from abc import ABC, abstractmethod
 import random
+from abc import ABC, abstractmethod
 from io import BytesIO
 from typing import Any
 

@@ -9,14 +9,15 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
+
 import torch.distributed as dist
 import torch.utils.data
+from dings.readers import EpochOrder
 from torch.utils.data import get_worker_info
 
 from .base import DatasetBase, Transforms
 from .distributed import resolve_rank
 from .epochs import EpochState
-from .order import EpochOrder
 from .partition import Split, even_mode
 
 __all__ = ["IterableDataset"]

@@ -8,6 +8,7 @@ import random
 from typing import Any
 
 import numpy as np
+
 import torch
 
 from .base import PARAMS_KEY

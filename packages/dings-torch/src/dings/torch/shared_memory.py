@@ -28,7 +28,6 @@ from typing import Any
 from dings.format import progress_bar
 from dings.readers import MsgpackReader
 
-
 __all__ = ["SharedMemoryReader"]
 
 _INDEX_SUFFIXES = (".offsets", ".keys", ".key_hashes", ".filter", ".md5", ".index")

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
+
 import torch
 import torch.utils.data
 

@@ -9,10 +9,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from dings.format import load_label_names
+from dings.format import load_label_names, progress_bar
 
 from .._dataset import open_reader, temp_name
-from ..progress import progress_bar
 from ..render import sniff_image
 
 __all__ = ["ExportError", "commit_paths", "image_suffix", "read_dataset", "replace_folder"]

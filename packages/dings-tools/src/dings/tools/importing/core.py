@@ -27,6 +27,7 @@ from dings.format import (
     InvalidSampleError,
     ShardedWriter,
     index_path,
+    progress_bar,
     shard_pattern,
     write_label_names,
 )
@@ -34,7 +35,6 @@ from dings.readers import MsgpackReader
 
 from .._dataset import as_count, as_seed, temp_name
 from ..parallel import resolve_workers
-from ..progress import progress_bar
 from ..render import sniff_image
 
 __all__ = ["ImportDataError", "ImportResult", "Source", "run_import"]

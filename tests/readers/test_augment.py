@@ -272,18 +272,17 @@ def test_quasi_shuffler_buffer_never_exceeds_buf_size(n, buf_size, chunk_size):
     quasi = QuasiShuffler(reader, buf_size=buf_size, chunk_size=chunk_size, seed=3)
     for start in (0, n // 3):
         reader.reads = 0
-        handed_out = 0
-        most = 0
+        seen = {"handed_out": 0, "most": 0}  # read by on_read while iterating
 
-        def on_read():
-            nonlocal most
-            most = max(most, reader.reads - handed_out)
+        def on_read(seen=seen):
+            seen["most"] = max(seen["most"], reader.reads - seen["handed_out"])
 
         reader.on_read = on_read
         quasi.set_epoch(0)
         for _ in quasi.iter(start=start):
-            handed_out += 1
-        assert handed_out == n - start
+            seen["handed_out"] += 1
+        most = seen["most"]
+        assert seen["handed_out"] == n - start
         assert most <= quasi.buf_size, (start, most)
         assert reader.reads == n - start  # every sample still to come is read exactly once
         if start == 0:

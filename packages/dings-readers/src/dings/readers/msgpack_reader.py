@@ -594,7 +594,7 @@ class MsgpackReader(Reader):
             starts, stops = starts - shift, stops - shift
             view = memoryview(buffer)
         if self._verify:
-            for number, (index, begin, end) in enumerate(zip(wanted.tolist(), starts.tolist(), stops.tolist())):
+            for index, begin, end in zip(wanted.tolist(), starts.tolist(), stops.tolist()):
                 self._check(index, view, (begin, end), 0)
         return [Spans(view, starts, stops, where)]
 

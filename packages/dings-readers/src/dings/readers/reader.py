@@ -317,7 +317,7 @@ class Reader(ABC):
         """
         self._position = self.find_index(key)
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a default that does nothing: readers without resources keep it
         """Release files and buffers; the default does nothing."""
 
     def __enter__(self) -> Reader:

@@ -218,7 +218,7 @@ def _open(url: str, part: Path, offset: int, timeout: float, opener: urllib.requ
             if total == offset:
                 return None
             _truncate(part)
-            raise _Transient(f"HTTP 416: {part.name} does not fit the file on the server; starting over", status)
+            raise _Transient(f"HTTP 416: {part.name} does not fit the file on the server; starting over", status) from None
         if status in (408, 429) or status >= 500:
             raise _Transient(f"HTTP {status} {exc.reason}", status) from None
         raise DownloadError(

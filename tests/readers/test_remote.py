@@ -6,7 +6,6 @@ the local file is the oracle. Each test has its own cache folder (``tmp_path``).
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import pickle
 import subprocess
@@ -20,18 +19,8 @@ import pytest
 from dings.format import packb
 from dings.readers import MsgpackReader, QuasiShuffler, RemoteError, RemoteMsgpackReader, Shuffler, is_url
 
+from . import remote_servers as _servers
 
-def _load_servers():
-    name = "dings_tests_readers_remote_servers"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("remote_servers.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-_servers = _load_servers()
 s3 = _servers.s3
 http_server = _servers.http_server
 N = 150

@@ -12,6 +12,8 @@ import pytest
 from dings.format import FileWriter
 from dings.readers import MsgpackReader
 
+from .http_server import http_server  # noqa: F401 - the fixture, for every test here
+
 
 def make_sample(i: int, prefix: str = "s") -> dict:
     """Sample ``i``: a key, a numeric label, bytes, a float and a small array, all derived from ``i``."""

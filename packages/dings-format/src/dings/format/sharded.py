@@ -146,6 +146,8 @@ class ShardedWriter(CommitOnSuccess):
         return current
 
     def _finish_current(self) -> None:
+        if self._current is None:
+            return
         files = self._current._finish()
         self._finished.append(files)
         self._temporaries.extend(tmp for tmp, _ in files.renames)

@@ -91,7 +91,7 @@ class VerificationReport:
 VerifyReport = VerificationReport
 
 
-def check_md5(report: VerificationReport, data: Path, only: list[str] | None = None, progress: bool = False) -> None:
+def check_md5(report: VerificationReport, data: Path, only: list[str] | None = None, progress: bool | None = False) -> None:
     """Add to ``report`` every file that does not match the md5 file.
 
     Args:
@@ -211,7 +211,7 @@ def check_journal(report: VerificationReport, data: Path) -> None:
         report.problems.append(f"{journal}: a commit of this dataset is in progress or was interrupted; opening the dataset with write access finishes it")
 
 
-def check_checksums(report: VerificationReport, data: Path, progress: bool = False) -> None:
+def check_checksums(report: VerificationReport, data: Path, progress: bool | None = False) -> None:
     """Compare every sample with its checksum in ``NAME.msgpack.crc32``; name the damaged ones.
 
     A dataset without the file gets a note (``dings convert-index`` adds it), not a problem.
@@ -248,7 +248,7 @@ def check_checksums(report: VerificationReport, data: Path, progress: bool = Fal
         keys = None
     if keys is not None and len(keys) == count:
         report.damaged_keys = [keys[i] for i in bad]
-    named = [f"{i} (key {keys[i]!r})" if report.damaged_keys else str(i) for i in bad[:MAX_NAMED]]
+    named = [f"{i} (key {keys[i]!r})" if keys is not None and report.damaged_keys else str(i) for i in bad[:MAX_NAMED]]
     more = f" and {len(bad) - MAX_NAMED} more" if len(bad) > MAX_NAMED else ""
     if len(bad) == count and count > 1:
         report.problems.append(f"{crc_path}: no sample matches its checksum; the checksum file is damaged or belongs to other data")
@@ -256,7 +256,7 @@ def check_checksums(report: VerificationReport, data: Path, progress: bool = Fal
         report.problems.append(f"{data}: {len(bad)} damaged sample(s) (checksum mismatch): {', '.join(named)}{more}")
 
 
-def _damaged_samples(data: Path, offsets: np.ndarray, expected: np.ndarray, size: int, progress: bool) -> list[int]:
+def _damaged_samples(data: Path, offsets: np.ndarray, expected: np.ndarray, size: int, progress: bool | None) -> list[int]:
     if size == 0:
         return []
     bounds = offsets.tolist()

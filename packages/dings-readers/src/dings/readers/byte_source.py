@@ -56,8 +56,10 @@ class ByteSource:
     block_size: int = BLOCK_SIZE
     #: whether the dataset has only a legacy ``.index`` (no ``.offsets``)
     legacy: bool = False
-    #: whether :meth:`fetch_many` sends its requests concurrently
-    fetches_concurrently: bool = False
+    @property
+    def fetches_concurrently(self) -> bool:
+        """Whether :meth:`fetch_many` sends its requests concurrently."""
+        return False
 
     def size(self) -> int:
         """The data file's size in bytes."""
@@ -84,13 +86,13 @@ class ByteSource:
     def check_generation(self) -> None:
         """Raise if the dataset was replaced since the source was opened (call after loading an index file)."""
 
-    def verify_data(self, progress: bool = False) -> bool:
+    def verify_data(self, progress: bool | None = False) -> bool:
         """Whether the data file matches its md5 file."""
         report = VerificationReport(self.index_base)
         check_md5(report, self.index_base, only=[self.index_base.name], progress=progress)
         return report.ok
 
-    def index_problems(self, progress: bool = False) -> list[str]:
+    def index_problems(self, progress: bool | None = False) -> list[str]:
         """What is wrong with the index files (md5 and agreement with the data); empty when nothing."""
         report = VerificationReport(self.index_base)
         names = [self.index_base.name + s for s in (".offsets", ".keys", ".key_hashes", ".filter")]

@@ -286,7 +286,7 @@ class RemoteSource(ByteSource):
         return self._local
 
     @property
-    def fetches_concurrently(self) -> bool:  # type: ignore[override]
+    def fetches_concurrently(self) -> bool:
         """True until the data is served from the local cache."""
         return not self._local
 
@@ -424,7 +424,7 @@ class RemoteSource(ByteSource):
 
     # --- integrity ---
 
-    def verify_data(self, progress: bool = False) -> bool:
+    def verify_data(self, progress: bool | None = False) -> bool:
         """Check the data file (the cached copy, else the remote file, streamed) against the md5 file.
 
         Returns:
@@ -440,7 +440,7 @@ class RemoteSource(ByteSource):
             md5.update(block)
         return md5.hexdigest() == digest
 
-    def index_problems(self, progress: bool = False) -> list[str]:
+    def index_problems(self, progress: bool | None = False) -> list[str]:
         """The cached index files checked against the md5 file."""
         if not self._digests:
             return [f"{self.url}{MD5_SUFFIX}: md5 file is missing; integrity cannot be checked"]

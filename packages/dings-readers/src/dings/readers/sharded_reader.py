@@ -134,7 +134,7 @@ class ShardedReader(Reader):
         return spans
 
     @property
-    def fetches_concurrently(self) -> bool:  # type: ignore[override]
+    def fetches_concurrently(self) -> bool:
         """Whether any shard fetches runs concurrently (a remote shard)."""
         return any(getattr(shard, "fetches_concurrently", False) for shard in self.shards)
 
@@ -167,8 +167,8 @@ class ShardedReader(Reader):
 
     def __copy__(self) -> ShardedReader:
         clone = super().__copy__()
-        clone.shards = [copy_module.copy(s) for s in self.shards]  # type: ignore[attr-defined]
-        return clone  # type: ignore[return-value]
+        clone.shards = [copy_module.copy(s) for s in self.shards]
+        return clone
 
     def __repr__(self) -> str:
         return f"ShardedReader({len(self.shards)} shards)"

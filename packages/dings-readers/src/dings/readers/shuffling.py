@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -21,7 +21,10 @@ __all__ = ["EpochOrdered", "QuasiShuffler", "Shuffler"]
 _READ_AHEAD = 16
 
 
-class EpochOrdered(Augment):
+Plan = TypeVar("Plan", bound=EpochPlan)
+
+
+class EpochOrdered(Augment, Generic[Plan]):
     """Shared by the shufflers: a seeded order per epoch (from :mod:`.order`) and the rule that starts new passes."""
 
     def __init__(self, reader: Reader, seed: int | None) -> None:
@@ -29,7 +32,7 @@ class EpochOrdered(Augment):
         self._seed = check_seed(seed, len(reader))
         self._epoch = 0
         self._pass_done = False
-        self._plan_cache: EpochPlan | None = None
+        self._plan_cache: Plan | None = None
 
     @property
     def seed(self) -> int:
@@ -59,10 +62,10 @@ class EpochOrdered(Augment):
     def _rng(self) -> np.random.Generator:
         return epoch_rng(self._seed, self._epoch)
 
-    def _make_plan(self) -> EpochPlan:
+    def _make_plan(self) -> Plan:
         raise NotImplementedError
 
-    def _plan(self) -> EpochPlan:
+    def _plan(self) -> Plan:
         plan = self._plan_cache
         if plan is None or plan.epoch != self._epoch:
             plan = self._plan_cache = self._make_plan()
@@ -171,7 +174,7 @@ class EpochOrdered(Augment):
         return f", seed={self._seed}"
 
 
-class Shuffler(EpochOrdered):
+class Shuffler(EpochOrdered[EpochPlan]):
     """Read a reader in a uniformly random order.
 
     The order of epoch ``e`` is ``numpy.random.default_rng([seed, e]).permutation(len(reader))``.
@@ -203,7 +206,7 @@ class Shuffler(EpochOrdered):
                 yield read(index, raw=raw, copy=copy)
 
 
-class QuasiShuffler(EpochOrdered):
+class QuasiShuffler(EpochOrdered[QuasiPlan]):
     """A nearly random order that reads the wrapped reader in chunks of consecutive samples.
 
     The samples are cut into chunks of ``chunk_size`` consecutive indices, and the chunks are read
@@ -238,6 +241,9 @@ class QuasiShuffler(EpochOrdered):
         ValueError: ``buf_size`` is not positive (or is a non-whole number above 1),
             ``chunk_size < 1``, or ``seed`` is negative.
     """
+
+    _buf_size: int
+    _chunk_size: int
 
     def __init__(self, reader: Reader, buf_size: float = 0.01, chunk_size: int = 16, seed: int | None = None) -> None:
         super().__init__(reader, seed)

@@ -25,7 +25,7 @@ from .wrapping import Augment
 __all__ = ["ClassFilter", "FractionRange", "IndexedReader", "Oversample", "read_labels"]
 
 
-def read_labels(reader: Reader, label_key: str = "label", progress: bool = False) -> list:
+def read_labels(reader: Reader, label_key: str = "label", progress: bool | None = False) -> list:
     """Return ``sample[label_key]`` of every sample of ``reader``, in order (reads every sample once).
 
     Args:
@@ -48,7 +48,7 @@ def read_labels(reader: Reader, label_key: str = "label", progress: bool = False
     return labels
 
 
-def _labels(reader: Reader, labels: Sequence | None, label_key: str, progress: bool) -> list:
+def _labels(reader: Reader, labels: Sequence | None, label_key: str, progress: bool | None) -> list:
     if labels is None:
         return read_labels(reader, label_key, progress)
     labels = list(labels)
@@ -182,7 +182,7 @@ class ClassFilter(IndexedReader):
         *,
         label_key: str = "label",
         labels: Sequence | None = None,
-        progress: bool = False,
+        progress: bool | None = False,
     ) -> None:
         if (keep is None) == (drop is None):
             raise ValueError("ClassFilter needs exactly one of keep= (labels to keep) or drop= (labels to leave out)")
@@ -219,7 +219,7 @@ class Oversample(IndexedReader):
         label_key: str = "label",
         labels: Sequence | None = None,
         seed: int = 0,
-        progress: bool = False,
+        progress: bool | None = False,
     ) -> None:
         values = [_hashable(x) for x in _labels(reader, labels, label_key, progress)]
         counts = Counter(values)

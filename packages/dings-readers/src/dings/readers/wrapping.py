@@ -6,11 +6,13 @@ import copy as _copy
 import numbers
 import operator
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from .reader import Reader, Spans
+
+_A = TypeVar("_A", bound="Augment")
 
 __all__ = ["Augment", "BLOCK", "as_int", "check_seed", "check_yield_key"]
 
@@ -109,11 +111,11 @@ class Augment(Reader):
         return indices
 
     @property
-    def fetches_concurrently(self) -> bool:  # type: ignore[override]
+    def fetches_concurrently(self) -> bool:
         """Whether the wrapped reader fetches runs concurrently (a remote reader underneath)."""
         return bool(getattr(self._reader, "fetches_concurrently", False))
 
-    def __enter__(self) -> Augment:
+    def __enter__(self: _A) -> _A:
         self._reader.__enter__()
         return self
 
@@ -157,8 +159,8 @@ class Augment(Reader):
     def __copy__(self) -> Augment:
         clone = super().__copy__()
         clone.__dict__.pop("_live", None)  # the iteration behind next() is not shared
-        clone._reader = _copy.copy(self._reader)  # type: ignore[attr-defined]
-        return clone  # type: ignore[return-value]
+        clone._reader = _copy.copy(self._reader)
+        return clone
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()

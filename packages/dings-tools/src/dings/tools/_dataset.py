@@ -91,7 +91,7 @@ def write_raw(
     outfile: Path,
     total: int,
     desc: str,
-    progress: bool,
+    progress: bool | None,
 ) -> int:
     """Write ``(key, packed sample)`` pairs to ``outfile`` atomically, with a progress bar.
 

@@ -114,7 +114,7 @@ def bench(
     root_dir: str | os.PathLike = "",
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
-    progress: bool = True,
+    progress: bool | None = True,
 ) -> BenchResult:
     """Read a dataset once and measure samples/s and MB/s.
 

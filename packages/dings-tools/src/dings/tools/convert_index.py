@@ -56,7 +56,7 @@ def convert_index(
     *,
     link: bool = False,
     overwrite: bool = False,
-    progress: bool = True,
+    progress: bool | None = True,
 ) -> Path:
     """Write the new index files (offsets, keys, key hashes, Bloom filter), the per-sample
     checksums and the md5 file of a dataset that only has a legacy ``NAME.msgpack.index``; for a
@@ -153,7 +153,7 @@ def _write_temporaries(target: Path, contents: dict[str, bytes]) -> list[tuple[P
     return pairs
 
 
-def add_checksums(path: str | os.PathLike, *, overwrite: bool = False, progress: bool = True) -> Path:
+def add_checksums(path: str | os.PathLike, *, overwrite: bool = False, progress: bool | None = True) -> Path:
     """Add per-sample checksums (``NAME.msgpack.crc32``) to a dataset that has ``.offsets``.
 
     The data file is checked against its md5 file first (when it has one), so damaged data never

@@ -197,7 +197,7 @@ class DatasetSummary:
         return str(label)
 
 
-def _md5_state(result: DatasetSummary, data: Path, progress: bool) -> None:
+def _md5_state(result: DatasetSummary, data: Path, progress: bool | None) -> None:
     md5_path = index_path(data, ".md5")
     if not md5_path.exists():
         result.md5 = "missing"

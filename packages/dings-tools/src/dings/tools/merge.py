@@ -100,7 +100,7 @@ def merge(
     *,
     prefix_keys: bool = False,
     overwrite: bool = False,
-    progress: bool = True,
+    progress: bool | None = True,
 ) -> Path:
     """Merge datasets into one, copying packed samples without decoding them.
 

@@ -135,7 +135,7 @@ def parallel_map(
     max_pending: int | None = None,
     *,
     context: str | multiprocessing.context.BaseContext | None = None,
-    progress: bool = False,
+    progress: bool | None = False,
     total: int | None = None,
     desc: str | None = None,
 ) -> Iterator[R]:

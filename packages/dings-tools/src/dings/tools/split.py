@@ -88,7 +88,7 @@ def split(
     outfiles: Sequence[str | os.PathLike] | None = None,
     *,
     overwrite: bool = False,
-    progress: bool = True,
+    progress: bool | None = True,
 ) -> list[Path]:
     """Split a dataset at ``positions`` into ``len(positions) + 1`` datasets, copying packed samples.
 
@@ -158,7 +158,7 @@ def sample(
     seed: int | None = None,
     *,
     overwrite: bool = False,
-    progress: bool = True,
+    progress: bool | None = True,
 ) -> Path:
     """Write ``number`` samples of a dataset to a new dataset, copying packed samples.
 

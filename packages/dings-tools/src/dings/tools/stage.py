@@ -144,7 +144,7 @@ def stage(
     source: str | os.PathLike,
     local_dir: str | os.PathLike,
     *,
-    progress: bool = True,
+    progress: bool | None = True,
     storage_options: dict[str, Any] | None = None,
     retries: int = 5,
     backoff: float = 0.5,

@@ -23,7 +23,7 @@ from dings.readers import MsgpackReader
 __all__ = ["VerificationReport", "verify"]
 
 
-def _check_samples(report: VerificationReport, data: Path, progress: bool) -> None:
+def _check_samples(report: VerificationReport, data: Path, progress: bool | None) -> None:
     """Decode every sample; report the first that fails (by index and key) and stop there."""
     try:
         with warnings.catch_warnings():
@@ -70,7 +70,7 @@ def _sample_problem(piece: memoryview, data: Path, index: int, key: str | None) 
     return None
 
 
-def verify(path: str | os.PathLike, deep: bool = False, *, progress: bool = True) -> VerificationReport:
+def verify(path: str | os.PathLike, deep: bool = False, *, progress: bool | None = True) -> VerificationReport:
     """Check a dataset: md5 of every file, the structural checks of :func:`dings.format.verify`
     and, with ``deep``, a decode of every sample.
 

@@ -32,7 +32,7 @@ def image_suffix(data: Any) -> str | None:
 
 
 @contextmanager
-def read_dataset(dataset: str | os.PathLike, desc: str, progress: bool) -> Iterator[tuple[Iterator[dict[str, Any]], list[str] | None, int]]:
+def read_dataset(dataset: str | os.PathLike, desc: str, progress: bool | None) -> Iterator[tuple[Iterator[dict[str, Any]], list[str] | None, int]]:
     """Yield the dataset's samples (with a progress bar), its label names and its length."""
     reader, owned = open_reader(dataset)
     names = load_label_names(dataset)

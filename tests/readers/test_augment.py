@@ -602,3 +602,34 @@ def test_shufflers_yield_permutations(n, seed, chunk_size, buf_size, epoch):
     shuffler = Shuffler(MemoryReader(n), seed=seed)
     shuffler.set_epoch(epoch)
     assert sorted(ids(shuffler)) == list(range(n))
+
+
+# --- one home per job: the modules behind dings.readers.augment ---
+
+
+def test_augment_module_keeps_the_datadings_names():
+    from dings.readers import augment
+
+    for name in ("Augment", "Cycler", "QuasiShuffler", "Range", "Repeater", "Shuffler"):
+        assert getattr(augment, name) is getattr(__import__("dings.readers", fromlist=[name]), name)
+
+
+def test_repeater_min_size_repeats_until_the_total_reaches_it():
+    reader = Repeater(MemoryReader(4), min_size=9)
+    assert reader.times == 3 and reader.total == 12 and len(reader) == 4
+    assert [s["i"] for s in reader.iter(start=0)] == [0, 1, 2, 3] * 3
+    with pytest.raises(ValueError, match="exactly one"):
+        Repeater(MemoryReader(4))
+    with pytest.raises(ValueError, match="empty"):
+        Repeater(MemoryReader(0), min_size=1)
+
+
+def test_shuffler_and_epoch_order_give_the_same_permutation():
+    from dings.readers import EpochOrder
+
+    n, seed = 50, 7
+    shuffler = Shuffler(MemoryReader(n), seed=seed)
+    order = EpochOrder(n, "shuffle", seed)
+    for epoch in range(3):
+        shuffler.set_epoch(epoch)
+        assert [s["i"] for s in shuffler.iter(start=0)] == order.permutation(epoch).tolist()

@@ -73,7 +73,7 @@ def raw_samples(kind: str, n: int):
     field, payload = {"bytes": ("image", lambda: rng.bytes(110000)), "small": ("data", lambda: rng.bytes(100)),
                       "array": ("arr", lambda: rng.random((64, 64, 3), dtype=np.float32))}[kind]
     value = payload()
-    return field, value, [{"key": "n%08d.JPEG" % i, field: value, "label": i % 1000} for i in range(n)]
+    return field, value, [{"key": f"n{i:08d}.JPEG", field: value, "label": i % 1000} for i in range(n)]
 
 
 def make_jpegs(n: int, w: int = 400, h: int = 300, seed: int = 0) -> list[bytes]:
@@ -324,7 +324,7 @@ def run_row(kind: str, args, root: Path, use_ffcv: bool) -> list[str]:
     samples = None
     if kind == "jpeg":
         jpegs = make_jpegs(n)
-        samples = [{"key": "%08d" % i, "image": b, "label": i % 1000} for i, b in enumerate(jpegs)]
+        samples = [{"key": f"{i:08d}", "image": b, "label": i % 1000} for i, b in enumerate(jpegs)]
     else:
         field, _, samples = raw_samples(kind, n)
     with FileWriter(path, overwrite=True, progress=False) as writer:

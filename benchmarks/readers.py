@@ -230,14 +230,15 @@ def main() -> None:
                     if op in per_impl[impl]:
                         row[impl] = count / best_of(per_impl[impl][op], args.repeat)
                 ceiling = {
-                    "sequential decoded": lambda: ceiling_unpack(path),
-                    "sequential raw (copy=False)": lambda: ceiling_read(path),
-                    "random get(i)": lambda: ceiling_unpack(path, order),
-                    "key in reader": lambda: ceiling_hash(path, probes),
-                    "key in reader (absent keys)": lambda: ceiling_hash(path, probes),
+                    "sequential decoded": (ceiling_unpack, path),
+                    "sequential raw (copy=False)": (ceiling_read, path),
+                    "random get(i)": (ceiling_unpack, path, order),
+                    "key in reader": (ceiling_hash, path, probes),
+                    "key in reader (absent keys)": (ceiling_hash, path, probes),
                 }.get(op)
                 if ceiling is not None:
-                    row["ceiling"] = count / min(ceiling() for _ in range(args.repeat))
+                    measure, *measure_args = ceiling
+                    row["ceiling"] = count / min(measure(*measure_args) for _ in range(args.repeat))
                 rows.append(row)
             path.unlink()
         keys_path = build(workdir / "keys.msgpack", args.keys, 1)

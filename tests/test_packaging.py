@@ -76,14 +76,6 @@ def test_cli_has_an_extra_with_every_converter(wheels):
     assert re.search(r"Requires-Dist: dings-sets\[all\].*extra == .converters.", metadata)
 
 
-def test_layering_holds():
-    checker = ROOT.parent / "shared" / "tools" / "check_layers.py"
-    if not checker.exists():
-        pytest.skip(f"{checker} is not part of this checkout")
-    result = subprocess.run([sys.executable, str(checker)], cwd=ROOT, capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout
-
-
 SMOKE = """
 import importlib.util, sys, tempfile, pathlib
 from dings.format import FileWriter, verify

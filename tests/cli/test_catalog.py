@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -10,15 +9,12 @@ from dings.readers import MsgpackReader
 from dings.sets import list_datasets
 from dings.tools import verify
 
-FIXTURES = Path(__file__).resolve().parents[1] / "sets" / "cifar_fixtures.py"
+from ..sets.cifar_fixtures import make_cifar10 as make_cifar10_archive
 
 
 def make_cifar10(indir: Path) -> dict:
     """A tiny CIFAR-10 archive (2 images per batch) from the dings.sets tests' fixture."""
-    spec = importlib.util.spec_from_file_location("cifar_fixtures", FIXTURES)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.make_cifar10(indir, per_batch=2)
+    return make_cifar10_archive(indir, per_batch=2)
 
 
 def test_sets_lists_every_dataset_by_domain(cli):

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from dings.cli import main as cli_main
 from dings.readers import MsgpackReader
 
@@ -222,9 +223,10 @@ def test_preview_random_draws_other_samples_repeatably(cli, tmp_path):
 
 
 def test_demo_preview_captions_fit_their_cells(tmp_path):
+    from PIL import Image, ImageDraw, ImageFont
+
     from dings.cli.demo import CLASSES, PREVIEW_CELL
     from dings.tools.preview import _caption
-    from PIL import Image, ImageDraw, ImageFont
 
     draw = ImageDraw.Draw(Image.new("RGB", (10, 10)))
     font = ImageFont.load_default()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from dings.format import load_label_names
 from dings.readers import MsgpackReader
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+from dings.cli.demo import PREVIEW_CELL
 from dings.format import FileWriter, load_label_names
 from dings.readers import MsgpackReader
-from dings.cli.demo import PREVIEW_CELL
 from dings.tools import sheet_size, verify
 
 Image = pytest.importorskip("PIL.Image", reason="preview and demo need Pillow")

@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 from dings.tools import verify
 
+from ..readers import remote_servers as _servers
 
-def _load_servers():
-    name = "dings_tests_readers_remote_servers"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "readers" / "remote_servers.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-_servers = _load_servers()
 s3 = _servers.s3
 http_server = _servers.http_server
 

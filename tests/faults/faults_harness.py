@@ -33,14 +33,13 @@ from pathlib import Path
 
 import msgpack
 import numpy as np
+
 from dings.format import (
     DamagedDataError,
     FileWriter,
-    FormatError,
     ShardedWriter,
     UnsafeDataError,
     index_path,
-    packb,
     verify,
 )
 from dings.format.checksums import pack_checksums, sample_checksum

@@ -11,21 +11,12 @@ found, and exits 1 if there was any. Seeded: the same arguments give the same tr
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import resource
 import sys
 import tempfile
 import time
 from pathlib import Path
-
-
-def _load_harness():
-    spec = importlib.util.spec_from_file_location("faults_harness", Path(__file__).with_name("faults_harness.py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["faults_harness"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", default=None, help="work folder (default: a temporary one)")
     parser.add_argument("--json", default=None, help="also write the summary and problems to this file")
     args = parser.parse_args(argv)
-    harness = _load_harness()
+    import faults_harness as harness  # this script's folder is on sys.path
     limit = int(args.memory_limit * (1 << 30))
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     result: dict = {"seed": args.seed}

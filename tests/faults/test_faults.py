@@ -5,30 +5,21 @@ Seeded: the same trials and cases run every time.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import msgpack
 import pytest
-from dings.format import DamagedDataError, InvalidSampleError, UnsafeDataError, packb, unpack_sample
-from dings.format.writer import packed_key
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from dings.format import DamagedDataError, InvalidSampleError, UnsafeDataError, packb, unpack_sample
+from dings.format.writer import packed_key
 
 if not hasattr(__import__("os"), "fork"):  # pragma: no cover - the kill trials fork
     pytest.skip("the fault-injection suite needs os.fork", allow_module_level=True)
 
 
-def _load_harness():
-    spec = importlib.util.spec_from_file_location("faults_harness", Path(__file__).with_name("faults_harness.py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("faults_harness", module)
-    spec.loader.exec_module(module)
-    return module
 
 
-harness = _load_harness()
+from . import faults_harness as harness
 
 
 @pytest.mark.parametrize("operation", harness.OPERATIONS)

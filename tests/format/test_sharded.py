@@ -107,3 +107,17 @@ def test_no_samples_still_gives_one_empty_complete_shard(tmp_path):
 def test_a_limit_is_required():
     with pytest.raises(ValueError, match="max_samples or max_bytes"):
         ShardedWriter("x.msgpack")
+
+
+def test_existing_shards_are_refused_even_on_a_terminal(tmp_path, monkeypatch):
+    """Only FileWriter asks (as datadings); a sharded writer never waits for an answer."""
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    with ShardedWriter(tmp_path / "d.msgpack", max_samples=1, progress=False) as writer:
+        writer.write({"key": "a"})
+    monkeypatch.setattr(sys, "stdin", Terminal("yes\n"))
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        ShardedWriter(tmp_path / "d.msgpack", max_samples=1, progress=False)

@@ -300,6 +300,8 @@ def test_sigkill_of_first_write_leaves_no_complete_looking_dataset(tmp_path):
 
 
 class FakeTerminal(io.StringIO):
+    """Standard input that says it is a terminal, with the user's answers already typed."""
+
     def isatty(self) -> bool:
         return True
 
@@ -313,13 +315,10 @@ def test_existing_output_without_terminal_raises_file_exists_naming_flag(tmp_pat
 
 
 @pytest.mark.parametrize("answer, outcome", [("y", None), ("yes", None), ("n", FileExistsError), ("abort", KeyboardInterrupt)])
-def test_interactive_user_is_asked_yes_no_abort(tmp_path, monkeypatch, answer, outcome):
+def test_interactive_user_is_asked_yes_no_abort(tmp_path, monkeypatch, capsys, answer, outcome):
     path = tmp_path / "d.msgpack"
     write(path, samples_(2, "old"))
-    answers = iter(["maybe", answer])  # an unclear answer asks again
-    prompts = []
-    monkeypatch.setattr(sys, "stdin", FakeTerminal())
-    monkeypatch.setattr("builtins.input", lambda prompt: prompts.append(prompt) or next(answers))
+    monkeypatch.setattr(sys, "stdin", FakeTerminal(f"maybe\n{answer}\n"))  # an unclear answer asks again
     if outcome is None:
         write(path, samples_(1, "new"))
         assert [s["key"] for s in MsgpackReader(path)] == ["new0"]
@@ -327,6 +326,7 @@ def test_interactive_user_is_asked_yes_no_abort(tmp_path, monkeypatch, answer, o
         with pytest.raises(outcome):
             FileWriter(path, progress=False)
         assert [s["key"] for s in MsgpackReader(path)] == ["old0", "old1"]
+    prompts = [line for line in capsys.readouterr().err.split("] ") if "Overwrite?" in line]
     assert len(prompts) == 2 and "d.msgpack" in prompts[0]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-datadings = pytest.importorskip("datadings", reason="the oracle datadings==3.4.7 is installed by the hatch test env")
+pytest.importorskip("datadings", reason="the oracle datadings==3.4.7 is installed by the hatch test env")
 
 import datadings.index  # noqa: E402
 import numpy as np  # noqa: E402

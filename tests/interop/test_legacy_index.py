@@ -18,7 +18,7 @@ import msgpack
 import numpy as np
 import pytest
 
-datadings = pytest.importorskip("datadings", reason="the oracle datadings==3.4.7 is installed by the hatch test env")
+pytest.importorskip("datadings", reason="the oracle datadings==3.4.7 is installed by the hatch test env")
 
 import datadings.index  # noqa: E402
 

@@ -11,9 +11,7 @@ Both fixtures stop their server when the test (module) is done.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,25 +19,15 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+
 from dings.format import FileWriter
+
+from ..tools.http_server import http_server
 
 __all__ = ["SUFFIXES", "dataset_files", "http_server", "make_sample", "publish_http", "s3", "write_dataset"]
 
 SUFFIXES = ("", ".offsets", ".keys", ".key_hashes", ".filter", ".md5")
 
-
-def _load_http_server():
-    name = "dings_tests_tools_http_server"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "tools" / "http_server.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-http_server = _load_http_server().http_server
 
 
 def make_sample(i: int, prefix: str = "s") -> dict:

@@ -272,18 +272,17 @@ def test_quasi_shuffler_buffer_never_exceeds_buf_size(n, buf_size, chunk_size):
     quasi = QuasiShuffler(reader, buf_size=buf_size, chunk_size=chunk_size, seed=3)
     for start in (0, n // 3):
         reader.reads = 0
-        handed_out = 0
-        most = 0
+        seen = {"handed_out": 0, "most": 0}  # read by on_read while iterating
 
-        def on_read():
-            nonlocal most
-            most = max(most, reader.reads - handed_out)
+        def on_read(seen=seen):
+            seen["most"] = max(seen["most"], reader.reads - seen["handed_out"])
 
         reader.on_read = on_read
         quasi.set_epoch(0)
         for _ in quasi.iter(start=start):
-            handed_out += 1
-        assert handed_out == n - start
+            seen["handed_out"] += 1
+        most = seen["most"]
+        assert seen["handed_out"] == n - start
         assert most <= quasi.buf_size, (start, most)
         assert reader.reads == n - start  # every sample still to come is read exactly once
         if start == 0:
@@ -312,7 +311,7 @@ def test_quasi_shuffler_keeps_chunk_neighbours_close_with_a_small_buffer():
 
 @pytest.mark.parametrize(("length", "buf_size"), [(0, 1), (5, 10), (10, 10), (11, 10), (500, 1), (500, 37), (2000, 64)])
 def test_buffer_order_matches_a_plain_simulation_of_the_buffer(length, buf_size):
-    from dings.readers.augment import _buffer_ranks
+    from dings.readers.order import buffer_ranks as _buffer_ranks
 
     fast = _buffer_ranks(np.random.default_rng(5), length, min(buf_size, length)).tolist()
     # the same random draws, played out one step at a time
@@ -328,7 +327,7 @@ def test_buffer_order_matches_a_plain_simulation_of_the_buffer(length, buf_size)
 
 
 def test_both_ways_of_grouping_steps_by_slot_agree():
-    from dings.readers.augment import _group_by_slot
+    from dings.readers.order import group_by_slot as _group_by_slot
 
     slots = np.random.default_rng(0).integers(0, 50, size=3000)
     packed, plain = _group_by_slot(slots, 50), _group_by_slot(slots, 50, packed=False)
@@ -603,3 +602,34 @@ def test_shufflers_yield_permutations(n, seed, chunk_size, buf_size, epoch):
     shuffler = Shuffler(MemoryReader(n), seed=seed)
     shuffler.set_epoch(epoch)
     assert sorted(ids(shuffler)) == list(range(n))
+
+
+# --- one home per job: the modules behind dings.readers.augment ---
+
+
+def test_augment_module_keeps_the_datadings_names():
+    from dings.readers import augment
+
+    for name in ("Augment", "Cycler", "QuasiShuffler", "Range", "Repeater", "Shuffler"):
+        assert getattr(augment, name) is getattr(__import__("dings.readers", fromlist=[name]), name)
+
+
+def test_repeater_min_size_repeats_until_the_total_reaches_it():
+    reader = Repeater(MemoryReader(4), min_size=9)
+    assert reader.times == 3 and reader.total == 12 and len(reader) == 4
+    assert [s["i"] for s in reader.iter(start=0)] == [0, 1, 2, 3] * 3
+    with pytest.raises(ValueError, match="exactly one"):
+        Repeater(MemoryReader(4))
+    with pytest.raises(ValueError, match="empty"):
+        Repeater(MemoryReader(0), min_size=1)
+
+
+def test_shuffler_and_epoch_order_give_the_same_permutation():
+    from dings.readers import EpochOrder
+
+    n, seed = 50, 7
+    shuffler = Shuffler(MemoryReader(n), seed=seed)
+    order = EpochOrder(n, "shuffle", seed)
+    for epoch in range(3):
+        shuffler.set_epoch(epoch)
+        assert [s["i"] for s in shuffler.iter(start=0)] == order.permutation(epoch).tolist()

@@ -9,7 +9,7 @@ import msgpack
 import numpy as np
 import pytest
 
-from dings.format import DamagedDataError, FileWriter, RawWriter, UnsafeDataError, packb
+from dings.format import DamagedDataError, FileWriter, UnsafeDataError, packb
 from dings.readers import MsgpackReader, QuasiShuffler, RemoteError, Shuffler
 
 

@@ -1,6 +1,7 @@
 """A reader never mixes two generations of a dataset that is replaced while it is open."""
 
 import pytest
+
 from dings.format import DamagedDataError, FileWriter
 from dings.readers import MsgpackReader
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import copy
+import multiprocessing
+import os
+
 import msgpack
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from dings.format import CorruptIndexError, DamagedDataError, FileWriter, packb
+from dings.format import CorruptIndexError, DamagedDataError, FileWriter, packb, unpackb, verify
 from dings.readers import MsgpackReader
 
 
@@ -91,14 +97,6 @@ def test_legacy_index_is_read(tmp_path):
 
 # --- the full Reader API on MsgpackReader ---
 
-import copy
-import multiprocessing
-import os
-
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
-from dings.format import unpackb, verify
 
 
 def test_slices_with_negative_and_open_bounds(dataset):

@@ -137,7 +137,7 @@ def test_a_reader_without_read_sample_or_get_is_refused_at_instantiation():
 
 def test_spans_of_augments_map_indices_to_the_wrapped_reader():
     base = BytesDictReader(12)
-    for wrapped, mapping in ((Range(base, 4, 10), lambda i: i + 4), (Shuffler(base, seed=5), None)):
+    for wrapped, _mapping in ((Range(base, 4, 10), lambda i: i + 4), (Shuffler(base, seed=5), None)):
         order = np.arange(len(wrapped))[::-1]
         spans = wrapped.read_spans(order)
         got = {}

@@ -6,7 +6,6 @@ the local file is the oracle. Each test has its own cache folder (``tmp_path``).
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import pickle
 import subprocess
@@ -16,21 +15,12 @@ from pathlib import Path
 
 import msgpack
 import pytest
+
 from dings.format import packb
 from dings.readers import MsgpackReader, QuasiShuffler, RemoteError, RemoteMsgpackReader, Shuffler, is_url
 
+from . import remote_servers as _servers
 
-def _load_servers():
-    name = "dings_tests_readers_remote_servers"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("remote_servers.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-_servers = _load_servers()
 s3 = _servers.s3
 http_server = _servers.http_server
 N = 150
@@ -244,6 +234,7 @@ def test_iter_blocks_fetches_blocks_ahead_and_yields_them_in_order():
 
 def test_a_shuffled_torch_epoch_over_a_url_fetches_each_batchs_runs_together(s3, s3_url, local, tmp_path):
     import numpy as np
+
     from dings.torch import IterableDataset
 
     reader = open_url(s3_url, tmp_path, s3.options, cache="index")

@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
-from pathlib import Path
 
 import pytest
 
 torch = pytest.importorskip("torch", reason="torch (hatch dev env) runs the DataLoader")
-from dings.readers import MsgpackReader, QuasiShuffler  # noqa: E402
 from torch.utils.data import DataLoader, get_worker_info  # noqa: E402
 
+from dings.readers import MsgpackReader, QuasiShuffler  # noqa: E402
 
-def _load_servers():
-    name = "dings_tests_readers_remote_servers"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("remote_servers.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+from . import remote_servers as _servers  # noqa: E402
 
-
-_servers = _load_servers()
 s3 = _servers.s3
 N = 96
 

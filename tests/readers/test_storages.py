@@ -6,8 +6,6 @@ same samples on every read path, be usable again after ``close``, and check per-
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,18 +14,8 @@ import pytest
 from dings.format import DamagedDataError, FileWriter, load_offsets, pack_checksums, packb, sample_checksum, unpackb
 from dings.readers import MsgpackReader, QuasiShuffler, Range, ShardedReader, Shuffler
 
+from . import remote_servers as _servers
 
-def _load_servers():
-    name = "dings_tests_readers_remote_servers"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("remote_servers.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-_servers = _load_servers()
 s3 = _servers.s3
 N = 90
 STORAGES = ["local", "remote", "remote-cached", "sharded"]

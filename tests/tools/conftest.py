@@ -8,8 +8,11 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+
 from dings.format import FileWriter
 from dings.readers import MsgpackReader
+
+from .http_server import http_server  # noqa: F401 - the fixture, for every test here
 
 
 def make_sample(i: int, prefix: str = "s") -> dict:

@@ -7,9 +7,8 @@ the test)::
     download(url, tmp_path / "a.bin", ...)
     assert http_server.ranges("/a.bin") == [None, "bytes=1000-"]
 
-With ``--import-mode=importlib`` (pytest.ini) test modules cannot import this file by name; they
-load it by file path with ``importlib`` (see the top of ``test_download.py``) and bind the fixture at
-module level (``http_server = _server.http_server``).
+The test folders are packages: a test module imports the fixture relatively and binds it at
+module level (``from .http_server import http_server``, or ``from ..tools.http_server …``).
 
 Per path you can make the server:
 

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+
 from dings.format import index_path
 from dings.readers import DirectoryReader, ListReader, MsgpackReader, Shuffler
 from dings.tools import BenchResult, bench

@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+
 from dings.tools import ImageInfo, cat, render_sample, render_value, sniff_image
 
 Image = pytest.importorskip("PIL.Image", reason="Pillow builds the test images (installed in the dev env)")

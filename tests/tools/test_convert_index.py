@@ -7,6 +7,7 @@ import shutil
 import msgpack
 import numpy as np
 import pytest
+
 from dings.format import CorruptIndexError, DamagedDataError, index_path
 from dings.tools import convert_index, verify
 

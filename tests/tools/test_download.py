@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import random
 import socket
-import sys
 from pathlib import Path
 
 import pytest
 
 from dings.tools import DownloadError, download
 
+from . import http_server as _server
 
-def _load_server_module():
-    """Import http_server.py next to this file (pytest runs with --import-mode=importlib)."""
-    name = "dings_tests_tools_http_server"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("http_server.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-_server = _load_server_module()
 http_server = _server.http_server
 
 SIZE = 100_000

@@ -6,6 +6,7 @@ import io
 
 import numpy as np
 import pytest
+
 from dings.format import FileWriter, load_label_names, write_label_names
 from dings.readers import MsgpackReader
 from dings.tools import ExportError, export, export_folder, export_webdataset, import_folder, import_source

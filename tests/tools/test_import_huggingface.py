@@ -6,6 +6,7 @@ import io
 
 import numpy as np
 import pytest
+
 from dings.format import load_label_names
 from dings.readers import MsgpackReader
 from dings.tools import ImportDataError, detect_source, import_huggingface, import_source

@@ -7,6 +7,7 @@ import random
 
 import numpy as np
 import pytest
+
 from dings.format import CorruptIndexError, FileWriter, copy_label_names, load_label_names, write_label_names
 from dings.readers import MsgpackReader, ShardedReader
 from dings.tools import ImportDataError, import_folder, import_samples, info, shuffle, split

@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+
 from dings.format import load_label_names
 from dings.readers import MsgpackReader
 from dings.tools import ImportDataError, detect_source, import_folder, import_list, import_source, import_table

@@ -7,6 +7,7 @@ import tarfile
 
 import numpy as np
 import pytest
+
 from dings.format import load_label_names
 from dings.readers import MsgpackReader
 from dings.tools import ImportDataError, import_source, import_webdataset

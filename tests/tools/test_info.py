@@ -9,6 +9,7 @@ import shutil
 import msgpack
 import numpy as np
 import pytest
+
 from dings.tools import info
 
 
@@ -127,3 +128,11 @@ def test_info_errors(make_dataset, tmp_path):
 def test_info_prints_nothing_without_progress(make_dataset, capsys):
     info(make_dataset(n=5), samples="all", progress=False)
     assert capsys.readouterr() == ("", "")
+
+
+def test_old_result_name_still_works_and_warns():
+    import dings.tools
+
+    with pytest.warns(DeprecationWarning, match="DatasetSummary"):
+        assert dings.tools.DatasetInfo is dings.tools.DatasetSummary
+    assert "DatasetInfo" not in dings.tools.__all__

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from dings.format import DamagedDataError, DuplicateKeyError, packb, unpackb
 from dings.tools import merge, verify
 from dings.tools.merge import replace_key

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
@@ -16,21 +15,13 @@ from dings.format import DuplicateKeyError, PartitionedOutput, fingerprint, load
 from dings.readers import ShardedReader
 from dings.tools import ImportDataError, write_partitioned
 
+from ..readers import remote_servers as _servers
+
 ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'dings-tools[ray]' (the hatch env has it)")
 pytest.importorskip("ray.data", reason="Ray Data is not installed: pip install 'dings-tools[ray]'")
 
 
-def _load_servers():
-    name = "dings_tests_readers_remote_servers"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).parents[1] / "readers" / "remote_servers.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-s3 = _load_servers().s3
+s3 = _servers.s3
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from dings.readers import MsgpackReader, QuasiShuffler, Shuffler
 from dings.tools import shuffle, verify
 

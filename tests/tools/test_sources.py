@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import random
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -23,20 +20,6 @@ from dings.tools import (
     prepare_indir,
     verify_files,
 )
-
-
-def _load_server_module():
-    """Import http_server.py next to this file (pytest runs with --import-mode=importlib)."""
-    name = "dings_tests_tools_http_server"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("http_server.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-http_server = _load_server_module().http_server
 
 TRAIN = random.Random(1).randbytes(100_000)
 TEST = random.Random(2).randbytes(30_000)

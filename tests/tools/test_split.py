@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from dings.tools import split, verify
 from dings.tools.split import default_split_names
 

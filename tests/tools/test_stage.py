@@ -6,6 +6,7 @@ import importlib
 import json
 
 import pytest
+
 from dings.format import ShardedWriter, index_path
 from dings.tools import stage, verify
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+
 from dings.format import index_path
 from dings.tools import VerificationReport, verify
 

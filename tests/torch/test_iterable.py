@@ -13,9 +13,8 @@ from itertools import chain
 import pytest
 from torch.utils.data import DataLoader
 
-from dings.readers import Reader
+from dings.readers import EpochOrder, Reader
 from dings.torch import Compose, IterableDataset
-from dings.torch.order import EpochOrder
 
 
 def batches_of(ds, workers=0, batch_size=None, limit=None, persistent=False):

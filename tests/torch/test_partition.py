@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dings.torch.order import EpochOrder
+from dings.readers import EpochOrder
 from dings.torch.partition import Split, even_mode
 
 

@@ -55,7 +55,7 @@ def make_images(folder: Path, per_class: int, seed: int = 0, size: int = 32) -> 
         raise ValueError(f"--per-class must be at least 1, got {per_class}")
     rng = np.random.default_rng(seed)
     files = []
-    for label, name in enumerate(CLASSES):
+    for name in CLASSES:
         (folder / name).mkdir(parents=True, exist_ok=True)
         for number in range(per_class):
             background = rng.integers(0, 90, size=(size, size, 3), dtype=np.uint8)
@@ -106,9 +106,10 @@ def _torch_epoch(train: Path) -> str:
 
     import numpy as np
     import torch
-    from dings.readers import MsgpackReader
     from PIL import Image
     from torch.utils.data import DataLoader as TorchDataLoader
+
+    from dings.readers import MsgpackReader
 
     loader_class = getattr(dings_torch, "DataLoader", TorchDataLoader)  # the faster hand-over, when dings-torch has it
 

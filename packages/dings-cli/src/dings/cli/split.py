@@ -49,8 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Split and report the files written."""
-    from dings.tools import split
-    from dings.tools.split import default_split_names
+    from dings.tools import default_split_names, split
 
     from ._common import UsageError, allow_overwrite
 

@@ -5,7 +5,17 @@ Packing with the format's exact settings, index files, atomic writers and a stru
 
 from .__about__ import __version__
 from .checksums import CHECKSUMS_SUFFIX, compute_checksums, load_checksums, pack_checksums, sample_checksum
-from .commit import Generation, check_committed, check_committed_pattern, check_generation, clean_temporaries, pin_generation
+from .commit import (
+    DatasetFiles,
+    Generation,
+    check_committed,
+    check_committed_pattern,
+    check_generation,
+    clean_temporaries,
+    pin_generation,
+    temp_path,
+    write_synced,
+)
 from .errors import (
     CorruptIndexError,
     DamagedDataError,
@@ -28,6 +38,10 @@ from .index import (
     load_md5,
     load_offsets,
     md5_file,
+    pack_filter,
+    pack_key_hashes,
+    pack_keys,
+    pack_offsets,
     write_filter,
     write_key_hashes,
     write_keys,
@@ -36,8 +50,17 @@ from .index import (
 )
 from .label_names import LABEL_NAMES_SUFFIX, copy_label_names, load_label_names, write_label_names
 from .packing import make_packer, make_unpacker, pack, packb, unpack, unpack_options, unpack_sample, unpackb
-from .paths import DATASET_SUFFIXES, INDEX_SUFFIXES, JOURNAL_SUFFIX, LEGACY_INDEX_SUFFIX, MD5_SUFFIX, data_path, index_path
-from .progress import Progress, progress_bar
+from .paths import (
+    DATASET_SUFFIXES,
+    INDEX_SUFFIXES,
+    JOURNAL_SUFFIX,
+    LEGACY_INDEX_SUFFIX,
+    MD5_SUFFIX,
+    data_path,
+    index_path,
+)
+from .progress import Progress, SilentBar, progress_bar
+from .prompt import NonInteractiveError, ask_overwrite, query_user
 from .partitions import (
     MANIFEST_SUFFIX,
     PartitionedOutput,
@@ -52,8 +75,8 @@ from .partitions import (
     wait_for_records,
 )
 from .sharded import ShardedWriter, shard_pattern
-from .verify import VerifyReport, verify
-from .writer import FileWriter, RawWriter, Writer, close_together
+from .verify import VerificationReport, VerifyReport, check_checksums, check_journal, check_md5, check_structure, verify
+from .writer import FileWriter, RawWriter, Writer, close_together, commit_datasets, prepare_output
 
 __all__ = [
     "__version__",
@@ -68,6 +91,9 @@ __all__ = [
     "check_generation",
     "clean_temporaries",
     "pin_generation",
+    "temp_path",
+    "write_synced",
+    "DatasetFiles",
     "IncompleteCommitError",
     "CorruptIndexError",
     "DamagedDataError",
@@ -87,6 +113,10 @@ __all__ = [
     "load_md5",
     "load_offsets",
     "md5_file",
+    "pack_filter",
+    "pack_key_hashes",
+    "pack_keys",
+    "pack_offsets",
     "write_filter",
     "write_key_hashes",
     "write_keys",
@@ -113,10 +143,16 @@ __all__ = [
     "index_path",
     "Progress",
     "progress_bar",
+    "SilentBar",
+    "NonInteractiveError",
+    "ask_overwrite",
+    "query_user",
     "FileWriter",
     "RawWriter",
     "Writer",
     "close_together",
+    "commit_datasets",
+    "prepare_output",
     "ShardedWriter",
     "shard_pattern",
     "MANIFEST_SUFFIX",
@@ -130,6 +166,11 @@ __all__ = [
     "manifest_content",
     "output_prefix",
     "wait_for_records",
+    "VerificationReport",
     "VerifyReport",
+    "check_checksums",
+    "check_journal",
+    "check_md5",
+    "check_structure",
     "verify",
 ]

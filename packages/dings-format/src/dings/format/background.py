@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
 __all__ = ["BackgroundWorker"]
 
@@ -55,7 +56,7 @@ class BackgroundWorker:
         if self._error is not None:
             raise self._error
 
-    def submit(self, chunk: bytes) -> None:
+    def submit(self, chunk: Any) -> None:
         """Queue ``chunk`` (which must not change afterwards); raises an earlier error of ``consume``."""
         self._raise_error()
         self._queue.put(chunk)

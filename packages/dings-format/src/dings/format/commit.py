@@ -104,7 +104,7 @@ def clean_temporaries(folder: str | os.PathLike, belongs: Callable[[str], bool])
         belongs: decides from a final file name (e.g. ``train.msgpack.offsets``) whether its
             temporaries are ours to clean.
     """
-    removed = []
+    removed: list[Path] = []
     try:
         names = os.listdir(folder)
     except OSError:
@@ -187,7 +187,7 @@ def _locked(folders: Sequence[Path], timeout: float | None) -> Iterator[None]:
                     fcntl.flock(fd, fcntl.LOCK_EX | (fcntl.LOCK_NB if deadline is not None else 0))
                     break
                 except BlockingIOError:
-                    if time.monotonic() > deadline:
+                    if deadline is not None and time.monotonic() > deadline:
                         raise IncompleteCommitError(f"{folder}: another process is committing a dataset here and did not finish within {timeout:.0f} s; try again", path=folder) from None
                     time.sleep(0.005)
         yield
@@ -215,7 +215,7 @@ def _rel(path: Path, base: Path) -> str:
     return os.path.relpath(os.path.abspath(path), os.path.abspath(base))
 
 
-def _journal(path: Path) -> Path:
+def _journal(path: str | os.PathLike) -> Path:
     return index_path(path, JOURNAL_SUFFIX)
 
 

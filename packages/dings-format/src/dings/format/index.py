@@ -12,14 +12,15 @@ import hashlib
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import msgpack
 import numpy as np
 import simplebloom
 
 from .errors import CorruptIndexError, KeyHashCollisionError
-from .progress import progress_bar
 from .paths import INDEX_SUFFIXES, LEGACY_INDEX_SUFFIX, MD5_SUFFIX, data_path, index_path
+from .progress import progress_bar
 
 __all__ = [
     "hash_string",
@@ -235,7 +236,7 @@ def load_offsets(path: PathLike) -> np.ndarray:
     return np.frombuffer(content, dtype=">u8").astype(np.uint64)
 
 
-def _unpack_index(target: Path, content: bytes, expected: type) -> object:
+def _unpack_index(target: Path, content: bytes, expected: type) -> Any:
     try:
         value = msgpack.unpackb(content, raw=False, strict_map_key=False, use_list=True)
     except Exception as exc:  # msgpack raises several exception types for broken input

@@ -10,7 +10,7 @@ in dings.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sized
 from typing import Any, TextIO
 
 __all__ = ["Progress", "SilentBar", "progress_bar"]
@@ -20,7 +20,8 @@ class SilentBar:
     """The part of tqdm's interface that dings uses, doing nothing (no tqdm, or progress off)."""
 
     def __init__(self, iterable: Iterable | None = None, total: float | None = None) -> None:
-        self.iterable, self.total, self.n = iterable, total, 0
+        self.iterable, self.total = iterable, total
+        self.n: float = 0
         self.leave = True
         self.disable = True
 
@@ -30,7 +31,9 @@ class SilentBar:
             yield item
 
     def __len__(self) -> int:
-        return len(self.iterable) if self.iterable is not None else int(self.total or 0)  # type: ignore[arg-type]
+        if isinstance(self.iterable, Sized):
+            return len(self.iterable)
+        return int(self.total or 0)
 
     def update(self, n: float = 1) -> None:
         """Count ``n`` more."""

@@ -7,14 +7,13 @@ import re
 import string
 import weakref
 from pathlib import Path
-from typing import Any
 
 from .commit import DatasetFiles, check_committed, clean_temporaries, dataset_files, deferred_interrupts
 from .errors import DuplicateKeyError
 from .packing import make_packer
 from .paths import JOURNAL_SUFFIX
 from .progress import Progress
-from .writer import CommitOnSuccess, FileWriter, ask_overwrite, commit_datasets, pack_sample, remove_files
+from .writer import CommitOnSuccess, FileWriter, commit_datasets, pack_sample, remove_files
 
 __all__ = ["ShardedWriter", "shard_pattern"]
 
@@ -59,7 +58,7 @@ class ShardedWriter(CommitOnSuccess):
         path: shard file pattern, data file path or directory; see :func:`shard_pattern`.
         max_samples: most samples per shard.
         max_bytes: most bytes of packed samples per shard (a single larger sample gets its own shard).
-        overwrite: replace existing shards without asking; see :class:`Writer`.
+        overwrite: replace existing shards; otherwise ``FileExistsError`` (never a prompt).
         progress: show a progress line; ``None`` shows it when stderr is a terminal.
         allow_unsafe: also write object-dtype arrays (stored with pickle).
     """
@@ -84,7 +83,10 @@ class ShardedWriter(CommitOnSuccess):
         self._recover()
         existing = self._existing_shards()
         if existing and not overwrite:
-            ask_overwrite(existing[0], f"sharded dataset ({len(existing)} shard(s))")
+            raise FileExistsError(
+                f"{existing[0]}: sharded dataset ({len(existing)} shard(s)) exists; "
+                "pass overwrite=True (-y/--no-confirm on the command line) to replace it"
+            )
         self._pack = make_packer(allow_unsafe=allow_unsafe).pack
         self._keys: set[str] = set()
         self._finished: list[DatasetFiles] = []
@@ -144,6 +146,8 @@ class ShardedWriter(CommitOnSuccess):
         return current
 
     def _finish_current(self) -> None:
+        if self._current is None:
+            return
         files = self._current._finish()
         self._finished.append(files)
         self._temporaries.extend(tmp for tmp, _ in files.renames)

@@ -7,33 +7,45 @@ import os
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from . import index
 from .checksums import load_checksums
 from .errors import CorruptIndexError
-from .paths import CHECKSUMS_SUFFIX, INDEX_SUFFIXES, JOURNAL_SUFFIX, LEGACY_INDEX_SUFFIX, MD5_SUFFIX, data_path, index_path
+from .paths import (
+    CHECKSUMS_SUFFIX,
+    INDEX_SUFFIXES,
+    JOURNAL_SUFFIX,
+    LEGACY_INDEX_SUFFIX,
+    MD5_SUFFIX,
+    data_path,
+    index_path,
+)
 from .progress import Progress
 
-__all__ = ["VerifyReport", "verify", "check_md5", "check_structure", "check_checksums", "check_journal"]
+__all__ = ["VerificationReport", "VerifyReport", "verify", "check_md5", "check_structure", "check_checksums", "check_journal"]
 
 #: damaged samples named one by one in a report; more are counted
 MAX_NAMED = 20
 
 
 @dataclass
-class VerifyReport:
-    """Result of :func:`verify`.
+class VerificationReport:
+    """Result of :func:`verify` and of :func:`dings.tools.verify` (which adds the deep check).
 
     Attributes:
         path: the data file that was checked.
         problems: one readable line per problem found; empty when everything is fine.
-        checked: names of the checks that ran.
+        checked: names of the checks that ran (``"md5"``, ``"offsets"``, …, ``"deep"``).
         length: number of samples according to the index, if it could be read.
         notes: remarks that are not problems (e.g. the dataset has no per-sample checksums).
         damaged: indices of the samples whose checksum does not match.
         damaged_keys: their keys, where the keys file could be read (else empty).
+        deep: whether every sample was to be decoded (:func:`dings.tools.verify` with ``deep``).
+        bad_index: index of the first sample that failed the deep check, if any.
+        bad_key: that sample's key (from the index), if known.
     """
 
     path: Path
@@ -43,6 +55,9 @@ class VerifyReport:
     notes: list[str] = field(default_factory=list)
     damaged: list[int] = field(default_factory=list)
     damaged_keys: list[str] = field(default_factory=list)
+    deep: bool = False
+    bad_index: int | None = None
+    bad_key: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -55,8 +70,28 @@ class VerifyReport:
             return f"{self.path}: OK ({self.length} samples; {', '.join(self.checked)}){notes}"
         return f"{self.path}: {len(self.problems)} problem(s)\n" + "\n".join(f"  - {p}" for p in self.problems) + notes
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        return {
+            "path": str(self.path),
+            "ok": self.ok,
+            "problems": list(self.problems),
+            "checked": list(self.checked),
+            "length": self.length,
+            "deep": self.deep,
+            "bad_index": self.bad_index,
+            "bad_key": self.bad_key,
+            "notes": list(self.notes),
+            "damaged": list(self.damaged),
+            "damaged_keys": list(self.damaged_keys),
+        }
 
-def check_md5(report: VerifyReport, data: Path, only: list[str] | None = None, progress: bool = False) -> None:
+
+#: the 0.1 name of :class:`VerificationReport`, kept so existing code keeps working
+VerifyReport = VerificationReport
+
+
+def check_md5(report: VerificationReport, data: Path, only: list[str] | None = None, progress: bool | None = False) -> None:
     """Add to ``report`` every file that does not match the md5 file.
 
     Args:
@@ -90,7 +125,7 @@ def check_md5(report: VerifyReport, data: Path, only: list[str] | None = None, p
     report.checked.append("md5")
 
 
-def check_structure(report: VerifyReport, data: Path) -> None:
+def check_structure(report: VerificationReport, data: Path) -> None:
     """Add to ``report`` every disagreement between the index files and the data file."""
     offsets_path = index_path(data, ".offsets")
     legacy = index_path(data, LEGACY_INDEX_SUFFIX)
@@ -136,7 +171,7 @@ def check_structure(report: VerifyReport, data: Path) -> None:
     _check_filter(report, data, keys)
 
 
-def _check_hashes(report: VerifyReport, data: Path, keys: list[str] | None) -> None:
+def _check_hashes(report: VerificationReport, data: Path, keys: list[str] | None) -> None:
     path = index_path(data, ".key_hashes")
     if not path.exists():
         return
@@ -153,7 +188,7 @@ def _check_hashes(report: VerifyReport, data: Path, keys: list[str] | None) -> N
     report.checked.append("key_hashes")
 
 
-def _check_filter(report: VerifyReport, data: Path, keys: list[str] | None) -> None:
+def _check_filter(report: VerificationReport, data: Path, keys: list[str] | None) -> None:
     path = index_path(data, ".filter")
     if not path.exists():
         return
@@ -169,14 +204,14 @@ def _check_filter(report: VerifyReport, data: Path, keys: list[str] | None) -> N
     report.checked.append("filter")
 
 
-def check_journal(report: VerifyReport, data: Path) -> None:
+def check_journal(report: VerificationReport, data: Path) -> None:
     """Add a problem if a commit of the dataset is in progress or was interrupted."""
     journal = index_path(data, JOURNAL_SUFFIX)
     if os.path.lexists(journal):
         report.problems.append(f"{journal}: a commit of this dataset is in progress or was interrupted; opening the dataset with write access finishes it")
 
 
-def check_checksums(report: VerifyReport, data: Path, progress: bool = False) -> None:
+def check_checksums(report: VerificationReport, data: Path, progress: bool | None = False) -> None:
     """Compare every sample with its checksum in ``NAME.msgpack.crc32``; name the damaged ones.
 
     A dataset without the file gets a note (``dings convert-index`` adds it), not a problem.
@@ -213,7 +248,7 @@ def check_checksums(report: VerifyReport, data: Path, progress: bool = False) ->
         keys = None
     if keys is not None and len(keys) == count:
         report.damaged_keys = [keys[i] for i in bad]
-    named = [f"{i} (key {keys[i]!r})" if report.damaged_keys else str(i) for i in bad[:MAX_NAMED]]
+    named = [f"{i} (key {keys[i]!r})" if keys is not None and report.damaged_keys else str(i) for i in bad[:MAX_NAMED]]
     more = f" and {len(bad) - MAX_NAMED} more" if len(bad) > MAX_NAMED else ""
     if len(bad) == count and count > 1:
         report.problems.append(f"{crc_path}: no sample matches its checksum; the checksum file is damaged or belongs to other data")
@@ -221,7 +256,7 @@ def check_checksums(report: VerifyReport, data: Path, progress: bool = False) ->
         report.problems.append(f"{data}: {len(bad)} damaged sample(s) (checksum mismatch): {', '.join(named)}{more}")
 
 
-def _damaged_samples(data: Path, offsets: np.ndarray, expected: np.ndarray, size: int, progress: bool) -> list[int]:
+def _damaged_samples(data: Path, offsets: np.ndarray, expected: np.ndarray, size: int, progress: bool | None) -> list[int]:
     if size == 0:
         return []
     bounds = offsets.tolist()
@@ -243,7 +278,7 @@ def _damaged_samples(data: Path, offsets: np.ndarray, expected: np.ndarray, size
     return bad
 
 
-def verify(path: str | os.PathLike) -> VerifyReport:
+def verify(path: str | os.PathLike) -> VerificationReport:
     """Check a dataset's files against its md5 file and its index against its data.
 
     Checks: no commit is pending; every file listed in the md5 file exists and matches; offsets
@@ -256,10 +291,10 @@ def verify(path: str | os.PathLike) -> VerifyReport:
         path: the data file (``NAME.msgpack``) or any of its index files.
 
     Returns:
-        A :class:`VerifyReport`; ``report.ok`` is true only when every check passed.
+        A :class:`VerificationReport`; ``report.ok`` is true only when every check passed.
     """
     data = data_path(path)
-    report = VerifyReport(data)
+    report = VerificationReport(data)
     if not data.is_file():
         report.problems.append(f"{data}: data file is missing" if not data.exists() else f"{data}: is not a file")
         return report

@@ -13,24 +13,33 @@ import array
 import functools
 import hashlib
 import os
-import sys
 import weakref
 import zlib
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import msgpack
 
 from . import index
-from .checksums import pack_checksums
-from .commit import Commit, DatasetFiles, belongs_to, check_committed, clean_temporaries, deferred_interrupts, temp_path, write_synced
-from .errors import DuplicateKeyError, InvalidSampleError
 from .background import BackgroundWorker
+from .checksums import pack_checksums
+from .commit import (
+    Commit,
+    DatasetFiles,
+    belongs_to,
+    check_committed,
+    clean_temporaries,
+    deferred_interrupts,
+    temp_path,
+    write_synced,
+)
+from .errors import DuplicateKeyError, InvalidSampleError
 from .packing import make_packer
 from .paths import CHECKSUMS_SUFFIX, INDEX_SUFFIXES, LEGACY_INDEX_SUFFIX, MD5_SUFFIX, index_path
 from .progress import Progress
+from .prompt import ask_overwrite
 from .validation import MAX_LENGTH, check_key, explain_pack_error
 
 __all__ = [
@@ -115,30 +124,6 @@ def _discard(workers: list[BackgroundWorker], file: Any, temporaries: list[Path]
     if not file.closed:
         file.close()
     remove_files(temporaries)
-
-
-def ask_overwrite(path: Path, what: str = "file") -> None:
-    """Decide what to do about an existing output when ``overwrite`` is false.
-
-    An interactive user is asked yes/no/abort: yes returns (overwrite), no raises
-    ``FileExistsError``, abort raises ``KeyboardInterrupt``. Without a terminal on stdin it raises
-    ``FileExistsError`` at once instead of waiting for an answer that never comes.
-
-    Args:
-        path: the existing output.
-        what: how to call it in the messages.
-    """
-    stdin = sys.stdin
-    if stdin is None or not stdin.isatty():
-        raise FileExistsError(f"{path}: {what} exists; pass overwrite=True (-y/--no-confirm on the command line) to replace it")
-    while True:
-        answer = input(f"{path}: {what} exists. Overwrite? [y]es/[n]o/[a]bort: ").strip().lower()
-        if answer in ("y", "yes"):
-            return
-        if answer in ("n", "no"):
-            raise FileExistsError(f"{path}: {what} exists and was kept")
-        if answer in ("a", "abort"):
-            raise KeyboardInterrupt(f"aborted instead of overwriting {path}")
 
 
 def _create(tmp: Path, final: Path) -> Any:

@@ -1,17 +1,52 @@
 """dings.readers: read dings/datadings datasets."""
 
 from .__about__ import __version__
-from .augment import Cycler, QuasiShuffler, Range, Repeater, Shuffler
 from .directory_reader import DirectoryReader
+from .labels import UnknownLabelError, natural_sort_key
 from .list_reader import ListReader, noop
 from .msgpack_reader import MsgpackReader, RemoteMsgpackReader
+from .order import ORDER_MODES, EpochOrder
+from .ranges import Range
 from .reader import Reader, Spans
-from .remote_fs import RemoteError, is_url
-from .labels import natural_sort_key
+from .remote_fs import RemoteError, RemoteFiles, RetryPolicy, data_url, is_url, join_url, url_name
+from .repeating import Cycler, Repeater
 from .sharded_reader import ShardedReader
+from .shuffling import QuasiShuffler, Shuffler
+from .subsets import ClassFilter, FractionRange, IndexedReader, Oversample, read_labels
+from .wrapping import Augment
 from .zipfile_reader import ZipFileReader
 
-__all__ = ["__version__", "MsgpackReader", "Reader", "Spans", "ShardedReader", "natural_sort_key",
-           "ListReader", "DirectoryReader", "ZipFileReader", "noop",
-           "Shuffler", "QuasiShuffler", "Cycler", "Repeater", "Range",
-           "RemoteError", "RemoteMsgpackReader", "is_url"]
+__all__ = [
+    "__version__",
+    "Augment",
+    "ClassFilter",
+    "Cycler",
+    "DirectoryReader",
+    "EpochOrder",
+    "FractionRange",
+    "IndexedReader",
+    "ListReader",
+    "MsgpackReader",
+    "ORDER_MODES",
+    "Oversample",
+    "QuasiShuffler",
+    "Range",
+    "Reader",
+    "RemoteError",
+    "RemoteFiles",
+    "RemoteMsgpackReader",
+    "Repeater",
+    "RetryPolicy",
+    "ShardedReader",
+    "Shuffler",
+    "Spans",
+    "UnknownLabelError",
+    "ZipFileReader",
+    "data_url",
+    "is_url",
+    "join_url",
+    "natural_sort_key",
+    "noop",
+    "read_labels",
+    "url_name",
+]

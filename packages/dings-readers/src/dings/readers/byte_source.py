@@ -15,10 +15,18 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from dings.format import VerifyReport, data_path, index_path
-from dings.format import Generation, IncompleteCommitError, check_generation, pin_generation
+from dings.format import (
+    Generation,
+    IncompleteCommitError,
+    VerificationReport,
+    check_generation,
+    check_md5,
+    check_structure,
+    data_path,
+    index_path,
+    pin_generation,
+)
 from dings.format import verify as verify_dataset
-from dings.format.verify import check_md5, check_structure
 
 __all__ = ["ByteSource", "FileSource", "BLOCK_SIZE"]
 
@@ -48,8 +56,10 @@ class ByteSource:
     block_size: int = BLOCK_SIZE
     #: whether the dataset has only a legacy ``.index`` (no ``.offsets``)
     legacy: bool = False
-    #: whether :meth:`fetch_many` sends its requests concurrently
-    fetches_concurrently: bool = False
+    @property
+    def fetches_concurrently(self) -> bool:
+        """Whether :meth:`fetch_many` sends its requests concurrently."""
+        return False
 
     def size(self) -> int:
         """The data file's size in bytes."""
@@ -76,21 +86,21 @@ class ByteSource:
     def check_generation(self) -> None:
         """Raise if the dataset was replaced since the source was opened (call after loading an index file)."""
 
-    def verify_data(self, progress: bool = False) -> bool:
+    def verify_data(self, progress: bool | None = False) -> bool:
         """Whether the data file matches its md5 file."""
-        report = VerifyReport(self.index_base)
+        report = VerificationReport(self.index_base)
         check_md5(report, self.index_base, only=[self.index_base.name], progress=progress)
         return report.ok
 
-    def index_problems(self, progress: bool = False) -> list[str]:
+    def index_problems(self, progress: bool | None = False) -> list[str]:
         """What is wrong with the index files (md5 and agreement with the data); empty when nothing."""
-        report = VerifyReport(self.index_base)
+        report = VerificationReport(self.index_base)
         names = [self.index_base.name + s for s in (".offsets", ".keys", ".key_hashes", ".filter")]
         check_md5(report, self.index_base, only=names, progress=progress)
         check_structure(report, self.index_base)
         return report.problems
 
-    def verify(self, index_problems: Callable[[], list[str]], length: Callable[[], int]) -> VerifyReport:
+    def verify(self, index_problems: Callable[[], list[str]], length: Callable[[], int]) -> VerificationReport:
         """Every check of :func:`dings.format.verify`.
 
         Args:

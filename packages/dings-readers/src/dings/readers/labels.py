@@ -102,6 +102,7 @@ def resolve_labels(labels: Iterable | str | bytes | os.PathLike | None, source: 
     """
     if labels is None:
         return None
+    result: list[Any]
     if isinstance(labels, (str, bytes, os.PathLike)):
         source = os.fsdecode(labels)
         result = load_labels(labels)

@@ -17,26 +17,34 @@ import struct
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import msgpack
 import numpy as np
+
 from dings.format import (
     CorruptIndexError,
     DamagedDataError,
     UnsafeDataError,
-    VerifyReport,
+    VerificationReport,
     check_committed,
     index_path,
+    legacy_load_index,
     load_checksums,
+    load_filter,
+    load_key_hashes,
+    load_keys,
+    load_offsets,
     sample_checksum,
     unpack_options,
 )
-from dings.format import index as format_index
 
 from .byte_source import ByteSource, FileSource
 from .reader import Reader, Spans
 from .remote_fs import is_url, local_path
+
+if TYPE_CHECKING:
+    from .remote import RemoteSource
 
 __all__ = ["MsgpackReader", "RemoteMsgpackReader"]
 
@@ -93,8 +101,8 @@ class MsgpackReader(Reader):
 
     def __new__(cls, *args: Any, **kwargs: Any) -> MsgpackReader:
         if cls is MsgpackReader and is_url(args[0] if args else kwargs.get("path")):
-            return super().__new__(RemoteMsgpackReader)
-        return super().__new__(cls)
+            return cast(MsgpackReader, super().__new__(RemoteMsgpackReader))
+        return cast(MsgpackReader, super().__new__(cls))
 
     def __init__(self, path: str | os.PathLike, buffering: int = 0, *, allow_unsafe: bool = False, verify: bool = False) -> None:
         local = local_path(path)
@@ -119,10 +127,10 @@ class MsgpackReader(Reader):
         self._lazy_reads = 0
         self._keys: list[str] | None = None
         self._key_to_index: dict[str, int] | None = None
-        self._hasher = None
+        self._hasher: Any = None  # hashlib.blake2s with the index salt, once the hashes are loaded
         self._sorted_hashes: array.array | None = None
         self._hash_order: array.array | None = None
-        self._filter = None
+        self._filter: Any = None  # simplebloom.BloomFilter, once loaded
         self._use_filter = False
         self._lookups = 0
         self._absent = 0
@@ -162,10 +170,10 @@ class MsgpackReader(Reader):
             self._source.ensure_index()
             size = self._source.size()
             if self._legacy:
-                self._keys, offsets = format_index.legacy_load_index(self.path, size)
+                self._keys, offsets = legacy_load_index(self.path, size)
                 self.source.check_generation()  # the index file just read belongs to the open data file
             else:
-                offsets = format_index.load_offsets(self.path)
+                offsets = load_offsets(self.path)
                 self.source.check_generation()  # the index file just read belongs to the open data file
             source = index_path(self.path, ".index" if self._legacy else ".offsets")
             if offsets[0] != 0 or int(offsets[-1]) != size or np.any(offsets[1:] <= offsets[:-1]):
@@ -219,15 +227,15 @@ class MsgpackReader(Reader):
                 _ = self.offsets
             else:
                 self._source.ensure_index()
-                keys = format_index.load_keys(self.path)
+                keys = load_keys(self.path)
                 self.source.check_generation()  # the index file just read belongs to the open data file
                 if len(keys) != len(self.offsets) - 1:
                     raise self._index_error(index_path(self.path, ".keys"), f"{len(keys)} keys but {len(self.offsets) - 1} offsets")
                 self._keys = keys
-        return self._keys  # type: ignore[return-value]
+        return cast(list[str], self._keys)  # set above, or by loading a legacy index
 
     def _load_hashes(self) -> None:
-        salt, hashes = format_index.load_key_hashes(self.path)
+        salt, hashes = load_key_hashes(self.path)
         self.source.check_generation()  # the index file just read belongs to the open data file
         if len(hashes) != len(self):
             raise self._index_error(index_path(self.path, ".key_hashes"), f"{len(hashes)} hashes for {len(self)} samples")
@@ -256,7 +264,7 @@ class MsgpackReader(Reader):
             self._key_to_index = {k: i for i, k in enumerate(self.keys)}
             return self._key_to_index.get(key)
         if index_path(self.path, ".filter").exists():
-            self._filter = format_index.load_filter(self.path)
+            self._filter = load_filter(self.path)
             self.source.check_generation()  # the index file just read belongs to the open data file
             self._use_filter = True
         self._load_hashes()
@@ -270,21 +278,23 @@ class MsgpackReader(Reader):
         if not self._lookups & TUNE_MASK:
             self._use_filter = self._filter is not None and self._absent * 100 > TUNE_EVERY * FILTER_WORTH_PERCENT
             self._absent = 0
-        if self._use_filter and key not in self._filter:  # type: ignore[operator]
+        if self._use_filter and key not in self._filter:
             self._absent += 1
             return None
-        hasher = self._hasher.copy()  # type: ignore[union-attr]
+        hasher = self._hasher.copy()
         hasher.update(key.encode("utf-8"))
         (wanted,) = _read_hash(hasher.digest())  # the first 8 digest bytes, big-endian
         bucket = wanted >> self._bucket_shift
         buckets = self._buckets
         start = buckets[bucket]
         end = buckets[bucket + 1]
-        hashes = self._sorted_hashes
+        hashes, order = self._sorted_hashes, self._hash_order
+        if hashes is None or order is None:  # _lookup loads them first
+            raise RuntimeError(f"{self.path}: key look-up before the key hashes were loaded")
         if end - start > 1:  # most buckets hold zero or one hash: no search needed
-            start = bisect.bisect_left(hashes, wanted, start, end)  # type: ignore[arg-type]
-        if start < end and hashes[start] == wanted:  # type: ignore[index]
-            return self._hash_order[start]  # type: ignore[index]
+            start = bisect.bisect_left(hashes, wanted, start, end)
+        if start < end and hashes[start] == wanted:
+            return order[start]
         self._absent += 1
         return None
 
@@ -441,14 +451,14 @@ class MsgpackReader(Reader):
     def _large_samples(self, start: int, stop: int) -> Iterator[Any]:
         # one at a time: a decoded large sample is dropped before the next is made, so its memory
         # is reused while still in the cache
-        offsets = self._offsets
+        offsets = self.offsets
         for first, end in self._blocks(start, stop, self._source.block_size):
             buffer, base = self._block(first, end, copy=False)
             if self._verify:
-                self._check(first, buffer, offsets[first : end + 1], base)  # type: ignore[index]
+                self._check(first, buffer, offsets[first : end + 1], base)
             view = memoryview(buffer)
             for i in range(first, end):
-                yield self._decode(i, view[offsets[i] - base : offsets[i + 1] - base])  # type: ignore[index]
+                yield self._decode(i, view[offsets[i] - base : offsets[i + 1] - base])
 
     def _decoder(self, start: int, stop: int, raw: bool, copy: bool) -> Any:
         """How to turn a chunk of samples ``start`` … ``stop - 1`` into a list."""
@@ -471,24 +481,24 @@ class MsgpackReader(Reader):
     def _block(self, first: int, end: int, copy: bool = True) -> tuple[Any, int]:
         """The bytes of samples ``first`` … ``end - 1``: ``(buffer, base)`` with sample ``i`` at
         ``offsets[i] - base`` — the memory map (base 0) or one fetched range."""
-        offsets = self._offsets
+        offsets = self.offsets
         view = self._view if self._view is not None else self._buffer()
         if view is None:
-            begin = offsets[first]  # type: ignore[index]
-            return self._source.fetch(begin, offsets[end]), begin  # type: ignore[index]
+            begin = offsets[first]
+            return self._source.fetch(begin, offsets[end]), begin
         if copy and isinstance(self._source, FileSource):
             return self._source.bytes_view(), 0  # slicing the mmap itself gives bytes in one step
         return view, 0
 
     def _view_chunk(self, first: int, end: int, buffer: Any, base: int) -> list:
-        starts = self._offsets[first : end + 1]  # type: ignore[index]
+        starts = self.offsets[first : end + 1]
         if self._verify:
             self._check(first, buffer, starts, base)
         view = memoryview(buffer)
         return [view[a - base : b - base] for a, b in zip(starts[:-1], starts[1:])]
 
     def _raw_chunk(self, first: int, end: int, buffer: Any, base: int) -> list:
-        starts = self._offsets[first : end + 1]  # type: ignore[index]
+        starts = self.offsets[first : end + 1]
         if self._verify:
             self._check(first, buffer, starts, base)
         if base == 0 and type(buffer) is not memoryview:  # the mmap: slices are bytes
@@ -498,17 +508,17 @@ class MsgpackReader(Reader):
 
     def _large_chunk(self, first: int, end: int, buffer: Any, base: int) -> list:
         # large samples: decode each straight from the buffer (no copy into an unpacker)
-        offsets = self._offsets
+        offsets = self.offsets
         if self._verify:
-            self._check(first, buffer, offsets[first : end + 1], base)  # type: ignore[index]
+            self._check(first, buffer, offsets[first : end + 1], base)
         view = memoryview(buffer)
-        return [self._decode(i, view[offsets[i] - base : offsets[i + 1] - base]) for i in range(first, end)]  # type: ignore[index]
+        return [self._decode(i, view[offsets[i] - base : offsets[i + 1] - base]) for i in range(first, end)]
 
     def _decode_chunk(self, first: int, end: int, buffer: Any, base: int) -> list:
-        offsets = self._offsets
+        offsets = self.offsets
         if self._verify:
-            self._check(first, buffer, offsets[first : end + 1], base)  # type: ignore[index]
-        block = memoryview(buffer)[offsets[first] - base : offsets[end] - base]  # type: ignore[index]
+            self._check(first, buffer, offsets[first : end + 1], base)
+        block = memoryview(buffer)[offsets[first] - base : offsets[end] - base]
         unpacker = msgpack.Unpacker(max_buffer_size=len(block) + 5, **self._unpack_options)
         unpacker.feed(_array_header(0xDD, end - first))
         unpacker.feed(block)  # a copy: samples never refer to the memory map
@@ -517,16 +527,16 @@ class MsgpackReader(Reader):
             whole = unpacker.tell() == len(block) + 5
         except Exception:
             samples, whole = None, False
-        if not whole or set(map(type, samples)) != {dict}:  # type: ignore[arg-type]
+        if not whole or samples is None or set(map(type, samples)) != {dict}:
             self._find_damage(first, end, buffer, base)
-        return samples  # type: ignore[return-value]
+        return samples
 
     def _find_damage(self, first: int, end: int, buffer: Any, base: int) -> None:
         """Decode samples ``first`` … ``end - 1`` one by one to name the damaged one, and raise."""
-        offsets = self._offsets
+        offsets = self.offsets
         view = memoryview(buffer)
         for i in range(first, end):
-            self._decode(i, view[offsets[i] - base : offsets[i + 1] - base])  # type: ignore[index]
+            self._decode(i, view[offsets[i] - base : offsets[i + 1] - base])
         raise CorruptIndexError(  # each decodes alone, so only the block as a whole disagrees
             f"{self._source.name}: samples {first}–{end - 1} do not match the offsets index; run `dings verify` on it",
             path=self._source.name, index=first,
@@ -535,16 +545,16 @@ class MsgpackReader(Reader):
     def _blocks(self, start: int, stop: int, size: int) -> Iterator[tuple[int, int]]:
         """Split samples ``start`` … ``stop - 1`` into runs of whole samples of at most ``size`` bytes
         (a larger sample is a run of its own)."""
-        offsets = self._offsets
+        offsets = self.offsets
         position = start
         while position < stop:
-            end = bisect.bisect_right(offsets, offsets[position] + size, position + 1, stop + 1) - 1  # type: ignore
+            end = bisect.bisect_right(offsets, offsets[position] + size, position + 1, stop + 1) - 1
             end = max(end, position + 1)
             yield position, end
             position = end
 
     @property
-    def fetches_concurrently(self) -> bool:  # type: ignore[override]
+    def fetches_concurrently(self) -> bool:
         """True while samples are fetched remotely (see :meth:`read_runs`)."""
         return self._source.fetches_concurrently
 
@@ -557,7 +567,7 @@ class MsgpackReader(Reader):
         if not self._source.fetches_concurrently or len(runs) < 2:
             return super().read_runs(runs, raw, copy)
         offsets = self.offsets
-        pieces = []  # (run number, first sample, end sample)
+        pieces: list[tuple[int, int, int]] = []  # (run number, first sample, end sample)
         for number, (start, stop) in enumerate(runs):
             pieces.extend((number, first, end) for first, end in self._blocks(*self._bounds(start, stop), self._source.block_size))
         blocks = self._source.fetch_many([(offsets[first], offsets[end]) for _, first, end in pieces])
@@ -589,13 +599,13 @@ class MsgpackReader(Reader):
             starts, stops = starts - shift, stops - shift
             view = memoryview(buffer)
         if self._verify:
-            for number, (index, begin, end) in enumerate(zip(wanted.tolist(), starts.tolist(), stops.tolist())):
+            for index, begin, end in zip(wanted.tolist(), starts.tolist(), stops.tolist()):
                 self._check(index, view, (begin, end), 0)
         return [Spans(view, starts, stops, where)]
 
     # --- integrity ---
 
-    def verify_data(self, read_size: int = 512 * 1024, progress: bool = False) -> bool:
+    def verify_data(self, read_size: int = 512 * 1024, progress: bool | None = False) -> bool:
         """Check the data file against the md5 file.
 
         Args:
@@ -607,7 +617,7 @@ class MsgpackReader(Reader):
         """
         return self._source.verify_data(progress)
 
-    def verify_index(self, read_size: int = 512 * 1024, progress: bool = False) -> bool:
+    def verify_index(self, read_size: int = 512 * 1024, progress: bool | None = False) -> bool:
         """Check the index files against the md5 file and against the data.
 
         Args:
@@ -619,7 +629,7 @@ class MsgpackReader(Reader):
         """
         return not self._index_problems(progress)
 
-    def _index_problems(self, progress: bool) -> list[str]:
+    def _index_problems(self, progress: bool | None) -> list[str]:
         problems = self._source.index_problems(progress)
         try:
             _ = self.offsets
@@ -629,7 +639,7 @@ class MsgpackReader(Reader):
             problems.append(str(exc))
         return problems
 
-    def verify(self) -> VerifyReport:
+    def verify(self) -> VerificationReport:
         """Run every check of :func:`dings.format.verify` on this dataset."""
         return self._source.verify(lambda: self._index_problems(False), self.__len__)
 
@@ -646,8 +656,8 @@ class MsgpackReader(Reader):
         for name in _REBUILT:
             setattr(clone, name, None)
         clone._use_filter = False
-        clone._source = self._source.copy()  # type: ignore[attr-defined]
-        return clone  # type: ignore[return-value]
+        clone._source = self._source.copy()
+        return clone
 
     def __getstate__(self) -> dict[str, Any]:
         # pickling (spawned DataLoader workers) sends the path and what is loaded, but not the memory
@@ -698,6 +708,7 @@ class RemoteMsgpackReader(MsgpackReader):
 
     #: requests :meth:`read_runs` keeps in flight at once
     concurrent_requests = 16
+    _source: RemoteSource
 
     def __init__(self, path: str, buffering: int = 0, *, allow_unsafe: bool = False, verify: bool = True, **options: Any) -> None:
         if not is_url(path):
@@ -738,7 +749,7 @@ class RemoteMsgpackReader(MsgpackReader):
         """Whether samples are read from the verified local copy of the data file."""
         return self._source.cached
 
-    def cache_data(self, progress: bool = False) -> Path:
+    def cache_data(self, progress: bool | None = False) -> Path:
         """Download the data file into the cache (verified by md5) and read it locally from now on.
 
         Args:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import builtins
 import itertools
-from abc import ABC, abstractmethod
 import operator
-from operator import itemgetter
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from typing import Any, NamedTuple
+from operator import itemgetter
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
+
 from dings.format import packb
+
+_R = TypeVar("_R", bound="Reader")
 
 __all__ = ["Reader", "Spans"]
 
@@ -222,9 +226,11 @@ class Reader(ABC):
             return [(self.find_key(i), s) for i, s in zip(range(begin, end), samples)]
         return samples
 
-    #: whether :meth:`read_runs` fetches runs concurrently (remote readers): callers then do best to
-    #: pass all the runs they need at once
-    fetches_concurrently: bool = False
+    @property
+    def fetches_concurrently(self) -> bool:
+        """Whether :meth:`read_runs` fetches runs concurrently (remote readers): callers then do
+        best to pass all the runs they need at once."""
+        return False
 
     def read_runs(self, runs: Sequence[tuple[int, int]], raw: bool = False, copy: bool = True) -> list[list]:
         """Return the samples of each run ``(start, stop)`` of consecutive indices, one list per run.
@@ -261,7 +267,7 @@ class Reader(ABC):
         stops = np.cumsum(sizes)
         return [Spans(b"".join(pieces), stops - sizes, stops, np.arange(len(pieces), dtype=np.intp))]
 
-    def __getitem__(self, item: int | slice) -> Any:
+    def __getitem__(self, item: int | builtins.slice) -> Any:
         if isinstance(item, slice):
             if item.step not in (None, 1):
                 raise ValueError(f"slices of a reader must have step 1, got {item.step}")
@@ -316,16 +322,16 @@ class Reader(ABC):
         """
         self._position = self.find_index(key)
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a default that does nothing: readers without resources keep it
         """Release files and buffers; the default does nothing."""
 
-    def __enter__(self) -> Reader:
+    def __enter__(self: _R) -> _R:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __copy__(self) -> Reader:
+    def __copy__(self: _R) -> _R:
         clone = object.__new__(type(self))
         clone.__dict__.update(self.__dict__)
         return clone

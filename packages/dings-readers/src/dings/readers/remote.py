@@ -19,13 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from dings.format import (
     CHECKSUMS_SUFFIX,
     INDEX_SUFFIXES,
     LEGACY_INDEX_SUFFIX,
     MD5_SUFFIX,
     CorruptIndexError,
-    VerifyReport,
+    VerificationReport,
+    check_md5,
     legacy_load_index,
     load_md5,
     load_offsets,
@@ -33,7 +35,6 @@ from dings.format import (
     pack_checksums,
     sample_checksum,
 )
-from dings.format.verify import check_md5
 
 from .byte_source import ByteSource, FileSource
 from .remote_cache import DatasetCache, cache_root, evict, folder_size, write_atomic
@@ -285,7 +286,7 @@ class RemoteSource(ByteSource):
         return self._local
 
     @property
-    def fetches_concurrently(self) -> bool:  # type: ignore[override]
+    def fetches_concurrently(self) -> bool:
         """True until the data is served from the local cache."""
         return not self._local
 
@@ -423,7 +424,7 @@ class RemoteSource(ByteSource):
 
     # --- integrity ---
 
-    def verify_data(self, progress: bool = False) -> bool:
+    def verify_data(self, progress: bool | None = False) -> bool:
         """Check the data file (the cached copy, else the remote file, streamed) against the md5 file.
 
         Returns:
@@ -439,19 +440,19 @@ class RemoteSource(ByteSource):
             md5.update(block)
         return md5.hexdigest() == digest
 
-    def index_problems(self, progress: bool = False) -> list[str]:
+    def index_problems(self, progress: bool | None = False) -> list[str]:
         """The cached index files checked against the md5 file."""
         if not self._digests:
             return [f"{self.url}{MD5_SUFFIX}: md5 file is missing; integrity cannot be checked"]
-        report = VerifyReport(self.index_base)
+        report = VerificationReport(self.index_base)
         check_md5(report, self.index_base, only=[self._cache.name + s for s in INDEX_SUFFIXES], progress=progress)
         return report.problems
 
-    def verify(self, index_problems: Callable[[], list[str]], length: Callable[[], int]) -> VerifyReport:
+    def verify(self, index_problems: Callable[[], list[str]], length: Callable[[], int]) -> VerificationReport:
         """Check index files and data against the md5 file (the data streamed unless cached)."""
         if self._local:
             return super().verify(index_problems, length)
-        report = VerifyReport(self.index_base)
+        report = VerificationReport(self.index_base)
         report.problems.extend(index_problems())
         report.checked.append("index")
         if self._digests and not self.verify_data():

@@ -40,7 +40,7 @@ def is_url(path: object) -> bool:
     return not path.lower().startswith("file://")
 
 
-def local_path(path: str) -> str:
+def local_path(path: str | os.PathLike) -> str | os.PathLike:
     """``file://`` URLs as local paths; anything else unchanged."""
     if isinstance(path, str) and path.lower().startswith("file://"):
         from urllib.parse import unquote, urlparse

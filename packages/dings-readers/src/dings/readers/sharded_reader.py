@@ -11,6 +11,7 @@ from itertools import accumulate
 from typing import Any
 
 import numpy as np
+
 from dings.format import check_committed_pattern
 
 from .labels import natural_sort_key
@@ -133,7 +134,7 @@ class ShardedReader(Reader):
         return spans
 
     @property
-    def fetches_concurrently(self) -> bool:  # type: ignore[override]
+    def fetches_concurrently(self) -> bool:
         """Whether any shard fetches runs concurrently (a remote shard)."""
         return any(getattr(shard, "fetches_concurrently", False) for shard in self.shards)
 
@@ -166,8 +167,8 @@ class ShardedReader(Reader):
 
     def __copy__(self) -> ShardedReader:
         clone = super().__copy__()
-        clone.shards = [copy_module.copy(s) for s in self.shards]  # type: ignore[attr-defined]
-        return clone  # type: ignore[return-value]
+        clone.shards = [copy_module.copy(s) for s in self.shards]
+        return clone
 
     def __repr__(self) -> str:
         return f"ShardedReader({len(self.shards)} shards)"

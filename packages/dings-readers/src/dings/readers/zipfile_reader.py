@@ -157,8 +157,8 @@ class ZipFileReader(ListReader):
 
     def __copy__(self) -> ZipFileReader:
         clone = super().__copy__()
-        clone._zip = None  # type: ignore[attr-defined]  # opened on first read
-        return clone  # type: ignore[return-value]
+        clone._zip = None  # opened on first read
+        return clone
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()

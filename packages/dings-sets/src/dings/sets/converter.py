@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from dings.format import FileWriter
-from dings.tools import argument_indir, make_parser, prepare_indir, query_user
-from dings.tools.prompt import NonInteractiveError
+from dings.tools import NonInteractiveError, argument_indir, make_parser, prepare_indir, query_user
 
 from .catalog import DatasetInfo
 

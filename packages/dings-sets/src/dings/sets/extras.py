@@ -1,6 +1,6 @@
 """The optional dependencies of a dataset domain, imported only where a converter uses them.
 
-The import and the error type are dings.tools' (:func:`dings.tools.extras.require`); only the
+The import and the error type are dings.tools' (:func:`dings.tools.require`); only the
 message differs: it names the dings-sets extra to install, not a dings-tools one.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from dings.tools.extras import MissingExtraError, require
+from dings.tools import MissingExtraError, require
 
 __all__ = ["MissingExtraError", "require_extra"]
 

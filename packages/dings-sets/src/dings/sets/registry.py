@@ -214,7 +214,7 @@ def prepare(
     *,
     files: list[str] | None = None,
     skip_verification: bool = False,
-    progress: bool = True,
+    progress: bool | None = True,
 ) -> dict[str, Any]:
     """Download and verify a dataset's source files into ``<data_dir>/<NAME>``.
 

@@ -7,6 +7,8 @@ and calling such a helper without its extra raises an ImportError that says
 ``pip install "dings-tools[image]"`` (or ``[matlab]``, ``[tiff]``).
 """
 
+from dings.format import NonInteractiveError, VerificationReport, query_user
+
 from .__about__ import __version__
 from .arguments import (
     MinMaxAction,
@@ -29,10 +31,10 @@ from .arrays import iter_tiles, split_array
 from .background import WorkerError, WorkerTraceback, yield_process, yield_threaded
 from .bench import BenchResult, bench
 from .convert_index import convert_index
+from .document import document_keys
 from .download import DownloadError, download
 from .exporting import ExportError, export, export_folder, export_parquet, export_webdataset
 from .extras import MissingExtraError, require
-from .document import document_keys
 from .files import load_json, open_comp, path_append, path_append_suffix
 from .hashing import hash_string, hash_string_bytes
 from .image import (
@@ -57,7 +59,7 @@ from .importing import (
     import_table,
     import_webdataset,
 )
-from .info import DatasetInfo, KeySummary, info
+from .info import DatasetSummary, KeySummary, info
 from .matlab import iter_fields, loadmat
 from .merge import merge
 from .partitioned import ENGINES, PartitionedResult, RemotePartitionedOutput, open_partitioned, rank_from_env, write_one_partition, write_partitioned
@@ -73,7 +75,6 @@ from .preview import (
     to_display_image,
 )
 from .progress import BAR_FORMAT, ProgressPrinter, make_printer, print_over, progress_bar
-from .prompt import NonInteractiveError, query_user
 from .render import ImageInfo, cat, render_sample, render_value, sniff_image
 from .shuffle import shuffle
 from .sources import (
@@ -90,17 +91,17 @@ from .sources import (
     verify_file,
     verify_files,
 )
-from .split import sample, split, split_position
+from .split import default_split_names, sample, split, split_position
 from .stage import StageResult, stage
 from .tiff import tiff_to_nd_array
-from .verify import VerificationReport, verify
+from .verify import verify
 from .yielders import SentinelEnd, SentinelError, Yielder, YielderProc
 
 __all__ = [
     "BAR_FORMAT",
     "BenchResult",
     "ChecksumMismatchError",
-    "DatasetInfo",
+    "DatasetSummary",
     "DownloadError",
     "ExportError",
     "ImageInfo",
@@ -143,6 +144,7 @@ __all__ = [
     "decode_image",
     "decode_label_map",
     "default_index_to_color",
+    "default_split_names",
     "document_keys",
     "detect_source",
     "download",
@@ -218,3 +220,17 @@ __all__ = [
     "yield_process",
     "yield_threaded",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # 0.1 names kept for a while; they warn and are not in __all__
+    if name == "DatasetInfo":
+        import warnings
+
+        warnings.warn(
+            "dings.tools.DatasetInfo is now dings.tools.DatasetSummary (dings.sets.DatasetInfo is the catalog entry)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return DatasetSummary
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -10,10 +10,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from dings.format import RawWriter, data_path
+from dings.format import RawWriter, data_path, progress_bar
 from dings.readers import MsgpackReader, Reader
-
-from .progress import progress_bar
 
 __all__ = [
     "as_count",
@@ -93,7 +91,7 @@ def write_raw(
     outfile: Path,
     total: int,
     desc: str,
-    progress: bool,
+    progress: bool | None,
 ) -> int:
     """Write ``(key, packed sample)`` pairs to ``outfile`` atomically, with a progress bar.
 

@@ -74,7 +74,7 @@ class YesNoAction(argparse.Action):
         values: Any,
         option_string: str | None = None,
     ) -> None:
-        yes = self.choices[0] if self.choices else "yes"
+        yes = next(iter(self.choices), "yes") if self.choices else "yes"
         setattr(namespace, self.dest, values == yes)
 
 

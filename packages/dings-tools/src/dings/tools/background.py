@@ -204,8 +204,9 @@ def yield_threaded(gen: Iterable[T], maxsize: int = 16, *, name: str = "yield_th
 def _pack_exception(exc: BaseException) -> tuple[str, str, str, bytes | None]:
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     try:
-        data: bytes | None = pickle.dumps(exc)
-        pickle.loads(data)  # some exceptions pickle but cannot be rebuilt
+        packed = pickle.dumps(exc)
+        pickle.loads(packed)  # some exceptions pickle but cannot be rebuilt
+        data: bytes | None = packed
     except Exception:
         data = None
     return type(exc).__qualname__, str(exc), text, data
@@ -257,7 +258,7 @@ class _Process(_Background[T]):
         args: tuple,
         kwargs: dict,
         maxsize: int,
-        context: multiprocessing.context.BaseContext,
+        context: Any,  # a multiprocessing context (BaseContext does not declare Process)
         name: str,
     ) -> None:
         self._queue = context.Queue(_check_maxsize(maxsize))

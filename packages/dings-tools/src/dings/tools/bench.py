@@ -8,11 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dings.format import data_path, index_path
+from dings.format import data_path, index_path, progress_bar
 from dings.readers import DirectoryReader, MsgpackReader, Reader, Shuffler
 
 from ._dataset import as_count, human_size
-from .progress import progress_bar
 
 __all__ = ["BenchResult", "bench", "open_bench_reader"]
 
@@ -115,7 +114,7 @@ def bench(
     root_dir: str | os.PathLike = "",
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
-    progress: bool = True,
+    progress: bool | None = True,
 ) -> BenchResult:
     """Read a dataset once and measure samples/s and MB/s.
 

@@ -13,6 +13,9 @@ from dings.format import (
     MD5_SUFFIX,
     CorruptIndexError,
     DamagedDataError,
+    DatasetFiles,
+    check_committed,
+    commit_datasets,
     compute_checksums,
     data_path,
     index_path,
@@ -21,13 +24,17 @@ from dings.format import (
     load_md5,
     load_offsets,
     pack_checksums,
+    pack_filter,
+    pack_key_hashes,
+    pack_keys,
+    pack_offsets,
+    prepare_output,
+    progress_bar,
+    temp_path,
+    write_synced,
 )
-from dings.format.commit import DatasetFiles, check_committed, temp_path, write_synced
-from dings.format.index import pack_filter, pack_key_hashes, pack_keys, pack_offsets
-from dings.format.writer import commit_datasets, prepare_output
 
 from ._dataset import copy_file
-from .progress import progress_bar
 
 __all__ = ["add_checksums", "convert_index"]
 
@@ -49,7 +56,7 @@ def convert_index(
     *,
     link: bool = False,
     overwrite: bool = False,
-    progress: bool = True,
+    progress: bool | None = True,
 ) -> Path:
     """Write the new index files (offsets, keys, key hashes, Bloom filter), the per-sample
     checksums and the md5 file of a dataset that only has a legacy ``NAME.msgpack.index``; for a
@@ -146,7 +153,7 @@ def _write_temporaries(target: Path, contents: dict[str, bytes]) -> list[tuple[P
     return pairs
 
 
-def add_checksums(path: str | os.PathLike, *, overwrite: bool = False, progress: bool = True) -> Path:
+def add_checksums(path: str | os.PathLike, *, overwrite: bool = False, progress: bool | None = True) -> Path:
     """Add per-sample checksums (``NAME.msgpack.crc32``) to a dataset that has ``.offsets``.
 
     The data file is checked against its md5 file first (when it has one), so damaged data never

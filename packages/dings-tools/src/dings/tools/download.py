@@ -28,10 +28,11 @@ import urllib.parse
 import urllib.request
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
+
+from dings.format import progress_bar
 
 from .__about__ import __version__
-from .progress import progress_bar
 
 __all__ = ["DownloadError", "download"]
 
@@ -78,7 +79,7 @@ class _Transient(Exception):
 def download(
     url: str,
     path: PathLike,
-    progress: bool = True,
+    progress: bool | None = True,
     retries: int = 5,
     timeout: float = 60.0,
     chunk_size: int = 1 << 20,
@@ -217,7 +218,7 @@ def _open(url: str, part: Path, offset: int, timeout: float, opener: urllib.requ
             if total == offset:
                 return None
             _truncate(part)
-            raise _Transient(f"HTTP 416: {part.name} does not fit the file on the server; starting over", status)
+            raise _Transient(f"HTTP 416: {part.name} does not fit the file on the server; starting over", status) from None
         if status in (408, 429) or status >= 500:
             raise _Transient(f"HTTP {status} {exc.reason}", status) from None
         raise DownloadError(
@@ -306,7 +307,7 @@ def _confirmation(page: bytes, base: str) -> str | None:
     return None
 
 
-def _copy(response, f: BinaryIO, bar, chunk_size: int) -> int:
+def _copy(response, f: IO[bytes], bar, chunk_size: int) -> int:
     """Copy the response body to ``f``; network errors become ``_Transient`` (bytes so far are kept)."""
     received = 0
     # read1 returns what has arrived (up to chunk_size) instead of waiting for a full chunk, so bytes

@@ -10,7 +10,7 @@ import lzma
 import os
 import zipfile
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 __all__ = ["load_json", "open_comp", "path_append", "path_append_suffix"]
 
@@ -116,7 +116,7 @@ def open_comp(
     writing = kind_of_mode != "r"
     if kind == "gzip":
         kwargs: dict[str, Any] = {"compresslevel": level} if writing and level is not None else {}
-        return gzip.open(path, plain_mode, encoding=text_encoding, **kwargs)
+        return cast(IO[Any], gzip.open(path, plain_mode, encoding=text_encoding, **kwargs))
     if kind == "xz":
         kwargs = {"preset": level} if writing and level is not None else {}
         return lzma.open(path, plain_mode, encoding=text_encoding, **kwargs)

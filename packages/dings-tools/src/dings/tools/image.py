@@ -83,23 +83,26 @@ def encode_image(
         ValueError: the format cannot hold this image, or bad ``quality``/``subsampling``.
     """
     Image = _pil("encode_image")
+    picture: PILImage.Image
     if isinstance(image, np.ndarray):
         array = image[..., 0] if image.ndim == 3 and image.shape[2] == 1 else image
         try:
-            image = Image.fromarray(np.ascontiguousarray(array))
+            picture = Image.fromarray(np.ascontiguousarray(array))
         except TypeError as exc:
             raise ValueError(f"encode_image: cannot make an image of a {array.dtype} array of shape {array.shape}") from exc
+    else:
+        picture = image
     if quality is not None:
         save_kwargs["quality"] = _check_quality(quality)
     if subsampling is not None:
         save_kwargs["subsampling"] = _subsampling(subsampling)
-    if format.upper() in ("JPEG", "JPG") and image.mode == "P":
-        image = image.convert("RGB")
+    if format.upper() in ("JPEG", "JPG") and picture.mode == "P":
+        picture = picture.convert("RGB")
     out = io.BytesIO()
     try:
-        image.save(out, format=format, **save_kwargs)
+        picture.save(out, format=format, **save_kwargs)
     except (OSError, KeyError, ValueError) as exc:
-        raise ValueError(f"encode_image: cannot write a mode {image.mode} image as {format}: {exc}") from exc
+        raise ValueError(f"encode_image: cannot write a mode {picture.mode} image as {format}: {exc}") from exc
     return out.getvalue()
 
 

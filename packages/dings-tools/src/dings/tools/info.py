@@ -11,14 +11,23 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from dings.format import CorruptIndexError, DamagedDataError, VerifyReport, data_path, index_path, load_label_names, load_md5
-from dings.format.verify import check_md5 as _check_md5
+
+from dings.format import (
+    CorruptIndexError,
+    DamagedDataError,
+    VerificationReport,
+    check_md5,
+    data_path,
+    index_path,
+    load_label_names,
+    load_md5,
+    progress_bar,
+)
 
 from ._dataset import as_count, human_size, open_reader
-from .progress import progress_bar
 from .render import sniff_image
 
-__all__ = ["DatasetInfo", "KeySummary", "info"]
+__all__ = ["DatasetSummary", "KeySummary", "info"]
 
 #: index files reported by :func:`info`, in the order of FORMAT.md (``.index`` is the legacy one)
 INDEX_FILES = (".offsets", ".keys", ".key_hashes", ".filter", ".crc32", ".md5", ".index")
@@ -110,7 +119,7 @@ def _top(counter: Counter) -> str:
 
 
 @dataclass
-class DatasetInfo:
+class DatasetSummary:
     """Result of :func:`info`. ``str(info)`` is a readable summary, :meth:`to_dict` a JSON-able one.
 
     Attributes:
@@ -188,7 +197,7 @@ class DatasetInfo:
         return str(label)
 
 
-def _md5_state(result: DatasetInfo, data: Path, progress: bool) -> None:
+def _md5_state(result: DatasetSummary, data: Path, progress: bool | None) -> None:
     md5_path = index_path(data, ".md5")
     if not md5_path.exists():
         result.md5 = "missing"
@@ -199,8 +208,8 @@ def _md5_state(result: DatasetInfo, data: Path, progress: bool) -> None:
         result.md5 = "unreadable"
         result.md5_problems.append(f"{md5_path}: {exc}")
         return
-    report = VerifyReport(data)
-    _check_md5(report, data, progress=progress)
+    report = VerificationReport(data)
+    check_md5(report, data, progress=progress)
     result.md5 = "ok" if report.ok else "mismatch"
     result.md5_problems.extend(report.problems)
 
@@ -221,7 +230,7 @@ def info(
     *,
     check_md5: bool = False,
     progress: bool | None = True,
-) -> DatasetInfo:
+) -> DatasetSummary:
     """Describe a dataset: length, file sizes, index files, md5 state and a schema summary.
 
     The schema summary looks at the first ``samples`` samples: for every key its value types,
@@ -237,7 +246,7 @@ def info(
         progress: show progress bars while hashing and reading samples.
 
     Returns:
-        A :class:`DatasetInfo`.
+        A :class:`DatasetSummary`.
 
     Raises:
         FileNotFoundError: the data file or its index is missing.
@@ -254,7 +263,7 @@ def info(
     reader, _ = open_reader(data)
     try:
         length = len(reader)
-        result = DatasetInfo(data, length)
+        result = DatasetSummary(data, length)
         result.files[data.name] = data.stat().st_size
         for suffix in INDEX_FILES:
             file = index_path(data, suffix)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+
 from dings.format import DamagedDataError, DuplicateKeyError, InvalidSampleError, data_path, make_unpacker, packb
 from dings.readers import MsgpackReader, Reader, Shuffler
 
@@ -99,7 +100,7 @@ def merge(
     *,
     prefix_keys: bool = False,
     overwrite: bool = False,
-    progress: bool = True,
+    progress: bool | None = True,
 ) -> Path:
     """Merge datasets into one, copying packed samples without decoding them.
 

@@ -11,7 +11,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from itertools import islice
 from typing import Any, TypeVar
 
-from .progress import progress_bar
+from dings.format import progress_bar
 
 __all__ = ["available_cpus", "parallel_map", "resolve_workers"]
 
@@ -135,7 +135,7 @@ def parallel_map(
     max_pending: int | None = None,
     *,
     context: str | multiprocessing.context.BaseContext | None = None,
-    progress: bool = False,
+    progress: bool | None = False,
     total: int | None = None,
     desc: str | None = None,
 ) -> Iterator[R]:

@@ -24,10 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from dings.format import load_label_names
+from dings.format import load_label_names, progress_bar
 
 from .extras import require
-from .progress import progress_bar
 
 if TYPE_CHECKING:
     from PIL import Image as PILImage

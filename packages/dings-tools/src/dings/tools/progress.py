@@ -7,10 +7,11 @@ re-exported here for the converters' toolbox.
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
-from dings.format.progress import progress_bar
 from tqdm import tqdm as std_tqdm
+
+from dings.format import progress_bar
 
 __all__ = ["BAR_FORMAT", "ProgressPrinter", "make_printer", "progress_bar", "print_over"]
 

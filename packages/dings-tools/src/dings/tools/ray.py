@@ -220,7 +220,7 @@ def _find_shards(paths: str | os.PathLike | Sequence[str | os.PathLike], storage
         return found
     text = os.fspath(paths)
     if is_url(text):
-        from dings.readers.remote_fs import RemoteFiles, RetryPolicy
+        from dings.readers import RemoteFiles, RetryPolicy
 
         files = RemoteFiles(text, storage_options, RetryPolicy(3, 0.5))
         if glob.has_magic(text.split("?", 1)[0]):

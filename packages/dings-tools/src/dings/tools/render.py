@@ -17,14 +17,18 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
+
 from dings.readers import Reader
 
 from ._dataset import open_reader
 
 __all__ = ["ImageInfo", "cat", "jsonable", "render_sample", "render_value", "sniff_image"]
+
+#: byte order of a TIFF file
+_Order = Literal["little", "big"]
 
 #: lists with more items show only this many (and how many there are)
 MAX_ITEMS = 20
@@ -48,11 +52,11 @@ class ImageInfo(NamedTuple):
     height: int | None
 
 
-def _u16(d: bytes, pos: int, order: str) -> int | None:
+def _u16(d: bytes, pos: int, order: _Order) -> int | None:
     return int.from_bytes(d[pos : pos + 2], order) if pos + 2 <= len(d) else None
 
 
-def _u32(d: bytes, pos: int, order: str) -> int | None:
+def _u32(d: bytes, pos: int, order: _Order) -> int | None:
     return int.from_bytes(d[pos : pos + 4], order) if pos + 4 <= len(d) else None
 
 
@@ -106,7 +110,7 @@ def _jpeg(view: memoryview) -> tuple[int | None, int | None]:
 
 
 def _tiff(view: memoryview) -> tuple[int | None, int | None]:
-    order = "little" if view[:2] == b"II" else "big"
+    order: _Order = "little" if view[:2] == b"II" else "big"
     head = bytes(view[:16])
     version = _u16(head, 2, order)
     if version == 42:  # classic TIFF: 12-byte entries, 4-byte values
@@ -127,7 +131,7 @@ def _tiff(view: memoryview) -> tuple[int | None, int | None]:
         entry = bytes(view[first + n * entry_size : first + (n + 1) * entry_size])
         tag, kind = _u16(entry, 0, order), _u16(entry, 2, order)
         if tag in (256, 257):  # ImageWidth, ImageLength
-            width = {3: 2, 4: 4, 16: 8}.get(kind)  # SHORT, LONG, LONG8
+            width = {3: 2, 4: 4, 16: 8}.get(kind) if kind is not None else None  # SHORT, LONG, LONG8
             if width is not None:
                 found[tag] = int.from_bytes(entry[value_at : value_at + width], order)
         if len(found) == 2:

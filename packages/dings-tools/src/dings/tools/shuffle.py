@@ -22,7 +22,7 @@ def shuffle(
     seed: int | None = None,
     *,
     overwrite: bool = False,
-    progress: bool = True,
+    progress: bool | None = True,
 ) -> Path:
     """Write the samples of ``infile`` to ``outfile`` in a random order, without decoding them.
 

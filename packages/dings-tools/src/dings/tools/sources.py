@@ -31,8 +31,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from dings.format import progress_bar
+
 from .download import download
-from .progress import progress_bar
 
 __all__ = [
     "ChecksumMismatchError",
@@ -90,7 +91,7 @@ class Md5FileError(SourceFileError, ValueError):
     """An md5sum-style checksum file has a malformed or contradictory line."""
 
 
-def hash_md5hex(path: PathLike, read_size: int = 1 << 22, progress: bool = False) -> str:
+def hash_md5hex(path: PathLike, read_size: int = 1 << 22, progress: bool | None = False) -> str:
     """Return the md5 of a file as 32 lowercase hex digits, reading it in large blocks.
 
     The arguments are in datadings' order.
@@ -194,7 +195,7 @@ def locate_files(files: FileSpecs, indir: PathLike) -> dict[str, dict[str, Any]]
     return located
 
 
-def verify_files(files: FileSpecs, indir: PathLike, progress: bool = True) -> dict[str, dict[str, Any]]:
+def verify_files(files: FileSpecs, indir: PathLike, progress: bool | None = True) -> dict[str, dict[str, Any]]:
     """Check the md5 of every file in ``files`` that has one; return the specs with absolute paths.
 
     Args:
@@ -212,7 +213,7 @@ def verify_files(files: FileSpecs, indir: PathLike, progress: bool = True) -> di
     return located
 
 
-def verify_file(meta: Mapping[str, Any], indir: PathLike, progress: bool = True) -> None:
+def verify_file(meta: Mapping[str, Any], indir: PathLike, progress: bool | None = True) -> None:
     """Check the md5 of one source file (datadings' ``verify_file``), showing a progress bar.
 
     Unlike datadings, which prints a message and exits, a mismatch raises an exception.
@@ -231,7 +232,7 @@ def verify_file(meta: Mapping[str, Any], indir: PathLike, progress: bool = True)
     _verify_one(name, spec, progress, downloaded=False)
 
 
-def download_if_not_found(url: str, path: PathLike, progress: bool = True, **download_options: Any) -> Path:
+def download_if_not_found(url: str, path: PathLike, progress: bool | None = True, **download_options: Any) -> Path:
     """Download ``url`` to ``path`` unless ``path`` exists (datadings' ``download_if_not_found``).
 
     Missing parent folders are created; the download resumes and never leaves a partial file at
@@ -256,7 +257,7 @@ def download_if_not_found(url: str, path: PathLike, progress: bool = True, **dow
     return path
 
 
-def download_files_if_not_found(files: FileSpecs, indir: PathLike, progress: bool = True, **download_options: Any) -> None:
+def download_files_if_not_found(files: FileSpecs, indir: PathLike, progress: bool | None = True, **download_options: Any) -> None:
     """Run :func:`download_if_not_found` for every spec in ``files`` that has a ``url``.
 
     Args:
@@ -273,7 +274,7 @@ def download_files_if_not_found(files: FileSpecs, indir: PathLike, progress: boo
             download_if_not_found(spec["url"], spec["path"], progress, **download_options)
 
 
-def _verify_one(name: str, spec: Mapping[str, Any], progress: bool, downloaded: bool) -> None:
+def _verify_one(name: str, spec: Mapping[str, Any], progress: bool | None, downloaded: bool) -> None:
     expected = spec.get("md5")
     if expected is None:
         return
@@ -317,7 +318,7 @@ def prepare_indir(
     files: FileSpecs,
     indir: PathLike | argparse.Namespace,
     skip_verification: bool = False,
-    progress: bool = True,
+    progress: bool | None = True,
     **download_options: Any,
 ) -> dict[str, dict[str, Any]]:
     """Make sure every source file is in ``indir``: download what is missing, then check md5s.

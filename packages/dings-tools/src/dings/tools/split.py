@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from dings.format import RawWriter, close_together, copy_label_names, data_path
+
+from dings.format import RawWriter, close_together, copy_label_names, data_path, progress_bar
 from dings.readers import MsgpackReader
 
 from ._dataset import as_count, as_seed, check_outputs, dataset_stem, open_raw_writer, write_raw
-from .progress import progress_bar
 
 __all__ = ["default_split_names", "sample", "split", "split_position"]
 
@@ -88,7 +88,7 @@ def split(
     outfiles: Sequence[str | os.PathLike] | None = None,
     *,
     overwrite: bool = False,
-    progress: bool = True,
+    progress: bool | None = True,
 ) -> list[Path]:
     """Split a dataset at ``positions`` into ``len(positions) + 1`` datasets, copying packed samples.
 
@@ -158,7 +158,7 @@ def sample(
     seed: int | None = None,
     *,
     overwrite: bool = False,
-    progress: bool = True,
+    progress: bool | None = True,
 ) -> Path:
     """Write ``number`` samples of a dataset to a new dataset, copying packed samples.
 

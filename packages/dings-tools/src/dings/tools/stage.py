@@ -5,16 +5,15 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dings.format import CorruptIndexError, data_path, index_path, load_md5
+from dings.format import CorruptIndexError, data_path, index_path, load_md5, progress_bar
 from dings.readers import is_url, natural_sort_key
 
 from ._dataset import copy_file, human_size, temp_name
-from .progress import progress_bar
+from .stage_plan import StagePlan
 
 __all__ = ["StageResult", "find_datasets", "stage"]
 
@@ -103,22 +102,9 @@ def _listed_files(data: Path) -> tuple[Path, bytes, dict[str, str]]:
     return md5_path, content, expected
 
 
-@dataclass
-class _Plan:
-    """One dataset to stage: its md5 file and how to read the files it lists (local or remote)."""
-
-    data: str  # the data file's name
-    where: Callable[[str], str]  # file name -> path or URL, for messages
-    md5_name: str
-    md5_content: bytes
-    expected: dict[str, str]
-    size: Callable[[str], int]  # file name -> size in bytes
-    copy: Callable[[str, Path | None, Any], str]  # (file name, target or None, bar) -> md5 of what was read
-
-
-def _local_plan(data: Path) -> _Plan:
+def _local_plan(data: Path) -> StagePlan:
     md5_path, content, expected = _listed_files(data)
-    return _Plan(
+    return StagePlan(
         data.name,
         lambda name: str(data.parent / name),
         md5_path.name,
@@ -129,14 +115,14 @@ def _local_plan(data: Path) -> _Plan:
     )
 
 
-def _present(plan: _Plan, name: str, target: Path, bar: Any) -> bool:
+def _present(plan: StagePlan, name: str, target: Path, bar: Any) -> bool:
     """Whether ``target`` is a complete copy: same size as the source and the expected md5."""
     if not target.is_file() or target.stat().st_size != plan.size(name):
         return False
     return copy_file(target, None, bar) == plan.expected[name]
 
 
-def _copy_verified(plan: _Plan, name: str, target: Path, bar: Any) -> int:
+def _copy_verified(plan: StagePlan, name: str, target: Path, bar: Any) -> int:
     """Copy to a temporary file, check its md5, then rename it into place."""
     digest = plan.expected[name]
     tmp = temp_name(target)
@@ -158,7 +144,7 @@ def stage(
     source: str | os.PathLike,
     local_dir: str | os.PathLike,
     *,
-    progress: bool = True,
+    progress: bool | None = True,
     storage_options: dict[str, Any] | None = None,
     retries: int = 5,
     backoff: float = 0.5,
@@ -228,7 +214,7 @@ def stage(
     return result
 
 
-def _stage_one(plan: _Plan, folder: Path, bar: Any, result: StageResult) -> None:
+def _stage_one(plan: StagePlan, folder: Path, bar: Any, result: StageResult) -> None:
     missing: list[str] = []
     for name in plan.expected:
         if _present(plan, name, folder / name, bar):

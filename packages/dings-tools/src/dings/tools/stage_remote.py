@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from dings.format import CorruptIndexError, load_md5
-from dings.readers import natural_sort_key
-from dings.readers.remote_fs import RemoteFiles, RetryPolicy, data_url, join_url, url_name
+from dings.readers import RemoteFiles, RetryPolicy, data_url, join_url, natural_sort_key, url_name
 
 from ._dataset import copy_blocks
-from .stage import _Plan
+from .stage_plan import StagePlan
 
 __all__ = ["BLOCK_SIZE", "find_remote_datasets", "remote_plans"]
 
@@ -59,7 +58,7 @@ def _parse_md5(content: bytes, md5_url: str) -> dict[str, str]:
     return expected
 
 
-def _remote_plan(files: RemoteFiles, url: str) -> _Plan:
+def _remote_plan(files: RemoteFiles, url: str) -> StagePlan:
     name = url_name(url)
     md5_url = join_url(url, name + ".md5")
     try:
@@ -88,10 +87,10 @@ def _remote_plan(files: RemoteFiles, url: str) -> _Plan:
 
     for file in expected:
         size(file)  # every listed file must exist before anything is copied
-    return _Plan(name, lambda file: join_url(url, file), name + ".md5", content, expected, size, copy)
+    return StagePlan(name, lambda file: join_url(url, file), name + ".md5", content, expected, size, copy)
 
 
-def remote_plans(source: str, storage_options: dict[str, Any] | None, retries: int, backoff: float) -> list[_Plan]:
+def remote_plans(source: str, storage_options: dict[str, Any] | None, retries: int, backoff: float) -> list[StagePlan]:
     """The datasets a URL ``source`` names, with their md5 files read and their files' sizes known."""
     files = RemoteFiles(source, storage_options, RetryPolicy(retries, backoff))
     return [_remote_plan(files, url) for url in find_remote_datasets(files, source)]

@@ -4,55 +4,26 @@ from __future__ import annotations
 
 import os
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from dings.format import DamagedDataError, FormatError, VerifyReport, data_path, unpack_sample
-from dings.format.verify import check_checksums, check_journal, check_md5, check_structure
+from dings.format import (
+    DamagedDataError,
+    FormatError,
+    VerificationReport,
+    check_checksums,
+    check_journal,
+    check_md5,
+    check_structure,
+    data_path,
+    progress_bar,
+    unpack_sample,
+)
 from dings.readers import MsgpackReader
-
-from .progress import progress_bar
 
 __all__ = ["VerificationReport", "verify"]
 
 
-@dataclass
-class VerificationReport(VerifyReport):
-    """Result of :func:`verify`: a :class:`dings.format.VerifyReport` with the deep check's findings.
-
-    Attributes:
-        path: the data file that was checked.
-        problems: one readable line per problem; empty when everything is fine.
-        checked: names of the checks that ran (``"md5"``, ``"offsets"``, …, ``"deep"``).
-        length: number of samples according to the index, if it could be read.
-        deep: whether every sample was to be decoded.
-        bad_index: index of the first sample that failed the deep check, if any.
-        bad_key: that sample's key (from the index), if known.
-    """
-
-    deep: bool = False
-    bad_index: int | None = None
-    bad_key: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able form."""
-        return {
-            "path": str(self.path),
-            "ok": self.ok,
-            "problems": list(self.problems),
-            "checked": list(self.checked),
-            "length": self.length,
-            "deep": self.deep,
-            "bad_index": self.bad_index,
-            "bad_key": self.bad_key,
-            "notes": list(self.notes),
-            "damaged": list(self.damaged),
-            "damaged_keys": list(self.damaged_keys),
-        }
-
-
-def _check_samples(report: VerificationReport, data: Path, progress: bool) -> None:
+def _check_samples(report: VerificationReport, data: Path, progress: bool | None) -> None:
     """Decode every sample; report the first that fails (by index and key) and stop there."""
     try:
         with warnings.catch_warnings():
@@ -99,7 +70,7 @@ def _sample_problem(piece: memoryview, data: Path, index: int, key: str | None) 
     return None
 
 
-def verify(path: str | os.PathLike, deep: bool = False, *, progress: bool = True) -> VerificationReport:
+def verify(path: str | os.PathLike, deep: bool = False, *, progress: bool | None = True) -> VerificationReport:
     """Check a dataset: md5 of every file, the structural checks of :func:`dings.format.verify`
     and, with ``deep``, a decode of every sample.
 

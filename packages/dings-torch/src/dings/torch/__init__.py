@@ -1,16 +1,18 @@
 """dings.torch: PyTorch datasets over dings readers that shuffle, shard, resume and stay fast."""
 
+from dings.readers import ClassFilter, FractionRange, IndexedReader, Oversample, read_labels
+
 from .__about__ import __version__
+from .base import PARAMS_KEY, Dataset, DatasetBase
 from .batch_decode import BatchDecoder, BatchError, collate_columns
 from .batch_loader import Loader
-from .base import PARAMS_KEY, Dataset, DatasetBase
+from .columns import BufferPool, Column
+from .image_crops import DecodeCenterCrop, DecodeRandomResizedCrop
 from .iterable import IterableDataset
 from .loader import DataLoader, collate, enlarge_pipe
 from .mixing import CutMix, Mixup, MixupCutMix
-from .image_crops import DecodeCenterCrop, DecodeRandomResizedCrop
-from .columns import BufferPool, Column
+from .repeat import Repeat
 from .shared_memory import SharedMemoryReader
-from .subsets import ClassFilter, FractionRange, IndexedReader, Oversample, Repeat, read_labels
 from .transforms import Compose, CompressedToPIL, dict2tuple, no_rng
 from .wrappers import DatasetWrapper, LabelSmoothing, SelectKeys, soft_label
 

@@ -6,7 +6,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch.utils.data
-
 from dings.readers import MsgpackReader
 
 from .shared_memory import SharedMemoryReader

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import msgpack
 import numpy as np
+
 from dings.format import unpack_options
 
 from .columns import BufferPool, Column, copy_rows, gather
@@ -244,22 +245,25 @@ def _run(ops: list[_Op], source: np.ndarray, starts: np.ndarray, stops: np.ndarr
     read = _word_reader(source, stops)
     for op in ops:
         kind = op.kind
+        value: Any
         if kind == _CONST:
-            for offset in range(0, len(op.const), 8):
-                chunk = op.const[offset : offset + 8]
+            const = cast(np.ndarray, op.const)  # every _CONST op has its bytes
+            for offset in range(0, len(const), 8):
+                chunk = const[offset : offset + 8]
                 expected = int.from_bytes(chunk.tobytes(), "big")
                 words = read(position + offset) >> np.uint64(64 - 8 * len(chunk))
                 if not bool((words == np.uint64(expected)).all()):
                     return None
-            position += len(op.const)
+            position += len(const)
             continue
         take = wanted is None or op.path[0] in wanted
         if kind == _ARRAY:
-            nbytes = int(np.prod(op.shape, dtype=np.int64)) * op.dtype.itemsize
+            dtype = cast(np.dtype, op.dtype)  # every _ARRAY op has its dtype
+            nbytes = int(np.prod(op.shape, dtype=np.int64)) * dtype.itemsize
             if bool((position + nbytes > stops).any()):
                 return None
             if take:
-                value = pool.empty((n, *op.shape), op.dtype) if pool is not None else np.empty((n, *op.shape), op.dtype)
+                value = pool.empty((n, *op.shape), dtype) if pool is not None else np.empty((n, *op.shape), dtype)
                 copy_rows(source, position, nbytes, value.reshape(n, -1).view(np.uint8))
             position += nbytes
         else:
@@ -449,7 +453,7 @@ class BatchDecoder:
 
     def __init__(self, keys: Sequence[str] | None = None, pool: BufferPool | None = None, *, allow_unsafe: bool = False, lazy: Sequence[str] = ()) -> None:
         self.keys = None if keys is None else tuple(keys)
-        self._wanted = None if keys is None else frozenset(self.keys)
+        self._wanted = None if self.keys is None else frozenset(self.keys)
         self.pool = pool
         self._options = unpack_options(allow_unsafe)
         self._lazy = frozenset(lazy) or None
@@ -491,7 +495,7 @@ class BatchDecoder:
         return self.keys is None or all(k in out for k in self.keys)
 
     def _fallback(self, source: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> dict:
-        data = memoryview(source)
+        data = source.data
         options = self._options
         samples = []
         for a, b in zip(starts.tolist(), stops.tolist()):

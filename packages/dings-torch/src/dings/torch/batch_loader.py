@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import collections
-import functools
 import numbers
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -11,14 +10,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
-import torch
 
+import torch
+from dings.readers import EpochOrder
 
 from .batch_decode import BatchDecoder, BatchError, _Slices, collate_columns
 from .batch_processes import ProcessPool
 from .columns import BufferPool, Column
 from .distributed import resolve_rank
-from .order import EpochOrder
 from .partition import Split, even_mode
 
 __all__ = ["Loader"]
@@ -216,7 +215,7 @@ class Loader:
         self.ranks()  # check explicit values now
         self._pool = BufferPool(keep=self.prefetch + self.threads + 2)
         whole = callable(transforms)  # f(sample) needs every field; keys are applied after it
-        lazy = () if whole or transforms is None else tuple(transforms)  # transformed bytes are read in place
+        lazy = tuple(transforms) if isinstance(transforms, Mapping) else ()  # transformed bytes are read in place
         self._decoder = BatchDecoder(None if whole else self._decoded_keys(), self._pool, allow_unsafe=getattr(reader, "_allow_unsafe", False), lazy=lazy)
         # the next iteration: epoch, resume offset, and whether set/load happened since one began
         self._epoch, self._start, self._untouched = _count(epoch, "epoch", 0), 0, True
@@ -226,7 +225,7 @@ class Loader:
     def _decoded_keys(self) -> tuple | None:
         if self.keys is None:
             return None
-        extra = [k for k in (self.transforms or {}) if k not in self.keys]
+        extra = [k for k in (self.transforms if isinstance(self.transforms, Mapping) else {}) if k not in self.keys]
         return self.keys + tuple(extra)
 
     # --- ranks, epochs, state ---
@@ -329,12 +328,17 @@ class Loader:
     def _run(self, epoch: int, start: int, split: Split, bounds: list, active: list) -> Iterator[Any]:
         pending: collections.deque = collections.deque()
         position = 0
+        send: Callable[..., Any]
         if self.processes:
             pool = ProcessPool(self.processes, self._in_worker)
             send, close = pool.submit, pool.close
         else:
             executor = ThreadPoolExecutor(self.threads, thread_name_prefix="dings-loader")
-            send = functools.partial(executor.submit, self._batches)
+
+            def send_to_thread(*args: Any) -> Future:
+                return executor.submit(self._batches, *args)
+
+            send = send_to_thread
 
             def close() -> None:
                 for future in pending:

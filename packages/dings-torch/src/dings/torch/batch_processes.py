@@ -22,7 +22,7 @@ import weakref
 from collections.abc import Callable
 from multiprocessing import resource_tracker
 from multiprocessing.shared_memory import SharedMemory
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -35,7 +35,11 @@ _ALIGN = 64
 _SHM = "/dev/shm"
 
 
-def _layout(value: Any, arrays: list[np.ndarray], size: list[int]) -> Any:
+#: the shared memory of a batch without arrays
+_NO_MEMORY = np.empty(0, dtype=np.uint8)
+
+
+def _layout(value: Any, arrays: list[tuple[int, np.ndarray]], size: list[int]) -> Any:
     """Describe ``value`` with its arrays replaced by ``("a", offset, dtype, shape)`` (collected in ``arrays``)."""
     if isinstance(value, np.ndarray) and value.dtype.kind in "biufc":
         offset = size[0]
@@ -74,7 +78,7 @@ class _Slots:
         self.segments: dict[int, SharedMemory] = {}
 
     def write(self, slot: int, batches: list) -> tuple[str | None, list]:
-        arrays: list = []
+        arrays: list[tuple[int, np.ndarray]] = []
         size = [0]
         layouts = [_layout(batch, arrays, size) for batch in batches]
         if not arrays:
@@ -85,7 +89,7 @@ class _Slots:
                 segment.close()  # the main process unlinks it once it no longer maps it
             name = f"{self.prefix}-{slot}-{secrets.token_hex(4)}"
             segment = self.segments[slot] = SharedMemory(name, create=True, size=max(size[0], 1) + size[0] // 4)
-        memory = np.frombuffer(segment.buf, dtype=np.uint8)
+        memory = np.frombuffer(cast(memoryview, segment.buf), dtype=np.uint8)  # set while the segment is open
         for offset, array in arrays:
             memory[offset : offset + array.nbytes] = np.ascontiguousarray(array).reshape(-1).view(np.uint8)
         del memory
@@ -133,7 +137,7 @@ class ProcessPool:
             batches are dicts of numpy arrays, :class:`~dings.torch.Column` objects and other values.
     """
 
-    def __init__(self, processes: int, build: Callable[..., list]) -> None:
+    def __init__(self, processes: int, build: Callable[..., Any]) -> None:
         resource_tracker.ensure_running()  # one tracker for the workers' segments and ours
         try:
             context = multiprocessing.get_context("fork")
@@ -191,7 +195,7 @@ class ProcessPool:
         _, name, layouts, sample_bytes = message
         if name is None:
             self._release(slot)
-            return [self._rebuild(layout, None) for layout in layouts], sample_bytes
+            return [self._rebuild(layout, _NO_MEMORY) for layout in layouts], sample_bytes  # no arrays in them
         segment = self._maps.get(name)
         if segment is None:
             segment = self._maps[name] = _attach(name)
@@ -206,7 +210,7 @@ class ProcessPool:
         with self._lock:
             self._free.append(slot)
 
-    def _rebuild(self, layout: Any, memory: np.ndarray | None) -> Any:
+    def _rebuild(self, layout: Any, memory: np.ndarray) -> Any:
         kind = layout[0]
         if kind == "a":
             _, offset, dtype, shape = layout

@@ -12,8 +12,8 @@ crops) are the same as with a full decode; only which pixels get averaged differ
 from __future__ import annotations
 
 import math
-from abc import ABC, abstractmethod
 import random
+from abc import ABC, abstractmethod
 from io import BytesIO
 from typing import Any
 
@@ -57,7 +57,7 @@ def _decode(data: Any, width: int, height: int, need: float, reduce: bool) -> Im
         except ValueError:
             pass  # Pillow decodes what simplejpeg cannot, or explains why not
     try:
-        image = Image.open(BytesIO(data))
+        image: Image.Image = Image.open(BytesIO(data))
         if factor < 1 and image.format == "JPEG":
             image.draft("RGB", (math.ceil(width * factor), math.ceil(height * factor)))
         image = image.convert("RGB")
@@ -100,7 +100,7 @@ class _DecodeCrop(ABC):
         need = min(1.0, max(out_w / (right - left), out_h / (bottom - top)))
         image = _decode(data, width, height, need, self.reduce)
         sx, sy = image.size[0] / width, image.size[1] / height
-        resized = image.resize((out_w, out_h), Image.BILINEAR, box=(left * sx, top * sy, right * sx, bottom * sy))
+        resized = image.resize((out_w, out_h), Image.Resampling.BILINEAR, box=(left * sx, top * sy, right * sx, bottom * sy))
         pixels = np.asarray(resized)
         if self.flip and self.random.random() < self.flip:
             pixels = pixels[:, ::-1]

@@ -9,14 +9,15 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
+
 import torch.distributed as dist
 import torch.utils.data
+from dings.readers import EpochOrder
 from torch.utils.data import get_worker_info
 
 from .base import DatasetBase, Transforms
 from .distributed import resolve_rank
 from .epochs import EpochState
-from .order import EpochOrder
 from .partition import Split, even_mode
 
 __all__ = ["IterableDataset"]
@@ -33,7 +34,8 @@ def _count(value: Any, name: str, minimum: int) -> int:
 def _coalesce(bounds: Iterator[tuple[int, int]], size: int) -> Iterator[tuple[int, int]]:
     """Join adjacent ranges (one rank and worker reading consecutive small batches) into reads of
     at least ``size`` positions; the samples and their order stay the same."""
-    first = stop = None
+    first: int | None = None
+    stop = 0
     for begin, end in bounds:
         if first is not None and (begin != stop or stop - first >= size):
             yield first, stop

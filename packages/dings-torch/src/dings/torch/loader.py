@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 import torch.utils.data
 from torch.multiprocessing.reductions import reduce_tensor
 

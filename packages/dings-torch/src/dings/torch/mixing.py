@@ -8,6 +8,7 @@ import random
 from typing import Any
 
 import numpy as np
+
 import torch
 
 from .base import PARAMS_KEY
@@ -22,6 +23,7 @@ NO_MIX, MIXUP, CUTMIX = 0, 1, 2
 def _check(value: Any, name: str, low: float, high: float | None = None, low_open: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
         raise ValueError(f"{name} must be a number, got {value!r}")
+    value = float(value)
     if (value <= low if low_open else value < low) or (high is not None and value > high):
         bound = f"{'>' if low_open else '>='} {low}" + (f" and <= {high}" if high is not None else "")
         raise ValueError(f"{name} must be {bound}, got {value!r}")
@@ -75,11 +77,11 @@ class _Mixing(DatasetWrapper):
             raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
         if isinstance(pool, bool) or not isinstance(pool, numbers.Integral) or pool < 1:
             raise ValueError(f"pool must be an int >= 1, got {pool!r}")
-        self.num_classes = num_classes
-        self.image_key = image_key
-        self.label_key = label_key
-        self.channels_last = channels_last
-        self.record_params = record_params
+        self.num_classes: int | None = num_classes
+        self.image_key: str = image_key
+        self.label_key: str = label_key
+        self.channels_last: bool = channels_last
+        self.record_params: bool = record_params
         self.pool = int(pool)
 
     def _image(self, sample: dict) -> Any:

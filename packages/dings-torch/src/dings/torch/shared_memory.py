@@ -23,11 +23,10 @@ import secrets
 import shutil
 import weakref
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from dings.format import progress_bar
 from dings.readers import MsgpackReader
-
 
 __all__ = ["SharedMemoryReader"]
 
@@ -194,9 +193,9 @@ class SharedMemoryReader(MsgpackReader):
             self._release()
 
     def __copy__(self) -> SharedMemoryReader:
-        clone = super().__copy__()
-        clone._owner = False  # type: ignore[attr-defined]
-        return clone  # type: ignore[return-value]
+        clone = cast(SharedMemoryReader, super().__copy__())  # MsgpackReader.__copy__ keeps the type
+        clone._owner = False
+        return clone
 
     @staticmethod
     def remove(name: str, directory: str | os.PathLike = "/dev/shm") -> bool:

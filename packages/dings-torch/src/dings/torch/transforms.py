@@ -77,9 +77,10 @@ class Compose:
     """
 
     def __init__(self, *transforms: Callable | Iterable[Callable], prefix: str = "") -> None:
+        given: Iterable[Any] = transforms
         if len(transforms) == 1 and not callable(transforms[0]) and isinstance(transforms[0], Iterable):
-            transforms = tuple(transforms[0])  # type: ignore[assignment]
-        self.transforms: tuple[Callable, ...] = tuple(transforms)  # type: ignore[arg-type]
+            given = transforms[0]
+        self.transforms: tuple[Callable, ...] = tuple(given)
         self.prefix = prefix
         self._plan = [
             (f, tuple((name, prefix + name, required) for name, required in _parameters(f)))

@@ -13,10 +13,11 @@ from __future__ import annotations
 import numbers
 import random
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
+
 import torch
 import torch.utils.data
 
@@ -39,7 +40,7 @@ def _variant(cls: type, iterable: bool) -> type:
 
 
 def _rebuild(cls: type, iterable: bool, state: dict) -> DatasetWrapper:
-    wrapper = object.__new__(_variant(cls, iterable))
+    wrapper: DatasetWrapper = object.__new__(_variant(cls, iterable))
     wrapper.__dict__.update(state)
     return wrapper
 
@@ -118,6 +119,12 @@ class DatasetWrapper(ABC):
 
 
 class _MapBase(torch.utils.data.Dataset):
+    # provided by the DatasetWrapper subclass that _variant() mixes this into
+    dataset: Any
+    needs_partner: bool
+    pool: int
+    change: Callable[[Any, Any], Any]
+
     def __getitem__(self, index: int) -> Any:
         sample = self.dataset[index]
         partner = None
@@ -130,6 +137,12 @@ class _MapBase(torch.utils.data.Dataset):
 
 
 class _IterableBase(torch.utils.data.IterableDataset):
+    # provided by the DatasetWrapper subclass that _variant() mixes this into
+    dataset: Any
+    needs_partner: bool
+    pool: int
+    change: Callable[[Any, Any], Any]
+
     def __iter__(self) -> Iterator[Any]:
         if not self.needs_partner:
             return map(self.change, iter(self.dataset), iter(lambda: None, _END))
@@ -209,9 +222,9 @@ class LabelSmoothing(DatasetWrapper):
             raise ValueError(f"smoothing must be a number with 0 <= smoothing < 1, got {smoothing!r}")
         if num_classes is None or isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral) or num_classes < 1:
             raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
-        self.smoothing = float(smoothing)
-        self.num_classes = int(num_classes)
-        self.label_key = label_key
+        self.smoothing: float = float(smoothing)
+        self.num_classes: int = int(num_classes)
+        self.label_key: str = label_key
 
     def change(self, sample: dict, partner: Any = None) -> dict:
         """Return a copy of ``sample`` with the smoothed label."""

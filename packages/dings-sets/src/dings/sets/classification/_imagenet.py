@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
-from dings.tools.image import decode_image, encode_image
+
+from dings.tools import decode_image, encode_image
 
 from ..catalog import Option
 from ..extras import require_extra

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from dings.tools.matlab import loadmat
+
+from dings.tools import loadmat
 
 from ..extras import require_extra
 

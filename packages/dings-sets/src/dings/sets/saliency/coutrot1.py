@@ -15,8 +15,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
-from dings.tools.image import encode_image
-from dings.tools.matlab import loadmat
+from dings.tools import encode_image, loadmat
 
 from ..builder import Builder
 from ..catalog import DatasetInfo, Option, SourceFile, Split

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from dings.tools.matlab import loadmat
+from dings.tools import loadmat
 
 from ..builder import Builder
 from ..catalog import DatasetInfo, SourceFile, Split

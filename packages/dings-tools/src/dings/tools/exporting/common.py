@@ -9,10 +9,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from dings.format import load_label_names
+from dings.format import load_label_names, progress_bar
 
 from .._dataset import open_reader, temp_name
-from ..progress import progress_bar
 from ..render import sniff_image
 
 __all__ = ["ExportError", "commit_paths", "image_suffix", "read_dataset", "replace_folder"]
@@ -33,7 +32,7 @@ def image_suffix(data: Any) -> str | None:
 
 
 @contextmanager
-def read_dataset(dataset: str | os.PathLike, desc: str, progress: bool) -> Iterator[tuple[Iterator[dict[str, Any]], list[str] | None, int]]:
+def read_dataset(dataset: str | os.PathLike, desc: str, progress: bool | None) -> Iterator[tuple[Iterator[dict[str, Any]], list[str] | None, int]]:
     """Yield the dataset's samples (with a progress bar), its label names and its length."""
     reader, owned = open_reader(dataset)
     names = load_label_names(dataset)

@@ -32,7 +32,7 @@ def export_folder(
     output: str | os.PathLike,
     *,
     overwrite: bool = False,
-    progress: bool = True,
+    progress: bool | None = True,
 ) -> Path:
     """Write a dataset's images as files: an ImageFolder tree when samples have labels.
 

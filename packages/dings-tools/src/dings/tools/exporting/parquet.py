@@ -58,7 +58,7 @@ def export_parquet(
     output: str | os.PathLike,
     *,
     overwrite: bool = False,
-    progress: bool = True,
+    progress: bool | None = True,
 ) -> Path:
     """Write a dataset as a Parquet file, readable by pyarrow, pandas and ``datasets``.
 

@@ -99,7 +99,7 @@ def export_webdataset(
     *,
     shard_size: int | None = None,
     overwrite: bool = False,
-    progress: bool = True,
+    progress: bool | None = True,
 ) -> list[Path]:
     """Write a dataset as WebDataset tar shards, readable by the ``webdataset`` package.
 

@@ -8,7 +8,7 @@ Every import writes the layout of the dataset converters — ``key``, ``image`` 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -78,7 +78,7 @@ def import_source(source: str | os.PathLike, output: str | os.PathLike, kind: So
         options: the keyword arguments of that importer and of :func:`import_samples`.
     """
     kind = kind or detect_source(source)
-    importers = {
+    importers: dict[str, Callable[..., ImportResult]] = {
         "folder": import_folder,
         "list": import_list,
         "table": import_table,
@@ -103,7 +103,7 @@ def import_samples(
     max_size: int | None = None,
     check_images: bool = True,
     overwrite: bool = False,
-    progress: bool = True,
+    progress: bool | None = True,
 ) -> ImportResult:
     """Write samples from any Python iterable as a dataset, like the importers do.
 

@@ -27,6 +27,7 @@ from dings.format import (
     InvalidSampleError,
     ShardedWriter,
     index_path,
+    progress_bar,
     shard_pattern,
     write_label_names,
 )
@@ -34,7 +35,6 @@ from dings.readers import MsgpackReader
 
 from .._dataset import as_count, as_seed, temp_name
 from ..parallel import resolve_workers
-from ..progress import progress_bar
 from ..render import sniff_image
 
 __all__ = ["ImportDataError", "ImportResult", "Source", "run_import"]
@@ -139,7 +139,7 @@ def _prepare(load: Callable[[Any], Loaded], check_images: bool, recompress: int 
         origin, sample = load(item)
         image = sample.get("image")
         if isinstance(image, (bytes, bytearray, memoryview)):
-            if check_images and not image[:8].startswith(_COMMON) and sniff_image(memoryview(image)[:HEADER]) is None:
+            if check_images and not bytes(image[:8]).startswith(_COMMON) and sniff_image(memoryview(image)[:HEADER]) is None:
                 raise ImportDataError(f"{origin}: unreadable image (not a JPEG, PNG, GIF, BMP, TIFF or WebP file)")
             if recompress is not None:
                 from ..image import recompress_jpeg
@@ -230,7 +230,7 @@ def run_import(
     max_size: int | None = None,
     check_images: bool = True,
     overwrite: bool = False,
-    progress: bool = True,
+    progress: bool | None = True,
 ) -> ImportResult:
     """Load, check and write the samples of ``source``; record its label names next to the data.
 

@@ -74,10 +74,10 @@ def list_source(
     for wanted, option in ((path_column, "--path-column"), (key_column, "--key-column")):
         if wanted is not None and wanted not in columns:
             raise ImportDataError(f"{path}: no column {wanted!r} (columns: {', '.join(columns) or 'none'}); check {option}")
-    has_label = label_column is not None and label_column in columns
+    label_key = label_column if label_column is not None and label_column in columns else None
     base = Path(root) if root is not None else path.parent
-    classes = ClassList.collect((r.get(label_column) for r in rows), labels) if has_label else ClassList(None)
-    reserved = {path_column, key_column, label_column if has_label else None}
+    classes = ClassList.collect((r.get(label_key) for r in rows), labels) if label_key is not None else ClassList(None)
+    reserved = {path_column, key_column, label_key}
     items = []
     for number, row in enumerate(rows, 1):
         origin = f"{path} row {number}"
@@ -85,8 +85,8 @@ def list_source(
         if not isinstance(file, str) or not file:
             raise ImportDataError(f"{origin}: empty or missing {path_column!r}")
         sample: dict[str, Any] = {"key": str(row[key_column]) if key_column else file}
-        if has_label and row.get(label_column) not in (None, ""):
-            sample["label"] = classes.label(row[label_column], origin)
+        if label_key is not None and row.get(label_key) not in (None, ""):
+            sample["label"] = classes.label(row[label_key], origin)
         sample.update((k, v) for k, v in row.items() if k not in reserved)
         items.append((origin, base / file, sample))
 

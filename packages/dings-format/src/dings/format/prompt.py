@@ -1,12 +1,21 @@
-"""Ask the user a question on the terminal, without ever hanging a non-interactive run."""
+"""The one place that asks the user anything: a question on the terminal, never a hang without one.
+
+The prompting policy of every dings package (see DEVELOPERS.md): library functions never wait for
+an answer. They take ``overwrite`` and raise ``FileExistsError`` for an existing output. The only
+library class that asks is :class:`dings.format.FileWriter` (and the writers built on it), as
+datadings' ``FileWriter`` does: with ``overwrite=False``, on a terminal, through
+:func:`ask_overwrite`. The command line and the converters ask through :func:`query_user` before
+they call the library with ``overwrite=True``.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-__all__ = ["NonInteractiveError", "query_user"]
+__all__ = ["NonInteractiveError", "ask_overwrite", "query_user"]
 
 
 class NonInteractiveError(RuntimeError):
@@ -100,3 +109,28 @@ def query_user(
         if len(matches) == 1:
             return options[matches[0]]
         out.write(f"Please answer one of: {', '.join(options)}.\n")
+
+
+def ask_overwrite(path: str | os.PathLike, what: str = "file") -> None:
+    """Decide what to do about an existing output when ``overwrite`` is false.
+
+    An interactive user is asked yes/no/abort: yes returns (overwrite), no raises
+    ``FileExistsError``, abort raises ``KeyboardInterrupt``. Without a terminal on stdin it raises
+    ``FileExistsError`` at once instead of waiting for an answer that never comes.
+
+    Args:
+        path: the existing output.
+        what: how to call it in the messages.
+
+    Raises:
+        FileExistsError: no terminal, or the user answered no.
+        KeyboardInterrupt: the user answered abort.
+    """
+    try:
+        answer = query_user(f"{path}: {what} exists. Overwrite?", default=None, answers=("yes", "no", "abort"))
+    except NonInteractiveError:
+        raise FileExistsError(f"{path}: {what} exists; pass overwrite=True (-y/--no-confirm on the command line) to replace it") from None
+    if answer == "no":
+        raise FileExistsError(f"{path}: {what} exists and was kept")
+    if answer == "abort":
+        raise KeyboardInterrupt(f"aborted instead of overwriting {path}")

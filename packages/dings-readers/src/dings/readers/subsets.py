@@ -1,8 +1,8 @@
-"""Reader wrappers that choose which samples a dataset has: by class, by fraction, repeated, oversampled.
+"""Reader wrappers that choose which samples a dataset has: by index, by class, by fraction, oversampled.
 
 Each is a dings :class:`~dings.readers.Reader` (an augment of the reader it wraps), so they nest
-with each other and with the readers' augments, and any of them can be given to
-:class:`~dings.torch.Dataset` or :class:`~dings.torch.IterableDataset`. Sequential reads of
+with each other and with the other augments, and any of them can be given to
+``dings.torch.Dataset`` or ``dings.torch.IterableDataset`` (which export them too). Sequential reads of
 consecutive wrapped indices still use the wrapped reader's fast sequential path.
 """
 
@@ -17,13 +17,15 @@ from typing import Any
 import numpy as np
 
 from dings.format import progress_bar
-from dings.readers import Range, Reader, Repeater, Spans
-from dings.readers.augment import Augment
 
-__all__ = ["ClassFilter", "FractionRange", "IndexedReader", "Oversample", "Repeat", "read_labels"]
+from .ranges import Range
+from .reader import Reader, Spans
+from .wrapping import Augment
+
+__all__ = ["ClassFilter", "FractionRange", "IndexedReader", "Oversample", "read_labels"]
 
 
-def read_labels(reader: Reader, label_key: str = "label", progress: bool = False) -> list:
+def read_labels(reader: Reader, label_key: str = "label", progress: bool | None = False) -> list:
     """Return ``sample[label_key]`` of every sample of ``reader``, in order (reads every sample once).
 
     Args:
@@ -46,7 +48,7 @@ def read_labels(reader: Reader, label_key: str = "label", progress: bool = False
     return labels
 
 
-def _labels(reader: Reader, labels: Sequence | None, label_key: str, progress: bool) -> list:
+def _labels(reader: Reader, labels: Sequence | None, label_key: str, progress: bool | None) -> list:
     if labels is None:
         return read_labels(reader, label_key, progress)
     labels = list(labels)
@@ -180,7 +182,7 @@ class ClassFilter(IndexedReader):
         *,
         label_key: str = "label",
         labels: Sequence | None = None,
-        progress: bool = False,
+        progress: bool | None = False,
     ) -> None:
         if (keep is None) == (drop is None):
             raise ValueError("ClassFilter needs exactly one of keep= (labels to keep) or drop= (labels to leave out)")
@@ -217,7 +219,7 @@ class Oversample(IndexedReader):
         label_key: str = "label",
         labels: Sequence | None = None,
         seed: int = 0,
-        progress: bool = False,
+        progress: bool | None = False,
     ) -> None:
         values = [_hashable(x) for x in _labels(reader, labels, label_key, progress)]
         counts = Counter(values)
@@ -262,32 +264,3 @@ class FractionRange(Range):
         length = len(reader)
         super().__init__(reader, math.floor(start * length + 0.5), math.floor(stop * length + 0.5))
         self.fractions = (float(start), float(stop))
-
-
-class Repeat(Repeater):
-    """A reader repeated ``times`` times, or as often as needed to hold at least ``min_size`` samples.
-
-    Args:
-        reader: the reader to repeat.
-        times: number of repetitions (give this or ``min_size``).
-        min_size: repeat until the length is at least this (at least once).
-
-    Raises:
-        ValueError: both or neither of ``times`` and ``min_size``; a value below 1; or
-            ``min_size`` with an empty reader.
-    """
-
-    def __init__(self, reader: Reader, times: int | None = None, *, min_size: int | None = None) -> None:
-        if (times is None) == (min_size is None):
-            raise ValueError("Repeat needs exactly one of times= or min_size=")
-        if min_size is not None:
-            if isinstance(min_size, bool) or not isinstance(min_size, numbers.Integral) or min_size < 1:
-                raise ValueError(f"min_size must be an int >= 1, got {min_size!r}")
-            if len(reader) == 0:
-                raise ValueError(f"cannot repeat the empty reader {reader!r} to {min_size} samples")
-            times = max(1, -(-int(min_size) // len(reader)))
-        super().__init__(reader, times)  # type: ignore[arg-type]
-
-    def __len__(self) -> int:
-        # a dataset's length is every sample it yields (dings.readers.Repeater keeps datadings' len)
-        return self.total

@@ -1,0 +1,23 @@
+"""What staging knows about one dataset, local or remote (used by :mod:`.stage` and :mod:`.stage_remote`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["StagePlan"]
+
+
+@dataclass
+class StagePlan:
+    """One dataset to stage: its md5 file and how to read the files it lists (local or remote)."""
+
+    data: str  # the data file's name
+    where: Callable[[str], str]  # file name -> path or URL, for messages
+    md5_name: str
+    md5_content: bytes
+    expected: dict[str, str]
+    size: Callable[[str], int]  # file name -> size in bytes
+    copy: Callable[[str, Path | None, Any], str]  # (file name, target or None, bar) -> md5 of what was read

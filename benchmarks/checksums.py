@@ -139,7 +139,9 @@ def main() -> None:
         print(f"{result['workload']}: {result['samples']} samples")
         for label, value in seconds.items():
             print(f"  {label:26s} {value:8.3f} s")
-        print(f"  write overhead of checksums {result['write overhead']:+.1%} (target {'+5%' if result['size'] > 1000 else '+15%'})")
+        print(
+            f"  write overhead of checksums {result['write overhead']:+.1%} (target {'+5%' if result['size'] > 1000 else '+15%'})"
+        )
         if "read overhead" in result:
             print(f"  read overhead of verify=True {result['read overhead']:+.1%}")
         else:

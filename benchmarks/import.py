@@ -93,7 +93,12 @@ def make_inputs(folder: Path, count: int) -> tuple[Path, Path, int]:
         images.append(data)
         labels.append(label)
     table = folder / "table.parquet"
-    pq.write_table(pa.table({"image": pa.array(images, pa.binary()), "label": labels, "caption": [f"image {i}" for i in range(count)]}), table)
+    pq.write_table(
+        pa.table(
+            {"image": pa.array(images, pa.binary()), "label": labels, "caption": [f"image {i}" for i in range(count)]}
+        ),
+        table,
+    )
     return tree, table, sum(len(b) for b in images)
 
 
@@ -118,7 +123,9 @@ def dings_runs(tree: Path, table: Path, threads: int) -> dict[str, Callable[[Pat
 
     return {
         "folder": lambda out: timed(lambda: import_folder(tree, out / "data.msgpack", threads=threads, progress=False)),
-        "parquet": lambda out: timed(lambda: import_table(table, out / "data.msgpack", threads=threads, progress=False)),
+        "parquet": lambda out: timed(
+            lambda: import_table(table, out / "data.msgpack", threads=threads, progress=False)
+        ),
     }
 
 
@@ -142,7 +149,14 @@ def webdataset_runs(tree: Path, table: Path) -> dict[str, Callable[[Path], float
                 row = 0
                 for batch in pq.ParquetFile(table).iter_batches(batch_size=1024):
                     for item in batch.to_pylist():
-                        sink.write({"__key__": f"{row:06d}", "jpg": item["image"], "cls": item["label"], "txt": item["caption"]})
+                        sink.write(
+                            {
+                                "__key__": f"{row:06d}",
+                                "jpg": item["image"],
+                                "cls": item["label"],
+                                "txt": item["caption"],
+                            }
+                        )
                         row += 1
 
         return timed(run)
@@ -157,7 +171,9 @@ def datasets_runs(tree: Path, table: Path, threads: int) -> dict[str, Callable[[
 
     def folder(out: Path) -> float:
         def run() -> None:
-            loaded = datasets.load_dataset("imagefolder", data_dir=str(tree), split="train", cache_dir=str(out / "cache"), num_proc=threads)
+            loaded = datasets.load_dataset(
+                "imagefolder", data_dir=str(tree), split="train", cache_dir=str(out / "cache"), num_proc=threads
+            )
             loaded.save_to_disk(str(out / "saved"))
 
         return timed(run)
@@ -172,10 +188,16 @@ def datasets_runs(tree: Path, table: Path, threads: int) -> dict[str, Callable[[
     return {"folder": folder, "parquet": parquet}
 
 
-def litdata_runs(python: str, tree: Path, table: Path, threads: int, script: Path) -> dict[str, Callable[[Path], float]]:
+def litdata_runs(
+    python: str, tree: Path, table: Path, threads: int, script: Path
+) -> dict[str, Callable[[Path], float]]:
     def run(kind: str, source: Path) -> Callable[[Path], float]:
         def go(out: Path) -> float:
-            result = subprocess.run([python, str(script), kind, str(source), str(out / "optimized"), str(threads)], capture_output=True, text=True)
+            result = subprocess.run(
+                [python, str(script), kind, str(source), str(out / "optimized"), str(threads)],
+                capture_output=True,
+                text=True,
+            )
             if result.returncode != 0:
                 raise RuntimeError(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "failed")
             return json.loads(result.stdout.strip().splitlines()[-1])["seconds"]
@@ -194,7 +216,9 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=20000, help="images and rows (default %(default)s)")
     parser.add_argument("--threads", type=int, default=2, help="dings threads and peer workers (default %(default)s)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per variant, best kept (default %(default)s)")
-    parser.add_argument("--peers-python", default="/tmp/dings-peers/venv/bin/python", help="a Python with litdata (default %(default)s)")
+    parser.add_argument(
+        "--peers-python", default="/tmp/dings-peers/venv/bin/python", help="a Python with litdata (default %(default)s)"
+    )
     parser.add_argument("--dir", type=Path, default=None, help="work folder (default: a temporary one)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args()
@@ -203,7 +227,10 @@ def main() -> None:
     try:
         start = time.perf_counter()
         tree, table, image_bytes = make_inputs(work / "inputs", args.count)
-        print(f"inputs: {args.count} JPEGs ({image_bytes / 1e6:.1f} MB) as a tree and a Parquet table, {time.perf_counter() - start:.1f} s", file=sys.stderr)
+        print(
+            f"inputs: {args.count} JPEGs ({image_bytes / 1e6:.1f} MB) as a tree and a Parquet table, {time.perf_counter() - start:.1f} s",
+            file=sys.stderr,
+        )
         script = work / "litdata_run.py"
         script.write_text(LITDATA)
         variants: dict[str, dict[str, Callable[[Path], float]] | str] = {"dings": dings_runs(tree, table, args.threads)}
@@ -216,7 +243,11 @@ def main() -> None:
             except ImportError as exc:
                 variants[name] = f"n/a ({exc.name} not importable)"
         peers_ok = os.path.exists(args.peers_python) and available(args.peers_python, "litdata")
-        variants["litdata"] = litdata_runs(args.peers_python, tree, table, args.threads, script) if peers_ok else f"n/a (no litdata in {args.peers_python})"
+        variants["litdata"] = (
+            litdata_runs(args.peers_python, tree, table, args.threads, script)
+            if peers_ok
+            else f"n/a (no litdata in {args.peers_python})"
+        )
         litdata_parquet = peers_ok and available(args.peers_python, "pyarrow")
         results: dict[str, dict[str, float | str]] = {}
         for workload in ("folder", "parquet"):
@@ -250,7 +281,9 @@ def report(results: dict[str, dict[str, float | str]], count: int, threads: int,
     if as_json:
         print(json.dumps({"count": count, "threads": threads, "results": summary}, indent=2))
         return
-    print(f"\nimport of {count:,} samples, dings with {threads} threads (peers with {threads} workers where they take any)")
+    print(
+        f"\nimport of {count:,} samples, dings with {threads} threads (peers with {threads} workers where they take any)"
+    )
     for workload, entry in summary.items():
         print(f"\n{workload}:")
         for name, value in entry["times"].items():

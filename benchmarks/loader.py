@@ -62,16 +62,29 @@ from dings.readers import MsgpackReader  # noqa: E402
 from dings.torch import Compose, CompressedToPIL, DataLoader, DecodeRandomResizedCrop, IterableDataset, Loader  # noqa: E402
 
 CROP = 112
-FFCV_LIBS = ("libquadmath.so.0", "libgfortran.so.5", "blas/libblas.so.3", "lapack/liblapack.so.3", "libgomp.so.1",
-             "libtbb.so.12", "libopencv_core.so.406", "libopencv_imgproc.so.406", "libturbojpeg.so.0")
+FFCV_LIBS = (
+    "libquadmath.so.0",
+    "libgfortran.so.5",
+    "blas/libblas.so.3",
+    "lapack/liblapack.so.3",
+    "libgomp.so.1",
+    "libtbb.so.12",
+    "libopencv_core.so.406",
+    "libopencv_imgproc.so.406",
+    "libturbojpeg.so.0",
+)
 
 
 # --- data (as peers.py's Data and jpeg_pipeline.py's make_jpegs) ---
 
+
 def raw_samples(kind: str, n: int):
     rng = np.random.default_rng(0)
-    field, payload = {"bytes": ("image", lambda: rng.bytes(110000)), "small": ("data", lambda: rng.bytes(100)),
-                      "array": ("arr", lambda: rng.random((64, 64, 3), dtype=np.float32))}[kind]
+    field, payload = {
+        "bytes": ("image", lambda: rng.bytes(110000)),
+        "small": ("data", lambda: rng.bytes(100)),
+        "array": ("arr", lambda: rng.random((64, 64, 3), dtype=np.float32)),
+    }[kind]
     value = payload()
     return field, value, [{"key": f"n{i:08d}.JPEG", field: value, "label": i % 1000} for i in range(n)]
 
@@ -90,6 +103,7 @@ def make_jpegs(n: int, w: int = 400, h: int = 300, seed: int = 0) -> list[bytes]
 
 
 # --- the hand-written pipeline of jpeg_pipeline.py (for the DataLoaders and the Pillow ceiling) ---
+
 
 def rrc(image, size=CROP, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3)):
     width, height = image.size
@@ -124,6 +138,7 @@ def collate_list(batch):
 
 # --- loaders ---
 
+
 def count(batch) -> int:
     if isinstance(batch, dict):
         return len(batch["label"])
@@ -145,21 +160,39 @@ def epoch(loader, min_time: float = 0.0) -> tuple[float, int]:
 
 
 def torch_loader(dataset, args, collate):
-    return DataLoader(dataset, batch_size=args.batch_size, num_workers=args.threads, collate_fn=collate,
-                      persistent_workers=True, multiprocessing_context="fork")
+    return DataLoader(
+        dataset,
+        batch_size=args.batch_size,
+        num_workers=args.threads,
+        collate_fn=collate,
+        persistent_workers=True,
+        multiprocessing_context="fork",
+    )
 
 
 def make_loaders(kind: str, path: Path, beton: Path | None, args) -> dict:
     loaders = {}
     jpeg = kind == "jpeg"
     if jpeg:
-        loaders["Loader"] = Loader(MsgpackReader(path), args.batch_size, threads=args.threads, keys=("image", "label"), tuples=True,
-                                   transforms={"image": DecodeRandomResizedCrop(CROP)})
+        loaders["Loader"] = Loader(
+            MsgpackReader(path),
+            args.batch_size,
+            threads=args.threads,
+            keys=("image", "label"),
+            tuples=True,
+            transforms={"image": DecodeRandomResizedCrop(CROP)},
+        )
         transforms = {"image": Compose(CompressedToPIL(), rrc, flip, to_array)}
-        loaders["DataLoader"] = torch_loader(IterableDataset(MsgpackReader(path), transforms=transforms, batch_size=args.batch_size), args, collate_images)
+        loaders["DataLoader"] = torch_loader(
+            IterableDataset(MsgpackReader(path), transforms=transforms, batch_size=args.batch_size),
+            args,
+            collate_images,
+        )
     else:
         loaders["Loader"] = Loader(MsgpackReader(path), args.batch_size, threads=args.threads)
-        loaders["DataLoader"] = torch_loader(IterableDataset(MsgpackReader(path), batch_size=args.batch_size), args, collate_list)
+        loaders["DataLoader"] = torch_loader(
+            IterableDataset(MsgpackReader(path), batch_size=args.batch_size), args, collate_list
+        )
     try:
         from datadings.reader import MsgpackReader as DDReader
         from datadings.torch import Compose as DDCompose
@@ -169,12 +202,24 @@ def make_loaders(kind: str, path: Path, beton: Path | None, args) -> dict:
         if jpeg:
             transforms = {"image": DDCompose(DDToPIL(), rrc, flip, to_array)}
             dataset = DDIterable(DDReader(str(path)), transforms=transforms, batch_size=args.batch_size)
-            loaders["datadings"] = tud.DataLoader(dataset, batch_size=args.batch_size, num_workers=args.threads, collate_fn=collate_images,
-                                                  persistent_workers=True, multiprocessing_context="fork")
+            loaders["datadings"] = tud.DataLoader(
+                dataset,
+                batch_size=args.batch_size,
+                num_workers=args.threads,
+                collate_fn=collate_images,
+                persistent_workers=True,
+                multiprocessing_context="fork",
+            )
         else:
             dataset = DDIterable(DDReader(str(path)), batch_size=args.batch_size)
-            loaders["datadings"] = tud.DataLoader(dataset, batch_size=args.batch_size, num_workers=args.threads, collate_fn=collate_list,
-                                                  persistent_workers=True, multiprocessing_context="fork")
+            loaders["datadings"] = tud.DataLoader(
+                dataset,
+                batch_size=args.batch_size,
+                num_workers=args.threads,
+                collate_fn=collate_list,
+                persistent_workers=True,
+                multiprocessing_context="fork",
+            )
     except ImportError:
         pass
     if beton is not None:
@@ -183,6 +228,7 @@ def make_loaders(kind: str, path: Path, beton: Path | None, args) -> dict:
 
 
 # --- FFCV (optional) ---
+
 
 def ffcv_available(libdir: str) -> bool:
     for name in FFCV_LIBS:
@@ -243,16 +289,30 @@ def ffcv_loader(kind: str, path: Path, args):
     from ffcv.transforms import RandomHorizontalFlip, ToTensor
 
     if kind == "jpeg":
-        pipelines = {"image": [RandomResizedCropRGBImageDecoder((CROP, CROP)), RandomHorizontalFlip(), ToTensor()],
-                     "label": [IntDecoder(), ToTensor()]}
+        pipelines = {
+            "image": [RandomResizedCropRGBImageDecoder((CROP, CROP)), RandomHorizontalFlip(), ToTensor()],
+            "label": [IntDecoder(), ToTensor()],
+        }
     else:
         field = {"small": "data", "array": "arr", "bytes": "image"}[kind]
-        pipelines = {"key": [BytesDecoder()], "label": [IntDecoder()], field: [NDArrayDecoder() if kind == "array" else BytesDecoder()]}
-    return FFCVLoader(str(path), batch_size=args.batch_size, num_workers=args.threads, order=OrderOption.SEQUENTIAL,
-                      drop_last=False, os_cache=True, pipelines=pipelines)
+        pipelines = {
+            "key": [BytesDecoder()],
+            "label": [IntDecoder()],
+            field: [NDArrayDecoder() if kind == "array" else BytesDecoder()],
+        }
+    return FFCVLoader(
+        str(path),
+        batch_size=args.batch_size,
+        num_workers=args.threads,
+        order=OrderOption.SEQUENTIAL,
+        drop_last=False,
+        os_cache=True,
+        pipelines=pipelines,
+    )
 
 
 # --- ceilings and memory ---
+
 
 class Ceiling:
     """The per-image work in one thread, back to back over in-memory bytes, times ``threads``."""
@@ -312,6 +372,7 @@ def batch_bytes(loader: Loader) -> int:
 
 # --- the run ---
 
+
 def spread(values: list[float]) -> str:
     return f"{statistics.median(values):.2f} ({min(values):.2f}–{max(values):.2f})"
 
@@ -335,7 +396,9 @@ def run_row(kind: str, args, root: Path, use_ffcv: bool) -> list[str]:
     gc.collect()
     loaders = make_loaders(kind, path, beton, args)
     if kind == "jpeg":
-        loaders["ceiling: Pillow"] = Ceiling(jpegs[:500], lambda b: to_array(flip(rrc(Image.open(io.BytesIO(b)).convert("RGB")))), args.threads)
+        loaders["ceiling: Pillow"] = Ceiling(
+            jpegs[:500], lambda b: to_array(flip(rrc(Image.open(io.BytesIO(b)).convert("RGB")))), args.threads
+        )
         loaders["ceiling: reduced"] = Ceiling(jpegs[:500], DecodeRandomResizedCrop(CROP), args.threads)
     gc.collect()
     with PeakRSS() as memory:  # the Loader's first epoch: what its buffers and threads add
@@ -351,7 +414,11 @@ def run_row(kind: str, args, root: Path, use_ffcv: bool) -> list[str]:
             loader = loaders[name]
             speed, _ = epoch(loader, args.min_time)
             speeds[name].append(loader.scale(speed) if isinstance(loader, Ceiling) else speed)
-        print(f"  {kind} round {round_ + 1}: " + ", ".join(f"{k} {v[-1]:,.0f}/s" for k, v in speeds.items()), file=sys.stderr, flush=True)
+        print(
+            f"  {kind} round {round_ + 1}: " + ", ".join(f"{k} {v[-1]:,.0f}/s" for k, v in speeds.items()),
+            file=sys.stderr,
+            flush=True,
+        )
     per_batch = batch_bytes(loaders["Loader"])
     cells = []
     for name in ("Loader", "DataLoader", "datadings", "ffcv"):
@@ -367,7 +434,9 @@ def run_row(kind: str, args, root: Path, use_ffcv: bool) -> list[str]:
         versus.append(f"{spread([a / b for a, b in zip(speeds['Loader'], speeds['ffcv'])])}x FFCV")
     for name in ("ceiling: Pillow", "ceiling: reduced"):
         if name in speeds:
-            versus.append(f"{spread([a / b for a, b in zip(speeds['Loader'], speeds[name])])} of {name} ({statistics.median(speeds[name]):,.0f}/s)")
+            versus.append(
+                f"{spread([a / b for a, b in zip(speeds['Loader'], speeds[name])])} of {name} ({statistics.median(speeds[name]):,.0f}/s)"
+            )
     memory_cell = f"+{growth / 1e6:.0f} MB = {growth / per_batch:.1f} batches"
     for loader in loaders.values():
         iterator = getattr(loader, "_iterator", None)
@@ -382,9 +451,15 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every dataset's size by this")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2, help="threads or workers of every loader")
-    parser.add_argument("--min-time", type=float, default=1.0, help="seconds per loader and round (whole epochs, repeated)")
+    parser.add_argument(
+        "--min-time", type=float, default=1.0, help="seconds per loader and round (whole epochs, repeated)"
+    )
     parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--peers-dir", default=os.environ.get("PEERS_DIR", "/tmp/dings-peers"), help="where setup-peers.sh put FFCV's libraries")
+    parser.add_argument(
+        "--peers-dir",
+        default=os.environ.get("PEERS_DIR", "/tmp/dings-peers"),
+        help="where setup-peers.sh put FFCV's libraries",
+    )
     parser.add_argument("--no-ffcv", action="store_true", help="leave FFCV out even if it is installed")
     args = parser.parse_args()
     use_ffcv = not args.no_ffcv and ffcv_available(os.path.join(args.peers_dir, "ffcv/root/usr/lib/x86_64-linux-gnu"))
@@ -396,9 +471,13 @@ def main() -> None:
             gc.collect()
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    print(f"\n{args.threads} threads/workers, batch {args.batch_size}, {args.rounds} rounds; median samples/s "
-          f"(ratio to datadings per round: median (min–max)); {os.cpu_count()} cores\n")
-    print("| data | samples | dings.torch.Loader | dings.torch.DataLoader | datadings + torch DataLoader | FFCV Loader | Loader vs FFCV / ceilings | Loader peak RSS growth |")
+    print(
+        f"\n{args.threads} threads/workers, batch {args.batch_size}, {args.rounds} rounds; median samples/s "
+        f"(ratio to datadings per round: median (min–max)); {os.cpu_count()} cores\n"
+    )
+    print(
+        "| data | samples | dings.torch.Loader | dings.torch.DataLoader | datadings + torch DataLoader | FFCV Loader | Loader vs FFCV / ceilings | Loader peak RSS growth |"
+    )
     print("|---|---:|---|---|---|---|---|---|")
     for row in rows:
         print("| " + " | ".join(row) + " |")

@@ -134,9 +134,13 @@ def operations(path: Path, impl: str, order: list[int], probe_keys: list[str]):
                 if key in reader:
                     raise AssertionError(key)
 
-    ops = {"sequential decoded": sequential, "sequential raw (copy=False)": sequential_raw,
-           "random get(i)": random_get, "key in reader": membership,
-           "key in reader (absent keys)": absent}
+    ops = {
+        "sequential decoded": sequential,
+        "sequential raw (copy=False)": sequential_raw,
+        "random get(i)": random_get,
+        "key in reader": membership,
+        "key in reader (absent keys)": absent,
+    }
     try:
         from dings.readers import Shuffler  # noqa: F401  (augments may not exist yet)
 
@@ -192,7 +196,9 @@ def first_lookup(path: Path, impl: str, key: str, repeat: int) -> tuple[float, i
     """Time and memory kept by the first find_index, each in a fresh process."""
     results = []
     for _ in range(repeat):
-        out = subprocess.run([sys.executable, "-c", FIRST_LOOKUP, impl, str(path), key], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", FIRST_LOOKUP, impl, str(path), key], capture_output=True, text=True, check=True
+        )
         seconds, current, _peak = out.stdout.split()
         results.append((float(seconds), int(current)))
     return min(r[0] for r in results), min(r[1] for r in results)
@@ -250,12 +256,16 @@ def main() -> None:
     if args.json:
         print(json.dumps({"rows": rows, "first_lookup": lookup, "open_first_sample": opened}, indent=2))
         return
-    print(f"{'dataset':8s} {'operation':30s} {'dings/s':>12s} {'datadings/s':>12s} {'ratio':>7s} {'ceiling/s':>12s} {'of ceiling':>10s}")
+    print(
+        f"{'dataset':8s} {'operation':30s} {'dings/s':>12s} {'datadings/s':>12s} {'ratio':>7s} {'ceiling/s':>12s} {'of ceiling':>10s}"
+    )
     for row in rows:
         theirs = row.get("datadings")
         ratio = f"{row['dings'] / theirs:6.2f}x" if theirs else "      -"
         ceiling = f"{row['ceiling']:12,.0f} {row['dings'] / row['ceiling']:9.2f}x" if "ceiling" in row else ""
-        print(f"{row['dataset']:8s} {row['operation']:30s} {row['dings']:12,.0f} {theirs or 0:12,.0f} {ratio} {ceiling}")
+        print(
+            f"{row['dataset']:8s} {row['operation']:30s} {row['dings']:12,.0f} {theirs or 0:12,.0f} {ratio} {ceiling}"
+        )
     print(f"\nfirst find_index on {args.keys:,} keys (fresh process): time and memory kept")
     for impl, (seconds, memory) in lookup.items():
         print(f"  {impl:10s} {seconds * 1000:9.1f} ms {memory / 1e6:9.1f} MB")

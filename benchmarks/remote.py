@@ -104,7 +104,9 @@ class SlowHandler(BaseHTTPRequestHandler):
         self._answer(False)
 
 
-def measure(name: str, open_reader: Callable[[], MsgpackReader], run: Callable[[MsgpackReader], int], repeat: int) -> dict:
+def measure(
+    name: str, open_reader: Callable[[], MsgpackReader], run: Callable[[MsgpackReader], int], repeat: int
+) -> dict:
     """Best samples/s of ``repeat`` runs, each on a freshly opened reader; requests of the last run."""
     best, samples, requests = 0.0, 0, 0
     for _ in range(repeat):
@@ -115,7 +117,12 @@ def measure(name: str, open_reader: Callable[[], MsgpackReader], run: Callable[[
         best = max(best, samples / elapsed)
         requests = getattr(reader, "requests", 0)
         reader.close()
-    return {"case": name, "samples": samples, "samples_per_s": best, "requests_per_1000": 1000 * requests / max(samples, 1)}
+    return {
+        "case": name,
+        "samples": samples,
+        "samples_per_s": best,
+        "requests_per_1000": 1000 * requests / max(samples, 1),
+    }
 
 
 def main() -> None:
@@ -141,8 +148,12 @@ def main() -> None:
             root = Path(folder)
             data = build(root / "bench.msgpack", args.samples, args.size)
             host, port = server.get_host_and_port()
-            options = {"endpoint_url": f"http://{host}:{port}", "key": "bench", "secret": "bench",
-                       "client_kwargs": {"region_name": "eu-central-1"}}
+            options = {
+                "endpoint_url": f"http://{host}:{port}",
+                "key": "bench",
+                "secret": "bench",
+                "client_kwargs": {"region_name": "eu-central-1"},
+            }
             fs = s3fs.S3FileSystem(skip_instance_cache=True, **options)
             fs.mkdir("dings-bench")
             for file in root.iterdir():
@@ -165,7 +176,9 @@ def main() -> None:
                 return MsgpackReader(data)
 
             def remote() -> MsgpackReader:
-                return MsgpackReader(url, storage_options=options, cache_dir=root / "cache-index", cache="index", retries=2)
+                return MsgpackReader(
+                    url, storage_options=options, cache_dir=root / "cache-index", cache="index", retries=2
+                )
 
             def cached() -> MsgpackReader:
                 return MsgpackReader(url, storage_options=options, cache_dir=root / "cache-auto")
@@ -191,8 +204,11 @@ def main() -> None:
                 return sum(map(len, reader.read_runs([(i, i + 1) for i in batch])))
 
             for in_flight in (1, RemoteMsgpackReader.concurrent_requests):
+
                 def over_http(in_flight: int = in_flight) -> MsgpackReader:
-                    reader = MsgpackReader(f"{slow.url}/bench.msgpack", cache_dir=root / "cache-http", cache="index", retries=2)
+                    reader = MsgpackReader(
+                        f"{slow.url}/bench.msgpack", cache_dir=root / "cache-http", cache="index", retries=2
+                    )
                     reader.concurrent_requests = in_flight
                     return reader
 

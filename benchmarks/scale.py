@@ -77,8 +77,12 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=64, help="image side in pixels (default %(default)s)")
     parser.add_argument("--threads", type=int, default=2, help="threads of the local import (default %(default)s)")
     parser.add_argument("--cpus", type=int, default=2, help="CPUs of the local Ray instance (default %(default)s)")
-    parser.add_argument("--partitions", type=int, nargs="+", default=[1000, 5000], help="files per partition on Ray (default 1000 5000)")
-    parser.add_argument("--tasks", type=int, default=200, help="tiny partitions for the per-task overhead (default %(default)s)")
+    parser.add_argument(
+        "--partitions", type=int, nargs="+", default=[1000, 5000], help="files per partition on Ray (default 1000 5000)"
+    )
+    parser.add_argument(
+        "--tasks", type=int, default=200, help="tiny partitions for the per-task overhead (default %(default)s)"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args()
 
@@ -89,21 +93,37 @@ def main() -> None:
     rows: list[tuple[str, float, str]] = []
     try:
         seconds, image_bytes = timed(lambda: make_tree(work / "photos", args.count, args.size))
-        print(f"inputs: {args.count:,} JPEGs of {args.size}x{args.size} ({image_bytes / 1e6:.1f} MB) in {seconds:.1f} s", file=sys.stderr)
+        print(
+            f"inputs: {args.count:,} JPEGs of {args.size}x{args.size} ({image_bytes / 1e6:.1f} MB) in {seconds:.1f} s",
+            file=sys.stderr,
+        )
         source = work / "photos"
 
         def rate(name: str, seconds: float, note: str = "") -> None:
             rows.append((name, seconds, note))
-            print(f"{name:<22} {seconds:7.2f} s  {args.count / seconds:9,.0f} samples/s  {image_bytes / seconds / 1e6:7.1f} MB/s  {note}", file=sys.stderr)
+            print(
+                f"{name:<22} {seconds:7.2f} s  {args.count / seconds:9,.0f} samples/s  {image_bytes / seconds / 1e6:7.1f} MB/s  {note}",
+                file=sys.stderr,
+            )
 
-        seconds, _ = timed(lambda: import_source(source, work / "local.msgpack", threads=args.threads, shard_size=10_000, progress=False))
+        seconds, _ = timed(
+            lambda: import_source(
+                source, work / "local.msgpack", threads=args.threads, shard_size=10_000, progress=False
+            )
+        )
         rate("local", seconds, f"{args.threads} threads, one process")
-        seconds, _ = timed(lambda: import_partitioned(source, work / "parts", "folder", engine="local", partition_size=1000))
+        seconds, _ = timed(
+            lambda: import_partitioned(source, work / "parts", "folder", engine="local", partition_size=1000)
+        )
         rate("partitions (local)", seconds, "1 process, partitions of 1000")
 
-        startup, _ = timed(lambda: ray.init(num_cpus=args.cpus, include_dashboard=False, log_to_driver=False, configure_logging=False))
+        startup, _ = timed(
+            lambda: ray.init(num_cpus=args.cpus, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        )
         # the first job also starts the worker processes and imports dings in them: timed on its own
-        warm, _ = timed(lambda: write_partitioned([[i] for i in range(2 * args.cpus)], tiny, work / "warm", engine="ray"))
+        warm, _ = timed(
+            lambda: write_partitioned([[i] for i in range(2 * args.cpus)], tiny, work / "warm", engine="ray")
+        )
         print(f"ray start-up: {startup:.2f} s, first job (workers start, import dings): {warm:.2f} s", file=sys.stderr)
         for size in args.partitions:
             out = work / f"ray{size}"
@@ -121,21 +141,42 @@ def main() -> None:
             "ray_core_ms_per_task": 1000 * on_ray * args.cpus / args.tasks,
             "local_ms_per_partition": 1000 * local / args.tasks,
         }
-        print(f"per task: ray {overhead['ray_core_ms_per_task']:.1f} core-ms, local {overhead['local_ms_per_partition']:.1f} ms per partition", file=sys.stderr)
+        print(
+            f"per task: ray {overhead['ray_core_ms_per_task']:.1f} core-ms, local {overhead['local_ms_per_partition']:.1f} ms per partition",
+            file=sys.stderr,
+        )
         ray.shutdown()
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
     if args.json:
-        print(json.dumps({"count": args.count, "image_bytes": image_bytes, "ray_startup_s": startup, "ray_first_job_s": warm, "variants": [{"name": n, "seconds": s, "samples_per_s": args.count / s, "note": t} for n, s, t in rows], "overhead": overhead}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "count": args.count,
+                    "image_bytes": image_bytes,
+                    "ray_startup_s": startup,
+                    "ray_first_job_s": warm,
+                    "variants": [
+                        {"name": n, "seconds": s, "samples_per_s": args.count / s, "note": t} for n, s, t in rows
+                    ],
+                    "overhead": overhead,
+                },
+                indent=2,
+            )
+        )
         return
     base = rows[0][1]
     print(f"\n{args.count:,} JPEGs of {args.size}x{args.size}, {image_bytes / 1e6:.1f} MB\n")
     print("| variant | seconds | samples/s | MB/s | vs local | note |\n|---|---:|---:|---:|---:|---|")
     for name, seconds, note in rows:
-        print(f"| {name} | {seconds:.2f} | {args.count / seconds:,.0f} | {image_bytes / seconds / 1e6:.1f} | {base / seconds:.2f}x | {note} |")
-    print(f"\nRay start-up {startup:.2f} s and first job {warm:.2f} s (not in the rows). Per-task overhead over {args.tasks} one-sample partitions: "
-          f"Ray {overhead['ray_core_ms_per_task']:.1f} core-ms per task, in one process {overhead['local_ms_per_partition']:.1f} ms per partition.")
+        print(
+            f"| {name} | {seconds:.2f} | {args.count / seconds:,.0f} | {image_bytes / seconds / 1e6:.1f} | {base / seconds:.2f}x | {note} |"
+        )
+    print(
+        f"\nRay start-up {startup:.2f} s and first job {warm:.2f} s (not in the rows). Per-task overhead over {args.tasks} one-sample partitions: "
+        f"Ray {overhead['ray_core_ms_per_task']:.1f} core-ms per task, in one process {overhead['local_ms_per_partition']:.1f} ms per partition."
+    )
 
 
 if __name__ == "__main__":

@@ -96,12 +96,18 @@ def random_flip(image: Image.Image) -> Image.Image:
 
 
 def to_tensor(image: Image.Image) -> torch.Tensor:
-    return torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8).view(image.size[1], image.size[0], 3).permute(2, 0, 1)
+    return (
+        torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
+        .view(image.size[1], image.size[0], 3)
+        .permute(2, 0, 1)
+    )
 
 
 def make_dataset(impl: str, path: Path, batch: int, jpeg: bool):
     if impl == "dings":
-        transforms = {"image": Compose(CompressedToPIL(), random_resized_crop, random_flip, to_tensor)} if jpeg else None
+        transforms = (
+            {"image": Compose(CompressedToPIL(), random_resized_crop, random_flip, to_tensor)} if jpeg else None
+        )
         return IterableDataset(MsgpackReader(path), transforms=transforms, batch_size=batch)
     from datadings.reader import MsgpackReader as TheirReader
     from datadings.torch import Compose as TheirCompose
@@ -209,7 +215,9 @@ def main() -> None:
                 datasets["fresh copies"] = FreshCopies(samples, args.batch)
                 del samples
             loaders = {
-                (loader_name, dataset_name): loader_class(dataset, batch_size=args.batch, num_workers=args.workers, persistent_workers=True)
+                (loader_name, dataset_name): loader_class(
+                    dataset, batch_size=args.batch, num_workers=args.workers, persistent_workers=True
+                )
                 for loader_name, loader_class in LOADERS.items()
                 for dataset_name, dataset in datasets.items()
             }
@@ -226,7 +234,9 @@ def main() -> None:
                 rows.append(row)
             if "datadings" in datasets:
                 theirs = speeds[("torch DataLoader", "datadings")]
-                rows[-1]["as shipped"] = ratio({"a": speeds[("dings.torch.DataLoader", "dings")], "b": theirs}, "a", "b")
+                rows[-1]["as shipped"] = ratio(
+                    {"a": speeds[("dings.torch.DataLoader", "dings")], "b": theirs}, "a", "b"
+                )
             del loaders
             path.unlink()
     finally:
@@ -241,7 +251,12 @@ def main() -> None:
     header = f"{'dataset':22s} {'loader':23s} {'dings/s':>10s} {'datadings/s':>11s} {'ratio':>18s}"
     print(header + f" {'fresh copies/s':>15s} {'ratio':>18s} {'dings/fresh':>11s} {'alone/s':>10s}")
     for row in rows:
-        cells = [f"{row['dataset']:22s}", f"{row['loader']:23s}", f"{row['dings']:10,.0f}", f"{row.get('datadings', 0):11,.0f}"]
+        cells = [
+            f"{row['dataset']:22s}",
+            f"{row['loader']:23s}",
+            f"{row['dings']:10,.0f}",
+            f"{row.get('datadings', 0):11,.0f}",
+        ]
         cells.append(_ratio_cell(row.get("ratio")))
         if "fresh copies" in row:
             cells += [f"{row['fresh copies']:15,.0f}", _ratio_cell(row.get("fresh copies ratio"))]
@@ -249,7 +264,9 @@ def main() -> None:
         print(" ".join(cells))
     for row in rows:
         if "as shipped" in row:
-            print(f"{row['dataset']}, as shipped (dings with dings.torch.DataLoader / datadings with torch's): {_ratio_cell(row['as shipped'])}")
+            print(
+                f"{row['dataset']}, as shipped (dings with dings.torch.DataLoader / datadings with torch's): {_ratio_cell(row['as shipped'])}"
+            )
 
 
 def _ratio_cell(value: tuple[float, float, float] | None) -> str:
@@ -257,6 +274,7 @@ def _ratio_cell(value: tuple[float, float, float] | None) -> str:
         return f"{'-':>18s}"
     median, low, high = value
     return f"{median:5.2f}x ({low:.2f}–{high:.2f})"
+
 
 if __name__ == "__main__":
     main()

@@ -110,15 +110,19 @@ def run_workload(name: str, count: int, size: int, repeat: int, workdir: Path, w
 
 
 def report(result: dict) -> None:
-    print(f"\n{result['workload']}: {result['samples']} samples x {result['sample_bytes']} B "
-          f"({result['total_bytes'] / 1e6:.0f} MB packed)")
+    print(
+        f"\n{result['workload']}: {result['samples']} samples x {result['sample_bytes']} B "
+        f"({result['total_bytes'] / 1e6:.0f} MB packed)"
+    )
     for label, seconds in result["seconds"].items():
         rate = result["samples_per_s"].get(label)
         extra = f"{rate:12,.0f} samples/s" if rate else " " * 22
         print(f"  {label:12s} {seconds:8.3f} s {extra} {result['MB_per_s'][label]:9.1f} MB/s")
     if "dings_vs_datadings" in result:
-        print(f"  ratio dings / datadings speed: {result['dings_vs_datadings']:.2f}x "
-              f"(a writer at the ceiling would reach {result['best_possible_vs_datadings']:.2f}x)")
+        print(
+            f"  ratio dings / datadings speed: {result['dings_vs_datadings']:.2f}x "
+            f"(a writer at the ceiling would reach {result['best_possible_vs_datadings']:.2f}x)"
+        )
     print(f"  ratio dings / ceiling (slower of plain write and md5 alone): {result['dings_vs_ceiling']:.2f}")
 
 

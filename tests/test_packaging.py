@@ -112,7 +112,13 @@ def test_wheel_has_license_urls_authors_classifiers_and_keywords(wheels, name):
         metadata = zf.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
         license_text = zf.read(next(n for n in names if n.endswith(".dist-info/licenses/LICENSE"))).decode()
     assert license_text.startswith("MIT License") and "dings developers" in license_text
-    for field in ("License-Expression: MIT", "Author: dings developers", "Keywords: ", "Classifier: ", "Project-URL: Repository, https://"):
+    for field in (
+        "License-Expression: MIT",
+        "Author: dings developers",
+        "Keywords: ",
+        "Classifier: ",
+        "Project-URL: Repository, https://",
+    ):
         assert field in metadata, field
     readme = metadata.split("\n\n", 1)[1]
     assert "](../" not in readme and "](packages/" not in readme  # relative links break on the package index

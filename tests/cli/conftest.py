@@ -29,7 +29,13 @@ def run(*args: str, cwd: Path | None = None, name: str = "dings", timeout: float
     """Run ``dings ARGS`` without a terminal on stdin; return the finished process (text output)."""
     env = {**os.environ, "COLUMNS": "100"}
     return subprocess.run(
-        [script(name), *args], cwd=cwd, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=timeout, env=env
+        [script(name), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=timeout,
+        env=env,
     )
 
 

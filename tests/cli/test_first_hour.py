@@ -57,7 +57,11 @@ def test_demo_hint_runs_as_printed_without_dings_on_the_path(cli, tmp_path):
     folder = tmp_path / "demo"
     result = subprocess.run(
         [sys.executable, "-m", "dings", "demo", "--dir", str(folder), "--per-class", "2", "-q"],
-        capture_output=True, text=True, stdin=subprocess.DEVNULL, env=_env_without_scripts(), timeout=300,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env=_env_without_scripts(),
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
@@ -212,7 +216,12 @@ def test_preview_random_draws_other_samples_repeatably(cli, tmp_path):
 
     path = cli.write_dataset(tmp_path / "d.msgpack", count=60)
     sheets = {}
-    for name, extra in (("first", []), ("r1", ["--random", "--seed", "1"]), ("r1b", ["--random", "--seed", "1"]), ("r2", ["--random", "--seed", "2"])):
+    for name, extra in (
+        ("first", []),
+        ("r1", ["--random", "--seed", "1"]),
+        ("r1b", ["--random", "--seed", "1"]),
+        ("r2", ["--random", "--seed", "2"]),
+    ):
         out = tmp_path / f"{name}.png"
         result = cli.run("preview", str(path), "-o", str(out), "-n", "4", "-q", *extra)
         assert result.returncode == 0, result.stderr
@@ -263,14 +272,20 @@ def test_sets_unknown_task_lists_the_valid_ones(cli):
     assert result.returncode == 2
     assert "no dataset has task 'nonsense'" in result.stderr and "image-classification" in result.stderr
     words = json.loads(cli.run("sets", "--vocabulary", "--json").stdout)
-    assert "image-classification" in words["tasks"] and "saliency" in words["domains"] and "small-images" in words["tags"]
+    assert (
+        "image-classification" in words["tasks"] and "saliency" in words["domains"] and "small-images" in words["tags"]
+    )
 
 
 # 9. progress: quiet without a terminal unless asked, tqdm everywhere
 
 
 def test_no_progress_output_without_a_terminal(cli, dataset, tmp_path):
-    for args in (("info", str(dataset), "--md5"), ("verify", str(dataset)), ("shuffle", str(dataset), str(tmp_path / "s.msgpack"))):
+    for args in (
+        ("info", str(dataset), "--md5"),
+        ("verify", str(dataset)),
+        ("shuffle", str(dataset), str(tmp_path / "s.msgpack")),
+    ):
         result = cli.run(*args)
         assert result.returncode == 0, result.stderr
         assert result.stderr == "", args
@@ -294,4 +309,6 @@ def test_merge_duplicate_keys_names_the_command_line_option(cli, dataset, tmp_pa
     result = cli.run("merge", str(dataset), str(other), str(tmp_path / "all.msgpack"), "-q")
     assert result.returncode == 1
     assert "--prefix-keys" in result.stderr
-    assert cli.run("merge", str(dataset), str(other), str(tmp_path / "all.msgpack"), "--prefix-keys", "-q").returncode == 0
+    assert (
+        cli.run("merge", str(dataset), str(other), str(tmp_path / "all.msgpack"), "--prefix-keys", "-q").returncode == 0
+    )

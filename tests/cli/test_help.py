@@ -48,7 +48,9 @@ def test_bad_option_is_usage_error(cli):
     assert "--no-such-option" in result.stderr
 
 
-@pytest.mark.parametrize("alias,command", [("dings-cat", "cat"), ("dings-split", "split"), ("dings-convert-index", "convert-index")])
+@pytest.mark.parametrize(
+    "alias,command", [("dings-cat", "cat"), ("dings-split", "split"), ("dings-convert-index", "convert-index")]
+)
 def test_datadings_style_aliases(cli, alias, command):
     result = cli.run("--help", name=alias)
     assert result.returncode == 0, result.stderr

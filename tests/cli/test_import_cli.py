@@ -42,7 +42,9 @@ def test_import_options_shuffle_shards_quiet(cli, tree, tmp_path):
     shards = sorted((tmp_path / "out").glob("s-*.msgpack"))
     assert [p.name for p in shards] == ["s-00000.msgpack", "s-00001.msgpack", "s-00002.msgpack"]
     order = [k for p in shards for k in keys(p)]
-    assert sorted(order) == sorted(f"{c}/{i}.png" for i, c in zip(range(9), ["cat", "dog", "owl"] * 3)) and order != sorted(order)
+    assert sorted(order) == sorted(
+        f"{c}/{i}.png" for i, c in zip(range(9), ["cat", "dog", "owl"] * 3)
+    ) and order != sorted(order)
     again = cli.run("import", *args)
     assert again.returncode == 1 and "exists; pass -y/--no-confirm" in again.stderr
     assert cli.run("import", *args, "-y").returncode == 0
@@ -64,7 +66,11 @@ def test_import_errors_are_one_line(cli, tree, tmp_path):
 
 def test_export_every_format_and_import_it_back(cli, tree, tmp_path):
     assert cli.run("import", str(tree), str(tmp_path / "a.msgpack"), "-q").returncode == 0
-    for to, target, extra in (("webdataset", "a.tar", ["--shard-size", "5"]), ("parquet", "a.parquet", []), ("folder", "a_dir", [])):
+    for to, target, extra in (
+        ("webdataset", "a.tar", ["--shard-size", "5"]),
+        ("parquet", "a.parquet", []),
+        ("folder", "a_dir", []),
+    ):
         if to == "parquet":
             pytest.importorskip("pyarrow")
         result = cli.run("export", str(tmp_path / "a.msgpack"), str(tmp_path / target), "--to", to, *extra)
@@ -78,7 +84,12 @@ def test_export_every_format_and_import_it_back(cli, tree, tmp_path):
         assert load_label_names(tmp_path / f"{to}.msgpack") == ["cat", "dog", "owl"]
     result = cli.run("export", str(tmp_path / "a.msgpack"), str(tmp_path / "a_dir"), "--to", "folder")
     assert result.returncode == 1 and "pass -y/--no-confirm" in result.stderr
-    assert cli.run("export", str(tmp_path / "a.msgpack"), str(tmp_path / "p.parquet"), "--to", "parquet", "--shard-size", "2").returncode == 2
+    assert (
+        cli.run(
+            "export", str(tmp_path / "a.msgpack"), str(tmp_path / "p.parquet"), "--to", "parquet", "--shard-size", "2"
+        ).returncode
+        == 2
+    )
 
 
 def test_sigint_mid_import_leaves_only_the_inputs(cli, tmp_path):
@@ -95,7 +106,10 @@ def test_sigint_mid_import_leaves_only_the_inputs(cli, tmp_path):
     before = cli.files_in(tmp_path)
     process = subprocess.Popen(
         [cli.script(), "import", str(tmp_path / "tree"), str(tmp_path / "out.msgpack"), "-t", "2"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 60

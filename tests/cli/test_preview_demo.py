@@ -62,7 +62,9 @@ def test_demo_runs_the_whole_product(cli, tmp_path):
     assert len(list((folder / "images").glob("*/*.png"))) == 40
     with MsgpackReader(folder / "train.msgpack") as train, MsgpackReader(folder / "val.msgpack") as val:
         assert (len(train), len(val)) == (32, 8)
-        assert set(train.keys) | set(val.keys) == {f"{c}/{i:04d}.png" for c in ("circle", "square", "triangle", "cross") for i in range(10)}
+        assert set(train.keys) | set(val.keys) == {
+            f"{c}/{i:04d}.png" for c in ("circle", "square", "triangle", "cross") for i in range(10)
+        }
         assert sorted(train[0]) == ["image", "key", "label"]
     assert load_label_names(folder / "train.msgpack") == ["circle", "square", "triangle", "cross"]
     assert verify(folder / "train.msgpack", progress=False).ok

@@ -14,15 +14,25 @@ http_server = _servers.http_server
 
 
 def stage(cli, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([cli.script(), "stage", *args, "-q"], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [cli.script(), "stage", *args, "-q"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_stage_from_s3_with_fsspec_environment_settings(cli, s3, tmp_path):
     source = _servers.write_dataset(tmp_path / "src" / "train.msgpack", 50)
     url = s3.upload(source, "cli-stage")
-    env = {"FSSPEC_S3_ENDPOINT_URL": s3.endpoint, "FSSPEC_S3_KEY": "testing", "FSSPEC_S3_SECRET": "testing",
-           "AWS_DEFAULT_REGION": "eu-central-1"}
+    env = {
+        "FSSPEC_S3_ENDPOINT_URL": s3.endpoint,
+        "FSSPEC_S3_KEY": "testing",
+        "FSSPEC_S3_SECRET": "testing",
+        "AWS_DEFAULT_REGION": "eu-central-1",
+    }
     result = stage(cli, url, str(tmp_path / "local"), env=env)
     assert result.returncode == 0, result.stderr
     for file in _servers.dataset_files(source):

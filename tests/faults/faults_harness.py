@@ -57,7 +57,11 @@ def make_samples(rng: random.Random, tag: str, count: int | None = None) -> list
     count = rng.randint(3, 40) if count is None else count
     samples = []
     for i in range(count):
-        sample = {"key": f"{tag}{i:04d}", "label": rng.randint(0, 9), "data": rng.randbytes(rng.choice([1, 10, 100, 3000]))}
+        sample = {
+            "key": f"{tag}{i:04d}",
+            "label": rng.randint(0, 9),
+            "data": rng.randbytes(rng.choice([1, 10, 100, 3000])),
+        }
         if rng.random() < 0.3:
             sample["array"] = np.arange(rng.randint(1, 6), dtype=np.int32) * i
         samples.append(sample)
@@ -135,7 +139,9 @@ class _Setup:
         if operation == "overwrite":
             write_dataset(self.out, old)
         elif operation == "sharded":
-            with ShardedWriter(folder / "set.msgpack", max_samples=rng.randint(1, 10), overwrite=True, progress=False) as w:
+            with ShardedWriter(
+                folder / "set.msgpack", max_samples=rng.randint(1, 10), overwrite=True, progress=False
+            ) as w:
                 for s in old:
                     w.write(s)
             self.max_samples = rng.randint(1, 10)
@@ -164,7 +170,9 @@ class _Setup:
         if op in ("overwrite", "first"):
             write_dataset(self.out, self.new_samples)
         elif op == "sharded":
-            with ShardedWriter(self.folder / "set.msgpack", max_samples=self.max_samples, overwrite=True, progress=False) as w:
+            with ShardedWriter(
+                self.folder / "set.msgpack", max_samples=self.max_samples, overwrite=True, progress=False
+            ) as w:
                 for s in self.new_samples:
                     w.write(s)
         elif op == "split":
@@ -417,7 +425,9 @@ def _parent_alarm(signum, frame):  # pragma: no cover - only on a hang
     raise _ParentHang()
 
 
-def run_trials(base: Path, count: int, seed: int, operations=OPERATIONS, modes=MODES, progress: bool = False) -> list[Trial]:
+def run_trials(
+    base: Path, count: int, seed: int, operations=OPERATIONS, modes=MODES, progress: bool = False
+) -> list[Trial]:
     """``count`` trials spread evenly over operations and modes (a trial that hangs the parent for
     more than 180 s is stopped and counted as a hang)."""
     rng = random.Random(seed)
@@ -431,7 +441,9 @@ def run_trials(base: Path, count: int, seed: int, operations=OPERATIONS, modes=M
         try:
             trials.append(run_trial(base, operation, mode, seed_of_trial))
         except _ParentHang:
-            trials.append(Trial(operation, mode, seed_of_trial, "hang", ["hang: the trial did not finish within 180 s"]))
+            trials.append(
+                Trial(operation, mode, seed_of_trial, "hang", ["hang: the trial did not finish within 180 s"])
+            )
         finally:
             signal.alarm(0)
             signal.signal(signal.SIGALRM, previous)
@@ -458,8 +470,12 @@ def _crafted_samples(rng: random.Random) -> list[bytes]:
         msgpack.packb([1, 2, 3]),
         msgpack.packb({"key": "k", b"nd": False, b"type": "<i4", b"data": b""}),
         msgpack.packb({"key": "k", "a": {b"nd": True, b"type": "<i4", b"kind": b"", b"shape": [5], b"data": b"12"}}),
-        msgpack.packb({"key": "k", "a": {b"nd": True, b"type": "|O", b"kind": b"O", b"shape": [1], b"data": b"\x80\x04K\x01."}}),
-        msgpack.packb({"key": "k", "a": {b"nd": True, b"type": [["f", "<i4"]], b"kind": b"V", b"shape": [1], b"data": b"1234"}}),
+        msgpack.packb(
+            {"key": "k", "a": {b"nd": True, b"type": "|O", b"kind": b"O", b"shape": [1], b"data": b"\x80\x04K\x01."}}
+        ),
+        msgpack.packb(
+            {"key": "k", "a": {b"nd": True, b"type": [["f", "<i4"]], b"kind": b"V", b"shape": [1], b"data": b"1234"}}
+        ),
         msgpack.packb({"key": "k", "c": {b"complex": True, b"data": "not a complex"}}),
         b"\x82" + key + b"\xa1k" + b"\xa1x" + b"\xa2\xff\xfe",  # invalid UTF-8
         b"\x82" + key + b"\xa1k" + b"\x91\x01" + b"\x01",  # a list as a map key
@@ -485,7 +501,16 @@ def corrupt(path: Path, kind: str, rng: random.Random) -> str:
         target = index_path(path, ".offsets")
         values = np.frombuffer(target.read_bytes(), dtype=">u8").copy()
         i = rng.randrange(len(values))
-        values[i] = rng.choice([0, 1, int(values[i]) + rng.randint(1, 50), max(0, int(values[i]) - rng.randint(1, 50)), 1 << 40, (1 << 64) - 1])
+        values[i] = rng.choice(
+            [
+                0,
+                1,
+                int(values[i]) + rng.randint(1, 50),
+                max(0, int(values[i]) - rng.randint(1, 50)),
+                1 << 40,
+                (1 << 64) - 1,
+            ]
+        )
         target.write_bytes(values.astype(">u8").tobytes())
         return f"offset {i} set to {int(values[i])}"
     if kind == "keys-header":
@@ -602,7 +627,9 @@ def check_damaged(path: Path, case: Case, rng: random.Random, time_limit: float 
     attempt("random access", random_access)
     attempt("shuffle read", shuffled)
     report = attempt("verify", lambda: verify(path))
-    if report is not None and report.ok and case.kind != "crafted":  # crafted files are consistent: only decoding finds them
+    if (
+        report is not None and report.ok and case.kind != "crafted"
+    ):  # crafted files are consistent: only decoding finds them
         case.problems.append("verify calls the damaged dataset good")
     deep = attempt("verify --deep", lambda: deep_verify(path, deep=True, progress=False))
     if deep is not None and deep.ok:

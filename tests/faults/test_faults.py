@@ -17,8 +17,6 @@ if not hasattr(__import__("os"), "fork"):  # pragma: no cover - the kill trials 
     pytest.skip("the fault-injection suite needs os.fork", allow_module_level=True)
 
 
-
-
 from . import faults_harness as harness
 
 

@@ -157,7 +157,9 @@ def test_keys_len_reads_only_the_header_not_the_entries(data, header, count):
     assert keys_len(data) == count
 
 
-@pytest.mark.parametrize("header", [b"\x93", b"\xdc\x01\x00", b"\xdd\xff\xff\xff\xff"], ids=["fixarray", "array16", "array32"])
+@pytest.mark.parametrize(
+    "header", [b"\x93", b"\xdc\x01\x00", b"\xdd\xff\xff\xff\xff"], ids=["fixarray", "array16", "array32"]
+)
 def test_keys_len_refuses_a_count_the_file_cannot_hold(data, header):
     # a lying 5-byte header must not make len() huge (readers would allocate for it)
     target = index_path(data, ".keys")

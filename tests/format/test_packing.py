@@ -245,9 +245,7 @@ def test_plain_python_value_round_trips_with_same_type(round_trip, value):
     assert_deep_equal(round_trip(value), value)
 
 
-@pytest.mark.parametrize(
-    "value", [bytearray(b"ab\x00"), memoryview(b"cd\xff")], ids=["bytearray", "memoryview"]
-)
+@pytest.mark.parametrize("value", [bytearray(b"ab\x00"), memoryview(b"cd\xff")], ids=["bytearray", "memoryview"])
 def test_bytes_like_values_come_back_as_bytes(round_trip, value):
     result = round_trip(value)
     assert type(result) is bytes

@@ -22,7 +22,10 @@ from dings.readers import ShardedReader
 
 def samples(first: int, count: int, prefix: str = "k") -> list[dict]:
     """Samples ``first … first + count - 1``; sample ``i``'s bytes are seeded by ``i``."""
-    return [{"key": f"{prefix}{i:05d}", "label": i % 7, "data": np.random.default_rng(i).bytes(5 + i % 50)} for i in range(first, first + count)]
+    return [
+        {"key": f"{prefix}{i:05d}", "label": i % 7, "data": np.random.default_rng(i).bytes(5 + i % 50)}
+        for i in range(first, first + count)
+    ]
 
 
 def write_all(out: PartitionedOutput, sizes: list[int]) -> list:
@@ -53,22 +56,36 @@ def test_commit_makes_the_whole_set_appear_with_a_manifest(tmp_path):
     manifest = out.commit(records)
     shards = sorted((tmp_path / "train").glob("train-*.msgpack"))
     assert [p.name for p in shards] == [
-        "train-00000-00000.msgpack", "train-00000-00001.msgpack", "train-00000-00002.msgpack",
-        "train-00001-00000.msgpack", "train-00003-00000.msgpack", "train-00003-00001.msgpack",
+        "train-00000-00000.msgpack",
+        "train-00000-00001.msgpack",
+        "train-00000-00002.msgpack",
+        "train-00001-00000.msgpack",
+        "train-00003-00000.msgpack",
+        "train-00003-00001.msgpack",
     ]
     assert not out.staging.exists()
     with ShardedReader(str(tmp_path / "train" / "train-*.msgpack")) as reader:
         assert [s["key"] for s in reader] == [s["key"] for s in samples(0, 19)]
         assert reader[12] == samples(0, 19)[12]
-    assert load_manifest(tmp_path / "train") == manifest == json.loads((tmp_path / "train" / "train.manifest.json").read_text())
+    assert (
+        load_manifest(tmp_path / "train")
+        == manifest
+        == json.loads((tmp_path / "train" / "train.manifest.json").read_text())
+    )
     assert manifest["samples"] == 19 and manifest["partitions"] == 4
     for entry, path in zip(manifest["shards"], shards):
-        assert entry["name"] == path.name and entry["md5"] == load_md5(path)[path.name] and entry["size"] == path.stat().st_size
+        assert (
+            entry["name"] == path.name
+            and entry["md5"] == load_md5(path)[path.name]
+            and entry["size"] == path.stat().st_size
+        )
         assert verify(path).ok
 
 
 def test_datadings_reads_the_set_by_glob(tmp_path):
-    datadings_reader = pytest.importorskip("datadings.reader.sharded", reason="datadings 3.4.7 (hatch dev env) is the oracle")
+    datadings_reader = pytest.importorskip(
+        "datadings.reader.sharded", reason="datadings 3.4.7 (hatch dev env) is the oracle"
+    )
     out = PartitionedOutput(tmp_path / "train.msgpack", max_samples=5)
     out.commit(write_all(out, [7, 4]))
     reader = datadings_reader.ShardedReader(str(tmp_path / "train-*.msgpack"))  # sorted glob; the manifest is ignored
@@ -136,7 +153,10 @@ def test_a_new_set_replaces_an_older_one_in_one_commit(tmp_path):
     out.commit([out.write_partition(0, samples(0, 3, "n"), "n")], overwrite=True)
     assert [p.name for p in out.existing()] == ["train-00000-00000.msgpack", "train-00000-00001.msgpack"]
     assert load_manifest(tmp_path / "train")["samples"] == 3
-    assert sorted(p.name for p in (tmp_path / "train").glob("*.labels.json")) == ["train-00000-00000.msgpack.labels.json", "train-00000-00001.msgpack.labels.json"]
+    assert sorted(p.name for p in (tmp_path / "train").glob("*.labels.json")) == [
+        "train-00000-00000.msgpack.labels.json",
+        "train-00000-00001.msgpack.labels.json",
+    ]
 
 
 def test_wait_for_names_missing_partitions(tmp_path):

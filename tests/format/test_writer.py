@@ -135,7 +135,10 @@ def test_raw_writer_refuses_data_that_is_not_a_packed_map(tmp_path):
         ({"key": "k", "nd": True}, "reserved key 'nd'"),
         ({"key": "k", "complex": 1}, "reserved key 'complex'"),
         ({"key": "k", "big": 2**64}, r"'k'.*sample\['big'\] is an int beyond 64 bits"),
-        ({"key": "k", "nested": {"list": [1, -(2**63) - 1]}}, r"sample\['nested'\]\['list'\]\[1\] is an int beyond 64 bits"),
+        (
+            {"key": "k", "nested": {"list": [1, -(2**63) - 1]}},
+            r"sample\['nested'\]\['list'\]\[1\] is an int beyond 64 bits",
+        ),
         ({"key": "k", "thing": object()}, r"sample\['thing'\] has type object"),
         (["key", "k"], "must be a dict"),
     ],
@@ -285,7 +288,9 @@ def test_sigkill_during_write_leaves_old_dataset_intact_and_no_new_one(tmp_path)
     assert verify(path).ok
     leftovers = [p.name for p in tmp_path.iterdir() if p.name not in {"d.msgpack" + s for s in SUFFIXES}]
     assert leftovers and all(name.startswith(".d.msgpack.") and ".tmp" in name for name in leftovers)
-    write(path, samples_(3, "next"), overwrite=True)  # the next write of the same output removes the dead writer's files
+    write(
+        path, samples_(3, "next"), overwrite=True
+    )  # the next write of the same output removes the dead writer's files
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted("d.msgpack" + s for s in SUFFIXES)
 
 
@@ -314,7 +319,9 @@ def test_existing_output_without_terminal_raises_file_exists_naming_flag(tmp_pat
         FileWriter(path, progress=False)
 
 
-@pytest.mark.parametrize("answer, outcome", [("y", None), ("yes", None), ("n", FileExistsError), ("abort", KeyboardInterrupt)])
+@pytest.mark.parametrize(
+    "answer, outcome", [("y", None), ("yes", None), ("n", FileExistsError), ("abort", KeyboardInterrupt)]
+)
 def test_interactive_user_is_asked_yes_no_abort(tmp_path, monkeypatch, capsys, answer, outcome):
     path = tmp_path / "d.msgpack"
     write(path, samples_(2, "old"))

@@ -172,7 +172,9 @@ def _numpy_samples() -> list[dict]:
     samples.append(
         {
             "key": "other-array-kinds",
-            "structured": np.array([(1, 2.5, b"ab"), (-3, np.nan, b"")], dtype=[("a", "<i4"), ("b", ">f8"), ("c", "S2")]),
+            "structured": np.array(
+                [(1, 2.5, b"ab"), (-3, np.nan, b"")], dtype=[("a", "<i4"), ("b", ">f8"), ("c", "S2")]
+            ),
             "unicode": np.array(["ab", "ü日", ""]),
             "bytes": np.array([b"abc", b"", b"\x00z"]),
             "big_array": np.arange(1_000_000, dtype=">u4").reshape(1000, 1000),  # 4 MB: larger than write chunks

@@ -125,7 +125,9 @@ def test_dings_verify_accepts_datadings_written_files(written):
 
 def test_dings_index_loaders_read_datadings_index_files_like_datadings_does(written):
     path = written.datadings
-    assert np.array_equal(dings_index.load_offsets(path), np.asarray(datadings.index.load_offsets(path), dtype=np.uint64))
+    assert np.array_equal(
+        dings_index.load_offsets(path), np.asarray(datadings.index.load_offsets(path), dtype=np.uint64)
+    )
     assert dings_index.load_keys(path) == list(datadings.index.load_keys(path)) == written.corpus.keys
     assert dings_index.keys_len(path) == datadings.index.keys_len(path) == len(written.corpus)
     our_salt, our_hashes = dings_index.load_key_hashes(path)

@@ -58,7 +58,9 @@ def _slices(samples: list, size: int) -> list[list]:
 
 def test_sharded_writer_shards_are_byte_identical_to_datadings_writing_the_same_slices(corpus, tmp_path, helpers):
     per_shard = max(1, math.ceil(len(corpus) / 3))
-    with ShardedWriter(tmp_path / "dings" / f"{corpus.name}.msgpack", max_samples=per_shard, overwrite=True, progress=False) as writer:
+    with ShardedWriter(
+        tmp_path / "dings" / f"{corpus.name}.msgpack", max_samples=per_shard, overwrite=True, progress=False
+    ) as writer:
         for sample in corpus.samples:
             writer.write(sample)
     slices = _slices(corpus.samples, per_shard)
@@ -73,8 +75,12 @@ def test_sharded_writer_shards_are_byte_identical_to_datadings_writing_the_same_
     [("1000-small-dicts", 50_000), ("20-large-300kB-samples", 1_000_000)],
     indirect=["corpus"],
 )
-def test_sharded_writer_with_a_byte_limit_matches_datadings_writing_the_same_slices(corpus, max_bytes, tmp_path, helpers):
-    with ShardedWriter(tmp_path / "dings" / f"{corpus.name}.msgpack", max_bytes=max_bytes, overwrite=True, progress=False) as writer:
+def test_sharded_writer_with_a_byte_limit_matches_datadings_writing_the_same_slices(
+    corpus, max_bytes, tmp_path, helpers
+):
+    with ShardedWriter(
+        tmp_path / "dings" / f"{corpus.name}.msgpack", max_bytes=max_bytes, overwrite=True, progress=False
+    ) as writer:
         for sample in corpus.samples:
             writer.write(sample)
     # rebuild the slices independently: a shard takes samples while their packed sizes fit max_bytes

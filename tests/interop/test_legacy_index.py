@@ -85,7 +85,11 @@ def test_dings_and_datadings_agree_on_keys_of_a_legacy_indexed_file(legacy, writ
     theirs = helpers.open_datadings_reader(legacy)
     with helpers.open_dings_reader(legacy) as reader:
         count = len(written.corpus)
-        assert [reader.find_key(i) for i in range(count)] == [theirs.find_key(i) for i in range(count)] == written.corpus.keys
+        assert (
+            [reader.find_key(i) for i in range(count)]
+            == [theirs.find_key(i) for i in range(count)]
+            == written.corpus.keys
+        )
         for i, key in written.corpus.lookups:
             assert reader.find_index(key) == int(theirs.find_index(key)) == i, key
             assert reader.get(i, yield_key=True)[0] == key

@@ -156,7 +156,9 @@ def test_list_reader_numbers_missing_keys_and_accepts_int_keys():
 def test_range_iter_takes_yield_key_first():
     theirs, mine = dd.ListReader(samples()), ours.ListReader(samples())
     expected = [(k, s["i"]) for k, s in dd.Range(theirs, 1, 4).iter(True)]
-    assert [(k, s["i"]) for k, s in ours.Range(mine, 1, 4).iter(True)] == expected == [("k01", 1), ("k02", 2), ("k03", 3)]
+    assert (
+        [(k, s["i"]) for k, s in ours.Range(mine, 1, 4).iter(True)] == expected == [("k01", 1), ("k02", 2), ("k03", 3)]
+    )
     raw = [unpackb(b)["i"] for b in ours.Range(mine, 1, 4).iter(False, True)]
     assert raw == [unpackb(b)["i"] for b in dd.Range(theirs, 1, 4).iter(False, True)]
     assert [k for k, _ in ours.Range(mine, 1, 4).rawiter(True)] == ["k01", "k02", "k03"]
@@ -216,7 +218,9 @@ def test_shufflers_give_a_new_order_in_every_epoch_loop(name):
         )
 
     def make(module, reader):
-        return getattr(module, name)(reader, seed=3) if name == "Shuffler" else getattr(module, name)(reader, 4, 2, seed=3)
+        return (
+            getattr(module, name)(reader, seed=3) if name == "Shuffler" else getattr(module, name)(reader, 4, 2, seed=3)
+        )
 
     n = 50
     many = [{"key": f"k{i:02d}", "i": i} for i in range(n)]
@@ -291,4 +295,8 @@ def test_len_of_a_range_is_its_size_a_deliberate_difference():
 def test_quasi_shuffler_has_datadings_attributes():
     theirs = dd.QuasiShuffler(dd.ListReader(samples()), 4, 2)
     mine = ours.QuasiShuffler(ours.ListReader(samples()), 4, 2)
-    assert (mine.chunk_size, mine.num_chunks, len(mine.reader)) == (theirs.chunk_size, theirs.num_chunks, len(theirs.reader))
+    assert (mine.chunk_size, mine.num_chunks, len(mine.reader)) == (
+        theirs.chunk_size,
+        theirs.num_chunks,
+        len(theirs.reader),
+    )

@@ -277,7 +277,9 @@ def test_document_keys_as_datadings():
 
     for typefun in (ImageClassificationData, SaliencyExperiment):
         assert ours.document_keys(typefun) == dt.document_keys(typefun)
-        assert ours.document_keys(typefun, "Note:", "Keys:", "end") == dt.document_keys(typefun, "Note:", "Keys:", "end")
+        assert ours.document_keys(typefun, "Note:", "Keys:", "end") == dt.document_keys(
+            typefun, "Note:", "Keys:", "end"
+        )
 
 
 def test_tiff_to_nd_array_is_band_first(tmp_path):
@@ -324,7 +326,9 @@ def test_dataset_module_constants():
     from dings.sets import CAMVID, VOC2012, YFCC100m
 
     assert np.array_equal(CAMVID.M, their_camvid.M) and CAMVID.M.dtype == their_camvid.M.dtype
-    assert np.allclose(VOC2012.median_frequency_weights(their_voc.COUNTS), their_voc.median_frequency_weights(their_voc.COUNTS))
+    assert np.allclose(
+        VOC2012.median_frequency_weights(their_voc.COUNTS), their_voc.median_frequency_weights(their_voc.COUNTS)
+    )
     assert np.allclose(VOC2012.median_frequency_weights([4, 1, 2, 9]), their_voc.median_frequency_weights([4, 1, 2, 9]))
     assert Path(YFCC100m.ROOT).is_dir()  # REJECTED_PATH: the downloaded list's place, not a shipped file
     assert Path(YFCC100m.REJECTED_PATH).name == "YFCC100m_rejected_images.msgpack.xz"
@@ -340,7 +344,12 @@ def test_argument_threads_takes_datadings_default_and_max_threads():
     import os
 
     cpus = len(os.sched_getaffinity(0))
-    for args, given, expected in [((4, 2), [], 2), ((1, 0), ["-t", str(cpus + 5)], cpus), ((3,), [], 3), ((1, -2), ["-t", str(3 * cpus)], 2 * cpus)]:
+    for args, given, expected in [
+        ((4, 2), [], 2),
+        ((1, 0), ["-t", str(cpus + 5)], cpus),
+        ((3,), [], 3),
+        ((1, -2), ["-t", str(3 * cpus)], 2 * cpus),
+    ]:
         parser = argparse.ArgumentParser()
         ours.argument_threads(parser, *args)
         assert parser.parse_args(given).threads == expected, args

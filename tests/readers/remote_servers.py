@@ -29,7 +29,6 @@ __all__ = ["SUFFIXES", "dataset_files", "http_server", "make_sample", "publish_h
 SUFFIXES = ("", ".offsets", ".keys", ".key_hashes", ".filter", ".md5")
 
 
-
 def make_sample(i: int, prefix: str = "s") -> dict:
     """Sample ``i``: key, label, bytes of varying length and a small array, all derived from ``i``."""
     return {

@@ -266,7 +266,9 @@ def test_copy_has_its_own_position_and_the_same_order(make, shuffle):
 # --- QuasiShuffler: bounded buffer, chunked reads ---
 
 
-@pytest.mark.parametrize(("n", "buf_size", "chunk_size"), [(500, 20, 4), (500, 7, 16), (64, 100, 8), (300, 1, 5), (1000, 0.05, 10)])
+@pytest.mark.parametrize(
+    ("n", "buf_size", "chunk_size"), [(500, 20, 4), (500, 7, 16), (64, 100, 8), (300, 1, 5), (1000, 0.05, 10)]
+)
 def test_quasi_shuffler_buffer_never_exceeds_buf_size(n, buf_size, chunk_size):
     reader = MemoryReader(n)
     quasi = QuasiShuffler(reader, buf_size=buf_size, chunk_size=chunk_size, seed=3)

@@ -37,8 +37,13 @@ def nested(depth: int) -> bytes:
 
 
 CRAFTED = {
-    "bad numpy scalar": msgpack.packb({"key": "k1", b"x": {b"nd": False, b"type": "<i4", b"data": b""}}, use_bin_type=True),
-    "bad numpy array": msgpack.packb({"key": "k1", "x": {b"nd": True, b"type": "<i4", b"kind": b"", b"shape": [5], b"data": b"ab"}}, use_bin_type=True),
+    "bad numpy scalar": msgpack.packb(
+        {"key": "k1", b"x": {b"nd": False, b"type": "<i4", b"data": b""}}, use_bin_type=True
+    ),
+    "bad numpy array": msgpack.packb(
+        {"key": "k1", "x": {b"nd": True, b"type": "<i4", b"kind": b"", b"shape": [5], b"data": b"ab"}},
+        use_bin_type=True,
+    ),
     "invalid utf-8": b"\x81\xa3key\xa2\xff\xfe",
     "unhashable map key": b"\x82\xa3key\xa2k1\x80\x01",
     "bad timestamp": b"\x81\xa3key\xd5\xff\x00\x00",
@@ -57,8 +62,14 @@ def crafted(request, tmp_path):
 def test_a_crafted_sample_raises_one_clear_error_on_every_path(crafted):
     with MsgpackReader(crafted) as reader:
         assert reader.get(0)["i"] == 0 and reader.get(2)["i"] == 2 and len(reader) == 3
-        for read in (lambda: reader.get(1), lambda: list(reader), lambda: reader.slice(0, 3), lambda: reader.read_runs([(0, 2)]),
-                     lambda: list(Shuffler(reader, seed=1)), lambda: list(QuasiShuffler(reader, buf_size=2, chunk_size=2, seed=0))):
+        for read in (
+            lambda: reader.get(1),
+            lambda: list(reader),
+            lambda: reader.slice(0, 3),
+            lambda: reader.read_runs([(0, 2)]),
+            lambda: list(Shuffler(reader, seed=1)),
+            lambda: list(QuasiShuffler(reader, buf_size=2, chunk_size=2, seed=0)),
+        ):
             with pytest.raises(DamagedDataError, match=r"bad\.msgpack: sample 1 \(key 'k1'\) is damaged") as caught:
                 read()
             assert (caught.value.index, caught.value.key, str(caught.value.path)) == (1, "k1", str(crafted))
@@ -131,7 +142,12 @@ def test_verify_names_the_sample_whose_bytes_changed(tmp_path):
         assert plain.get(12)["v"] != b"abcdefgh"  # unchecked, the change goes unnoticed
     with MsgpackReader(path, verify=True) as reader:
         assert reader.get(11)["v"] == b"abcdefgh"
-        for read in (lambda: reader.get(12), lambda: list(reader), lambda: list(reader.iter(0, raw=True)), lambda: reader.read_spans([12])):
+        for read in (
+            lambda: reader.get(12),
+            lambda: list(reader),
+            lambda: list(reader.iter(0, raw=True)),
+            lambda: reader.read_spans([12]),
+        ):
             with pytest.raises(DamagedDataError, match=r"sample 12 \(key 'k12'\).*checksum"):
                 read()
 

@@ -27,8 +27,16 @@ def pristine(tmp_path_factory):
     rng = np.random.default_rng(0)
     with FileWriter(path, progress=False) as writer:
         for i in range(N):
-            writer.write({"key": f"k{i:03d}", "label": i % 3, "text": "é" * (i % 5), "blob": rng.bytes(i * 7 % 40),
-                          "arr": np.arange(i % 6, dtype=np.float32), "nested": {"a": [i, {"b": i}]}})
+            writer.write(
+                {
+                    "key": f"k{i:03d}",
+                    "label": i % 3,
+                    "text": "é" * (i % 5),
+                    "blob": rng.bytes(i * 7 % 40),
+                    "arr": np.arange(i % 6, dtype=np.float32),
+                    "nested": {"a": [i, {"b": i}]},
+                }
+            )
     return path
 
 
@@ -79,7 +87,9 @@ def test_damaged_files_give_right_answers_or_damaged_data_error(pristine, tmp_pa
     path = tmp_path / pristine.name
     content = path.read_bytes()
     bounds = load_offsets(path).astype(np.int64).tolist()
-    path.with_name(path.name + ".crc32").write_bytes(pack_checksums([sample_checksum(content[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]))
+    path.with_name(path.name + ".crc32").write_bytes(
+        pack_checksums([sample_checksum(content[a:b]) for a, b in zip(bounds[:-1], bounds[1:])])
+    )
     for case in range(6):
         suffix = FILES[(seed + case) % len(FILES)]
         target = path.with_name(path.name + suffix)

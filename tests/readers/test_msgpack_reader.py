@@ -98,7 +98,6 @@ def test_legacy_index_is_read(tmp_path):
 # --- the full Reader API on MsgpackReader ---
 
 
-
 def test_slices_with_negative_and_open_bounds(dataset):
     with MsgpackReader(dataset) as reader:
         assert [s["i"] for s in reader[5:8]] == [5, 6, 7]
@@ -127,7 +126,9 @@ def test_a_slice_whose_offsets_cut_a_sample_is_a_clear_error(dataset):
     values[2] += 3  # sample 2 now "starts" 3 bytes into itself: samples 0-1 end mid-sample
     offsets.write_bytes(values.tobytes())
     with MsgpackReader(dataset) as reader:
-        with pytest.raises(DamagedDataError, match=r"d\.msgpack: sample 1 \(key 'k1'\) is damaged .*run `dings verify`") as caught:
+        with pytest.raises(
+            DamagedDataError, match=r"d\.msgpack: sample 1 \(key 'k1'\) is damaged .*run `dings verify`"
+        ) as caught:
             reader.slice(0, 2)
         assert (caught.value.index, caught.value.key) == (1, "k1")
 

@@ -67,7 +67,12 @@ def remote(request, s3, s3_url, source, http_server, tmp_path):
 
 def test_urls_open_a_remote_reader_and_paths_a_local_one(s3_url, s3, source, tmp_path):
     assert is_url("s3://b/x.msgpack") and is_url("https://h/x.msgpack") and is_url("simplecache::s3://b/x")
-    assert not is_url(str(source)) and not is_url("file:///tmp/x.msgpack") and not is_url(source) and not is_url("C:\\x.msgpack")
+    assert (
+        not is_url(str(source))
+        and not is_url("file:///tmp/x.msgpack")
+        and not is_url(source)
+        and not is_url("C:\\x.msgpack")
+    )
     reader = open_url(s3_url, tmp_path, s3.options)
     assert type(reader) is RemoteMsgpackReader and isinstance(reader, MsgpackReader)
     assert s3_url in repr(reader) and reader.url == s3_url
@@ -118,7 +123,9 @@ def test_every_read_path_matches_the_local_file(remote, local):
     with pytest.raises(IndexError):
         remote.get(N)
     assert packed(Shuffler(remote, seed=3)) == packed(Shuffler(local, seed=3))
-    assert packed(QuasiShuffler(remote, buf_size=32, chunk_size=8, seed=3)) == packed(QuasiShuffler(local, buf_size=32, chunk_size=8, seed=3))
+    assert packed(QuasiShuffler(remote, buf_size=32, chunk_size=8, seed=3)) == packed(
+        QuasiShuffler(local, buf_size=32, chunk_size=8, seed=3)
+    )
     assert remote.verify_index() and remote.verify_data()
     assert not remote.cached  # cache="index": nothing but index files was stored
 
@@ -217,7 +224,9 @@ def test_cat_ranges_keeps_several_requests_in_flight():
     files = RemoteFiles("memory://x/data.msgpack")
     files._fs, files._pid = _Barrier(4, bytes(range(100))), __import__("os").getpid()
     ranges = [(0, 10), (50, 55), (90, 100), (20, 21)]
-    assert files.cat_ranges("memory://x/data.msgpack", ranges, "data", concurrency=4) == [bytes(range(a, b)) for a, b in ranges]
+    assert files.cat_ranges("memory://x/data.msgpack", ranges, "data", concurrency=4) == [
+        bytes(range(a, b)) for a, b in ranges
+    ]
     assert files.requests == 4
 
 
@@ -252,7 +261,9 @@ def test_a_shuffled_torch_epoch_over_a_url_fetches_each_batchs_runs_together(s3,
 
 def test_a_quasi_shuffled_pass_over_a_url_matches_the_local_one(s3, s3_url, local, tmp_path):
     reader = open_url(s3_url, tmp_path, s3.options, cache="index")
-    assert packed(QuasiShuffler(reader, buf_size=40, chunk_size=8, seed=5)) == packed(QuasiShuffler(local, buf_size=40, chunk_size=8, seed=5))
+    assert packed(QuasiShuffler(reader, buf_size=40, chunk_size=8, seed=5)) == packed(
+        QuasiShuffler(local, buf_size=40, chunk_size=8, seed=5)
+    )
     assert reader.requests == math.ceil(N / 8)
 
 
@@ -493,13 +504,25 @@ def test_without_fsspec_a_url_names_the_extra(tmp_path):
 def test_sharded_reader_over_a_url_glob_and_a_url_list(s3, http_server, tmp_path):
     from dings.readers import ShardedReader
 
-    shards = [_servers.write_dataset(tmp_path / "src" / f"part-{i}.msgpack", 20 + i, prefix=f"p{i}-") for i in (1, 2, 10)]
+    shards = [
+        _servers.write_dataset(tmp_path / "src" / f"part-{i}.msgpack", 20 + i, prefix=f"p{i}-") for i in (1, 2, 10)
+    ]
     for shard in shards:
         s3.upload(shard, "shards")
     s3.fs.pipe_file(f"{s3.bucket}/shards/notes.txt", b"not a shard")
     local = ShardedReader(str(tmp_path / "src" / "part-*.msgpack"))
-    remote = ShardedReader(f"s3://{s3.bucket}/shards/part-*.msgpack", storage_options=s3.options, cache_dir=tmp_path / "c", cache="index", **FAST)
-    assert [s.url.rsplit("/", 1)[1] for s in remote.shards] == ["part-1.msgpack", "part-2.msgpack", "part-10.msgpack"]  # natural order
+    remote = ShardedReader(
+        f"s3://{s3.bucket}/shards/part-*.msgpack",
+        storage_options=s3.options,
+        cache_dir=tmp_path / "c",
+        cache="index",
+        **FAST,
+    )
+    assert [s.url.rsplit("/", 1)[1] for s in remote.shards] == [
+        "part-1.msgpack",
+        "part-2.msgpack",
+        "part-10.msgpack",
+    ]  # natural order
     assert len(remote) == len(local) == 21 + 22 + 30
     assert packed(remote) == packed(local)
     assert remote.find_index("p10-0003") == local.find_index("p10-0003")

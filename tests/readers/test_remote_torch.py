@@ -56,7 +56,9 @@ def _train(loader) -> tuple[list[str], float]:
 
 
 def test_a_model_trains_from_a_url_with_two_workers(s3, url, tmp_path):
-    reader = MsgpackReader(url, storage_options=s3.options, cache_dir=tmp_path / "cache", cache="index", retries=2, backoff=0.0)
+    reader = MsgpackReader(
+        url, storage_options=s3.options, cache_dir=tmp_path / "cache", cache="index", retries=2, backoff=0.0
+    )
     assert len(reader) == N  # opened (index fetched) in the parent, before the workers fork
     loader = DataLoader(ChunkedStream(reader), batch_size=8, num_workers=2, multiprocessing_context="fork")
     keys, loss = _train(loader)
@@ -69,7 +71,9 @@ def test_a_dings_torch_iterable_dataset_trains_from_a_url(s3, url, tmp_path):
     dings_torch = pytest.importorskip("dings.torch", reason="dings-torch is installed by the hatch dev env")
     if not hasattr(dings_torch, "IterableDataset"):
         pytest.skip("dings.torch has no IterableDataset in this checkout yet")
-    reader = MsgpackReader(url, storage_options=s3.options, cache_dir=tmp_path / "cache", cache="index", retries=2, backoff=0.0)
+    reader = MsgpackReader(
+        url, storage_options=s3.options, cache_dir=tmp_path / "cache", cache="index", retries=2, backoff=0.0
+    )
     dataset = dings_torch.IterableDataset(reader, _features, batch_size=8, quasi=True, chunk_size=8, seed=1)
     loader = DataLoader(dataset, batch_size=8, num_workers=2, multiprocessing_context="fork")
     keys, _ = _train(loader)

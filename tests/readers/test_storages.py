@@ -57,7 +57,16 @@ def open_storage(kind: str, files, url: str | None, s3, cache_dir: Path, **optio
     if kind == "sharded":
         return ShardedReader([str(s) for s in shards], **options)
     cache = "index" if kind == "remote" else "full"
-    return MsgpackReader(url, storage_options=s3.options, cache_dir=cache_dir, cache=cache, retries=1, backoff=0.0, block_size=700, **options)
+    return MsgpackReader(
+        url,
+        storage_options=s3.options,
+        cache_dir=cache_dir,
+        cache=cache,
+        retries=1,
+        backoff=0.0,
+        block_size=700,
+        **options,
+    )
 
 
 @pytest.fixture(params=STORAGES)
@@ -98,7 +107,9 @@ def test_every_read_path_gives_the_same_samples(storage, expected):
         assert [found[i] for i in range(len(wanted))] == [expected[i] for i in wanted]
         assert reader.find_index("s0042") == 42 and reader.find_key(42) == "s0042"
         assert "s0042" in reader and "nope" not in reader
-        assert raw(Shuffler(reader, seed=3)) == [expected[i] for i in np.random.default_rng([3, 0]).permutation(N).tolist()]
+        assert raw(Shuffler(reader, seed=3)) == [
+            expected[i] for i in np.random.default_rng([3, 0]).permutation(N).tolist()
+        ]
         assert sorted(raw(QuasiShuffler(reader, buf_size=16, chunk_size=8, seed=1))) == sorted(expected)
         assert raw(Range(reader, 80)) == expected[80:]
 
@@ -169,7 +180,9 @@ def test_a_cached_copy_gets_checksums_even_when_the_dataset_has_none(s3, tmp_pat
     data = tmp_path / "src" / "plain.msgpack"
     _servers.write_dataset(data, 40)  # no .crc32
     address = s3.upload(data, "plain")
-    reader = MsgpackReader(address, storage_options=s3.options, cache_dir=tmp_path / "cache", cache="full", retries=1, backoff=0.0)
+    reader = MsgpackReader(
+        address, storage_options=s3.options, cache_dir=tmp_path / "cache", cache="full", retries=1, backoff=0.0
+    )
     assert reader.cached and reader.path.with_name("plain.msgpack.crc32").is_file()
     reader.close()
     _flip_in_place(reader.path, int(load_offsets(data)[6]) - 2)

@@ -45,7 +45,9 @@ def make_cifar10(indir: Path, per_batch: int = 2, seed: int = 0) -> dict[str, li
     return expected
 
 
-def make_cifar100(indir: Path, names: dict[str, list[str]] | None = None, seed: int = 0) -> dict[str, list[tuple[str, np.ndarray, int, int]]]:
+def make_cifar100(
+    indir: Path, names: dict[str, list[str]] | None = None, seed: int = 0
+) -> dict[str, list[tuple[str, np.ndarray, int, int]]]:
     """Write ``indir/cifar-100-python.tar.gz`` with ``train`` and ``test`` pickles.
 
     Args:
@@ -57,8 +59,10 @@ def make_cifar100(indir: Path, names: dict[str, list[str]] | None = None, seed: 
         split -> [(file name, row, fine label, coarse label)] in file order (names as written).
     """
     rng = np.random.default_rng(seed)
-    names = names or {"train": ["bike_s_01.png", "apple_s_07.png", "bike_s_01.png", "bike_s_01.png"],
-                      "test": ["otter_s_3.png", "cloud_s_9.png"]}
+    names = names or {
+        "train": ["bike_s_01.png", "apple_s_07.png", "bike_s_01.png", "bike_s_01.png"],
+        "test": ["otter_s_3.png", "cloud_s_9.png"],
+    }
     expected: dict[str, list] = {}
     indir.mkdir(parents=True, exist_ok=True)
     with tarfile.open(indir / "cifar-100-python.tar.gz", "w:gz") as tar:

@@ -22,7 +22,7 @@ def frames(seed: int = 0) -> list[np.ndarray]:
     big = cv2.normalize(big, None, 0, 255, cv2.NORM_MINMAX)
     result = []
     for t in range(FRAMES):
-        gray = big[:, 10 - t:10 - t + WIDTH]
+        gray = big[:, 10 - t : 10 - t + WIDTH]
         frame = np.dstack([gray, gray, gray]).copy()
         frame[:12, :12] = RED[::-1]  # BGR
         result.append(frame)

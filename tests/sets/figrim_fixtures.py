@@ -33,12 +33,18 @@ def participant(trial: int, fixations: dict[str, np.ndarray] | None) -> dict:
     """One entry of ``userdata``; ``None`` = did not see the image (every field empty)."""
     if fixations is None:
         return {}
-    return {"trial": float(trial), "RECORDING_SESSION_LABEL": f"s{trial}", "sinit": "ab", "SDT": 1.5,
-            "fixations": struct_array(("enc", "rec", "rec2"), [fixations])}
+    return {
+        "trial": float(trial),
+        "RECORDING_SESSION_LABEL": f"s{trial}",
+        "sinit": "ab",
+        "SDT": 1.5,
+        "fixations": struct_array(("enc", "rec", "rec2"), [fixations]),
+    }
 
 
-def make_split(indir: Path, zip_name: str, mat_name: str, folder: str, rng: np.random.Generator,
-               targets: bool, extra: int = 0) -> dict[str, list[np.ndarray]]:
+def make_split(
+    indir: Path, zip_name: str, mat_name: str, folder: str, rng: np.random.Generator, targets: bool, extra: int = 0
+) -> dict[str, list[np.ndarray]]:
     """Write one split; return zip member -> expected experiment locations (zip order of kept images)."""
     empty = np.zeros((0, 0))
 
@@ -57,8 +63,12 @@ def make_split(indir: Path, zip_name: str, mat_name: str, folder: str, rng: np.r
     seen.update({f"{folder}/cat3/sun_x{i}.jpg": [{"enc": fix(1), "rec": empty, "rec2": empty}] for i in range(extra)})
     rows = []
     for path, users in seen.items():
-        row = {"filename": path.rsplit("/", 1)[1], "category": path.split("/")[1], "impath": path,
-               "userdata": struct_array(USER_FIELDS, [participant(i + 1, u) for i, u in enumerate(users)])}
+        row = {
+            "filename": path.rsplit("/", 1)[1],
+            "category": path.split("/")[1],
+            "impath": path,
+            "userdata": struct_array(USER_FIELDS, [participant(i + 1, u) for i, u in enumerate(users)]),
+        }
         if targets:
             row["AMT_comb"] = np.array([[0.5, 0.25]])
             row["annotation"] = "x"
@@ -74,8 +84,12 @@ def make_split(indir: Path, zip_name: str, mat_name: str, folder: str, rng: np.r
     expected = {}
     for member in members:
         if member in seen:
-            expected[member] = [np.asarray(u[f], np.float32).reshape(-1, 2)
-                                for u in seen[member] if u is not None for f in ("enc", "rec", "rec2")]
+            expected[member] = [
+                np.asarray(u[f], np.float32).reshape(-1, 2)
+                for u in seen[member]
+                if u is not None
+                for f in ("enc", "rec", "rec2")
+            ]
     return expected
 
 

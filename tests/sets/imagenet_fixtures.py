@@ -74,7 +74,10 @@ def make_ilsvrc2012(indir: Path) -> dict[str, list[tuple[str, bytes, int]]]:
     """
     train = {
         "n01440764": [("n01440764_10026.JPEG", jpeg(16, 12, 1)), ("n01440764_2933.JPEG", png(12, 16, 2))],
-        "n01443537": [("n01443537_7.JPEG", jpeg(20, 20, 3, mode="CMYK")), ("n01443537_8.JPEG", jpeg(8, 8, 4, mode="L"))],
+        "n01443537": [
+            ("n01443537_7.JPEG", jpeg(20, 20, 3, mode="CMYK")),
+            ("n01443537_8.JPEG", jpeg(8, 8, 4, mode="L")),
+        ],
     }
     labels = {"n01440764": 0, "n01443537": 1}
     expected: dict[str, list] = {"train": [], "val": []}
@@ -83,7 +86,10 @@ def make_ilsvrc2012(indir: Path) -> dict[str, list[tuple[str, bytes, int]]]:
         outer.append((f"{wnid}.tar", tar_bytes(images)))
         expected["train"] += [(key, data, labels[wnid]) for key, data in images]
     write_tar(indir / "ILSVRC2012_img_train.tar", outer)
-    val = [("ILSVRC2012_val_00000001.JPEG", jpeg(10, 14, 5), 65), ("ILSVRC2012_val_00000002.JPEG", jpeg(14, 10, 6), 970)]
+    val = [
+        ("ILSVRC2012_val_00000001.JPEG", jpeg(10, 14, 5), 65),
+        ("ILSVRC2012_val_00000002.JPEG", jpeg(14, 10, 6), 970),
+    ]
     write_tar(indir / "ILSVRC2012_img_val.tar", [(key, data) for key, data, _ in val])
     expected["val"] = val
     return expected

@@ -17,8 +17,14 @@ def scene(rng: np.random.Generator, shape: tuple[int, int], tile: int) -> np.nda
     return np.repeat(np.repeat(colours, tile, axis=0), tile, axis=1)[: shape[0], : shape[1]]
 
 
-def make_inria(indir: Path, train: dict[str, list[int]], test: dict[str, list[int]], shape: tuple[int, int] = (20, 30),
-               tile: int = 8, seed: int = 0) -> dict[str, dict[str, np.ndarray]]:
+def make_inria(
+    indir: Path,
+    train: dict[str, list[int]],
+    test: dict[str, list[int]],
+    shape: tuple[int, int] = (20, 30),
+    tile: int = 8,
+    seed: int = 0,
+) -> dict[str, dict[str, np.ndarray]]:
     """Write ``indir/AerialImageDataset``; return file name -> {"image": (H, W, 3), "gt": (H, W) uint8 or absent}."""
     root = indir / "AerialImageDataset"
     for sub in ("train/images", "train/gt", "test/images"):

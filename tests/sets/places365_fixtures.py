@@ -37,8 +37,9 @@ def add_folder(tar: tarfile.TarFile, name: str) -> None:
     tar.addfile(info)
 
 
-def make_places365(indir: Path, low_res: bool = True, challenge: bool = False,
-                   val_lines: str | None = None) -> dict[str, list[tuple[str, bytes, int | None]]]:
+def make_places365(
+    indir: Path, low_res: bool = True, challenge: bool = False, val_lines: str | None = None
+) -> dict[str, list[tuple[str, bytes, int | None]]]:
     """Write the four tars of one variant into ``indir``; return split -> [(key, jpeg, label)].
 
     Args:
@@ -80,7 +81,9 @@ def make_places365(indir: Path, low_res: bool = True, challenge: bool = False,
         add_member(tar, f"test_{size}/.DS_Store", b"\0\0")
     if val_lines is None:
         # the real list is ordered by file name; write it in another order to test the lookup
-        val_lines = "".join(f"Places365_val_{n:08d}.jpg {label}\n" for n, label in reversed(list(enumerate(val_labels, 1))))
+        val_lines = "".join(
+            f"Places365_val_{n:08d}.jpg {label}\n" for n, label in reversed(list(enumerate(val_labels, 1)))
+        )
     with tarfile.open(indir / "filelist_places365-standard.tar", "w") as tar:
         add_member(tar, "categories_places365.txt", b"/a/airfield 0\n")
         add_member(tar, "places365_train_standard.txt", b"/a/airfield/00000001.jpg 0\n")

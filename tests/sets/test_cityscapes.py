@@ -52,6 +52,8 @@ def test_missing_download_explains_where_to_get_it(tmp_path):
 def test_missing_annotation_fails_without_output(tmp_path):
     make_cityscapes(tmp_path / "in")
     write_zip(tmp_path / "in" / "gtFine_trainvaltest.zip", {"README": b"no annotations"})
-    with pytest.raises(ValueError, match=r"member gtFine/train/aachen/aachen_000000_000019_gtFine_labelIds.png is missing"):
+    with pytest.raises(
+        ValueError, match=r"member gtFine/train/aachen/aachen_000000_000019_gtFine_labelIds.png is missing"
+    ):
         convert(tmp_path / "in", tmp_path / "out")
     assert not (tmp_path / "out").exists() or os.listdir(tmp_path / "out") == []

@@ -15,7 +15,10 @@ from dings.sets.Coutrot1_write import clip_gaze
 from dings.sets.converter import converter_parser
 from dings.tools.image import decode_image
 
-pytest.importorskip("cv2", reason='OpenCV is not installed: pip install "dings-sets[saliency]" (hatch.toml should list opencv-python-headless)')
+pytest.importorskip(
+    "cv2",
+    reason='OpenCV is not installed: pip install "dings-sets[saliency]" (hatch.toml should list opencv-python-headless)',
+)
 
 from .coutrot_fixtures import FRAMES, HEIGHT, RED, WIDTH, frames, make_coutrot, struct
 
@@ -33,8 +36,11 @@ def read(path):
 
 def expected_points(data, observer, t, max_age=60):
     """The texture moves right 1 px per frame: gaze recorded on frame k is at x + (t - k) on frame t."""
-    points = [data[:, k, observer] + (t - k, 0) for k in range(t + 1)
-              if t - k <= max_age and not np.isnan(data[:, k, observer]).any()]
+    points = [
+        data[:, k, observer] + (t - k, 0)
+        for k in range(t + 1)
+        if t - k <= max_age and not np.isnan(data[:, k, observer]).any()
+    ]
     return np.array(points, np.float32)
 
 

@@ -89,7 +89,12 @@ def test_a_mat_file_without_allimages_or_fields_is_refused(tmp_path):
 def test_catalog_entry():
     assert get("figrim") is INFO
     assert [s.name for s in INFO.splits] == ["target", "filler"]
-    assert {s.name for s in INFO.sources} == {"Targets.zip", "allImages_release.mat", "Fillers.zip", "allImages_fillers.mat"}
+    assert {s.name for s in INFO.sources} == {
+        "Targets.zip",
+        "allImages_release.mat",
+        "Fillers.zip",
+        "allImages_fillers.mat",
+    }
     assert all(not s.manual and len(s.md5) == 32 for s in INFO.sources)
     help_text = converter_parser(INFO).format_help()
     assert "(0, 2)" in help_text and "--shuffle" in help_text

@@ -76,14 +76,29 @@ def test_every_sample_is_labelled_and_only_cmyk_and_non_jpeg_images_are_re_encod
 def test_compress_re_encodes_large_images_shrinks_the_largest_and_threads_do_not_change_output(tmp_path):
     indir = tmp_path / "in"
     big, portrait, medium, small = jpeg(1400, 1050, 1), jpeg(1050, 1400, 2), jpeg(600, 450, 3), jpeg(16, 12, 4)
-    write_tar(indir / "ILSVRC2012_img_train.tar", [("n01440764.tar", tar_bytes([
-        ("n01440764_1.JPEG", big), ("n01440764_2.JPEG", portrait), ("n01440764_3.JPEG", medium),
-        ("n01440764_4.JPEG", small)]))])
+    write_tar(
+        indir / "ILSVRC2012_img_train.tar",
+        [
+            (
+                "n01440764.tar",
+                tar_bytes(
+                    [
+                        ("n01440764_1.JPEG", big),
+                        ("n01440764_2.JPEG", portrait),
+                        ("n01440764_3.JPEG", medium),
+                        ("n01440764_4.JPEG", small),
+                    ]
+                ),
+            )
+        ],
+    )
     write_tar(indir / "ILSVRC2012_img_val.tar", [("ILSVRC2012_val_00000001.JPEG", jpeg(560, 400, 5))])
     convert(indir, tmp_path / "one", "--compress", "-t", "1")
     convert(indir, tmp_path / "two", "--compress", "-t", "2")
     for split in ("train", "val"):
-        assert (tmp_path / "one" / f"{split}.msgpack").read_bytes() == (tmp_path / "two" / f"{split}.msgpack").read_bytes()
+        assert (tmp_path / "one" / f"{split}.msgpack").read_bytes() == (
+            tmp_path / "two" / f"{split}.msgpack"
+        ).read_bytes()
     images = [s["image"] for s in read(tmp_path / "one" / "train.msgpack")]
     # 1400x1050 decodes at 1/2 (700x525, more than 1.5 T values) -> long side 500; quality 85, 4:2:2
     assert_jpeg(images[0], (500, 375), 85, 1)
@@ -129,18 +144,25 @@ def test_gzipped_images_are_unpacked_and_garbage_is_undecodable():
 
 def test_an_undecodable_image_stops_the_conversion_and_leaves_no_output(tmp_path):
     indir = tmp_path / "in"
-    write_tar(indir / "ILSVRC2012_img_train.tar", [("n01440764.tar", tar_bytes([
-        ("n01440764_1.JPEG", jpeg()), ("n01440764_2.JPEG", b"\xff\xd8garbage")]))])
+    write_tar(
+        indir / "ILSVRC2012_img_train.tar",
+        [("n01440764.tar", tar_bytes([("n01440764_1.JPEG", jpeg()), ("n01440764_2.JPEG", b"\xff\xd8garbage")]))],
+    )
     write_tar(indir / "ILSVRC2012_img_val.tar", [("ILSVRC2012_val_00000001.JPEG", jpeg())])
-    with pytest.raises(ValueError, match=r"ILSVRC2012_img_train.tar:n01440764.tar: image n01440764_2.JPEG cannot be decoded"):
+    with pytest.raises(
+        ValueError, match=r"ILSVRC2012_img_train.tar:n01440764.tar: image n01440764_2.JPEG cannot be decoded"
+    ):
         convert(indir, tmp_path / "out")
     assert not (tmp_path / "out").exists() or os.listdir(tmp_path / "out") == []
 
 
-@pytest.mark.parametrize("member, message", [
-    ("n99999999.tar", r"member n99999999.tar is not <wnid>.tar of one of the 1000 ILSVRC2012 classes"),
-    ("readme.txt", r"member readme.txt is not <wnid>.tar"),
-])
+@pytest.mark.parametrize(
+    "member, message",
+    [
+        ("n99999999.tar", r"member n99999999.tar is not <wnid>.tar of one of the 1000 ILSVRC2012 classes"),
+        ("readme.txt", r"member readme.txt is not <wnid>.tar"),
+    ],
+)
 def test_a_foreign_training_archive_is_refused(tmp_path, member, message):
     indir = tmp_path / "in"
     write_tar(indir / "ILSVRC2012_img_train.tar", [(member, tar_bytes([("x.JPEG", jpeg())]))])
@@ -154,7 +176,9 @@ def test_unlabelled_validation_file_and_damaged_inner_tar_fail_clearly(tmp_path)
     indir = tmp_path / "in"
     write_tar(indir / "ILSVRC2012_img_train.tar", [("n01440764.tar", tar_bytes([("n01440764_1.JPEG", jpeg())]))])
     write_tar(indir / "ILSVRC2012_img_val.tar", [("ILSVRC2012_test_00000001.JPEG", jpeg())])
-    with pytest.raises(ValueError, match=r"member ILSVRC2012_test_00000001.JPEG has no label in the validation ground truth"):
+    with pytest.raises(
+        ValueError, match=r"member ILSVRC2012_test_00000001.JPEG has no label in the validation ground truth"
+    ):
         convert(indir, tmp_path / "out")
     assert (tmp_path / "out" / "train.msgpack").exists() and not (tmp_path / "out" / "val.msgpack").exists()
     write_tar(indir / "ILSVRC2012_img_train.tar", [("n01440764.tar", b"\x01" * 700)])

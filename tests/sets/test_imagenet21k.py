@@ -44,13 +44,30 @@ def test_samples_are_split_by_name_order_labelled_with_trees_and_undecodable_one
 
 def test_output_is_identical_for_any_thread_count_and_compress_applies(tmp_path):
     indir = tmp_path / "in"
-    write_tar(indir / "winter21_whole.tar.gz", [("winter21_whole/n00006484.tar", tar_bytes(
-        [(f"n00006484_{i}.JPEG", jpeg(640 if i % 2 else 8, 480 if i % 2 else 8, i, mode="CMYK" if i == 3 else "RGB"))
-         for i in range(53)]))], mode="w:gz")
+    write_tar(
+        indir / "winter21_whole.tar.gz",
+        [
+            (
+                "winter21_whole/n00006484.tar",
+                tar_bytes(
+                    [
+                        (
+                            f"n00006484_{i}.JPEG",
+                            jpeg(640 if i % 2 else 8, 480 if i % 2 else 8, i, mode="CMYK" if i == 3 else "RGB"),
+                        )
+                        for i in range(53)
+                    ]
+                ),
+            )
+        ],
+        mode="w:gz",
+    )
     convert(indir, tmp_path / "one", "--compress", "50", "-t", "1")
     convert(indir, tmp_path / "two", "--compress", "50", "-t", "2")
     for split in ("train", "val"):
-        assert (tmp_path / "one" / f"{split}.msgpack").read_bytes() == (tmp_path / "two" / f"{split}.msgpack").read_bytes()
+        assert (tmp_path / "one" / f"{split}.msgpack").read_bytes() == (
+            tmp_path / "two" / f"{split}.msgpack"
+        ).read_bytes()
     from PIL import Image
 
     val = read(tmp_path / "one" / "val.msgpack")
@@ -75,9 +92,14 @@ def test_a_declined_split_is_skipped_and_the_other_written(tmp_path, monkeypatch
 
 def test_a_damaged_synset_tar_fails_clearly_and_leaves_no_output(tmp_path):
     indir = tmp_path / "in"
-    write_tar(indir / "winter21_whole.tar.gz", [
-        ("winter21_whole/n00005787.tar", tar_bytes([("n00005787_1.JPEG", jpeg())])),
-        ("winter21_whole/n00006484.tar", b"\x07" * 1000)], mode="w:gz")
+    write_tar(
+        indir / "winter21_whole.tar.gz",
+        [
+            ("winter21_whole/n00005787.tar", tar_bytes([("n00005787_1.JPEG", jpeg())])),
+            ("winter21_whole/n00006484.tar", b"\x07" * 1000),
+        ],
+        mode="w:gz",
+    )
     with pytest.raises(ValueError, match=r"winter21_whole.tar.gz:winter21_whole/n00006484.tar: not a readable tar"):
         convert(indir, tmp_path / "out")
     assert not (tmp_path / "out").exists() or os.listdir(tmp_path / "out") == []

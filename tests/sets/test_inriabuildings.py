@@ -15,8 +15,21 @@ from dings.tools import MissingSourceFileError
 
 from .inria_fixtures import make_inria, tifffile
 
-SMALL = ("--locations", "vienna", "--ids", "1", "6", "--val-ids", "1", "--test-locations", "sfo", "--test-ids", "1",
-         "--tile-size", "8")
+SMALL = (
+    "--locations",
+    "vienna",
+    "--ids",
+    "1",
+    "6",
+    "--val-ids",
+    "1",
+    "--test-locations",
+    "sfo",
+    "--test-ids",
+    "1",
+    "--tile-size",
+    "8",
+)
 
 
 def convert(indir, outdir, *extra):
@@ -88,14 +101,37 @@ def test_edge_tiles_keep_writes_every_cell_smaller_at_the_edges(tmp_path, source
 
 def test_output_is_identical_for_any_thread_count(tmp_path):
     make_inria(tmp_path / "in", train={"vienna": [1, 2, 6, 7], "austin": [1, 2, 6, 7]}, test={"sfo": [1, 2]})
-    args = ("--locations", "vienna", "austin", "--ids", "1", "2", "6", "7", "--val-ids", "1", "2",
-            "--test-locations", "sfo", "--test-ids", "1", "2", "--tile-size", "8")
+    args = (
+        "--locations",
+        "vienna",
+        "austin",
+        "--ids",
+        "1",
+        "2",
+        "6",
+        "7",
+        "--val-ids",
+        "1",
+        "2",
+        "--test-locations",
+        "sfo",
+        "--test-ids",
+        "1",
+        "2",
+        "--tile-size",
+        "8",
+    )
     convert(tmp_path / "in", tmp_path / "a", *args, "-t", "1")
     convert(tmp_path / "in", tmp_path / "b", *args, "-t", "2")
     for split in ("train", "val", "test"):
         assert (tmp_path / "a" / f"{split}.msgpack").read_bytes() == (tmp_path / "b" / f"{split}.msgpack").read_bytes()
     keys = [s["key"] for s in read(tmp_path / "a" / "train.msgpack")]
-    assert keys == ["vienna6.tif", "vienna7.tif", "austin6.tif", "austin7.tif"]  # locations in the order given, then ids
+    assert keys == [
+        "vienna6.tif",
+        "vienna7.tif",
+        "austin6.tif",
+        "austin7.tif",
+    ]  # locations in the order given, then ids
     assert len(read(tmp_path / "a" / "val.msgpack")) == 4 * 6
 
 
@@ -105,7 +141,10 @@ def test_catalog_entry_and_metadata():
     assert [(s.name, s.samples) for s in info.splits] == [("train", 155), ("val", 4225), ("test", 30420)]
     assert len(InriaBuildings.TRAIN_LOCATIONS) * (36 - len(InriaBuildings.VAL_IDS)) == 155
     # 5000 px = 13 full 384 px tiles + 8 px: 13 x 13 full tiles per image
-    assert len(InriaBuildings.TRAIN_LOCATIONS) * len(InriaBuildings.VAL_IDS) * (InriaBuildings.IMAGE_SIZE // 384) ** 2 == 4225
+    assert (
+        len(InriaBuildings.TRAIN_LOCATIONS) * len(InriaBuildings.VAL_IDS) * (InriaBuildings.IMAGE_SIZE // 384) ** 2
+        == 4225
+    )
     assert InriaBuildings.CLASSES == ("background", "building") and info.sources[0].manual
 
 

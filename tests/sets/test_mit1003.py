@@ -96,7 +96,9 @@ def test_catalog_entry():
     info = get("mit1003")
     assert info.name == "MIT1003" and info.domain == "saliency" and info.extra == "saliency"
     assert [(s.name, s.md5) for s in info.sources] == [
-        ("ALLSTIMULI.zip", "0d7df8b954ecba69b6796e77b9afe4b6"), ("DATA.zip", "ea19d74ad0a0144428c53e9d75c2d71c")]
+        ("ALLSTIMULI.zip", "0d7df8b954ecba69b6796e77b9afe4b6"),
+        ("DATA.zip", "ea19d74ad0a0144428c53e9d75c2d71c"),
+    ]
     assert all(s.url.startswith("http://people.csail.mit.edu/tjudd/WherePeopleLook/") for s in info.sources)
     assert [(s.filename, s.samples) for s in info.splits] == [("MIT1003.msgpack", 1003)]
     assert set(info.sample_keys) == {"key", "image", "experiments"}
@@ -110,8 +112,22 @@ def test_same_samples_as_datadings_apart_from_archive_clutter(tmp_path):
     from datadings.reader import MsgpackReader as ReferenceReader
 
     make_mit1003(tmp_path / "in")
-    subprocess.run([sys.executable, "-m", "datadings.sets.MIT1003_write", str(tmp_path / "in"), "-o",
-                    str(tmp_path / "ref"), "-s", "-y", "--shuffle", "no"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "datadings.sets.MIT1003_write",
+            str(tmp_path / "in"),
+            "-o",
+            str(tmp_path / "ref"),
+            "-s",
+            "-y",
+            "--shuffle",
+            "no",
+        ],
+        check=True,
+        capture_output=True,
+    )
     convert(tmp_path / "in", tmp_path / "out", "--shuffle", "no")
     reference = [s for s in ReferenceReader(str(tmp_path / "ref" / "MIT1003.msgpack"))]
     ours = read(tmp_path / "out" / "MIT1003.msgpack")

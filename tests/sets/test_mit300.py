@@ -51,6 +51,7 @@ def test_a_truncated_archive_is_reported_and_leaves_no_output(tmp_path):
 def test_catalog_entry():
     info = get("MIT300")
     assert [(s.name, s.url, s.md5) for s in info.sources] == [
-        ("BenchmarkIMAGES.zip", "http://saliency.mit.edu/BenchmarkIMAGES.zip", "03ed32bdf5e4289950cd28df89451260")]
+        ("BenchmarkIMAGES.zip", "http://saliency.mit.edu/BenchmarkIMAGES.zip", "03ed32bdf5e4289950cd28df89451260")
+    ]
     assert [(s.filename, s.samples) for s in info.splits] == [("MIT300.msgpack", 300)]
     assert set(info.sample_keys) == {"key", "image"} and info.domain == "saliency"

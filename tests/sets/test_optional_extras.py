@@ -10,7 +10,9 @@ BLOCK = "import sys\nfor name in ('PIL', 'scipy', 'cv2', 'tifffile', 'simplejpeg
 
 
 def run_blocked(code: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", BLOCK + textwrap.dedent(code)], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", BLOCK + textwrap.dedent(code)], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_catalog_imports_and_lists_everything_without_extras():
@@ -56,7 +58,11 @@ def test_a_missing_extra_is_named_before_anything_is_downloaded_or_created(tmp_p
             print(error)
     """)
     assert result.returncode == 0, result.stderr
-    assert "the converter needs" in result.stdout and "scipy" in result.stdout and 'pip install "dings-sets[saliency]"' in result.stdout
+    assert (
+        "the converter needs" in result.stdout
+        and "scipy" in result.stdout
+        and 'pip install "dings-sets[saliency]"' in result.stdout
+    )
     assert "dings-cli[converters]" in result.stdout
     assert list(tmp_path.iterdir()) == []  # no input folder, no output folder, no download
 

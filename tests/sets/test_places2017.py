@@ -66,8 +66,8 @@ def test_every_sample_has_scene_label_class_map_instances_and_contours(tmp_path)
                 assert all(c.dtype == np.int32 and c.ndim == 2 and c.shape[1] == 2 for c in contours)
                 assert corners in [set(map(tuple, c.tolist())) for c in contours]
                 mask = np.zeros((6, 8), np.uint8)
-                mask[top, left:right + 1] = mask[bottom, left:right + 1] = 1
-                mask[top:bottom + 1, left] = mask[top:bottom + 1, right] = 1
+                mask[top, left : right + 1] = mask[bottom, left : right + 1] = 1
+                mask[top : bottom + 1, left] = mask[top : bottom + 1, right] = 1
                 found = cv2.findContours(mask, cv2.RETR_LIST, cv2.CHAIN_APPROX_TC89_L1)[-2]
                 assert [c.tolist() for c in contours] == [f.reshape(-1, 2).tolist() for f in found]
 
@@ -87,14 +87,21 @@ def test_class_counts_are_hand_computed(tmp_path):
     counts = json.loads((tmp_path / "out" / "Places2017_counts.json").read_text())
     assert counts == {"INDEXES": [0, 5, 150], "COUNTS": [0.5, 0.5, 1.0]}
     # frequencies 0.25, 0.25, 0.5: median 0.25
-    assert Places2017.load_statistics(tmp_path / "out" / "Places2017_counts.json")["WEIGHTS"] == pytest.approx([1, 1, 0.5])
+    assert Places2017.load_statistics(tmp_path / "out" / "Places2017_counts.json")["WEIGHTS"] == pytest.approx(
+        [1, 1, 0.5]
+    )
 
 
 def test_color_map_keeps_rgb_order(tmp_path):
     make_places2017(tmp_path / "in")
     convert(tmp_path / "in", tmp_path / "out", "--color-map")
     colors = json.loads((tmp_path / "out" / "Places2017_colors.json").read_text())
-    assert len(colors) == 151 and colors[0] == [0, 0, 0] and colors[1] == [0, 1, 2] and colors[150] == [(447 % 256), 448 % 256, 449 % 256]
+    assert (
+        len(colors) == 151
+        and colors[0] == [0, 0, 0]
+        and colors[1] == [0, 1, 2]
+        and colors[150] == [(447 % 256), 448 % 256, 449 % 256]
+    )
     assert Places2017.load_colors(tmp_path / "out" / "Places2017_colors.json")[1].tolist() == [0, 1, 2]
 
 
@@ -108,16 +115,25 @@ def test_scenelabels_map_image_names_to_ade_scene_positions(tmp_path):
     make_ade20k(tmp_path / "in")
     convert(tmp_path / "in", tmp_path / "out", "--scenelabels")
     assert json.loads((tmp_path / "out" / "Places2017_scenelabels.json").read_text()) == {
-        "ADE_train_00000001.jpg": 1, "ADE_train_00000002.jpg": 2, "ADE_val_00000001.jpg": 0}
+        "ADE_train_00000001.jpg": 1,
+        "ADE_train_00000002.jpg": 2,
+        "ADE_val_00000001.jpg": 0,
+    }
 
 
 def test_bad_boundary_file_names_it_and_leaves_no_output(tmp_path):
     pytest.importorskip("cv2", reason="opencv-python-headless (dings-sets[segmentation]) is not installed")
     make_places2017(tmp_path / "in")
-    write_tar(tmp_path / "in" / "boundaries.tar", {
-        "annotations_boundary/training/ADE_train_00000001.mat": b"not a mat file",
-        "annotations_boundary/training/ADE_train_00000002.mat": boundary_mat(6, 8, {}),
-    })
-    with pytest.raises(ValueError, match=r"boundaries.tar:annotations_boundary/training/ADE_train_00000001.mat: .*not a readable MATLAB"):
+    write_tar(
+        tmp_path / "in" / "boundaries.tar",
+        {
+            "annotations_boundary/training/ADE_train_00000001.mat": b"not a mat file",
+            "annotations_boundary/training/ADE_train_00000002.mat": boundary_mat(6, 8, {}),
+        },
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"boundaries.tar:annotations_boundary/training/ADE_train_00000001.mat: .*not a readable MATLAB",
+    ):
         convert(tmp_path / "in", tmp_path / "out", "--shuffle", "no")
     assert not (tmp_path / "out").exists() or os.listdir(tmp_path / "out") == []

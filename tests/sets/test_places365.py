@@ -44,7 +44,11 @@ def test_every_sample_keeps_member_path_jpeg_and_label(tmp_path, flags):
                 assert sample == {"key": key, "image": image, "label": label}
                 assert type(sample["label"]) is int
     training = read(tmp_path / "out" / "training.msgpack")
-    assert [places.CLASSES[s["label"]] for s in training[::2]] == ["airfield", "apartment_building/outdoor", "zen_garden"]
+    assert [places.CLASSES[s["label"]] for s in training[::2]] == [
+        "airfield",
+        "apartment_building/outdoor",
+        "zen_garden",
+    ]
 
 
 def test_only_the_chosen_variant_files_are_needed(tmp_path):
@@ -53,8 +57,12 @@ def test_only_the_chosen_variant_files_are_needed(tmp_path):
     assert len(read(outputs.written[0])) == 6
     # no other Places365 file is in INDIR, so none other was asked for (it would have been downloaded)
     assert sorted(os.listdir(tmp_path / "in")) == sorted(places.source_names(low_res=True, challenge=True))
-    assert places.source_names() == ["filelist_places365-standard.tar", "train_large_places365standard.tar",
-                                     "val_large.tar", "test_large.tar"]
+    assert places.source_names() == [
+        "filelist_places365-standard.tar",
+        "train_large_places365standard.tar",
+        "val_large.tar",
+        "test_large.tar",
+    ]
 
 
 def test_output_matches_the_reference_converter(tmp_path, monkeypatch):
@@ -77,14 +85,19 @@ def test_unknown_training_class_is_an_error_and_leaves_no_output(tmp_path):
 
     with tarfile.open(tmp_path / "in" / "train_256_places365standard.tar", "a") as tar:
         add_member(tar, "data_256/n/no_such_place/00000001.jpg", jpeg(99))
-    with pytest.raises(ValueError, match=r"member data_256/n/no_such_place/00000001.jpg is in folder 'no_such_place', which is not a Places365 class"):
+    with pytest.raises(
+        ValueError,
+        match=r"member data_256/n/no_such_place/00000001.jpg is in folder 'no_such_place', which is not a Places365 class",
+    ):
         convert(tmp_path / "in", tmp_path / "out", "-l")
     assert not (tmp_path / "out").exists() or os.listdir(tmp_path / "out") == []
 
 
 def test_validation_image_without_label_is_an_error(tmp_path):
     make_places365(tmp_path / "in", val_lines="Places365_val_00000001.jpg 17\n")
-    with pytest.raises(ValueError, match=r"member val_256/Places365_val_00000002.jpg has no label in filelist_places365-standard.tar"):
+    with pytest.raises(
+        ValueError, match=r"member val_256/Places365_val_00000002.jpg has no label in filelist_places365-standard.tar"
+    ):
         convert(tmp_path / "in", tmp_path / "out", "-l")
     assert not (tmp_path / "out" / "validation.msgpack").exists()
 
@@ -123,8 +136,9 @@ def test_catalog_entry_and_help_list_options_and_differences():
     info = get("places365")
     assert info is places.INFO and info.converter == "dings.sets.Places365_write"
     assert [s.name for s in info.splits] == ["training", "validation", "testing"]
-    assert {s.name for s in info.sources} == {n for low in (False, True) for ch in (False, True)
-                                              for n in places.source_names(low, ch)}
+    assert {s.name for s in info.sources} == {
+        n for low in (False, True) for ch in (False, True) for n in places.source_names(low, ch)
+    }
     assert all(s.url.endswith(s.name) and len(s.md5) == 32 for s in info.sources)
     text = converter_parser(info).format_help()
     assert "--low-res" in text and "--challenge" in text and "--shuffle" not in text

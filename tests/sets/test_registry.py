@@ -85,7 +85,12 @@ def test_option_help_placeholders_are_filled_in_the_catalog():
     from dings.sets import Option
 
     option = Option(("--quality",), "JPEG quality (default: %(default)s)", {"type": int, "default": 85})
-    assert option.to_dict() == {"flags": ["--quality"], "help": "JPEG quality (default: 85)", "type": "int", "default": 85}
+    assert option.to_dict() == {
+        "flags": ["--quality"],
+        "help": "JPEG quality (default: 85)",
+        "type": "int",
+        "default": 85,
+    }
     for info in list_datasets():
         for facts in info.to_dict()["options"]:
             assert "%(" not in facts["help"], (info.name, facts)

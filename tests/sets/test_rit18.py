@@ -68,11 +68,11 @@ def test_val_tiles_cover_the_grid_row_by_row_with_smaller_edge_tiles(tmp_path):
         y, x = row * 8, col * 8
         shape = (heights[row], widths[col])
         assert sample["image"].shape == (6, *shape) and sample["image"].dtype == np.uint16
-        assert np.array_equal(sample["image"], source["val_data"][:6, y:y + 8, x:x + 8])
+        assert np.array_equal(sample["image"], source["val_data"][:6, y : y + 8, x : x + 8])
         assert sample["label_image"].dtype == np.int64
-        assert np.array_equal(sample["label_image"], source["val_labels"][y:y + 8, x:x + 8])
+        assert np.array_equal(sample["label_image"], source["val_labels"][y : y + 8, x : x + 8])
         assert sample["mask"].dtype == np.uint8
-        assert np.array_equal(sample["mask"], source["val_data"][6, y:y + 8, x:x + 8])
+        assert np.array_equal(sample["mask"], source["val_data"][6, y : y + 8, x : x + 8])
     # every val pixel is in exactly one tile
     assert sum(s["label_image"].size for s in samples) == 20 * 30
 
@@ -82,7 +82,11 @@ def test_default_tile_size_is_384(tmp_path):
     outputs = convert(tmp_path / "in", tmp_path / "out")
     samples = read(tmp_path / "out" / "val.msgpack")
     assert [(s["key"], s["label_image"].shape) for s in samples] == [
-        ("val_0", (384, 384)), ("val_1", (384, 16)), ("val_2", (6, 384)), ("val_3", (6, 16))]
+        ("val_0", (384, 384)),
+        ("val_1", (384, 16)),
+        ("val_2", (6, 384)),
+        ("val_3", (6, 16)),
+    ]
     assert outputs.written[-1].name == "val.msgpack"
 
 
@@ -137,7 +141,9 @@ def test_hdf5_mat_and_garbage_are_clear_errors(tmp_path):
 
 def test_missing_file_is_downloaded_from_the_catalog_url_and_verified(tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr("dings.tools.sources.download", lambda url, path, **kw: calls.append(url) or path.write_bytes(b"x"))
+    monkeypatch.setattr(
+        "dings.tools.sources.download", lambda url, path, **kw: calls.append(url) or path.write_bytes(b"x")
+    )
     (tmp_path / "in").mkdir()
     with pytest.raises(ChecksumMismatchError, match="rit18_data.mat: md5 mismatch"):
         RIT18_write.main([str(tmp_path / "in"), "-o", str(tmp_path / "out"), "-q"])

@@ -34,7 +34,9 @@ def test_read_tiff_errors_name_the_file_and_the_extra(tmp_path, monkeypatch):
     tifffile.imwrite(tmp_path / "pages.tif", np.arange(2 * 4 * 5, dtype=np.uint8).reshape(2, 4, 5))
     assert np.array_equal(read_tiff(tmp_path / "pages.tif", "X"), np.arange(20, dtype=np.uint8).reshape(1, 4, 5))
     monkeypatch.setitem(sys.modules, "tifffile", None)
-    with pytest.raises(MissingExtraError, match=r'the X converter needs .tifffile.*pip install "dings-sets\[remote-sensing\]"'):
+    with pytest.raises(
+        MissingExtraError, match=r'the X converter needs .tifffile.*pip install "dings-sets\[remote-sensing\]"'
+    ):
         read_tiff(tmp_path / "bad.tif", "X")
 
 
@@ -46,8 +48,8 @@ def test_grid_tiles_share_one_grid_and_count_dropped_cells():
     assert [idx for idx, _ in kept] == list(range(12))
     for idx, (tile, label) in kept:
         y, x = divmod(idx, 4)
-        assert np.array_equal(tile, image[:, y * 8:y * 8 + 8, x * 8:x * 8 + 8])
-        assert np.array_equal(label, labels[y * 8:y * 8 + 8, x * 8:x * 8 + 8])
+        assert np.array_equal(tile, image[:, y * 8 : y * 8 + 8, x * 8 : x * 8 + 8])
+        assert np.array_equal(label, labels[y * 8 : y * 8 + 8, x * 8 : x * 8 + 8])
         assert tile.flags.c_contiguous
     dropped = list(grid_tiles([image, labels], 8, keep_edges=False))
     assert [idx for idx, _ in dropped] == [0, 1, 2, 4, 5, 6]

@@ -46,7 +46,9 @@ def test_val_areas_are_tiled_row_by_row_with_smaller_edge_tiles(tmp_path):
     convert(tmp_path / "in", tmp_path / "out", "--tile-size", "8")
     samples = read(tmp_path / "out" / "Vaihingen_val.msgpack")
     # 20x30 with 8x8 tiles: 3 rows x 4 columns per area, the last row 4 px high, the last column 6 px wide
-    assert [s["key"] for s in samples] == [f"top_mosaic_09cm_area{a}.tif_{i}" for a in Vaihingen.VAL_AREAS for i in range(12)]
+    assert [s["key"] for s in samples] == [
+        f"top_mosaic_09cm_area{a}.tif_{i}" for a in Vaihingen.VAL_AREAS for i in range(12)
+    ]
     for n, sample in enumerate(samples):
         area = Vaihingen.VAL_AREAS[n // 12]
         row, col = divmod(n % 12, 4)
@@ -62,7 +64,8 @@ def test_default_tile_size_gives_one_tile_per_small_area(tmp_path):
     convert(tmp_path / "in", tmp_path / "out")
     samples = read(tmp_path / "out" / "Vaihingen_val.msgpack")
     assert [(s["key"], s["image"].shape) for s in samples] == [
-        (f"top_mosaic_09cm_area{a}.tif_0", (3, 20, 30)) for a in Vaihingen.VAL_AREAS]
+        (f"top_mosaic_09cm_area{a}.tif_0", (3, 20, 30)) for a in Vaihingen.VAL_AREAS
+    ]
 
 
 def test_area_options_float_dsm_and_datadings_dsm_names(tmp_path):
@@ -81,7 +84,24 @@ def test_catalog_entry_and_metadata():
     assert info.splits[0].samples == 11 and info.sources[0].manual
     assert Vaihingen.CLASSES[0] == "Impervious surfaces" and len(Vaihingen.CLASSES) == 6
     assert Vaihingen.COLOR_TO_CLASS_MAP[(0, 0, 255)] == 1 and Vaihingen.COLOR_TO_CLASS_MAP[(0, 0, 0)] == 6
-    assert sorted(Vaihingen.TRAIN_AREAS + Vaihingen.VAL_AREAS) == [1, 3, 5, 7, 11, 13, 15, 17, 21, 23, 26, 28, 30, 32, 34, 37]
+    assert sorted(Vaihingen.TRAIN_AREAS + Vaihingen.VAL_AREAS) == [
+        1,
+        3,
+        5,
+        7,
+        11,
+        13,
+        15,
+        17,
+        21,
+        23,
+        26,
+        28,
+        30,
+        32,
+        34,
+        37,
+    ]
 
 
 def test_missing_folder_says_how_to_obtain_it(tmp_path):
@@ -93,7 +113,9 @@ def test_missing_folder_says_how_to_obtain_it(tmp_path):
 def test_missing_dsm_names_both_file_names_and_leaves_no_output(tmp_path):
     make_vaihingen(tmp_path / "in", areas=(1, 3))
     (tmp_path / "in" / ROOT / "dsm" / "dsm_09cm_matching_area3.tif").unlink()
-    with pytest.raises(FileNotFoundError, match=r"dsm_09cm_matching_area3.tif: missing \(also looked for dsm_mosaic_09cm_area3.tif\)"):
+    with pytest.raises(
+        FileNotFoundError, match=r"dsm_09cm_matching_area3.tif: missing \(also looked for dsm_mosaic_09cm_area3.tif\)"
+    ):
         convert(tmp_path / "in", tmp_path / "out", "--train-areas", "1", "3", "--val-areas", "1")
     assert not (tmp_path / "out").exists() or os.listdir(tmp_path / "out") == []
 
@@ -103,13 +125,17 @@ def test_bad_rasters_are_clear_errors(tmp_path):
     root = tmp_path / "in" / ROOT
     args = ("--train-areas", "1", "--val-areas", "1")
     tifffile.imwrite(root / "dsm" / "dsm_09cm_matching_area1.tif", np.zeros((20, 31), np.float32))
-    with pytest.raises(ValueError, match=r"dsm_09cm_matching_area1.tif: size \(20, 31\) differs from the orthophoto's \(20, 30\)"):
+    with pytest.raises(
+        ValueError, match=r"dsm_09cm_matching_area1.tif: size \(20, 31\) differs from the orthophoto's \(20, 30\)"
+    ):
         convert(tmp_path / "in", tmp_path / "out", *args)
     tifffile.imwrite(root / "dsm" / "dsm_09cm_matching_area1.tif", np.full((20, 30), np.nan, np.float32))
     with pytest.raises(ValueError, match=r"the DSM has NaN or infinite heights"):
         convert(tmp_path / "in", tmp_path / "out", *args)
     tifffile.imwrite(root / "gts_for_participants" / "top_mosaic_09cm_area1.tif", np.zeros((20, 30), np.uint8))
-    with pytest.raises(ValueError, match=r"gts_for_participants/top_mosaic_09cm_area1.tif: expected a 3-band uint8 colour-coded"):
+    with pytest.raises(
+        ValueError, match=r"gts_for_participants/top_mosaic_09cm_area1.tif: expected a 3-band uint8 colour-coded"
+    ):
         convert(tmp_path / "in", tmp_path / "out", *args)
     (root / "top" / "top_mosaic_09cm_area1.tif").write_bytes(b"II*\x00garbage")
     with pytest.raises(ValueError, match=r"top_mosaic_09cm_area1.tif: not a readable TIFF"):

@@ -76,11 +76,14 @@ def test_calculate_weights_prints_hand_computed_statistics(tmp_path, capsys):
 
 def test_missing_member_names_it_and_leaves_no_output(tmp_path):
     root = "VOCdevkit/VOC2012"
-    write_tar(tmp_path / "in" / "VOCtrainval_11-May-2012.tar", {
-        f"{root}/ImageSets/Segmentation/train.txt": b"a\n",
-        f"{root}/ImageSets/Segmentation/val.txt": b"",
-        f"{root}/JPEGImages/a.jpg": b"not checked",
-    })
+    write_tar(
+        tmp_path / "in" / "VOCtrainval_11-May-2012.tar",
+        {
+            f"{root}/ImageSets/Segmentation/train.txt": b"a\n",
+            f"{root}/ImageSets/Segmentation/val.txt": b"",
+            f"{root}/JPEGImages/a.jpg": b"not checked",
+        },
+    )
     with pytest.raises(ValueError, match=r"member VOCdevkit/VOC2012/SegmentationClass/a.png is missing"):
         convert(tmp_path / "in", tmp_path / "out")
     assert not (tmp_path / "out").exists() or os.listdir(tmp_path / "out") == []
@@ -88,11 +91,17 @@ def test_missing_member_names_it_and_leaves_no_output(tmp_path):
 
 def test_corrupt_label_is_a_clear_error(tmp_path):
     root = "VOCdevkit/VOC2012"
-    write_tar(tmp_path / "in" / "VOCtrainval_11-May-2012.tar", {
-        f"{root}/ImageSets/Segmentation/train.txt": b"a\n",
-        f"{root}/JPEGImages/a.jpg": b"x",
-        f"{root}/SegmentationClass/a.png": b"\x89PNG broken",
-    })
-    with pytest.raises(ValueError, match=r"VOCtrainval_11-May-2012.tar:VOCdevkit/VOC2012/SegmentationClass/a.png: decode_image: cannot decode"):
+    write_tar(
+        tmp_path / "in" / "VOCtrainval_11-May-2012.tar",
+        {
+            f"{root}/ImageSets/Segmentation/train.txt": b"a\n",
+            f"{root}/JPEGImages/a.jpg": b"x",
+            f"{root}/SegmentationClass/a.png": b"\x89PNG broken",
+        },
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"VOCtrainval_11-May-2012.tar:VOCdevkit/VOC2012/SegmentationClass/a.png: decode_image: cannot decode",
+    ):
         convert(tmp_path / "in", tmp_path / "out", "--shuffle", "no")
     assert not (tmp_path / "out").exists() or os.listdir(tmp_path / "out") == []

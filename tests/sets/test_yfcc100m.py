@@ -170,7 +170,9 @@ def test_copies_and_pickles_read_independently(packs):
 def test_missing_and_damaged_packs_are_named(packs, tmp_path):
     folder, _ = packs
     (folder / "000000000a.zip").unlink()
-    with pytest.raises(FileNotFoundError, match=r"1 of the 4 image packs in the counts are missing \(e.g. 000000000a.zip\)"):
+    with pytest.raises(
+        FileNotFoundError, match=r"1 of the 4 image packs in the counts are missing \(e.g. 000000000a.zip\)"
+    ):
         reader_of(folder)
     with pytest.raises(FileNotFoundError, match="no such folder"):
         reader_of(tmp_path / "nowhere")
@@ -245,7 +247,9 @@ def test_shipped_counts_and_reject_list(published):
 
 
 def test_default_metadata_needs_every_pack(packs):
-    with pytest.raises(FileNotFoundError, match=r"9456 of the 9456 image packs in the counts are missing \(e.g. 00024a73d1.zip\)"):
+    with pytest.raises(
+        FileNotFoundError, match=r"9456 of the 9456 image packs in the counts are missing \(e.g. 00024a73d1.zip\)"
+    ):
         YFCC100mReader(packs[0])
 
 

@@ -42,5 +42,9 @@ def make_packs(folder: Path) -> dict[str, bytes]:
 
 def expected_keys() -> list[str]:
     """Keys of the images that are not rejected, in reading order."""
-    return [f"{stem}/{name}" for stem in sorted(PACKS) for m, name in enumerate(PACKS[stem])
-            if m not in REJECTED.get(stem, [])]
+    return [
+        f"{stem}/{name}"
+        for stem in sorted(PACKS)
+        for m, name in enumerate(PACKS[stem])
+        if m not in REJECTED.get(stem, [])
+    ]

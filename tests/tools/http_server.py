@@ -90,7 +90,9 @@ class FileServer:
         self._stop = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), name="test-http-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.02,), name="test-http-server", daemon=True
+        )
 
     @property
     def base_url(self) -> str:
@@ -226,4 +228,3 @@ def http_server() -> Iterator[FileServer]:
         yield server
     finally:
         server.stop()
-

@@ -50,8 +50,16 @@ def test_make_parser_parses_every_flag():
         False,
         3,
     )
-    long = parser.parse_args(["--outdir", "o", "--no-confirm", "--skip-verification", "--shuffle", "yes", "--threads", "2"])
-    assert (long.outdir, long.no_confirm, long.skip_verification, long.shuffle, long.threads) == ("o", True, True, True, 2)
+    long = parser.parse_args(
+        ["--outdir", "o", "--no-confirm", "--skip-verification", "--shuffle", "yes", "--threads", "2"]
+    )
+    assert (long.outdir, long.no_confirm, long.skip_verification, long.shuffle, long.threads) == (
+        "o",
+        True,
+        True,
+        True,
+        2,
+    )
 
 
 def test_make_parser_switches_arguments_off_and_keeps_the_description():
@@ -157,7 +165,6 @@ def test_every_default_can_be_overridden():
     assert parser.parse_args([]).dest == "build"
     assert parser.parse_args(["-d", "x"]).dest == "x"
     assert "Where to write." in parser.format_help() and "DIR" in parser.format_help()
-
 
 
 def test_indir_can_be_made_required(capsys):

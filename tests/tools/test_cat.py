@@ -14,7 +14,9 @@ from dings.tools import ImageInfo, cat, render_sample, render_value, sniff_image
 Image = pytest.importorskip("PIL.Image", reason="Pillow builds the test images (installed in the dev env)")
 
 
-def encode(fmt: str, size: tuple[int, int] = (37, 21), mode: str = "RGB", color: tuple = (10, 200, 30), **options) -> bytes:
+def encode(
+    fmt: str, size: tuple[int, int] = (37, 21), mode: str = "RGB", color: tuple = (10, 200, 30), **options
+) -> bytes:
     buffer = io.BytesIO()
     Image.new(mode, size, color).save(buffer, fmt, **options)
     return buffer.getvalue()
@@ -54,19 +56,30 @@ def test_sniff_webp_with_alpha_uses_the_extended_header():
 def test_sniff_big_endian_tiff_and_bigtiff_built_by_hand():
     # classic TIFF, big-endian: IFD at 8 with ImageWidth (SHORT) and ImageLength (LONG)
     classic = b"MM\x00\x2a" + (8).to_bytes(4, "big") + (2).to_bytes(2, "big")
-    classic += (256).to_bytes(2, "big") + (3).to_bytes(2, "big") + (1).to_bytes(4, "big") + (513).to_bytes(2, "big") + b"\0\0"
+    classic += (
+        (256).to_bytes(2, "big") + (3).to_bytes(2, "big") + (1).to_bytes(4, "big") + (513).to_bytes(2, "big") + b"\0\0"
+    )
     classic += (257).to_bytes(2, "big") + (4).to_bytes(2, "big") + (1).to_bytes(4, "big") + (70000).to_bytes(4, "big")
     assert sniff_image(classic) == ImageInfo("TIFF", 513, 70000)
     # BigTIFF, little-endian: 8-byte offsets and counts, LONG8 values
     big = b"II\x2b\x00" + (8).to_bytes(2, "little") + b"\0\0" + (16).to_bytes(8, "little") + (2).to_bytes(8, "little")
-    big += (256).to_bytes(2, "little") + (16).to_bytes(2, "little") + (1).to_bytes(8, "little") + (99).to_bytes(8, "little")
-    big += (257).to_bytes(2, "little") + (3).to_bytes(2, "little") + (1).to_bytes(8, "little") + (12).to_bytes(8, "little")
+    big += (
+        (256).to_bytes(2, "little")
+        + (16).to_bytes(2, "little")
+        + (1).to_bytes(8, "little")
+        + (99).to_bytes(8, "little")
+    )
+    big += (
+        (257).to_bytes(2, "little") + (3).to_bytes(2, "little") + (1).to_bytes(8, "little") + (12).to_bytes(8, "little")
+    )
     assert sniff_image(big) == ImageInfo("TIFF", 99, 12)
 
 
 def test_sniff_bmp_with_top_down_rows_reports_a_positive_height():
     header = b"BM" + (0).to_bytes(4, "little") + b"\0\0\0\0" + (54).to_bytes(4, "little")
-    header += (40).to_bytes(4, "little") + (12).to_bytes(4, "little", signed=True) + (-34).to_bytes(4, "little", signed=True)
+    header += (
+        (40).to_bytes(4, "little") + (12).to_bytes(4, "little", signed=True) + (-34).to_bytes(4, "little", signed=True)
+    )
     assert sniff_image(header + b"\0" * 28) == ImageInfo("BMP", 12, 34)
 
 
@@ -75,7 +88,9 @@ def test_truncated_headers_give_the_format_without_a_size():
     assert sniff_image(encode("PNG")[:18]) == ImageInfo("PNG", None, None)
 
 
-@pytest.mark.parametrize("data", [b"", b"hello world", b"BM is not a bitmap without its header", b"\xff\xd8", bytes(range(256))])
+@pytest.mark.parametrize(
+    "data", [b"", b"hello world", b"BM is not a bitmap without its header", b"\xff\xd8", bytes(range(256))]
+)
 def test_non_images_are_not_sniffed_as_images(data):
     assert sniff_image(data) is None
 

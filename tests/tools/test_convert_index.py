@@ -41,7 +41,9 @@ def test_in_place_conversion_matches_the_writers_files(written, tmp_path):
         assert index_path(legacy, suffix).read_bytes() == index_path(written, suffix).read_bytes(), suffix
     assert index_path(legacy, ".index").exists()  # left as it was
     assert verify(legacy, deep=True, progress=False).ok
-    assert sorted(p.name for p in legacy.parent.iterdir()) == sorted([legacy.name, legacy.name + ".index"] + [legacy.name + s for s in NEW_FILES])
+    assert sorted(p.name for p in legacy.parent.iterdir()) == sorted(
+        [legacy.name, legacy.name + ".index"] + [legacy.name + s for s in NEW_FILES]
+    )
 
 
 @pytest.mark.parametrize("link", [False, True])

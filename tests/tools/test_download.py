@@ -257,8 +257,12 @@ class DriveLike:
                 url = urlsplit(self.path)
                 query = {k: v[0] for k, v in parse_qs(url.query).items()}
                 drive.requests.append((url.path, query, self.headers.get("Range"), self.headers.get("Cookie")))
-                confirmed = (url.path == "/download" and query.get("confirm") == "t" and query.get("uuid") == "u-123") or (
-                    url.path == "/uc" and query.get("confirm") == "Xy9z" and "download_warning_7=Xy9z" in (self.headers.get("Cookie") or "")
+                confirmed = (
+                    url.path == "/download" and query.get("confirm") == "t" and query.get("uuid") == "u-123"
+                ) or (
+                    url.path == "/uc"
+                    and query.get("confirm") == "Xy9z"
+                    and "download_warning_7=Xy9z" in (self.headers.get("Cookie") or "")
                 )
                 if confirmed:
                     start = int(self.headers["Range"].split("=")[1].rstrip("-")) if self.headers.get("Range") else 0
@@ -270,7 +274,11 @@ class DriveLike:
                     self.end_headers()
                     self.wfile.write(drive.data[start:])
                     return
-                page = (drive.FORM if drive.style == "form" else drive.LINK).format(base=drive.base, id=query.get("id", "")).encode()
+                page = (
+                    (drive.FORM if drive.style == "form" else drive.LINK)
+                    .format(base=drive.base, id=query.get("id", ""))
+                    .encode()
+                )
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(page)))

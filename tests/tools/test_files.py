@@ -33,7 +33,10 @@ def test_reads_each_compression_by_magic_bytes_whatever_the_name(tmp_path, kind)
         assert f.readlines() == ["größe: 1\n", "line two\n"]
 
 
-@pytest.mark.parametrize("suffix, decompress", [(".gz", gzip.decompress), (".xz", lzma.decompress), (".bz2", bz2.decompress), (".txt", bytes)])
+@pytest.mark.parametrize(
+    "suffix, decompress",
+    [(".gz", gzip.decompress), (".xz", lzma.decompress), (".bz2", bz2.decompress), (".txt", bytes)],
+)
 def test_writes_by_extension(tmp_path, suffix, decompress):
     path = tmp_path / f"out{suffix}"
     with open_comp(path, "wt", level=1) as f:

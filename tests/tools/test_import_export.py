@@ -48,16 +48,18 @@ def rich(tmp_path):
     path = tmp_path / "rich.msgpack"
     with FileWriter(path, progress=False) as writer:
         for i in range(23):
-            writer.write({
-                "key": f"group{i % 2}/item.{i:03d}.jpg" if i % 3 else f"plain{i}",
-                "image": jpeg(i),
-                "label": i % 4,
-                "caption": f"caption {i}",
-                "embedding": np.arange(3, dtype=np.float32) * i,
-                "grid": np.full((2, 2), i, dtype=np.int16),
-                "score": i / 7,
-                "blob": bytes([i, i]),
-            })
+            writer.write(
+                {
+                    "key": f"group{i % 2}/item.{i:03d}.jpg" if i % 3 else f"plain{i}",
+                    "image": jpeg(i),
+                    "label": i % 4,
+                    "caption": f"caption {i}",
+                    "embedding": np.arange(3, dtype=np.float32) * i,
+                    "grid": np.full((2, 2), i, dtype=np.int16),
+                    "score": i / 7,
+                    "blob": bytes([i, i]),
+                }
+            )
     write_label_names(path, ["w", "x", "y", "z"])
     return path
 
@@ -77,7 +79,12 @@ def test_webdataset_round_trip_and_the_webdataset_package_reads_it(rich, tmp_pat
     wds = pytest.importorskip("webdataset")
     shards = export_webdataset(rich, tmp_path / "wds" / "rich.tar", shard_size=10, progress=False)
     assert [p.name for p in shards] == ["rich-000000.tar", "rich-000001.tar", "rich-000002.tar"]
-    import_source(str(tmp_path / "wds" / "rich-{000000..000002}.tar"), tmp_path / "back.msgpack", labels=["w", "x", "y", "z"], progress=False)
+    import_source(
+        str(tmp_path / "wds" / "rich-{000000..000002}.tar"),
+        tmp_path / "back.msgpack",
+        labels=["w", "x", "y", "z"],
+        progress=False,
+    )
     assert same(read(rich), read(tmp_path / "back.msgpack"))
     assert load_label_names(tmp_path / "back.msgpack") == ["w", "x", "y", "z"]
     loaded = list(wds.WebDataset([str(p) for p in shards], shardshuffle=False).decode("rgb8"))
@@ -86,7 +93,10 @@ def test_webdataset_round_trip_and_the_webdataset_package_reads_it(rich, tmp_pat
     assert np.array_equal(loaded[5]["embedding.npy"], np.arange(3, dtype=np.float32) * 5)
     # exporting again to fewer shards removes the stale ones, and the bytes repeat
     first = shards[0].read_bytes()
-    assert export_webdataset(rich, tmp_path / "wds" / "rich.tar", shard_size=20, overwrite=True, progress=False) == shards[:2]
+    assert (
+        export_webdataset(rich, tmp_path / "wds" / "rich.tar", shard_size=20, overwrite=True, progress=False)
+        == shards[:2]
+    )
     assert not shards[2].exists() and shards[0].read_bytes()[:10240] == first[:10240]
 
 
@@ -94,7 +104,16 @@ def test_parquet_round_trip_readable_by_pyarrow_and_datasets(rich, tmp_path):
     pq = pytest.importorskip("pyarrow.parquet")
     [path] = export(rich, tmp_path / "rich.parquet", "parquet", progress=False)
     table = pq.read_table(path)
-    assert table.num_rows == 23 and table.column_names == ["key", "image", "label", "caption", "embedding", "grid", "score", "blob"]
+    assert table.num_rows == 23 and table.column_names == [
+        "key",
+        "image",
+        "label",
+        "caption",
+        "embedding",
+        "grid",
+        "score",
+        "blob",
+    ]
     assert table.column("image")[4].as_py() == jpeg(4)
     import_source(path, tmp_path / "back.msgpack", progress=False)
     assert same(read(rich), read(tmp_path / "back.msgpack"))
@@ -108,7 +127,9 @@ def test_folder_round_trip(tree, tmp_path):
     import_folder(tree, tmp_path / "a.msgpack", progress=False)
     out = export_folder(tmp_path / "a.msgpack", tmp_path / "exported", progress=False)
     assert sorted(p.name for p in out.iterdir()) == ["cat", "dog", "eel", "zebra"]
-    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.jpg")) == sorted(p.relative_to(tree).as_posix() for p in tree.rglob("*.jpg"))
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.jpg")) == sorted(
+        p.relative_to(tree).as_posix() for p in tree.rglob("*.jpg")
+    )
     import_folder(out, tmp_path / "b.msgpack", progress=False)
     assert same(read(tmp_path / "a.msgpack"), read(tmp_path / "b.msgpack"))
     assert load_label_names(tmp_path / "b.msgpack") == ["cat", "dog", "eel", "zebra"]

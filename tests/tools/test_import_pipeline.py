@@ -65,7 +65,9 @@ def test_shuffling_a_stream_goes_through_a_temporary_file(tmp_path):
     assert result.samples == 50
     order = keys(tmp_path / "s.msgpack")
     assert sorted(order) == sorted(f"k{i}" for i in range(50)) and order != [f"k{i}" for i in range(50)]
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"s.msgpack{s}" for s in ("", ".offsets", ".keys", ".key_hashes", ".filter", ".crc32", ".md5"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        f"s.msgpack{s}" for s in ("", ".offsets", ".keys", ".key_hashes", ".filter", ".crc32", ".md5")
+    )
 
 
 def test_shards_are_read_by_sharded_reader_and_carry_label_names(tree, tmp_path):
@@ -97,7 +99,12 @@ def test_a_failed_import_keeps_the_old_dataset_and_leaves_nothing(tree, tmp_path
 
 def test_import_samples_checks_labels_and_keys(tmp_path):
     with pytest.raises(ImportDataError, match=r"sample 'b': label 2 is outside the class list \(0 … 1"):
-        import_samples([{"key": "a", "label": 0}, {"key": "b", "label": 2}], tmp_path / "x.msgpack", label_names=["n", "m"], progress=False)
+        import_samples(
+            [{"key": "a", "label": 0}, {"key": "b", "label": 2}],
+            tmp_path / "x.msgpack",
+            label_names=["n", "m"],
+            progress=False,
+        )
     with pytest.raises(ImportDataError, match=r"sample 'a': duplicate key 'a'"):
         import_samples([{"key": "a"}, {"key": "a"}], tmp_path / "x.msgpack", progress=False)
     with pytest.raises(ImportDataError, match=r"sample 'a': unreadable image"):

@@ -69,7 +69,13 @@ def test_flat_folder_has_no_labels_and_include_exclude_choose_files(tmp_path):
     (root / "sub" / "deep.png").write_bytes(image_bytes(9, "PNG"))
     result = import_folder(root, tmp_path / "a.msgpack", progress=False)
     assert result.label_names is None and load_label_names(tmp_path / "a.msgpack") is None
-    assert [s["key"] for s in read(tmp_path / "a.msgpack")] == ["img0.png", "img1.png", "img2.png", "img3.png", "sub/deep.png"]
+    assert [s["key"] for s in read(tmp_path / "a.msgpack")] == [
+        "img0.png",
+        "img1.png",
+        "img2.png",
+        "img3.png",
+        "sub/deep.png",
+    ]
     assert all("label" not in s for s in read(tmp_path / "a.msgpack"))
     import_folder(root, tmp_path / "b.msgpack", include=["*.png"], exclude=["sub/*", "*3.png"], progress=False)
     assert [s["key"] for s in read(tmp_path / "b.msgpack")] == ["img0.png", "img1.png", "img2.png"]
@@ -130,7 +136,9 @@ def test_tsv_and_jsonl_lists_relative_to_the_list_file(tmp_path):
     import_list(tmp_path / "list.tsv", tmp_path / "tsv.msgpack", progress=False)
     assert [s["label"] for s in read(tmp_path / "tsv.msgpack")] == [0, 1, 2]  # digits stay numbers, no names
     assert load_label_names(tmp_path / "tsv.msgpack") is None
-    lines = [json.dumps({"key": f"k{i}", "path": p, "label": i % 2, "box": [i, i + 1]}) for i, p in enumerate(sorted(files))]
+    lines = [
+        json.dumps({"key": f"k{i}", "path": p, "label": i % 2, "box": [i, i + 1]}) for i, p in enumerate(sorted(files))
+    ]
     (tmp_path / "list.jsonl").write_text("\n".join(lines) + "\n")
     import_list(tmp_path / "list.jsonl", tmp_path / "json.msgpack", progress=False)
     samples = read(tmp_path / "json.msgpack")
@@ -167,20 +175,24 @@ def test_parquet_table_columns_become_fields(tmp_path):
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")
     images = [image_bytes(i) for i in range(5)]
-    table = pa.table({
-        "image": pa.array(images, pa.binary()),
-        "label": ["dog", "cat", "dog", "bird", "cat"],
-        "blob": pa.array([bytes([i]) for i in range(5)], pa.binary()),
-        "embedding": pa.array([[float(i), 0.5] for i in range(5)], pa.list_(pa.float32())),
-        "score": [0.1 * i for i in range(5)],
-    })
+    table = pa.table(
+        {
+            "image": pa.array(images, pa.binary()),
+            "label": ["dog", "cat", "dog", "bird", "cat"],
+            "blob": pa.array([bytes([i]) for i in range(5)], pa.binary()),
+            "embedding": pa.array([[float(i), 0.5] for i in range(5)], pa.list_(pa.float32())),
+            "score": [0.1 * i for i in range(5)],
+        }
+    )
     pq.write_table(table, tmp_path / "t.parquet", row_group_size=2)
     result = import_table(tmp_path / "t.parquet", tmp_path / "out.msgpack", threads=2, progress=False)
     assert result.label_names == ["bird", "cat", "dog"]
     samples = read(tmp_path / "out.msgpack")
     assert [s["key"] for s in samples] == ["0", "1", "2", "3", "4"]
     assert [s["label"] for s in samples] == [2, 1, 2, 0, 1]
-    assert samples[3]["image"] == images[3] and samples[3]["blob"] == b"\x03" and samples[3]["score"] == pytest.approx(0.3)
+    assert (
+        samples[3]["image"] == images[3] and samples[3]["blob"] == b"\x03" and samples[3]["score"] == pytest.approx(0.3)
+    )
     assert samples[3]["embedding"].dtype == np.float32 and samples[3]["embedding"].tolist() == [3.0, 0.5]
 
 
@@ -192,9 +204,13 @@ def test_feather_table_with_image_paths_and_hugging_face_image_structs(tmp_path)
     feather.write_feather(table, tmp_path / "t.feather")
     import_table(tmp_path / "t.feather", tmp_path / "a.msgpack", root=tmp_path / "img", progress=False)
     assert [(s["key"], s["image"], s["label"]) for s in read(tmp_path / "a.msgpack")] == [
-        ("first", files["x/00.jpg"], 0), ("second", files["x/01.jpg"], 1)]
-    struct = pa.array([{"bytes": files["x/00.jpg"], "path": None}, {"bytes": None, "path": "img/x/01.jpg"}],
-                      pa.struct([("bytes", pa.binary()), ("path", pa.string())]))
+        ("first", files["x/00.jpg"], 0),
+        ("second", files["x/01.jpg"], 1),
+    ]
+    struct = pa.array(
+        [{"bytes": files["x/00.jpg"], "path": None}, {"bytes": None, "path": "img/x/01.jpg"}],
+        pa.struct([("bytes", pa.binary()), ("path", pa.string())]),
+    )
     feather.write_feather(pa.table({"image": struct}), tmp_path / "hf.arrow")
     assert detect_source(tmp_path / "hf.arrow") == "table"
     import_source(tmp_path / "hf.arrow", tmp_path / "b.msgpack", progress=False)

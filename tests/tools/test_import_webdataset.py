@@ -51,8 +51,18 @@ def write_shards(folder, count: int = 25, per_shard: int = 10) -> list[dict]:
 
 def test_shards_written_by_webdataset_import_with_decoded_fields(tmp_path):
     written = write_shards(tmp_path)
-    assert sorted(p.name for p in tmp_path.glob("*.tar")) == ["train-000000.tar", "train-000001.tar", "train-000002.tar"]
-    result = import_webdataset(str(tmp_path / "train-{000000..000002}.tar"), tmp_path / "out.msgpack", labels=["a", "b", "c"], threads=2, progress=False)
+    assert sorted(p.name for p in tmp_path.glob("*.tar")) == [
+        "train-000000.tar",
+        "train-000001.tar",
+        "train-000002.tar",
+    ]
+    result = import_webdataset(
+        str(tmp_path / "train-{000000..000002}.tar"),
+        tmp_path / "out.msgpack",
+        labels=["a", "b", "c"],
+        threads=2,
+        progress=False,
+    )
     assert result.samples == 25 and load_label_names(tmp_path / "out.msgpack") == ["a", "b", "c"]
     samples = read(tmp_path / "out.msgpack")
     for sample, source in zip(samples, written, strict=True):
@@ -74,9 +84,15 @@ def test_brace_patterns_lists_and_urls(tmp_path):
     for name in ("train-000000.tar", "train-000001.tar"):
         memory.pipe(f"/shards/{name}", (tmp_path / name).read_bytes())
     import_source("memory://shards/train-{000000..000001}.tar", tmp_path / "url.msgpack", progress=False)
-    import_webdataset([str(tmp_path / "train-000000.tar"), str(tmp_path / "train-000001.tar")], tmp_path / "list.msgpack", progress=False)
+    import_webdataset(
+        [str(tmp_path / "train-000000.tar"), str(tmp_path / "train-000001.tar")],
+        tmp_path / "list.msgpack",
+        progress=False,
+    )
     from_url, from_list = read(tmp_path / "url.msgpack"), read(tmp_path / "list.msgpack")
-    assert len(from_url) == 12 and [s["key"] for s in from_url] == [s["key"] for s in from_list] == [f"part{i // 5}/s{i:03d}" for i in range(12)]
+    assert len(from_url) == 12 and [s["key"] for s in from_url] == [s["key"] for s in from_list] == [
+        f"part{i // 5}/s{i:03d}" for i in range(12)
+    ]
 
 
 def tar_with(path, members: dict[str, bytes]) -> None:

@@ -26,17 +26,33 @@ def test_info_reports_length_files_index_files_and_md5_ok(make_dataset):
     result = info(path, check_md5=True, progress=False)
     assert result.length == 30
     assert result.md5 == "ok" and result.md5_problems == []
-    expected_files = {path.name} | {path.name + s for s in (".offsets", ".keys", ".key_hashes", ".filter", ".crc32", ".md5")}
+    expected_files = {path.name} | {
+        path.name + s for s in (".offsets", ".keys", ".key_hashes", ".filter", ".crc32", ".md5")
+    }
     assert set(result.files) == expected_files
     assert result.files[path.name] == path.stat().st_size
     assert result.total_size == sum((path.parent / name).stat().st_size for name in expected_files)
-    assert result.index_files == {".offsets": True, ".keys": True, ".key_hashes": True, ".filter": True, ".crc32": True, ".md5": True, ".index": False}
+    assert result.index_files == {
+        ".offsets": True,
+        ".keys": True,
+        ".key_hashes": True,
+        ".filter": True,
+        ".crc32": True,
+        ".md5": True,
+        ".index": False,
+    }
 
 
 def test_info_summarises_keys_types_dtypes_shapes_and_labels(make_dataset):
     image = png_bytes(8, 5)
     samples = [
-        {"key": f"k{i}", "label": i % 4, "image": image, "arr": np.zeros((2, i % 2 + 1), np.float32), "text": "a" * (i + 1)}
+        {
+            "key": f"k{i}",
+            "label": i % 4,
+            "image": image,
+            "arr": np.zeros((2, i % 2 + 1), np.float32),
+            "text": "a" * (i + 1),
+        }
         for i in range(10)
     ]
     samples[3]["extra"] = None

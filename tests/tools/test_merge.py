@@ -99,7 +99,7 @@ def test_replace_key_equals_packing_the_changed_sample(ds):
 
 
 def test_replace_key_rejects_non_samples():
-    with pytest.raises(ValueError, match="no \"key\""):
+    with pytest.raises(ValueError, match='no "key"'):
         replace_key(packb({"a": 1}), "k")
     with pytest.raises(ValueError, match="not a valid packed map"):
         replace_key(packb([1, 2]), "k")

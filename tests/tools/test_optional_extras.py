@@ -75,7 +75,8 @@ def test_import_works_and_every_public_name_is_there_without_the_extras(blocked)
 
 
 @pytest.mark.parametrize(
-    "name", ["encode_image", "decode_image", "recompress_jpeg", "encode_label_map", "decode_label_map", "write_label_map"]
+    "name",
+    ["encode_image", "decode_image", "recompress_jpeg", "encode_label_map", "decode_label_map", "write_label_map"],
 )
 def test_image_helpers_name_the_image_extra(blocked, name):
     kind, message = blocked["errors"][name]
@@ -116,7 +117,9 @@ def test_require_names_module_and_extra():
     from dings.tools import MissingExtraError, require
 
     assert require("json", "none").dumps([1]) == "[1]"
-    with pytest.raises(MissingExtraError, match=r'loadsomething needs .*no_such_mod_x.*pip install "dings-tools\[demo\]"'):
+    with pytest.raises(
+        MissingExtraError, match=r'loadsomething needs .*no_such_mod_x.*pip install "dings-tools\[demo\]"'
+    ):
         require("no_such_mod_x", "demo", "loadsomething")
     with pytest.raises(ImportError):
         require("no_such_mod_x", "demo")

@@ -34,7 +34,12 @@ def read_all(folder: Path, name: str) -> list[dict]:
 def test_local_engine_writes_every_partition_and_commits(tmp_path):
     result = write_partitioned(payloads(), load, tmp_path / "out", shard_size=2)
     assert result.samples == 20 and result.written == [0, 1, 2, 3] and result.skipped == []
-    assert [Path(p).name for p in result.paths][:4] == ["out-00000-00000.msgpack", "out-00000-00001.msgpack", "out-00000-00002.msgpack", "out-00001-00000.msgpack"]
+    assert [Path(p).name for p in result.paths][:4] == [
+        "out-00000-00000.msgpack",
+        "out-00000-00001.msgpack",
+        "out-00000-00002.msgpack",
+        "out-00001-00000.msgpack",
+    ]
     assert read_all(tmp_path / "out", "out") == [s for p in payloads() for s in load(p)]
     assert load_manifest(tmp_path / "out")["shards"][0]["samples"] == 2
 
@@ -55,7 +60,11 @@ def test_a_stopped_job_resumes_from_the_partitions_it_wrote(tmp_path):
 
 def test_changed_input_is_not_resumed(tmp_path):
     with pytest.raises(RuntimeError):
-        write_partitioned(payloads(), lambda p: (_ for _ in ()).throw(RuntimeError("stop")) if p[0] == 15 else load(p), tmp_path / "out")
+        write_partitioned(
+            payloads(),
+            lambda p: (_ for _ in ()).throw(RuntimeError("stop")) if p[0] == 15 else load(p),
+            tmp_path / "out",
+        )
     changed = payloads()
     changed[1] = [5, 6, 7]  # partition 1 now holds other samples: its old shards do not count
     result = write_partitioned(changed, load, tmp_path / "out")
@@ -86,7 +95,9 @@ RANK_SCRIPT = textwrap.dedent(
 
 def run_rank(rank: int, world: int, out: Path, timeout: float) -> subprocess.Popen:
     env = {**os.environ, "RANK": str(rank), "WORLD_SIZE": str(world)}
-    return subprocess.Popen([sys.executable, "-c", RANK_SCRIPT, str(out), str(timeout)], env=env, stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", RANK_SCRIPT, str(out), str(timeout)], env=env, stdout=subprocess.PIPE, text=True
+    )
 
 
 def test_two_ranks_write_their_partitions_and_rank_0_commits(tmp_path):

@@ -100,7 +100,10 @@ def test_saliency_points_and_maps_are_drawn():
     sample = {
         "key": "sal",
         "image": png(plain(50, size=64)),
-        "experiments": [{"locations": np.array([[50.0, 50.0]]), "map": None}, {"locations": np.zeros((0, 2)), "map": heat}],
+        "experiments": [
+            {"locations": np.array([[50.0, 50.0]]), "map": None},
+            {"locations": np.zeros((0, 2)), "map": heat},
+        ],
     }
     picture = np.asarray(sample_picture(sample)).astype(int)
     assert picture[50, 50, 0] > 200 and picture[50, 50, 1] < 100  # the red dot at (x, y) = (50, 50)
@@ -140,7 +143,9 @@ def write(path, samples):
 
 
 def test_preview_writes_a_png_of_the_chosen_samples(tmp_path):
-    data = write(tmp_path / "d.msgpack", [{"key": f"k{i}", "image": plain(i * 20, size=8), "label": i} for i in range(6)])
+    data = write(
+        tmp_path / "d.msgpack", [{"key": f"k{i}", "image": plain(i * 20, size=8), "label": i} for i in range(6)]
+    )
     out = preview(data, tmp_path / "sheet.png", 4, cell_size=24, progress=False)
     with PIL.open(out) as image:
         assert image.format == "PNG" and image.size == sheet_size(4, 2, 24)

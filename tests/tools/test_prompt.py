@@ -13,7 +13,9 @@ from dings.tools import NonInteractiveError, query_user
 
 def ask(replies, **kwargs):
     out = io.StringIO()
-    answer = query_user("Overwrite x.msgpack?", input_stream=io.StringIO(replies), output=out, interactive=True, **kwargs)
+    answer = query_user(
+        "Overwrite x.msgpack?", input_stream=io.StringIO(replies), output=out, interactive=True, **kwargs
+    )
     return answer, out.getvalue()
 
 

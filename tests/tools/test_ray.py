@@ -30,7 +30,9 @@ def cluster():
     import ray.cloudpickle
 
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    context = ray.init(num_cpus=2, _node_ip_address="127.0.0.1", include_dashboard=False, log_to_driver=False, configure_logging=False)
+    context = ray.init(
+        num_cpus=2, _node_ip_address="127.0.0.1", include_dashboard=False, log_to_driver=False, configure_logging=False
+    )
     try:
         yield context
     finally:
@@ -41,7 +43,12 @@ def load(payload: list[int]):
     """Samples of a partition: one per number, content seeded by the number."""
     for i in payload:
         rng = np.random.default_rng(i)
-        yield {"key": f"k{i:04d}", "label": i % 5, "data": rng.bytes(8 + i % 13), "array": rng.integers(0, 100, size=(2, i % 3 + 1))}
+        yield {
+            "key": f"k{i:04d}",
+            "label": i % 5,
+            "data": rng.bytes(8 + i % 13),
+            "array": rng.integers(0, 100, size=(2, i % 3 + 1)),
+        }
 
 
 def payloads(count: int = 5, size: int = 7) -> list[list[int]]:
@@ -62,14 +69,18 @@ def read_all(pattern: str, **options) -> list[dict]:
 
 
 def equal(a: list[dict], b: list[dict]) -> bool:
-    return len(a) == len(b) and all(x.keys() == y.keys() and all(np.array_equal(x[k], y[k]) for k in x) for x, y in zip(a, b))
+    return len(a) == len(b) and all(
+        x.keys() == y.keys() and all(np.array_equal(x[k], y[k]) for k in x) for x, y in zip(a, b)
+    )
 
 
 def test_ray_writes_the_same_bytes_as_a_local_write(cluster, tmp_path):
     on_ray = write_partitioned(payloads(), load, tmp_path / "ray" / "train", engine="ray", shard_size=3)
     local = write_partitioned(payloads(), load, tmp_path / "local" / "train", engine="local", shard_size=3)
     assert on_ray.written == local.written == [0, 1, 2, 3, 4] and on_ray.samples == 35
-    assert files_of(tmp_path / "ray" / "train") == files_of(tmp_path / "local" / "train")  # shards and manifest, byte for byte
+    assert files_of(tmp_path / "ray" / "train") == files_of(
+        tmp_path / "local" / "train"
+    )  # shards and manifest, byte for byte
     assert equal(read_all(str(tmp_path / "ray" / "train" / "train-*.msgpack")), expected(payloads()))
 
 
@@ -105,7 +116,10 @@ def failing(payload: list[int]):
 def test_a_stopped_job_resumes(cluster, tmp_path):
     with pytest.raises(ImportDataError, match="k0021: unreadable image"):  # the task's own exception, one line
         write_partitioned(payloads(), failing, tmp_path / "train", engine="ray")
-    assert not list((tmp_path / "train").glob("train-*.msgpack")) and not (tmp_path / "train" / "train.manifest.json").exists()
+    assert (
+        not list((tmp_path / "train").glob("train-*.msgpack"))
+        and not (tmp_path / "train" / "train.manifest.json").exists()
+    )
     staged = PartitionedOutput(tmp_path / "train")
     done = [i for i, p in enumerate(payloads()) if staged.verified(i, fingerprint(p)) is not None]
     assert 3 not in done
@@ -119,7 +133,10 @@ def test_duplicate_keys_across_partitions_fail_and_leave_nothing_complete(cluste
     parts[2] = parts[2] + [3]  # k0003 is in partition 0 as well
     with pytest.raises(DuplicateKeyError, match=r"'k0003' is in partition 0 .* and in partition 2"):
         write_partitioned(parts, load, tmp_path / "train", engine="ray")
-    assert not list((tmp_path / "train").glob("train-*.msgpack")) and not (tmp_path / "train" / "train.manifest.json").exists()
+    assert (
+        not list((tmp_path / "train").glob("train-*.msgpack"))
+        and not (tmp_path / "train" / "train.manifest.json").exists()
+    )
 
 
 def test_output_to_s3(cluster, s3):
@@ -138,7 +155,9 @@ def test_output_to_s3(cluster, s3):
     assert sorted(r["key"] for r in rows) == [s["key"] for s in expected(payloads())]
     with pytest.raises(FileExistsError, match="overwrite"):
         write_partitioned(payloads(2), load, url, engine="ray", storage_options=s3.options)
-    smaller = write_partitioned(payloads(2), load, url, engine="ray", shard_size=4, storage_options=s3.options, overwrite=True)
+    smaller = write_partitioned(
+        payloads(2), load, url, engine="ray", shard_size=4, storage_options=s3.options, overwrite=True
+    )
     assert len(smaller.paths) == 4  # the older set's other shards went in the same commit
     assert equal(read_all(f"{url}/train-*.msgpack", storage_options=s3.options), expected(payloads(2)))
 
@@ -146,7 +165,15 @@ def test_output_to_s3(cluster, s3):
 def test_datasink_and_datasource(cluster, tmp_path):
     from dings.tools.ray import DingsDatasink, read_dings
 
-    samples = [{"key": f"s{i:03d}", "label": i % 4, "image": bytes([i]) * (i % 7 + 1), "array": np.full((2, 3), i, dtype=np.float32)} for i in range(60)]
+    samples = [
+        {
+            "key": f"s{i:03d}",
+            "label": i % 4,
+            "image": bytes([i]) * (i % 7 + 1),
+            "array": np.full((2, 3), i, dtype=np.float32),
+        }
+        for i in range(60)
+    ]
     dataset = ray.data.from_items(samples, override_num_blocks=3)
     dataset.write_datasink(DingsDatasink(tmp_path / "sink", shard_size=8))
     manifest = load_manifest(tmp_path / "sink")
@@ -172,9 +199,23 @@ def test_cli_import_with_engine_ray(cluster, tmp_path):
         Image.fromarray(np.full((4, 4, 3), i * 20, dtype=np.uint8)).save(out, format="PNG")
         (folder / f"{i}.png").write_bytes(out.getvalue())
     dings = Path(sys.executable).with_name("dings")
-    command = [str(dings), "import", str(tmp_path / "photos"), str(tmp_path / "out"), "--engine", "ray", "--address", cluster.address_info["gcs_address"], "--partition-size", "4", "-q"]
+    command = [
+        str(dings),
+        "import",
+        str(tmp_path / "photos"),
+        str(tmp_path / "out"),
+        "--engine",
+        "ray",
+        "--address",
+        cluster.address_info["gcs_address"],
+        "--partition-size",
+        "4",
+        "-q",
+    ]
     done = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert [s["key"] for s in read_all(str(tmp_path / "out" / "out-*.msgpack"))] == sorted(f"{c}/{i}.png" for i, c in zip(range(9), ["cat", "dog", "owl"] * 3))
+    assert [s["key"] for s in read_all(str(tmp_path / "out" / "out-*.msgpack"))] == sorted(
+        f"{c}/{i}.png" for i, c in zip(range(9), ["cat", "dog", "owl"] * 3)
+    )
     again = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300)
     assert again.returncode == 1 and again.stderr.count("\n") == 1 and "pass -y/--no-confirm" in again.stderr

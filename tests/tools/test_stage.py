@@ -55,7 +55,9 @@ def test_a_damaged_local_file_is_copied_again(source, tmp_path):
     keys.write_bytes(keys.read_bytes()[:-4])  # incomplete
     result = stage(source, local, progress=False)
     assert sorted(p.name for p in result.copied) == sorted([source.name, keys.name, source.name + ".md5"])
-    assert sorted(p.name for p in result.skipped) == sorted(source.name + s for s in (".offsets", ".key_hashes", ".filter"))
+    assert sorted(p.name for p in result.skipped) == sorted(
+        source.name + s for s in (".offsets", ".key_hashes", ".filter")
+    )
     assert verify(local / source.name, progress=False).ok
 
 

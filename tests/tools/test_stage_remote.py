@@ -38,7 +38,9 @@ def test_stage_copies_a_remote_dataset_and_then_skips_it(s3, source, tmp_path):
 
 
 def test_stage_takes_remote_globs_and_folders(s3, tmp_path):
-    shards = [_servers.write_dataset(tmp_path / "src" / f"part-{i}.msgpack", 10 + i, prefix=f"p{i}-") for i in (2, 10, 1)]
+    shards = [
+        _servers.write_dataset(tmp_path / "src" / f"part-{i}.msgpack", 10 + i, prefix=f"p{i}-") for i in (2, 10, 1)
+    ]
     for shard in shards:
         s3.upload(shard, "stage-shards")
     by_glob = stage(f"s3://{s3.bucket}/stage-shards/part-*.msgpack", tmp_path / "a", storage_options=s3.options, **FAST)

@@ -10,7 +10,24 @@ from hypothesis import strategies as st
 from dings.format import packb, unpackb
 from dings.torch import BatchDecoder, BatchError, BufferPool, Column, collate_columns
 
-DTYPES = ["bool", "int8", "uint8", "int16", "uint16", ">i2", "int32", "uint32", "int64", "uint64", "float16", "float32", ">f4", "float64", "complex64", "complex128"]
+DTYPES = [
+    "bool",
+    "int8",
+    "uint8",
+    "int16",
+    "uint16",
+    ">i2",
+    "int32",
+    "uint32",
+    "int64",
+    "uint64",
+    "float16",
+    "float32",
+    ">f4",
+    "float64",
+    "complex64",
+    "complex128",
+]
 
 ints = st.integers(min_value=-(2**63), max_value=2**64 - 1)
 text = st.text(max_size=40)
@@ -33,7 +50,12 @@ def same(a, b):
     if isinstance(a, dict):
         return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
     if isinstance(a, np.ndarray):
-        return isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
+        return (
+            isinstance(b, np.ndarray)
+            and a.dtype == b.dtype
+            and a.shape == b.shape
+            and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
+        )
     if isinstance(a, Column):
         return isinstance(b, Column) and a.text == b.text and a.tolist() == b.tolist()
     return a == b
@@ -51,15 +73,32 @@ def check(samples, keys=None, expect_fast=True):
 @st.composite
 def layouts(draw):
     """A layout (field -> strategy of values of one kind) and samples following it."""
-    kinds = {"int": st.integers(min_value=-(2**63), max_value=2**63 - 1), "float": st.floats(allow_nan=True), "bool": st.booleans(), "str": text, "bytes": binary, "none": st.none()}
-    names = draw(st.lists(st.text(min_size=1, max_size=6).filter(lambda s: s not in ("key", "nd", "complex")), min_size=1, max_size=5, unique=True))
+    kinds = {
+        "int": st.integers(min_value=-(2**63), max_value=2**63 - 1),
+        "float": st.floats(allow_nan=True),
+        "bool": st.booleans(),
+        "str": text,
+        "bytes": binary,
+        "none": st.none(),
+    }
+    names = draw(
+        st.lists(
+            st.text(min_size=1, max_size=6).filter(lambda s: s not in ("key", "nd", "complex")),
+            min_size=1,
+            max_size=5,
+            unique=True,
+        )
+    )
     fields = {}
     for name in names:
         choice = draw(st.sampled_from([*kinds, "array", "scalar", "nested"]))
         if choice == "array":
             dtype = draw(st.sampled_from(DTYPES))
             shape = tuple(draw(st.lists(st.integers(0, 4), max_size=3)))
-            fields[name] = st.builds(lambda seed, d=dtype, s=shape: np.random.default_rng(seed).integers(0, 100, s).astype(d), st.integers(0, 2**32))
+            fields[name] = st.builds(
+                lambda seed, d=dtype, s=shape: np.random.default_rng(seed).integers(0, 100, s).astype(d),
+                st.integers(0, 2**32),
+            )
         elif choice == "scalar":
             dtype = draw(st.sampled_from(DTYPES))
             fields[name] = st.builds(lambda v, d=dtype: np.array(v).astype(d)[()], st.integers(0, 100))
@@ -87,7 +126,13 @@ def test_selected_keys(samples, data):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.one_of(ints, st.floats(allow_nan=False), text, binary, st.lists(st.integers(0, 1000), max_size=3)), min_size=2, max_size=8))
+@given(
+    st.lists(
+        st.one_of(ints, st.floats(allow_nan=False), text, binary, st.lists(st.integers(0, 1000), max_size=3)),
+        min_size=2,
+        max_size=8,
+    )
+)
 def test_changing_kinds_take_the_fallback_and_agree_or_fail_alike(values):
     samples = [{"key": f"k{i}", "v": v} for i, v in enumerate(values)]
     buffer, starts, stops = pack_all(samples)
@@ -102,7 +147,29 @@ def test_changing_kinds_take_the_fallback_and_agree_or_fail_alike(values):
 
 
 def test_every_int_encoding_in_one_batch():
-    values = [0, 1, 127, 128, 255, 256, 65535, 65536, 2**32 - 1, 2**32, 2**63 - 1, -1, -32, -33, -128, -129, -32768, -32769, -(2**31), -(2**31) - 1, -(2**63)]
+    values = [
+        0,
+        1,
+        127,
+        128,
+        255,
+        256,
+        65535,
+        65536,
+        2**32 - 1,
+        2**32,
+        2**63 - 1,
+        -1,
+        -32,
+        -33,
+        -128,
+        -129,
+        -32768,
+        -32769,
+        -(2**31),
+        -(2**31) - 1,
+        -(2**63),
+    ]
     got = check([{"key": str(i), "v": v} for i, v in enumerate(values)])
     assert got["v"].tolist() == values and got["v"].dtype == np.int64
 

@@ -237,7 +237,11 @@ def test_small_batches_decoded_in_groups_keep_order(make_reader, threads):
     reader = make_reader(500)
     options = dict(shuffle=True, seed=9, even=False, rank=1, world_size=2)
     loader = Loader(reader, 7, threads=threads, **options)
-    assert ids(loader) == reference(reader, 7, **options) == ids(loader.__class__(reader, 7, threads=1, prefetch=1, **options))
+    assert (
+        ids(loader)
+        == reference(reader, 7, **options)
+        == ids(loader.__class__(reader, 7, threads=1, prefetch=1, **options))
+    )
     assert loader._sample_bytes < 100  # known after the first epoch: later tasks decode groups
     assert ids(loader) == reference(reader, 7, epoch=1, **options)
 
@@ -245,7 +249,11 @@ def test_small_batches_decoded_in_groups_keep_order(make_reader, threads):
 def shm_segments():
     import os
 
-    return {name for name in os.listdir("/dev/shm") if name.startswith("dings-loader-")} if os.path.isdir("/dev/shm") else set()
+    return (
+        {name for name in os.listdir("/dev/shm") if name.startswith("dings-loader-")}
+        if os.path.isdir("/dev/shm")
+        else set()
+    )
 
 
 def live_processes():

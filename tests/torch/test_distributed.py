@@ -46,12 +46,18 @@ def lockstep(loader) -> tuple[list[list[int]], float]:
 
 def rank_main(rank: int, world: int, port: int, queue) -> None:
     try:
-        dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world, timeout=timedelta(seconds=40))
+        dist.init_process_group(
+            "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world, timeout=timedelta(seconds=40)
+        )
         results = {}
         for count, batch in SCENARIOS:
             for workers in (0, 1, 2):
                 ds = IterableDataset(reader_of(count), batch_size=batch, shuffle=True, seed=1)
-                results[(count, batch, workers)] = (ds.rank, ds.world_size, *lockstep(DataLoader(ds, batch_size=batch, num_workers=workers)))
+                results[(count, batch, workers)] = (
+                    ds.rank,
+                    ds.world_size,
+                    *lockstep(DataLoader(ds, batch_size=batch, num_workers=workers)),
+                )
             for threads in (1, 3):  # the Loader: same batches, from the process group's ranks
                 loader = Loader(reader_of(count), batch, threads=threads, shuffle=True, seed=1)
                 results[("loader", count, batch, threads)] = (*loader.ranks(), *lockstep(loader))
@@ -107,7 +113,9 @@ def test_ranks_and_workers_share_every_epoch_exactly(world):
         per_workers = []
         for workers in (0, 1, 2):
             outcome = [results[rank][(count, batch, workers)] for rank in range(world)]
-            assert [(r, w) for r, w, _, _ in outcome] == [(rank, world) for rank in range(world)]  # from the process group
+            assert [(r, w) for r, w, _, _ in outcome] == [
+                (rank, world) for rank in range(world)
+            ]  # from the process group
             batches = [b for _, _, b, _ in outcome]
             assert len({len(b) for b in batches}) == 1  # every rank the same number of batches
             seen = Counter(chain.from_iterable(chain.from_iterable(batches)))

@@ -38,7 +38,9 @@ print("samples", len(seen))
 def test_readme_loader_over_array_samples_warns_nothing(tmp_path):
     result = subprocess.run(
         [sys.executable, "-W", "default", "-c", textwrap.dedent(SCRIPT), str(tmp_path / "a.msgpack")],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["samples", "32"]

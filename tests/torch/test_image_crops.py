@@ -103,7 +103,9 @@ def test_in_a_loader(tmp_path):
         for i in range(10):
             writer.write({"key": f"img{i}", "image": photo(seed=i), "label": i % 3})
     with MsgpackReader(path) as reader:
-        loader = Loader(reader, 4, keys=("image", "label"), tuples=True, transforms={"image": DecodeRandomResizedCrop(48, seed=0)})
+        loader = Loader(
+            reader, 4, keys=("image", "label"), tuples=True, transforms={"image": DecodeRandomResizedCrop(48, seed=0)}
+        )
         batches = list(loader)
         assert [tuple(images.shape) for images, _ in batches] == [(4, 3, 48, 48), (4, 3, 48, 48), (2, 3, 48, 48)]
         assert batches[0][0].dtype == torch.uint8 and batches[2][1].tolist() == [2, 0]

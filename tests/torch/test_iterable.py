@@ -19,7 +19,9 @@ from dings.torch import Compose, IterableDataset
 
 def batches_of(ds, workers=0, batch_size=None, limit=None, persistent=False):
     """The ``i`` values of each batch the DataLoader delivers (up to ``limit`` batches)."""
-    loader = DataLoader(ds, batch_size=batch_size or ds.batch_size, num_workers=workers, persistent_workers=persistent and workers > 0)
+    loader = DataLoader(
+        ds, batch_size=batch_size or ds.batch_size, num_workers=workers, persistent_workers=persistent and workers > 0
+    )
     out = []
     for batch in loader:
         out.append(batch["i"].tolist())
@@ -46,7 +48,9 @@ def test_every_sample_exactly_once_and_equal_batches(memory, count, world, batch
     assert results[0] == results[1] == results[2]  # the same batches whatever the number of workers
     plain = epoch_of(reader, world, 2, batch_size=batch, shuffle=True, seed=5, even=False)
     assert sorted(chain.from_iterable(chain.from_iterable(plain))) == list(range(count))
-    dropped = Counter(chain.from_iterable(chain.from_iterable(epoch_of(reader, world, 2, batch_size=batch, even="drop"))))
+    dropped = Counter(
+        chain.from_iterable(chain.from_iterable(epoch_of(reader, world, 2, batch_size=batch, even="drop")))
+    )
     assert max(dropped.values()) == 1 and count - len(dropped) <= world - 1
     assert len({len(batches) for batches in epoch_of(reader, world, 0, batch_size=batch, even="drop")}) == 1
 
@@ -100,7 +104,9 @@ def test_epochs_advance_and_set_epoch_reaches_workers(memory, persistent):
 def test_iterating_in_the_main_process_advances_epochs(memory):
     ds = IterableDataset(memory(9), batch_size=2, shuffle=True)
     orders = [[s["i"] for s in ds] for _ in range(3)]
-    assert orders == [[s["i"] for s in IterableDataset(memory(9), batch_size=2, shuffle=True, epoch=e)] for e in range(3)]
+    assert orders == [
+        [s["i"] for s in IterableDataset(memory(9), batch_size=2, shuffle=True, epoch=e)] for e in range(3)
+    ]
     assert len({tuple(o) for o in orders}) == 3
 
 
@@ -112,7 +118,9 @@ def test_fixed_size_epochs_continue(memory):
     epochs = [[i for batch in loader for i in batch["i"].tolist()] for _ in range(10)]
     assert all(len(e) == 7 for e in epochs)
     order = EpochOrder(10, "shuffle", seed=4)
-    assert list(chain.from_iterable(epochs)) == list(chain.from_iterable(order.permutation(p).tolist() for p in range(7)))
+    assert list(chain.from_iterable(epochs)) == list(
+        chain.from_iterable(order.permutation(p).tolist() for p in range(7))
+    )
 
 
 class CountingReader(Reader):
@@ -166,7 +174,9 @@ def test_sequential_reads_use_the_readers_range_path():
 
 
 def test_transforms_and_rng_apply(memory):
-    ds = IterableDataset(memory(6), transforms={"i": Compose(lambda v, number: v + number)}, rng=lambda s: {"number": 100}, batch_size=3)
+    ds = IterableDataset(
+        memory(6), transforms={"i": Compose(lambda v, number: v + number)}, rng=lambda s: {"number": 100}, batch_size=3
+    )
     assert batches_of(ds) == [[100, 101, 102], [103, 104, 105]]
     samples = list(IterableDataset(memory(3), transforms=lambda s: {"i": -s["i"]}))
     assert samples == [{"i": 0}, {"i": -1}, {"i": -2}]
@@ -329,10 +339,14 @@ def test_a_pickled_copy_has_its_own_epochs(memory):
     assert ds.epoch == 3 and copy.epoch == 7
 
 
-@pytest.mark.parametrize("options", [dict(quasi=True, chunk_size=3), dict(epoch_size=15, shuffle=True), dict(even="drop", shuffle=True)])
+@pytest.mark.parametrize(
+    "options", [dict(quasi=True, chunk_size=3), dict(epoch_size=15, shuffle=True), dict(even="drop", shuffle=True)]
+)
 def test_resume_in_every_order_mode(memory, options):
     reader = memory(25)
-    full = [batches_of(IterableDataset(reader, batch_size=2, rank=r, world_size=2, epoch=1, **options)) for r in range(2)]
+    full = [
+        batches_of(IterableDataset(reader, batch_size=2, rank=r, world_size=2, epoch=1, **options)) for r in range(2)
+    ]
     datasets = [IterableDataset(reader, batch_size=2, rank=r, world_size=2, epoch=1, **options) for r in range(2)]
     for ds in datasets:
         batches_of(ds, limit=2)

@@ -12,7 +12,9 @@ import torch.utils.data
 
 from dings.torch import DataLoader, Dataset, IterableDataset, enlarge_pipe
 
-linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="only Linux can resize pipes (F_SETPIPE_SZ)")
+linux_only = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="only Linux can resize pipes (F_SETPIPE_SZ)"
+)
 
 
 def pipe_max_size() -> int:
@@ -47,7 +49,9 @@ def test_batches_are_those_of_torchs_dataloader(make_reader, workers, persistent
 @linux_only
 @pytest.mark.parametrize("persistent", [False, True])
 def test_the_workers_result_pipe_is_enlarged_every_epoch(make_reader, persistent):
-    loader = DataLoader(IterableDataset(make_reader(64), batch_size=8), batch_size=8, num_workers=2, persistent_workers=persistent)
+    loader = DataLoader(
+        IterableDataset(make_reader(64), batch_size=8), batch_size=8, num_workers=2, persistent_workers=persistent
+    )
     wanted = min(1 << 20, pipe_max_size())
     for _ in range(2):
         iterator = iter(loader)
@@ -104,7 +108,11 @@ class Tensors(torch.utils.data.IterableDataset):
         info = torch.utils.data.get_worker_info()
         workers, worker = (1, 0) if info is None else (info.num_workers, info.id)
         for i in range(worker, self.count, workers):
-            sample = {"label": i, "small": torch.full((3,), float(i)), "half": torch.full((2,), i, dtype=torch.bfloat16)}
+            sample = {
+                "label": i,
+                "small": torch.full((3,), float(i)),
+                "half": torch.full((2,), i, dtype=torch.bfloat16),
+            }
             if self.large:
                 sample["large"] = torch.full((self.large,), float(i))
             yield sample
@@ -151,7 +159,9 @@ class Special(torch.utils.data.IterableDataset):
         yield {"sparse": dense.to_sparse(), "view": dense.t()}
 
 
-@pytest.mark.filterwarnings("ignore:Sparse invariant checks:UserWarning")  # torch's own, when it rebuilds a sparse tensor
+@pytest.mark.filterwarnings(
+    "ignore:Sparse invariant checks:UserWarning"
+)  # torch's own, when it rebuilds a sparse tensor
 def test_special_tensors_arrive_unchanged():
     loader = DataLoader(Special(), batch_size=None, num_workers=1)
     (sample,) = list(loader)

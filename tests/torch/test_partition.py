@@ -60,7 +60,12 @@ def test_every_position_once_and_even_batch_counts(remaining, world, batch, work
 
 
 @settings(max_examples=200, deadline=None)
-@given(remaining=st.integers(1, 200), world=st.integers(1, 4), batch=st.integers(1, 8), even=st.sampled_from(["repeat", "drop", "none"]))
+@given(
+    remaining=st.integers(1, 200),
+    world=st.integers(1, 4),
+    batch=st.integers(1, 8),
+    even=st.sampled_from(["repeat", "drop", "none"]),
+)
 def test_batches_delivered_by_every_rank_are_a_prefix(remaining, world, batch, even):
     split = Split(remaining, world, batch, even)
     per_rank = [local_batches(split, rank, 2) for rank in range(world)]
@@ -77,7 +82,13 @@ def test_batches_delivered_by_every_rank_are_a_prefix(remaining, world, batch, e
 
 
 def test_even_modes():
-    assert [even_mode(x) for x in (True, False, "repeat", "drop", "none")] == ["repeat", "none", "repeat", "drop", "none"]
+    assert [even_mode(x) for x in (True, False, "repeat", "drop", "none")] == [
+        "repeat",
+        "none",
+        "repeat",
+        "drop",
+        "none",
+    ]
     with pytest.raises(ValueError, match="even must be"):
         even_mode("sometimes")
 
@@ -111,7 +122,9 @@ def test_fixed_size_epochs_continue_where_the_last_one_stopped():
     passes = np.concatenate([order.permutation(p) for p in range(7)])
     assert np.array_equal(stream, passes)
     assert np.array_equal(order.indices(1, 2, 6), stream[9:13])
-    assert order.epoch_length == 7 and EpochOrder(10).epoch_length == 10 and EpochOrder(0, epoch_size=5).epoch_length == 0
+    assert (
+        order.epoch_length == 7 and EpochOrder(10).epoch_length == 10 and EpochOrder(0, epoch_size=5).epoch_length == 0
+    )
 
 
 def test_order_arguments_are_checked():

@@ -18,7 +18,9 @@ from dings.readers import MsgpackReader
 from dings.torch import IterableDataset, SharedMemoryReader
 
 SHM = Path("/dev/shm")
-pytestmark = pytest.mark.skipif(not SHM.is_dir() or not Path("/proc/self/smaps").exists(), reason="needs Linux /dev/shm and /proc")
+pytestmark = pytest.mark.skipif(
+    not SHM.is_dir() or not Path("/proc/self/smaps").exists(), reason="needs Linux /dev/shm and /proc"
+)
 
 
 def mapping_of(path: Path) -> dict:

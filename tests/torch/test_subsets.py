@@ -54,7 +54,9 @@ def test_oversample_balances_classes():
     from dings.readers import ListReader
 
     labels = [0] * 10 + [1] * 3 + [2] * 4
-    base = ListReader([{"key": f"k{i}", "i": i, "label": label} for i, label in enumerate(labels)], numeric_labels=False)
+    base = ListReader(
+        [{"key": f"k{i}", "i": i, "label": label} for i, label in enumerate(labels)], numeric_labels=False
+    )
     reader = Oversample(base, seed=1)
     counts = Counter(s["label"] for s in reader.iter(start=0))
     assert counts == {0: 10, 1: 10, 2: 10} and reader.class_counts == {0: 10, 1: 3, 2: 4}

@@ -85,7 +85,11 @@ def test_label_smoothing(kind):
     assert torch.allclose(out[5]["label"], expected) and torch.isclose(out[5]["label"].sum(), torch.tensor(1.0))
     soft = torch.tensor([0.5, 0.5, 0.0])
     assert torch.allclose(soft_label(soft, 3), soft)
-    for bad in (dict(smoothing=1.0, num_classes=3), dict(smoothing=-0.1, num_classes=3), dict(smoothing=0.1, num_classes=0)):
+    for bad in (
+        dict(smoothing=1.0, num_classes=3),
+        dict(smoothing=-0.1, num_classes=3),
+        dict(smoothing=0.1, num_classes=0),
+    ):
         with pytest.raises(ValueError):
             LabelSmoothing(dataset(kind), **bad)
     with pytest.raises(ValueError, match="num_classes"):
@@ -135,13 +139,22 @@ def test_cutmix_pastes_a_box_whose_area_sets_the_label(kind):
 
 def test_either_or_mixing_and_probability(kind):
     random.seed(2)
-    kinds = [s["__params__"]["mix_kind"] for _ in range(4) for s in samples_of(MixupCutMix(dataset(kind), num_classes=N, record_params=True))]
+    kinds = [
+        s["__params__"]["mix_kind"]
+        for _ in range(4)
+        for s in samples_of(MixupCutMix(dataset(kind), num_classes=N, record_params=True))
+    ]
     assert set(kinds) == {1, 2}
-    only_cut = {s["__params__"]["mix_kind"] for s in samples_of(MixupCutMix(dataset(kind), cutmix_p=1.0, num_classes=N, record_params=True))}
+    only_cut = {
+        s["__params__"]["mix_kind"]
+        for s in samples_of(MixupCutMix(dataset(kind), cutmix_p=1.0, num_classes=N, record_params=True))
+    }
     assert only_cut == {2}
     untouched = samples_of(Mixup(dataset(kind), p=0.0, num_classes=N, record_params=True))
     assert all(s["__params__"]["mix_kind"] == 0 and s["__params__"]["mix_lam"] == 1.0 for s in untouched)
-    assert torch.equal(untouched[4]["label"], soft_label(4, N)) and torch.equal(untouched[4]["image"], torch.full((3, 6, 8), 4.0))
+    assert torch.equal(untouched[4]["label"], soft_label(4, N)) and torch.equal(
+        untouched[4]["image"], torch.full((3, 6, 8), 4.0)
+    )
 
 
 def test_mixing_keeps_integer_images_and_channels_last():
@@ -152,14 +165,20 @@ def test_mixing_keeps_integer_images_and_channels_last():
     cut = CutMix(Dataset(reader), num_classes=N, channels_last=True, record_params=True)[5]
     y0, x0, y1, x1 = cut["__params__"]["mix_box"]
     assert y1 <= 6 and x1 <= 8  # the box is taken in (H, W), not in (W, C)
-    arrays = ListReader([{"key": f"a{i}", "image": np.full((2, 4, 4), i, dtype=np.uint8), "label": i} for i in range(3)], numeric_labels=False)
+    arrays = ListReader(
+        [{"key": f"a{i}", "image": np.full((2, 4, 4), i, dtype=np.uint8), "label": i} for i in range(3)],
+        numeric_labels=False,
+    )
     mixed = Mixup(Dataset(arrays), num_classes=3)[1]
     assert isinstance(mixed["image"], np.ndarray) and mixed["image"].dtype == np.uint8
 
 
 def test_mixing_errors_are_clear():
     reader = ListReader(
-        [{"key": "a", "image": torch.zeros(3, 4, 4), "label": 0}, {"key": "b", "image": torch.zeros(3, 5, 5), "label": 1}],
+        [
+            {"key": "a", "image": torch.zeros(3, 4, 4), "label": 0},
+            {"key": "b", "image": torch.zeros(3, 5, 5), "label": 1},
+        ],
         numeric_labels=False,
     )
     with pytest.raises(ValueError, match=r"cannot mix images of shapes \(3, 4, 4\)"):

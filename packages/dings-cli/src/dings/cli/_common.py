@@ -53,7 +53,9 @@ def add_quiet(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     group.add_argument(
-        "--progress", action="store_true", help="show progress bars even when stderr is not a terminal (default: only on one)"
+        "--progress",
+        action="store_true",
+        help="show progress bars even when stderr is not a terminal (default: only on one)",
     )
 
 

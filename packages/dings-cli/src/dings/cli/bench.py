@@ -36,8 +36,16 @@ def run(args: argparse.Namespace) -> int:
     from ._common import print_json
 
     result = bench(
-        args.infile, args.raw, args.shuffle, limit=args.limit, seed=args.seed, separator=args.separator,
-        root_dir=args.root_dir, include=args.include, exclude=args.exclude, progress=progress_flag(args),
+        args.infile,
+        args.raw,
+        args.shuffle,
+        limit=args.limit,
+        seed=args.seed,
+        separator=args.separator,
+        root_dir=args.root_dir,
+        include=args.include,
+        exclude=args.exclude,
+        progress=progress_flag(args),
     )
     if args.json:
         print_json(result.to_dict())

@@ -20,12 +20,20 @@ __all__ = ["add_arguments", "run"]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``dings cat``."""
     parser.add_argument("infile", help="the dataset (NAME.msgpack)")
-    parser.add_argument("-s", "--maxstring", type=int, default=100, help="longest string or bytes shown in full (default %(default)s)")
+    parser.add_argument(
+        "-s", "--maxstring", type=int, default=100, help="longest string or bytes shown in full (default %(default)s)"
+    )
     parser.add_argument("--max-items", type=int, default=20, help="most list items shown (default %(default)s)")
     parser.add_argument("--start", type=int, default=0, help="first sample (negative counts from the end)")
     parser.add_argument("-n", "--count", type=int, default=None, help="print only this many samples")
-    parser.add_argument("--fields", nargs="+", default=None, metavar="KEY", help="show only these sample keys, in this order")
-    parser.add_argument("--json", action="store_true", help="print one JSON object per sample and line (JSON Lines), abbreviated the same way")
+    parser.add_argument(
+        "--fields", nargs="+", default=None, metavar="KEY", help="show only these sample keys, in this order"
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object per sample and line (JSON Lines), abbreviated the same way",
+    )
     add_quiet(parser)
 
 
@@ -41,7 +49,13 @@ def run(args: argparse.Namespace) -> int:
     if args.start < 0 and stop is not None and stop >= 0:
         stop = None
     texts = cat(
-        input_dataset(args.infile), args.maxstring, max_items=args.max_items, start=args.start, stop=stop, fields=args.fields, as_json=args.json
+        input_dataset(args.infile),
+        args.maxstring,
+        max_items=args.max_items,
+        start=args.start,
+        stop=stop,
+        fields=args.fields,
+        as_json=args.json,
     )
     for number, text in enumerate(texts):
         if number and not args.json:

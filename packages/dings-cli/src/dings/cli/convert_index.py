@@ -19,7 +19,9 @@ __all__ = ["add_arguments", "run"]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``dings convert-index`` (datadings' flags)."""
     parser.add_argument("infile", help="the data file (NAME.msgpack) or its .index file")
-    parser.add_argument("-o", "--outdir", metavar="PATH", default=None, help="output folder (default: the input's folder)")
+    parser.add_argument(
+        "-o", "--outdir", metavar="PATH", default=None, help="output folder (default: the input's folder)"
+    )
     parser.add_argument("--link", action="store_true", help="hard-link the data file into PATH instead of copying it")
     add_no_confirm(parser)
     add_quiet(parser)
@@ -36,7 +38,9 @@ def run(args: argparse.Namespace) -> int:
 
     source = data_path(input_dataset(args.infile))
     folder = source.parent if args.outdir is None else Path(args.outdir)
-    outputs = [index_path(folder / source.name, s) for s in (".offsets", ".keys", ".key_hashes", ".filter", ".crc32", ".md5")]
+    outputs = [
+        index_path(folder / source.name, s) for s in (".offsets", ".keys", ".key_hashes", ".filter", ".crc32", ".md5")
+    ]
     if folder.resolve() != source.parent.resolve():
         outputs.append(folder / source.name)
     if index_path(source, ".index").is_file():

@@ -28,7 +28,9 @@ PREVIEW_CELL = 112
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the demo's options to its subparser."""
     parser.add_argument("--dir", type=Path, default=None, help="keep everything here (default: a new temporary folder)")
-    parser.add_argument("--per-class", type=at_least(2), default=75, help="images per class (default %(default)s, 4 classes)")
+    parser.add_argument(
+        "--per-class", type=at_least(2), default=75, help="images per class (default %(default)s, 4 classes)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed of the images and the shuffle")
     add_no_confirm(parser)
     add_quiet(parser)
@@ -177,7 +179,11 @@ def run(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     files = make_images(images, args.per_class, args.seed)
-    _step("images", f"{len(files)} PNGs of {len(CLASSES)} classes ({', '.join(CLASSES)}) in {images}/<class>/", time.perf_counter() - start)
+    _step(
+        "images",
+        f"{len(files)} PNGs of {len(CLASSES)} classes ({', '.join(CLASSES)}) in {images}/<class>/",
+        time.perf_counter() - start,
+    )
 
     start = time.perf_counter()
     # the same as `dings import images/ shapes.msgpack --labels classes.txt`
@@ -213,7 +219,10 @@ def run(args: argparse.Namespace) -> int:
     for raw, order in ((False, False), (True, True)):
         result = bench(train, raw=raw, shuffle=order, progress=progress)
         mode = "raw, shuffled" if raw else "decoded, in order"
-        _step("bench", f"{mode}: {result.samples:,} samples at {result.samples_per_second:,.0f} samples/s, {result.mb_per_second:,.1f} MB/s")
+        _step(
+            "bench",
+            f"{mode}: {result.samples:,} samples at {result.samples_per_second:,.0f} samples/s, {result.mb_per_second:,.1f} MB/s",
+        )
 
     start = time.perf_counter()
     preview(train, sheet, 16, cell_size=PREVIEW_CELL, overwrite=True, progress=progress)

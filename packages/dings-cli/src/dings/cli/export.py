@@ -22,7 +22,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dataset", help="the dataset to export (NAME.msgpack)")
     parser.add_argument("output", help="a .tar file (webdataset), a .parquet file, or a folder")
     parser.add_argument("--to", required=True, choices=("webdataset", "parquet", "folder"), help="the format to write")
-    parser.add_argument("--shard-size", type=int, default=None, metavar="N", help="webdataset: N samples per tar shard (NAME-000000.tar …)")
+    parser.add_argument(
+        "--shard-size",
+        type=int,
+        default=None,
+        metavar="N",
+        help="webdataset: N samples per tar shard (NAME-000000.tar …)",
+    )
     add_no_confirm(parser)
     add_quiet(parser)
 
@@ -52,7 +58,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         first = output.with_name(output.name.removesuffix(".tar") + "-000000.tar") if args.shard_size else output
         overwrite = allow_overwrite([first], args.no_confirm)
-    written = export(input_dataset(args.dataset, "DATASET"), output, args.to, overwrite=overwrite, progress=not args.quiet, **options)
+    written = export(
+        input_dataset(args.dataset, "DATASET"), output, args.to, overwrite=overwrite, progress=not args.quiet, **options
+    )
     if not args.quiet:
         shown = str(written[0]) if len(written) == 1 else f"{len(written)} files {written[0]} … {written[-1]}"
         print(f"exported {args.dataset} → {shown}")

@@ -39,33 +39,105 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``dings import``."""
     parser.add_argument("source", help="folder, list file, table, tar shard (pattern or URL), or Hugging Face dataset")
     parser.add_argument("output", help="the dataset to write (NAME.msgpack; with --shard-size NAME-00000.msgpack …)")
-    parser.add_argument("--from", dest="kind", choices=KINDS, default=None, help="the kind of source (default: detected)")
-    parser.add_argument("--labels", default=None, metavar="FILE", help="the class list, one name a line (default: from the source)")
+    parser.add_argument(
+        "--from", dest="kind", choices=KINDS, default=None, help="the kind of source (default: detected)"
+    )
+    parser.add_argument(
+        "--labels", default=None, metavar="FILE", help="the class list, one name a line (default: from the source)"
+    )
     parser.add_argument("--shuffle", action="store_true", help="write the samples in a random order")
     parser.add_argument("--seed", type=int, default=None, help="seed of --shuffle (default 0)")
-    parser.add_argument("-t", "--threads", type=int, default=0, help="threads reading files (default 0: all CPUs); the output is the same for any count")
-    parser.add_argument("--shard-size", type=int, default=None, metavar="N", help="write shards of N samples (NAME-00000.msgpack …)")
-    parser.add_argument("--recompress", type=int, default=None, metavar="QUALITY", help="re-encode images as JPEG of this quality (default: keep the bytes)")
-    parser.add_argument("--max-size", type=int, default=None, metavar="PIXELS", help="with --recompress: shrink images to at most this size a side")
-    parser.add_argument("--no-image-check", action="store_true", help="do not check that images are JPEG/PNG/GIF/BMP/TIFF/WebP files")
+    parser.add_argument(
+        "-t",
+        "--threads",
+        type=int,
+        default=0,
+        help="threads reading files (default 0: all CPUs); the output is the same for any count",
+    )
+    parser.add_argument(
+        "--shard-size", type=int, default=None, metavar="N", help="write shards of N samples (NAME-00000.msgpack …)"
+    )
+    parser.add_argument(
+        "--recompress",
+        type=int,
+        default=None,
+        metavar="QUALITY",
+        help="re-encode images as JPEG of this quality (default: keep the bytes)",
+    )
+    parser.add_argument(
+        "--max-size",
+        type=int,
+        default=None,
+        metavar="PIXELS",
+        help="with --recompress: shrink images to at most this size a side",
+    )
+    parser.add_argument(
+        "--no-image-check", action="store_true", help="do not check that images are JPEG/PNG/GIF/BMP/TIFF/WebP files"
+    )
     group = parser.add_argument_group("folder")
-    group.add_argument("--layout", choices=("auto", "imagefolder", "flat"), default="auto", help="class folders or a flat folder (default: auto)")
-    group.add_argument("--include", action="append", default=[], metavar="GLOB", help="import only paths matching (repeatable; default: image files)")
-    group.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="skip paths matching (repeatable)")
+    group.add_argument(
+        "--layout",
+        choices=("auto", "imagefolder", "flat"),
+        default="auto",
+        help="class folders or a flat folder (default: auto)",
+    )
+    group.add_argument(
+        "--include",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="import only paths matching (repeatable; default: image files)",
+    )
+    group.add_argument(
+        "--exclude", action="append", default=[], metavar="GLOB", help="skip paths matching (repeatable)"
+    )
     group = parser.add_argument_group("list, table and huggingface")
-    group.add_argument("--root", default=None, help="folder that relative file paths start from (default: the list's or table's folder)")
-    group.add_argument("--path-column", default=None, help="list: the column of file paths (default: path, file, filename …)")
-    group.add_argument("--image-column", default=None, help="table/huggingface: the image column (default: image, img …)")
+    group.add_argument(
+        "--root",
+        default=None,
+        help="folder that relative file paths start from (default: the list's or table's folder)",
+    )
+    group.add_argument(
+        "--path-column", default=None, help="list: the column of file paths (default: path, file, filename …)"
+    )
+    group.add_argument(
+        "--image-column", default=None, help="table/huggingface: the image column (default: image, img …)"
+    )
     group.add_argument("--label-column", default="label", help="the label column (default %(default)s)")
-    group.add_argument("--key-column", default=None, help="a column of unique keys (default: key, else paths or row numbers)")
+    group.add_argument(
+        "--key-column", default=None, help="a column of unique keys (default: key, else paths or row numbers)"
+    )
     group.add_argument("--split", default=None, help="huggingface: the split to import")
     group.add_argument("--config", default=None, help="huggingface: the configuration name for load_dataset")
     group = parser.add_argument_group("writing in partitions (many processes or machines)")
-    group.add_argument("--engine", choices=ENGINES, default=None, help="write partitions in this process (local), as RANK of WORLD_SIZE (ranks) or on Ray Data (ray); default: no partitions")
-    group.add_argument("--address", default=None, help="--engine ray: the Ray cluster (default: RAY_ADDRESS, else a new local instance)")
-    group.add_argument("--partition-size", type=at_least(1), default=10_000, metavar="N", help="--engine: files or rows per partition (default %(default)s)")
-    group.add_argument("--timeout", type=float, default=3600.0, metavar="SECONDS", help="--engine ranks: how long rank 0 waits for the other ranks (default %(default)s)")
-    group.add_argument("--no-resume", action="store_true", help="--engine: rewrite partitions that an earlier, interrupted run left")
+    group.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=None,
+        help="write partitions in this process (local), as RANK of WORLD_SIZE (ranks) or on Ray Data (ray); default: no partitions",
+    )
+    group.add_argument(
+        "--address",
+        default=None,
+        help="--engine ray: the Ray cluster (default: RAY_ADDRESS, else a new local instance)",
+    )
+    group.add_argument(
+        "--partition-size",
+        type=at_least(1),
+        default=10_000,
+        metavar="N",
+        help="--engine: files or rows per partition (default %(default)s)",
+    )
+    group.add_argument(
+        "--timeout",
+        type=float,
+        default=3600.0,
+        metavar="SECONDS",
+        help="--engine ranks: how long rank 0 waits for the other ranks (default %(default)s)",
+    )
+    group.add_argument(
+        "--no-resume", action="store_true", help="--engine: rewrite partitions that an earlier, interrupted run left"
+    )
     add_no_confirm(parser)
     add_quiet(parser)
 
@@ -105,9 +177,20 @@ def run(args: argparse.Namespace) -> int:
     first = Path(shard_pattern(args.output).format(0, index=0)) if args.shard_size else Path(args.output)
     overwrite = allow_overwrite([first], args.no_confirm)
     result = import_source(
-        args.source, args.output, kind, labels=args.labels, shuffle=args.shuffle, seed=args.seed, threads=args.threads,
-        shard_size=args.shard_size, recompress=args.recompress, max_size=args.max_size, check_images=not args.no_image_check,
-        overwrite=overwrite, progress=not args.quiet, **_source_options(kind, args),
+        args.source,
+        args.output,
+        kind,
+        labels=args.labels,
+        shuffle=args.shuffle,
+        seed=args.seed,
+        threads=args.threads,
+        shard_size=args.shard_size,
+        recompress=args.recompress,
+        max_size=args.max_size,
+        check_images=not args.no_image_check,
+        overwrite=overwrite,
+        progress=not args.quiet,
+        **_source_options(kind, args),
     )
     if not args.quiet:
         print(f"imported {kind} {args.source}: {result}")
@@ -128,14 +211,30 @@ def _run_partitioned(args: argparse.Namespace, kind: str) -> int:
     if not is_url(args.output):
         overwrite = allow_overwrite(PartitionedOutput(args.output).existing()[:1], args.no_confirm)
     result = import_partitioned(
-        args.source, args.output, kind, engine=args.engine, partition_size=args.partition_size, shard_size=args.shard_size,
-        labels=args.labels, shuffle=args.shuffle, seed=args.seed, recompress=args.recompress, max_size=args.max_size,
-        check_images=not args.no_image_check, overwrite=overwrite, resume=not args.no_resume, address=args.address,
-        timeout=args.timeout, progress=not args.quiet, **_source_options(kind, args),
+        args.source,
+        args.output,
+        kind,
+        engine=args.engine,
+        partition_size=args.partition_size,
+        shard_size=args.shard_size,
+        labels=args.labels,
+        shuffle=args.shuffle,
+        seed=args.seed,
+        recompress=args.recompress,
+        max_size=args.max_size,
+        check_images=not args.no_image_check,
+        overwrite=overwrite,
+        resume=not args.no_resume,
+        address=args.address,
+        timeout=args.timeout,
+        progress=not args.quiet,
+        **_source_options(kind, args),
     )
     if not args.quiet:
         if result.paths:
             print(f"imported {kind} {args.source} with --engine {args.engine}: {result}")
         else:
-            print(f"imported {kind} {args.source} with --engine {args.engine}: {result.samples:,} samples written by this rank; rank 0 commits")
+            print(
+                f"imported {kind} {args.source} with --engine {args.engine}: {result.samples:,} samples written by this rank; rank 0 commits"
+            )
     return 0

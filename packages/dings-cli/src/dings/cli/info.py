@@ -30,9 +30,13 @@ def _samples(text: str) -> int | str:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``dings info``."""
     parser.add_argument("infile", help="the dataset (NAME.msgpack)")
-    parser.add_argument("--samples", type=_samples, default=1000, metavar="N|all", help="samples to summarise (default %(default)s)")
     parser.add_argument(
-        "--md5", action="store_true", help="also hash every file and compare with the md5 file (reads the whole dataset, as verify does)"
+        "--samples", type=_samples, default=1000, metavar="N|all", help="samples to summarise (default %(default)s)"
+    )
+    parser.add_argument(
+        "--md5",
+        action="store_true",
+        help="also hash every file and compare with the md5 file (reads the whole dataset, as verify does)",
     )
     add_json(parser)
     add_quiet(parser)

@@ -21,7 +21,10 @@ __all__ = ["COMMANDS", "UsageError", "build_parser", "entry", "installed_version
 #: subcommand name → (module, one-line help)
 COMMANDS = {
     "write": ("dings.cli.write", "convert a public dataset (bare: list the datasets that can be written)"),
-    "import": ("dings.cli.import_", "import your own data: image folders, CSV/JSON lists, Parquet, WebDataset, Hugging Face"),
+    "import": (
+        "dings.cli.import_",
+        "import your own data: image folders, CSV/JSON lists, Parquet, WebDataset, Hugging Face",
+    ),
     "export": ("dings.cli.export", "export a dataset to WebDataset shards, Parquet or an ImageFolder tree"),
     "cat": ("dings.cli.cat", "print the samples of a dataset, abbreviated"),
     "info": ("dings.cli.info", "length, files, md5 state and a summary of the sample keys"),
@@ -75,7 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
         )
         sub.set_defaults(module=module)
         parser.get_default("subparsers")[name] = sub
-        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the traceback of an error")
+        sub.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS, help="show the traceback of an error"
+        )
         mod.add_arguments(sub)
     return parser
 

@@ -19,7 +19,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``dings merge`` (datadings' flags)."""
     parser.add_argument("infiles", nargs="+", metavar="INFILE", help="the datasets to merge")
     parser.add_argument("outfile", help="the dataset to write")
-    parser.add_argument("-s", "--strategy", choices=("concat", "random"), default="concat", help="merging strategy (default %(default)s)")
+    parser.add_argument(
+        "-s",
+        "--strategy",
+        choices=("concat", "random"),
+        default="concat",
+        help="merging strategy (default %(default)s)",
+    )
     parser.add_argument("--shuffle", action="store_true", help="shuffle each input before merging")
     parser.add_argument("--seed", type=int, default=None, help="random seed for random and --shuffle (default 0)")
     parser.add_argument("--prefix-keys", action="store_true", help="prefix every key with its input's name and /")
@@ -36,8 +42,14 @@ def run(args: argparse.Namespace) -> int:
     inputs = [input_dataset(p) for p in args.infiles]
     overwrite = allow_overwrite([args.outfile], args.no_confirm)
     path = merge(
-        inputs, args.outfile, args.strategy, args.shuffle, args.seed,
-        prefix_keys=args.prefix_keys, overwrite=overwrite, progress=progress_flag(args),
+        inputs,
+        args.outfile,
+        args.strategy,
+        args.shuffle,
+        args.seed,
+        prefix_keys=args.prefix_keys,
+        overwrite=overwrite,
+        progress=progress_flag(args),
     )
     if not args.quiet:
         print(f"wrote {path}")

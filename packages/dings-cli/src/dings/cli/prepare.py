@@ -21,7 +21,9 @@ __all__ = ["add_arguments", "run"]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``dings prepare``."""
     parser.add_argument("dataset", help="dataset name or alias (see dings sets)")
-    parser.add_argument("--data-dir", default=None, help="data directory (default: $DINGS_DATA or ~/.local/share/dings)")
+    parser.add_argument(
+        "--data-dir", default=None, help="data directory (default: $DINGS_DATA or ~/.local/share/dings)"
+    )
     parser.add_argument("--files", nargs="+", default=None, help="only these source files")
     parser.add_argument("--skip-verification", action="store_true", help="do not check md5 sums")
     add_quiet(parser)
@@ -40,6 +42,12 @@ def run(args: argparse.Namespace) -> int:
                 info.source(name)
     except (UnknownDatasetError, KeyError) as exc:
         raise UsageError(str(exc).strip("'\"")) from None
-    result = prepare(info.name, args.data_dir, files=args.files, skip_verification=args.skip_verification, progress=progress_flag(args))
+    result = prepare(
+        info.name,
+        args.data_dir,
+        files=args.files,
+        skip_verification=args.skip_verification,
+        progress=progress_flag(args),
+    )
     print_json(result)
     return 0

@@ -21,14 +21,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``dings preview``."""
     parser.add_argument("infile", help="the dataset (NAME.msgpack)")
     parser.add_argument("-o", "--outfile", required=True, help="the PNG to write")
-    parser.add_argument("-n", "--count", type=int, default=16, help="number of samples (default %(default)s): the first ones, or random ones with --random")
-    parser.add_argument("--random", action="store_true", help="show randomly chosen samples (in dataset order) instead of the first ones")
-    parser.add_argument("--seed", type=int, default=None, help="random seed of --random (default: a fixed one, so runs repeat)")
+    parser.add_argument(
+        "-n",
+        "--count",
+        type=int,
+        default=16,
+        help="number of samples (default %(default)s): the first ones, or random ones with --random",
+    )
+    parser.add_argument(
+        "--random",
+        action="store_true",
+        help="show randomly chosen samples (in dataset order) instead of the first ones",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=None, help="random seed of --random (default: a fixed one, so runs repeat)"
+    )
     parser.add_argument("--keys", nargs="+", default=None, metavar="KEY", help="show these samples instead")
     parser.add_argument("--columns", type=int, default=None, help="cells per row (default: an about square grid)")
     parser.add_argument("--size", type=int, default=128, help="cell size in pixels (default %(default)s)")
     parser.add_argument("--image-key", default=None, help="the sample key that holds the image (default: found)")
-    parser.add_argument("--dataset", default=None, metavar="NAME", help="use this catalog dataset's label colours (index_to_color)")
+    parser.add_argument(
+        "--dataset", default=None, metavar="NAME", help="use this catalog dataset's label colours (index_to_color)"
+    )
     add_no_confirm(parser)
     add_quiet(parser)
 
@@ -52,7 +66,10 @@ def _palette(name: str):
         module = None
     function = getattr(module, "index_to_color", None)
     if function is None:
-        print(f"dings preview: {info.name} defines no label colours (index_to_color); using the default palette", file=sys.stderr)
+        print(
+            f"dings preview: {info.name} defines no label colours (index_to_color); using the default palette",
+            file=sys.stderr,
+        )
     return function
 
 
@@ -68,8 +85,18 @@ def run(args: argparse.Namespace) -> int:
     source = input_dataset(args.infile)
     overwrite = allow_overwrite([args.outfile], args.no_confirm)
     path = preview(
-        source, args.outfile, args.count, keys=args.keys, columns=args.columns, cell_size=args.size,
-        index_to_color=index_to_color, image_key=args.image_key, random=args.random, seed=args.seed, overwrite=overwrite, progress=progress_flag(args),
+        source,
+        args.outfile,
+        args.count,
+        keys=args.keys,
+        columns=args.columns,
+        cell_size=args.size,
+        index_to_color=index_to_color,
+        image_key=args.image_key,
+        random=args.random,
+        seed=args.seed,
+        overwrite=overwrite,
+        progress=progress_flag(args),
     )
     if not args.quiet:
         print(f"wrote {path}")

@@ -19,7 +19,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("infile", help="the dataset to take samples from")
     parser.add_argument("outfile", help="the dataset to write")
     parser.add_argument("number", type=at_least(0), help="number of samples")
-    parser.add_argument("-s", "--strategy", choices=("sequential", "random"), default="sequential", help="which samples (default %(default)s)")
+    parser.add_argument(
+        "-s",
+        "--strategy",
+        choices=("sequential", "random"),
+        default="sequential",
+        help="which samples (default %(default)s)",
+    )
     parser.add_argument("--seed", type=int, default=None, help="random seed for random (default 0)")
     add_no_confirm(parser)
     add_quiet(parser)
@@ -33,7 +39,9 @@ def run(args: argparse.Namespace) -> int:
 
     source = input_dataset(args.infile)
     overwrite = allow_overwrite([args.outfile], args.no_confirm)
-    path = sample(source, args.outfile, args.number, args.strategy, args.seed, overwrite=overwrite, progress=progress_flag(args))
+    path = sample(
+        source, args.outfile, args.number, args.strategy, args.seed, overwrite=overwrite, progress=progress_flag(args)
+    )
     if not args.quiet:
         print(f"wrote {path}")
     return 0

@@ -26,9 +26,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``dings sets``."""
     parser.add_argument("query", nargs="*", help="search terms: text, tag:X, task:X or domain:X")
     parser.add_argument("--show", metavar="NAME", default=None, help="show every fact about one dataset")
-    parser.add_argument("--vocabulary", action="store_true", help="list the tags, tasks and domains that tag:, task: and domain: take")
-    parser.add_argument("--orphans", action="store_true", help="list folders in the data directory that belong to no dataset")
-    parser.add_argument("--data-dir", default=None, help="data directory for --orphans (default: $DINGS_DATA or ~/.local/share/dings)")
+    parser.add_argument(
+        "--vocabulary", action="store_true", help="list the tags, tasks and domains that tag:, task: and domain: take"
+    )
+    parser.add_argument(
+        "--orphans", action="store_true", help="list folders in the data directory that belong to no dataset"
+    )
+    parser.add_argument(
+        "--data-dir", default=None, help="data directory for --orphans (default: $DINGS_DATA or ~/.local/share/dings)"
+    )
     add_json(parser)
     add_quiet(parser)
 
@@ -53,7 +59,10 @@ def _show(info) -> str:
     if info.aliases:
         lines.append(f"  aliases: {', '.join(info.aliases)}")
     lines.append(f"  tasks: {', '.join(info.tasks) or '-'}; tags: {', '.join(info.tags) or '-'}")
-    lines.append("  splits: " + ", ".join(f"{s.filename} ({s.samples:,} samples)" if s.samples else s.filename for s in info.splits))
+    lines.append(
+        "  splits: "
+        + ", ".join(f"{s.filename} ({s.samples:,} samples)" if s.samples else s.filename for s in info.splits)
+    )
     lines.append("  sources:")
     for source in info.sources:
         where = source.url or f"by hand: {source.instructions or info.homepage}"

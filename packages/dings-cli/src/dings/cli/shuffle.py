@@ -19,12 +19,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("infile", help="the dataset to shuffle (NAME.msgpack)")
     parser.add_argument("outfile", help="the dataset to write")
     add_no_confirm(parser)
-    parser.add_argument("--true-shuffle", action="store_true", help="uniformly random order (random access: slower on disks that seek)")
     parser.add_argument(
-        "--buf-size", type=float, default=0.01,
+        "--true-shuffle", action="store_true", help="uniformly random order (random access: slower on disks that seek)"
+    )
+    parser.add_argument(
+        "--buf-size",
+        type=float,
+        default=0.01,
         help="buffer of the fast shuffle in samples; below 1 a fraction of the dataset (default %(default)s)",
     )
-    parser.add_argument("--chunk-size", type=int, default=16, help="consecutive samples the fast shuffle reads together (default %(default)s)")
+    parser.add_argument(
+        "--chunk-size",
+        type=int,
+        default=16,
+        help="consecutive samples the fast shuffle reads together (default %(default)s)",
+    )
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: a fixed one, so runs repeat)")
     add_quiet(parser)
 
@@ -37,8 +46,14 @@ def run(args: argparse.Namespace) -> int:
 
     overwrite = allow_overwrite([args.outfile], args.no_confirm)
     path = shuffle(
-        input_dataset(args.infile), args.outfile, args.true_shuffle, args.buf_size, args.chunk_size, args.seed,
-        overwrite=overwrite, progress=progress_flag(args),
+        input_dataset(args.infile),
+        args.outfile,
+        args.true_shuffle,
+        args.buf_size,
+        args.chunk_size,
+        args.seed,
+        overwrite=overwrite,
+        progress=progress_flag(args),
     )
     if not args.quiet:
         print(f"wrote {path}")

@@ -40,9 +40,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``dings split`` (datadings' flags)."""
     parser.add_argument("infile", help="the dataset to split")
     parser.add_argument(
-        "split", nargs="+", type=_point, metavar="SPLIT", help="where a new part starts: sample index, fraction (0.8) or percentage (80%%)"
+        "split",
+        nargs="+",
+        type=_point,
+        metavar="SPLIT",
+        help="where a new part starts: sample index, fraction (0.8) or percentage (80%%)",
     )
-    parser.add_argument("-o", "--outfiles", nargs="+", metavar="PATH", default=None, help="output files, one more than positions")
+    parser.add_argument(
+        "-o", "--outfiles", nargs="+", metavar="PATH", default=None, help="output files, one more than positions"
+    )
     add_no_confirm(parser)
     add_quiet(parser)
 
@@ -55,7 +61,9 @@ def run(args: argparse.Namespace) -> int:
 
     source = input_dataset(args.infile)
     if args.outfiles is not None and len(args.outfiles) != len(args.split) + 1:
-        raise UsageError(f"{len(args.split)} split position(s) need {len(args.split) + 1} -o/--outfiles, got {len(args.outfiles)}")
+        raise UsageError(
+            f"{len(args.split)} split position(s) need {len(args.split) + 1} -o/--outfiles, got {len(args.outfiles)}"
+        )
     targets = args.outfiles if args.outfiles is not None else default_split_names(source, len(args.split) + 1)
     overwrite = allow_overwrite(targets, args.no_confirm)
     paths = split(source, args.split, targets, overwrite=overwrite, progress=progress_flag(args))

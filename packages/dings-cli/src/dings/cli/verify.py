@@ -17,7 +17,9 @@ __all__ = ["add_arguments", "run"]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``dings verify``."""
     parser.add_argument("infiles", nargs="+", metavar="INFILE", help="datasets (NAME.msgpack) to check")
-    parser.add_argument("--deep", action="store_true", help="also decode every sample and compare its key with the index")
+    parser.add_argument(
+        "--deep", action="store_true", help="also decode every sample and compare its key with the index"
+    )
     add_json(parser)
     add_quiet(parser)
 

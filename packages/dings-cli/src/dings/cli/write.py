@@ -18,7 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``dings write`` (the rest goes to the converter)."""
     parser.add_argument("dataset", nargs="?", default=None, help="dataset name or alias (omit to list them)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars (passed on to the converter)")
-    parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments of the dataset's converter (see dings write DATASET -h)")
+    parser.add_argument(
+        "args", nargs=argparse.REMAINDER, help="arguments of the dataset's converter (see dings write DATASET -h)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,12 +39,16 @@ def run(args: argparse.Namespace) -> int:
     except UnknownDatasetError as exc:
         raise UsageError(str(exc)) from None
     if info.converter is None:
-        raise RuntimeError(f"{info.name}: has no converter yet; `dings sets --show {info.name}` shows what the catalog knows")
+        raise RuntimeError(
+            f"{info.name}: has no converter yet; `dings sets --show {info.name}` shows what the catalog knows"
+        )
     try:
         outputs = command_line(info.name, [*args.args, *(["-q"] if args.quiet and "-q" not in args.args else [])])
     except ImportError as exc:
         extra = f'pip install "dings-sets[{info.extra}]"' if info.extra else "install its dependencies"
-        raise RuntimeError(f"{info.name}: the converter needs {exc.name or 'a module'}, which is not installed: {extra}") from None
+        raise RuntimeError(
+            f"{info.name}: the converter needs {exc.name or 'a module'}, which is not installed: {extra}"
+        ) from None
     written = getattr(outputs, "written", None)
     if written is not None:
         for path in written:

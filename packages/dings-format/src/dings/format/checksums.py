@@ -43,7 +43,10 @@ def load_checksums(path: str | os.PathLike, length: int) -> np.ndarray | None:
     except FileNotFoundError:
         return None
     if len(content) != 4 * length:
-        raise CorruptIndexError(f"{target}: {len(content)} bytes, expected {4 * length} for {length} samples; rebuild it with `dings convert-index`", path=target)
+        raise CorruptIndexError(
+            f"{target}: {len(content)} bytes, expected {4 * length} for {length} samples; rebuild it with `dings convert-index`",
+            path=target,
+        )
     return np.frombuffer(content, dtype=">u4").astype(np.uint32)
 
 
@@ -64,7 +67,9 @@ def compute_checksums(path: str | os.PathLike, offsets: Sequence[int] | np.ndarr
     bounds = np.asarray(offsets, dtype=np.uint64).tolist()
     size = os.path.getsize(path)
     if not bounds or bounds[0] != 0 or bounds[-1] != size or any(b < a for a, b in zip(bounds, bounds[1:])):
-        raise CorruptIndexError(f"{path}: the offsets do not fit the data file ({size} bytes); checksums cannot be computed", path=path)
+        raise CorruptIndexError(
+            f"{path}: the offsets do not fit the data file ({size} bytes); checksums cannot be computed", path=path
+        )
     result = np.empty(len(bounds) - 1, dtype=np.uint32)
     md5 = hashlib.md5()
     if size == 0:

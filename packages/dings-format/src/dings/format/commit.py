@@ -59,7 +59,9 @@ __all__ = [
 
 _VERSION = 1
 #: ``.NAME.HOST.PID-TOKEN.tmp`` plus an optional suffix (e.g. ``.offsets``)
-_TEMP = re.compile(r"\A\.(?P<name>.+)\.(?P<host>[A-Za-z0-9-]+)\.(?P<pid>\d+)-(?P<token>[0-9a-f]{8})\.tmp(?:\.[A-Za-z0-9_]+)?\Z")
+_TEMP = re.compile(
+    r"\A\.(?P<name>.+)\.(?P<host>[A-Za-z0-9-]+)\.(?P<pid>\d+)-(?P<token>[0-9a-f]{8})\.tmp(?:\.[A-Za-z0-9_]+)?\Z"
+)
 #: how long a reader waits for a live commit (which only renames files) before giving up
 LOCK_TIMEOUT = 60.0
 
@@ -188,7 +190,10 @@ def _locked(folders: Sequence[Path], timeout: float | None) -> Iterator[None]:
                     break
                 except BlockingIOError:
                     if deadline is not None and time.monotonic() > deadline:
-                        raise IncompleteCommitError(f"{folder}: another process is committing a dataset here and did not finish within {timeout:.0f} s; try again", path=folder) from None
+                        raise IncompleteCommitError(
+                            f"{folder}: another process is committing a dataset here and did not finish within {timeout:.0f} s; try again",
+                            path=folder,
+                        ) from None
                     time.sleep(0.005)
         yield
     finally:
@@ -308,7 +313,10 @@ def _roll_forward(primary: Path, plan: dict) -> None:
             os.replace(tmp_path, final_path)
         except FileNotFoundError:
             if not final_path.exists():
-                raise IncompleteCommitError(f"{primary}: cannot finish an interrupted commit: neither {tmp_path} nor {final_path} exists", path=final_path) from None
+                raise IncompleteCommitError(
+                    f"{primary}: cannot finish an interrupted commit: neither {tmp_path} nor {final_path} exists",
+                    path=final_path,
+                ) from None
         folders.add(final_path.parent)
     for name in plan["remove"]:
         (base / name).unlink(missing_ok=True)
@@ -326,7 +334,10 @@ def _load(journal: Path) -> dict | None:
     except FileNotFoundError:
         return None
     except (ValueError, UnicodeDecodeError) as exc:
-        raise IncompleteCommitError(f"{journal}: unreadable commit journal ({exc}); the dataset may be half-written, restore it or write it again", path=journal) from None
+        raise IncompleteCommitError(
+            f"{journal}: unreadable commit journal ({exc}); the dataset may be half-written, restore it or write it again",
+            path=journal,
+        ) from None
     if not isinstance(content, dict) or content.get("dings-commit") != _VERSION:
         raise IncompleteCommitError(f"{journal}: not a dings commit journal of version {_VERSION}", path=journal)
     return content
@@ -336,7 +347,11 @@ def _folders_of(journal: Path, content: dict) -> list[Path]:
     if "primary" in content:
         return [journal.parent, (journal.parent / content["primary"]).parent]
     base = journal.parent
-    names = [n for pair in content.get("renames", []) for n in pair] + content.get("remove", []) + content.get("markers", [])
+    names = (
+        [n for pair in content.get("renames", []) for n in pair]
+        + content.get("remove", [])
+        + content.get("markers", [])
+    )
     return [base] + [(base / n).parent for n in names]
 
 
@@ -360,11 +375,14 @@ def _repair_locked(journal: Path) -> bool:
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, IncompleteCommitError):
             raise
-        raise IncompleteCommitError(f"{journal}: malformed commit journal ({exc}); restore the dataset or write it again", path=journal) from None
+        raise IncompleteCommitError(
+            f"{journal}: malformed commit journal ({exc}); restore the dataset or write it again", path=journal
+        ) from None
     except PermissionError as exc:
         raise IncompleteCommitError(
             f"{journal}: a commit of this dataset was interrupted and cannot be finished without write access ({exc}); "
-            "open it once with write access to finish it", path=journal,
+            "open it once with write access to finish it",
+            path=journal,
         ) from None
 
 
@@ -471,4 +489,3 @@ def belongs_to(data_name: str) -> Callable[[str], bool]:
 def is_dataset_name(name: str) -> bool:
     """Whether ``name`` is a data file name (``*.msgpack``)."""
     return name.endswith(DATA_SUFFIX)
-

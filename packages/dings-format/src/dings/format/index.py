@@ -94,7 +94,9 @@ def hash_keys(keys: Sequence[str], max_tries: int = 1000) -> tuple[bytes, np.nda
         hashes = hash_many(keys, salt)
         if len(np.unique(hashes)) == len(hashes):
             return salt, hashes
-    raise KeyHashCollisionError(f"no salt among {max_tries} tries gives distinct hashes for {len(keys)} keys; are keys unique?")
+    raise KeyHashCollisionError(
+        f"no salt among {max_tries} tries gives distinct hashes for {len(keys)} keys; are keys unique?"
+    )
 
 
 # --- packing index content to bytes (the writers use these, then write and hash the bytes) ---
@@ -209,7 +211,9 @@ def load_md5(path: PathLike) -> dict[str, str]:
     for number, line in enumerate(text.splitlines(), 1):
         digest, sep, name = line.partition("  ")
         if not sep or len(digest) != 32 or not name or any(c not in "0123456789abcdef" for c in digest.lower()):
-            raise CorruptIndexError(f"{target}:{number}: expected '<md5 hex>  <file name>', got {line[:80]!r}", path=target)
+            raise CorruptIndexError(
+                f"{target}:{number}: expected '<md5 hex>  <file name>', got {line[:80]!r}", path=target
+            )
         result[name] = digest.lower()
     return result
 
@@ -242,7 +246,9 @@ def _unpack_index(target: Path, content: bytes, expected: type) -> Any:
     except Exception as exc:  # msgpack raises several exception types for broken input
         raise CorruptIndexError(f"{target}: not a valid msgpack {expected.__name__}: {exc}", path=target) from None
     if not isinstance(value, expected):
-        raise CorruptIndexError(f"{target}: expected a msgpack {expected.__name__}, found {type(value).__name__}", path=target)
+        raise CorruptIndexError(
+            f"{target}: expected a msgpack {expected.__name__}, found {type(value).__name__}", path=target
+        )
     return value
 
 
@@ -267,7 +273,9 @@ def load_key_hashes(path: PathLike) -> tuple[bytes, np.ndarray]:
     """
     target, content = _read(path, ".key_hashes")
     if len(content) < _SALT_SIZE or (len(content) - _SALT_SIZE) % _HASH_SIZE:
-        raise CorruptIndexError(f"{target}: size {len(content)} is not 8 + a multiple of 8; the file is truncated", path=target)
+        raise CorruptIndexError(
+            f"{target}: size {len(content)} is not 8 + a multiple of 8; the file is truncated", path=target
+        )
     return content[:_SALT_SIZE], np.frombuffer(content, dtype=">u8", offset=_SALT_SIZE)
 
 
@@ -284,7 +292,10 @@ def load_filter(path: PathLike) -> simplebloom.BloomFilter:
         raise CorruptIndexError(f"{target}: not a Bloom filter (simplebloom dump) file", path=target)
     declared = int.from_bytes(content[8:16], "big")
     if declared != len(content):
-        raise CorruptIndexError(f"{target}: filter declares {declared} bytes but the file has {len(content)}; it is truncated or damaged", path=target)
+        raise CorruptIndexError(
+            f"{target}: filter declares {declared} bytes but the file has {len(content)}; it is truncated or damaged",
+            path=target,
+        )
     try:
         return simplebloom.BloomFilter.loads(content)
     except Exception as exc:
@@ -318,13 +329,18 @@ def _container_len(path: PathLike, suffix: str, kind: str) -> int:
     else:
         raise CorruptIndexError(f"{target}: does not start with a msgpack {kind} header", path=target)
     if count * per_entry > size - header:
-        raise CorruptIndexError(f"{target}: header declares {count} entries but the file has only {size} bytes; it is damaged", path=target)
+        raise CorruptIndexError(
+            f"{target}: header declares {count} entries but the file has only {size} bytes; it is damaged", path=target
+        )
     try:
         data_size = os.stat(data_path(path)).st_size
     except OSError:
         data_size = None
     if data_size is not None and count > data_size:
-        raise CorruptIndexError(f"{target}: declares {count} samples but the data file has only {data_size} bytes; the index is damaged", path=target)
+        raise CorruptIndexError(
+            f"{target}: declares {count} samples but the data file has only {data_size} bytes; the index is damaged",
+            path=target,
+        )
     return count
 
 

@@ -104,12 +104,14 @@ def load_label_names(path: str | os.PathLike) -> list[str] | None:
         raise CorruptIndexError(f"{target}: not a label-names file (invalid JSON: {exc})", path=target) from None
     names = parsed.get("label_names") if isinstance(parsed, dict) else None
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise CorruptIndexError(f"{target}: not a label-names file (expected {{\"label_names\": [str, …]}})", path=target)
+        raise CorruptIndexError(f'{target}: not a label-names file (expected {{"label_names": [str, …]}})', path=target)
     bound = parsed.get("data_md5")
     if isinstance(bound, str):
         current = _data_md5(data)
         if current is not None and current != bound:
-            warnings.warn(f"{target}: written for another version of {data.name}; its label names are ignored", stacklevel=2)
+            warnings.warn(
+                f"{target}: written for another version of {data.name}; its label names are ignored", stacklevel=2
+            )
             return None
     return names
 

@@ -104,7 +104,9 @@ def _holds_objects(obj: dict) -> bool:
     try:
         return np.dtype(_descr(obj.get(b"type"))).hasobject
     except (TypeError, ValueError) as exc:
-        raise UnsafeDataError(f"refusing to decode an array with an unrecognised dtype {obj.get(b'type')!r}: {exc}") from None
+        raise UnsafeDataError(
+            f"refusing to decode an array with an unrecognised dtype {obj.get(b'type')!r}: {exc}"
+        ) from None
 
 
 def decode(obj: dict) -> Any:
@@ -249,15 +251,27 @@ def unpack_sample(
     except (Exception, RecursionError) as exc:  # msgpack and msgpack-numpy raise many types for damaged bytes
         raise DamagedDataError(
             f"{describe_sample(path, index, key)}: damaged, cannot be decoded ({_describe_error(exc)})",
-            path=path, index=index, key=key,
+            path=path,
+            index=index,
+            key=key,
         ) from None
     if not isinstance(sample, dict):
-        raise DamagedDataError(f"{describe_sample(path, index, key)}: damaged, decodes to a {type(sample).__name__}, not a map", path=path, index=index, key=key)
+        raise DamagedDataError(
+            f"{describe_sample(path, index, key)}: damaged, decodes to a {type(sample).__name__}, not a map",
+            path=path,
+            index=index,
+            key=key,
+        )
     if key is not None:
         try:
             inner = sample.get("key")
         except TypeError:  # an unhashable map key cannot be in a dict, but stay defensive
             inner = None
         if inner != key:
-            raise DamagedDataError(f"{describe_sample(path, index, key)}: damaged, holds the key {inner!r}", path=path, index=index, key=key)
+            raise DamagedDataError(
+                f"{describe_sample(path, index, key)}: damaged, holds the key {inner!r}",
+                path=path,
+                index=index,
+                key=key,
+            )
     return sample

@@ -132,7 +132,9 @@ class PartitionRecord:
             content = json.loads(text)
             if content.get("dings-partition") != _VERSION:
                 raise ValueError("wrong version")
-            shards = [ShardRecord(s["name"], int(s["samples"]), int(s["size"]), dict(s["md5"])) for s in content["shards"]]
+            shards = [
+                ShardRecord(s["name"], int(s["samples"]), int(s["size"]), dict(s["md5"])) for s in content["shards"]
+            ]
             return cls(int(content["partition"]), str(content["fingerprint"]), int(content["samples"]), shards)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"{where}: not a dings partition record ({exc})") from None
@@ -167,7 +169,9 @@ def load_manifest(path: str | os.PathLike) -> dict[str, Any]:
     try:
         content = json.loads(manifest.read_bytes())
     except FileNotFoundError:
-        raise FileNotFoundError(f"{manifest}: no manifest; was this dataset written in partitions, and did its commit finish?") from None
+        raise FileNotFoundError(
+            f"{manifest}: no manifest; was this dataset written in partitions, and did its commit finish?"
+        ) from None
     except ValueError as exc:
         raise ValueError(f"{manifest}: not a dings manifest ({exc})") from None
     if not isinstance(content, dict) or content.get("dings-manifest") != _VERSION:
@@ -175,7 +179,9 @@ def load_manifest(path: str | os.PathLike) -> dict[str, Any]:
     return content
 
 
-def check_unique_keys(hashes: Sequence[np.ndarray], keys_of: Callable[[int], Iterable[str]], names: Sequence[str]) -> None:
+def check_unique_keys(
+    hashes: Sequence[np.ndarray], keys_of: Callable[[int], Iterable[str]], names: Sequence[str]
+) -> None:
     """Raise if a key occurs in more than one partition.
 
     Holds 8 bytes per key (plus a sorted copy): about 230 MB for 14 million keys. Equal hashes are
@@ -204,7 +210,9 @@ def check_unique_keys(hashes: Sequence[np.ndarray], keys_of: Callable[[int], Ite
         for key in keys_of(position):
             first = seen.setdefault(key, position)
             if first != position:
-                raise DuplicateKeyError(f"key {key!r} is in {names[first]} and in {names[position]}; keys must be unique across partitions")
+                raise DuplicateKeyError(
+                    f"key {key!r} is in {names[first]} and in {names[position]}; keys must be unique across partitions"
+                )
 
 
 class PartitionedOutput:
@@ -221,7 +229,14 @@ class PartitionedOutput:
         allow_unsafe: also write object-dtype arrays (stored with pickle).
     """
 
-    def __init__(self, path: str | os.PathLike, *, max_samples: int | None = None, max_bytes: int | None = None, allow_unsafe: bool = False) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        max_samples: int | None = None,
+        max_bytes: int | None = None,
+        allow_unsafe: bool = False,
+    ) -> None:
         self.prefix = Path(output_prefix(path))
         self.folder = self.prefix.parent
         self.name = self.prefix.name
@@ -300,7 +315,9 @@ class PartitionedOutput:
                 return None
         return record
 
-    def write_partition(self, partition: int, samples: Iterable[dict], fingerprint: str = "", *, progress: bool | None = False) -> PartitionRecord:
+    def write_partition(
+        self, partition: int, samples: Iterable[dict], fingerprint: str = "", *, progress: bool | None = False
+    ) -> PartitionRecord:
         """Write one partition's samples as complete shards in the staging folder.
 
         Replaces whatever an earlier attempt of the same partition left (its shards go in the same
@@ -328,7 +345,14 @@ class PartitionedOutput:
         try:
             for sample in samples:
                 if writer is None:
-                    writer = ShardedWriter(pattern, max_samples=limit, max_bytes=self.max_bytes, overwrite=True, progress=progress, allow_unsafe=self.allow_unsafe)
+                    writer = ShardedWriter(
+                        pattern,
+                        max_samples=limit,
+                        max_bytes=self.max_bytes,
+                        overwrite=True,
+                        progress=progress,
+                        allow_unsafe=self.allow_unsafe,
+                    )
                 writer.write(sample)
                 keys.append(sample["key"])
             if writer is None:  # an empty partition: no shards (an earlier attempt's go)
@@ -354,13 +378,17 @@ class PartitionedOutput:
                 for file in dataset_files(self.staging / name):
                     file.unlink(missing_ok=True)
 
-    def wait_for(self, partitions: Sequence[int], fingerprints: Sequence[str], *, timeout: float, poll: float = 0.5) -> list[PartitionRecord]:
+    def wait_for(
+        self, partitions: Sequence[int], fingerprints: Sequence[str], *, timeout: float, poll: float = 0.5
+    ) -> list[PartitionRecord]:
         """Wait until every partition has a record made from its fingerprint (for rank 0 of a job).
 
         Raises:
             TimeoutError: names the partitions still missing after ``timeout`` seconds.
         """
-        return wait_for_records(self.load_record, partitions, fingerprints, str(self.staging), timeout=timeout, poll=poll)
+        return wait_for_records(
+            self.load_record, partitions, fingerprints, str(self.staging), timeout=timeout, poll=poll
+        )
 
     def commit(self, records: Sequence[PartitionRecord], *, overwrite: bool = False) -> dict[str, Any]:
         """Check keys, write the manifest and move every partition's shards into place at once.
@@ -384,7 +412,9 @@ class PartitionedOutput:
         if len(set(numbers)) != len(numbers):
             raise ValueError(f"{self.prefix}: a partition was given twice: {numbers}")
         self.check_overwrite(overwrite)
-        hashes = [np.frombuffer(self.hashes_path(r.partition).read_bytes(), dtype=">u8").astype(np.uint64) for r in ordered]
+        hashes = [
+            np.frombuffer(self.hashes_path(r.partition).read_bytes(), dtype=">u8").astype(np.uint64) for r in ordered
+        ]
 
         def keys_of(position: int) -> Iterable[str]:
             for shard in ordered[position].shards:
@@ -397,9 +427,14 @@ class PartitionedOutput:
                 staged = self.staging / shard.name
                 check_committed(staged)
                 if not staged.is_file():
-                    raise FileNotFoundError(f"{staged}: shard of partition {record.partition} is missing; run the job again to rewrite it")
+                    raise FileNotFoundError(
+                        f"{staged}: shard of partition {record.partition} is missing; run the job again to rewrite it"
+                    )
                 final = self.folder / shard.name
-                renames = [(index_path(staged, s) if s else staged, index_path(final, s) if s else final) for s in _SHARD_SUFFIXES]
+                renames = [
+                    (index_path(staged, s) if s else staged, index_path(final, s) if s else final)
+                    for s in _SHARD_SUFFIXES
+                ]
                 renames = [(t, f) for t, f in renames if t.exists()]
                 datasets.append(DatasetFiles(final, renames, [index_path(final, LEGACY_INDEX_SUFFIX)]))
         if not datasets:
@@ -410,7 +445,11 @@ class PartitionedOutput:
         datasets[-1].renames.append((tmp, self.manifest))  # the manifest appears last
         new = {d.path for d in datasets}
         # a stale shard goes with its label names (a sidecar the dataset files do not list)
-        stale = [DatasetFiles(p, [], dataset_files(p) + [index_path(p, LABEL_NAMES_SUFFIX)]) for p in self.existing() if p not in new]
+        stale = [
+            DatasetFiles(p, [], dataset_files(p) + [index_path(p, LABEL_NAMES_SUFFIX)])
+            for p in self.existing()
+            if p not in new
+        ]
         transaction = Commit(datasets + stale)
         try:
             transaction.run()

@@ -93,7 +93,15 @@ def progress_bar(
     if unit == "B":
         tqdm_kwargs.setdefault("unit_scale", True)
         tqdm_kwargs.setdefault("unit_divisor", 1000)
-    return tqdm(iterable, total=total, desc=desc, unit=unit, disable=None if enabled is None else False, dynamic_ncols=True, **tqdm_kwargs)
+    return tqdm(
+        iterable,
+        total=total,
+        desc=desc,
+        unit=unit,
+        disable=None if enabled is None else False,
+        dynamic_ncols=True,
+        **tqdm_kwargs,
+    )
 
 
 class Progress:
@@ -119,7 +127,9 @@ class Progress:
         self.nbytes = 0
         self._start = time.perf_counter()
         kwargs: dict[str, Any] = {"file": stream} if stream is not None else {}
-        self._bar = progress_bar(total=total, desc=desc, unit=" samples", enabled=enabled, mininterval=interval, **kwargs)
+        self._bar = progress_bar(
+            total=total, desc=desc, unit=" samples", enabled=enabled, mininterval=interval, **kwargs
+        )
 
     @property
     def enabled(self) -> bool:

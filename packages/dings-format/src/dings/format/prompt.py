@@ -129,7 +129,9 @@ def ask_overwrite(path: str | os.PathLike, what: str = "file") -> None:
     try:
         answer = query_user(f"{path}: {what} exists. Overwrite?", default=None, answers=("yes", "no", "abort"))
     except NonInteractiveError:
-        raise FileExistsError(f"{path}: {what} exists; pass overwrite=True (-y/--no-confirm on the command line) to replace it") from None
+        raise FileExistsError(
+            f"{path}: {what} exists; pass overwrite=True (-y/--no-confirm on the command line) to replace it"
+        ) from None
     if answer == "no":
         raise FileExistsError(f"{path}: {what} exists and was kept")
     if answer == "abort":

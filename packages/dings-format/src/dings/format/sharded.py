@@ -132,9 +132,13 @@ class ShardedWriter(CommitOnSuccess):
 
     def _roll_if_full(self, size: int) -> FileWriter:
         current = self._current
-        if current is not None and current.written and (
-            (self.max_samples is not None and current.written >= self.max_samples)
-            or (self.max_bytes is not None and current._position + size > self.max_bytes)
+        if (
+            current is not None
+            and current.written
+            and (
+                (self.max_samples is not None and current.written >= self.max_samples)
+                or (self.max_bytes is not None and current._position + size > self.max_bytes)
+            )
         ):
             self._finish_current()
             current = None
@@ -166,7 +170,9 @@ class ShardedWriter(CommitOnSuccess):
             raise ValueError(f"{self.pattern}: writer is closed")
         key, packed = pack_sample(self._pack, sample)
         if key in self._keys:
-            raise DuplicateKeyError(f"{self.pattern}: key {key!r} was already written; keys must be unique across shards")
+            raise DuplicateKeyError(
+                f"{self.pattern}: key {key!r} was already written; keys must be unique across shards"
+            )
         writer = self._roll_if_full(len(packed))
         writer._append(key, packed)
         self._keys.add(key)

@@ -25,7 +25,15 @@ from .paths import (
 )
 from .progress import Progress
 
-__all__ = ["VerificationReport", "VerifyReport", "verify", "check_md5", "check_structure", "check_checksums", "check_journal"]
+__all__ = [
+    "VerificationReport",
+    "VerifyReport",
+    "verify",
+    "check_md5",
+    "check_structure",
+    "check_checksums",
+    "check_journal",
+]
 
 #: damaged samples named one by one in a report; more are counted
 MAX_NAMED = 20
@@ -91,7 +99,9 @@ class VerificationReport:
 VerifyReport = VerificationReport
 
 
-def check_md5(report: VerificationReport, data: Path, only: list[str] | None = None, progress: bool | None = False) -> None:
+def check_md5(
+    report: VerificationReport, data: Path, only: list[str] | None = None, progress: bool | None = False
+) -> None:
     """Add to ``report`` every file that does not match the md5 file.
 
     Args:
@@ -208,7 +218,9 @@ def check_journal(report: VerificationReport, data: Path) -> None:
     """Add a problem if a commit of the dataset is in progress or was interrupted."""
     journal = index_path(data, JOURNAL_SUFFIX)
     if os.path.lexists(journal):
-        report.problems.append(f"{journal}: a commit of this dataset is in progress or was interrupted; opening the dataset with write access finishes it")
+        report.problems.append(
+            f"{journal}: a commit of this dataset is in progress or was interrupted; opening the dataset with write access finishes it"
+        )
 
 
 def check_checksums(report: VerificationReport, data: Path, progress: bool | None = False) -> None:
@@ -218,7 +230,9 @@ def check_checksums(report: VerificationReport, data: Path, progress: bool | Non
     """
     crc_path = index_path(data, CHECKSUMS_SUFFIX)
     if not crc_path.exists():
-        report.notes.append(f"{data.name} has no per-sample checksums ({crc_path.name}); `dings convert-index {data}` adds them")
+        report.notes.append(
+            f"{data.name} has no per-sample checksums ({crc_path.name}); `dings convert-index {data}` adds them"
+        )
         return
     try:
         offsets = index.load_offsets(data)
@@ -251,12 +265,16 @@ def check_checksums(report: VerificationReport, data: Path, progress: bool | Non
     named = [f"{i} (key {keys[i]!r})" if keys is not None and report.damaged_keys else str(i) for i in bad[:MAX_NAMED]]
     more = f" and {len(bad) - MAX_NAMED} more" if len(bad) > MAX_NAMED else ""
     if len(bad) == count and count > 1:
-        report.problems.append(f"{crc_path}: no sample matches its checksum; the checksum file is damaged or belongs to other data")
+        report.problems.append(
+            f"{crc_path}: no sample matches its checksum; the checksum file is damaged or belongs to other data"
+        )
     else:
         report.problems.append(f"{data}: {len(bad)} damaged sample(s) (checksum mismatch): {', '.join(named)}{more}")
 
 
-def _damaged_samples(data: Path, offsets: np.ndarray, expected: np.ndarray, size: int, progress: bool | None) -> list[int]:
+def _damaged_samples(
+    data: Path, offsets: np.ndarray, expected: np.ndarray, size: int, progress: bool | None
+) -> list[int]:
     if size == 0:
         return []
     bounds = offsets.tolist()

@@ -219,7 +219,9 @@ class Writer(CommitOnSuccess):
             workers.append(self._disk)
             # CRC-32s of large samples on a third thread (zlib releases the GIL on them); small
             # ones are cheaper inline than handed over
-            self._checksummer = BackgroundWorker(functools.partial(_checksum_chunk, self._offsets, self._checksums), "dings-crc32")
+            self._checksummer = BackgroundWorker(
+                functools.partial(_checksum_chunk, self._offsets, self._checksums), "dings-crc32"
+            )
             workers.append(self._checksummer)
             self._keys: dict[str, None] = {}
             self._position = 0
@@ -379,7 +381,15 @@ class FileWriter(Writer):
         allow_unsafe: also write object-dtype arrays (stored with pickle). Off by default.
     """
 
-    def __init__(self, outfile: str | os.PathLike, buffering: int = 0, overwrite: bool = False, *, allow_unsafe: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        outfile: str | os.PathLike,
+        buffering: int = 0,
+        overwrite: bool = False,
+        *,
+        allow_unsafe: bool = False,
+        **kwargs: Any,
+    ) -> None:
         self._pack = make_packer(allow_unsafe=allow_unsafe).pack  # first: the files exist once the base is set up
         super().__init__(outfile, buffering, overwrite, **kwargs)
 
@@ -440,7 +450,9 @@ class RawWriter(Writer):
             raise InvalidSampleError(f"cannot write sample {key!r}: data is not a packed msgpack map")
         inner = packed_key(data)
         if inner != key:
-            raise InvalidSampleError(f"{self.path}: cannot write sample {key!r}: its packed bytes hold the key {inner!r}; the key must match")
+            raise InvalidSampleError(
+                f"{self.path}: cannot write sample {key!r}: its packed bytes hold the key {inner!r}; the key must match"
+            )
         return self._append(key, data)
 
 

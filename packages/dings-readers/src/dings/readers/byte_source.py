@@ -34,12 +34,12 @@ __all__ = ["ByteSource", "FileSource", "BLOCK_SIZE"]
 BLOCK_SIZE = 1 << 22
 
 
-
 def _starts_with_map(path: str | os.PathLike) -> bool:
     """Whether the file at ``path`` starts like a dataset: a msgpack map (an empty file counts too)."""
     with open(path, "rb") as f:
         first = f.read(1)
     return not first or 0x80 <= first[0] <= 0x8F or first[0] in (0xDE, 0xDF)
+
 
 class ByteSource:
     """The bytes of one data file, and the local folder where its index files lie.
@@ -56,6 +56,7 @@ class ByteSource:
     block_size: int = BLOCK_SIZE
     #: whether the dataset has only a legacy ``.index`` (no ``.offsets``)
     legacy: bool = False
+
     @property
     def fetches_concurrently(self) -> bool:
         """Whether :meth:`fetch_many` sends its requests concurrently."""
@@ -143,7 +144,9 @@ class FileSource(ByteSource):
         self.legacy = not os.path.exists(index_path(self.index_base, ".offsets"))
         if self.legacy and not os.path.exists(index_path(self.index_base, ".index")):
             if not _starts_with_map(self.index_base):
-                raise FileNotFoundError(f"{self.index_base}: is not a dings dataset (no index files, and it does not start with a msgpack map)")
+                raise FileNotFoundError(
+                    f"{self.index_base}: is not a dings dataset (no index files, and it does not start with a msgpack map)"
+                )
             raise FileNotFoundError(
                 f"{self.index_base}: no index found ({self.index_base.name}.offsets or legacy {self.index_base.name}.index); "
                 "rewrite the dataset or restore its index files"
@@ -158,7 +161,10 @@ class FileSource(ByteSource):
         if self._view is None:
             with open(self.index_base, "rb") as f:
                 if pin_generation(f.fileno()) != self._generation:
-                    raise IncompleteCommitError(f"{self.index_base}: the dataset was replaced while it was open; open it again", path=self.index_base)
+                    raise IncompleteCommitError(
+                        f"{self.index_base}: the dataset was replaced while it was open; open it again",
+                        path=self.index_base,
+                    )
                 size = os.fstat(f.fileno()).st_size
                 self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else None
             self._size = size

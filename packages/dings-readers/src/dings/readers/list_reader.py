@@ -129,7 +129,9 @@ class ListReader(Reader):
         try:
             return self._key_to_index[key]
         except (KeyError, TypeError):
-            raise KeyError(f"{key!r} is not a key of {self!r}; check the key, or test with `key in reader` first") from None
+            raise KeyError(
+                f"{key!r} is not a key of {self!r}; check the key, or test with `key in reader` first"
+            ) from None
 
     def find_key(self, index: int) -> Hashable:  # type: ignore[override]
         """Return the key of the sample at ``index`` (negative counts from the end).

@@ -104,7 +104,9 @@ class MsgpackReader(Reader):
             return cast(MsgpackReader, super().__new__(RemoteMsgpackReader))
         return cast(MsgpackReader, super().__new__(cls))
 
-    def __init__(self, path: str | os.PathLike, buffering: int = 0, *, allow_unsafe: bool = False, verify: bool = False) -> None:
+    def __init__(
+        self, path: str | os.PathLike, buffering: int = 0, *, allow_unsafe: bool = False, verify: bool = False
+    ) -> None:
         local = local_path(path)
         check_committed(local)  # a half-committed dataset is finished or refused, never read
         self._set_source(FileSource(local), allow_unsafe, verify)
@@ -153,7 +155,10 @@ class MsgpackReader(Reader):
                 target = index_path(self.path, ".offsets")
                 size = os.stat(target).st_size
                 if size % 8 or not size:
-                    raise CorruptIndexError(f"{target}: size {size} is not a positive multiple of 8; the offsets file is truncated", path=target)
+                    raise CorruptIndexError(
+                        f"{target}: size {size} is not a positive multiple of 8; the offsets file is truncated",
+                        path=target,
+                    )
                 self._length = size // 8 - 1
         return self._length
 
@@ -177,7 +182,9 @@ class MsgpackReader(Reader):
                 self.source.check_generation()  # the index file just read belongs to the open data file
             source = index_path(self.path, ".index" if self._legacy else ".offsets")
             if offsets[0] != 0 or int(offsets[-1]) != size or np.any(offsets[1:] <= offsets[:-1]):
-                raise self._index_error(source, f"offsets do not match the data file {self._source.name} ({size} bytes)")
+                raise self._index_error(
+                    source, f"offsets do not match the data file {self._source.name} ({size} bytes)"
+                )
             self._offsets = array.array("q", offsets.astype(np.int64).tobytes())
             self._length = len(offsets) - 1
             self._close_offsets_map()
@@ -201,13 +208,17 @@ class MsgpackReader(Reader):
             with open(target, "rb") as f:
                 length = os.fstat(f.fileno()).st_size
                 if length % 8 or not length:
-                    raise self._index_error(target, f"size {length} is not a positive multiple of 8; the offsets file is truncated")
+                    raise self._index_error(
+                        target, f"size {length} is not a positive multiple of 8; the offsets file is truncated"
+                    )
                 table = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
             first = _read_hash(table, 0)[0]
             last = _read_hash(table, length - 8)[0]
             if first != 0 or last != size:
                 table.close()
-                raise self._index_error(target, f"offsets do not match the data file {self._source.name} ({size} bytes)")
+                raise self._index_error(
+                    target, f"offsets do not match the data file {self._source.name} ({size} bytes)"
+                )
             self._offsets_map = table
         begin, end = _read_pair(table, index * 8)
         if not begin < end <= size:
@@ -230,7 +241,9 @@ class MsgpackReader(Reader):
                 keys = load_keys(self.path)
                 self.source.check_generation()  # the index file just read belongs to the open data file
                 if len(keys) != len(self.offsets) - 1:
-                    raise self._index_error(index_path(self.path, ".keys"), f"{len(keys)} keys but {len(self.offsets) - 1} offsets")
+                    raise self._index_error(
+                        index_path(self.path, ".keys"), f"{len(keys)} keys but {len(self.offsets) - 1} offsets"
+                    )
                 self._keys = keys
         return cast(list[str], self._keys)  # set above, or by loading a legacy index
 
@@ -238,14 +251,18 @@ class MsgpackReader(Reader):
         salt, hashes = load_key_hashes(self.path)
         self.source.check_generation()  # the index file just read belongs to the open data file
         if len(hashes) != len(self):
-            raise self._index_error(index_path(self.path, ".key_hashes"), f"{len(hashes)} hashes for {len(self)} samples")
+            raise self._index_error(
+                index_path(self.path, ".key_hashes"), f"{len(hashes)} hashes for {len(self)} samples"
+            )
         order = np.argsort(hashes, kind="stable")
         ordered = hashes[order].astype(np.uint64)
         # buckets by the top bits of the hash narrow each binary search to a few entries;
         # about one bucket per key keeps the structure at ~16 bytes per key
         bits = min(max(len(ordered), 1).bit_length(), 24)
         self._bucket_shift = 64 - bits
-        bucket_starts = np.searchsorted(ordered >> np.uint64(self._bucket_shift), np.arange((1 << bits) + 1, dtype=np.uint64))
+        bucket_starts = np.searchsorted(
+            ordered >> np.uint64(self._bucket_shift), np.arange((1 << bits) + 1, dtype=np.uint64)
+        )
         # array.array: compact, and indexing gives plain ints, so no numpy call per look-up
         self._buckets = array.array("I", bucket_starts.astype(np.uint32).tobytes())
         self._sorted_hashes = array.array("Q", ordered.tobytes())
@@ -260,7 +277,10 @@ class MsgpackReader(Reader):
         self._source.ensure_index()
         if self._legacy or not index_path(self.path, ".key_hashes").exists():
             if not self._legacy:
-                warnings.warn(f"{index_path(self.path, '.key_hashes')}: index file missing; key look-up will be slower", stacklevel=3)
+                warnings.warn(
+                    f"{index_path(self.path, '.key_hashes')}: index file missing; key look-up will be slower",
+                    stacklevel=3,
+                )
             self._key_to_index = {k: i for i, k in enumerate(self.keys)}
             return self._key_to_index.get(key)
         if index_path(self.path, ".filter").exists():
@@ -336,7 +356,9 @@ class MsgpackReader(Reader):
             return UnsafeDataError(f"{where}: {problem}")
         if isinstance(problem, BaseException):
             problem = f"{type(problem).__name__}: {problem}"
-        return DamagedDataError(f"{where} is damaged ({problem}); run `dings verify` on it", path=self._source.name, index=index, key=key)
+        return DamagedDataError(
+            f"{where} is damaged ({problem}); run `dings verify` on it", path=self._source.name, index=index, key=key
+        )
 
     def _decode(self, index: int, piece: Any) -> Any:
         try:
@@ -539,7 +561,8 @@ class MsgpackReader(Reader):
             self._decode(i, view[offsets[i] - base : offsets[i + 1] - base])
         raise CorruptIndexError(  # each decodes alone, so only the block as a whole disagrees
             f"{self._source.name}: samples {first}–{end - 1} do not match the offsets index; run `dings verify` on it",
-            path=self._source.name, index=first,
+            path=self._source.name,
+            index=first,
         )
 
     def _blocks(self, start: int, stop: int, size: int) -> Iterator[tuple[int, int]]:
@@ -569,7 +592,9 @@ class MsgpackReader(Reader):
         offsets = self.offsets
         pieces: list[tuple[int, int, int]] = []  # (run number, first sample, end sample)
         for number, (start, stop) in enumerate(runs):
-            pieces.extend((number, first, end) for first, end in self._blocks(*self._bounds(start, stop), self._source.block_size))
+            pieces.extend(
+                (number, first, end) for first, end in self._blocks(*self._bounds(start, stop), self._source.block_size)
+            )
         blocks = self._source.fetch_many([(offsets[first], offsets[end]) for _, first, end in pieces])
         samples: list[list] = [[] for _ in runs]
         for (number, first, end), buffer in zip(pieces, blocks):
@@ -710,7 +735,9 @@ class RemoteMsgpackReader(MsgpackReader):
     concurrent_requests = 16
     _source: RemoteSource
 
-    def __init__(self, path: str, buffering: int = 0, *, allow_unsafe: bool = False, verify: bool = True, **options: Any) -> None:
+    def __init__(
+        self, path: str, buffering: int = 0, *, allow_unsafe: bool = False, verify: bool = True, **options: Any
+    ) -> None:
         if not is_url(path):
             raise ValueError(f"{path!r} is not a URL; open local files with MsgpackReader")
         from .remote import RemoteSource  # fsspec is imported only when a URL is read

@@ -16,7 +16,17 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["ORDER_MODES", "ChunkRuns", "EpochOrder", "EpochPlan", "QuasiPlan", "buffer_ranks", "chunk_runs", "epoch_rng", "group_by_slot"]
+__all__ = [
+    "ORDER_MODES",
+    "ChunkRuns",
+    "EpochOrder",
+    "EpochPlan",
+    "QuasiPlan",
+    "buffer_ranks",
+    "chunk_runs",
+    "epoch_rng",
+    "group_by_slot",
+]
 
 
 def epoch_rng(seed: int, epoch: int) -> np.random.Generator:
@@ -44,7 +54,6 @@ def chunk_runs(rng: np.random.Generator, length: int, chunk: int) -> ChunkRuns:
     return ChunkRuns(order, starts, sizes, stream_starts)
 
 
-
 #: the ways an epoch can be ordered
 ORDER_MODES = ("sequential", "shuffle", "quasi")
 
@@ -65,7 +74,9 @@ class EpochOrder:
         ValueError: unknown mode, negative seed, ``epoch_size < 1`` or ``chunk < 1``.
     """
 
-    def __init__(self, length: int, mode: str = "sequential", seed: int = 0, epoch_size: int | None = None, chunk: int = 16) -> None:
+    def __init__(
+        self, length: int, mode: str = "sequential", seed: int = 0, epoch_size: int | None = None, chunk: int = 16
+    ) -> None:
         if mode not in ORDER_MODES:
             raise ValueError(f"order mode must be one of {ORDER_MODES}, got {mode!r}")
         if seed < 0:

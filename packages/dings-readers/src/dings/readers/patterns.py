@@ -79,7 +79,9 @@ class GlobPattern:
         absolute = text.startswith("/")
         components = [c for c in text.split("/") if c]
         if not components:
-            raise ValueError(f"search pattern {pattern!r} is empty; give a glob such as 'root/{{LABEL}}/**' or a file list")
+            raise ValueError(
+                f"search pattern {pattern!r} is empty; give a glob such as 'root/{{LABEL}}/**' or a file list"
+            )
         labels = [i for i, c in enumerate(components) if LABEL in c]
         if len(labels) > 1:
             raise ValueError(f"search pattern {pattern!r} has {len(labels)} {LABEL} components; use at most one")

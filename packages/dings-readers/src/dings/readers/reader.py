@@ -70,7 +70,9 @@ class Reader(ABC):
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Reader:
         if cls.read_sample is Reader.read_sample and cls.get is Reader.get:
-            raise TypeError(f"Can't instantiate {cls.__name__}: a Reader must implement read_sample() (or datadings' get())")
+            raise TypeError(
+                f"Can't instantiate {cls.__name__}: a Reader must implement read_sample() (or datadings' get())"
+            )
         return super().__new__(cls)
 
     # --- what subclasses implement ---
@@ -218,7 +220,9 @@ class Reader(ABC):
     def __next__(self) -> Any:
         return self.next()
 
-    def slice(self, start: int | None, stop: int | None = None, yield_key: bool = False, raw: bool = False, copy: bool = True) -> list:
+    def slice(
+        self, start: int | None, stop: int | None = None, yield_key: bool = False, raw: bool = False, copy: bool = True
+    ) -> list:
         """Return samples ``start`` … ``stop - 1`` as a list (bounds as for ``range``/slices)."""
         begin, end = self._bounds(0 if start is None else start, stop)
         samples = list(self.read_range(begin, end, raw=raw, copy=copy))
@@ -338,4 +342,3 @@ class Reader(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
-

@@ -47,9 +47,16 @@ __all__ = ["RemoteSource", "DEFAULT_BLOCK_SIZE", "CACHE_MODES"]
 DEFAULT_BLOCK_SIZE = 8 << 20
 #: ``cache`` arguments: index files only; index + data files read completely; index + data at once
 CACHE_MODES = ("index", "auto", "full")
-_INDEX_NAMES = {".offsets": "offsets index", ".keys": "keys index", ".key_hashes": "key hashes",
-                ".filter": "Bloom filter", MD5_SUFFIX: "md5 file", LEGACY_INDEX_SUFFIX: "legacy index", "": "data file",
-                CHECKSUMS_SUFFIX: "per-sample checksums"}
+_INDEX_NAMES = {
+    ".offsets": "offsets index",
+    ".keys": "keys index",
+    ".key_hashes": "key hashes",
+    ".filter": "Bloom filter",
+    MD5_SUFFIX: "md5 file",
+    LEGACY_INDEX_SUFFIX: "legacy index",
+    "": "data file",
+    CHECKSUMS_SUFFIX: "per-sample checksums",
+}
 
 
 class _Fill:
@@ -183,7 +190,9 @@ class RemoteSource(ByteSource):
         path = data_url(path)
         name = url_name(path)
         self.url = self.name = path
-        self.remote = RemoteFiles(path, storage_options, RetryPolicy(retries, backoff), timeouts=(connect_timeout, read_timeout))
+        self.remote = RemoteFiles(
+            path, storage_options, RetryPolicy(retries, backoff), timeouts=(connect_timeout, read_timeout)
+        )
         self.cache_mode = cache
         self.cache_limit = resolve_cache_limit(cache_limit)
         self.block_size = block_size
@@ -220,7 +229,9 @@ class RemoteSource(ByteSource):
             content = None
         if content is None:
             self._size = self.remote.size(self.url, "the data file")  # a missing dataset is named by its data file
-            warnings.warn(f"{self.url}: no md5 file; index files are fetched unverified and data is never cached", stacklevel=5)
+            warnings.warn(
+                f"{self.url}: no md5 file; index files are fetched unverified and data is never cached", stacklevel=5
+            )
             self._cache.clear()
             self._digests = {}
             if not self._get_index(".offsets", required=False):
@@ -236,7 +247,10 @@ class RemoteSource(ByteSource):
             write_atomic(md5_path, content)
         self._digests = load_md5(md5_path)
         if self._cache.name not in self._digests:
-            raise CorruptIndexError(f"{self.url}{MD5_SUFFIX}: has no checksum for the data file {self._cache.name}", path=self.url + MD5_SUFFIX)
+            raise CorruptIndexError(
+                f"{self.url}{MD5_SUFFIX}: has no checksum for the data file {self._cache.name}",
+                path=self.url + MD5_SUFFIX,
+            )
         listed = [s for s in (*INDEX_SUFFIXES, CHECKSUMS_SUFFIX) if self._cache.name + s in self._digests]
         self.legacy = ".offsets" not in listed
         if self.legacy:
@@ -263,14 +277,19 @@ class RemoteSource(ByteSource):
         if digest is not None and hashlib.md5(content).hexdigest() != digest:
             raise CorruptIndexError(
                 f"{url}: md5 mismatch with {self._cache.name}{MD5_SUFFIX} (the remote dataset is damaged or being rewritten); "
-                "verify the source dataset", path=url,
+                "verify the source dataset",
+                path=url,
             )
         write_atomic(target, content)
         return True
 
     def ensure_index(self) -> None:
         """Fetch index files again if eviction (by another process) removed them."""
-        suffixes = [LEGACY_INDEX_SUFFIX] if self.legacy else [s for s in INDEX_SUFFIXES if self._cache.name + s in self._digests]
+        suffixes = (
+            [LEGACY_INDEX_SUFFIX]
+            if self.legacy
+            else [s for s in INDEX_SUFFIXES if self._cache.name + s in self._digests]
+        )
         for suffix in suffixes:
             if not self._cache.file(suffix).is_file():
                 self._get_index(suffix, required=True)
@@ -291,7 +310,9 @@ class RemoteSource(ByteSource):
         return not self._local
 
     def _use_cached(self) -> None:
-        self._file = FileSource(self.index_base) if not self.legacy or self._cache.file(LEGACY_INDEX_SUFFIX).is_file() else None
+        self._file = (
+            FileSource(self.index_base) if not self.legacy or self._cache.file(LEGACY_INDEX_SUFFIX).is_file() else None
+        )
         self._local = self._file is not None
 
     def view(self) -> memoryview | None:
@@ -320,7 +341,9 @@ class RemoteSource(ByteSource):
             return self.index_base
         digest = self._digests.get(self._cache.name)
         if digest is None:
-            raise ValueError(f"{self.url}: no md5 file, so a cached copy could not be verified; stage it with dings.tools.stage instead")
+            raise ValueError(
+                f"{self.url}: no md5 file, so a cached copy could not be verified; stage it with dings.tools.stage instead"
+            )
         if not self._fits():
             raise ValueError(
                 f"{self.url}: the data file ({self._size} bytes) does not fit in cache_limit={self.cache_limit} bytes; "
@@ -333,7 +356,9 @@ class RemoteSource(ByteSource):
                     self.requests += 1
                     out.write(block)
             if not self._store(tmp, digest):
-                raise OSError(f"{self.url}: downloaded data does not match its md5 file; the remote dataset is damaged or changed (verify it)")
+                raise OSError(
+                    f"{self.url}: downloaded data does not match its md5 file; the remote dataset is damaged or changed (verify it)"
+                )
         finally:
             tmp.unlink(missing_ok=True)
         self._adopt()
@@ -395,7 +420,10 @@ class RemoteSource(ByteSource):
                 self._adopt()
             else:
                 self._fill_failed = True
-                warnings.warn(f"{self.url}: the data fetched does not match its md5 file; it is not cached (verify the remote dataset)", stacklevel=2)
+                warnings.warn(
+                    f"{self.url}: the data fetched does not match its md5 file; it is not cached (verify the remote dataset)",
+                    stacklevel=2,
+                )
 
     def fetch(self, begin: int, end: int) -> bytes | memoryview:
         """Bytes ``begin`` … ``end - 1`` of the data file: from the cache, from the last block if it

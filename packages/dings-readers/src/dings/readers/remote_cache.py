@@ -50,7 +50,9 @@ def cache_limit(limit: int | None = None) -> int:
         try:
             limit = int(env)
         except ValueError:
-            raise ValueError(f"DINGS_CACHE_LIMIT={env!r} is not a number of bytes; set e.g. DINGS_CACHE_LIMIT=10000000000") from None
+            raise ValueError(
+                f"DINGS_CACHE_LIMIT={env!r} is not a number of bytes; set e.g. DINGS_CACHE_LIMIT=10000000000"
+            ) from None
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
         raise ValueError(f"cache_limit must be a number of bytes >= 0, got {limit!r}")
     return limit

@@ -22,15 +22,38 @@ T = TypeVar("T")
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*(://|::)")
 _INSTALL = 'pip install "dings-readers[remote]"'
 #: protocol package to suggest when fsspec cannot load a protocol
-_PROTOCOL_PACKAGES = {"s3": "s3fs", "s3a": "s3fs", "gs": "gcsfs", "gcs": "gcsfs", "http": "aiohttp", "https": "aiohttp",
-                      "az": "adlfs", "abfs": "adlfs", "abfss": "adlfs"}
+_PROTOCOL_PACKAGES = {
+    "s3": "s3fs",
+    "s3a": "s3fs",
+    "gs": "gcsfs",
+    "gcs": "gcsfs",
+    "http": "aiohttp",
+    "https": "aiohttp",
+    "az": "adlfs",
+    "abfs": "adlfs",
+    "abfss": "adlfs",
+}
 #: exception class names (anywhere in the MRO) that mean a network hiccup worth retrying
-_TRANSIENT_NAMES = frozenset({
-    "ClientConnectionError", "ClientOSError", "ClientPayloadError", "ServerDisconnectedError",
-    "ServerTimeoutError", "ConnectionTimeoutError", "SocketTimeoutError", "TransferEncodingError",
-    "EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError",
-    "IncompleteReadError", "ResponseStreamingError", "ProtocolError", "ShortReadError",
-})
+_TRANSIENT_NAMES = frozenset(
+    {
+        "ClientConnectionError",
+        "ClientOSError",
+        "ClientPayloadError",
+        "ServerDisconnectedError",
+        "ServerTimeoutError",
+        "ConnectionTimeoutError",
+        "SocketTimeoutError",
+        "TransferEncodingError",
+        "EndpointConnectionError",
+        "ConnectTimeoutError",
+        "ReadTimeoutError",
+        "ConnectionClosedError",
+        "IncompleteReadError",
+        "ResponseStreamingError",
+        "ProtocolError",
+        "ShortReadError",
+    }
+)
 
 
 def is_url(path: object) -> bool:
@@ -95,7 +118,9 @@ class RetryPolicy:
         if isinstance(self.retries, bool) or not isinstance(self.retries, int) or self.retries < 0:
             raise ValueError(f"retries must be an int >= 0, got {self.retries!r}")
         if not self.backoff >= 0 or not self.max_backoff >= 0:
-            raise ValueError(f"backoff and max_backoff must be >= 0 seconds, got {self.backoff!r} and {self.max_backoff!r}")
+            raise ValueError(
+                f"backoff and max_backoff must be >= 0 seconds, got {self.backoff!r} and {self.max_backoff!r}"
+            )
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait before retry number ``attempt`` (0-based)."""
@@ -148,7 +173,9 @@ def _fsspec() -> Any:
     try:
         import fsspec
     except ImportError:
-        raise ImportError(f"reading URLs needs fsspec: {_INSTALL} (plus s3fs for s3://, gcsfs for gs://, aiohttp for http(s)://)") from None
+        raise ImportError(
+            f"reading URLs needs fsspec: {_INSTALL} (plus s3fs for s3://, gcsfs for gs://, aiohttp for http(s)://)"
+        ) from None
     return fsspec
 
 
@@ -189,10 +216,15 @@ class RemoteFiles:
     """
 
     def __init__(
-        self, url: str, storage_options: dict[str, Any] | None = None, retry: RetryPolicy | None = None,
+        self,
+        url: str,
+        storage_options: dict[str, Any] | None = None,
+        retry: RetryPolicy | None = None,
         timeouts: tuple[float, float] | None = (10.0, 30.0),
     ) -> None:
-        if timeouts is not None and not all(isinstance(t, (int, float)) and not isinstance(t, bool) and t > 0 for t in timeouts):
+        if timeouts is not None and not all(
+            isinstance(t, (int, float)) and not isinstance(t, bool) and t > 0 for t in timeouts
+        ):
             raise ValueError(f"connect_timeout and read_timeout must be positive numbers of seconds, got {timeouts!r}")
         self.url = url
         self.timeouts = timeouts
@@ -224,7 +256,9 @@ class RemoteFiles:
             except ImportError as exc:
                 protocol = self.url.split("://", 1)[0].split("::")[-1].lower()
                 package = _PROTOCOL_PACKAGES.get(protocol, f"the fsspec package for {protocol}://")
-                raise ImportError(f"{self.url}: fsspec cannot load the {protocol}:// protocol ({exc}); pip install {package}") from None
+                raise ImportError(
+                    f"{self.url}: fsspec cannot load the {protocol}:// protocol ({exc}); pip install {package}"
+                ) from None
             except ValueError as exc:
                 raise ValueError(f"{self.url}: not a URL fsspec knows ({exc}); check the scheme") from None
             self._fs, self._pid = fs, os.getpid()
@@ -263,7 +297,9 @@ class RemoteFiles:
                     caught.__traceback__ = exc.__traceback__ = None
                     raise FileNotFoundError(f"{url}: not found (reading {what}); check the URL") from caught
                 if isinstance(exc, PermissionError) or _status(exc) in (401, 403):
-                    raise PermissionError(f"{url}: access denied (reading {what}); check credentials and storage_options") from caught
+                    raise PermissionError(
+                        f"{url}: access denied (reading {what}); check credentials and storage_options"
+                    ) from caught
                 if not is_transient(exc):
                     raise RemoteError(f"{url}: reading {what} failed: {_describe(exc)}") from caught
                 if attempt >= self.retry.retries:
@@ -277,7 +313,9 @@ class RemoteFiles:
 
     def _refresh_after(self, exc: BaseException) -> None:
         """After a connection error, use a fresh filesystem (its session may be broken)."""
-        if isinstance(exc, (ConnectionError, TimeoutError)) or any(cls.__name__ in _TRANSIENT_NAMES for cls in type(exc).__mro__):
+        if isinstance(exc, (ConnectionError, TimeoutError)) or any(
+            cls.__name__ in _TRANSIENT_NAMES for cls in type(exc).__mro__
+        ):
             try:
                 self.fs.invalidate_cache()
             except Exception:
@@ -343,7 +381,9 @@ class RemoteFiles:
             self.bytes_fetched += len(data)
         return data
 
-    def cat_ranges(self, url: str, ranges: Sequence[tuple[int, int]], what: str, size: int | None = None, concurrency: int = 16) -> list[bytes]:
+    def cat_ranges(
+        self, url: str, ranges: Sequence[tuple[int, int]], what: str, size: int | None = None, concurrency: int = 16
+    ) -> list[bytes]:
         """The bytes of every ``(start, end)`` in ``ranges``, in that order, with up to ``concurrency``
         requests in flight at once; each is one :meth:`cat_range` (retried on its own).
 
@@ -369,6 +409,7 @@ class RemoteFiles:
         """URLs matching a glob ``pattern`` (same protocol and options)."""
         fs = self.fs
         protocol = pattern.split("://", 1)[0] if "://" in pattern else None
+
         def listing() -> list[str]:
             fs.invalidate_cache()  # a listing cached earlier in this process may be stale
             return fs.glob(self.path(pattern))

@@ -55,7 +55,9 @@ class _Passes(Augment):
         """The read position kept after stream position ``position`` was handed out."""
         return position
 
-    def _follow_passes(self, begin: int, end: int | None, yield_key: bool, raw: bool, copy: bool, chunk_size: int) -> Iterator[Any]:
+    def _follow_passes(
+        self, begin: int, end: int | None, yield_key: bool, raw: bool, copy: bool, chunk_size: int
+    ) -> Iterator[Any]:
         """Yield stream positions ``begin … end - 1`` (``end=None``: forever), a wrapped pass at a time.
 
         Stream position ``p`` is the wrapped reader's index ``p % len(reader)``; each pass is read
@@ -69,7 +71,9 @@ class _Passes(Augment):
             offset = position % length
             before = position
             stop = None if end is None else min(length, offset + end - position)
-            for item in self._reader.iter(start=offset, stop=stop, yield_key=yield_key, raw=raw, copy=copy, chunk_size=chunk_size):
+            for item in self._reader.iter(
+                start=offset, stop=stop, yield_key=yield_key, raw=raw, copy=copy, chunk_size=chunk_size
+            ):
                 position += 1
                 self._position = self._stored_position(position)
                 yield item
@@ -93,7 +97,9 @@ class Cycler(_Passes):
         TypeError: ``reader`` is not a Reader.
     """
 
-    def _iter(self, start: int | None, stop: int | None, yield_key: bool, raw: bool, copy: bool, chunk_size: int) -> Iterator[Any]:
+    def _iter(
+        self, start: int | None, stop: int | None, yield_key: bool, raw: bool, copy: bool, chunk_size: int
+    ) -> Iterator[Any]:
         # cycles forever from `start`, or covers `start … stop - 1` of the first pass once if `stop` is given
         length = len(self)
         if stop is not None:
@@ -168,7 +174,9 @@ class Repeater(_Passes):
         try:
             return range(self.total)[index]  # negative counts from the end, like a sequence
         except IndexError:
-            raise IndexError(f"index {index} out of range for {self!r} with {self.total} samples in all repetitions") from None
+            raise IndexError(
+                f"index {index} out of range for {self!r} with {self.total} samples in all repetitions"
+            ) from None
         except TypeError:
             raise TypeError(f"sample indices must be integers, not {type(index).__name__} ({index!r})") from None
 
@@ -207,7 +215,9 @@ class Repeater(_Passes):
             yield from self._reader.read_range(offset, end, raw=raw, copy=copy)
             position += end - offset
 
-    def _iter(self, start: int | None, stop: int | None, yield_key: bool, raw: bool, copy: bool, chunk_size: int) -> Iterator[Any]:
+    def _iter(
+        self, start: int | None, stop: int | None, yield_key: bool, raw: bool, copy: bool, chunk_size: int
+    ) -> Iterator[Any]:
         begin, end = self._bounds(self._resume() if start is None else start, stop)
         return self._follow_passes(begin, end, yield_key, raw, copy, chunk_size)
 

@@ -38,7 +38,9 @@ def _glob(pattern: str, options: dict[str, Any]) -> list[str]:
     return glob.glob(pattern)
 
 
-def _open_shards(shards: str | os.PathLike | Sequence[str | os.PathLike | Reader], options: dict[str, Any]) -> list[Reader]:
+def _open_shards(
+    shards: str | os.PathLike | Sequence[str | os.PathLike | Reader], options: dict[str, Any]
+) -> list[Reader]:
     if isinstance(shards, (str, os.PathLike)):
         pattern = os.fspath(shards)
         if not (_url_has_magic(pattern) if is_url(pattern) else glob.has_magic(pattern)):
@@ -156,7 +158,9 @@ class ShardedReader(Reader):
         samples: list[list] = [[] for _ in runs]
         for shard in sorted(parts):  # ascending, so a run spanning shards is filled in order
             pieces = parts[shard]
-            for (number, _, _), found in zip(pieces, self.shards[shard].read_runs([(a, b) for _, a, b in pieces], raw, copy)):
+            for (number, _, _), found in zip(
+                pieces, self.shards[shard].read_runs([(a, b) for _, a, b in pieces], raw, copy)
+            ):
                 samples[number].extend(found)
         return samples
 

@@ -110,7 +110,9 @@ class EpochOrdered(Augment, Generic[Plan]):
 
     # --- passes: reading to the end, then moving back, starts the next epoch ---
 
-    def _iter(self, start: int | None, stop: int | None, yield_key: bool, raw: bool, copy: bool, chunk_size: int) -> Iterator[Any]:
+    def _iter(
+        self, start: int | None, stop: int | None, yield_key: bool, raw: bool, copy: bool, chunk_size: int
+    ) -> Iterator[Any]:
         # restarting after a completed pass starts the next epoch
         begin, end = self._bounds(self._resume() if start is None else start, stop)
         if begin < end:
@@ -334,7 +336,8 @@ class QuasiShuffler(EpochOrdered[QuasiPlan]):
                     if found is None:  # the wrapped reader yielded fewer samples than it has
                         raise DamagedDataError(
                             f"{reader!r} yielded fewer samples than its length {len(reader)}; "
-                            "its data is damaged or its read_range() is wrong")
+                            "its data is damaged or its read_range() is wrong"
+                        )
                     waiting[found[0]] = found[1]
                 yield waiting.pop(wanted)
 

@@ -37,12 +37,16 @@ def read_labels(reader: Reader, label_key: str = "label", progress: bool | None 
         KeyError: a sample has no ``label_key`` (the message names the sample).
     """
     labels = []
-    meter = progress_bar(total=len(reader), desc=f"reading {label_key!r} of every sample", unit=" samples", enabled=progress)
+    meter = progress_bar(
+        total=len(reader), desc=f"reading {label_key!r} of every sample", unit=" samples", enabled=progress
+    )
     for index, sample in enumerate(reader.iter(start=0)):
         try:
             labels.append(sample[label_key])
         except KeyError:
-            raise KeyError(f"sample {index} ({sample.get('key')!r}) has no {label_key!r}; pass label_key= or labels=") from None
+            raise KeyError(
+                f"sample {index} ({sample.get('key')!r}) has no {label_key!r}; pass label_key= or labels="
+            ) from None
         meter.update(1)
     meter.close()
     return labels
@@ -53,7 +57,9 @@ def _labels(reader: Reader, labels: Sequence | None, label_key: str, progress: b
         return read_labels(reader, label_key, progress)
     labels = list(labels)
     if len(labels) != len(reader):
-        raise ValueError(f"labels has {len(labels)} entries but the reader has {len(reader)} samples; give one label per sample")
+        raise ValueError(
+            f"labels has {len(labels)} entries but the reader has {len(reader)} samples; give one label per sample"
+        )
     return labels
 
 
@@ -85,7 +91,9 @@ class IndexedReader(Augment):
         if array.size == 0:
             array = np.empty(0, dtype=np.int64)
         if array.ndim != 1 or not np.issubdtype(array.dtype, np.integer):
-            raise ValueError(f"indices must be a flat sequence of ints, got an array of shape {array.shape} and dtype {array.dtype}")
+            raise ValueError(
+                f"indices must be a flat sequence of ints, got an array of shape {array.shape} and dtype {array.dtype}"
+            )
         array = array.astype(np.int64)
         if array.size and (array.min() < 0 or array.max() >= len(reader)):
             bad = int(array[(array < 0) | (array >= len(reader))][0])

@@ -149,7 +149,9 @@ class Augment(Reader):
         """
         return self._iter(start, stop, check_yield_key(yield_key), raw, copy, chunk_size)
 
-    def _iter(self, start: int | None, stop: int | None, yield_key: bool, raw: bool, copy: bool, chunk_size: int) -> Iterator[Any]:
+    def _iter(
+        self, start: int | None, stop: int | None, yield_key: bool, raw: bool, copy: bool, chunk_size: int
+    ) -> Iterator[Any]:
         return Reader.iter(self, start, stop, yield_key, raw, copy, chunk_size)
 
     def close(self) -> None:

@@ -147,9 +147,7 @@ def _builder_of(name: str) -> tuple[DatasetInfo, type[Builder]]:
     return info, get_builder(info.name)
 
 
-def _run(
-    info: DatasetInfo, cls: type[Builder], options: argparse.Namespace, progress: bool | None
-) -> Outputs:
+def _run(info: DatasetInfo, cls: type[Builder], options: argparse.Namespace, progress: bool | None) -> Outputs:
     files, outputs = prepare_conversion(info, options, cls.source_names(options), progress)
     return cls(files, options).run(outputs)
 
@@ -209,9 +207,7 @@ def convert(
     unknown = sorted(set(options) - set(vars(namespace)))
     if unknown:
         own = sorted(option.flags[-1].lstrip("-").replace("-", "_") for option in info.options)
-        raise TypeError(
-            f"{info.name} has no option {', '.join(unknown)}; its own options: {', '.join(own) or 'none'}"
-        )
+        raise TypeError(f"{info.name} has no option {', '.join(unknown)}; its own options: {', '.join(own) or 'none'}")
     for key, value in options.items():
         setattr(namespace, key, value)
     namespace.indir = None if indir is None else os.fspath(indir)

@@ -141,9 +141,7 @@ class DatasetInfo:
 
     def __post_init__(self) -> None:
         if self.domain not in DOMAINS:
-            raise ValueError(
-                f"dataset {self.name}: domain {self.domain!r} is not one of {', '.join(DOMAINS)}"
-            )
+            raise ValueError(f"dataset {self.name}: domain {self.domain!r} is not one of {', '.join(DOMAINS)}")
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -159,9 +157,7 @@ class DatasetInfo:
         for source in self.sources:
             if source.name == name:
                 return source
-        raise KeyError(
-            f"{self.name} has no source file {name!r}; it has {', '.join(s.name for s in self.sources)}"
-        )
+        raise KeyError(f"{self.name} has no source file {name!r}; it has {', '.join(s.name for s in self.sources)}")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form of every fact."""

@@ -47,9 +47,7 @@ def converter_parser(info: DatasetInfo) -> argparse.ArgumentParser:
     The help ends with the sample keys and every deliberate difference from datadings' converter.
     """
     lines = [
-        f"Convert {info.name} ({info.domain}) to dings datasets: "
-        + ", ".join(s.filename for s in info.splits)
-        + ".",
+        f"Convert {info.name} ({info.domain}) to dings datasets: " + ", ".join(s.filename for s in info.splits) + ".",
         "",
         info.description,
     ]
@@ -70,16 +68,10 @@ def converter_parser(info: DatasetInfo) -> argparse.ArgumentParser:
         prog=f"dings write {info.name}",
     )
     # by default the folder `dings prepare NAME` downloads into, so that prepare and write share it
-    where = (
-        f"$DINGS_DATA/{info.name}, where `dings prepare {info.name}` downloads them; see `dings prepare -h`"
-    )
-    argument_indir(
-        parser, default=None, help=f"Directory that contains the dataset's source files. (default: {where})"
-    )
+    where = f"$DINGS_DATA/{info.name}, where `dings prepare {info.name}` downloads them; see `dings prepare -h`"
+    argument_indir(parser, default=None, help=f"Directory that contains the dataset's source files. (default: {where})")
     if "shuffle" in info.common_options:
-        parser.add_argument(
-            "--seed", type=int, default=0, help="Seed of the shuffled order (default: %(default)s)."
-        )
+        parser.add_argument("--seed", type=int, default=0, help="Seed of the shuffled order (default: %(default)s).")
     parser.add_argument("-q", "--quiet", action="store_true", help="Do not show progress.")
     for option in info.options:
         parser.add_argument(*option.flags, help=option.help, **option.kwargs)
@@ -136,9 +128,7 @@ class Outputs:
         progress: show a progress bar per split.
     """
 
-    def __init__(
-        self, outdir: Path, info: DatasetInfo, no_confirm: bool = False, progress: bool | None = True
-    ) -> None:
+    def __init__(self, outdir: Path, info: DatasetInfo, no_confirm: bool = False, progress: bool | None = True) -> None:
         self.outdir = Path(outdir)
         self.info = info
         self.no_confirm = no_confirm
@@ -152,9 +142,7 @@ class Outputs:
         for s in self.info.splits:
             if s.name == split:
                 return self.outdir / s.filename
-        raise KeyError(
-            f"{self.info.name} has no split {split!r}; it has {', '.join(s.name for s in self.info.splits)}"
-        )
+        raise KeyError(f"{self.info.name} has no split {split!r}; it has {', '.join(s.name for s in self.info.splits)}")
 
     def wanted(self, split: str) -> bool:
         """Decide whether ``split`` gets written: true unless its output exists and the user says no.

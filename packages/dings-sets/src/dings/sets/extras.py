@@ -28,7 +28,6 @@ def require_extra(module: str, extra: str, dataset: str) -> ModuleType:
         return require(module, extra, f"the {dataset} converter")
     except MissingExtraError as exc:
         raise MissingExtraError(
-            f"the {dataset} converter needs {module!r}, which is not installed: "
-            f'pip install "dings-sets[{extra}]"',
+            f'the {dataset} converter needs {module!r}, which is not installed: pip install "dings-sets[{extra}]"',
             name=module,
         ) from exc

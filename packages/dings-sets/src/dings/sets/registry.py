@@ -51,11 +51,7 @@ def _load(entry: Any) -> tuple[DatasetInfo, type | None]:
     from .builder import Builder
 
     value = entry.load()
-    if (
-        isinstance(value, type)
-        and issubclass(value, Builder)
-        and isinstance(getattr(value, "info", None), DatasetInfo)
-    ):
+    if isinstance(value, type) and issubclass(value, Builder) and isinstance(getattr(value, "info", None), DatasetInfo):
         declared: DatasetInfo = value.info
         if declared.converter is None:  # the entry point says where the converter is
             declared = replace(declared, converter=f"{value.__module__}:{value.__qualname__}")
@@ -233,9 +229,7 @@ def prepare(
     info = get(name)
     indir = data_dir(data_dir_path) / info.name
     sources = info.sources if files is None else [info.source(f) for f in files]
-    wanted = {
-        s.name: {"path": s.name, "url": s.url, "md5": s.md5, "instructions": s.instructions} for s in sources
-    }
+    wanted = {s.name: {"path": s.name, "url": s.url, "md5": s.md5, "instructions": s.instructions} for s in sources}
     indir.mkdir(parents=True, exist_ok=True)
     prepared = prepare_indir(wanted, indir, skip_verification=skip_verification, progress=progress)
     paths = {k: str(v["path"] if isinstance(v, dict) else v) for k, v in prepared.items()}

@@ -28,9 +28,7 @@ class _DataOnly(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) in _ALLOWED:
             return super().find_class(module, name)
-        raise UnsafePickleError(
-            f"refusing to load {module}.{name} from a data file: only numpy arrays are allowed"
-        )
+        raise UnsafePickleError(f"refusing to load {module}.{name} from a data file: only numpy arrays are allowed")
 
 
 def load_pickle(file: IO[bytes], name: str = "pickle") -> Any:

@@ -58,16 +58,12 @@ def MaskedImageSegmentationData(key: str, image: Any, label_image: Any, mask: An
     return {"key": key, "image": image, "label_image": label_image, "mask": mask}
 
 
-def ImageDisparitySegmentationData(
-    key: str, image: Any, label_image: Any, disparity_image: Any
-) -> dict[str, Any]:
+def ImageDisparitySegmentationData(key: str, image: Any, label_image: Any, disparity_image: Any) -> dict[str, Any]:
     """An image with ``label_image`` and a ``disparity_image`` (Cityscapes)."""
     return {"key": key, "image": image, "label_image": label_image, "disparity_image": disparity_image}
 
 
-def ImageInstanceSegmentationData(
-    key: str, image: Any, label_image: Any, instance_image: Any
-) -> dict[str, Any]:
+def ImageInstanceSegmentationData(key: str, image: Any, label_image: Any, instance_image: Any) -> dict[str, Any]:
     """An image with ``label_image`` and an ``instance_image``."""
     return {"key": key, "image": image, "label_image": label_image, "instance_image": instance_image}
 
@@ -117,8 +113,6 @@ def SaliencyData(key: str, image: Any, experiments: list[dict[str, Any]]) -> dic
     return {"key": key, "image": image, "experiments": experiments}
 
 
-def ANP460Data(
-    key: str, image: Any, experiments: list[dict[str, Any]], anp: Any, type: Any
-) -> dict[str, Any]:
+def ANP460Data(key: str, image: Any, experiments: list[dict[str, Any]], anp: Any, type: Any) -> dict[str, Any]:
     """ANP460: experiments plus the adjective-noun pair ``anp`` and the image ``type``."""
     return {"key": key, "image": image, "experiments": experiments, "anp": anp, "type": type}

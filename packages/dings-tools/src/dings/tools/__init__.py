@@ -62,7 +62,15 @@ from .importing import (
 from .info import DatasetSummary, KeySummary, info
 from .matlab import iter_fields, loadmat
 from .merge import merge
-from .partitioned import ENGINES, PartitionedResult, RemotePartitionedOutput, open_partitioned, rank_from_env, write_one_partition, write_partitioned
+from .partitioned import (
+    ENGINES,
+    PartitionedResult,
+    RemotePartitionedOutput,
+    open_partitioned,
+    rank_from_env,
+    write_one_partition,
+    write_partitioned,
+)
 from .parallel import available_cpus, parallel_map, resolve_workers
 from .preview import (
     contact_sheet,

@@ -78,7 +78,9 @@ def check_outputs(outfiles: Sequence[Path], inputs: Sequence[Path], overwrite: b
         if out.is_dir():
             raise IsADirectoryError(f"{out}: is a directory; give the path of a .msgpack file to write")
         if out.exists() and not overwrite:
-            raise FileExistsError(f"{out}: dataset exists; pass overwrite=True (-y/--no-confirm on the command line) to replace it")
+            raise FileExistsError(
+                f"{out}: dataset exists; pass overwrite=True (-y/--no-confirm on the command line) to replace it"
+            )
 
 
 def open_raw_writer(outfile: Path, total: int | None) -> RawWriter:
@@ -98,7 +100,10 @@ def write_raw(
     Returns:
         The number of samples written.
     """
-    with open_raw_writer(outfile, total) as writer, progress_bar(total=total, desc=desc, unit="samples", enabled=progress) as bar:
+    with (
+        open_raw_writer(outfile, total) as writer,
+        progress_bar(total=total, desc=desc, unit="samples", enabled=progress) as bar,
+    ):
         for key, data in items:
             writer.write(key, data)
             bar.update()

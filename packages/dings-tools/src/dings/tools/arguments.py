@@ -54,7 +54,11 @@ class MinMaxAction(argparse.Action):
     max_value: float | None = None
 
     def __call__(
-        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option_string: str | None = None
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
     ) -> None:
         value = values or self.max_value
         if value is not None and self.min_value is not None:
@@ -143,9 +147,7 @@ def argument_outfile(parser: argparse.ArgumentParser, *flags: str, **overrides: 
     return _add(parser, ["-o", "--outfile"], flags, defaults, overrides)
 
 
-def argument_outfile_positional(
-    parser: argparse.ArgumentParser, *flags: str, **overrides: Any
-) -> argparse.Action:
+def argument_outfile_positional(parser: argparse.ArgumentParser, *flags: str, **overrides: Any) -> argparse.Action:
     """Add the positional ``outfile``.
 
     Args:
@@ -185,9 +187,7 @@ def argument_no_confirm(parser: argparse.ArgumentParser, *flags: str, **override
     return _add(parser, ["-y", "--no-confirm"], flags, defaults, overrides)
 
 
-def argument_skip_verification(
-    parser: argparse.ArgumentParser, *flags: str, **overrides: Any
-) -> argparse.Action:
+def argument_skip_verification(parser: argparse.ArgumentParser, *flags: str, **overrides: Any) -> argparse.Action:
     """Add ``-s/--skip-verification``: do not check the md5 of source files.
 
     Args:
@@ -222,9 +222,7 @@ def argument_shuffle(parser: argparse.ArgumentParser, *flags: str, **overrides: 
     return parser.add_argument(*(flags or ["--shuffle"]), **options)
 
 
-def argument_calculate_weights(
-    parser: argparse.ArgumentParser, *flags: str, **overrides: Any
-) -> argparse.Action:
+def argument_calculate_weights(parser: argparse.ArgumentParser, *flags: str, **overrides: Any) -> argparse.Action:
     """Add ``--calculate-weights``: compute median-frequency class weights.
 
     Args:
@@ -278,7 +276,9 @@ def argument_threads(
     """
     if any(isinstance(flag, int) for flag in flags):  # datadings: argument_threads(parser, default, max_threads)
         if len(flags) > 2 or not all(isinstance(flag, int) and not isinstance(flag, bool) for flag in flags):
-            raise TypeError(f"argument_threads: give flags (str) or datadings' default and max_threads (ints), got {flags!r}")
+            raise TypeError(
+                f"argument_threads: give flags (str) or datadings' default and max_threads (ints), got {flags!r}"
+            )
         default, max_threads = (*flags, max_threads)[:2]  # type: ignore[assignment]
         flags = ()
     if max_threads is not None and max_threads <= 0:

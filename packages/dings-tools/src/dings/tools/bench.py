@@ -154,7 +154,12 @@ def bench(
         files = isinstance(base, DirectoryReader) and not raw
         samples = 0
         nbytes = 0
-        bar = progress_bar(total=count, desc=f"bench {getattr(base, 'path', '') or type(base).__name__}", unit="samples", enabled=progress)
+        bar = progress_bar(
+            total=count,
+            desc=f"bench {getattr(base, 'path', '') or type(base).__name__}",
+            unit="samples",
+            enabled=progress,
+        )
         start = time.perf_counter()
         for item in reader.iter(start=0, stop=count, raw=raw, copy=False):
             if raw:

@@ -98,7 +98,9 @@ def convert_index(
     folder = source.parent if outdir is None else Path(outdir)
     target = folder / source.name
     in_place = _same_file(source, target)
-    outputs = [index_path(target, s) for s in _NEW_INDEX + (CHECKSUMS_SUFFIX, MD5_SUFFIX)] + ([] if in_place else [target])
+    outputs = [index_path(target, s) for s in _NEW_INDEX + (CHECKSUMS_SUFFIX, MD5_SUFFIX)] + (
+        [] if in_place else [target]
+    )
     existing = [p for p in outputs if p.exists()]
     if existing and not overwrite:
         raise FileExistsError(
@@ -108,7 +110,9 @@ def convert_index(
     keys, offsets = legacy_load_index(source)
     declared = legacy_index_len(source)
     if declared != len(keys):
-        raise CorruptIndexError(f"{legacy}: lists {declared} entries but only {len(keys)} distinct keys; keys repeat, so the index cannot be converted")
+        raise CorruptIndexError(
+            f"{legacy}: lists {declared} entries but only {len(keys)} distinct keys; keys repeat, so the index cannot be converted"
+        )
     folder.mkdir(parents=True, exist_ok=True)
     prepare_output(target)
     pairs: list[tuple[Path, Path]] = []
@@ -175,7 +179,9 @@ def add_checksums(path: str | os.PathLike, *, overwrite: bool = False, progress:
     source = data_path(path)
     target = index_path(source, CHECKSUMS_SUFFIX)
     if target.exists() and not overwrite:
-        raise FileExistsError(f"{target}: exists; pass overwrite=True (-y/--no-confirm on the command line) to rebuild it")
+        raise FileExistsError(
+            f"{target}: exists; pass overwrite=True (-y/--no-confirm on the command line) to rebuild it"
+        )
     prepare_output(source)
     offsets = load_offsets(source)
     with progress_bar(total=1, desc=f"checksums {source.name}", unit="files", enabled=progress) as bar:
@@ -184,7 +190,9 @@ def add_checksums(path: str | os.PathLike, *, overwrite: bool = False, progress:
     md5_file = index_path(source, ".md5")
     expected = load_md5(md5_file).get(source.name) if md5_file.exists() else None
     if expected is not None and expected != digest:
-        raise DamagedDataError(f"{source}: does not match its md5 file; restore it before adding checksums", path=source)
+        raise DamagedDataError(
+            f"{source}: does not match its md5 file; restore it before adding checksums", path=source
+        )
     pairs = _write_temporaries(source, {CHECKSUMS_SUFFIX: pack_checksums(checksums)})
     commit_datasets([DatasetFiles(source, pairs)])
     return source

@@ -179,7 +179,9 @@ def _attempt(url: str, part: Path, bar, timeout: float, chunk_size: int, opener:
             start, total = _content_range(content_range)
             if start != offset:
                 _truncate(part)
-                raise _Transient(f"asked for bytes from {offset}, got Content-Range {content_range!r}; starting over", status)
+                raise _Transient(
+                    f"asked for bytes from {offset}, got Content-Range {content_range!r}; starting over", status
+                )
             mode = "ab"
         elif status == 200:
             start, total, mode = 0, length, "wb"  # Range ignored (or not asked for): whole file again
@@ -218,7 +220,9 @@ def _open(url: str, part: Path, offset: int, timeout: float, opener: urllib.requ
             if total == offset:
                 return None
             _truncate(part)
-            raise _Transient(f"HTTP 416: {part.name} does not fit the file on the server; starting over", status) from None
+            raise _Transient(
+                f"HTTP 416: {part.name} does not fit the file on the server; starting over", status
+            ) from None
         if status in (408, 429) or status >= 500:
             raise _Transient(f"HTTP {status} {exc.reason}", status) from None
         raise DownloadError(
@@ -233,7 +237,9 @@ def _open(url: str, part: Path, offset: int, timeout: float, opener: urllib.requ
             raise DownloadError(f"{url}: cannot download ({exc.reason})", url) from None
         if _unreachable(exc.reason):
             host = urllib.parse.urlsplit(url).hostname or url
-            raise DownloadError(f"{url}: cannot reach {host} ({_describe(exc.reason)}); check the network connection", url) from None
+            raise DownloadError(
+                f"{url}: cannot reach {host} ({_describe(exc.reason)}); check the network connection", url
+            ) from None
         raise _Transient(f"cannot connect ({exc.reason})") from None
     except ValueError as exc:  # malformed URL
         raise DownloadError(f"{url}: not a valid URL ({exc})", url) from None
@@ -269,8 +275,15 @@ class _ConfirmationForms(HTMLParser):
         values = {name: value or "" for name, value in attrs}
         if tag == "form":
             self._fields = {}
-            self.forms.append((values.get("action", ""), values.get("method", "get").lower(), values.get("id", ""), self._fields))
-        elif tag == "input" and self._fields is not None and values.get("type", "").lower() == "hidden" and values.get("name"):
+            self.forms.append(
+                (values.get("action", ""), values.get("method", "get").lower(), values.get("id", ""), self._fields)
+            )
+        elif (
+            tag == "input"
+            and self._fields is not None
+            and values.get("type", "").lower() == "hidden"
+            and values.get("name")
+        ):
             self._fields[values["name"]] = values.get("value", "")
         elif tag == "a" and values.get("href"):
             self.links.append(values["href"])

@@ -50,8 +50,7 @@ def _open_zip(archive: Path, member: str | None, binary: bool, encoding: str | N
             files = [info for info in zf.infolist() if not info.is_dir()]
             if len(files) != 1:
                 raise ValueError(
-                    f"{archive}: zip archive holds {len(files)} files, not 1; "
-                    f"open one of them as '{archive}/<member>'"
+                    f"{archive}: zip archive holds {len(files)} files, not 1; open one of them as '{archive}/<member>'"
                 )
             member = files[0].filename
         try:

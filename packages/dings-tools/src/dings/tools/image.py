@@ -89,7 +89,9 @@ def encode_image(
         try:
             picture = Image.fromarray(np.ascontiguousarray(array))
         except TypeError as exc:
-            raise ValueError(f"encode_image: cannot make an image of a {array.dtype} array of shape {array.shape}") from exc
+            raise ValueError(
+                f"encode_image: cannot make an image of a {array.dtype} array of shape {array.shape}"
+            ) from exc
     else:
         picture = image
     if quality is not None:

@@ -101,7 +101,9 @@ class KeySummary:
         if self.images:
             parts.append("images " + _top(self.images))
         if self.min_length is not None:
-            span = f"{self.min_length}" if self.min_length == self.max_length else f"{self.min_length}–{self.max_length}"
+            span = (
+                f"{self.min_length}" if self.min_length == self.max_length else f"{self.min_length}–{self.max_length}"
+            )
             parts.append(f"length {span}")
         return "; ".join(parts)
 
@@ -174,7 +176,9 @@ class DatasetSummary:
         lines.append(f"  files: {files}; total {human_size(self.total_size)}")
         present = [s.lstrip(".") for s, ok in self.index_files.items() if ok]
         absent = [s.lstrip(".") for s, ok in self.index_files.items() if not ok and s != ".index"]
-        lines.append(f"  index files: {' '.join(present) or 'none'}" + (f" (missing: {' '.join(absent)})" if absent else ""))
+        lines.append(
+            f"  index files: {' '.join(present) or 'none'}" + (f" (missing: {' '.join(absent)})" if absent else "")
+        )
         lines.append(f"  md5: {self.md5}" + (" (dings verify hashes every file)" if self.md5 == "not checked" else ""))
         lines.extend(f"    - {problem}" for problem in self.md5_problems)
         lines.append(f"  keys (in the first {self.scanned:,} of {self.length:,} samples):")
@@ -187,7 +191,10 @@ class DatasetSummary:
             more = f", … ({len(self.labels)} labels)" if len(self.labels) > 50 else ""
             lines.append(f"  labels ({len(self.labels)} distinct): {counts}{more}")
         elif self.label_names is not None:
-            lines.append(f"  label names ({len(self.label_names)}): {', '.join(self.label_names[:50])}" + (", …" if len(self.label_names) > 50 else ""))
+            lines.append(
+                f"  label names ({len(self.label_names)}): {', '.join(self.label_names[:50])}"
+                + (", …" if len(self.label_names) > 50 else "")
+            )
         return "\n".join(lines)
 
     def _label_text(self, label: Any) -> str:
@@ -281,7 +288,9 @@ def info(
         stop = length if limit is None else min(limit, length)
         labels: Counter = Counter()
         has_label = False
-        bar = progress_bar(reader.iter(start=0, stop=stop), total=stop, desc=f"scan {data.name}", unit="samples", enabled=progress)
+        bar = progress_bar(
+            reader.iter(start=0, stop=stop), total=stop, desc=f"scan {data.name}", unit="samples", enabled=progress
+        )
         for sample in bar:
             result.scanned += 1
             for key, value in sample.items():

@@ -135,9 +135,7 @@ def loadmat(
     }
 
 
-def iter_fields(
-    arr: np.ndarray, ignore: Collection[str] = (), plain: bool = True
-) -> Iterator[dict[str, Any]]:
+def iter_fields(arr: np.ndarray, ignore: Collection[str] = (), plain: bool = True) -> Iterator[dict[str, Any]]:
     """Yield one dict per element of a structured numpy array (e.g. a MATLAB struct array).
 
     Elements come in the array's (row-major) order. This works on any structured array, with or

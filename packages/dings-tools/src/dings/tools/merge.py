@@ -46,8 +46,10 @@ def replace_key(packed: bytes | memoryview, key: str) -> bytes:
             if type(name) is str and name == "key":
                 return data[:start] + packb(key) + data[unpacker.tell() :]
     except Exception as exc:  # msgpack raises several types for data that is not a map
-        raise InvalidSampleError(f"cannot give a sample the key {key!r}: it is not a valid packed map ({exc})") from None
-    raise InvalidSampleError(f"cannot give a sample the key {key!r}: it has no \"key\" entry")
+        raise InvalidSampleError(
+            f"cannot give a sample the key {key!r}: it is not a valid packed map ({exc})"
+        ) from None
+    raise InvalidSampleError(f'cannot give a sample the key {key!r}: it has no "key" entry')
 
 
 def _check_keys(readers: list[Reader], names: list[str], prefixes: list[str]) -> None:
@@ -82,7 +84,9 @@ def _renamed(source: Path, key: str, data: Any, new_key: str) -> tuple[str, byte
         raise DamagedDataError(f"{source}: sample with key {key!r} is damaged: {exc}", path=source, key=key) from None
 
 
-def _interleave(streams: list[Iterator[tuple[str, Any]]], lengths: list[int], rng: np.random.Generator) -> Iterator[tuple[str, Any]]:
+def _interleave(
+    streams: list[Iterator[tuple[str, Any]]], lengths: list[int], rng: np.random.Generator
+) -> Iterator[tuple[str, Any]]:
     # a uniformly random interleaving: the same distribution as picking the next input with
     # probability proportional to the samples it has left, drawn at once (4 bytes per sample)
     choices = rng.permutation(np.repeat(np.arange(len(lengths), dtype=np.int32), lengths))

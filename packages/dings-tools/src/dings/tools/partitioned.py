@@ -61,6 +61,7 @@ ENGINES: tuple[str, ...] = ("local", "ranks", "ray")
 #: files of one shard in upload order (data first, md5 last)
 _SHARD_SUFFIXES = ("", ".offsets", ".keys", ".key_hashes", ".filter", ".crc32", ".md5")
 
+
 @dataclass
 class PartitionedResult:
     """What a partitioned write committed.
@@ -98,7 +99,15 @@ class RemotePartitionedOutput:
         allow_unsafe: also write object-dtype arrays.
     """
 
-    def __init__(self, url: str, *, max_samples: int | None = None, max_bytes: int | None = None, storage_options: dict[str, Any] | None = None, allow_unsafe: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        max_samples: int | None = None,
+        max_bytes: int | None = None,
+        storage_options: dict[str, Any] | None = None,
+        allow_unsafe: bool = False,
+    ) -> None:
         self.prefix = output_prefix(url)
         self.folder, self.name = self.prefix.rsplit("/", 1)
         self.staging = f"{self.prefix}.partial"
@@ -157,7 +166,9 @@ class RemotePartitionedOutput:
         """Refuse an existing dataset here unless ``overwrite``."""
         existing = self.existing()
         if existing and not overwrite:
-            raise FileExistsError(f"{existing[0]}: sharded dataset exists ({len(existing)} shard(s)); pass overwrite=True (-y/--no-confirm on the command line) to replace it")
+            raise FileExistsError(
+                f"{existing[0]}: sharded dataset exists ({len(existing)} shard(s)); pass overwrite=True (-y/--no-confirm on the command line) to replace it"
+            )
 
     def _cat(self, url: str) -> bytes | None:
         try:
@@ -185,7 +196,10 @@ class RemotePartitionedOutput:
         if record is None or record.fingerprint != fingerprint:
             return None
         try:
-            if self.fs.size(self._path(self._url(self._partition_name(partition) + ".keyhashes", staged=True))) != 8 * record.samples:
+            if (
+                self.fs.size(self._path(self._url(self._partition_name(partition) + ".keyhashes", staged=True)))
+                != 8 * record.samples
+            ):
                 return None
             for shard in record.shards:
                 if self.fs.size(self._path(self._url(shard.name, staged=True))) != shard.size:
@@ -197,14 +211,21 @@ class RemotePartitionedOutput:
             return None
         return record
 
-    def write_partition(self, partition: int, samples: Iterable[dict], fingerprint: str = "", *, progress: bool | None = False) -> PartitionRecord:
+    def write_partition(
+        self, partition: int, samples: Iterable[dict], fingerprint: str = "", *, progress: bool | None = False
+    ) -> PartitionRecord:
         """Write one partition locally, then upload it into the staging prefix (record last)."""
         base = self._partition_name(partition)
         record_url = self._url(base + ".partition.json", staged=True)
         if self._cat(record_url) is not None:
             self.fs.rm_file(self._path(record_url))
         with tempfile.TemporaryDirectory(prefix="dings-partition-") as tmp:
-            local = PartitionedOutput(Path(tmp) / self.name, max_samples=self.max_samples, max_bytes=self.max_bytes, allow_unsafe=self.allow_unsafe)
+            local = PartitionedOutput(
+                Path(tmp) / self.name,
+                max_samples=self.max_samples,
+                max_bytes=self.max_bytes,
+                allow_unsafe=self.allow_unsafe,
+            )
             record = local.write_partition(partition, samples, fingerprint, progress=progress)
             new = {shard.name for shard in record.shards}
             for name in self._list(self.staging, base + "-"):  # an earlier attempt's extra shards
@@ -219,7 +240,9 @@ class RemotePartitionedOutput:
             self.fs.put_file(str(local.record_path(partition)), self._path(record_url))
         return record
 
-    def wait_for(self, partitions: Sequence[int], fingerprints: Sequence[str], *, timeout: float, poll: float = 1.0) -> list[PartitionRecord]:
+    def wait_for(
+        self, partitions: Sequence[int], fingerprints: Sequence[str], *, timeout: float, poll: float = 1.0
+    ) -> list[PartitionRecord]:
         """Wait until every partition has a record made from its fingerprint (rank 0)."""
         return wait_for_records(self.load_record, partitions, fingerprints, self.staging, timeout=timeout, poll=poll)
 
@@ -233,7 +256,9 @@ class RemotePartitionedOutput:
         for record, url in zip(ordered, urls):
             content = fetched.get(self._path(url)) if isinstance(fetched, dict) else None
             if not isinstance(content, bytes):
-                raise FileNotFoundError(f"{url}: key hashes of partition {record.partition} are missing; run the job again to rewrite it")
+                raise FileNotFoundError(
+                    f"{url}: key hashes of partition {record.partition} are missing; run the job again to rewrite it"
+                )
             hashes.append(np.frombuffer(content, dtype=">u8").astype(np.uint64))
 
         def keys_of(position: int) -> Iterable[str]:
@@ -252,7 +277,12 @@ class RemotePartitionedOutput:
         names = [shard.name + suffix for shard in shards for suffix in _SHARD_SUFFIXES]
         self.fs.copy([self._path(self._url(n, staged=True)) for n in names], [self._path(self._url(n)) for n in names])
         new = {shard.name for shard in shards}
-        stale = [self._path(url + suffix) for url in self.existing() if url.rsplit("/", 1)[-1] not in new for suffix in _SHARD_SUFFIXES + (".index",)]
+        stale = [
+            self._path(url + suffix)
+            for url in self.existing()
+            if url.rsplit("/", 1)[-1] not in new
+            for suffix in _SHARD_SUFFIXES + (".index",)
+        ]
         stale = [path for path in stale if self.fs.exists(path)]
         if stale:
             self.fs.rm(stale)
@@ -299,7 +329,13 @@ def open_partitioned(
         raise ValueError(f"shard_size must be at least 1, got {shard_size!r}")
     text = os.fspath(output)
     if is_url(text):
-        return RemotePartitionedOutput(text, max_samples=shard_size, max_bytes=max_bytes, storage_options=storage_options, allow_unsafe=allow_unsafe)
+        return RemotePartitionedOutput(
+            text,
+            max_samples=shard_size,
+            max_bytes=max_bytes,
+            storage_options=storage_options,
+            allow_unsafe=allow_unsafe,
+        )
     return PartitionedOutput(text, max_samples=shard_size, max_bytes=max_bytes, allow_unsafe=allow_unsafe)
 
 
@@ -314,7 +350,9 @@ def rank_from_env(environ: dict[str, str] | None = None) -> tuple[int, int]:
     rank = env.get("RANK", env.get("SLURM_PROCID"))
     world = env.get("WORLD_SIZE", env.get("SLURM_NTASKS"))
     if rank is None or world is None:
-        raise ValueError("the ranks engine needs RANK and WORLD_SIZE in the environment (as torchrun sets them; or SLURM_PROCID and SLURM_NTASKS)")
+        raise ValueError(
+            "the ranks engine needs RANK and WORLD_SIZE in the environment (as torchrun sets them; or SLURM_PROCID and SLURM_NTASKS)"
+        )
     try:
         r, w = int(rank), int(world)
     except ValueError:
@@ -397,7 +435,9 @@ def write_partitioned(
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
-    target = open_partitioned(output, shard_size=shard_size, max_bytes=max_bytes, storage_options=storage_options, allow_unsafe=allow_unsafe)
+    target = open_partitioned(
+        output, shard_size=shard_size, max_bytes=max_bytes, storage_options=storage_options, allow_unsafe=allow_unsafe
+    )
     prints = list(fingerprints) if fingerprints is not None else [fingerprint(p) for p in partitions]
     if len(prints) != len(partitions):
         raise ValueError(f"{len(prints)} fingerprints for {len(partitions)} partitions")
@@ -421,7 +461,9 @@ def write_partitioned(
     outcomes = [(i, *write_one_partition(target, i, partitions[i], load, prints[i], resume=resume)) for i in mine]
     if rank != 0:
         written = [i for i, _, fresh in outcomes if fresh]
-        return PartitionedResult([], sum(r.samples for _, r, _ in outcomes), None, [i for i, _, fresh in outcomes if not fresh], written)
+        return PartitionedResult(
+            [], sum(r.samples for _, r, _ in outcomes), None, [i for i, _, fresh in outcomes if not fresh], written
+        )
     mine_set = set(mine)
     others = [i for i in range(len(partitions)) if i not in mine_set]
     records = {i: r for i, r, _ in outcomes}
@@ -433,8 +475,13 @@ def write_partitioned(
     return result
 
 
-def _commit(target: PartitionedOutput | RemotePartitionedOutput, records: Sequence[PartitionRecord], overwrite: bool) -> PartitionedResult:
+def _commit(
+    target: PartitionedOutput | RemotePartitionedOutput, records: Sequence[PartitionRecord], overwrite: bool
+) -> PartitionedResult:
     manifest = target.commit(records, overwrite=overwrite)
     folder = os.fspath(target.folder)
-    paths = [f"{folder}/{s['name']}" if isinstance(target, RemotePartitionedOutput) else str(Path(folder) / s["name"]) for s in manifest["shards"]]
+    paths = [
+        f"{folder}/{s['name']}" if isinstance(target, RemotePartitionedOutput) else str(Path(folder) / s["name"])
+        for s in manifest["shards"]
+    ]
     return PartitionedResult(paths, manifest["samples"], manifest, [], [])

@@ -241,7 +241,9 @@ def overlay_fixations(
 def _find_image(sample: Mapping[str, Any], image_key: str | None) -> Any:
     if image_key is not None:
         if image_key not in sample:
-            raise KeyError(f"sample {sample.get('key')!r} has no key {image_key!r}; it has {', '.join(map(str, sample))}")
+            raise KeyError(
+                f"sample {sample.get('key')!r} has no key {image_key!r}; it has {', '.join(map(str, sample))}"
+            )
         return sample[image_key]
     from .render import sniff_image
 
@@ -385,13 +387,20 @@ def contact_sheet(
             picture = picture.resize(size, resample.NEAREST if scale > 1 else resample.LANCZOS)
             sheet.paste(picture, (left + (cell_size - size[0]) // 2, top + (cell_size - size[1]) // 2))
         for line, text in enumerate(_caption(sample)):
-            draw.text((left, top + cell_size + 1 + line * 12), _fit(draw, text, font, cell_size), fill=(0, 0, 0), font=font)
+            draw.text(
+                (left, top + cell_size + 1 + line * 12), _fit(draw, text, font, cell_size), fill=(0, 0, 0), font=font
+            )
     return sheet
 
 
 def _with_label_name(sample: dict[str, Any], names: Sequence[str]) -> dict[str, Any]:
     label = sample.get("label")
-    if "label_name" in sample or isinstance(label, bool) or not isinstance(label, (int, np.integer)) or not 0 <= label < len(names):
+    if (
+        "label_name" in sample
+        or isinstance(label, bool)
+        or not isinstance(label, (int, np.integer))
+        or not 0 <= label < len(names)
+    ):
         return sample
     return {**sample, "label_name": names[int(label)]}
 
@@ -445,7 +454,9 @@ def preview(
     if target.is_dir():
         raise IsADirectoryError(f"{target}: is a directory; give the path of a .png file to write")
     if target.exists() and not overwrite:
-        raise FileExistsError(f"{target}: exists; pass overwrite=True (-y/--no-confirm on the command line) to replace it")
+        raise FileExistsError(
+            f"{target}: exists; pass overwrite=True (-y/--no-confirm on the command line) to replace it"
+        )
     if keys is None and count < 1:
         raise ValueError(f"count must be at least 1, got {count}")
     reader, _ = open_reader(path)
@@ -473,7 +484,9 @@ def preview(
     if names is not None:  # show the names recorded next to the data (NAME.msgpack.labels.json)
         samples = [_with_label_name(s, names) for s in samples]
     if all(_find_image(s, image_key) is None for s in samples):
-        raise ValueError(f"{path}: none of the {len(samples)} samples holds an image (bytes of an image or an image-shaped array)")
+        raise ValueError(
+            f"{path}: none of the {len(samples)} samples holds an image (bytes of an image or an image-shaped array)"
+        )
     sheet = contact_sheet(samples, columns, cell_size, index_to_color, image_key=image_key)
     part = target.with_name(target.name + ".part")
     try:

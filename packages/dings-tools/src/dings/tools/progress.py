@@ -75,4 +75,6 @@ def make_printer(
         smoothing: rate smoothing factor (0: average over all, 1: current speed).
         kwargs: further tqdm arguments (``total``, ``desc``, ``unit``, ``disable`` …).
     """
-    return ProgressPrinter(bar_format=bar_format, miniters=miniters, mininterval=mininterval, smoothing=smoothing, **kwargs)
+    return ProgressPrinter(
+        bar_format=bar_format, miniters=miniters, mininterval=mininterval, smoothing=smoothing, **kwargs
+    )

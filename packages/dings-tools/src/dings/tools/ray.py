@@ -63,7 +63,9 @@ def _init(address: str | None) -> tuple[Any, bool]:
     return ray, True
 
 
-def _partition_task(row: dict[str, Any], *, target: Any, load: Callable[[Any], Iterable[dict]], resume: bool) -> dict[str, Any]:
+def _partition_task(
+    row: dict[str, Any], *, target: Any, load: Callable[[Any], Iterable[dict]], resume: bool
+) -> dict[str, Any]:
     partition = int(row["partition"])
     try:
         payload = pickle.loads(row["payload"])
@@ -105,7 +107,10 @@ def run_partitions(
         context.enable_progress_bars = bool(progress)
         if not progress:
             logging.getLogger("ray.data").setLevel(logging.WARNING)
-        rows = [{"partition": i, "payload": pickle.dumps(p), "fingerprint": f} for i, (p, f) in enumerate(zip(partitions, fingerprints))]
+        rows = [
+            {"partition": i, "payload": pickle.dumps(p), "fingerprint": f}
+            for i, (p, f) in enumerate(zip(partitions, fingerprints))
+        ]
         if not rows:
             return []
         dataset = ray.data.from_items(rows, override_num_blocks=len(rows))
@@ -145,10 +150,24 @@ def _datasink_class() -> type:
     class _DingsDatasink(Datasink):
         """See :func:`DingsDatasink`."""
 
-        def __init__(self, path: str | os.PathLike, *, shard_size: int | None = None, max_bytes: int | None = None,
-                     storage_options: dict[str, Any] | None = None, overwrite: bool = False, resume: bool = True,
-                     allow_unsafe: bool = False) -> None:
-            self.target = open_partitioned(path, shard_size=shard_size, max_bytes=max_bytes, storage_options=storage_options, allow_unsafe=allow_unsafe)
+        def __init__(
+            self,
+            path: str | os.PathLike,
+            *,
+            shard_size: int | None = None,
+            max_bytes: int | None = None,
+            storage_options: dict[str, Any] | None = None,
+            overwrite: bool = False,
+            resume: bool = True,
+            allow_unsafe: bool = False,
+        ) -> None:
+            self.target = open_partitioned(
+                path,
+                shard_size=shard_size,
+                max_bytes=max_bytes,
+                storage_options=storage_options,
+                allow_unsafe=allow_unsafe,
+            )
             self.overwrite = overwrite
             self.resume = resume
             self.result: PartitionedResult | None = None
@@ -170,7 +189,13 @@ def _datasink_class() -> type:
             records = [PartitionRecord.from_json(text) for text in returns if text is not None]
             manifest = self.target.commit(records, overwrite=self.overwrite)
             folder = os.fspath(self.target.folder)
-            self.result = PartitionedResult([f"{folder}/{s['name']}" for s in manifest["shards"]], manifest["samples"], manifest, [], [r.partition for r in records])
+            self.result = PartitionedResult(
+                [f"{folder}/{s['name']}" for s in manifest["shards"]],
+                manifest["samples"],
+                manifest,
+                [],
+                [r.partition for r in records],
+            )
 
     _DingsDatasink.__name__ = _DingsDatasink.__qualname__ = "DingsDatasink"
     return _DingsDatasink
@@ -207,11 +232,20 @@ def DingsDatasink(
     Raises:
         MissingExtraError: Ray is not installed (``pip install "dings-tools[ray]"``).
     """
-    return _datasink_class()(path, shard_size=shard_size, max_bytes=max_bytes, storage_options=storage_options,
-                             overwrite=overwrite, resume=resume, allow_unsafe=allow_unsafe)
+    return _datasink_class()(
+        path,
+        shard_size=shard_size,
+        max_bytes=max_bytes,
+        storage_options=storage_options,
+        overwrite=overwrite,
+        resume=resume,
+        allow_unsafe=allow_unsafe,
+    )
 
 
-def _find_shards(paths: str | os.PathLike | Sequence[str | os.PathLike], storage_options: dict[str, Any] | None) -> list[str]:
+def _find_shards(
+    paths: str | os.PathLike | Sequence[str | os.PathLike], storage_options: dict[str, Any] | None
+) -> list[str]:
     """Data files named by a pattern, a folder or manifest, a data file, or a list of them."""
     if not isinstance(paths, (str, os.PathLike)):
         found = [s for p in paths for s in _find_shards(p, storage_options)]
@@ -291,7 +325,14 @@ def _datasource_class() -> type:
     class _DingsDatasource(Datasource):
         """See :func:`DingsDatasource`."""
 
-        def __init__(self, paths: Any, *, storage_options: dict[str, Any] | None = None, block_samples: int = BLOCK_SAMPLES, **options: Any) -> None:
+        def __init__(
+            self,
+            paths: Any,
+            *,
+            storage_options: dict[str, Any] | None = None,
+            block_samples: int = BLOCK_SAMPLES,
+            **options: Any,
+        ) -> None:
             super().__init__()
             self.shards = _find_shards(paths, storage_options)
             self.options = dict(options)
@@ -315,14 +356,25 @@ def _datasource_class() -> type:
             sizes = self._shard_sizes()
             return sum(sizes) or None
 
-        def get_read_tasks(self, parallelism: int, per_task_row_limit: int | None = None, data_context: Any = None) -> list[Any]:
-            groups = [list(g) for g in np.array_split(np.arange(len(self.shards)), max(1, min(parallelism, len(self.shards)))) if len(g)]
+        def get_read_tasks(
+            self, parallelism: int, per_task_row_limit: int | None = None, data_context: Any = None
+        ) -> list[Any]:
+            groups = [
+                list(g)
+                for g in np.array_split(np.arange(len(self.shards)), max(1, min(parallelism, len(self.shards))))
+                if len(g)
+            ]
             sizes = self._shard_sizes()
             tasks = []
             for group in groups:
                 shards = [self.shards[i] for i in group]
                 rows = None if any(is_url(s) for s in shards) else sum(keys_len(s) for s in shards)
-                metadata = BlockMetadata(num_rows=rows, size_bytes=sum(sizes[i] for i in group) or None, exec_stats=None, input_files=tuple(shards))
+                metadata = BlockMetadata(
+                    num_rows=rows,
+                    size_bytes=sum(sizes[i] for i in group) or None,
+                    exec_stats=None,
+                    input_files=tuple(shards),
+                )
                 read = functools.partial(_read_shards, shards, self.options, self.block_samples)
                 tasks.append(ReadTask(read, metadata))
             return tasks
@@ -354,7 +406,12 @@ def DingsDatasource(
     return _datasource_class()(paths, storage_options=storage_options, block_samples=block_samples, **options)
 
 
-def read_dings(paths: str | os.PathLike | Sequence[str | os.PathLike], *, storage_options: dict[str, Any] | None = None, **options: Any) -> Any:
+def read_dings(
+    paths: str | os.PathLike | Sequence[str | os.PathLike],
+    *,
+    storage_options: dict[str, Any] | None = None,
+    **options: Any,
+) -> Any:
     """``ray.data.read_datasource(DingsDatasource(paths, …))``: dings datasets as a Ray Dataset."""
     _ray()
     import ray.data

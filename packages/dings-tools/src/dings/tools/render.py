@@ -283,7 +283,10 @@ def jsonable(value: Any, maxstring: int = 100, max_items: int = MAX_ITEMS) -> An
     images and big arrays become the one-line summary :func:`render_value` shows.
     """
     if isinstance(value, Mapping):
-        return {k if isinstance(k, str) else render_value(k, maxstring): jsonable(v, maxstring, max_items) for k, v in value.items()}
+        return {
+            k if isinstance(k, str) else render_value(k, maxstring): jsonable(v, maxstring, max_items)
+            for k, v in value.items()
+        }
     if isinstance(value, (list, tuple)):
         items = [jsonable(item, maxstring, max_items) for item in value[:max_items]]
         if len(value) > max_items:
@@ -354,7 +357,14 @@ def cat(
 
 
 def _cat(
-    reader: Reader, owned: bool, maxstring: int, max_items: int, start: int, stop: int | None, fields: Sequence[str] | None, as_json: bool
+    reader: Reader,
+    owned: bool,
+    maxstring: int,
+    max_items: int,
+    start: int,
+    stop: int | None,
+    fields: Sequence[str] | None,
+    as_json: bool,
 ) -> Iterator[str]:
     import json
 

@@ -106,7 +106,9 @@ def hash_md5hex(path: PathLike, read_size: int = 1 << 22, progress: bool | None 
         ValueError: ``read_size`` is below 1.
     """
     if isinstance(read_size, bool) or not isinstance(read_size, int):
-        raise TypeError(f"hash_md5hex: read_size must be an int (bytes), got {read_size!r}; pass progress= as a keyword")
+        raise TypeError(
+            f"hash_md5hex: read_size must be an int (bytes), got {read_size!r}; pass progress= as a keyword"
+        )
     if read_size < 1:
         raise ValueError(f"hash_md5hex: read_size must be at least 1 byte, got {read_size}")
     path = Path(path)
@@ -257,7 +259,9 @@ def download_if_not_found(url: str, path: PathLike, progress: bool | None = True
     return path
 
 
-def download_files_if_not_found(files: FileSpecs, indir: PathLike, progress: bool | None = True, **download_options: Any) -> None:
+def download_files_if_not_found(
+    files: FileSpecs, indir: PathLike, progress: bool | None = True, **download_options: Any
+) -> None:
     """Run :func:`download_if_not_found` for every spec in ``files`` that has a ``url``.
 
     Args:

@@ -56,10 +56,14 @@ def split_position(value: int | float | str, length: int) -> int:
         except ValueError as exc:
             if "split percentage" in str(exc):
                 raise
-            raise TypeError(f"a split point is a sample index, a fraction or a percentage (800, 0.8, 80%), got {value!r}") from None
+            raise TypeError(
+                f"a split point is a sample index, a fraction or a percentage (800, 0.8, 80%), got {value!r}"
+            ) from None
     if isinstance(value, float):
         if not 0 < value < 1:
-            raise TypeError(f"a split point is an integer sample index or a fraction between 0 and 1 (exclusive), got {value!r}")
+            raise TypeError(
+                f"a split point is an integer sample index or a fraction between 0 and 1 (exclusive), got {value!r}"
+            )
         return round(value * length)
     return as_count(value, "every split position")
 
@@ -130,7 +134,9 @@ def split(
                 raise TypeError("outfiles must be a list of paths, not a single path")
             targets = [Path(p) for p in outfiles]
             if len(targets) != parts:
-                raise ValueError(f"{parts - 1} split positions give {parts} parts, but {len(targets)} outfiles were given")
+                raise ValueError(
+                    f"{parts - 1} split positions give {parts} parts, but {len(targets)} outfiles were given"
+                )
         check_outputs(targets, [source], overwrite)
         writers: list[RawWriter] = []
         try:

@@ -226,7 +226,9 @@ def _stage_one(plan: StagePlan, folder: Path, bar: Any, result: StageResult) -> 
         needed = sum(plan.size(name) for name in missing)
         free = shutil.disk_usage(folder).free
         if needed > free:
-            raise OSError(f"{folder}: {human_size(free)} free but {plan.data} needs {human_size(needed)} more; free space or stage elsewhere")
+            raise OSError(
+                f"{folder}: {human_size(free)} free but {plan.data} needs {human_size(needed)} more; free space or stage elsewhere"
+            )
         md5_target.unlink(missing_ok=True)  # until every file is in place, the copy must not look complete
         for name in missing:
             result.bytes_copied += _copy_verified(plan, name, folder / name, bar)

@@ -78,7 +78,9 @@ def _remote_plan(files: RemoteFiles, url: str) -> StagePlan:
             try:
                 sizes[file] = files.size(join_url(url, file), f"{file} of {url}")
             except FileNotFoundError:
-                raise FileNotFoundError(f"{join_url(url, file)}: listed in {name}.md5 but missing in the source") from None
+                raise FileNotFoundError(
+                    f"{join_url(url, file)}: listed in {name}.md5 but missing in the source"
+                ) from None
         return sizes[file]
 
     def copy(file: str, target: Path | None, bar: Any) -> str:

@@ -47,6 +47,7 @@ def tiff_to_nd_array(file_path: str | os.PathLike, type: Any = np.uint8) -> np.n
     elif axes == "YXS":
         array = np.moveaxis(array, -1, 0)
     elif axes != "SYX":
-        raise ValueError(f"{path}: expected a 2-D raster with optional bands, got TIFF axes {axes!r} of shape {array.shape}")
+        raise ValueError(
+            f"{path}: expected a 2-D raster with optional bands, got TIFF axes {axes!r} of shape {array.shape}"
+        )
     return array if type is None else array.astype(type)
-

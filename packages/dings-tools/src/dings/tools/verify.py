@@ -66,7 +66,7 @@ def _sample_problem(piece: memoryview, data: Path, index: int, key: str | None) 
     except (DamagedDataError, FormatError) as exc:
         return str(exc)
     if "key" not in sample:
-        return f"{data}: sample {index}: has no \"key\""
+        return f'{data}: sample {index}: has no "key"'
     return None
 
 

@@ -48,7 +48,14 @@ class DatasetBase:
         TypeError: ``reader`` is not a reader, ``rng`` or a transform is not callable.
     """
 
-    def __init__(self, reader: Any, transforms: Transforms = None, rng: Callable[[dict], dict] | None = None, *, shared_memory: bool = False) -> None:
+    def __init__(
+        self,
+        reader: Any,
+        transforms: Transforms = None,
+        rng: Callable[[dict], dict] | None = None,
+        *,
+        shared_memory: bool = False,
+    ) -> None:
         for needed in ("__len__", "get", "iter"):
             if not hasattr(reader, needed):
                 raise TypeError(f"reader must be a dings reader (with len, get and iter), got {type(reader).__name__}")
@@ -68,7 +75,9 @@ class DatasetBase:
         elif callable(transforms):
             self.transform = transforms
         else:
-            raise TypeError(f"transforms must be None, a dict of callables or a callable, got {type(transforms).__name__}")
+            raise TypeError(
+                f"transforms must be None, a dict of callables or a callable, got {type(transforms).__name__}"
+            )
 
     def _transform_dict(self, sample: dict) -> dict:
         params = self._rng(sample) if self._rng is not None else {}
@@ -77,7 +86,9 @@ class DatasetBase:
             try:
                 value = sample[key]
             except KeyError:
-                raise KeyError(f"transforms has key {key!r}, but sample {sample.get('key')!r} has only {sorted(sample)}") from None
+                raise KeyError(
+                    f"transforms has key {key!r}, but sample {sample.get('key')!r} has only {sorted(sample)}"
+                ) from None
             sample[key] = f(value, params)
         return sample
 

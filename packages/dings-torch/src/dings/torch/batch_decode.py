@@ -233,7 +233,15 @@ def _top(words: np.ndarray, widths: np.ndarray) -> np.ndarray:
     return words >> (64 - 8 * np.maximum(widths, 1)).astype(np.uint64)
 
 
-def _run(ops: list[_Op], source: np.ndarray, starts: np.ndarray, stops: np.ndarray, wanted: Any, pool: BufferPool | None, lazy: Any = None) -> dict | None:
+def _run(
+    ops: list[_Op],
+    source: np.ndarray,
+    starts: np.ndarray,
+    stops: np.ndarray,
+    wanted: Any,
+    pool: BufferPool | None,
+    lazy: Any = None,
+) -> dict | None:
     """Walk all samples with ``ops``; the fields (nested dicts for nested maps), or ``None`` on a mismatch."""
     position = starts.astype(np.int64, copy=True)
     n = len(position)
@@ -359,7 +367,9 @@ def _kind(value: Any) -> str:
     return "other"
 
 
-def collate_columns(samples: Sequence[dict], keys: Sequence[str] | None = None, pool: BufferPool | None = None, path: tuple = ()) -> dict:
+def collate_columns(
+    samples: Sequence[dict], keys: Sequence[str] | None = None, pool: BufferPool | None = None, path: tuple = ()
+) -> dict:
     """Collate decoded samples into the columns :class:`BatchDecoder` makes.
 
     Fields are those of ``keys`` (default: the first sample's). ints become an int64 array, floats
@@ -428,7 +438,11 @@ def _collate_field(values: list, samples: Sequence[dict], field: str, pool: Buff
                     f"field {field!r} of sample {_key_of(samples[i], samples)!r} is a {v.dtype} array of shape {v.shape}, "
                     f"but {head.dtype} {head.shape} in sample {_key_of(samples[0], samples)!r}; arrays of a batch must agree"
                 )
-        out = pool.empty((len(values), *head.shape), head.dtype) if pool is not None else np.empty((len(values), *head.shape), head.dtype)
+        out = (
+            pool.empty((len(values), *head.shape), head.dtype)
+            if pool is not None
+            else np.empty((len(values), *head.shape), head.dtype)
+        )
         for i, v in enumerate(values):
             out[i] = v
         return out
@@ -451,7 +465,14 @@ class BatchDecoder:
     One decoder may be used by several threads at once (the template is replaced atomically).
     """
 
-    def __init__(self, keys: Sequence[str] | None = None, pool: BufferPool | None = None, *, allow_unsafe: bool = False, lazy: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        keys: Sequence[str] | None = None,
+        pool: BufferPool | None = None,
+        *,
+        allow_unsafe: bool = False,
+        lazy: Sequence[str] = (),
+    ) -> None:
         self.keys = None if keys is None else tuple(keys)
         self._wanted = None if self.keys is None else frozenset(self.keys)
         self.pool = pool

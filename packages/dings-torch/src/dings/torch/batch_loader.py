@@ -73,7 +73,9 @@ def _split(block: Any, bounds: list[int]) -> list:
         return [{k: v[i] for k, v in parts.items()} for i in range(len(pieces))]
     if isinstance(block, Column):
         offsets = block.offsets
-        return [Column(block.data[offsets[a] : offsets[b]], offsets[a : b + 1] - offsets[a], block.text) for a, b in pieces]
+        return [
+            Column(block.data[offsets[a] : offsets[b]], offsets[a : b + 1] - offsets[a], block.text) for a, b in pieces
+        ]
     return [block[a:b] for a, b in pieces]
 
 
@@ -191,7 +193,9 @@ class Loader:
             raise ValueError("tuples=True needs keys=(...): the fields to put in each tuple, in order")
         if transforms is not None and not callable(transforms):
             if not isinstance(transforms, Mapping):
-                raise TypeError(f"transforms must be a dict {{field: f}} or a callable f(sample), got {type(transforms).__name__}")
+                raise TypeError(
+                    f"transforms must be a dict {{field: f}} or a callable f(sample), got {type(transforms).__name__}"
+                )
             for name, f in transforms.items():
                 if not callable(f):
                     raise TypeError(f"transforms[{name!r}] is {f!r}, not a callable f(value)")
@@ -216,7 +220,12 @@ class Loader:
         self._pool = BufferPool(keep=self.prefetch + self.threads + 2)
         whole = callable(transforms)  # f(sample) needs every field; keys are applied after it
         lazy = tuple(transforms) if isinstance(transforms, Mapping) else ()  # transformed bytes are read in place
-        self._decoder = BatchDecoder(None if whole else self._decoded_keys(), self._pool, allow_unsafe=getattr(reader, "_allow_unsafe", False), lazy=lazy)
+        self._decoder = BatchDecoder(
+            None if whole else self._decoded_keys(),
+            self._pool,
+            allow_unsafe=getattr(reader, "_allow_unsafe", False),
+            lazy=lazy,
+        )
         # the next iteration: epoch, resume offset, and whether set/load happened since one began
         self._epoch, self._start, self._untouched = _count(epoch, "epoch", 0), 0, True
         self._active: list | None = None  # [epoch, start, split, batches delivered, finished]
@@ -268,7 +277,13 @@ class Loader:
 
     def _identity(self) -> dict:
         order = self._order
-        return {"length": order.length, "mode": order.mode, "seed": order.seed, "epoch_size": order.epoch_size, "chunk_size": order.chunk}
+        return {
+            "length": order.length,
+            "mode": order.mode,
+            "seed": order.seed,
+            "epoch_size": order.epoch_size,
+            "chunk_size": order.chunk,
+        }
 
     def state_dict(self) -> dict:
         """Where training stands: ``{"epoch", "consumed", …}`` after the batches delivered so far.
@@ -310,7 +325,9 @@ class Loader:
         epoch = _count(state["epoch"], "state['epoch']", 0)
         consumed = _count(state["consumed"], "state['consumed']", 0)
         if consumed > self._order.epoch_length:
-            raise ValueError(f"state['consumed']={consumed} is more than an epoch of {self._order.epoch_length} samples")
+            raise ValueError(
+                f"state['consumed']={consumed} is more than an epoch of {self._order.epoch_length} samples"
+            )
         self._epoch, self._start, self._untouched = epoch, consumed, True
         self._active = None
 
@@ -412,7 +429,9 @@ class Loader:
         try:
             batch = self._decode(indices)
         except BatchError as exc:
-            raise BatchError(f"{exc} (batch of samples {self._key(indices[0])!r} … {self._key(indices[-1])!r})") from None
+            raise BatchError(
+                f"{exc} (batch of samples {self._key(indices[0])!r} … {self._key(indices[-1])!r})"
+            ) from None
         transforms = self.transforms
         if transforms is None:
             pass
@@ -422,7 +441,9 @@ class Loader:
                 try:
                     samples[i] = transforms(sample)
                 except Exception as exc:
-                    raise BatchError(f"transforms failed on sample {self._key(indices[i])!r}: {type(exc).__name__}: {exc}") from exc
+                    raise BatchError(
+                        f"transforms failed on sample {self._key(indices[i])!r}: {type(exc).__name__}: {exc}"
+                    ) from exc
             try:
                 batch = collate_columns(samples, self.keys, self._pool)
             except BatchError as exc:
@@ -430,7 +451,9 @@ class Loader:
         else:
             for name, f in transforms.items():
                 if name not in batch:
-                    raise BatchError(f"transforms has field {name!r}, but sample {self._key(indices[0])!r} has only {sorted(batch)}")
+                    raise BatchError(
+                        f"transforms has field {name!r}, but sample {self._key(indices[0])!r} has only {sorted(batch)}"
+                    )
                 batch[name] = self._transform_field(name, f, batch[name], indices)
             if self.keys is not None:
                 batch = {k: batch[k] for k in self.keys}
@@ -455,7 +478,11 @@ class Loader:
             if out is None:
                 results.append(result)
             elif not isinstance(result, np.ndarray) or result.shape != out.shape[1:] or result.dtype != out.dtype:
-                got = f"a {result.dtype} array of shape {result.shape}" if isinstance(result, np.ndarray) else type(result).__name__
+                got = (
+                    f"a {result.dtype} array of shape {result.shape}"
+                    if isinstance(result, np.ndarray)
+                    else type(result).__name__
+                )
                 raise BatchError(
                     f"the transform of field {name!r} returned {got} for sample {self._key(indices[i])!r}, "
                     f"but a {out.dtype} array of shape {out.shape[1:]} for sample {self._key(indices[0])!r}; results of a batch must agree"
@@ -473,7 +500,11 @@ class Loader:
         parts = self.reader.read_spans(indices)
         size = sum(int(span.stops.sum() - span.starts.sum()) for span in parts)
         self._sample_bytes = max(1, size // max(1, len(indices)))
-        if len(parts) == 1 and len(parts[0].where) == len(indices) and bool((parts[0].where == np.arange(len(indices))).all()):
+        if (
+            len(parts) == 1
+            and len(parts[0].where) == len(indices)
+            and bool((parts[0].where == np.arange(len(indices))).all())
+        ):
             span = parts[0]
             return self._decoder.decode(span.buffer, span.starts, span.stops)
         samples: list = [None] * len(indices)
@@ -491,4 +522,6 @@ class Loader:
         return batch
 
     def __repr__(self) -> str:
-        return f"Loader({self.reader!r}, batch_size={self.batch_size}, threads={self.threads}, mode={self._order.mode!r})"
+        return (
+            f"Loader({self.reader!r}, batch_size={self.batch_size}, threads={self.threads}, mode={self._order.mode!r})"
+        )

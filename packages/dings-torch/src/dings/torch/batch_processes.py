@@ -155,12 +155,19 @@ class ProcessPool:
         self._closed = False
         for number in range(processes):
             here, there = context.Pipe()
-            process = context.Process(target=_worker, args=(there, build, f"{self.prefix}-{number}"), daemon=True, name=f"dings-loader-{number}")
+            process = context.Process(
+                target=_worker,
+                args=(there, build, f"{self.prefix}-{number}"),
+                daemon=True,
+                name=f"dings-loader-{number}",
+            )
             process.start()
             there.close()
             self._connections.append(here)
             self._processes.append(process)
-        self._finalizer = weakref.finalize(self, ProcessPool._shutdown, self._connections, self._processes, self._maps, self._names, self.prefix)
+        self._finalizer = weakref.finalize(
+            self, ProcessPool._shutdown, self._connections, self._processes, self._maps, self._names, self.prefix
+        )
 
     def submit(self, *args: Any) -> tuple[int, int]:
         """Send a task to the next worker; returns ``(worker, slot)`` for :meth:`result`."""
@@ -188,7 +195,9 @@ class ProcessPool:
             message = connection.recv()
         except (EOFError, OSError):
             code = self._processes[worker].exitcode
-            raise RuntimeError(f"loader worker process {worker} died (exit code {code}); its batches are lost") from None
+            raise RuntimeError(
+                f"loader worker process {worker} died (exit code {code}); its batches are lost"
+            ) from None
         if message[0] == "error":
             self._release(slot)
             raise message[1]

@@ -89,7 +89,9 @@ class Column(Sequence):
         return f"Column({head!r}{' …' if len(self) > 3 else ''}, {len(self)} values)"
 
 
-def gather(source: np.ndarray, starts: np.ndarray, stops: np.ndarray, out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def gather(
+    source: np.ndarray, starts: np.ndarray, stops: np.ndarray, out: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Copy the byte ranges ``source[starts[i]:stops[i]]`` one after another into one array.
 
     Returns:
@@ -122,7 +124,9 @@ def _rows(source: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray | No
     read past the end of ``source``."""
     if int(starts.max()) + width > len(source):
         return None
-    view = np.lib.stride_tricks.as_strided(source, shape=(len(source) - width + 1, width), strides=(source.strides[0], source.strides[0]), writeable=False)
+    view = np.lib.stride_tricks.as_strided(
+        source, shape=(len(source) - width + 1, width), strides=(source.strides[0], source.strides[0]), writeable=False
+    )
     return view[starts]
 
 
@@ -156,7 +160,13 @@ class _Owner:
 
     def __init__(self, memory: np.ndarray, shape: tuple[int, ...], dtype: np.dtype) -> None:
         self.memory = memory
-        self.__array_interface__ = {"shape": shape, "typestr": dtype.str, "descr": dtype.descr, "data": (memory.ctypes.data, False), "version": 3}
+        self.__array_interface__ = {
+            "shape": shape,
+            "typestr": dtype.str,
+            "descr": dtype.descr,
+            "data": (memory.ctypes.data, False),
+            "version": 3,
+        }
 
 
 class BufferPool:

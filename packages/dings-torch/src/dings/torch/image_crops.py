@@ -69,7 +69,15 @@ def _decode(data: Any, width: int, height: int, need: float, reduce: bool) -> Im
 class _DecodeCrop(ABC):
     """Decode, crop a box chosen by :meth:`box`, resize to ``size``, maybe flip; an HWC or CHW uint8 array."""
 
-    def __init__(self, size: int | tuple[int, int], *, flip: float = 0.0, chw: bool = True, reduce: bool = True, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        size: int | tuple[int, int],
+        *,
+        flip: float = 0.0,
+        chw: bool = True,
+        reduce: bool = True,
+        seed: int | None = None,
+    ) -> None:
         height, width = (size, size) if isinstance(size, int) else size
         if height < 1 or width < 1:
             raise ValueError(f"size must be positive, got {size!r}")
@@ -94,13 +102,17 @@ class _DecodeCrop(ABC):
         try:
             width, height, _ = _size_of(data)
         except (OSError, SyntaxError, ValueError) as exc:
-            raise ValueError(f"cannot decode {len(data)} bytes starting {bytes(data[:8])!r} as an image: {exc}") from exc
+            raise ValueError(
+                f"cannot decode {len(data)} bytes starting {bytes(data[:8])!r} as an image: {exc}"
+            ) from exc
         left, top, right, bottom = self.box(width, height)
         out_h, out_w = self.size
         need = min(1.0, max(out_w / (right - left), out_h / (bottom - top)))
         image = _decode(data, width, height, need, self.reduce)
         sx, sy = image.size[0] / width, image.size[1] / height
-        resized = image.resize((out_w, out_h), Image.Resampling.BILINEAR, box=(left * sx, top * sy, right * sx, bottom * sy))
+        resized = image.resize(
+            (out_w, out_h), Image.Resampling.BILINEAR, box=(left * sx, top * sy, right * sx, bottom * sy)
+        )
         pixels = np.asarray(resized)
         if self.flip and self.random.random() < self.flip:
             pixels = pixels[:, ::-1]
@@ -181,7 +193,9 @@ class DecodeCenterCrop(_DecodeCrop):
         reduce: decode at a reduced scale when possible.
     """
 
-    def __init__(self, size: int | tuple[int, int], fraction: float = 0.875, *, chw: bool = True, reduce: bool = True) -> None:
+    def __init__(
+        self, size: int | tuple[int, int], fraction: float = 0.875, *, chw: bool = True, reduce: bool = True
+    ) -> None:
         super().__init__(size, chw=chw, reduce=reduce)
         if not 0 < fraction <= 1:
             raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")

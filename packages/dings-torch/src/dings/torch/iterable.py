@@ -230,7 +230,9 @@ class IterableDataset(DatasetBase, torch.utils.data.IterableDataset):
             samples = map(self.transform, samples)
         return samples
 
-    def _generate(self, epoch: int, start: int, split: Split, rank: int, worker: int, workers: int, own: list | None = None) -> Iterator[Any]:
+    def _generate(
+        self, epoch: int, start: int, split: Split, rank: int, worker: int, workers: int, own: list | None = None
+    ) -> Iterator[Any]:
         """This worker's samples of the epoch: one list per batch, chained at C speed (a DataLoader's
         ``next()`` costs no Python frame). With ``own`` (``[token, samples started, current batch
         iterator]``), samples handed out = ``own[1]`` minus what the current batch has left."""
@@ -326,7 +328,13 @@ class IterableDataset(DatasetBase, torch.utils.data.IterableDataset):
 
     def _identity(self) -> dict:
         order = self._order
-        return {"length": order.length, "mode": order.mode, "seed": order.seed, "epoch_size": order.epoch_size, "chunk_size": order.chunk}
+        return {
+            "length": order.length,
+            "mode": order.mode,
+            "seed": order.seed,
+            "epoch_size": order.epoch_size,
+            "chunk_size": order.chunk,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         """Continue from a :meth:`state_dict`: the next iteration yields the rest of its epoch.
@@ -347,5 +355,7 @@ class IterableDataset(DatasetBase, torch.utils.data.IterableDataset):
         epoch = _count(state["epoch"], "state['epoch']", 0)
         consumed = _count(state["consumed"], "state['consumed']", 0)
         if consumed > self._order.epoch_length:
-            raise ValueError(f"state['consumed']={consumed} is more than an epoch of {self._order.epoch_length} samples")
+            raise ValueError(
+                f"state['consumed']={consumed} is more than an epoch of {self._order.epoch_length} samples"
+            )
         self._epochs.set(epoch, consumed)

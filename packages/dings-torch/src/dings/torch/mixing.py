@@ -73,7 +73,9 @@ class _Mixing(DatasetWrapper):
         self.cutmix_alpha = _check(cutmix_alpha, "cutmix_alpha", 0.0, low_open=True)
         self.p = _check(p, "p", 0.0, 1.0)
         self.cutmix_p = _check(cutmix_p, "cutmix_p", 0.0, 1.0)
-        if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral) or num_classes < 1):
+        if num_classes is not None and (
+            isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral) or num_classes < 1
+        ):
             raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
         if isinstance(pool, bool) or not isinstance(pool, numbers.Integral) or pool < 1:
             raise ValueError(f"pool must be an int >= 1, got {pool!r}")
@@ -132,7 +134,9 @@ class _Mixing(DatasetWrapper):
         out[self.label_key] = label
         if self.record_params:
             params = dict(sample.get(PARAMS_KEY) or {})
-            params.update(mix_kind=kind, mix_lam=lam, mix_box=box, mix_partner=str(partner.get("key", "")) if kind else "")
+            params.update(
+                mix_kind=kind, mix_lam=lam, mix_box=box, mix_partner=str(partner.get("key", "")) if kind else ""
+            )
             out[PARAMS_KEY] = params
         return out
 
@@ -170,8 +174,17 @@ class Mixup(_Mixing):
         pool: int = 16,
     ) -> None:
         super().__init__(
-            dataset, mixup_alpha=alpha, cutmix_alpha=1.0, p=p, cutmix_p=0.0, num_classes=num_classes, image_key=image_key,
-            label_key=label_key, channels_last=channels_last, record_params=record_params, pool=pool,
+            dataset,
+            mixup_alpha=alpha,
+            cutmix_alpha=1.0,
+            p=p,
+            cutmix_p=0.0,
+            num_classes=num_classes,
+            image_key=image_key,
+            label_key=label_key,
+            channels_last=channels_last,
+            record_params=record_params,
+            pool=pool,
         )
 
 
@@ -197,8 +210,17 @@ class CutMix(_Mixing):
         pool: int = 16,
     ) -> None:
         super().__init__(
-            dataset, mixup_alpha=1.0, cutmix_alpha=alpha, p=p, cutmix_p=1.0, num_classes=num_classes, image_key=image_key,
-            label_key=label_key, channels_last=channels_last, record_params=record_params, pool=pool,
+            dataset,
+            mixup_alpha=1.0,
+            cutmix_alpha=alpha,
+            p=p,
+            cutmix_p=1.0,
+            num_classes=num_classes,
+            image_key=image_key,
+            label_key=label_key,
+            channels_last=channels_last,
+            record_params=record_params,
+            pool=pool,
         )
 
 
@@ -233,6 +255,15 @@ class MixupCutMix(_Mixing):
         pool: int = 16,
     ) -> None:
         super().__init__(
-            dataset, mixup_alpha=mixup_alpha, cutmix_alpha=cutmix_alpha, p=p, cutmix_p=cutmix_p, num_classes=num_classes,
-            image_key=image_key, label_key=label_key, channels_last=channels_last, record_params=record_params, pool=pool,
+            dataset,
+            mixup_alpha=mixup_alpha,
+            cutmix_alpha=cutmix_alpha,
+            p=p,
+            cutmix_p=cutmix_p,
+            num_classes=num_classes,
+            image_key=image_key,
+            label_key=label_key,
+            channels_last=channels_last,
+            record_params=record_params,
+            pool=pool,
         )

@@ -115,14 +115,20 @@ class SharedMemoryReader(MsgpackReader):
     ) -> None:
         directory = Path(directory)
         if not directory.is_dir():
-            raise FileNotFoundError(f"{directory}: shared-memory directory not found; pass directory= an existing tmpfs folder")
+            raise FileNotFoundError(
+                f"{directory}: shared-memory directory not found; pass directory= an existing tmpfs folder"
+            )
         source_path = self._source_path(source)
         if name is None:
             stat = source_path.stat()
-            digest = hashlib.blake2s(f"{source_path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode(), digest_size=8).hexdigest()
+            digest = hashlib.blake2s(
+                f"{source_path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode(), digest_size=8
+            ).hexdigest()
             name = f"{source_path.name.removesuffix('.msgpack')}-{digest}"
         if not re.fullmatch(r"[A-Za-z0-9._-]+", name) or name.startswith("."):
-            raise ValueError(f"name {name!r} may only contain letters, digits, '.', '_' and '-' (and not start with '.')")
+            raise ValueError(
+                f"name {name!r} may only contain letters, digits, '.', '_' and '-' (and not start with '.')"
+            )
         self.folder = directory / f"dings-{name}"
         self._lease = self._attach(directory, name, source_path, keep, progress)
         self._release = weakref.finalize(self, self._lease.release)
@@ -144,9 +150,7 @@ class SharedMemoryReader(MsgpackReader):
         with MsgpackReader(source) as reader:  # checks the files and finds the data file's name
             return reader.path
 
-    def _attach(
-        self, directory: Path, name: str, source_path: Path, keep: bool, progress: bool
-    ) -> _Lease:
+    def _attach(self, directory: Path, name: str, source_path: Path, keep: bool, progress: bool) -> _Lease:
         lock_path = directory / f"dings-{name}.lock"
         data_file = self.folder / source_path.name
         while True:
@@ -177,7 +181,9 @@ class SharedMemoryReader(MsgpackReader):
             files = [source_path.with_name(source_path.name + s) for s in _INDEX_SUFFIXES]
             files = [f for f in files if f.exists()] + [source_path]  # the data file last
             total = sum(f.stat().st_size for f in files)
-            meter = progress_bar(total=total, desc=f"copying {source_path.name} to {directory}", unit="B", enabled=progress)
+            meter = progress_bar(
+                total=total, desc=f"copying {source_path.name} to {directory}", unit="B", enabled=progress
+            )
             for file in files:
                 _copy_file(file, temporary / file.name, meter)
             meter.close()

@@ -40,7 +40,9 @@ def _parameters(transform: Callable) -> tuple[tuple[str, bool], ...]:
         return ()
     params = list(signature.parameters.values())
     if not any(p.kind in _POSITIONAL or p.kind == inspect.Parameter.VAR_POSITIONAL for p in params):
-        raise TypeError(f"transform {transform!r} takes no positional argument; it must accept the value as its first argument")
+        raise TypeError(
+            f"transform {transform!r} takes no positional argument; it must accept the value as its first argument"
+        )
     if params[0].kind in _POSITIONAL:
         params = params[1:]
     named = []
@@ -48,7 +50,9 @@ def _parameters(transform: Callable) -> tuple[tuple[str, bool], ...]:
         if p.kind in _NAMED:
             named.append((p.name, p.default is inspect.Parameter.empty))
         elif p.kind == inspect.Parameter.POSITIONAL_ONLY and p.default is inspect.Parameter.empty:
-            raise TypeError(f"transform {transform!r}: parameter {p.name!r} is positional-only; wrap it so it can be passed by name")
+            raise TypeError(
+                f"transform {transform!r}: parameter {p.name!r} is positional-only; wrap it so it can be passed by name"
+            )
     return tuple(named)
 
 
@@ -83,8 +87,7 @@ class Compose:
         self.transforms: tuple[Callable, ...] = tuple(given)
         self.prefix = prefix
         self._plan = [
-            (f, tuple((name, prefix + name, required) for name, required in _parameters(f)))
-            for f in self.transforms
+            (f, tuple((name, prefix + name, required) for name, required in _parameters(f))) for f in self.transforms
         ]
 
     def __call__(self, value: Any, params: dict | None = None) -> Any:

@@ -56,7 +56,9 @@ def soft_label(label: Any, num_classes: int | None) -> torch.Tensor:
         ValueError: an int label without ``num_classes`` or out of range, or a vector of the wrong
             shape.
     """
-    if isinstance(label, (numbers.Integral, np.integer)) or (isinstance(label, (torch.Tensor, np.ndarray)) and label.ndim == 0):
+    if isinstance(label, (numbers.Integral, np.integer)) or (
+        isinstance(label, (torch.Tensor, np.ndarray)) and label.ndim == 0
+    ):
         value = int(label)
         if num_classes is None:
             raise ValueError(f"label {value} is a class number; pass num_classes= to turn it into a one-hot vector")
@@ -67,7 +69,9 @@ def soft_label(label: Any, num_classes: int | None) -> torch.Tensor:
         return vector
     vector = torch.as_tensor(label, dtype=torch.float32)
     if vector.ndim != 1 or (num_classes is not None and len(vector) != num_classes):
-        raise ValueError(f"soft label must be a vector of {num_classes or 'num_classes'} values, got shape {tuple(vector.shape)}")
+        raise ValueError(
+            f"soft label must be a vector of {num_classes or 'num_classes'} values, got shape {tuple(vector.shape)}"
+        )
     return vector
 
 
@@ -94,7 +98,9 @@ class DatasetWrapper(ABC):
     def __new__(cls, dataset: Any, *args: Any, **kwargs: Any) -> DatasetWrapper:
         iterable = isinstance(dataset, torch.utils.data.IterableDataset)
         if not iterable and not hasattr(dataset, "__getitem__"):
-            raise TypeError(f"{cls.__name__} wraps a map-style dataset or a torch IterableDataset, got {type(dataset).__name__}")
+            raise TypeError(
+                f"{cls.__name__} wraps a map-style dataset or a torch IterableDataset, got {type(dataset).__name__}"
+            )
         return object.__new__(_variant(cls, iterable))
 
     def __init__(self, dataset: Any) -> None:
@@ -195,7 +201,9 @@ class SelectKeys(DatasetWrapper):
         try:
             values = tuple(sample[k] for k in self.keys)
         except KeyError as exc:
-            raise KeyError(f"SelectKeys: sample {sample.get('key')!r} has no key {exc.args[0]!r} (it has {sorted(sample)})") from None
+            raise KeyError(
+                f"SelectKeys: sample {sample.get('key')!r} has no key {exc.args[0]!r} (it has {sorted(sample)})"
+            ) from None
         if self.with_params:
             return values, sample.get(PARAMS_KEY, {})
         return values
@@ -216,11 +224,18 @@ class LabelSmoothing(DatasetWrapper):
         ValueError: ``smoothing`` or ``num_classes`` is out of range.
     """
 
-    def __init__(self, dataset: Any, smoothing: float = 0.1, num_classes: int | None = None, label_key: str = "label") -> None:
+    def __init__(
+        self, dataset: Any, smoothing: float = 0.1, num_classes: int | None = None, label_key: str = "label"
+    ) -> None:
         super().__init__(dataset)
         if isinstance(smoothing, bool) or not isinstance(smoothing, numbers.Real) or not 0 <= smoothing < 1:
             raise ValueError(f"smoothing must be a number with 0 <= smoothing < 1, got {smoothing!r}")
-        if num_classes is None or isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral) or num_classes < 1:
+        if (
+            num_classes is None
+            or isinstance(num_classes, bool)
+            or not isinstance(num_classes, numbers.Integral)
+            or num_classes < 1
+        ):
             raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
         self.smoothing: float = float(smoothing)
         self.num_classes: int = int(num_classes)

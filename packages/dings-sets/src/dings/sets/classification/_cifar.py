@@ -31,14 +31,10 @@ def read_batch(archive: Path, member: str) -> dict[bytes, Any]:
             raise ValueError(f"{archive}: member {member} is missing; download the archive again")
         batch = load_pickle(handle, f"{archive}:{member}")
     if not isinstance(batch, dict) or not isinstance(batch.get(b"data"), np.ndarray):
-        raise ValueError(
-            f"{archive}:{member}: not a CIFAR batch (a dict with b'data', b'filenames' and labels)"
-        )
+        raise ValueError(f"{archive}:{member}: not a CIFAR batch (a dict with b'data', b'filenames' and labels)")
     data = batch[b"data"]
     if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
-        raise ValueError(
-            f"{archive}:{member}: b'data' must be uint8 of shape (N, 3072), got {data.dtype} {data.shape}"
-        )
+        raise ValueError(f"{archive}:{member}: b'data' must be uint8 of shape (N, 3072), got {data.dtype} {data.shape}")
     return batch
 
 
@@ -66,9 +62,7 @@ def int_labels(batch: dict[bytes, Any], field: bytes, source: str) -> list[int]:
     try:
         return [int(label) for label in labels]
     except (TypeError, ValueError):
-        raise ValueError(
-            f"{source}: {field!r} holds a value that is not an int; the batch is damaged"
-        ) from None
+        raise ValueError(f"{source}: {field!r} holds a value that is not an int; the batch is damaged") from None
 
 
 def unique_keys(names: list[str]) -> list[str]:
@@ -85,9 +79,7 @@ def unique_keys(names: list[str]) -> list[str]:
         keys.append(name if seen[name] == 1 else f"{name}{seen[name]}")
     if len(set(keys)) != len(keys):
         duplicate = next(k for k in keys if keys.count(k) > 1)
-        raise ValueError(
-            f"renaming repeated file names gives the key {duplicate!r} twice; the batch is damaged"
-        )
+        raise ValueError(f"renaming repeated file names gives the key {duplicate!r} twice; the batch is damaged")
     return keys
 
 

@@ -193,9 +193,7 @@ def check_image(
                 content = _gunzip(data)
                 if content is not None:
                     return check_image(content, compress, subsampling, dataset, _depth + 1)
-            raise UndecodableImageError(
-                f"not a readable image ({len(data)} bytes, starting {data[:4].hex()})"
-            )
+            raise UndecodableImageError(f"not a readable image ({len(data)} bytes, starting {data[:4].hex()})")
         cmyk = False
     else:
         array, cmyk = decoded
@@ -235,9 +233,7 @@ def tar_files(tar: tarfile.TarFile, where: str) -> Iterator[tuple[tarfile.TarInf
                 if handle is not None:
                     yield member, handle
     except (tarfile.TarError, EOFError, OSError) as exc:
-        raise ValueError(
-            f"{where}: not a readable tar ({exc}); the archive is damaged, download it again"
-        ) from exc
+        raise ValueError(f"{where}: not a readable tar ({exc}); the archive is damaged, download it again") from exc
 
 
 def open_tar(fileobj: IO[bytes] | None, path: Path | None, where: str) -> tarfile.TarFile:
@@ -249,6 +245,4 @@ def open_tar(fileobj: IO[bytes] | None, path: Path | None, where: str) -> tarfil
     try:
         return tarfile.open(name=path, fileobj=fileobj, mode="r|*")
     except (tarfile.TarError, EOFError, OSError) as exc:
-        raise ValueError(
-            f"{where}: not a readable tar ({exc}); the archive is damaged, download it again"
-        ) from exc
+        raise ValueError(f"{where}: not a readable tar ({exc}); the archive is damaged, download it again") from exc

@@ -125,9 +125,7 @@ def val_items(archive: Path) -> Iterator[Item]:
 def _samples(checked: Iterator[tuple[tuple[str, str, int], bytes | None]]) -> Iterator[dict]:
     for (where, key, label), image in checked:
         if image is None:
-            raise ValueError(
-                f"{where}: image {key} cannot be decoded; the archive is damaged, download it again"
-            )
+            raise ValueError(f"{where}: image {key} cannot be decoded; the archive is damaged, download it again")
         yield ImageClassificationData(key, image, label)
 
 

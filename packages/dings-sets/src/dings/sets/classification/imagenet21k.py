@@ -142,18 +142,14 @@ class ImageNet21k(Builder):
         from .imagenet21k_synsets import SYNSET_TREE_LIST
 
         options = self.options
-        check = partial(
-            check_item, compress=options.compress, subsampling=options.subsampling, dataset="ImageNet21k"
-        )
+        check = partial(check_item, compress=options.compress, subsampling=options.subsampling, dataset="ImageNet21k")
         with ExitStack() as stack:
             writers = {split: stack.enter_context(outputs.writer(split)) for split in ("train", "val")}
             wanted = [split for split, writer in writers.items() if writer is not None]
             if not wanted:
                 return
             items = synset_items(self.files[DATA], wanted)
-            for (split, where, key, label), image in parallel_map(
-                check, items, workers=options.threads, chunksize=16
-            ):
+            for (split, where, key, label), image in parallel_map(check, items, workers=options.threads, chunksize=16):
                 if image is None:
                     print(f"{where}: skipping {key}: not a decodable image", file=sys.stderr)
                     continue

@@ -48,9 +48,7 @@ def _load() -> dict[str, Any]:
         trees = [[int(label) for label in tree] for tree in meta["class_tree_list"]]
         counts = int(meta["train"]), int(meta["val"])
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
-        raise ValueError(
-            f"{path}: not the ImageNet21k synset metadata ({exc!r}); reinstall dings-sets"
-        ) from None
+        raise ValueError(f"{path}: not the ImageNet21k synset metadata ({exc!r}); reinstall dings-sets") from None
     wnids = list(words)
     if len(trees) != len(wnids):
         raise ValueError(f"{path}: {len(trees)} label trees for {len(wnids)} synsets; reinstall dings-sets")

@@ -138,9 +138,7 @@ def _read_text_rejects(text: str, source: str) -> dict[str, list[int]]:
             stem, index = fields
             rejected.setdefault(stem, []).append(int(index))
         except ValueError:
-            raise ValueError(
-                f"{source} line {number}: expected '<zip stem> <index>', got {line.strip()!r}"
-            ) from None
+            raise ValueError(f"{source} line {number}: expected '<zip stem> <index>', got {line.strip()!r}") from None
     return rejected
 
 
@@ -155,13 +153,9 @@ def _load_one(path: Path) -> dict[str, np.ndarray]:
             # plain msgpack: the format's unpacker decodes no pickled objects
             content = unpackb(data)
         except Exception as exc:
-            raise ValueError(
-                f"{path}: not a msgpack reject map ({exc}); use the shipped file or a text list"
-            ) from None
+            raise ValueError(f"{path}: not a msgpack reject map ({exc}); use the shipped file or a text list") from None
         if not isinstance(content, dict):
-            raise ValueError(
-                f"{path}: expected a msgpack map of zip stem -> indices, got {type(content).__name__}"
-            )
+            raise ValueError(f"{path}: expected a msgpack map of zip stem -> indices, got {type(content).__name__}")
     else:
         try:
             content = _read_text_rejects(data.decode("utf-8"), str(path))

@@ -79,9 +79,7 @@ class YFCC100mReader(Reader):
     ) -> None:
         self.path = Path(image_packs_dir)
         if not self.path.is_dir():
-            raise FileNotFoundError(
-                f"{self.path}: no such folder; pass the folder with the YFCC100m ZIP image packs"
-            )
+            raise FileNotFoundError(f"{self.path}: no such folder; pass the folder with the YFCC100m ZIP image packs")
         if validator is not None and not callable(validator):
             raise TypeError(f"validator must be callable (bytes -> bytes or None), got {validator!r}")
         self._validator = validator
@@ -231,9 +229,7 @@ class YFCC100mReader(Reader):
     def find_index(self, key: str) -> int:
         stem = key.split("/", 1)[0] if isinstance(key, str) else None
         if stem not in self._pack_index:
-            raise KeyError(
-                f"no sample has key {key!r}: keys are '<zip stem>/<hex name>' of a pack in the counts"
-            )
+            raise KeyError(f"no sample has key {key!r}: keys are '<zip stem>/<hex name>' of a pack in the counts")
         z = self._pack_index[stem]
         names = self._cached(z, by_name=True)[2]
         if key not in names:  # type: ignore[operator]

@@ -88,10 +88,7 @@ def validate_packs(
     with YFCC100mReader(
         image_packs_dir, validate_image, rejected=None, counts=None, error_file=reject_file, progress=progress
     ) as reader:
-        kept = sum(
-            1
-            for _ in progress_bar(reader, total=len(reader), desc="validating", unit="img", enabled=progress)
-        )
+        kept = sum(1 for _ in progress_bar(reader, total=len(reader), desc="validating", unit="img", enabled=progress))
         return len(reader), len(reader) - kept
 
 
@@ -103,9 +100,7 @@ def main(argv: Sequence[str] | None = None) -> tuple[int, int]:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("image_packs", help="Folder with the YFCC100m ZIP image packs.")
-    parser.add_argument(
-        "-r", "--rejectfile", required=True, help="Text file that gets '<zip stem> <index>' lines."
-    )
+    parser.add_argument("-r", "--rejectfile", required=True, help="Text file that gets '<zip stem> <index>' lines.")
     parser.add_argument("-q", "--quiet", action="store_true", help="Do not show progress.")
     args = parser.parse_args(argv)
     checked, rejected = validate_packs(args.image_packs, args.rejectfile, progress=not args.quiet)

@@ -69,9 +69,7 @@ def read_tiff(path: Path, dataset: str) -> np.ndarray:
     require_extra("tifffile", "remote-sensing", dataset)
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(
-            f"{path}: missing; the {dataset} converter needs it (check the unpacked folder)"
-        )
+        raise FileNotFoundError(f"{path}: missing; the {dataset} converter needs it (check the unpacked folder)")
     return tiff_to_nd_array(path, None)
 
 
@@ -99,9 +97,7 @@ def grid_tiles(
     size = arrays[0].shape[-2:]
     for array in arrays[1:]:
         if array.shape[-2:] != size:
-            raise ValueError(
-                f"grid_tiles: rasters of one scene differ in size: {arrays[0].shape} and {array.shape}"
-            )
+            raise ValueError(f"grid_tiles: rasters of one scene differ in size: {arrays[0].shape} and {array.shape}")
     _, ncols = grid_shape(size[0], size[1], tile_size)
     partial = "keep" if keep_edges else "drop"
     cutters = [iter_tiles(a, tile_size, partial=partial, axes=(-2, -1)) for a in arrays]

@@ -85,8 +85,7 @@ INFO = DatasetInfo(
         tile_size_option(),
         Option(
             ("--edge-tiles",),
-            "drop (default, as datadings) or keep the smaller tiles at the right and bottom "
-            "edges of val/test images",
+            "drop (default, as datadings) or keep the smaller tiles at the right and bottom edges of val/test images",
             {"choices": ("drop", "keep"), "default": "drop"},
         ),
         Option(
@@ -101,8 +100,7 @@ INFO = DatasetInfo(
         ),
         Option(
             ("--ids",),
-            "image numbers of the training locations (default: 1-36); --val-ids of them go to val, "
-            "the rest to train",
+            "image numbers of the training locations (default: 1-36); --val-ids of them go to val, the rest to train",
             {"type": positive_int, "nargs": "+", "default": list(IDS), "metavar": "N"},
         ),
         Option(
@@ -161,9 +159,7 @@ class Scene(NamedTuple):
 def _read_rgb(path: Path) -> np.ndarray:
     image = read_tiff(path, "InriaBuildings")
     if image.shape[0] != 3 or image.dtype != np.uint8:
-        raise ValueError(
-            f"{path}: expected a 3-band uint8 RGB image, got {image.dtype} with {image.shape[0]} bands"
-        )
+        raise ValueError(f"{path}: expected a 3-band uint8 RGB image, got {image.dtype} with {image.shape[0]} bands")
     return image
 
 
@@ -177,9 +173,7 @@ def _read_gt(path: Path, size: tuple[int, ...], image: Path) -> np.ndarray:
 
 
 def _jpeg(image: np.ndarray) -> bytes:
-    return encode_image(
-        np.ascontiguousarray(image.transpose(1, 2, 0)), "JPEG", quality=95, subsampling="4:4:4"
-    )
+    return encode_image(np.ascontiguousarray(image.transpose(1, 2, 0)), "JPEG", quality=95, subsampling="4:4:4")
 
 
 def _png1(mask: np.ndarray) -> bytes:

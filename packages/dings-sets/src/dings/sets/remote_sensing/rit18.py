@@ -109,19 +109,13 @@ def load_split(mat: Path, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarra
     if data.ndim != 3 or data.shape[0] != bands:
         raise ValueError(f"{mat}: {names[0]} must have shape ({bands}, H, W), got {data.shape}")
     if labels.shape != data.shape[1:]:
-        raise ValueError(
-            f"{mat}: {names[1]} must have shape {data.shape[1:]} like {names[0]}, got {labels.shape}"
-        )
-    image = cast_checked(
-        data[:NUM_INPUT_CHANNELS], np.uint16, f"{mat}: {names[0]} bands 1-{NUM_INPUT_CHANNELS}"
-    )
+        raise ValueError(f"{mat}: {names[1]} must have shape {data.shape[1:]} like {names[0]}, got {labels.shape}")
+    image = cast_checked(data[:NUM_INPUT_CHANNELS], np.uint16, f"{mat}: {names[0]} bands 1-{NUM_INPUT_CHANNELS}")
     mask = cast_checked(data[NUM_INPUT_CHANNELS], np.uint8, f"{mat}: {names[0]} band {bands} (mask)")
     return image, cast_checked(labels, np.int64, f"{mat}: {names[1]}"), mask
 
 
-def val_samples(
-    image: np.ndarray, labels: np.ndarray, mask: np.ndarray, tile_size: int
-) -> Iterator[dict[str, Any]]:
+def val_samples(image: np.ndarray, labels: np.ndarray, mask: np.ndarray, tile_size: int) -> Iterator[dict[str, Any]]:
     """Yield the val tiles (edge tiles kept, smaller) row by row, keyed ``val_<idx>``."""
     for idx, (tile, label, tile_mask) in grid_tiles([image, labels, mask], tile_size, keep_edges=True):
         yield MaskedImageSegmentationData(f"val_{idx}", tile, label, tile_mask)

@@ -140,9 +140,7 @@ def dsm_path(root: Path, area: int) -> Path:
         return official
     if legacy.is_file():
         return legacy
-    raise FileNotFoundError(
-        f"{official}: missing (also looked for {legacy.name}); the DSM of area {area} is needed"
-    )
+    raise FileNotFoundError(f"{official}: missing (also looked for {legacy.name}); the DSM of area {area} is needed")
 
 
 def _dsm(path: Path, dtype: str) -> np.ndarray:
@@ -178,9 +176,7 @@ def read_area(root: Path, area: int, dsm_dtype: str = "int32") -> tuple[np.ndarr
     gts = root / "gts_for_participants" / image_name(area)
     image = read_tiff(top, "Vaihingen")
     if image.shape[0] != 3 or image.dtype != np.uint8:
-        raise ValueError(
-            f"{top}: expected a 3-band uint8 orthophoto, got {image.dtype} with {image.shape[0]} bands"
-        )
+        raise ValueError(f"{top}: expected a 3-band uint8 orthophoto, got {image.dtype} with {image.shape[0]} bands")
     colours = read_tiff(gts, "Vaihingen")
     if colours.shape[0] != 3 or colours.dtype != np.uint8:
         raise ValueError(

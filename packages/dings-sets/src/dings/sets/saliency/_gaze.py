@@ -41,9 +41,7 @@ def open_zip(path: Path, url: str | None = None) -> zipfile.ZipFile:
                 f"{path}: an HTML page, not a zip archive (a download page instead of the file?); "
                 f"delete it, download the file{source} in a web browser and put it at {path}"
             ) from None
-        raise ValueError(
-            f"{path}: not a readable zip archive ({exc}); delete it and download it again"
-        ) from None
+        raise ValueError(f"{path}: not a readable zip archive ({exc}); delete it and download it again") from None
 
 
 def read_member(archive: zipfile.ZipFile, member: str) -> bytes:
@@ -55,9 +53,7 @@ def read_member(archive: zipfile.ZipFile, member: str) -> bytes:
     try:
         return archive.read(member)
     except KeyError:
-        raise ValueError(
-            f"{archive.filename}: member {member} is missing; download the archive again"
-        ) from None
+        raise ValueError(f"{archive.filename}: member {member} is missing; download the archive again") from None
     except (zipfile.BadZipFile, OSError, EOFError) as exc:  # CRC error, truncated data, zlib error
         raise ValueError(
             f"{archive.filename}: member {member} is damaged ({exc}); download the archive again"
@@ -96,15 +92,8 @@ def points(value: Any, name: str) -> np.ndarray:
         ValueError: not a numeric array with two columns.
     """
     array = np.asarray(value)
-    if (
-        array.dtype.kind not in "biuf"
-        or array.ndim == 0
-        or array.ndim > 2
-        or (array.size and array.shape[-1] != 2)
-    ):
-        raise ValueError(
-            f"{name}: expected gaze points as a numeric (N, 2) array, got {array.dtype} {array.shape}"
-        )
+    if array.dtype.kind not in "biuf" or array.ndim == 0 or array.ndim > 2 or (array.size and array.shape[-1] != 2):
+        raise ValueError(f"{name}: expected gaze points as a numeric (N, 2) array, got {array.dtype} {array.shape}")
     return np.ascontiguousarray(array.reshape(-1, 2), dtype=np.float32)
 
 

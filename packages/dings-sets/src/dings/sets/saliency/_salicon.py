@@ -128,17 +128,13 @@ class SaliconBuilder(Builder):
 
     def open(self) -> None:
         """Open both zips and list the images."""
-        self.images = self.stack.enter_context(
-            open_zip(self.files["image.zip"], self.info.source("image.zip").url)
-        )
+        self.images = self.stack.enter_context(open_zip(self.files["image.zip"], self.info.source("image.zip").url))
         self.fixations = self.stack.enter_context(
             open_zip(self.files["fixations.zip"], self.info.source("fixations.zip").url)
         )
         self.mats = set(self.fixations.namelist())
         self.members = [
-            m
-            for m in self.images.namelist()
-            if m.startswith("images/") and m.endswith(".jpg") and not is_clutter(m)
+            m for m in self.images.namelist() if m.startswith("images/") and m.endswith(".jpg") and not is_clutter(m)
         ]
 
     def items(self, split: str) -> list[str]:

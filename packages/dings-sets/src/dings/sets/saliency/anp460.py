@@ -83,9 +83,7 @@ def read_gaze(data: bytes, where: str) -> np.ndarray:
     if table.size == 0:
         return np.zeros((0, 2), np.float32)
     if table.shape[1] < 3:
-        raise ValueError(
-            f"{where}: needs at least 3 columns (x and y are columns 2 and 3), got {table.shape[1]}"
-        )
+        raise ValueError(f"{where}: needs at least 3 columns (x and y are columns 2 and 3), got {table.shape[1]}")
     return np.ascontiguousarray(table[:, 1:3], dtype=np.float32)
 
 
@@ -112,9 +110,7 @@ def read_answers(data: bytes, where: str) -> list[tuple[str, float] | None]:
                 raise ValueError("fewer than 3 fields")
             answers.append((",".join(fields[1:-1]), float(fields[-1])))
         except ValueError as exc:
-            raise ValueError(
-                f"{where}: line {number + 1} {line!r} is not '<x>,<answer>,<duration>' ({exc})"
-            ) from None
+            raise ValueError(f"{where}: line {number + 1} {line!r} is not '<x>,<answer>,<duration>' ({exc})") from None
     return answers
 
 
@@ -176,9 +172,7 @@ class WrangledData:
             line = int(stem)
             entry = answers[line] if line < len(answers) else None
             if entry is None:
-                raise ConversionError(
-                    f"{self.archive}: {answers_member} has no line {line + 1} for image {image}"
-                )
+                raise ConversionError(f"{self.archive}: {answers_member} has no line {line + 1} for image {image}")
             answer, duration = entry
             found.append(ANP460Experiment(read_gaze(z.read(member), where), None, answer, duration))
         return found
@@ -205,11 +199,7 @@ class ANP460(Builder):
         images_zip = self.files["images_original.zip"]
         try:
             with zipfile.ZipFile(images_zip) as z:
-                members = [
-                    n
-                    for n in z.namelist()
-                    if n.endswith(".jpg") and not PurePosixPath(n).name.startswith(".")
-                ]
+                members = [n for n in z.namelist() if n.endswith(".jpg") and not PurePosixPath(n).name.startswith(".")]
         except zipfile.BadZipFile as exc:
             raise ConversionError(f"{images_zip}: not a readable zip file ({exc}); get it again") from exc
         if not members:

@@ -108,12 +108,7 @@ THRESHOLD = 10
 def is_stimulus(member: str) -> bool:
     """True for a stimulus image: a ``.jpg`` below a ``Stimuli`` folder, not below ``Output``."""
     folders = member.split("/")[:-1]
-    return (
-        member.endswith(".jpg")
-        and "Stimuli" in folders
-        and "Output" not in folders
-        and not is_clutter(member)
-    )
+    return member.endswith(".jpg") and "Stimuli" in folders and "Output" not in folders and not is_clutter(member)
 
 
 def fixation_member(member: str) -> str:
@@ -133,9 +128,7 @@ def content_box(pixels: np.ndarray) -> tuple[int, int, int, int]:
     return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
-def transform_points(
-    fix_locs: np.ndarray, left: int, top: int, scale: float, size: tuple[int, int]
-) -> np.ndarray:
+def transform_points(fix_locs: np.ndarray, left: int, top: int, scale: float, size: tuple[int, int]) -> np.ndarray:
     """Turn a fixation mask into float32 (x, y) points of the cropped, scaled image.
 
     Args:
@@ -156,11 +149,7 @@ def _fix_locs(name: str, data: bytes) -> np.ndarray:
     mat = load_mat_bytes(data, name, INFO.name)
     fix_locs = mat.get("fixLocs")
     if not isinstance(fix_locs, np.ndarray) or fix_locs.ndim != 2 or fix_locs.dtype.kind not in "biuf":
-        found = (
-            f"{fix_locs.dtype} {fix_locs.shape}"
-            if isinstance(fix_locs, np.ndarray)
-            else type(fix_locs).__name__
-        )
+        found = f"{fix_locs.dtype} {fix_locs.shape}" if isinstance(fix_locs, np.ndarray) else type(fix_locs).__name__
         raise ValueError(f"{name}: expected a variable fixLocs holding a 2-D numeric array, got {found}")
     return fix_locs
 
@@ -177,9 +166,7 @@ def make_sample(job: tuple[str, str, bytes, tuple[str, bytes] | None]) -> dict[s
     width, height = right - left, bottom - top
     scale = LONG_SIDE / max(width, height)
     size = (round(width * scale), round(height * scale))
-    picture = Image.fromarray(pixels[top:bottom, left:right]).resize(
-        size, getattr(Image, "Resampling", Image).LANCZOS
-    )
+    picture = Image.fromarray(pixels[top:bottom, left:right]).resize(size, getattr(Image, "Resampling", Image).LANCZOS)
     locations = None
     if mat is not None:
         locations = transform_points(_fix_locs(*mat), left, top, scale, size)

@@ -132,9 +132,7 @@ def _gaze_array(data: Any, where: str) -> np.ndarray:
     elif array.ndim == 1 and array.size == 2:
         array = array[:, None, None]
     if array.ndim != 3 or array.shape[0] != 2:
-        raise ValueError(
-            f"{where}: 'data' must be a (2, frames, observers) array of x and y, got shape {array.shape}"
-        )
+        raise ValueError(f"{where}: 'data' must be a (2, frames, observers) array of x and y, got shape {array.shape}")
     return np.ascontiguousarray(array.transpose(2, 1, 0), dtype=np.float32)
 
 
@@ -216,12 +214,7 @@ class PointTracker:
             forward, ok_forward = self._flow(self.previous, gray, self.points, levels)
             back, ok_back = self._flow(gray, self.previous, forward, levels)
             error = np.abs(back - self.points).max(axis=1)
-            inside = (
-                (forward[:, 0] >= 0)
-                & (forward[:, 0] < width)
-                & (forward[:, 1] >= 0)
-                & (forward[:, 1] < height)
-            )
+            inside = (forward[:, 0] >= 0) & (forward[:, 0] < width) & (forward[:, 1] >= 0) & (forward[:, 1] < height)
             keep = ok_forward & ok_back & (error < self.max_error) & inside
             self.points = forward
             self._keep(keep)
@@ -297,9 +290,7 @@ def video_samples(
         if not groups:
             continue
         image = encode_image(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB), "JPEG", quality=JPEG_QUALITY)
-        yield SaliencyData(
-            f"{name}_{t:06d}", image, [SaliencyExperiment(points, None) for _, points in groups]
-        )
+        yield SaliencyData(f"{name}_{t:06d}", image, [SaliencyExperiment(points, None) for _, points in groups])
         last = t
 
 
@@ -351,17 +342,13 @@ class Coutrot1(Builder):
         try:
             with zipfile.ZipFile(archive) as z:
                 videos = [
-                    n
-                    for n in z.namelist()
-                    if n.lower().endswith(".avi") and not PurePosixPath(n).name.startswith(".")
+                    n for n in z.namelist() if n.lower().endswith(".avi") and not PurePosixPath(n).name.startswith(".")
                 ]
         except zipfile.BadZipFile as exc:
             raise ConversionError(f"{archive}: not a readable zip file ({exc}); download it again") from exc
         members = [n for n in videos if PurePosixPath(n).stem in self.gaze]
         if not members:
-            raise ConversionError(
-                f"{archive}: none of its {len(videos)} videos has gaze data in coutrot_database1.mat"
-            )
+            raise ConversionError(f"{archive}: none of its {len(videos)} videos has gaze data in coutrot_database1.mat")
         return members
 
     def total(self, split: str, items: Any) -> int | None:

@@ -40,18 +40,14 @@ INFO = DatasetInfo(
     ),
     homepage="http://figrim.mit.edu/index_eyetracking.html",
     sources=(
-        SourceFile(
-            "Targets.zip", url="http://figrim.mit.edu/Targets.zip", md5="2ad3a42ebc377efe4b39064405568201"
-        ),
+        SourceFile("Targets.zip", url="http://figrim.mit.edu/Targets.zip", md5="2ad3a42ebc377efe4b39064405568201"),
         SourceFile(
             "allImages_release.mat",
             url="https://github.com/cvzoya/figrim/raw/master/targetData/allImages_release.mat",
             md5="c72843b05e95ab27594c1d11c849c897",
             size=3_249_502,
         ),
-        SourceFile(
-            "Fillers.zip", url="http://figrim.mit.edu/Fillers.zip", md5="dc0bc9561b5bc90e158ec32074dd1060"
-        ),
+        SourceFile("Fillers.zip", url="http://figrim.mit.edu/Fillers.zip", md5="dc0bc9561b5bc90e158ec32074dd1060"),
         SourceFile(
             "allImages_fillers.mat",
             url="https://github.com/cvzoya/figrim/raw/master/fillerData/allImages_fillers.mat",
@@ -68,8 +64,7 @@ INFO = DatasetInfo(
     },
     common_options=("shuffle",),
     differences=(
-        "fields of the .mat structs are found by name (impath, userdata, fixations, enc/rec/rec2), "
-        "not by position",
+        "fields of the .mat structs are found by name (impath, userdata, fixations, enc/rec/rec2), not by position",
         "empty presentations are float32 arrays of shape (0, 2), not (0, 0), so locations[:, 0] "
         "and locations[:, 1] work for every experiment",
         "--seed makes the shuffled order reproducible",

@@ -46,8 +46,7 @@ INFO = DatasetInfo(
     options=(
         Option(
             ("--drop-outside",),
-            "Drop gaze samples outside the image (blinks are negative); default: keep every raw sample "
-            "like datadings.",
+            "Drop gaze samples outside the image (blinks are negative); default: keep every raw sample like datadings.",
             {"action": "store_true"},
         ),
     ),
@@ -82,9 +81,7 @@ def eye_data(mat: dict[str, Any], stem: str, name: str) -> np.ndarray:
     elif len(mat) == 1:
         top = next(iter(mat.values()))
     else:
-        raise ValueError(
-            f"{name}: expected one variable named {stem[:63]!r}, found {', '.join(mat) or 'none'}"
-        )
+        raise ValueError(f"{name}: expected one variable named {stem[:63]!r}, found {', '.join(mat) or 'none'}")
     if not isinstance(top, dict) or not top:
         raise ValueError(f"{name}: variable {stem[:63]!r} must be a 1x1 struct, got {type(top).__name__}")
     fields = list(top.values())
@@ -92,9 +89,7 @@ def eye_data(mat: dict[str, Any], stem: str, name: str) -> np.ndarray:
     while isinstance(data, list) and data:  # struct array: its first element
         data = data[0]
     if not isinstance(data, dict) or len(data) < 3:
-        raise ValueError(
-            f"{name}: the struct's DATA field must be a struct with at least 3 fields (eyeData 3rd)"
-        )
+        raise ValueError(f"{name}: the struct's DATA field must be a struct with at least 3 fields (eyeData 3rd)")
     return points(list(data.values())[2], f"{name}: eyeData")
 
 

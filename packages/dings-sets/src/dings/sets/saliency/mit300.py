@@ -51,10 +51,7 @@ def is_image(member: str) -> bool:
     """True for a benchmark image: a ``.jpg`` outside the ``SM`` folder and archive clutter."""
     parts = member.split("/")
     return (
-        member.endswith(".jpg")
-        and "SM" not in parts[:-1]
-        and not is_clutter(member)
-        and not parts[0].startswith("__")
+        member.endswith(".jpg") and "SM" not in parts[:-1] and not is_clutter(member) and not parts[0].startswith("__")
     )
 
 
@@ -65,9 +62,7 @@ class MIT300(Builder):
 
     def items(self, split: str) -> list[str]:
         """The images of ``BenchmarkIMAGES.zip`` in archive order."""
-        self.archive = self.stack.enter_context(
-            open_zip(self.files["BenchmarkIMAGES.zip"], INFO.sources[0].url)
-        )
+        self.archive = self.stack.enter_context(open_zip(self.files["BenchmarkIMAGES.zip"], INFO.sources[0].url))
         return [m for m in self.archive.namelist() if is_image(m)]
 
     def read(self, member: str) -> dict[str, Any]:

@@ -46,13 +46,9 @@ def median_frequency_weights(counts: Sequence[float]) -> list[float]:
     """
     values = np.asarray(counts, dtype=np.float64)
     if values.ndim != 1 or values.size == 0:
-        raise ValueError(
-            f"median_frequency_weights: need a non-empty list of counts, got shape {values.shape}"
-        )
+        raise ValueError(f"median_frequency_weights: need a non-empty list of counts, got shape {values.shape}")
     if not np.all(values > 0):
-        raise ValueError(
-            "median_frequency_weights: every class count must be positive (drop absent classes first)"
-        )
+        raise ValueError("median_frequency_weights: every class count must be positive (drop absent classes first)")
     frequencies = values / values.sum()
     return [float(w) for w in np.median(frequencies) / frequencies]
 
@@ -136,9 +132,7 @@ class Archive:
                 self._members = {m.name: m for m in self._tar.getmembers() if m.isfile()}
         except (OSError, tarfile.TarError, zipfile.BadZipFile, EOFError) as exc:
             self.close()
-            raise ValueError(
-                f"{self.path}: not a readable zip or tar archive ({exc}); download it again"
-            ) from exc
+            raise ValueError(f"{self.path}: not a readable zip or tar archive ({exc}); download it again") from exc
 
     def names(self) -> list[str]:
         """Every file member, in archive order."""
@@ -164,9 +158,7 @@ class Archive:
                 raise ValueError(f"{self.path}: member {name} is not a regular file")
             return handle.read()
         except (OSError, tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
-            raise ValueError(
-                f"{self.path}: cannot read member {name} ({exc}); download the archive again"
-            ) from exc
+            raise ValueError(f"{self.path}: cannot read member {name} ({exc}); download the archive again") from exc
 
     def close(self) -> None:
         """Close the archive."""

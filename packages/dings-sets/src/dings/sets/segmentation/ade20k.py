@@ -271,18 +271,12 @@ class ADE20k(Builder):
         """Write the statistics an option asks for, or else every wanted split."""
         archive, options = self.archive, self.options
         if options.scenelabels:
-            path = write_json(
-                outputs.outdir / "ADE20k_scenelabels.json", scene_labels(read_index(archive)[1])
-            )
+            path = write_json(outputs.outdir / "ADE20k_scenelabels.json", scene_labels(read_index(archive)[1]))
             print(f"wrote {path}")
             return
         if options.calculate_weights:
-            segs = (
-                (f"{archive.path}:{seg}", archive.read(seg)) for _, seg, _ in _samples_of(archive, "training")
-            )
-            indexes, counts = sum_fractions(
-                parallel_map(Named(_fractions), segs, workers=options.threads, chunksize=4)
-            )
+            segs = ((f"{archive.path}:{seg}", archive.read(seg)) for _, seg, _ in _samples_of(archive, "training"))
+            indexes, counts = sum_fractions(parallel_map(Named(_fractions), segs, workers=options.threads, chunksize=4))
             path = write_json(outputs.outdir / "ADE20k_counts.json", {"INDEXES": indexes, "COUNTS": counts})
             print(f"wrote {path}")
             return
@@ -306,9 +300,7 @@ class ADE20k(Builder):
                 )
         return found
 
-    def read(
-        self, item: tuple[str, str, list[str]]
-    ) -> tuple[str, tuple[str, bytes, int, bytes, list[bytes]]]:
+    def read(self, item: tuple[str, str, list[str]]) -> tuple[str, tuple[str, bytes, int, bytes, list[bytes]]]:
         """The members of one image, named by its ``_seg`` member for error messages."""
         image, seg, parts = item
         key = posixpath.basename(image)

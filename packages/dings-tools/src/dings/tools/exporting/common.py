@@ -32,7 +32,9 @@ def image_suffix(data: Any) -> str | None:
 
 
 @contextmanager
-def read_dataset(dataset: str | os.PathLike, desc: str, progress: bool | None) -> Iterator[tuple[Iterator[dict[str, Any]], list[str] | None, int]]:
+def read_dataset(
+    dataset: str | os.PathLike, desc: str, progress: bool | None
+) -> Iterator[tuple[Iterator[dict[str, Any]], list[str] | None, int]]:
     """Yield the dataset's samples (with a progress bar), its label names and its length."""
     reader, owned = open_reader(dataset)
     names = load_label_names(dataset)
@@ -47,7 +49,9 @@ def read_dataset(dataset: str | os.PathLike, desc: str, progress: bool | None) -
 def check_output(target: Path, overwrite: bool) -> None:
     """Refuse an existing output unless ``overwrite`` (never asks)."""
     if target.exists() and not overwrite:
-        raise FileExistsError(f"{target}: exists; pass overwrite=True (-y/--no-confirm on the command line) to replace it")
+        raise FileExistsError(
+            f"{target}: exists; pass overwrite=True (-y/--no-confirm on the command line) to replace it"
+        )
 
 
 def commit_paths(pairs: list[tuple[Path, Path]]) -> None:

@@ -108,11 +108,17 @@ def export_parquet(
                 for row in rows:
                     extra = set(row) - set(schema.names)
                     if extra:
-                        raise ExportError(f"sample {row['key']!r}: field {sorted(extra)[0]!r} is not in the columns of the first samples ({', '.join(schema.names)})")
+                        raise ExportError(
+                            f"sample {row['key']!r}: field {sorted(extra)[0]!r} is not in the columns of the first samples ({', '.join(schema.names)})"
+                        )
                 try:
-                    table = pa.Table.from_pylist([{k: _plain(v) for k, v in row.items()} for row in rows], schema=schema)
+                    table = pa.Table.from_pylist(
+                        [{k: _plain(v) for k, v in row.items()} for row in rows], schema=schema
+                    )
                 except (pa.ArrowException, TypeError, ValueError) as exc:
-                    raise ExportError(f"samples {rows[0]['key']!r} … {rows[-1]['key']!r}: do not fit the columns of the first samples ({exc})") from None
+                    raise ExportError(
+                        f"samples {rows[0]['key']!r} … {rows[-1]['key']!r}: do not fit the columns of the first samples ({exc})"
+                    ) from None
                 writer.write_table(table)
                 rows.clear()
 

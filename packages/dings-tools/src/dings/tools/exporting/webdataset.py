@@ -19,7 +19,6 @@ from .common import ExportError, check_output, commit_paths, image_suffix, read_
 __all__ = ["export_webdataset", "sample_members"]
 
 
-
 def _old_shards(output: Path) -> list[Path]:
     """Shards ``NAME-NNNNNN.tar`` of an earlier export to ``output``."""
     stem = output.name[: -len(".tar")] if output.name.endswith(".tar") else output.name
@@ -31,8 +30,13 @@ def _tar_key(key: str, previous: str | None, index: int) -> str:
     """The tar key of a sample: its key when webdataset can split it back, else a numbered one."""
     folder, _, base = key.rpartition("/")
     safe = (
-        base and "." not in base and not base.startswith("_") and not key.startswith("/")
-        and ".." not in key.split("/") and "" not in folder.split("/")[1:] and key != previous
+        base
+        and "." not in base
+        and not base.startswith("_")
+        and not key.startswith("/")
+        and ".." not in key.split("/")
+        and "" not in folder.split("/")[1:]
+        and key != previous
     )
     return key if safe else f"sample{index:09d}"
 
@@ -144,7 +148,12 @@ def export_webdataset(
                 for extension, data in members:
                     _add(archive, f"{tar_key}.{extension}", data)
         if archive is None:  # an empty dataset: one empty tar file
-            pairs.append((temp_name(_shard_path(target, 0 if shard_size else None)), _shard_path(target, 0 if shard_size else None)))
+            pairs.append(
+                (
+                    temp_name(_shard_path(target, 0 if shard_size else None)),
+                    _shard_path(target, 0 if shard_size else None),
+                )
+            )
             archive = tarfile.open(pairs[-1][0], "w", format=tarfile.GNU_FORMAT)
         archive.close()
         commit_paths(pairs)

@@ -65,10 +65,14 @@ def detect_source(source: str | os.PathLike) -> SourceKind:
             return "table"
         known = ", ".join(LIST_SUFFIXES + TABLE_SUFFIXES + (".tar",))
         raise ValueError(f"{text}: cannot tell what kind of source this file is (known: {known}); pass --from")
-    raise FileNotFoundError(f"{text}: no such file or folder; for a dataset name in the Hugging Face cache pass --from huggingface")
+    raise FileNotFoundError(
+        f"{text}: no such file or folder; for a dataset name in the Hugging Face cache pass --from huggingface"
+    )
 
 
-def import_source(source: str | os.PathLike, output: str | os.PathLike, kind: SourceKind | None = None, **options: Any) -> ImportResult:
+def import_source(
+    source: str | os.PathLike, output: str | os.PathLike, kind: SourceKind | None = None, **options: Any
+) -> ImportResult:
     """Import ``source`` with the importer of its kind (detected by :func:`detect_source` when omitted).
 
     Args:

@@ -88,7 +88,9 @@ class ClassList:
                 raise ImportDataError(f"{origin}: label {value!r} is not in the class list ({_show(self.names)})")
             number = int(value)
         else:
-            raise ImportDataError(f"{origin}: label {value!r} ({type(value).__name__}) is neither a class name nor an int")
+            raise ImportDataError(
+                f"{origin}: label {value!r} ({type(value).__name__}) is neither a class name nor an int"
+            )
         if self.names is not None and not 0 <= number < len(self.names):
             raise ImportDataError(f"{origin}: label {number} is outside the class list (0 … {len(self.names) - 1})")
         return number

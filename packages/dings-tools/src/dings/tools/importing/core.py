@@ -132,14 +132,20 @@ def ordered_map(fn: Callable[[Any], Any], items: Iterable[Any], threads: int) ->
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _prepare(load: Callable[[Any], Loaded], check_images: bool, recompress: int | None, max_size: int | None) -> Callable[[Any], Loaded]:
+def _prepare(
+    load: Callable[[Any], Loaded], check_images: bool, recompress: int | None, max_size: int | None
+) -> Callable[[Any], Loaded]:
     """Wrap ``load`` with the per-sample image work (checks, recompression) done in the threads."""
 
     def prepared(item: Any) -> Loaded:
         origin, sample = load(item)
         image = sample.get("image")
         if isinstance(image, (bytes, bytearray, memoryview)):
-            if check_images and not bytes(image[:8]).startswith(_COMMON) and sniff_image(memoryview(image)[:HEADER]) is None:
+            if (
+                check_images
+                and not bytes(image[:8]).startswith(_COMMON)
+                and sniff_image(memoryview(image)[:HEADER]) is None
+            ):
                 raise ImportDataError(f"{origin}: unreadable image (not a JPEG, PNG, GIF, BMP, TIFF or WebP file)")
             if recompress is not None:
                 from ..image import recompress_jpeg
@@ -160,7 +166,9 @@ def _check_label(origin: str, sample: dict, label_names: list[str] | None) -> No
     if isinstance(label, (bool, np.bool_)) or not isinstance(label, (int, np.integer)):
         raise ImportDataError(f"{origin}: label {label!r} is not an int, but the dataset has label names")
     if not 0 <= int(label) < len(label_names):
-        raise ImportDataError(f"{origin}: label {int(label)} is outside the class list (0 … {len(label_names) - 1}, {len(label_names)} classes)")
+        raise ImportDataError(
+            f"{origin}: label {int(label)} is outside the class list (0 … {len(label_names) - 1}, {len(label_names)} classes)"
+        )
 
 
 def _check_target(output: Path, shard_size: int | None, overwrite: bool) -> None:
@@ -170,7 +178,9 @@ def _check_target(output: Path, shard_size: int | None, overwrite: bool) -> None
         raise IsADirectoryError(f"{output}: is a directory; give the path of a .msgpack file to write")
     if first.exists() and not overwrite:
         what = "dataset" if shard_size is None else "sharded dataset"
-        raise FileExistsError(f"{first}: {what} exists; pass overwrite=True (-y/--no-confirm on the command line) to replace it")
+        raise FileExistsError(
+            f"{first}: {what} exists; pass overwrite=True (-y/--no-confirm on the command line) to replace it"
+        )
 
 
 def _open_writer(output: Path, shard_size: int | None, overwrite: bool) -> FileWriter | ShardedWriter:
@@ -203,7 +213,9 @@ def _write(
     return (list(writer.shards) if isinstance(writer, ShardedWriter) else [output]), writer.written
 
 
-def _shuffled_via_file(loaded: Iterable[Loaded], output: Path, seed: int, label_names: list[str] | None, bar: Any) -> Iterator[Loaded]:
+def _shuffled_via_file(
+    loaded: Iterable[Loaded], output: Path, seed: int, label_names: list[str] | None, bar: Any
+) -> Iterator[Loaded]:
     """Shuffle a stream of any length: write it to a hidden temporary dataset, read it back permuted."""
     temp = temp_name(output, "unshuffled.msgpack")
     try:

@@ -32,11 +32,15 @@ def folder_source(
         raise ValueError(f"layout must be 'auto', 'imagefolder' or 'flat', got {layout!r}")
     found = sorted(parts for parts in walk_files(folder) if is_selected("/".join(parts), include, exclude))
     if not found:
-        raise ImportDataError(f"{folder}: no files to import (by default images: .jpg .png …; choose others with --include)")
+        raise ImportDataError(
+            f"{folder}: no files to import (by default images: .jpg .png …; choose others with --include)"
+        )
     nested = all(len(parts) > 1 for parts in found)
     if layout == "imagefolder" and not nested:
         loose = next(parts for parts in found if len(parts) == 1)
-        raise ImportDataError(f"{folder / loose[0]}: a file outside the class folders; an ImageFolder tree has only class/xxx files")
+        raise ImportDataError(
+            f"{folder / loose[0]}: a file outside the class folders; an ImageFolder tree has only class/xxx files"
+        )
     classes = None
     if layout == "imagefolder" or (layout == "auto" and nested):
         # every class folder counts, also an empty one (as in torchvision's ImageFolder)
@@ -97,4 +101,6 @@ def import_folder(
             the message names the file.
         FileExistsError: the output exists and ``overwrite`` is false.
     """
-    return run_import(folder_source(root, layout=layout, labels=labels, include=include, exclude=exclude), output, **options)
+    return run_import(
+        folder_source(root, layout=layout, labels=labels, include=include, exclude=exclude), output, **options
+    )

@@ -33,7 +33,9 @@ def _load(source: str | os.PathLike, split: str | None, name: str | None) -> Any
             loaded = datasets.load_dataset(os.fspath(source), name, split=split)
         except (FileNotFoundError, ConnectionError, ValueError) as exc:
             text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ImportDataError(f"{source}: not a save_to_disk folder, nor a dataset in the local Hugging Face cache ({text})") from None
+            raise ImportDataError(
+                f"{source}: not a save_to_disk folder, nor a dataset in the local Hugging Face cache ({text})"
+            ) from None
         finally:
             for flag, value in saved.items():
                 setattr(datasets.config, flag, value)
@@ -75,8 +77,15 @@ def huggingface_source(
     batches = (table[start : start + batch_size].to_batches() for start in range(0, len(dataset), batch_size))
     where = os.fspath(source) + (f" [{split}]" if split else "")
     items, load, reads_files = table_samples(
-        schema, (b for group in batches for b in group), where, base=Path(os.fspath(source)),
-        image_column=image_column, label_column=label_column, key_column=key_column, classes=classes, total=len(dataset),
+        schema,
+        (b for group in batches for b in group),
+        where,
+        base=Path(os.fspath(source)),
+        image_column=image_column,
+        label_column=label_column,
+        key_column=key_column,
+        classes=classes,
+        total=len(dataset),
     )
     return Source(items, load, Path(os.fspath(source)).name or where, len(dataset), classes.names, reads_files)
 
@@ -118,6 +127,12 @@ def import_huggingface(
             imported; the message names the row.
     """
     source_ = huggingface_source(
-        source, split=split, name=name, image_column=image_column, label_column=label_column, key_column=key_column, labels=labels
+        source,
+        split=split,
+        name=name,
+        image_column=image_column,
+        label_column=label_column,
+        key_column=key_column,
+        labels=labels,
     )
     return run_import(source_, output, **options)

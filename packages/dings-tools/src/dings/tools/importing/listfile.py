@@ -48,7 +48,9 @@ def read_list(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
         rows = []
         for row in reader:
             if None in row or any(v is None for v in row.values()):
-                raise ImportDataError(f"{path}:{reader.line_num}: {len(columns)} columns in the header, another number in this line")
+                raise ImportDataError(
+                    f"{path}:{reader.line_num}: {len(columns)} columns in the header, another number in this line"
+                )
             rows.append(row)
         return columns, rows
 
@@ -68,12 +70,16 @@ def list_source(
     if path_column is None:
         path_column = next((c for c in PATH_COLUMNS if c in columns), None)
         if path_column is None:
-            raise ImportDataError(f"{path}: no path column ({', '.join(PATH_COLUMNS)}); columns are {', '.join(columns) or 'none'}; pass --path-column")
+            raise ImportDataError(
+                f"{path}: no path column ({', '.join(PATH_COLUMNS)}); columns are {', '.join(columns) or 'none'}; pass --path-column"
+            )
     if key_column is None and "key" in columns:
         key_column = "key"
     for wanted, option in ((path_column, "--path-column"), (key_column, "--key-column")):
         if wanted is not None and wanted not in columns:
-            raise ImportDataError(f"{path}: no column {wanted!r} (columns: {', '.join(columns) or 'none'}); check {option}")
+            raise ImportDataError(
+                f"{path}: no column {wanted!r} (columns: {', '.join(columns) or 'none'}); check {option}"
+            )
     label_key = label_column if label_column is not None and label_column in columns else None
     base = Path(root) if root is not None else path.parent
     classes = ClassList.collect((r.get(label_key) for r in rows), labels) if label_key is not None else ClassList(None)
@@ -132,5 +138,7 @@ def import_list(
         ImportDataError: a missing column, an unreadable file or image, a duplicate key or a label
             outside the class list; the message names the list file and row.
     """
-    source = list_source(list_file, root=root, path_column=path_column, label_column=label_column, key_column=key_column, labels=labels)
+    source = list_source(
+        list_file, root=root, path_column=path_column, label_column=label_column, key_column=key_column, labels=labels
+    )
     return run_import(source, output, **options)

@@ -71,8 +71,14 @@ class _PartitionLoader:
     """``payload → samples`` for one import partition: load, check images and labels, refuse
     duplicate keys inside the partition naming the file (across partitions the commit does)."""
 
-    def __init__(self, opener: Callable[[Any], tuple[Iterable[Any], Callable[[Any], Loaded]]], label_names: list[str] | None,
-                 check_images: bool, recompress: int | None, max_size: int | None) -> None:
+    def __init__(
+        self,
+        opener: Callable[[Any], tuple[Iterable[Any], Callable[[Any], Loaded]]],
+        label_names: list[str] | None,
+        check_images: bool,
+        recompress: int | None,
+        max_size: int | None,
+    ) -> None:
         self.opener = opener
         self.label_names = label_names
         self.check_images = check_images
@@ -97,16 +103,24 @@ def _chunks(items: Sequence[Any], size: int) -> list[list[Any]]:
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
-def _plan(source: str, kind: str, partition_size: int, shuffle: bool, seed: int, labels: Any, options: dict[str, Any]) -> tuple[list[Any], Any, list[str] | None]:
+def _plan(
+    source: str, kind: str, partition_size: int, shuffle: bool, seed: int, labels: Any, options: dict[str, Any]
+) -> tuple[list[Any], Any, list[str] | None]:
     """Partition payloads, what opens a payload's items (picklable) and the label names."""
     if kind in ("folder", "list"):
-        src = folder_source(source, labels=labels, **options) if kind == "folder" else list_source(source, labels=labels, **options)
+        src = (
+            folder_source(source, labels=labels, **options)
+            if kind == "folder"
+            else list_source(source, labels=labels, **options)
+        )
         items = list(src.items)
         if shuffle:
             items = [items[int(i)] for i in np.random.default_rng(seed).permutation(len(items))]
         return _chunks(items, partition_size), _Items(src.load), src.label_names
     if shuffle:
-        raise ValueError(f"--shuffle is not available for a {kind} source with --engine; import without an engine, or shuffle later (dings shuffle)")
+        raise ValueError(
+            f"--shuffle is not available for a {kind} source with --engine; import without an engine, or shuffle later (dings shuffle)"
+        )
     if kind == "table":
         src = table_source(source, labels=labels, **options)
         total = src.total or 0
@@ -116,7 +130,9 @@ def _plan(source: str, kind: str, partition_size: int, shuffle: bool, seed: int,
         shards = [u for pattern in ([source] if isinstance(source, str) else source) for u in expand_braces(pattern)]
         names = ClassList.collect((), labels).names
         return [[url] for url in shards], _TarGroups(labels), names
-    raise ValueError(f"a {kind} source cannot be imported with --engine; choose from {', '.join(PARTITIONED_KINDS)} or import without an engine")
+    raise ValueError(
+        f"a {kind} source cannot be imported with --engine; choose from {', '.join(PARTITIONED_KINDS)} or import without an engine"
+    )
 
 
 def import_partitioned(
@@ -176,14 +192,35 @@ def import_partitioned(
     partition_size = as_count(partition_size, "partition_size")
     if partition_size < 1:
         raise ValueError(f"partition_size must be at least 1, got {partition_size}")
-    payloads, opener, label_names = _plan(os.fspath(source), kind, partition_size, shuffle, as_seed(seed), labels, source_options)
+    payloads, opener, label_names = _plan(
+        os.fspath(source), kind, partition_size, shuffle, as_seed(seed), labels, source_options
+    )
     loader = _PartitionLoader(opener, label_names, check_images, recompress, max_size)
     # what decides a partition's bytes: its items and every option that changes samples or shards
-    options = (kind, os.fspath(source), label_names, check_images, recompress, max_size, shard_size, sorted(source_options.items()))
+    options = (
+        kind,
+        os.fspath(source),
+        label_names,
+        check_images,
+        recompress,
+        max_size,
+        shard_size,
+        sorted(source_options.items()),
+    )
     prints = [fingerprint((options, payload)) for payload in payloads]
     result: PartitionedResult = write_partitioned(
-        payloads, loader, output, engine=engine, shard_size=shard_size, fingerprints=prints, overwrite=overwrite, resume=resume,
-        storage_options=storage_options, address=address, timeout=timeout, progress=progress,
+        payloads,
+        loader,
+        output,
+        engine=engine,
+        shard_size=shard_size,
+        fingerprints=prints,
+        overwrite=overwrite,
+        resume=resume,
+        storage_options=storage_options,
+        address=address,
+        timeout=timeout,
+        progress=progress,
     )
     if result.manifest is None:  # a rank other than 0: rank 0 commits
         return ImportResult([], result.samples, label_names)
@@ -195,4 +232,3 @@ def import_partitioned(
             else:
                 index_path(path, LABEL_NAMES_SUFFIX).unlink(missing_ok=True)
     return ImportResult(paths, result.samples, label_names)
-

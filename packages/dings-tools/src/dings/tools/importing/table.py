@@ -115,11 +115,17 @@ def table_samples(
     kinds = {name: schema.field(name).type for name in names}
     arrays = {name: _numeric_leaf(kind) for name, kind in kinds.items()}
     structs = {name for name, kind in kinds.items() if _is_image_struct(kind)}
-    path_column = image_column is not None and (pa.types.is_string(kinds[image_column]) or pa.types.is_large_string(kinds[image_column]))
+    path_column = image_column is not None and (
+        pa.types.is_string(kinds[image_column]) or pa.types.is_large_string(kinds[image_column])
+    )
     width = len(str(max(total - 1, 0)))
 
     # the output field of every column, in column order after the key
-    fields = {name: "image" if name == image_column else "label" if name == label_column else name for name in names if name != key_column}
+    fields = {
+        name: "image" if name == image_column else "label" if name == label_column else name
+        for name in names
+        if name != key_column
+    }
 
     def labels_of(values: list[Any], first: int) -> list[Any]:
         out = []
@@ -135,7 +141,9 @@ def table_samples(
         try:
             return [None if v is None else np.asarray(v, dtype=dtype) for v in values]
         except (ValueError, TypeError) as exc:
-            raise ImportDataError(f"{where} rows {first}…{first + len(values) - 1}: column {name!r} is not a regular array ({exc})") from None
+            raise ImportDataError(
+                f"{where} rows {first}…{first + len(values) - 1}: column {name!r} is not a regular array ({exc})"
+            ) from None
 
     def convert(name: str, values: list[Any], first: int) -> list[Any]:
         if name == label_column:
@@ -202,13 +210,22 @@ def table_source(
     schema, total, batches = _open(path, batch_size)
     classes = _table_classes(path, schema, label_column, labels, batches)
     items, load, reads_files = table_samples(
-        schema, batches(), str(path), base=Path(root) if root is not None else path.parent,
-        image_column=image_column, label_column=label_column, key_column=key_column, classes=classes, total=total,
+        schema,
+        batches(),
+        str(path),
+        base=Path(root) if root is not None else path.parent,
+        image_column=image_column,
+        label_column=label_column,
+        key_column=key_column,
+        classes=classes,
+        total=total,
     )
     return Source(items, load, path.name, total, classes.names, reads_files)
 
 
-def _table_classes(path: Path, schema: Any, label_column: str | None, labels: Labels, batches: Callable[[], Iterator[Any]]) -> ClassList:
+def _table_classes(
+    path: Path, schema: Any, label_column: str | None, labels: Labels, batches: Callable[[], Iterator[Any]]
+) -> ClassList:
     """The class list: given, from the metadata, or the sorted names of a str label column."""
     pa = require("pyarrow", "table")
     if labels is not None or label_column is None or label_column not in schema.names:
@@ -261,5 +278,12 @@ def import_table(
         ImportDataError: a missing column, an unreadable image, a duplicate key or a label outside
             the class list; the message names the table and row.
     """
-    source = table_source(table_file, root=root, image_column=image_column, label_column=label_column, key_column=key_column, labels=labels)
+    source = table_source(
+        table_file,
+        root=root,
+        image_column=image_column,
+        label_column=label_column,
+        key_column=key_column,
+        labels=labels,
+    )
     return run_import(source, output, **options)

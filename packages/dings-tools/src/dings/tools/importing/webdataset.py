@@ -102,7 +102,9 @@ def iter_tar_groups(url: str) -> Iterator[tuple[str, dict[str, bytes]]]:
                 if split is None:
                     continue
                 if member.size > MAX_MEMBER:
-                    raise ImportDataError(f"{url}: member {member.name}: {member.size} bytes, more than one sample can hold")
+                    raise ImportDataError(
+                        f"{url}: member {member.name}: {member.size} bytes, more than one sample can hold"
+                    )
                 if split[0] != key:
                     if key is not None:
                         yield key, fields
@@ -192,7 +194,9 @@ def webdataset_source(urls: str | Sequence[str], *, labels: Labels = None) -> So
     return Source(groups(), load, name, None, classes.names, reads_files=False)
 
 
-def import_webdataset(urls: str | Sequence[str], output: str | os.PathLike, *, labels: Labels = None, **options: Any) -> ImportResult:
+def import_webdataset(
+    urls: str | Sequence[str], output: str | os.PathLike, *, labels: Labels = None, **options: Any
+) -> ImportResult:
     """Import WebDataset tar shards (local paths or fsspec URLs; ``{000..099}`` patterns expand).
 
     Members are grouped by key and turned into fields by extension (see

@@ -87,6 +87,7 @@ def main() -> None:
     args = parser.parse_args()
 
     import ray
+
     from dings.tools import import_partitioned, import_source, write_partitioned
 
     work = Path(tempfile.mkdtemp(prefix="dings-bench-scale-"))
@@ -127,7 +128,9 @@ def main() -> None:
         print(f"ray start-up: {startup:.2f} s, first job (workers start, import dings): {warm:.2f} s", file=sys.stderr)
         for size in args.partitions:
             out = work / f"ray{size}"
-            seconds, _ = timed(lambda: import_partitioned(source, out, "folder", engine="ray", partition_size=size))
+            seconds, _ = timed(
+                lambda out=out, size=size: import_partitioned(source, out, "folder", engine="ray", partition_size=size)
+            )
             rate(f"ray, partitions {size}", seconds, f"{args.cpus} CPUs, {-(-args.count // size)} tasks")
             shutil.rmtree(out, ignore_errors=True)
 

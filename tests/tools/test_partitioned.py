@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from dings.format import load_label_names, load_manifest
 from dings.readers import MsgpackReader, ShardedReader
 from dings.tools import ImportDataError, import_partitioned, import_source, rank_from_env, write_partitioned

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from dings.format import DuplicateKeyError, PartitionedOutput, fingerprint, load_manifest, verify
 from dings.readers import ShardedReader
 from dings.tools import ImportDataError, write_partitioned

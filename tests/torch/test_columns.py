@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from dings.torch.columns import copy_rows, gather
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from dings.torch.columns import copy_rows, gather
 
 
 def ranges(draw, size: int, count: int, width_max: int, same_width: bool):

@@ -37,11 +37,13 @@ from .index import (
     load_keys,
     load_md5,
     load_offsets,
+    md5_content,
     md5_file,
     pack_filter,
     pack_key_hashes,
     pack_keys,
     pack_offsets,
+    parse_md5,
     write_filter,
     write_key_hashes,
     write_keys,
@@ -50,17 +52,6 @@ from .index import (
 )
 from .label_names import LABEL_NAMES_SUFFIX, copy_label_names, load_label_names, write_label_names
 from .packing import make_packer, make_unpacker, pack, packb, unpack, unpack_options, unpack_sample, unpackb
-from .paths import (
-    DATASET_SUFFIXES,
-    INDEX_SUFFIXES,
-    JOURNAL_SUFFIX,
-    LEGACY_INDEX_SUFFIX,
-    MD5_SUFFIX,
-    data_path,
-    index_path,
-)
-from .progress import Progress, SilentBar, progress_bar
-from .prompt import NonInteractiveError, ask_overwrite, query_user
 from .partitions import (
     MANIFEST_SUFFIX,
     PartitionedOutput,
@@ -74,6 +65,17 @@ from .partitions import (
     output_prefix,
     wait_for_records,
 )
+from .paths import (
+    DATASET_SUFFIXES,
+    INDEX_SUFFIXES,
+    JOURNAL_SUFFIX,
+    LEGACY_INDEX_SUFFIX,
+    MD5_SUFFIX,
+    data_path,
+    index_path,
+)
+from .progress import Progress, SilentBar, progress_bar
+from .prompt import NonInteractiveError, ask_overwrite, query_user
 from .sharded import ShardedWriter, shard_pattern
 from .verify import VerificationReport, VerifyReport, check_checksums, check_journal, check_md5, check_structure, verify
 from .writer import FileWriter, RawWriter, Writer, close_together, commit_datasets, prepare_output
@@ -111,6 +113,8 @@ __all__ = [
     "load_key_hashes",
     "load_keys",
     "load_md5",
+    "md5_content",
+    "parse_md5",
     "load_offsets",
     "md5_file",
     "pack_filter",

@@ -186,14 +186,44 @@ def write_md5(path: PathLike, digests: dict[str, str] | None = None) -> Path:
     """
     data = data_path(path)
     digests = dict(digests or {})
-    lines = []
+    ordered = {}
     for file in [data] + [index_path(data, s) for s in INDEX_SUFFIXES]:
         if file.name not in digests:
             if not file.exists():
                 continue
             digests[file.name] = md5_file(file)
-        lines.append(f"{digests[file.name]}  {file.name}\n")
-    return _write("".join(lines).encode("utf-8"), data, MD5_SUFFIX)
+        ordered[file.name] = digests[file.name]
+    return _write(md5_content(ordered), data, MD5_SUFFIX)
+
+
+def md5_content(digests: dict[str, str]) -> bytes:
+    """The bytes of an ``.md5`` file: one ``<digest>  <file name>`` line per entry, in the given order."""
+    return "".join(f"{digest}  {name}\n" for name, digest in digests.items()).encode("utf-8")
+
+
+def parse_md5(content: bytes | str, where: str) -> dict[str, str]:
+    """Parse the content of an ``.md5`` file as file name → lower-case hex digest.
+
+    Args:
+        content: the file's bytes or text.
+        where: the file's path or URL, named in errors.
+
+    Raises:
+        CorruptIndexError: not UTF-8, or a line is not ``<32 hex digits>  <name>``.
+    """
+    try:
+        text = content.decode("utf-8") if isinstance(content, bytes) else content
+    except UnicodeDecodeError:
+        raise CorruptIndexError(f"{where}: not a text file of md5 sums (invalid UTF-8)", path=where) from None
+    result = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        digest, sep, name = line.partition("  ")
+        if not sep or len(digest) != 32 or not name or any(c not in "0123456789abcdef" for c in digest.lower()):
+            raise CorruptIndexError(
+                f"{where}:{number}: expected '<md5 hex>  <file name>', got {line[:80]!r}", path=where
+            )
+        result[name] = digest.lower()
+    return result
 
 
 def load_md5(path: PathLike) -> dict[str, str]:
@@ -203,19 +233,7 @@ def load_md5(path: PathLike) -> dict[str, str]:
         CorruptIndexError: when a line is not ``<32 hex digits>  <name>``.
     """
     target = index_path(path, MD5_SUFFIX)
-    result = {}
-    try:
-        text = target.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise CorruptIndexError(f"{target}: not a text file of md5 sums (invalid UTF-8)", path=target) from None
-    for number, line in enumerate(text.splitlines(), 1):
-        digest, sep, name = line.partition("  ")
-        if not sep or len(digest) != 32 or not name or any(c not in "0123456789abcdef" for c in digest.lower()):
-            raise CorruptIndexError(
-                f"{target}:{number}: expected '<md5 hex>  <file name>', got {line[:80]!r}", path=target
-            )
-        result[name] = digest.lower()
-    return result
+    return parse_md5(target.read_bytes(), str(target))
 
 
 # --- loading ---

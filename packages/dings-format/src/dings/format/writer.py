@@ -318,13 +318,13 @@ class Writer(CommitOnSuccess):
             final = index_path(self.path, suffix)
             digests[final.name] = hashlib.md5(content).hexdigest()
             pairs.append((tmp, final))
-        md5_text = "".join(f"{digests[final.name]}  {final.name}\n" for _, final in pairs)
+        md5 = index.md5_content({final.name: digests[final.name] for _, final in pairs})
         # the checksums are not in the md5 file, which stays byte-identical to datadings'
         tmp_crc = self._tmp_data.with_name(self._tmp_data.name + CHECKSUMS_SUFFIX)
         write_synced(tmp_crc, pack_checksums(self._checksums))
         pairs.append((tmp_crc, index_path(self.path, CHECKSUMS_SUFFIX)))
         tmp_md5 = self._tmp_data.with_name(self._tmp_data.name + MD5_SUFFIX)
-        write_synced(tmp_md5, md5_text.encode("utf-8"))
+        write_synced(tmp_md5, md5)
         pairs.append((tmp_md5, index_path(self.path, MD5_SUFFIX)))
         self._progress.close()
         self._cleanup.detach()  # the caller now owns the temporary files

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .builder import legacy_main
+from .conversion import legacy_main
 from .classification import ilsvrc2012 as _module
 
 __all__ = list(_module.__all__)

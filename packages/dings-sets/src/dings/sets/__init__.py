@@ -6,7 +6,8 @@ Datasets live in one folder per domain (``classification``, ``saliency``, ``segm
 """
 
 from .__about__ import __version__
-from .builder import Builder, command_line, convert
+from .builder import Builder
+from .conversion import command_line, convert
 from .catalog import DOMAINS, DatasetInfo, Option, SourceFile, Split
 from .converter import ConversionError, Outputs
 from .registry import (

@@ -246,7 +246,7 @@ def prepare_conversion(
     Raises:
         ConversionError: the dataset's extra is not installed (nothing is downloaded or created).
     """
-    from .registry import data_dir
+    from .locations import data_dir
 
     missing = missing_requirements(info)
     if missing:  # before downloading or creating anything

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .catalog import DOMAINS, DatasetInfo
+from .locations import data_dir
 
 if TYPE_CHECKING:
     from .builder import Builder
@@ -191,17 +192,6 @@ def search(query: str) -> list[DatasetInfo]:
             known = vocabulary()[_FIELDS[field]]
             raise ValueError(f"no dataset has {field} {value!r}; {_FIELDS[field]}: {', '.join(known)}")
     return [info for info in infos if all(_matches(info, t) for t in terms)]
-
-
-def data_dir(path: str | os.PathLike | None = None) -> Path:
-    """Return the data directory: ``path`` if given, else ``$DINGS_DATA``, else
-    ``$XDG_DATA_HOME/dings`` (``~/.local/share/dings`` when XDG_DATA_HOME is unset)."""
-    if path is not None:
-        return Path(path).expanduser()
-    if os.environ.get("DINGS_DATA"):
-        return Path(os.environ["DINGS_DATA"]).expanduser()
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base) / "dings"
 
 
 def prepare(

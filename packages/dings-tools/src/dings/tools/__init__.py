@@ -62,16 +62,15 @@ from .importing import (
 from .info import DatasetSummary, KeySummary, info
 from .matlab import iter_fields, loadmat
 from .merge import merge
-from .partitioned import (
-    ENGINES,
+from .parallel import available_cpus, parallel_map, resolve_workers
+from .partition_targets import (
     PartitionedResult,
     RemotePartitionedOutput,
     open_partitioned,
     rank_from_env,
     write_one_partition,
-    write_partitioned,
 )
-from .parallel import available_cpus, parallel_map, resolve_workers
+from .partitioned import ENGINES, write_partitioned
 from .preview import (
     contact_sheet,
     default_index_to_color,

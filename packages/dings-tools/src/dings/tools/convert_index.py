@@ -23,6 +23,7 @@ from dings.format import (
     legacy_load_index,
     load_md5,
     load_offsets,
+    md5_content,
     pack_checksums,
     pack_filter,
     pack_key_hashes,
@@ -136,7 +137,7 @@ def convert_index(
         for suffix, content in contents.items():
             digests[index_path(target, suffix).name] = hashlib.md5(content).hexdigest()
         contents[CHECKSUMS_SUFFIX] = pack_checksums(checksums)  # not listed in the md5 file
-        contents[".md5"] = "".join(f"{d}  {name}\n" for name, d in digests.items()).encode("utf-8")
+        contents[".md5"] = md5_content(digests)
         pairs += _write_temporaries(target, contents)
     except BaseException:
         for tmp, _ in pairs:

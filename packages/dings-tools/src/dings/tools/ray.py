@@ -32,7 +32,7 @@ from dings.format import PartitionRecord, fingerprint, keys_len, load_manifest, 
 from dings.readers import MsgpackReader, is_url, natural_sort_key
 
 from .extras import require
-from .partitioned import PartitionedResult, open_partitioned, write_one_partition
+from .partition_targets import PartitionedResult, open_partitioned, write_one_partition
 
 __all__ = ["DingsDatasink", "DingsDatasource", "read_dings", "run_partitions", "sample_from_row"]
 
@@ -99,7 +99,7 @@ def run_partitions(
     Returns:
         ``(partition, record, written)`` per partition (``written`` false: resumed).
     """
-    ray, started = _init(address)
+    started = _init(address)[1]
     import ray.data
 
     try:
@@ -139,13 +139,14 @@ def _rows(blocks: Iterable[Any]) -> Iterator[dict[str, Any]]:
     from ray.data.block import BlockAccessor
 
     for block in blocks:
+        row: dict[str, Any]
         for row in BlockAccessor.for_block(block).iter_rows(public_row_format=True):
             yield sample_from_row(row)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _datasink_class() -> type:
-    Datasink = _base("Datasink")
+    Datasink: Any = _base("Datasink")
 
     class _DingsDatasink(Datasink):
         """See :func:`DingsDatasink`."""
@@ -293,9 +294,9 @@ def _to_block(samples: list[dict[str, Any]]) -> Any:
     columns: dict[str, Any] = {}
     for name in names:
         values = [s.get(name) for s in samples]
-        arrays = all(isinstance(v, np.ndarray) for v in values)
-        if arrays and len({(v.shape, v.dtype) for v in values}) == 1:
-            columns[name] = np.stack(values)
+        arrays = [v for v in values if isinstance(v, np.ndarray)]
+        if len(arrays) == len(values) and len({(v.shape, v.dtype) for v in arrays}) == 1:
+            columns[name] = np.stack(arrays)
         else:
             column = np.empty(len(values), dtype=object)
             column[:] = values
@@ -316,9 +317,9 @@ def _read_shards(shards: Sequence[str], options: dict[str, Any], block_samples: 
                 yield _to_block(batch)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _datasource_class() -> type:
-    Datasource = _base("Datasource")
+    Datasource: Any = _base("Datasource")
     from ray.data.block import BlockMetadata
     from ray.data.datasource import ReadTask
 

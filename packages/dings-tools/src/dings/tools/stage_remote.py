@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import glob
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from dings.format import CorruptIndexError, load_md5
+from dings.format import CorruptIndexError, parse_md5
 from dings.readers import RemoteFiles, RetryPolicy, data_url, join_url, natural_sort_key, url_name
 
 from ._dataset import copy_blocks
@@ -43,15 +42,7 @@ def find_remote_datasets(files: RemoteFiles, source: str) -> list[str]:
 
 
 def _parse_md5(content: bytes, md5_url: str) -> dict[str, str]:
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "dataset.msgpack.md5"
-        path.write_bytes(content)
-        try:
-            expected = load_md5(path)
-        except CorruptIndexError as exc:
-            raise CorruptIndexError(str(exc).replace(str(path), md5_url)) from None
-        except UnicodeDecodeError as exc:
-            raise CorruptIndexError(f"{md5_url}: not a text md5 file ({exc})") from None
+    expected = parse_md5(content, md5_url)
     for name in expected:
         if "/" in name or os.sep in name or (os.altsep and os.altsep in name) or name in ("", ".", ".."):
             raise CorruptIndexError(f"{md5_url}: refers to {name!r}, which is not a file next to the dataset")

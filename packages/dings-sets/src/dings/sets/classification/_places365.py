@@ -32,7 +32,7 @@ def iter_jpegs(archive: Path) -> Iterator[tuple[str, bytes]]:
                     if handle is None:  # pragma: no cover - regular files always have content
                         raise ValueError(f"{archive}: member {member.name} has no content")
                     yield member.name, handle.read()
-                tar.members.clear()  # tarfile keeps every header it read; nothing here needs them
+                tar.members.clear()  # type: ignore[attr-defined]  # tarfile keeps every header it read; nothing here needs them
     except (tarfile.TarError, EOFError) as exc:
         raise ValueError(f"{archive}: not a readable tar archive ({exc}); download it again") from None
 

@@ -42,7 +42,7 @@ def __getattr__(name: str) -> Any:
     if name in ("FILE_COUNTS", "FILES_TOTAL"):
         return getattr(YFCC100m_counts, name)
     if name == "REJECTED_PATH":  # where the reject list is kept (downloaded there on first use, not shipped)
-        from ..registry import data_dir
+        from ..locations import data_dir
 
         return str(data_dir() / "YFCC100m" / REJECTED_NAME)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

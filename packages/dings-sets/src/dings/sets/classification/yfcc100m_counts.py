@@ -182,7 +182,7 @@ def rejected_file(data_dir: str | os.PathLike | None = None, progress: bool | No
 
     from dings.tools import ChecksumMismatchError, prepare_indir
 
-    from ..registry import data_dir as default_data_dir
+    from ..locations import data_dir as default_data_dir
 
     spec = {k: v for k, v in REJECTED_SOURCE.items() if k != "sha256"}
     located = prepare_indir({"rejected": spec}, default_data_dir(data_dir) / "YFCC100m", progress=progress)

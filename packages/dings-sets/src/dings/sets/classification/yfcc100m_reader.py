@@ -325,9 +325,9 @@ class YFCC100mReader(Reader):
 
     def __copy__(self) -> YFCC100mReader:
         clone = super().__copy__()
-        clone._zip = None  # type: ignore[attr-defined]
-        clone._error = None  # type: ignore[attr-defined]
-        return clone  # type: ignore[return-value]
+        clone._zip = None
+        clone._error = None
+        return clone
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()

@@ -88,7 +88,7 @@ class _PartitionLoader:
     def __call__(self, payload: Any) -> Iterator[dict]:
         items, load = self.opener(payload)
         prepared = _prepare(load, self.check_images, self.recompress, self.max_size)
-        seen: set[str] = set()
+        seen: set[Any] = set()
         for item in items:
             origin, sample = prepared(item)
             _check_label(origin, sample, self.label_names)

@@ -58,6 +58,8 @@ def test_demo_runs_the_whole_product(cli, tmp_path):
     for step in ("images", "import", "verify", "info", "cat", "split", "bench", "preview", "torch"):
         assert any(line.startswith(step) for line in result.stdout.splitlines()), step
     assert "verify   OK" in result.stdout
+    torch_line = next(line for line in result.stdout.splitlines() if line.startswith("torch"))
+    assert "Loader epoch over train.msgpack: 32 samples in 1 batch of torch.uint8 image crops (3, 28, 28)" in torch_line
     assert f"made in {folder}" in result.stdout
     assert len(list((folder / "images").glob("*/*.png"))) == 40
     with MsgpackReader(folder / "train.msgpack") as train, MsgpackReader(folder / "val.msgpack") as val:

@@ -1,7 +1,7 @@
 """The whole product on a small generated dataset, offline: draw a few hundred labelled images as a
 folder tree, import them as a dataset (`dings import`), verify it, look inside, shuffle and split it into
 train/val, measure reading speed, draw a preview, and (when dings-torch is installed) run one
-DataLoader epoch. Everything is kept in --dir (default: a new temporary folder); files of an
+dings.torch.Loader epoch. Everything is kept in --dir (default: a new temporary folder); files of an
 earlier run there are replaced only after a yes on the terminal or with -y/--no-confirm.
 
 example:
@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
-from typing import Any
 
 from ._common import add_no_confirm, add_quiet, at_least
 
@@ -95,39 +94,37 @@ def _indent(text: str, prefix: str = "         ") -> str:
 
 
 def _torch_epoch(train: Path) -> str:
-    """One DataLoader epoch over ``train`` with dings.torch, or why it was skipped."""
+    """One epoch of ``dings.torch.Loader`` over ``train`` (random crops of the decoded images), or why it
+    was skipped."""
     import importlib
     import importlib.util
 
     if importlib.util.find_spec("dings.torch") is None:
         return "skipped: dings-torch is not installed (pip install dings-torch)"
     dings_torch = importlib.import_module("dings.torch")
-    if not hasattr(dings_torch, "IterableDataset"):
-        return "skipped: this dings-torch has no IterableDataset yet"
-    import io
-
-    import numpy as np
-    import torch
-    from PIL import Image
-    from torch.utils.data import DataLoader as TorchDataLoader
-
+    if not hasattr(dings_torch, "Loader"):
+        return "skipped: this dings-torch has no Loader yet"
     from dings.readers import MsgpackReader
 
-    loader_class = getattr(dings_torch, "DataLoader", TorchDataLoader)  # the faster hand-over, when dings-torch has it
-
-    def to_tensors(sample: dict[str, Any]) -> dict[str, Any]:
-        pixels = np.asarray(Image.open(io.BytesIO(sample["image"])).convert("RGB"))
-        return {"image": torch.from_numpy(pixels.copy()).permute(2, 0, 1), "label": int(sample["label"])}
-
     start = time.perf_counter()
-    with MsgpackReader(train) as reader:
-        dataset = dings_torch.IterableDataset(reader, transforms=to_tensors, batch_size=32)
-        batches = samples = 0
-        for batch in loader_class(dataset, batch_size=32):
-            batches += 1
-            samples += len(batch["label"])
+    loader = dings_torch.Loader(
+        MsgpackReader(train),
+        32,
+        threads=2,
+        shuffle=True,
+        keys=("image", "label"),
+        tuples=True,
+        transforms={"image": dings_torch.DecodeRandomResizedCrop(28)},
+    )
+    batches = samples = 0
+    crops = ""
+    for images, labels in loader:
+        batches += 1
+        samples += len(labels)
+        crops = f"{images.dtype} image crops {tuple(images.shape[1:])}"
     seconds = time.perf_counter() - start
-    return f"{samples} samples in {batches} batches of image {tuple(batch['image'].shape[1:])} + label, {seconds:.2f} s"
+    noun = "batch" if batches == 1 else "batches"
+    return f"{samples} samples in {batches} {noun} of {crops} + label, {seconds:.2f} s"
 
 
 def command_prefix() -> str:
@@ -233,7 +230,7 @@ def run(args: argparse.Namespace) -> int:
         note = _torch_epoch(train)
     except Exception as exc:  # the demo goes on and reports it, then fails at the end
         note, failed = f"FAILED: {type(exc).__name__}: {exc}", True
-    _step("torch", f"one DataLoader epoch over {train.name}: {note}")
+    _step("torch", f"one dings.torch.Loader epoch over {train.name}: {note}")
 
     print(f"\nmade in {folder}:")
     made = [

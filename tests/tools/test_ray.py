@@ -220,3 +220,21 @@ def test_cli_import_with_engine_ray(cluster, tmp_path):
     )
     again = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300)
     assert again.returncode == 1 and again.stderr.count("\n") == 1 and "pass -y/--no-confirm" in again.stderr
+
+
+def square_unless_37(x: int) -> int:
+    if x == 37:
+        raise KeyError(f"item {x} is refused")
+    return x * x
+
+
+def test_ray_map_yields_results_in_input_order_and_raises_a_tasks_own_exception(cluster):
+    from dings.tools import ray_map
+
+    assert list(ray_map(square_unless_37, range(30), chunksize=4, max_pending=8)) == [x * x for x in range(30)]
+    results = ray_map(square_unless_37, range(50), chunksize=4)
+    assert [next(results) for _ in range(37)] == [x * x for x in range(37)]
+    with pytest.raises(KeyError, match="item 37 is refused"):
+        next(results)
+    with pytest.raises(ValueError, match="chunksize and max_pending must be at least 1"):
+        next(ray_map(square_unless_37, range(3), chunksize=0))

@@ -26,7 +26,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, ClassVar
 
-from dings.tools import parallel_map, yield_threaded
+from dings.tools import parallel_map, ray_map, yield_threaded
 
 from .catalog import DatasetInfo
 from .converter import Outputs, shuffled
@@ -40,7 +40,7 @@ class Builder:
     Subclasses set :attr:`info` and implement :meth:`items`; the other hooks are optional. The
     default :meth:`write` runs, for every split the user wants: ``items`` → shuffled (when
     ``--shuffle``) → :meth:`read` (on the writing thread, in order) → :meth:`transform` (on
-    ``threads`` workers, order kept) → :meth:`samples` → one atomic output file.
+    ``threads`` workers or Ray tasks, order kept, see :meth:`map`) → :meth:`samples` → one atomic output file.
 
     Args:
         files: source file name (from ``info.sources``) → its path in the input folder.
@@ -101,6 +101,16 @@ class Builder:
         """The number of samples of ``split``, for the progress bar (default: ``len(items)`` if known)."""
         return len(items) if isinstance(items, Sized) else None
 
+    def map(self, fn: Callable[[Any], Any], items: Iterable[Any], chunksize: int | None = None) -> Iterator[Any]:
+        """``fn`` over ``items``, results in input order, on the engine the user chose: ``threads``
+        worker processes here (``--engine local``, the default) or tasks of a Ray cluster (``--engine
+        ray``, ``--address``). Converters that run their own loop use this for their per-item work."""
+        size = chunksize or self.chunksize
+        if getattr(self.options, "engine", "local") == "ray":
+            return ray_map(fn, items, chunksize=size, address=getattr(self.options, "address", None))
+        workers = getattr(self.options, "threads", 1)
+        return parallel_map(fn, items, workers=workers, chunksize=size, max_pending=self.max_pending)
+
     def write_split(self, outputs: Outputs, split: str) -> None:
         """Write one split through the hooks above (the user has already agreed to write it)."""
         items = self.items(split)
@@ -111,10 +121,7 @@ class Builder:
         work = self.transform()
         with ExitStack() as stack:
             if work is not None:
-                workers = getattr(self.options, "threads", 1)
-                results = parallel_map(
-                    work, results, workers=workers, chunksize=self.chunksize, max_pending=self.max_pending
-                )
+                results = self.map(work, results)
             elif self.prefetch:
                 name = f"{self.info.name} {split}"
                 results = stack.enter_context(yield_threaded(results, maxsize=self.prefetch, name=name))  # type: ignore[arg-type]

@@ -16,7 +16,13 @@ __all__ = ["command_line", "convert", "legacy_main"]
 
 
 #: common options of :func:`convert` → (the catalog's name for them, their default)
-_COMMON = {"shuffle": ("shuffle", False), "seed": ("shuffle", 0), "threads": ("threads", 1)}
+_COMMON = {
+    "shuffle": ("shuffle", False),
+    "seed": ("shuffle", 0),
+    "threads": ("threads", 1),
+    "engine": ("threads", "local"),
+    "address": ("threads", None),
+}
 
 
 def _builder_of(name: str) -> tuple[DatasetInfo, type[Builder]]:
@@ -37,6 +43,8 @@ def convert(
     shuffle: bool = False,
     seed: int = 0,
     threads: int = 1,
+    engine: str = "local",
+    address: str | None = None,
     overwrite: bool = False,
     skip_verification: bool = False,
     progress: bool | None = None,
@@ -55,6 +63,9 @@ def convert(
         shuffle: write the samples in a random order (datasets whose catalog entry lists ``shuffle``).
         seed: seed of the shuffled order.
         threads: worker count for the per-sample work (datasets that list ``threads``); 0: every CPU.
+        engine: where that work runs: ``"local"`` (``threads`` processes) or ``"ray"`` (the tasks
+            of a Ray cluster; needs ``dings-tools[ray]``). Both write the same bytes.
+        address: the Ray cluster for ``engine="ray"`` (default: a running one, else a local one).
         overwrite: replace existing outputs; otherwise the user is asked on a terminal, and elsewhere
             an existing output is an error.
         skip_verification: do not check the md5 sums of the source files.
@@ -72,7 +83,9 @@ def convert(
     """
     info, cls = _builder_of(name)
     namespace = converter_parser(info).parse_args([])
-    given = {"shuffle": shuffle, "seed": seed, "threads": threads}
+    if engine not in ("local", "ray"):
+        raise ValueError(f"engine must be 'local' or 'ray', got {engine!r}")
+    given = {"shuffle": shuffle, "seed": seed, "threads": threads, "engine": engine, "address": address}
     for key, value in given.items():
         common, default = _COMMON[key]
         if hasattr(namespace, key):

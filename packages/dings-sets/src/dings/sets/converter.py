@@ -73,6 +73,20 @@ def converter_parser(info: DatasetInfo) -> argparse.ArgumentParser:
     if "shuffle" in info.common_options:
         parser.add_argument("--seed", type=int, default=0, help="Seed of the shuffled order (default: %(default)s).")
     parser.add_argument("-q", "--quiet", action="store_true", help="Do not show progress.")
+    if "threads" in info.common_options:
+        parser.add_argument(
+            "--engine",
+            choices=("local", "ray"),
+            default="local",
+            help="Where the per-image work runs: -t/--threads processes here (local), or the tasks of a Ray "
+            "cluster (ray; needs dings-tools[ray]); sources are read and the output written here in order, "
+            "so both write the same bytes (default: %(default)s).",
+        )
+        parser.add_argument(
+            "--address",
+            default=None,
+            help="The Ray cluster for --engine ray (default: a running one, else a local one).",
+        )
     for option in info.options:
         parser.add_argument(*option.flags, help=option.help, **option.kwargs)
     return parser

@@ -82,6 +82,7 @@ from .preview import (
     to_display_image,
 )
 from .progress import BAR_FORMAT, ProgressPrinter, make_printer, print_over, progress_bar
+from .ray import ray_map
 from .render import ImageInfo, cat, render_sample, render_value, sniff_image
 from .shuffle import shuffle
 from .sources import (
@@ -197,6 +198,7 @@ __all__ = [
     "overlay_fixations",
     "overlay_labels",
     "parallel_map",
+    "ray_map",
     "path_append",
     "path_append_suffix",
     "prepare_indir",

@@ -11,6 +11,9 @@ when it is missing::
     ds.write_datasink(DingsDatasink("s3://bucket/train", shard_size=10_000))
     again = read_dings("s3://bucket/train/train-*.msgpack")
 
+:func:`ray_map` runs per-item work of a conversion (decoding, checking, re-encoding images) on Ray
+tasks while this process reads the sources and writes the output in order.
+
 Every write task writes one partition (its task index) with
 :meth:`dings.format.PartitionedOutput.write_partition`; a retried task replaces only its own
 shards; the driver commits the whole set when every task is done (see :mod:`dings.tools.partitioned`).
@@ -20,9 +23,11 @@ from __future__ import annotations
 
 import functools
 import glob
+import itertools
 import logging
 import os
 import pickle
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -34,7 +39,7 @@ from dings.readers import MsgpackReader, is_url, natural_sort_key
 from .extras import require
 from .partition_targets import PartitionedResult, open_partitioned, write_one_partition
 
-__all__ = ["DingsDatasink", "DingsDatasource", "read_dings", "run_partitions", "sample_from_row"]
+__all__ = ["DingsDatasink", "DingsDatasource", "ray_map", "read_dings", "run_partitions", "sample_from_row"]
 
 #: samples per block that a read task yields
 BLOCK_SAMPLES = 1000
@@ -122,6 +127,79 @@ def run_partitions(
                 raise pickle.loads(result["error"])
         return [(int(r["partition"]), PartitionRecord.from_json(r["record"]), bool(r["fresh"])) for r in results]
     finally:
+        if started:
+            ray.shutdown()
+
+
+def _apply_chunk(fn: Callable[[Any], Any], chunk: list[Any]) -> tuple[list[Any], bytes]:
+    """``fn`` over one chunk in a Ray task; an exception is handed back pickled (Ray's wrapper would
+    change its type), with the results before it."""
+    results = []
+    try:
+        for item in chunk:
+            results.append(fn(item))
+    except Exception as exc:
+        try:
+            return results, pickle.dumps(exc)
+        except Exception:
+            return results, pickle.dumps(RuntimeError(f"{type(exc).__name__}: {exc}"))
+    return results, b""
+
+
+def ray_map(
+    fn: Callable[[Any], Any],
+    iterable: Iterable[Any],
+    *,
+    chunksize: int = 16,
+    max_pending: int | None = None,
+    address: str | None = None,
+) -> Iterator[Any]:
+    """Apply ``fn`` to every item on Ray tasks, lazily, yielding the results in input order.
+
+    The counterpart of :func:`dings.tools.parallel_map` on a Ray cluster: this process reads the
+    items and consumes the results (so a conversion writes the same bytes as a local one), each
+    task runs ``fn`` over ``chunksize`` items, and at most ``max_pending`` items are in flight
+    (default: 4 chunks per CPU of the cluster). A task whose worker dies is retried by Ray; an
+    exception raised by ``fn`` is raised here with its own type. Ray is started locally when no
+    cluster is running and ``address`` is not given, and shut down again when the iteration ends.
+
+    Args:
+        fn: a picklable function of one item (module-level, or a ``functools.partial`` of one).
+        iterable: the items; each is sent to a worker, so it must be picklable.
+        chunksize: items per task.
+        max_pending: bound on items submitted and not yet yielded.
+        address: the Ray cluster to connect to.
+
+    Raises:
+        MissingExtraError: Ray is not installed (``pip install "dings-tools[ray]"``).
+        ValueError: ``chunksize`` or ``max_pending`` is below 1.
+    """
+    if chunksize < 1 or (max_pending is not None and max_pending < 1):
+        raise ValueError(f"chunksize and max_pending must be at least 1, got {chunksize} and {max_pending}")
+    ray, started = _init(address)
+    pending: deque[Any] = deque()
+    try:
+        task = ray.remote(num_cpus=1)(_apply_chunk)
+        work = ray.put(fn)
+        cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        window = max(1, (max_pending if max_pending is not None else 4 * cpus * chunksize) // chunksize)
+        items = iter(iterable)
+
+        def drain_one() -> Iterator[Any]:
+            results, error = ray.get(pending.popleft())
+            yield from results  # the items before a failed one, as a local map would
+            if error:
+                raise pickle.loads(error)
+
+        while chunk := list(itertools.islice(items, chunksize)):
+            pending.append(task.remote(work, chunk))
+            if len(pending) >= window:
+                yield from drain_one()
+        while pending:
+            yield from drain_one()
+    finally:
+        for ref in pending:
+            ray.cancel(ref)
         if started:
             ray.shutdown()
 

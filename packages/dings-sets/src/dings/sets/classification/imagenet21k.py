@@ -15,7 +15,6 @@ from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from dings.tools import parallel_map
 
 from ..builder import Builder
 from ..catalog import DatasetInfo, SourceFile, Split
@@ -149,7 +148,7 @@ class ImageNet21k(Builder):
             if not wanted:
                 return
             items = synset_items(self.files[DATA], wanted)
-            for (split, where, key, label), image in parallel_map(check, items, workers=options.threads, chunksize=16):
+            for (split, where, key, label), image in self.map(check, items, chunksize=16):
                 if image is None:
                     print(f"{where}: skipping {key}: not a decodable image", file=sys.stderr)
                     continue

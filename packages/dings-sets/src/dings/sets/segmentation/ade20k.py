@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from dings.tools import decode_image, encode_label_map, loadmat, parallel_map
+from dings.tools import decode_image, encode_label_map, loadmat
 
 from ..builder import Builder
 from ..catalog import DatasetInfo, Option, SourceFile, Split
@@ -276,7 +276,7 @@ class ADE20k(Builder):
             return
         if options.calculate_weights:
             segs = ((f"{archive.path}:{seg}", archive.read(seg)) for _, seg, _ in _samples_of(archive, "training"))
-            indexes, counts = sum_fractions(parallel_map(Named(_fractions), segs, workers=options.threads, chunksize=4))
+            indexes, counts = sum_fractions(self.map(Named(_fractions), segs, chunksize=4))
             path = write_json(outputs.outdir / "ADE20k_counts.json", {"INDEXES": indexes, "COUNTS": counts})
             print(f"wrote {path}")
             return

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from dings.tools import loadmat, parallel_map, prepare_indir
+from dings.tools import loadmat, prepare_indir
 
 from ..builder import Builder
 from ..catalog import DatasetInfo, Option, SourceFile, Split
@@ -487,11 +487,8 @@ class Places2017(Builder):
                 names = [
                     n for n in maps.names() if n.startswith("annotations_sceneparsing/training/") and n.endswith(".png")
                 ]
-                per_image = parallel_map(
-                    Named(label_map_fractions),
-                    ((f"{maps.path}:{n}", maps.read(n)) for n in names),
-                    workers=options.threads,
-                    chunksize=8,
+                per_image = self.map(
+                    Named(label_map_fractions), ((f"{maps.path}:{n}", maps.read(n)) for n in names), chunksize=8
                 )
                 indexes, counts = sum_fractions(per_image)
             path = write_json(outputs.outdir / "Places2017_counts.json", {"INDEXES": indexes, "COUNTS": counts})

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
-from dings.tools import decode_image, encode_label_map, parallel_map
+from dings.tools import decode_image, encode_label_map
 
 from ..builder import Builder
 from ..catalog import DatasetInfo, Option, SourceFile, Split
@@ -242,7 +242,7 @@ class VOC2012(Builder):
             return
         for split in self.splits():
             labels = _members(self.archive, read_ids(self.archive, split), "SegmentationClass", ".png")
-            fractions = parallel_map(Named(_label_fractions), labels, workers=self.options.threads, chunksize=8)
+            fractions = self.map(Named(_label_fractions), labels, chunksize=8)
             print(split, json.dumps(statistics(*sum_fractions(fractions))))
 
     def items(self, split: str) -> list[str]:

@@ -351,9 +351,16 @@ class Loader:
             send, close = pool.submit, pool.close
         else:
             executor = ThreadPoolExecutor(self.threads, thread_name_prefix="dings-loader")
+            # Groups of small batches without transforms are decoded by one thread at a time: their
+            # decoding holds the GIL throughout, so a second thread would only add switching (2 threads
+            # measured 15-40% slower than 1 on small samples). Transforms may release the GIL
+            # (image decoding, numpy), so batches with transforms use every thread.
+            serial = ThreadPoolExecutor(1, thread_name_prefix="dings-loader-serial") if self.threads > 1 else executor
+            untransformed = self.transforms is None and self.batch_transform is None
 
-            def send_to_thread(*args: Any) -> Future:
-                return executor.submit(self._batches, *args)
+            def send_to_thread(epoch: int, start: int, group: list, remaining: int) -> Future:
+                pool = serial if len(group) > 1 and untransformed else executor
+                return pool.submit(self._batches, epoch, start, group, remaining)
 
             send = send_to_thread
 
@@ -361,6 +368,7 @@ class Loader:
                 for future in pending:
                     future.cancel()
                 executor.shutdown(wait=True, cancel_futures=True)
+                serial.shutdown(wait=True, cancel_futures=True)
 
         def submit() -> bool:
             nonlocal position

@@ -16,9 +16,11 @@ Loaders, each with ``--threads`` threads or workers and batch ``--batch-size``:
 
 The raw rows hand over samples as peers.py does (lists of sample dicts from the DataLoaders, FFCV's
 decoded arrays, the Loader's batch dict); the JPEG row builds a uint8 batch in every loader. The
-JPEG row also measures two decode ceilings: the per-image work in one thread, back to back over
+JPEG row also measures decode ceilings: the per-image work in one thread, back to back over
 in-memory bytes, times ``--threads`` ("Pillow" is jpeg_pipeline.py's full decode + crop + flip,
-"reduced" is DecodeRandomResizedCrop).
+"reduced" is DecodeRandomResizedCrop), and the machine's measured ceiling "reduced, N threads":
+DecodeRandomResizedCrop on ``--threads`` threads at once over in-memory bytes (no reading, no
+batching; below the times-N figure when cores do not scale perfectly).
 
 Timing: a warm-up epoch of every loader, then ``--rounds`` rounds in alternating order, each
 running every loader for whole epochs until ``--min-time`` seconds passed; ratios are taken
@@ -329,6 +331,25 @@ class Ceiling:
         return speed * self.threads
 
 
+class ThreadedCeiling(Ceiling):
+    """The per-image work on ``threads`` threads at once, each over its share of in-memory bytes."""
+
+    def __iter__(self):
+        from concurrent.futures import ThreadPoolExecutor
+
+        def work(part: list[bytes]) -> None:
+            for data in part:
+                self.transform(data)
+
+        parts = [self.jpegs[i :: self.threads] for i in range(self.threads)]
+        with ThreadPoolExecutor(self.threads) as pool:
+            list(pool.map(work, parts))
+        yield [None] * len(self.jpegs)
+
+    def scale(self, speed: float) -> float:
+        return speed
+
+
 def rss() -> int:
     """Anonymous resident memory (file pages of memory-mapped datasets are page cache, not counted)."""
     with open("/proc/self/status") as f:
@@ -400,6 +421,9 @@ def run_row(kind: str, args, root: Path, use_ffcv: bool) -> list[str]:
             jpegs[:500], lambda b: to_array(flip(rrc(Image.open(io.BytesIO(b)).convert("RGB")))), args.threads
         )
         loaders["ceiling: reduced"] = Ceiling(jpegs[:500], DecodeRandomResizedCrop(CROP), args.threads)
+        loaders[f"ceiling: reduced, {args.threads} threads"] = ThreadedCeiling(
+            jpegs[:1000], DecodeRandomResizedCrop(CROP), args.threads
+        )
     gc.collect()
     with PeakRSS() as memory:  # the Loader's first epoch: what its buffers and threads add
         epoch(loaders["Loader"])
@@ -432,7 +456,7 @@ def run_row(kind: str, args, root: Path, use_ffcv: bool) -> list[str]:
     versus = []
     if "ffcv" in speeds:
         versus.append(f"{spread([a / b for a, b in zip(speeds['Loader'], speeds['ffcv'])])}x FFCV")
-    for name in ("ceiling: Pillow", "ceiling: reduced"):
+    for name in ("ceiling: Pillow", "ceiling: reduced", f"ceiling: reduced, {args.threads} threads"):
         if name in speeds:
             versus.append(
                 f"{spread([a / b for a, b in zip(speeds['Loader'], speeds[name])])} of {name} ({statistics.median(speeds[name]):,.0f}/s)"

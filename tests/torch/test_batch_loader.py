@@ -9,11 +9,10 @@ from collections import Counter
 import numpy as np
 import pytest
 import torch
-from torch.utils.data import DataLoader
 
 from dings.format import FileWriter
 from dings.readers import ListReader, MsgpackReader, ShardedReader
-from dings.torch import BatchError, Column, IterableDataset, Loader
+from dings.torch import BatchError, Column, DataLoader, IterableDataset, Loader
 
 ORDERS = [dict(), dict(shuffle=True, seed=3), dict(quasi=True, chunk_size=4, seed=2)]
 

@@ -379,11 +379,15 @@ class MsgpackReader(Reader):
             if checksums is None:  # the dataset has none: nothing to check
                 self._verify = False
                 return
-        crc = sample_checksum
         expected = checksums[first : first + len(starts) - 1].tolist()
-        for number, (begin, end) in enumerate(zip(starts[:-1], starts[1:])):
-            if crc(buffer[begin - base : end - base]) != expected[number]:
-                raise self._damaged(first + number, "its bytes do not match its checksum in the .crc32 file")
+        view = memoryview(buffer)
+        if base:
+            starts = (np.asarray(starts, dtype=np.int64) - base).tolist()
+        crc = sample_checksum
+        found = [crc(view[begin:end]) for begin, end in zip(starts[:-1], starts[1:])]
+        if found != expected:
+            number = next(i for i, (a, b) in enumerate(zip(found, expected)) if a != b)
+            raise self._damaged(first + number, "its bytes do not match its checksum in the .crc32 file")
 
     # --- the sample-source protocol ---
 

@@ -138,8 +138,8 @@ def test_convert_index_adds_missing_checksums(cli, dataset):
 def test_stage_copies_then_skips(cli, dataset, tmp_path):
     local = tmp_path / "local"
     first = json.loads(cli.run("stage", str(dataset), str(local), "--json", "-q").stdout)
-    assert len(first["copied"]) == 6 and first["skipped"] == []
+    assert len(first["copied"]) == 7 and first["skipped"] == []  # with the .crc32 sidecar
     assert verify(local / "data.msgpack", progress=False).ok
     second = cli.run("stage", str(dataset), str(local), "-q")
     assert second.returncode == 0
-    assert "0 file(s) copied" in second.stdout and "6 already present" in second.stdout
+    assert "0 file(s) copied" in second.stdout and "7 already present" in second.stdout

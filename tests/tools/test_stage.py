@@ -7,13 +7,13 @@ import json
 
 import pytest
 
-from dings.format import ShardedWriter, index_path
+from dings.format import ShardedWriter, index_path, load_label_names, write_label_names
 from dings.tools import stage, verify
 
 # the package exports the function under the module's name; the module itself is in sys.modules
 stage_module = importlib.import_module("dings.tools.stage")
 
-SUFFIXES = ("", ".offsets", ".keys", ".key_hashes", ".filter", ".md5")
+SUFFIXES = ("", ".offsets", ".keys", ".key_hashes", ".filter", ".crc32", ".md5")
 
 
 def files_of(data):
@@ -45,6 +45,22 @@ def test_stage_copies_every_file_and_then_skips_them(source, tmp_path):
     assert list(local.glob(".*")) == []
 
 
+def test_the_checksum_and_label_name_sidecars_travel_with_the_copy(source, tmp_path):
+    write_label_names(source, ["cat", "dog"])
+    local = tmp_path / "local"
+    first = stage(source, local, progress=False)
+    for suffix in (".crc32", ".labels.json"):
+        assert (local / (source.name + suffix)).read_bytes() == index_path(source, suffix).read_bytes()
+    assert first.copied[-1].name.endswith(".md5")  # still the last file: the copy looks complete only then
+    assert load_label_names(local / source.name) == ["cat", "dog"]
+    report = verify(local / source.name, progress=False)
+    assert report.ok and "checksums" in report.checked and not report.notes
+    write_label_names(source, ["a much longer first name", "dog"])  # changed in the source: copied again
+    again = stage(source, local, progress=False)
+    assert [p.name for p in again.copied] == [source.name + ".labels.json"]
+    assert load_label_names(local / source.name) == ["a much longer first name", "dog"]
+
+
 def test_a_damaged_local_file_is_copied_again(source, tmp_path):
     local = tmp_path / "local"
     stage(source, local, progress=False)
@@ -56,7 +72,7 @@ def test_a_damaged_local_file_is_copied_again(source, tmp_path):
     result = stage(source, local, progress=False)
     assert sorted(p.name for p in result.copied) == sorted([source.name, keys.name, source.name + ".md5"])
     assert sorted(p.name for p in result.skipped) == sorted(
-        source.name + s for s in (".offsets", ".key_hashes", ".filter")
+        source.name + s for s in (".offsets", ".key_hashes", ".filter", ".crc32")
     )
     assert verify(local / source.name, progress=False).ok
 
@@ -67,7 +83,7 @@ def test_a_missing_local_md5_file_is_rewritten_alone(source, tmp_path):
     index_path(local / source.name, ".md5").unlink()
     result = stage(source, local, progress=False)
     assert result.copied == [index_path(local / source.name, ".md5")]
-    assert len(result.skipped) == 5
+    assert len(result.skipped) == 6
 
 
 def test_an_interrupted_stage_never_looks_complete(source, tmp_path, make_dataset, monkeypatch):
@@ -116,7 +132,7 @@ def test_a_folder_or_glob_of_shards(tmp_path):
     local = tmp_path / "local"
     result = stage(folder, local, progress=False)
     assert [p.name for p in result.datasets] == [f"train-0000{i}.msgpack" for i in range(4)]
-    assert len(result.copied) == 4 * 6
+    assert len(result.copied) == 4 * 7
     assert all(verify(p, progress=False).ok for p in result.datasets)
     partial = stage(str(folder / "train-0000[12].msgpack"), tmp_path / "two", progress=False)
     assert [p.name for p in partial.datasets] == ["train-00001.msgpack", "train-00002.msgpack"]
@@ -127,9 +143,9 @@ def test_a_folder_or_glob_of_shards(tmp_path):
 
 def test_result_text_and_dict(source, tmp_path):
     result = stage(source, tmp_path / "local", progress=False)
-    assert "6 file(s) copied" in str(result)
+    assert "7 file(s) copied" in str(result)
     data = json.loads(json.dumps(result.to_dict()))
-    assert len(data["copied"]) == 6 and data["bytes_copied"] == result.bytes_copied
+    assert len(data["copied"]) == 7 and data["bytes_copied"] == result.bytes_copied
 
 
 def test_stage_errors(source, tmp_path, make_dataset):

@@ -27,14 +27,19 @@ def test_stage_copies_a_remote_dataset_and_then_skips_it(s3, source, tmp_path):
     local = tmp_path / "local"
     first = stage(url, local, storage_options=s3.options, **FAST)
     assert first.datasets == [local / source.name]
-    assert sorted(p.name for p in first.copied) == sorted(p.name for p in _servers.dataset_files(source))
+    assert sorted(p.name for p in first.copied) == sorted(
+        [*(p.name for p in _servers.dataset_files(source)), "train.msgpack.crc32"]
+    )
     assert first.copied[-1].name == "train.msgpack.md5"  # the md5 file last
     for src in _servers.dataset_files(source):
         assert (local / src.name).read_bytes() == src.read_bytes()
-    assert first.bytes_copied == sum(p.stat().st_size for p in _servers.dataset_files(source))
+    assert (local / "train.msgpack.crc32").read_bytes() == index_path(source, ".crc32").read_bytes()
+    assert first.bytes_copied == sum(p.stat().st_size for p in _servers.dataset_files(source)) + len(
+        index_path(source, ".crc32").read_bytes()
+    )
     assert verify(local / source.name, deep=True, progress=False).ok
     again = stage(url + ".md5", local, storage_options=s3.options, **FAST)  # an index file's URL names the dataset
-    assert again.copied == [] and again.bytes_copied == 0 and len(again.skipped) == 6
+    assert again.copied == [] and again.bytes_copied == 0 and len(again.skipped) == 7
 
 
 def test_stage_takes_remote_globs_and_folders(s3, tmp_path):

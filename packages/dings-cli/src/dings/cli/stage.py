@@ -1,4 +1,4 @@
-"""Copy datasets (data, index and md5 files) to a local folder, e.g. a node's SSD: each file is
+"""Copy datasets (data, index, md5, checksum and label-name files) to a local folder, e.g. a node's SSD: each file is
 verified by its md5 sum, files already there and intact are skipped, and an interrupted stage never
 looks complete. SOURCE is a dataset, a folder of datasets (shards) or a glob pattern in quotes.
 

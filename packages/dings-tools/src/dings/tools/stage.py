@@ -13,7 +13,7 @@ from dings.format import CorruptIndexError, data_path, index_path, load_md5, pro
 from dings.readers import is_url, natural_sort_key
 
 from ._dataset import copy_file, human_size, temp_name
-from .stage_plan import StagePlan
+from .stage_plan import SIDECAR_SUFFIXES, StagePlan
 
 __all__ = ["StageResult", "find_datasets", "stage"]
 
@@ -112,6 +112,7 @@ def _local_plan(data: Path) -> StagePlan:
         expected,
         lambda name: (data.parent / name).stat().st_size,
         lambda name, target, bar: copy_file(data.parent / name, target, bar),
+        [data.name + s for s in SIDECAR_SUFFIXES if (data.parent / (data.name + s)).is_file()],
     )
 
 
@@ -149,7 +150,8 @@ def stage(
     retries: int = 5,
     backoff: float = 0.5,
 ) -> StageResult:
-    """Copy datasets (data, index and md5 files) to ``local_dir``, e.g. a node's local SSD.
+    """Copy datasets (data, index and md5 files, and the per-sample checksum and label-name sidecars
+    when the source has them) to ``local_dir``, e.g. a node's local SSD.
 
     For every dataset, each file its md5 file lists is skipped when ``local_dir`` already has it
     with the right size and md5, and copied otherwise: to a temporary file first, renamed only
@@ -206,7 +208,7 @@ def stage(
             )
         names[plan.data] = plan.where(plan.data)
     folder.mkdir(parents=True, exist_ok=True)
-    total = sum(plan.size(name) for plan in plans for name in plan.expected)
+    total = sum(plan.size(name) for plan in plans for name in [*plan.expected, *plan.sidecars])
     result = StageResult()
     with progress_bar(total=total, desc=f"stage → {folder}", unit="B", enabled=progress) as bar:
         for plan in plans:
@@ -233,6 +235,21 @@ def _stage_one(plan: StagePlan, folder: Path, bar: Any, result: StageResult) -> 
         for name in missing:
             result.bytes_copied += _copy_verified(plan, name, folder / name, bar)
             result.copied.append(folder / name)
+    for name in plan.sidecars:  # before the md5 file, which marks the copy complete
+        target = folder / name
+        if target.is_file() and target.stat().st_size == plan.size(name):
+            copy_file(target, None, bar)  # counted as checked, like the listed files
+            result.skipped.append(target)
+            continue
+        tmp = temp_name(target)
+        try:
+            plan.copy(name, tmp, bar)
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        result.copied.append(target)
+        result.bytes_copied += target.stat().st_size
     if missing or not md5_target.is_file() or md5_target.read_bytes() != plan.md5_content:
         tmp = temp_name(md5_target)
         try:

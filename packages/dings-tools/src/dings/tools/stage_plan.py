@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["StagePlan"]
+from dings.format import CHECKSUMS_SUFFIX, LABEL_NAMES_SUFFIX
+
+__all__ = ["SIDECAR_SUFFIXES", "StagePlan"]
+
+#: dataset files outside the md5 file (datadings' md5 files list only data and index files)
+SIDECAR_SUFFIXES = (CHECKSUMS_SUFFIX, LABEL_NAMES_SUFFIX)
 
 
 @dataclass
@@ -21,3 +26,6 @@ class StagePlan:
     expected: dict[str, str]
     size: Callable[[str], int]  # file name -> size in bytes
     copy: Callable[[str, Path | None, Any], str]  # (file name, target or None, bar) -> md5 of what was read
+    #: sidecars the source has that its md5 file does not list (per-sample checksums, label names):
+    #: copied too, checked by size only (readers and verify check their content against the data)
+    sidecars: list[str] = field(default_factory=list)

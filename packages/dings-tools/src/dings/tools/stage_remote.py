@@ -11,7 +11,7 @@ from dings.format import CorruptIndexError, parse_md5
 from dings.readers import RemoteFiles, RetryPolicy, data_url, join_url, natural_sort_key, url_name
 
 from ._dataset import copy_blocks
-from .stage_plan import StagePlan
+from .stage_plan import SIDECAR_SUFFIXES, StagePlan
 
 __all__ = ["BLOCK_SIZE", "find_remote_datasets", "remote_plans"]
 
@@ -80,7 +80,14 @@ def _remote_plan(files: RemoteFiles, url: str) -> StagePlan:
 
     for file in expected:
         size(file)  # every listed file must exist before anything is copied
-    return StagePlan(name, lambda file: join_url(url, file), name + ".md5", content, expected, size, copy)
+    sidecars = []
+    for suffix in SIDECAR_SUFFIXES:
+        try:
+            sizes[name + suffix] = files.size(join_url(url, name + suffix), f"{name + suffix} of {url}")
+            sidecars.append(name + suffix)
+        except FileNotFoundError:
+            pass  # optional
+    return StagePlan(name, lambda file: join_url(url, file), name + ".md5", content, expected, size, copy, sidecars)
 
 
 def remote_plans(source: str, storage_options: dict[str, Any] | None, retries: int, backoff: float) -> list[StagePlan]:

@@ -226,7 +226,7 @@ class Writer(CommitOnSuccess):
             workers.append(self._checksummer)
             self._keys: dict[str, None] = {}
             self._position = 0
-            self._pending: list[bytes] = []
+            self._pending: list[bytes | memoryview] = []  # memoryviews of data that does not change
             self._pending_size = 0
             self._pending_count = 0
             if disable is not None and progress is None:
@@ -492,7 +492,7 @@ class RawWriter(Writer):
     def write_many(
         self,
         keys: Sequence[str],
-        data: bytes | bytearray | memoryview | np.ndarray,
+        data: Any,
         offsets: Sequence[int] | np.ndarray,
         *,
         copy: bool = True,
@@ -508,7 +508,7 @@ class RawWriter(Writer):
 
         Args:
             keys: the samples' unique keys (each must equal the ``"key"`` packed in its sample).
-            data: the packed samples, back to back (any C-contiguous buffer).
+            data: the packed samples, back to back: any C-contiguous buffer (bytes, numpy array …).
             offsets: ``len(keys) + 1`` non-decreasing positions in ``data``.
             copy: ``False``: ``data`` does not change until the writer is closed, so it is handed to
                 the writing threads without a copy. A ``bytes`` object is never copied.

@@ -386,10 +386,10 @@ def table_packer(
                 packer.small(ints(labels), present)
                 continue
             packer.constant(packed_names[name])
-            nulls = column.null_count > 0
+            valid = column.is_valid().to_numpy(zero_copy_only=False) if column.null_count else None
             kind = column.type
             if binary(kind) or string(kind):
-                column = column.fill_null(b"" if binary(kind) else "") if nulls else column
+                column = column.fill_null(b"" if binary(kind) else "") if valid is not None else column
                 sizes = _as_int64(pc.binary_length(column))
                 encoded = bin_headers(sizes) if binary(kind) else str_headers(sizes)
             elif types.is_boolean(kind):
@@ -398,8 +398,8 @@ def table_packer(
                 encoded = ints(column.fill_null(0).to_numpy())
             else:
                 encoded = floats(column.fill_null(0).to_numpy())
-            if nulls:
-                encoded = _or_nil(encoded, column.is_valid().to_numpy(zero_copy_only=False))
+            if valid is not None:
+                encoded = _or_nil(encoded, valid)
             packer.small(encoded)
             if binary(kind) or string(kind):
                 packer.values(column)

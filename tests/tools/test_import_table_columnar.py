@@ -350,3 +350,38 @@ def test_pack_functions_match_msgpack():
     assert rows(map_headers(np.array(counts))) == [
         packb({str(i): None for i in range(n)})[:5][: {0: 1, 1: 1, 15: 1, 16: 3, 65535: 3, 65536: 5}[n]] for n in counts
     ]
+
+
+@pytest.mark.parametrize(
+    "duplicate, bad_label, expected",
+    [
+        (1500, 1100, "row 1100: label 9 is outside"),  # both in the second record batch: labels first
+        (1000, 1100, "row 1000: duplicate key 'k3'"),  # the duplicate is in the first record batch
+        (2100, 1100, "row 1100: label 9 is outside"),
+        (None, 2047, "row 2047: label 9 is outside"),
+    ],
+)
+def test_record_batches_packed_together_keep_the_order_of_errors(tmp_path, duplicate, bad_label, expected):
+    """The fast path packs several record batches (of 1,024 rows) at once; errors stay per batch."""
+    rows = 3000
+    keys = [f"k{i}" for i in range(rows)]
+    if duplicate is not None:
+        keys[duplicate] = "k3"
+    labels = [i % 2 for i in range(rows)]
+    labels[bad_label] = 9
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"key": keys, "image": [JPEG] * rows, "label": labels}), path)
+    assert expected in errors_both_ways(tmp_path, path, labels=["a", "b"])
+
+
+def test_a_missing_key_in_a_later_record_batch_comes_after_the_earlier_rows(tmp_path):
+    rows = 2500
+    keys: list[str | None] = [f"k{i}" for i in range(rows)]
+    keys[2200] = None
+    keys[1800] = "k1"
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"key": keys, "image": [JPEG] * rows}), path)
+    assert "row 1800: duplicate key 'k1'" in errors_both_ways(tmp_path, path)
+    keys[1800] = "fine"
+    pq.write_table(pa.table({"key": keys, "image": [JPEG] * rows}), path)
+    assert "row 2200: the key column 'key' is empty" in errors_both_ways(tmp_path, path)

@@ -341,11 +341,7 @@ class Writer(CommitOnSuccess):
             raise ValueError(f"{self.path}: writer is closed")
         self._closed = True
         self._flush()
-        self._disk.finish()
-        self._hasher.finish()
-        self._checksummer.finish()
-        os.fsync(self._file.fileno())
-        self._file.close()
+        # the index while the threads still hash and write the last chunks (they release the GIL)
         keys = list(self._keys)
         contents = {
             ".offsets": index.pack_offsets(self._offsets),
@@ -353,6 +349,11 @@ class Writer(CommitOnSuccess):
             ".key_hashes": index.pack_key_hashes(keys),
             ".filter": index.pack_filter(keys, len(keys)),
         }
+        self._disk.finish()
+        self._hasher.finish()
+        self._checksummer.finish()
+        os.fsync(self._file.fileno())
+        self._file.close()
         digests = {self.path.name: self._md5.hexdigest()}
         pairs = [(self._tmp_data, self.path)]
         for suffix, content in contents.items():

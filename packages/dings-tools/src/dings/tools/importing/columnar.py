@@ -154,21 +154,13 @@ class RowPacker:
         if not self._small:
             return
         pa = require("pyarrow", "table")
-        sizes = np.zeros(self.count, dtype=np.int64)
-        for _, lengths in self._small:
-            sizes += lengths
+        # the pieces side by side, one row per row, and which of their bytes count: the counted
+        # bytes in row-major order are the rows' bytes back to back
+        matrix = np.concatenate([m for m, _ in self._small], axis=1)
+        mask = np.concatenate([np.arange(m.shape[1]) < lengths[:, None] for m, lengths in self._small], axis=1)
+        out = matrix[mask]
         offsets = np.zeros(self.count + 1, dtype=np.int64)
-        np.cumsum(sizes, out=offsets[1:])
-        out = np.zeros(int(offsets[-1]), dtype=np.uint8)
-        position = offsets[:-1].copy()
-        for matrix, lengths in self._small:
-            width = matrix.shape[1]
-            if not width:
-                continue
-            within = np.arange(width)
-            mask = within < lengths[:, None]
-            out[(position[:, None] + within)[mask]] = matrix[mask]
-            position += lengths
+        np.cumsum(mask.sum(axis=1), out=offsets[1:])
         self._small = []
         self._parts.append(
             pa.Array.from_buffers(

@@ -41,6 +41,9 @@ IMAGE_COLUMNS = ("image", "img", "jpg", "jpeg", "png", "webp", "path", "file", "
 METADATA_KEY = b"dings"
 #: a label left out of its sample (null, or Hugging Face's -1 "no label")
 _MISSING = object()
+#: the fast path packs record batches in groups of about this many rows, or bytes of the table
+GROUP_ROWS = 8192
+GROUP_BYTES = 16 << 20
 #: top-level fields the writer refuses (msgpack-numpy's): a table with such a column takes the slow path
 _RESERVED = ("nd", "complex")
 
@@ -280,35 +283,45 @@ def table_packer(
 
     def rows(check_images: bool) -> Iterator[PackedRows]:
         row = 0
+        group: list[Any] = []
         for batch in batches():
-            yield _pack_batch(batch, row, check_images)
-            row += batch.num_rows
+            group.append(batch)
+            if sum(b.num_rows for b in group) >= GROUP_ROWS or sum(b.nbytes for b in group) >= GROUP_BYTES:
+                yield _pack_group(group, row, check_images)
+                row += sum(b.num_rows for b in group)
+                group = []
+        if group:
+            yield _pack_group(group, row, check_images)
 
-    def keys_of(batch: Any, row: int) -> tuple[list[str], Any, np.ndarray]:
-        """The keys, their bytes as an Arrow array and their sizes in bytes."""
+    def keys_of(batch: Any, row: int) -> tuple[list[str], Any, np.ndarray, int, ImportDataError | None]:
+        """The keys, their bytes as an Arrow array, their sizes in bytes, and the first row
+        without a key with its error (``count, None``: none)."""
         count = batch.num_rows
         if key_column is not None:
             column = batch.column(key_column)
+            first, error = count, None
             if column.null_count:
                 first = int(np.argmax(column.is_null().to_numpy(zero_copy_only=False)))
-                raise ImportDataError(f"{where} row {row + first}: the key column {key_column!r} is empty")
+                error = ImportDataError(f"{where} row {row + first}: the key column {key_column!r} is empty")
+                column = column.fill_null("" if string(column.type) else 0)
             if not string(column.type):
                 column = column.cast(pa.string())  # the decimal digits, as str() of the Python int
             sizes = _as_int64(pc.binary_length(column))
-            return column.to_pylist(), column, sizes
+            return column.to_pylist(), column, sizes, first, error
         if count and row + count > 10**width:  # more rows than the table said: wider numbers
             keys = [f"{i:0{width}d}" for i in range(row, row + count)]
-            return keys, pa.array(keys, pa.large_string()), np.fromiter(map(len, keys), np.int64, count)
+            sizes = np.fromiter(map(len, keys), np.int64, count)
+            return keys, pa.array(keys, pa.large_string()), sizes, count, None
         powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
         digits = (np.arange(row, row + count, dtype=np.int64)[:, None] // powers % 10 + ord("0")).astype(np.uint8)
         text = digits.tobytes()
         keys = np.frombuffer(text, dtype=f"S{width}").astype(f"U{width}").tolist()
         offsets = np.arange(count + 1, dtype=np.int64) * width
         array = pa.Array.from_buffers(pa.large_binary(), count, [None, pa.py_buffer(offsets), pa.py_buffer(text)])
-        return keys, array, np.full(count, width, dtype=np.int64)
+        return keys, array, np.full(count, width, dtype=np.int64), count, None
 
-    def labels_of(column: Any, row: int) -> tuple[np.ndarray, np.ndarray]:
-        """The int labels of a batch and where they are present; raises for the first bad one."""
+    def labels_of(column: Any, row: int) -> tuple[np.ndarray, np.ndarray, int, ImportDataError | None]:
+        """The int labels of rows, where they are present, and the first bad one with its error."""
         present = ~column.is_null().to_numpy(zero_copy_only=False)
         if string(column.type):
             encoded = column.dictionary_encode()
@@ -326,11 +339,14 @@ def table_packer(
             if classes.names is not None:
                 present &= labels != -1  # Hugging Face's "no label"
                 bad = present & ((labels < 0) | (labels >= len(classes.names)))
-        if bad.any():
-            first = int(np.argmax(bad))
+        if not bad.any():
+            return labels, present, len(labels), None
+        first = int(np.argmax(bad))
+        try:
             classes.label(column[first].as_py(), f"{where} row {row + first}")  # raises the row's error
-            raise AssertionError(f"label {column[first]} passed the class list")  # pragma: no cover
-        return labels, present
+        except ImportDataError as exc:
+            return labels, present, first, exc
+        raise AssertionError(f"label {column[first]} passed the class list")  # pragma: no cover
 
     def first_bad_image(column: Any, row: int, check_images: bool) -> tuple[int, ImportDataError | None]:
         """The first row whose image is missing or (checked) unreadable, and its error."""
@@ -359,15 +375,34 @@ def table_packer(
             return first, ImportDataError(f"{origin}: no image in column {image_column!r}")
         return first, image_problem(origin, column[first].as_py())
 
-    def _pack_batch(batch: Any, row: int, check_images: bool) -> PackedRows:
+    def _pack_group(group: list[Any], row: int, check_images: bool) -> PackedRows:
+        """Pack record batches as one; the errors stay those of batch after batch (below)."""
+        batch = group[0]
+        if len(group) > 1:
+            batch = pa.RecordBatch.from_arrays(
+                [pa.concat_arrays([b.column(i) for b in group]) for i in range(batch.num_columns)],
+                schema=batch.schema,
+            )
         count = batch.num_rows
-        keys, key_values, key_sizes = keys_of(batch, row)
+        keys, key_values, key_sizes, no_key, key_error = keys_of(batch, row)
         labels = present = None
+        bad_label, label_error = count, None
         if label_column is not None:
-            labels, present = labels_of(batch.column(label_column), row)
+            labels, present, bad_label, label_error = labels_of(batch.column(label_column), row)
+        # a record batch's keys and labels are converted before its rows are written (and its
+        # keys first): their errors come at the start of the record batch that has them
+        starts = np.cumsum([0] + [b.num_rows for b in group])
         stop, error = count, None
+        for first, problem in sorted(
+            ((no_key, key_error), (bad_label, label_error)), key=lambda pair: _batch_of(starts, pair[0])
+        ):
+            if problem is not None:
+                stop, error = int(starts[_batch_of(starts, first)]), problem
+                break
         if image_column is not None:
-            stop, error = first_bad_image(batch.column(image_column), row, check_images)
+            bad_image, image_error = first_bad_image(batch.column(image_column), row, check_images)
+            if bad_image < stop:
+                stop, error = bad_image, image_error
         small_parts = sum(len(packed) + 9 for packed in packed_names.values()) + 16
         large = wide or batch.nbytes + count * small_parts >= 2**31 - 1
         packer = RowPacker(count, large)
@@ -407,6 +442,12 @@ def table_packer(
         return PackedRows(keys[:stop], data, offsets[: stop + 1], lambda i: f"{where} row {row + i}", error)
 
     return rows
+
+
+def _batch_of(starts: np.ndarray, position: int) -> int:
+    """The number of the record batch that holds row ``position`` of a group (``starts``: where
+    each batch starts, then the row count)."""
+    return int(np.searchsorted(starts, position, side="right")) - 1
 
 
 def _as_int64(array: Any) -> np.ndarray:

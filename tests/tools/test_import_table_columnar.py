@@ -217,7 +217,6 @@ def fallback_tables(tmp_path: Path) -> dict[str, tuple[Path, dict]]:
         "a reserved field": ({"image": jpeg, "nd": pa.array([1, 2])}, {}),
         "two image fields": ({"img": jpeg, "image": jpeg}, {"image_column": "img"}),
         "a label field that is no label column": ({"image": jpeg, "label": [1, 2]}, {"label_column": None}),
-        "shuffled": ({"image": jpeg, "n": [1, 2]}, {"shuffle": True, "seed": 3}),
         "shards": ({"image": jpeg, "n": [1, 2]}, {"shard_size": 1}),
     }
     out = {}
@@ -240,7 +239,6 @@ def fallback_tables(tmp_path: Path) -> dict[str, tuple[Path, dict]]:
         "a reserved field",
         "two image fields",
         "a label field that is no label column",
-        "shuffled",
         "shards",
     ],
 )
@@ -385,3 +383,24 @@ def test_a_missing_key_in_a_later_record_batch_comes_after_the_earlier_rows(tmp_
     keys[1800] = "fine"
     pq.write_table(pa.table({"key": keys, "image": [JPEG] * rows}), path)
     assert "row 2200: the key column 'key' is empty" in errors_both_ways(tmp_path, path)
+
+
+@pytest.mark.parametrize("shard_size", [None, 700])
+def test_a_shuffled_import_writes_its_temporary_file_the_fast_way(tmp_path, monkeypatch, shard_size):
+    """Shuffling writes the rows to a temporary dataset (fast path), then rewrites them permuted."""
+    rows = 2100
+    table = pa.table({"image": pa.array([JPEG + bytes(i % 50) for i in range(rows)]), "n": list(range(rows))})
+    pq.write_table(table, tmp_path / "t.parquet")
+    used = []
+    real = core._write_packed
+    monkeypatch.setattr(core, "_write_packed", lambda *args: used.append(args[1]) or real(*args))
+    options = {"shuffle": True, "seed": 11, "shard_size": shard_size}
+    fast = import_table(tmp_path / "t.parquet", tmp_path / "fast" / "d.msgpack", progress=False, **options)
+    assert len(used) == 1 and "unshuffled" in used[0].name
+    with pytest.MonkeyPatch.context() as patch:
+        row_by_row(patch)
+        slow = import_table(tmp_path / "t.parquet", tmp_path / "slow" / "d.msgpack", progress=False, **options)
+    assert len(fast.paths) == len(slow.paths) == (1 if shard_size is None else 3)
+    for a, b in zip(fast.paths, slow.paths):
+        assert a.name == b.name and files(a) == files(b)
+    assert not list((tmp_path / "fast").glob("*unshuffled*"))

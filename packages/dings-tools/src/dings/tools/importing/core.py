@@ -8,6 +8,7 @@ checks and writes; the output is byte-identical for any thread count.
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 from collections import deque
@@ -264,13 +265,16 @@ def _write_packed(batches: Iterable[PackedRows], output: Path, overwrite: bool, 
     return [output], writer.written
 
 
-def _shuffled_via_file(
-    loaded: Iterable[Loaded], output: Path, seed: int, label_names: list[str] | None, bar: Any
-) -> Iterator[Loaded]:
-    """Shuffle a stream of any length: write it to a hidden temporary dataset, read it back permuted."""
+def _packed_to(packed: Callable[[bool], Iterable[PackedRows]], check_images: bool, bar: Any, output: Path) -> None:
+    """Write a source's packed samples to the new file ``output``."""
+    _write_packed(packed(check_images), output, False, bar)
+
+
+def _shuffled_via_file(write: Callable[[Path], object], output: Path, seed: int, bar: Any) -> Iterator[Loaded]:
+    """Shuffle a stream of any length: ``write`` it to a hidden temporary dataset, read it back permuted."""
     temp = temp_name(output, "unshuffled.msgpack")
     try:
-        _write(loaded, temp, None, False, label_names, bar)
+        write(temp)
         bar.reset()
         with MsgpackReader(temp) as reader:
             for index in np.random.default_rng(seed).permutation(len(reader)):
@@ -311,13 +315,22 @@ def run_import(
     if shuffle and isinstance(items, Sequence):
         items = [items[int(i)] for i in np.random.default_rng(seed).permutation(len(items))]
     load = _prepare(source.load, check_images, recompress, max_size)
+    # the columnar fast path writes one unsharded file: the output, or the temporary one of a shuffle
+    packed = source.packed if recompress is None else None
     with progress_bar(total=source.total, desc=f"import {source.name}", unit="samples", enabled=progress) as bar:
-        if source.packed is not None and recompress is None and shard_size is None and not shuffle:
-            paths, count = _write_packed(source.packed(check_images), target, overwrite, bar)
+        if packed is not None and shard_size is None and not shuffle:
+            paths, count = _write_packed(packed(check_images), target, overwrite, bar)
             return _finish(paths, count, source.label_names)
-        loaded = ordered_map(load, items, workers)
+        loaded: Iterable[Loaded] = ordered_map(load, items, workers)
         if shuffle and not isinstance(source.items, Sequence):
-            loaded = _shuffled_via_file(loaded, target, seed, source.label_names, bar)
+            stream = loaded
+            if packed is not None:
+                write_temp = functools.partial(_packed_to, packed, check_images, bar)
+            else:
+                write_temp = functools.partial(
+                    _write, stream, shard_size=None, overwrite=False, label_names=source.label_names, bar=bar
+                )
+            loaded = _shuffled_via_file(write_temp, target, seed, bar)
         try:
             paths, count = _write(loaded, target, shard_size, overwrite, source.label_names, bar)
         finally:

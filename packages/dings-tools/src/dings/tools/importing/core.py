@@ -324,6 +324,7 @@ def run_import(
         loaded: Iterable[Loaded] = ordered_map(load, items, workers)
         if shuffle and not isinstance(source.items, Sequence):
             stream = loaded
+            write_temp: Callable[[Path], object]
             if packed is not None:
                 write_temp = functools.partial(_packed_to, packed, check_images, bar)
             else:

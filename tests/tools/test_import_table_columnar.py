@@ -125,7 +125,7 @@ def every_type(rows: int) -> dict[str, pa.Array]:
     }
 
 
-@pytest.mark.parametrize("labels", ["names", "ints", "ints with names", "none"])
+@pytest.mark.parametrize("labels", ["names", "ints", "ints with names", "uints with names", "none"])
 def test_every_supported_type_and_edge_size_packs_as_row_by_row(tmp_path, labels):
     rows = 44  # every edge value meets every other column's values
     columns = {"key": pa.array([f"ключ-{i}-🔑" for i in range(rows)]), **every_type(rows)}
@@ -136,6 +136,9 @@ def test_every_supported_type_and_edge_size_packs_as_row_by_row(tmp_path, labels
         columns["label"] = pa.array([None if i == 7 else i * 1000 - 20_000 for i in range(rows)], pa.int64())
     elif labels == "ints with names":
         columns["label"] = pa.array([-1 if i == 3 else i % 4 for i in range(rows)], pa.int16())
+        options["labels"] = ["a", "b", "c", "d"]
+    elif labels == "uints with names":
+        columns["label"] = pa.array([None if i == 2 else i % 4 for i in range(rows)], pa.uint64())
         options["labels"] = ["a", "b", "c", "d"]
     pq.write_table(pa.table(columns), tmp_path / "t.parquet")
     written = both_ways(tmp_path, tmp_path / "t.parquet", **options)

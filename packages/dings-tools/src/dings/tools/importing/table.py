@@ -3,6 +3,11 @@
 Each row is a sample. Binary columns stay bytes; the image column (bytes, a path, or a Hugging Face
 ``Image`` struct ``{bytes, path}``) becomes ``image``; numeric list columns become numpy arrays;
 everything else is kept as pyarrow gives it.
+
+A table whose columns need no per-row work (bytes, str, int, float and bool columns; int labels or
+class names) takes a columnar fast path, :func:`table_packer`: record batches are packed with numpy
+and Arrow (:mod:`.columnar`) and written with ``RawWriter.write_many``, byte-identical to the
+row-by-row path and with the same errors.
 """
 
 from __future__ import annotations
@@ -239,7 +244,8 @@ def table_packer(
 
     Gives the bytes and errors of the row-by-row path (see :attr:`Source.packed`), or ``None`` when
     the table needs per-row work: a column of image paths or ``Image`` structs, list, dictionary,
-    date or other column types, str labels without a class list, or fields that collide.
+    date or other column types, str labels without a class list (digits), or fields that collide
+    or that the writer refuses.
     Supported: bytes, str, int, float32/64 and bool columns, nulls in them (nil; a null label is
     left out), int and str keys.
     """

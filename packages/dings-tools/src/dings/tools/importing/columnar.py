@@ -24,14 +24,18 @@ Encoded = tuple[np.ndarray, np.ndarray]
 
 
 def _tagged(tags: np.ndarray, values: np.ndarray, widths: np.ndarray) -> Encoded:
-    """Rows of a tag byte followed by the last ``width`` big-endian bytes of the value (0: none)."""
+    """Rows of a tag byte followed by the last ``width`` big-endian bytes of the value (0: none);
+    as wide as the widest row needs."""
     count = len(tags)
-    big = values.astype(">u8" if values.dtype.kind == "u" else ">i8").view(np.uint8).reshape(count, 8)
-    out = np.zeros((count, 9), dtype=np.uint8)
+    widest = int(widths.max()) if count else 0
+    out = np.zeros((count, 1 + widest), dtype=np.uint8)
     out[:, 0] = tags
-    for width in (1, 2, 4, 8):
-        rows = widths == width
-        out[rows, 1 : 1 + width] = big[rows, 8 - width :]
+    if widest:
+        big = values.astype(">u8" if values.dtype.kind == "u" else ">i8").view(np.uint8).reshape(count, 8)
+        for width in (1, 2, 4, 8):
+            if width <= widest:
+                rows = widths == width
+                out[rows, 1 : 1 + width] = big[rows, 8 - width :]
     return out, 1 + widths
 
 
@@ -79,23 +83,23 @@ def nils(count: int) -> Encoded:
     return np.full((count, 1), 0xC0, dtype=np.uint8), np.ones(count, dtype=np.int64)
 
 
-def _sized(sizes: np.ndarray, forms: tuple[tuple[int, int, int], ...]) -> Encoded:
-    """Headers of the smallest ``(limit, tag, width)`` form that holds each size."""
+def _sized(sizes: np.ndarray, forms: tuple[tuple[int, int, int], ...], fix: tuple[int, int] | None = None) -> Encoded:
+    """Headers of the smallest ``(limit, tag, width)`` form that holds each size; with
+    ``fix=(limit, base)`` sizes below ``limit`` are the one byte ``base | size``."""
     tags = np.zeros(len(sizes), dtype=np.uint8)
     widths = np.zeros(len(sizes), dtype=np.int64)
     for limit, tag, width in reversed(forms):
         rows = sizes < limit
         tags[rows], widths[rows] = tag, width
+    if fix is not None:
+        rows = sizes < fix[0]
+        tags[rows], widths[rows] = (fix[1] | sizes[rows]).astype(np.uint8), 0
     return _tagged(tags, sizes, widths)
 
 
 def str_headers(sizes: np.ndarray) -> Encoded:
     """Headers of msgpack strs of ``sizes`` UTF-8 bytes: fixstr, str8, str16, str32."""
-    out, lengths = _sized(sizes, ((1 << 8, 0xD9, 1), (1 << 16, 0xDA, 2), (1 << 32, 0xDB, 4)))
-    fix = sizes < 32
-    out[fix, 0] = (0xA0 | sizes[fix]).astype(np.uint8)
-    lengths[fix] = 1
-    return out, lengths
+    return _sized(sizes, ((1 << 8, 0xD9, 1), (1 << 16, 0xDA, 2), (1 << 32, 0xDB, 4)), fix=(32, 0xA0))
 
 
 def bin_headers(sizes: np.ndarray) -> Encoded:
@@ -105,11 +109,7 @@ def bin_headers(sizes: np.ndarray) -> Encoded:
 
 def map_headers(counts: np.ndarray) -> Encoded:
     """Headers of msgpack maps of ``counts`` entries: fixmap, map16, map32."""
-    out, lengths = _sized(counts, ((1 << 16, 0xDE, 2), (1 << 32, 0xDF, 4)))
-    fix = counts < 16
-    out[fix, 0] = (0x80 | counts[fix]).astype(np.uint8)
-    lengths[fix] = 1
-    return out, lengths
+    return _sized(counts, ((1 << 16, 0xDE, 2), (1 << 32, 0xDF, 4)), fix=(16, 0x80))
 
 
 class RowPacker:

@@ -3,6 +3,11 @@
 Each row is a sample. Binary columns stay bytes; the image column (bytes, a path, or a Hugging Face
 ``Image`` struct ``{bytes, path}``) becomes ``image``; numeric list columns become numpy arrays;
 everything else is kept as pyarrow gives it.
+
+A table whose columns need no per-row work (bytes, str, int, float and bool columns; int labels or
+class names) takes a columnar fast path, :func:`table_packer`: record batches are packed with numpy
+and Arrow (:mod:`.columnar`) and written with ``RawWriter.write_many``, byte-identical to the
+row-by-row path and with the same errors.
 """
 
 from __future__ import annotations
@@ -15,12 +20,24 @@ from typing import Any
 
 import numpy as np
 
+from dings.format import packb
+
 from ..extras import require
 from .classes import ClassList, Labels
-from .core import ImportDataError, ImportResult, Loaded, Source, run_import
+from .columnar import RowPacker, bin_headers, bools, floats, ints, map_headers, str_headers
+from .core import (
+    COMMON_IMAGE_STARTS,
+    ImportDataError,
+    ImportResult,
+    Loaded,
+    PackedRows,
+    Source,
+    image_problem,
+    run_import,
+)
 from .files import read_file
 
-__all__ = ["TABLE_SUFFIXES", "import_table", "table_samples", "table_source"]
+__all__ = ["TABLE_SUFFIXES", "import_table", "table_packer", "table_samples", "table_source"]
 
 TABLE_SUFFIXES = (".parquet", ".pq", ".arrow", ".feather", ".ipc")
 #: image columns looked for, in this order, when none is named
@@ -29,6 +46,11 @@ IMAGE_COLUMNS = ("image", "img", "jpg", "jpeg", "png", "webp", "path", "file", "
 METADATA_KEY = b"dings"
 #: a label left out of its sample (null, or Hugging Face's -1 "no label")
 _MISSING = object()
+#: the fast path packs record batches in groups of about this many rows, or bytes of the table
+GROUP_ROWS = 8192
+GROUP_BYTES = 16 << 20
+#: top-level fields the writer refuses (msgpack-numpy's): a table with such a column takes the slow path
+_RESERVED = ("nd", "complex")
 
 
 def _open(path: Path, batch_size: int) -> tuple[Any, int, Callable[[], Iterator[Any]]]:
@@ -87,6 +109,33 @@ def metadata_label_names(schema: Any, label_column: str | None) -> list[str] | N
     return [str(n) for n in names] if isinstance(names, list) else None
 
 
+def _columns(
+    names: list[str], where: str, image_column: str | None, label_column: str | None, key_column: str | None
+) -> tuple[str | None, str | None, str | None]:
+    """The image, label and key columns of a table with columns ``names`` (``None``: none)."""
+    if key_column is None and "key" in names:
+        key_column = "key"
+    if image_column is None:
+        image_column = next((c for c in IMAGE_COLUMNS if c in names), None)
+    for wanted, option in ((image_column, "--image-column"), (key_column, "--key-column")):
+        if wanted is not None and wanted not in names:
+            raise ImportDataError(f"{where}: no column {wanted!r} (columns: {', '.join(names)}); check {option}")
+    if label_column is not None and label_column not in names:
+        label_column = None
+    return image_column, label_column, key_column
+
+
+def _fields(
+    names: list[str], image_column: str | None, label_column: str | None, key_column: str | None
+) -> dict[str, str]:
+    """The output field of every column, in column order after the key."""
+    return {
+        name: "image" if name == image_column else "label" if name == label_column else name
+        for name in names
+        if name != key_column
+    }
+
+
 def table_samples(
     schema: Any,
     batches: Iterable[Any],
@@ -103,15 +152,7 @@ def table_samples(
     samples, and whether ``load`` reads image files (a column of paths)."""
     pa = require("pyarrow", "table")
     names = list(schema.names)
-    if key_column is None and "key" in names:
-        key_column = "key"
-    if image_column is None:
-        image_column = next((c for c in IMAGE_COLUMNS if c in names), None)
-    for wanted, option in ((image_column, "--image-column"), (key_column, "--key-column")):
-        if wanted is not None and wanted not in names:
-            raise ImportDataError(f"{where}: no column {wanted!r} (columns: {', '.join(names)}); check {option}")
-    if label_column is not None and label_column not in names:
-        label_column = None
+    image_column, label_column, key_column = _columns(names, where, image_column, label_column, key_column)
     kinds = {name: schema.field(name).type for name in names}
     arrays = {name: _numeric_leaf(kind) for name, kind in kinds.items()}
     structs = {name for name, kind in kinds.items() if _is_image_struct(kind)}
@@ -120,12 +161,7 @@ def table_samples(
     )
     width = len(str(max(total - 1, 0)))
 
-    # the output field of every column, in column order after the key
-    fields = {
-        name: "image" if name == image_column else "label" if name == label_column else name
-        for name in names
-        if name != key_column
-    }
+    fields = _fields(names, image_column, label_column, key_column)
 
     def labels_of(values: list[Any], first: int) -> list[Any]:
         out = []
@@ -193,6 +229,253 @@ def table_samples(
     return items(), load, bool(path_column)
 
 
+def table_packer(
+    schema: Any,
+    batches: Callable[[], Iterable[Any]],
+    where: str,
+    *,
+    image_column: str | None,
+    label_column: str | None,
+    key_column: str | None,
+    classes: ClassList,
+    total: int,
+) -> Callable[[bool], Iterator[PackedRows]] | None:
+    """The columnar fast path of :func:`table_samples`: whole record batches packed with numpy.
+
+    Gives the bytes and errors of the row-by-row path (see :attr:`Source.packed`), or ``None`` when
+    the table needs per-row work: a column of image paths or ``Image`` structs, list, dictionary,
+    date or other column types, str labels without a class list (digits), or fields that collide
+    or that the writer refuses.
+    Supported: bytes, str, int, float32/64 and bool columns, nulls in them (nil; a null label is
+    left out), int and str keys.
+    """
+    pa = require("pyarrow", "table")
+    pc = require("pyarrow.compute", "table")
+    types = pa.types
+    names = list(schema.names)
+    image_column, label_column, key_column = _columns(names, where, image_column, label_column, key_column)
+    fields = _fields(names, image_column, label_column, key_column)
+    out_names = ["key", *fields.values()]
+    if len(set(out_names)) != len(out_names) or set(out_names) & set(_RESERVED):
+        return None
+    if any(out in ("image", "label") and name not in (image_column, label_column) for name, out in fields.items()):
+        return None
+
+    def binary(kind: Any) -> bool:
+        return bool(types.is_binary(kind) or types.is_large_binary(kind))
+
+    def string(kind: Any) -> bool:
+        return bool(types.is_string(kind) or types.is_large_string(kind))
+
+    def scalar(kind: Any) -> bool:
+        return bool(
+            types.is_integer(kind) or types.is_boolean(kind) or types.is_float32(kind) or types.is_float64(kind)
+        )
+
+    kinds = {name: schema.field(name).type for name in names}
+    if key_column is not None and not (string(kinds[key_column]) or types.is_integer(kinds[key_column])):
+        return None
+    if image_column is not None and not binary(kinds[image_column]):
+        return None
+    if label_column is not None and not (
+        types.is_integer(kinds[label_column]) or (string(kinds[label_column]) and classes.names is not None)
+    ):
+        return None
+    if not all(binary(kinds[n]) or string(kinds[n]) or scalar(kinds[n]) for n in fields):
+        return None
+    width = len(str(max(total - 1, 0)))
+    packed_names = {name: packb(out) for name, out in fields.items()}
+    wide = any(types.is_large_binary(kinds[n]) or types.is_large_string(kinds[n]) for n in names)
+
+    def rows(check_images: bool) -> Iterator[PackedRows]:
+        row = 0
+        group: list[Any] = []
+        for batch in batches():
+            group.append(batch)
+            if sum(b.num_rows for b in group) >= GROUP_ROWS or sum(b.nbytes for b in group) >= GROUP_BYTES:
+                yield _pack_group(group, row, check_images)
+                row += sum(b.num_rows for b in group)
+                group = []
+        if group:
+            yield _pack_group(group, row, check_images)
+
+    def keys_of(batch: Any, row: int) -> tuple[list[str], Any, np.ndarray, int, ImportDataError | None]:
+        """The keys, their bytes as an Arrow array, their sizes in bytes, and the first row
+        without a key with its error (``count, None``: none)."""
+        count = batch.num_rows
+        if key_column is not None:
+            column = batch.column(key_column)
+            first, error = count, None
+            if column.null_count:
+                first = int(np.argmax(column.is_null().to_numpy(zero_copy_only=False)))
+                error = ImportDataError(f"{where} row {row + first}: the key column {key_column!r} is empty")
+                column = column.fill_null("" if string(column.type) else 0)
+            if not string(column.type):
+                column = column.cast(pa.string())  # the decimal digits, as str() of the Python int
+            sizes = _as_int64(pc.binary_length(column))
+            return column.to_pylist(), column, sizes, first, error
+        if count and row + count > 10**width:  # more rows than the table said: wider numbers
+            keys = [f"{i:0{width}d}" for i in range(row, row + count)]
+            sizes = np.fromiter(map(len, keys), np.int64, count)
+            return keys, pa.array(keys, pa.large_string()), sizes, count, None
+        powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
+        digits = (np.arange(row, row + count, dtype=np.int64)[:, None] // powers % 10 + ord("0")).astype(np.uint8)
+        text = digits.tobytes()
+        keys = np.frombuffer(text, dtype=f"S{width}").astype(f"U{width}").tolist()
+        offsets = np.arange(count + 1, dtype=np.int64) * width
+        array = pa.Array.from_buffers(pa.large_binary(), count, [None, pa.py_buffer(offsets), pa.py_buffer(text)])
+        return keys, array, np.full(count, width, dtype=np.int64), count, None
+
+    def labels_of(column: Any, row: int) -> tuple[np.ndarray, np.ndarray, int, ImportDataError | None]:
+        """The int labels of rows, where they are present, and the first bad one with its error."""
+        present = ~column.is_null().to_numpy(zero_copy_only=False)
+        if string(column.type):
+            encoded = column.dictionary_encode()
+            looked_up = []
+            for value in encoded.dictionary.to_pylist():  # each distinct name once
+                try:
+                    looked_up.append(classes.label(value, where))
+                except ImportDataError:
+                    looked_up.append(-1)
+            labels = np.asarray(looked_up, dtype=np.int64)[_as_int64(encoded.indices.fill_null(0))]
+            bad = present & (labels < 0)
+        else:
+            labels = column.fill_null(0).to_numpy()
+            bad = np.zeros(len(labels), dtype=bool)
+            if classes.names is not None:
+                present &= labels != -1  # Hugging Face's "no label"
+                bad = present & ((labels < 0) | (labels >= len(classes.names)))
+        if not bad.any():
+            return labels, present, len(labels), None
+        first = int(np.argmax(bad))
+        try:
+            classes.label(column[first].as_py(), f"{where} row {row + first}")  # raises the row's error
+        except ImportDataError as exc:
+            return labels, present, first, exc
+        raise AssertionError(f"label {column[first]} passed the class list")  # pragma: no cover
+
+    def first_bad_image(column: Any, row: int, check_images: bool) -> tuple[int, ImportDataError | None]:
+        """The first row whose image is missing or (checked) unreadable, and its error."""
+        count = len(column)
+        bad = column.is_null().to_numpy(zero_copy_only=False)
+        if check_images:
+            starts = _value_starts(column)
+            sizes = _as_int64(pc.binary_length(column.fill_null(b"")))
+            data = column.buffers()[2]
+            data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
+            common = np.zeros(count, dtype=bool)
+            for start in COMMON_IMAGE_STARTS:
+                size = len(start)
+                at = np.minimum(starts[:, None] + np.arange(size), max(len(data) - 1, 0))
+                head = data[at] if len(data) else np.zeros((count, size), dtype=np.uint8)
+                common |= (sizes >= size) & (head == np.frombuffer(start, dtype=np.uint8)).all(axis=1)
+            for i in np.flatnonzero(~common & ~bad).tolist():  # rare: not a JPEG or PNG; the full check
+                if image_problem("", column[i].as_py()) is not None:
+                    bad[i] = True
+                    break
+        if not bad.any():
+            return count, None
+        first = int(np.argmax(bad))
+        origin = f"{where} row {row + first}"
+        if not column[first].is_valid:
+            return first, ImportDataError(f"{origin}: no image in column {image_column!r}")
+        return first, image_problem(origin, column[first].as_py())
+
+    def _pack_group(group: list[Any], row: int, check_images: bool) -> PackedRows:
+        """Pack record batches as one; the errors stay those of batch after batch (below)."""
+        batch = group[0]
+        if len(group) > 1:
+            batch = pa.RecordBatch.from_arrays(
+                [pa.concat_arrays([b.column(i) for b in group]) for i in range(batch.num_columns)],
+                schema=batch.schema,
+            )
+        count = batch.num_rows
+        keys, key_values, key_sizes, no_key, key_error = keys_of(batch, row)
+        labels = present = None
+        bad_label, label_error = count, None
+        if label_column is not None:
+            labels, present, bad_label, label_error = labels_of(batch.column(label_column), row)
+        # a record batch's keys and labels are converted before its rows are written (and its
+        # keys first): their errors come at the start of the record batch that has them
+        starts = np.cumsum([0] + [b.num_rows for b in group])
+        stop, error = count, None
+        for first, problem in sorted(
+            ((no_key, key_error), (bad_label, label_error)), key=lambda pair: _batch_of(starts, pair[0])
+        ):
+            if problem is not None:
+                stop, error = int(starts[_batch_of(starts, first)]), problem
+                break
+        if image_column is not None:
+            bad_image, image_error = first_bad_image(batch.column(image_column), row, check_images)
+            if bad_image < stop:
+                stop, error = bad_image, image_error
+        small_parts = sum(len(packed) + 9 for packed in packed_names.values()) + 16
+        large = wide or batch.nbytes + count * small_parts >= 2**31 - 1
+        packer = RowPacker(count, large)
+        entries = np.full(count, 1 + len(fields), dtype=np.int64)
+        if present is not None:
+            entries -= (~present).astype(np.int64)
+        packer.small(map_headers(entries))
+        packer.constant(packb("key"))
+        packer.small(str_headers(key_sizes))
+        packer.values(key_values)
+        for name in fields:
+            column = batch.column(name)
+            if name == label_column:
+                assert labels is not None and present is not None
+                packer.constant(packed_names[name], present)
+                packer.small(ints(labels), present)
+                continue
+            packer.constant(packed_names[name])
+            valid = column.is_valid().to_numpy(zero_copy_only=False) if column.null_count else None
+            kind = column.type
+            if binary(kind) or string(kind):
+                column = column.fill_null(b"" if binary(kind) else "") if valid is not None else column
+                sizes = _as_int64(pc.binary_length(column))
+                encoded = bin_headers(sizes) if binary(kind) else str_headers(sizes)
+            elif types.is_boolean(kind):
+                encoded = bools(column.fill_null(False).to_numpy(zero_copy_only=False))
+            elif types.is_integer(kind):
+                encoded = ints(column.fill_null(0).to_numpy())
+            else:
+                encoded = floats(column.fill_null(0).to_numpy())
+            if valid is not None:
+                encoded = _or_nil(encoded, valid)
+            packer.small(encoded)
+            if binary(kind) or string(kind):
+                packer.values(column)
+        data, offsets = packer.join()
+        return PackedRows(keys[:stop], data, offsets[: stop + 1], lambda i: f"{where} row {row + i}", error)
+
+    return rows
+
+
+def _batch_of(starts: np.ndarray, position: int) -> int:
+    """The number of the record batch that holds row ``position`` of a group (``starts``: where
+    each batch starts, then the row count)."""
+    return int(np.searchsorted(starts, position, side="right")) - 1
+
+
+def _as_int64(array: Any) -> np.ndarray:
+    """An Arrow integer array without nulls as an int64 numpy array."""
+    return np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _value_starts(column: Any) -> np.ndarray:
+    """Where each value of a binary Arrow array starts in its data buffer."""
+    wide = column.type.id == require("pyarrow", "table").large_binary().id
+    offsets = np.frombuffer(column.buffers()[1], dtype=np.int64 if wide else np.int32)
+    return offsets[column.offset : column.offset + len(column)].astype(np.int64)
+
+
+def _or_nil(encoded: tuple[np.ndarray, np.ndarray], valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``encoded`` where ``valid``, else msgpack nil."""
+    matrix, lengths = encoded
+    matrix = matrix.copy()
+    matrix[~valid, 0] = 0xC0
+    return matrix, np.where(valid, lengths, 1)
+
+
 def table_source(
     table_file: str | os.PathLike,
     *,
@@ -220,7 +503,17 @@ def table_source(
         classes=classes,
         total=total,
     )
-    return Source(items, load, path.name, total, classes.names, reads_files)
+    packed = table_packer(
+        schema,
+        batches,
+        str(path),
+        image_column=image_column,
+        label_column=label_column,
+        key_column=key_column,
+        classes=classes,
+        total=total,
+    )
+    return Source(items, load, path.name, total, classes.names, reads_files, packed)
 
 
 def _table_classes(

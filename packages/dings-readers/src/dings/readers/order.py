@@ -12,7 +12,8 @@ Without ``epoch_size``, ``K = N`` and epoch ``e`` is exactly pass ``e``.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import numbers
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -58,6 +59,12 @@ def chunk_runs(rng: np.random.Generator, length: int, chunk: int) -> ChunkRuns:
 ORDER_MODES = ("sequential", "shuffle", "quasi")
 
 
+def _count(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+    return int(value)
+
+
 class EpochOrder:
     """Maps positions of an epoch to dataset indices.
 
@@ -91,6 +98,44 @@ class EpochOrder:
         self.epoch_size = epoch_size
         self.chunk = chunk
         self._passes: dict[int, np.ndarray] = {}
+
+    def identity(self) -> dict[str, Any]:
+        """What a saved position depends on: dataset length, mode, seed, epoch size and chunk size
+        (stored in a ``state_dict`` next to the position)."""
+        return {
+            "length": self.length,
+            "mode": self.mode,
+            "seed": self.seed,
+            "epoch_size": self.epoch_size,
+            "chunk_size": self.chunk,
+        }
+
+    def resume_position(self, state: Any, owner: str, noun: str) -> tuple[int, int]:
+        """Check a saved ``state`` (``{"epoch", "consumed", …}``) against this order and return
+        ``(epoch, consumed)``.
+
+        Args:
+            state: the saved dict.
+            owner: what is resumed, for messages (``"Loader"``, ``"IterableDataset"``).
+            noun: what to call it in a sentence (``"loader"``, ``"dataset"``).
+
+        Raises:
+            ValueError: not such a dict, made for another dataset, order or seed (the message names
+                the difference), or a position beyond the epoch.
+        """
+        if not isinstance(state, dict) or "epoch" not in state or "consumed" not in state:
+            raise ValueError(f"not a dings.torch {owner} state (needs 'epoch' and 'consumed'): {state!r}")
+        for key, value in self.identity().items():
+            if key in state and state[key] != value:
+                raise ValueError(
+                    f"state was saved with {key}={state[key]!r} but this {noun} has {key}={value!r}; "
+                    "resume with the same dataset and order options"
+                )
+        epoch = _count(state["epoch"], "state['epoch']")
+        consumed = _count(state["consumed"], "state['consumed']")
+        if consumed > self.epoch_length:
+            raise ValueError(f"state['consumed']={consumed} is more than an epoch of {self.epoch_length} samples")
+        return epoch, consumed
 
     @property
     def epoch_length(self) -> int:

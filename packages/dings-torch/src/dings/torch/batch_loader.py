@@ -22,7 +22,6 @@ from .partition import Split, even_mode
 
 __all__ = ["Loader"]
 
-_STATE_CHECKS = ("length", "mode", "seed", "epoch_size", "chunk_size")
 #: batches of small samples are decoded together up to this many packed bytes …
 _GROUP_BYTES = 1 << 20
 #: … and this many batches
@@ -275,16 +274,6 @@ class Loader:
         rank, world = self.ranks()
         return len(self._bounds(self._split(self._start, world), rank))
 
-    def _identity(self) -> dict:
-        order = self._order
-        return {
-            "length": order.length,
-            "mode": order.mode,
-            "seed": order.seed,
-            "epoch_size": order.epoch_size,
-            "chunk_size": order.chunk,
-        }
-
     def state_dict(self) -> dict:
         """Where training stands: ``{"epoch", "consumed", …}`` after the batches delivered so far.
 
@@ -302,7 +291,7 @@ class Loader:
             else:
                 used, done = split.consumed(delivered)
                 state = {"epoch": epoch + 1 if done else epoch, "consumed": 0 if done else start + used}
-        state.update(self._identity())
+        state.update(self._order.identity())
         return state
 
     def load_state_dict(self, state: dict) -> None:
@@ -313,21 +302,7 @@ class Loader:
             ValueError: ``state`` is not such a dict, or was made for a different dataset, order
                 or seed (the message names the difference).
         """
-        if not isinstance(state, dict) or "epoch" not in state or "consumed" not in state:
-            raise ValueError(f"not a dings.torch Loader state (needs 'epoch' and 'consumed'): {state!r}")
-        mine = self._identity()
-        for key in _STATE_CHECKS:
-            if key in state and state[key] != mine[key]:
-                raise ValueError(
-                    f"state was saved with {key}={state[key]!r} but this loader has {key}={mine[key]!r}; "
-                    "resume with the same dataset and order options"
-                )
-        epoch = _count(state["epoch"], "state['epoch']", 0)
-        consumed = _count(state["consumed"], "state['consumed']", 0)
-        if consumed > self._order.epoch_length:
-            raise ValueError(
-                f"state['consumed']={consumed} is more than an epoch of {self._order.epoch_length} samples"
-            )
+        epoch, consumed = self._order.resume_position(state, "Loader", "loader")
         self._epoch, self._start, self._untouched = epoch, consumed, True
         self._active = None
 

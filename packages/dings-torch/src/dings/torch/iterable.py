@@ -22,8 +22,6 @@ from .partition import Split, even_mode
 
 __all__ = ["IterableDataset"]
 
-_STATE_CHECKS = ("length", "mode", "seed", "epoch_size", "chunk_size")
-
 
 def _count(value: Any, name: str, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
@@ -323,18 +321,8 @@ class IterableDataset(DatasetBase, torch.utils.data.IterableDataset):
                 )
         used, done = split.consumed(_count(batches, "batches", 0))
         state = {"epoch": epoch + 1 if done else epoch, "consumed": 0 if done else start + used}
-        state.update(self._identity())
+        state.update(self._order.identity())
         return state
-
-    def _identity(self) -> dict:
-        order = self._order
-        return {
-            "length": order.length,
-            "mode": order.mode,
-            "seed": order.seed,
-            "epoch_size": order.epoch_size,
-            "chunk_size": order.chunk,
-        }
 
     def load_state_dict(self, state: dict) -> None:
         """Continue from a :meth:`state_dict`: the next iteration yields the rest of its epoch.
@@ -343,19 +331,5 @@ class IterableDataset(DatasetBase, torch.utils.data.IterableDataset):
             ValueError: ``state`` is not such a dict, or was made for a different dataset, order
                 or seed (the message names the difference).
         """
-        if not isinstance(state, dict) or "epoch" not in state or "consumed" not in state:
-            raise ValueError(f"not a dings.torch IterableDataset state (needs 'epoch' and 'consumed'): {state!r}")
-        mine = self._identity()
-        for key in _STATE_CHECKS:
-            if key in state and state[key] != mine[key]:
-                raise ValueError(
-                    f"state was saved with {key}={state[key]!r} but this dataset has {key}={mine[key]!r}; "
-                    "resume with the same dataset and order options"
-                )
-        epoch = _count(state["epoch"], "state['epoch']", 0)
-        consumed = _count(state["consumed"], "state['consumed']", 0)
-        if consumed > self._order.epoch_length:
-            raise ValueError(
-                f"state['consumed']={consumed} is more than an epoch of {self._order.epoch_length} samples"
-            )
+        epoch, consumed = self._order.resume_position(state, "IterableDataset", "dataset")
         self._epochs.set(epoch, consumed)

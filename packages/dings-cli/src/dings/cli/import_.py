@@ -25,6 +25,7 @@ WORLD_SIZE as torchrun or SLURM set them): every rank writes its partitions, ran
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from ._common import add_no_confirm, add_quiet, at_least
 
@@ -177,24 +178,26 @@ def run(args: argparse.Namespace) -> int:
     first = Path(shard_pattern(args.output).format(0, index=0)) if args.shard_size else Path(args.output)
     overwrite = allow_overwrite([first], args.no_confirm)
     result = import_source(
-        args.source,
-        args.output,
-        kind,
-        labels=args.labels,
-        shuffle=args.shuffle,
-        seed=args.seed,
-        threads=args.threads,
-        shard_size=args.shard_size,
-        recompress=args.recompress,
-        max_size=args.max_size,
-        check_images=not args.no_image_check,
-        overwrite=overwrite,
-        progress=not args.quiet,
-        **_source_options(kind, args),
+        args.source, args.output, kind, threads=args.threads, overwrite=overwrite, **_common_options(kind, args)
     )
     if not args.quiet:
         print(f"imported {kind} {args.source}: {result}")
     return 0
+
+
+def _common_options(kind: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The options of an import with or without an engine."""
+    return {
+        "labels": args.labels,
+        "shuffle": args.shuffle,
+        "seed": args.seed,
+        "shard_size": args.shard_size,
+        "recompress": args.recompress,
+        "max_size": args.max_size,
+        "check_images": not args.no_image_check,
+        "progress": not args.quiet,
+        **_source_options(kind, args),
+    }
 
 
 def _run_partitioned(args: argparse.Namespace, kind: str) -> int:
@@ -216,19 +219,11 @@ def _run_partitioned(args: argparse.Namespace, kind: str) -> int:
         kind,
         engine=args.engine,
         partition_size=args.partition_size,
-        shard_size=args.shard_size,
-        labels=args.labels,
-        shuffle=args.shuffle,
-        seed=args.seed,
-        recompress=args.recompress,
-        max_size=args.max_size,
-        check_images=not args.no_image_check,
         overwrite=overwrite,
         resume=not args.no_resume,
         address=args.address,
         timeout=args.timeout,
-        progress=not args.quiet,
-        **_source_options(kind, args),
+        **_common_options(kind, args),
     )
     if not args.quiet:
         if result.paths:

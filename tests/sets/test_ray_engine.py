@@ -9,6 +9,7 @@ import pytest
 import dings.sets
 from dings.tools import ray_map
 
+from ..ray_cluster import local_ray
 from .imagenet_fixtures import make_ilsvrc2012, make_imagenet21k
 
 ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'dings-tools[ray]' (the hatch env has it)")
@@ -17,13 +18,8 @@ ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'ding
 @pytest.fixture(scope="module")
 def cluster():
     """One local Ray instance (2 CPUs, 127.0.0.1) for the module."""
-    context = ray.init(
-        num_cpus=2, _node_ip_address="127.0.0.1", include_dashboard=False, log_to_driver=False, configure_logging=False
-    )
-    try:
+    with local_ray() as context:
         yield context
-    finally:
-        ray.shutdown()
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from dings.format import DuplicateKeyError, PartitionedOutput, fingerprint, load
 from dings.readers import ShardedReader
 from dings.tools import ImportDataError, write_partitioned
 
+from ..ray_cluster import local_ray
 from ..readers import remote_servers as _servers
 
 ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'dings-tools[ray]' (the hatch env has it)")
@@ -31,13 +32,8 @@ def cluster():
     import ray.cloudpickle
 
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    context = ray.init(
-        num_cpus=2, _node_ip_address="127.0.0.1", include_dashboard=False, log_to_driver=False, configure_logging=False
-    )
-    try:
+    with local_ray() as context:
         yield context
-    finally:
-        ray.shutdown()
 
 
 def load(payload: list[int]):

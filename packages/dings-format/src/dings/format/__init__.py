@@ -50,6 +50,7 @@ from .index import (
     write_md5,
     write_offsets,
 )
+from .jsonparse import parse_json
 from .label_names import LABEL_NAMES_SUFFIX, copy_label_names, load_label_names, write_label_names
 from .packing import make_packer, make_unpacker, pack, packb, unpack, unpack_options, unpack_sample, unpackb
 from .partitions import (
@@ -129,6 +130,7 @@ __all__ = [
     "LABEL_NAMES_SUFFIX",
     "copy_label_names",
     "load_label_names",
+    "parse_json",
     "write_label_names",
     "make_packer",
     "make_unpacker",

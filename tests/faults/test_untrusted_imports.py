@@ -246,6 +246,16 @@ def test_a_member_larger_than_the_limit_is_refused_naming_tar_and_member(tmp_pat
     assert not (tmp_path / "out.msgpack").exists()
 
 
+def test_the_members_of_one_sample_are_bounded_together(tmp_path):
+    path = tmp_path / "wide.tar"
+    with tarfile.open(path, "w") as archive:
+        add_member(archive, "s1.png", PNG)
+        add_member(archive, "s1.a.bin", bytes(600 << 10))
+        add_member(archive, "s1.b.bin", bytes(600 << 10))
+    with pytest.raises(ImportDataError, match=r"wide\.tar: member s1\.b\.bin: the members of sample 's1' take more"):
+        import_webdataset(path, tmp_path / "out.msgpack", max_member_size=1 << 20, progress=False)
+
+
 def test_members_within_the_limit_are_imported(tmp_path, bomb):
     result = import_webdataset(bomb, tmp_path / "out.msgpack", max_member_size=64 << 20, progress=False)
     assert result.samples == 2

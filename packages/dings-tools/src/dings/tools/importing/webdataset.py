@@ -173,12 +173,14 @@ def iter_tar_groups(url: str, max_member_size: int = MAX_MEMBER_SIZE) -> Iterato
     Folders, links and other non-file members are skipped, as are names without an extension and
     hidden files; nothing is ever extracted to disk. The shard is streamed (gzip, bzip2 and xz
     are decompressed as they are read) and bounded: a member whose header declares more than
-    ``max_member_size`` bytes is refused before it is read, and the headers before a member
-    (long names, pax records) may take at most :data:`MAX_HEADER_BYTES`.
+    ``max_member_size`` bytes is refused before it is read, as is one that takes the members of
+    its sample together over it, and the headers before a member (long names, pax records) may
+    take at most :data:`MAX_HEADER_BYTES`.
 
     Args:
         url: the shard (a path or an fsspec URL).
-        max_member_size: the largest member, in bytes (at most 4 GiB - 1: one msgpack value).
+        max_member_size: the most bytes of one member, and of one sample's members together
+            (at most 4 GiB - 1: one msgpack value).
 
     Raises:
         ImportDataError: the shard is not a readable tar file, a member is larger than
@@ -192,6 +194,7 @@ def iter_tar_groups(url: str, max_member_size: int = MAX_MEMBER_SIZE) -> Iterato
     with _open_shard(url) as stream:
         key: str | None = None
         fields: dict[str, bytes] = {}
+        held = 0  # bytes of the members of ``key``
         last = ""
         try:
             tar = _tar_bytes(stream)
@@ -221,9 +224,15 @@ def iter_tar_groups(url: str, max_member_size: int = MAX_MEMBER_SIZE) -> Iterato
                 if split[0] != key:
                     if key is not None:
                         yield key, fields
-                    key, fields = split[0], {}
+                    key, fields, held = split[0], {}, 0
                 if split[1] in fields:
                     raise ImportDataError(f"{url}: member {member.name} repeats extension {split[1]!r} of key {key!r}")
+                held += member.size
+                if held > limit:
+                    raise ImportDataError(
+                        f"{url}: member {member.name}: the members of sample {key!r} take more than max_member_size "
+                        f"({limit}) together; raise the limit (--max-member-size) if the sample is genuine"
+                    )
                 extracted = archive.extractfile(member)
                 fields[split[1]] = extracted.read(member.size) if extracted is not None else b""
         except _OverBudget:
@@ -340,8 +349,9 @@ def import_webdataset(
         output: the dataset to write.
         labels: the class list (a file with one name a line, or the names); ``cls`` labels must
             then lie inside it, and the names are recorded.
-        max_member_size: the largest member read, in bytes (default 1 GiB; at most 4 GiB - 1,
-            what one msgpack value holds); a larger one is refused before it is read.
+        max_member_size: the most bytes read for one member, and for the members of one sample
+            together (default 1 GiB; at most 4 GiB - 1, what one msgpack value holds); a larger
+            member is refused before it is read.
         options: see :func:`import_samples`.
 
     Raises:

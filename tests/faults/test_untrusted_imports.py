@@ -384,3 +384,12 @@ def test_a_csv_field_over_the_limit_is_refused_naming_file_and_line(tmp_path):
     with pytest.raises(ImportDataError, match=r"list\.csv:3: .*field larger than"):
         import_list(tmp_path / "list.csv", tmp_path / "out.msgpack", progress=False)
     assert csv.field_size_limit() == 128 * 1024  # the process-wide limit is left as it was
+
+
+@pytest.mark.parametrize("name", ["list.csv", "list.jsonl"])
+def test_a_list_that_is_not_utf8_is_refused_naming_it(tmp_path, name):
+    (tmp_path / name).write_bytes(
+        b'{"path": "a.png"}\n\xff\xfe\xfa\n' if name.endswith("jsonl") else b"path\n\xff.png\n"
+    )
+    with pytest.raises(ImportDataError, match=rf"{name.replace('.', '[.]')}: not UTF-8 text"):
+        import_list(tmp_path / name, tmp_path / "out.msgpack", progress=False)

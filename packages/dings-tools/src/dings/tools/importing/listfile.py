@@ -32,9 +32,15 @@ def read_list(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
 
     Raises:
         ImportDataError: a malformed line, a field over the limit or JSON nested too deeply (the
-            message names file and line).
+            message names file and line), or text that is not UTF-8.
     """
-    suffix = path.suffix.lower()
+    try:
+        return _read_rows(path, path.suffix.lower())
+    except UnicodeDecodeError as exc:
+        raise ImportDataError(f"{path}: not UTF-8 text ({exc.reason}); save the list as UTF-8") from None
+
+
+def _read_rows(path: Path, suffix: str) -> tuple[list[str], list[dict[str, Any]]]:
     with open(path, encoding="utf-8-sig", newline="") as f:
         if suffix in (".jsonl", ".ndjson"):
             rows = []

@@ -126,17 +126,21 @@ class _Reader(io.RawIOBase):
         """Serve ``size`` bytes (a member's data) and :data:`MAX_HEADER_BYTES` (the headers after it)."""
         self.left = size + MAX_HEADER_BYTES
 
-    def readinto(self, buffer: Any) -> int:
+    def read(self, size: int | None = -1) -> bytes:
         if self.left <= 0:
             raise _OverBudget
-        view = memoryview(buffer).cast("B")
-        wanted = int(min(len(view), self.left))
+        wanted = int(self.left if size is None or size < 0 else min(size, self.left))
         if self.head:
             data, self.head = self.head[:wanted], self.head[wanted:]
         else:
             data = self.stream.read(wanted)
-        view[: len(data)] = data
         self.left -= len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self.read(len(view))
+        view[: len(data)] = data
         return len(data)
 
 

@@ -261,6 +261,20 @@ def test_members_within_the_limit_are_imported(tmp_path, bomb):
     assert result.samples == 2
 
 
+@pytest.mark.parametrize("mode", ["w", "w:gz", "w:bz2", "w:xz"])
+def test_plain_and_compressed_shards_stream_the_same_samples(tmp_path, mode):
+    path = tmp_path / f"shard.tar{'.' + mode[2:] if ':' in mode else ''}"
+    with tarfile.open(path, mode) as archive:
+        for i in range(3):
+            add_member(archive, f"s{i}.png", PNG + bytes([i]))
+            add_member(archive, f"s{i}.meta.json", json.dumps({"i": i}).encode())
+    import_webdataset(path, tmp_path / "out.msgpack", progress=False)
+    with MsgpackReader(tmp_path / "out.msgpack") as reader:
+        assert [(s["key"], s["image"], s["meta"]) for s in reader] == [
+            (f"s{i}", PNG + bytes([i]), {"i": i}) for i in range(3)
+        ]
+
+
 def test_a_header_declaring_a_huge_member_is_refused_before_reading(tmp_path):
     """The header says 3 GiB (the default limit is 1 GiB) but the file holds a few bytes."""
     header = tarfile.TarInfo("big.png")

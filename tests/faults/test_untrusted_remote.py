@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import random
 import threading
+import tracemalloc
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.utils import formatdate
@@ -316,11 +317,47 @@ def test_a_server_ignoring_range_fails_clearly_where_nothing_can_be_cached(big, 
     else:
         with pytest.warns(UserWarning, match="no md5 file"):
             reader = _open(url, tmp_path / "cache", "auto")
-    for i in (5, 150, 77, 199):
-        with pytest.raises(RemoteError, match="the server ignores HTTP Range requests") as info:
-            reader.get(i)
-        assert url in str(info.value) and "\n" not in str(info.value)
+    tracemalloc.start()
+    try:
+        for i in (5, 150, 77, 199):
+            with pytest.raises(RemoteError, match="the server ignores HTTP Range requests") as info:
+                reader.get(i)
+            assert url in str(info.value) and "\n" not in str(info.value)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < big.stat().st_size // 2  # the whole-file answer was never read into memory
     with pytest.raises(RemoteError, match="the server ignores HTTP Range requests"):
         list(reader)
     assert counts.gets[big.name] == 1  # detected once
     assert counts.bytes.get(big.name, 0) <= big.stat().st_size  # never more than one copy sent
+
+
+def test_whole_file_reads_from_a_server_ignoring_range_download_it_once(big, serve, tmp_path):
+    from dings.readers.remote_fs import RemoteFiles
+
+    counts = _Counting()
+    url = serve(_plain_handler(big.parent, counts)) + f"/{big.name}"
+    size = big.stat().st_size
+    files = RemoteFiles(url)  # as dings.tools.stage copies a dataset
+    assert b"".join(files.iter_blocks(url, size, 100_000, "the data file")) == big.read_bytes()
+    assert counts.gets[big.name] <= 5  # the first requests found it out, then one download
+    assert counts.bytes[big.name] <= 5 * size
+    reader = _open(url, tmp_path / "cache", "index")
+    counts.gets.clear()
+    assert reader.verify_data()  # streamed once, not one whole file per block
+    assert counts.gets[big.name] <= 5
+    full = _open(url, tmp_path / "full", "full")
+    assert full.cached and full.path.read_bytes() == big.read_bytes()
+
+
+def test_a_weak_etag_is_the_same_generation_as_its_strong_form():
+    from dings.readers.remote_fs import RemoteGeneration
+
+    pin = RemoteGeneration(10, '"abc"')
+    assert not pin.differs(RemoteGeneration(10, 'W/"abc"'))
+    assert not pin.differs(RemoteGeneration(None))  # an answer that tells nothing
+    assert pin.differs(RemoteGeneration(10, '"abd"')) and pin.differs(RemoteGeneration(11, '"abc"'))
+    dated = RemoteGeneration(10, None, "Tue, 14 Nov 2023 22:13:20 GMT")
+    assert dated.differs(RemoteGeneration(10, None, "Tue, 14 Nov 2023 23:13:20 GMT"))
+    assert not dated.differs(RemoteGeneration(10, None, "Tue, 14 Nov 2023 22:13:20 GMT"))

@@ -433,10 +433,9 @@ class RemoteSource(ByteSource):
                 return
             except RangeIgnoredError:
                 self._no_ranges = True
-        if not self.remote.download(self.url, tmp, self._what(""), self._generation):
-            raise RangeIgnoredError(
-                f"{self.url}: the server ignores Range requests; stage the dataset with dings.tools.stage"
-            )
+        with open(tmp, "wb") as out:
+            if not self.remote.download(self.url, out, self._what(""), self._generation):
+                raise RangeIgnoredError(f"{self.url}: the server ignores HTTP Range requests")
         self.requests += 1
 
     def _without_ranges(self) -> None:
@@ -549,6 +548,7 @@ class RemoteSource(ByteSource):
                 self.url, ranges, self._what(""), self._size, self.concurrency, self._generation
             )
         except RangeIgnoredError:
+            self._no_ranges = True
             return [self.fetch(begin, end) for begin, end in ranges]  # fetch deals with it
         self.requests += len(ranges)
         for (begin, _), block in zip(ranges, blocks):

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from dings.format import DamagedDataError, IncompleteCommitError
 
@@ -146,8 +147,8 @@ class RemoteGeneration:
         """
         if answer.size is not None and self.size is not None and answer.size != self.size:
             return True
-        if self.etag:
-            return answer.etag is not None and answer.etag != self.etag
+        if self.etag:  # compared weakly: a server may mark the ETag of one answer weak (W/)
+            return answer.etag is not None and answer.etag.removeprefix("W/") != self.etag.removeprefix("W/")
         return bool(self.modified) and answer.modified is not None and answer.modified != self.modified
 
 
@@ -245,8 +246,8 @@ async def _http_get(
         return data, answer
 
 
-async def _http_download(fs: Any, url: str, target: str, pin: RemoteGeneration, chunk: int) -> int:
-    """Stream the whole object at ``url`` into the file ``target``; return its size."""
+async def _http_download(fs: Any, url: str, out: BinaryIO, pin: RemoteGeneration, chunk: int) -> int:
+    """Stream the whole object at ``url`` into the binary file ``out``; return its size."""
     kwargs = dict(fs.kwargs)
     headers = dict(kwargs.pop("headers", None) or {})
     session = await fs.set_session()
@@ -259,13 +260,12 @@ async def _http_download(fs: Any, url: str, target: str, pin: RemoteGeneration, 
         if pin.differs(answer):
             response.close()
             raise _Replaced
-        with open(target, "wb") as out:
-            async for block in response.content.iter_chunked(chunk):
-                written += len(block)
-                if pin.size is not None and written > pin.size:
-                    response.close()
-                    raise _Replaced
-                out.write(block)
+        async for block in response.content.iter_chunked(chunk):
+            written += len(block)
+            if pin.size is not None and written > pin.size:
+                response.close()
+                raise _Replaced
+            out.write(block)
     if pin.size is not None and written != pin.size:
         raise ShortReadError(f"got {written} of {pin.size} bytes")
     return written
@@ -599,10 +599,9 @@ class RemoteFiles:
             self.bytes_fetched += len(data)
         return data, answer
 
-    def download(
-        self, url: str, target: str | os.PathLike, what: str, pin: RemoteGeneration, chunk: int = 1 << 20
-    ) -> bool:
-        """Stream the whole object at ``url`` into the file ``target`` in one request (http only).
+    def download(self, url: str, out: BinaryIO, what: str, pin: RemoteGeneration, chunk: int = 1 << 20) -> bool:
+        """Stream the whole object at ``url`` into the binary file ``out`` in one request (http only),
+        for a server that ignores ``Range``; a retry starts the file again.
 
         Returns:
             False where the protocol has no streamed download here (read it with :meth:`iter_blocks`).
@@ -618,8 +617,10 @@ class RemoteFiles:
         def fetch() -> int:
             from fsspec.asyn import sync
 
+            out.seek(0)
+            out.truncate()
             try:
-                return sync(fs.loop, _http_download, fs, path, os.fspath(target), pin, chunk)
+                return sync(fs.loop, _http_download, fs, path, out, pin, chunk)
             except _Replaced:
                 raise replaced_error(url) from None
 
@@ -705,11 +706,30 @@ class RemoteFiles:
     ) -> Iterator[bytes]:
         """The object at ``url`` as consecutive blocks of at most ``block_size`` bytes (one request
         each), in order; ``ahead`` blocks are fetched at once (at most ``ahead × block_size`` bytes in
-        memory), which multiplies the throughput of a single stream from an object store."""
+        memory), which multiplies the throughput of a single stream from an object store.
+
+        From a server that ignores ``Range`` (found out by the first requests, which stop at once)
+        the object is downloaded in one stream into a temporary file, and the blocks read from it.
+        """
         starts = range(0, size, block_size)
         for first in range(0, len(starts), max(1, ahead)):
             ranges = [(start, min(size, start + block_size)) for start in starts[first : first + max(1, ahead)]]
-            yield from self.cat_ranges(url, ranges, what, size, concurrency=ahead, pin=pin)
+            try:
+                blocks = self.cat_ranges(url, ranges, what, size, concurrency=ahead, pin=pin)
+            except RangeIgnoredError:
+                if first or self._protocol() != "http":
+                    raise
+                yield from self._downloaded_blocks(url, block_size, what, pin or RemoteGeneration(size))
+                return
+            yield from blocks
+
+    def _downloaded_blocks(self, url: str, block_size: int, what: str, pin: RemoteGeneration) -> Iterator[bytes]:
+        """The object at ``url`` downloaded in one stream into a temporary file, read back in blocks."""
+        with tempfile.TemporaryFile() as tmp:
+            self.download(url, tmp, what, pin)
+            tmp.seek(0)
+            while block := tmp.read(block_size):
+                yield block
 
     def glob(self, pattern: str) -> list[str]:
         """URLs matching a glob ``pattern`` (same protocol and options)."""

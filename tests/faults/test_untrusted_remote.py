@@ -168,7 +168,9 @@ def _assert_every_read_is_refused(reader: MsgpackReader, old: Path) -> None:
 
 @pytest.mark.parametrize("cache", ["index", "auto"])
 @pytest.mark.parametrize(
-    "server", [{"etag": True}, {"etag": True, "if_match": False}, {"etag": False}], ids=["etag", "etag-no-if-match", "last-modified"]
+    "server",
+    [{"etag": True}, {"etag": True, "if_match": False}, {"etag": False}],
+    ids=["etag", "etag-no-if-match", "last-modified"],
 )
 def test_a_dataset_replaced_on_an_http_server_is_never_read_as_another_sample(
     generations, serve, tmp_path, cache, server

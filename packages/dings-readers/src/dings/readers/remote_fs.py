@@ -210,6 +210,7 @@ async def _http_get(
     """
     kwargs = dict(fs.kwargs)
     headers = dict(kwargs.pop("headers", None) or {})
+    headers.setdefault("Accept-Encoding", "identity")  # byte ranges and ETags of the file itself, not of a gzip
     ranged = start is not None and end is not None
     if ranged:
         headers["Range"] = f"bytes={start}-{end - 1}"  # type: ignore[operator]
@@ -250,6 +251,7 @@ async def _http_download(fs: Any, url: str, out: BinaryIO, pin: RemoteGeneration
     """Stream the whole object at ``url`` into the binary file ``out``; return its size."""
     kwargs = dict(fs.kwargs)
     headers = dict(kwargs.pop("headers", None) or {})
+    headers.setdefault("Accept-Encoding", "identity")  # byte ranges and ETags of the file itself, not of a gzip
     session = await fs.set_session()
     written = 0
     async with session.get(fs.encode_url(url), headers=headers, **kwargs) as response:

@@ -363,3 +363,28 @@ def test_a_weak_etag_is_the_same_generation_as_its_strong_form():
     dated = RemoteGeneration(10, None, "Tue, 14 Nov 2023 22:13:20 GMT")
     assert dated.differs(RemoteGeneration(10, None, "Tue, 14 Nov 2023 23:13:20 GMT"))
     assert not dated.differs(RemoteGeneration(10, None, "Tue, 14 Nov 2023 22:13:20 GMT"))
+
+
+def test_readers_of_a_server_ignoring_range_at_once_download_it_once(big, serve, tmp_path):
+    import copy
+    from concurrent.futures import ThreadPoolExecutor
+
+    counts = _Counting()
+    url = serve(_plain_handler(big.parent, counts)) + f"/{big.name}"
+    reader = _open(url, tmp_path / "cache", "auto")
+    copies = [copy.copy(reader) for _ in range(4)]  # as DataLoader workers each hold one
+    with MsgpackReader(big) as local:
+        expected = [packb(s) for s in local]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda r: [packb(r[i]) for i in range(0, 200, 3)], copies))
+    assert got == [expected[0:200:3]] * 4
+    assert counts.gets[big.name] <= 4 + 1  # each found it out once; one of them downloaded it
+
+
+def test_a_server_ignoring_range_with_a_dataset_too_big_for_the_cache_fails_clearly(big, serve, tmp_path):
+    counts = _Counting()
+    url = serve(_plain_handler(big.parent, counts)) + f"/{big.name}"
+    reader = _open(url, tmp_path / "cache", "auto", cache_limit=big.stat().st_size // 2)
+    with pytest.raises(RemoteError, match=r"ignores HTTP Range requests.*does not fit in cache_limit"):
+        reader.get(3)
+    assert counts.gets[big.name] == 1

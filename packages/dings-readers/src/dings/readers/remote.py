@@ -26,6 +26,7 @@ from dings.format import (
     LEGACY_INDEX_SUFFIX,
     MD5_SUFFIX,
     CorruptIndexError,
+    DamagedDataError,
     VerificationReport,
     check_md5,
     legacy_load_index,
@@ -389,29 +390,30 @@ class RemoteSource(ByteSource):
             self._cache.touch()
             return self.index_base
         digest = self._digests.get(self._cache.name)
-        if digest is not None and self._cache.generation() == self._generation.tag and self._cache.trusted(digest):
-            self._adopt()  # another process cached it meanwhile
-            return self.index_base
         if digest is None:
             raise ValueError(
                 f"{self.url}: no md5 file, so a cached copy could not be verified; stage it with dings.tools.stage instead"
             )
-        if not self._fits():
-            raise ValueError(
-                f"{self.url}: the data file ({self._size} bytes) does not fit in cache_limit={self.cache_limit} bytes; "
-                "raise cache_limit or stage the dataset with dings.tools.stage"
-            )
-        tmp = self._cache.temp()
-        try:
-            self._download(tmp)
-            if self._cache.generation() not in (None, self._generation.tag):
-                raise replaced_error(self.url)  # a newer generation was opened meanwhile
-            if not self._store(tmp, digest):
-                raise OSError(
-                    f"{self.url}: downloaded data does not match its md5 file; the remote dataset is damaged or changed (verify it)"
+        with self._cache.locked():  # readers of the dataset (DataLoader workers …) download it once
+            if self._cache.generation() == self._generation.tag and self._cache.trusted(digest):
+                self._adopt()  # another process cached it meanwhile
+                return self.index_base
+            if not self._fits():
+                raise ValueError(
+                    f"{self.url}: the data file ({self._size} bytes) does not fit in cache_limit={self.cache_limit} bytes; "
+                    "raise cache_limit or stage the dataset with dings.tools.stage"
                 )
-        finally:
-            tmp.unlink(missing_ok=True)
+            tmp = self._cache.temp()
+            try:
+                self._download(tmp)
+                if self._cache.generation() not in (None, self._generation.tag):
+                    raise replaced_error(self.url)  # a newer generation was opened meanwhile
+                if not self._store(tmp, digest):
+                    raise OSError(
+                        f"{self.url}: downloaded data does not match its md5 file; the remote dataset is damaged or changed (verify it)"
+                    )
+            finally:
+                tmp.unlink(missing_ok=True)
         self._adopt()
         return self.index_base
 
@@ -441,19 +443,22 @@ class RemoteSource(ByteSource):
     def _without_ranges(self) -> None:
         """The server ignores Range: read from one download into the cache, or raise a clear error."""
         self._no_ranges = True
-        problem = None
         if self.cache_mode == "index":
             problem = 'cache="index" stores no data (open it with cache="auto")'
         elif self._digests.get(self._cache.name) is None:
             problem = "the dataset has no md5 file to verify a downloaded copy"
-        elif not self._fits():
-            problem = f"the data file ({self._size} bytes) does not fit in cache_limit={self.cache_limit} bytes"
-        if problem is not None:
-            raise RangeIgnoredError(
-                f"{self.url}: the server ignores HTTP Range requests, so every read would download the whole file, "
-                f"and {problem}; use a server that honours Range, or stage the dataset with dings.tools.stage"
-            )
-        self.cache_data()
+        else:
+            try:
+                self.cache_data()
+                return
+            except DamagedDataError:
+                raise
+            except ValueError:  # the one left: too big for the cache
+                problem = f"the data file ({self._size} bytes) does not fit in cache_limit={self.cache_limit} bytes"
+        raise RangeIgnoredError(
+            f"{self.url}: the server ignores HTTP Range requests, so every read would download the whole file, "
+            f"and {problem}; use a server that honours Range, or stage the dataset with dings.tools.stage"
+        )
 
     def _store(self, tmp: Path, digest: str) -> bool:
         """Move the verified data file into the cache, with per-sample checksums beside it."""

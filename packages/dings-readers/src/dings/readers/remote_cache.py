@@ -16,7 +16,8 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from dings.format import md5_file
@@ -28,6 +29,7 @@ DEFAULT_CACHE_LIMIT = 20 << 30
 _USED = ".used"
 _STAMPS = "verified.json"
 _GENERATION = "generation"
+_LOCK = ".lock"
 _STALE_PART = 24 * 3600  # temporary files older than this (seconds) belong to crashed processes
 
 
@@ -113,8 +115,23 @@ class DatasetCache:
     def clear(self) -> None:
         """Remove the dataset's cached files (the dataset changed remotely)."""
         for path in self.folder.iterdir():
-            if path.name not in ("url", _USED, _GENERATION) and not path.name.endswith(".part"):
+            if path.name not in ("url", _USED, _GENERATION, _LOCK) and not path.name.endswith(".part"):
                 path.unlink(missing_ok=True)
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold an exclusive lock on the folder (processes download its data file one at a time)."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - no flock (Windows): downloads may overlap, each verified
+            yield
+            return
+        fd = os.open(self.folder / _LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
 
     def generation(self) -> str | None:
         """The remote generation the cached files belong to (None when unknown)."""

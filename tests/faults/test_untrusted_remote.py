@@ -12,6 +12,7 @@ import hashlib
 import random
 import threading
 import tracemalloc
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.utils import formatdate
@@ -388,3 +389,24 @@ def test_a_server_ignoring_range_with_a_dataset_too_big_for_the_cache_fails_clea
     with pytest.raises(RemoteError, match=r"ignores HTTP Range requests.*does not fit in cache_limit"):
         reader.get(3)
     assert counts.gets[big.name] == 1
+
+
+@pytest.mark.parametrize("md5", [True, False], ids=["md5", "no-md5"])
+def test_an_evicted_index_file_fetched_again_must_be_the_pinned_generation(generations, serve, tmp_path, md5):
+    old, new = generations
+    state = Versioned()
+    state.publish(old)
+    if not md5:
+        del state.files["train.msgpack.md5"]
+    url = serve(_handler(state)) + "/d/train.msgpack"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # no md5 file: a warning says so
+        reader = _open(url, tmp_path / "cache", "index")
+    keys = reader.path.with_name(reader.path.name + ".keys")
+    keys.unlink()  # evicted by another process
+    state.publish(new)
+    if not md5:
+        del state.files["train.msgpack.md5"]
+    with pytest.raises(IncompleteCommitError, match=REPLACED):
+        reader.keys  # noqa: B018 - fetching the keys index again is the point
+    assert not keys.exists()

@@ -55,7 +55,7 @@ def export_folder(
         FileExistsError: the output exists and ``overwrite`` is false.
     """
     target = Path(output)
-    check_output(target, overwrite)
+    check_output(target, overwrite, dataset)
     target.parent.mkdir(parents=True, exist_ok=True)
     work = temp_name(target)
     work.mkdir()

@@ -90,6 +90,12 @@ def _shard_path(output: Path, number: int | None) -> Path:
     return output.with_name(f"{stem}-{number:06d}.tar")
 
 
+def _shard_pattern(output: Path) -> str:
+    """The ``str.format`` pattern of the shards' paths (see :func:`dings.format.check_output_not_input`)."""
+    stem = output.name[: -len(".tar")] if output.name.endswith(".tar") else output.name
+    return str(output.with_name(stem.replace("{", "{{").replace("}", "}}") + "-{:06d}.tar"))
+
+
 def _add(archive: tarfile.TarFile, name: str, data: bytes) -> None:
     info = tarfile.TarInfo(name)
     info.size = len(data)
@@ -129,7 +135,8 @@ def export_webdataset(
     if shard_size is not None and shard_size < 1:
         raise ValueError(f"shard_size must be at least 1, got {shard_size}")
     stale = _old_shards(target) if shard_size else []
-    check_output(_shard_path(target, 0 if shard_size else None), overwrite)
+    pattern = _shard_pattern(target) if shard_size else None
+    check_output(_shard_path(target, 0 if shard_size else None), overwrite, dataset, pattern)
     target.parent.mkdir(parents=True, exist_ok=True)
     pairs: list[tuple[Path, Path]] = []
     archive: tarfile.TarFile | None = None

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..extras import require
 from .classes import ClassList, Labels
-from .core import ImportDataError, ImportResult, Source, run_import
+from .core import ImportDataError, ImportResult, Source, check_source_output, run_import
 from .table import table_samples
 
 __all__ = ["huggingface_source", "import_huggingface", "is_saved_dataset"]
@@ -135,4 +135,6 @@ def import_huggingface(
         key_column=key_column,
         labels=labels,
     )
+    if os.path.isdir(os.fspath(source)):
+        check_source_output(output, options.get("shard_size"), [source])
     return run_import(source_, output, **options)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .classes import ClassList, Labels
-from .core import ImportDataError, ImportResult, Loaded, Source, run_import
+from .core import ImportDataError, ImportResult, Loaded, Source, check_source_output, run_import
 from .files import read_file
 
 __all__ = ["LIST_SUFFIXES", "import_list", "list_source", "read_list"]
@@ -141,4 +141,5 @@ def import_list(
     source = list_source(
         list_file, root=root, path_column=path_column, label_column=label_column, key_column=key_column, labels=labels
     )
+    check_source_output(output, options.get("shard_size"), [list_file], [root or Path(list_file).parent])
     return run_import(source, output, **options)

@@ -32,6 +32,7 @@ from .core import (
     Loaded,
     PackedRows,
     Source,
+    check_source_output,
     image_problem,
     run_import,
 )
@@ -579,4 +580,5 @@ def import_table(
         key_column=key_column,
         labels=labels,
     )
+    check_source_output(output, options.get("shard_size"), [table_file], [root or Path(table_file).parent])
     return run_import(source, output, **options)

@@ -42,8 +42,8 @@ def _tar_key(key: str, previous: str | None, index: int) -> str:
 
 
 def _member(name: str, value: Any, where: str) -> tuple[str, bytes]:
-    if "." in name or "/" in name:
-        raise ExportError(f"{where}: field {name!r} has a '.' or '/', which a WebDataset member name cannot hold")
+    if "." in name or "/" in name or "\0" in name:
+        raise ExportError(f"{where}: field {name!r} has a '.', '/' or NUL, which a WebDataset member name cannot hold")
     if isinstance(value, str):
         return f"{name}.txt", value.encode("utf-8")
     if isinstance(value, (bytes, bytearray, memoryview)):
@@ -62,9 +62,19 @@ def sample_members(sample: dict[str, Any], index: int, previous: str | None) -> 
 
     ``image`` (encoded bytes) → ``jpg``/``png``/…, an int ``label`` → ``cls``, str → ``NAME.txt``,
     bytes → ``NAME.bin``, arrays → ``NAME.npy``, anything else → ``NAME.msgpack``. A key that
-    webdataset would split differently is kept in a ``key`` member.
+    webdataset would split differently (dots, a leading ``.`` or ``_``, empty or ``..`` parts) is
+    kept in a ``key`` member under a numbered tar key.
+
+    Raises:
+        ExportError: a key or field name with a NUL (a tar name ends there), a field that no
+            member can name or hold; the message names the sample.
     """
     key = sample["key"]
+    if "\0" in key:  # a tar name ends at a NUL: the member would lose its extension, and importers skip it
+        raise ExportError(
+            f"sample {key!r}: the key has a NUL character, which a tar member name cannot hold; "
+            "rename the key before exporting"
+        )
     tar_key = _tar_key(key, previous, index)
     members: list[tuple[str, bytes]] = [] if tar_key == key else [("key", key.encode("utf-8"))]
     where = f"sample {key!r}"

@@ -60,12 +60,16 @@ def test_file_writer_refuses_an_encoded_object_array_and_names_key_and_field(tmp
     assert ENCODED[b"data"] not in path.read_bytes()
 
 
-def test_allow_unsafe_writes_the_encoded_map(tmp_path):
+def test_allow_unsafe_writes_the_encoded_map_which_datadings_unpickles(tmp_path):
+    datadings_reader = pytest.importorskip("datadings.reader")
     path = tmp_path / "d.msgpack"
     with FileWriter(path, progress=False, allow_unsafe=True) as writer:
         writer.write({"key": "k", "a": ENCODED})
     with MsgpackReader(path, allow_unsafe=True) as reader:
         assert list(reader.get(0)["a"]) == [1, "x"]
+    with datadings_reader.MsgpackReader(path) as reader:  # datadings calls pickle.loads, unasked
+        unpickled = reader.get(0)["a"]
+    assert isinstance(unpickled, np.ndarray) and unpickled.dtype == object
 
 
 def test_maps_that_merely_look_alike_are_written(tmp_path):

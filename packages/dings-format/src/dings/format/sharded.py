@@ -170,7 +170,7 @@ class ShardedWriter(CommitOnSuccess):
         if self._closed:
             raise ValueError(f"{self.pattern}: writer is closed")
         key, packed = pack_sample(self._pack, sample)
-        if not self._allow_unsafe:
+        if b"kind" in packed and not self._allow_unsafe:
             refuse_object_arrays(packed, key, self.pattern)
         if key in self._keys:
             raise DuplicateKeyError(

@@ -41,6 +41,7 @@ def inputs(tmp_path) -> Path:
     for i in range(4):
         (folder / "photos" / f"c{i % 2}").mkdir(parents=True, exist_ok=True)
         (folder / "photos" / f"c{i % 2}" / f"{i}.png").write_bytes(png(i * 30))
+    (folder / "classes.txt").write_text("c0\nc1\n")
     (folder / "list.csv").write_text("path,label\n" + "".join(f"photos/c{i % 2}/{i}.png,{i % 2}\n" for i in range(4)))
     export(folder / "base.msgpack", folder / "shard.tar", "webdataset", shard_size=3, progress=False)
     export(folder / "base.msgpack", folder / "whole.tar", "webdataset", progress=False)
@@ -63,6 +64,7 @@ CASES = [
     ["import", "in/whole.tar", "in/whole.tar"],
     ["import", "in/shard-{000000..000001}.tar", "in/shard-000001.tar"],
     ["import", "in/photos", "in/photos/photos.msgpack"],
+    ["import", "in/list.csv", "in/classes.txt", "--labels", "in/classes.txt"],
     ["import", "in/photos", "in/photos", "--engine", "local"],
     ["import", "in/list.csv", "in/list.csv", "--engine", "local"],
     ["shuffle", "in/base.msgpack", "in/base.msgpack.offsets"],

@@ -209,6 +209,7 @@ def check_source_output(
     shard_size: int | None,
     inputs: Iterable[str | os.PathLike],
     roots: Iterable[str | os.PathLike | None] = (),
+    labels: Any = None,
 ) -> None:
     """Refuse, also with ``overwrite``, an output whose files are, contain or are inside an input.
 
@@ -217,12 +218,15 @@ def check_source_output(
         shard_size: whether (and how) the output is sharded.
         inputs: the files and folders the source reads (URLs are skipped).
         roots: folders relative paths start from; the output may be inside one (``None`` skipped).
+        labels: the ``labels`` argument of the import; a path is an input as well.
 
     Raises:
         dings.format.OutputIsInputError: naming the output and the input.
     """
     written = [shard_pattern(output)] if shard_size is not None else [output, *dataset_paths(output)]
     local = [p for p in inputs if not is_url(os.fspath(p))]
+    if isinstance(labels, (str, os.PathLike)):
+        local.append(labels)
     check_output_not_input(written, local, roots=[r for r in roots if r is not None and not is_url(os.fspath(r))])
 
 

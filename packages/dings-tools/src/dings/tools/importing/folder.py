@@ -101,7 +101,7 @@ def import_folder(
             the message names the file.
         FileExistsError: the output exists and ``overwrite`` is false.
     """
-    check_source_output(output, options.get("shard_size"), [root])
+    check_source_output(output, options.get("shard_size"), [root], labels=labels)
     return run_import(
         folder_source(root, layout=layout, labels=labels, include=include, exclude=exclude), output, **options
     )

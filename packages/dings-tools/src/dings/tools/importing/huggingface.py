@@ -126,6 +126,9 @@ def import_huggingface(
         ImportDataError: the dataset is not found locally, a split is missing, or a row cannot be
             imported; the message names the row.
     """
+    check_source_output(
+        output, options.get("shard_size"), [source] if os.path.isdir(os.fspath(source)) else [], labels=labels
+    )
     source_ = huggingface_source(
         source,
         split=split,
@@ -135,6 +138,4 @@ def import_huggingface(
         key_column=key_column,
         labels=labels,
     )
-    if os.path.isdir(os.fspath(source)):
-        check_source_output(output, options.get("shard_size"), [source])
     return run_import(source_, output, **options)

@@ -138,8 +138,8 @@ def import_list(
         ImportDataError: a missing column, an unreadable file or image, a duplicate key or a label
             outside the class list; the message names the list file and row.
     """
+    check_source_output(output, options.get("shard_size"), [list_file], [root or Path(list_file).parent], labels=labels)
     source = list_source(
         list_file, root=root, path_column=path_column, label_column=label_column, key_column=key_column, labels=labels
     )
-    check_source_output(output, options.get("shard_size"), [list_file], [root or Path(list_file).parent])
     return run_import(source, output, **options)

@@ -110,7 +110,7 @@ def _chunks(items: Sequence[Any], size: int) -> list[list[Any]]:
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
-def _check_overlap(source: str, output: str, kind: str, options: dict[str, Any]) -> None:
+def _check_overlap(source: str, output: str, kind: str, labels: Any, options: dict[str, Any]) -> None:
     """Refuse, also with ``overwrite``, a partitioned output whose files would overwrite the source."""
     if is_url(output):
         return
@@ -121,6 +121,8 @@ def _check_overlap(source: str, output: str, kind: str, options: dict[str, Any])
         inputs: list[Any] = local_shards(source)
     else:
         inputs = [source]
+    if isinstance(labels, (str, os.PathLike)):
+        inputs.append(labels)
     root = (options.get("root") or Path(source).parent) if kind in ("list", "table") else None
     check_output_not_input(written, inputs, roots=[root] if root is not None else [])
 
@@ -214,7 +216,7 @@ def import_partitioned(
     partition_size = as_count(partition_size, "partition_size")
     if partition_size < 1:
         raise ValueError(f"partition_size must be at least 1, got {partition_size}")
-    _check_overlap(os.fspath(source), os.fspath(output), kind, source_options)
+    _check_overlap(os.fspath(source), os.fspath(output), kind, labels, source_options)
     payloads, opener, label_names = _plan(
         os.fspath(source), kind, partition_size, shuffle, as_seed(seed), labels, source_options
     )

@@ -223,5 +223,5 @@ def import_webdataset(
         ImportDataError: a shard that is not a tar file, a member that does not decode, a
             duplicate key or a label outside the class list; the message names shard and member.
     """
-    check_source_output(output, options.get("shard_size"), local_shards(urls))
+    check_source_output(output, options.get("shard_size"), local_shards(urls), labels=labels)
     return run_import(webdataset_source(urls, labels=labels), output, **options)

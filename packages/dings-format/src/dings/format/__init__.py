@@ -24,6 +24,7 @@ from .errors import (
     IncompleteCommitError,
     InvalidSampleError,
     KeyHashCollisionError,
+    OutputIsInputError,
     UnsafeDataError,
 )
 from .index import (
@@ -51,6 +52,7 @@ from .index import (
     write_offsets,
 )
 from .label_names import LABEL_NAMES_SUFFIX, copy_label_names, load_label_names, write_label_names
+from .overlap import check_output_not_input, dataset_paths, find_overlap
 from .packing import make_packer, make_unpacker, pack, packb, unpack, unpack_options, unpack_sample, unpackb
 from .partitions import (
     MANIFEST_SUFFIX,
@@ -104,6 +106,10 @@ __all__ = [
     "InvalidSampleError",
     "KeyHashCollisionError",
     "UnsafeDataError",
+    "OutputIsInputError",
+    "check_output_not_input",
+    "dataset_paths",
+    "find_overlap",
     "hash_keys",
     "hash_string",
     "keys_len",

@@ -55,6 +55,10 @@ class IncompleteCommitError(DamagedDataError):
     here, or it was replaced while a reader had it open. Never read as if it were whole."""
 
 
+class OutputIsInputError(FormatError, ValueError):
+    """An output path is, contains or is inside an input path: writing it would destroy the input."""
+
+
 class KeyHashCollisionError(FormatError, RuntimeError, ValueError):
     """No salt made all key hashes distinct (usually because keys repeat).
 

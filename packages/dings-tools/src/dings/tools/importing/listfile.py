@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .classes import ClassList, Labels
-from .core import ImportDataError, ImportResult, Loaded, Source, run_import
+from .core import ImportDataError, ImportResult, Loaded, Source, check_source_output, run_import
 from .files import read_file
 
 __all__ = ["LIST_SUFFIXES", "import_list", "list_source", "read_list"]
@@ -138,6 +138,7 @@ def import_list(
         ImportDataError: a missing column, an unreadable file or image, a duplicate key or a label
             outside the class list; the message names the list file and row.
     """
+    check_source_output(output, options.get("shard_size"), [list_file], [root or Path(list_file).parent], labels=labels)
     source = list_source(
         list_file, root=root, path_column=path_column, label_column=label_column, key_column=key_column, labels=labels
     )

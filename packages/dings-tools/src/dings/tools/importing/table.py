@@ -32,6 +32,7 @@ from .core import (
     Loaded,
     PackedRows,
     Source,
+    check_source_output,
     image_problem,
     run_import,
 )
@@ -571,6 +572,9 @@ def import_table(
         ImportDataError: a missing column, an unreadable image, a duplicate key or a label outside
             the class list; the message names the table and row.
     """
+    check_source_output(
+        output, options.get("shard_size"), [table_file], [root or Path(table_file).parent], labels=labels
+    )
     source = table_source(
         table_file,
         root=root,

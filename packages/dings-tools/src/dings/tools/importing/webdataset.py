@@ -25,9 +25,10 @@ from typing import IO, Any
 import numpy as np
 
 from dings.format import FormatError, unpackb
+from dings.readers import is_url
 
 from .classes import ClassList, Labels
-from .core import ImportDataError, ImportResult, Loaded, Source, run_import
+from .core import ImportDataError, ImportResult, Loaded, Source, check_source_output, run_import
 from .files import IMAGE_SUFFIXES
 
 __all__ = ["expand_braces", "import_webdataset", "iter_tar_groups", "webdataset_source", "decode_fields"]
@@ -56,6 +57,12 @@ def expand_braces(pattern: str) -> list[str]:
             raise ValueError(f"{pattern}: brace range {{{low}..{high}}} runs backwards")
         choices = [f"{n:0{len(low)}d}" for n in range(int(low), int(high) + 1)]
     return [expanded for choice in choices for expanded in expand_braces(head + choice + tail)]
+
+
+def local_shards(urls: str | os.PathLike | Sequence[str | os.PathLike]) -> list[str]:
+    """The local tar files that shards, patterns or lists of them name (URLs left out)."""
+    patterns = [urls] if isinstance(urls, (str, os.PathLike)) else list(urls)
+    return [u for pattern in patterns for u in expand_braces(os.fspath(pattern)) if not is_url(u)]
 
 
 def _open_shard(url: str) -> IO[bytes]:
@@ -216,4 +223,5 @@ def import_webdataset(
         ImportDataError: a shard that is not a tar file, a member that does not decode, a
             duplicate key or a label outside the class list; the message names shard and member.
     """
+    check_source_output(output, options.get("shard_size"), local_shards(urls), labels=labels)
     return run_import(webdataset_source(urls, labels=labels), output, **options)

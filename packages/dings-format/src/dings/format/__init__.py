@@ -24,6 +24,7 @@ from .errors import (
     IncompleteCommitError,
     InvalidSampleError,
     KeyHashCollisionError,
+    OutputLockedError,
     UnsafeDataError,
 )
 from .index import (
@@ -53,7 +54,9 @@ from .index import (
 from .label_names import LABEL_NAMES_SUFFIX, copy_label_names, load_label_names, write_label_names
 from .packing import make_packer, make_unpacker, pack, packb, unpack, unpack_options, unpack_sample, unpackb
 from .partitions import (
+    LOCK_SUFFIX,
     MANIFEST_SUFFIX,
+    OutputLock,
     PartitionedOutput,
     PartitionRecord,
     ShardRecord,
@@ -63,6 +66,8 @@ from .partitions import (
     load_manifest,
     manifest_content,
     output_prefix,
+    parse_manifest,
+    shard_name_error,
     wait_for_records,
 )
 from .paths import (
@@ -103,6 +108,7 @@ __all__ = [
     "FormatError",
     "InvalidSampleError",
     "KeyHashCollisionError",
+    "OutputLockedError",
     "UnsafeDataError",
     "hash_keys",
     "hash_string",
@@ -167,6 +173,10 @@ __all__ = [
     "fingerprint",
     "key_hashes_of",
     "load_manifest",
+    "parse_manifest",
+    "shard_name_error",
+    "LOCK_SUFFIX",
+    "OutputLock",
     "manifest_content",
     "output_prefix",
     "wait_for_records",

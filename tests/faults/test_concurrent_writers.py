@@ -103,7 +103,7 @@ def test_two_imports_into_one_output_never_mix(tmp_path):
         assert manifest["samples"] == PARTITIONS * SIZE
         for shard in manifest["shards"]:
             assert verify(out / shard["name"]).ok
-        assert not (out / "ds.partial").exists()
+        assert not (out / "ds.partial").exists() and (out / "ds.lock").read_bytes() == b""  # idle
     assert succeeded >= ROUNDS and failed > 0  # the writers did meet
 
 
@@ -168,7 +168,8 @@ def test_the_lock_admits_the_processes_of_one_job_only(tmp_path):
         release.set()
         other.join(60)
     with OutputLock(path, "job-b"):  # free again
-        pass
+        assert b'"job-b"' in path.read_bytes()
+    assert path.read_bytes() == b""  # the last holder empties it
 
 
 def test_a_lock_file_that_is_a_link_is_not_followed(tmp_path):

@@ -298,3 +298,23 @@ def test_a_valid_manifest_still_loads(tmp_path):
     folder.mkdir()
     (folder / "out.manifest.json").write_text(json.dumps(good_manifest()))
     assert load_manifest(folder) == good_manifest()
+
+
+def test_records_under_a_url_are_checked_too():
+    fsspec = pytest.importorskip("fsspec")
+    from dings.tools import RemotePartitionedOutput
+
+    out = RemotePartitionedOutput("memory://untrusted/out")
+    good = out.write_partition(0, samples(0, 3), "p0")
+    hostile = changed(good_record(), "shards.0.name", "../../../victim/v.msgpack")
+    fs = fsspec.filesystem("memory")
+    fs.pipe_file("/untrusted/victim/v.msgpack", b"keep me")
+    fs.pipe_file("/untrusted/out/out.partial/out-00001.partition.json", json.dumps(hostile).encode())
+    with pytest.raises(DamagedDataError, match=r"out-00001\.partition\.json: .*shards\[0\]\.name"):
+        out.load_record(1)
+    assert out.verified(1, "fp1") is None  # rewritten on resume
+    forged = PartitionRecord(1, "p1", 3, [ShardRecord("../victim/v.msgpack", 3, 7, {"../victim/v.msgpack": MD5})])
+    with pytest.raises(DamagedDataError, match=r"shards\[0\]\.name"):
+        out.commit([good, forged])
+    assert fs.cat_file("/untrusted/victim/v.msgpack") == b"keep me"
+    assert not fs.exists("/untrusted/out/out-00000-00000.msgpack")

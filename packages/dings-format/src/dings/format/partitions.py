@@ -486,6 +486,7 @@ class PartitionedOutput:
         max_bytes: int | None = None,
         allow_unsafe: bool = False,
     ) -> None:
+        self.output = os.fspath(path)
         self.prefix = Path(output_prefix(path))
         self.folder = self.prefix.parent
         self.name = self.prefix.name
@@ -537,7 +538,7 @@ class PartitionedOutput:
             job: what the processes of one job share (the ranks of a job); ``None``: this process
                 alone.
         """
-        return OutputLock(self.lock_path, job)
+        return OutputLock(self.lock_path, job, output=self.output)
 
     def load_record(self, partition: int) -> PartitionRecord | None:
         """The partition's record, or ``None`` when it has none.
@@ -770,20 +771,22 @@ class OutputLock:
 
     An ``flock`` on the lock file ``NAME.lock`` next to the output's shards, held *shared* by every
     process of one job, from before its first partition until after its commit. The first process
-    to take it (when nobody holds it) writes its job (and pid and host) into the file; a process
-    that finds the lock held by another job fails at once with :class:`OutputLockedError`. The
-    file is never removed (removing a lock file lets two processes lock different files). Local
-    file systems only; not picklable.
+    to take it (when nobody holds it) writes its job (and pid and host) into the file, the last to
+    let go empties it; a process that finds the lock held by another job fails at once with
+    :class:`OutputLockedError`. The file is never removed (removing a lock file lets two
+    processes lock different files). Local file systems only; not picklable.
 
     Args:
         path: the lock file.
         job: what the processes of one job share (the ranks of one job pass the same value);
             ``None``: a new job of this process alone.
+        output: the output to name in errors (default: the lock file's folder).
     """
 
-    def __init__(self, path: str | os.PathLike, job: str | None = None) -> None:
+    def __init__(self, path: str | os.PathLike, job: str | None = None, *, output: str | None = None) -> None:
         self.path = Path(path)
         self.job = job if job is not None else f"{os.getpid()}-{secrets.token_hex(8)}"
+        self.output = output if output is not None else str(self.path.parent)
         self._fd: int | None = None
 
     def __repr__(self) -> str:
@@ -810,33 +813,51 @@ class OutputLock:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 raise DamagedDataError(f"{self.path}: the lock file is not a regular file; remove it", path=self.path)
             if fcntl is not None:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    pass  # held: by this job, or by another one (its first process wrote which)
-                else:  # nobody holds it: this process starts the job's hold
-                    content = json.dumps({"job": self.job, "pid": os.getpid(), "host": socket.gethostname()})
-                    os.ftruncate(fd, 0)
-                    os.pwrite(fd, content.encode("utf-8"), 0)
-                # waits only while another process writes its job (a moment); then read who holds it
-                fcntl.flock(fd, fcntl.LOCK_SH)
-                holder = _lock_holder(fd)
-                if holder.get("job") != self.job:
-                    raise OutputLockedError(
-                        f"{self.path.parent}: this output is being written by another process "
-                        f"(pid {holder.get('pid', '?')} on {holder.get('host', '?')}); "
-                        "wait for it to finish or choose another output",
-                        path=self.path,
-                    )
+                self._join(fd)
         except BaseException:
             os.close(fd)
             raise
         self._fd = fd
 
+    def _join(self, fd: int) -> None:
+        for _ in range(100):
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                pass  # held: by this job, or by another one (its first process wrote which)
+            else:  # nobody holds it: this process starts the job's hold
+                content = json.dumps({"job": self.job, "pid": os.getpid(), "host": socket.gethostname()})
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, content.encode("utf-8"), 0)
+            # waits only while another process writes its job or empties the file (a moment)
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            holder = _lock_holder(fd)
+            if holder.get("job") == self.job:
+                return
+            if holder:
+                break
+            fcntl.flock(fd, fcntl.LOCK_UN)  # emptied by the last holder letting go: try again
+        raise OutputLockedError(
+            f"{self.output}: this output is being written by another process "
+            f"(pid {holder.get('pid', '?')} on {holder.get('host', '?')}); "
+            "wait for it to finish or choose another output",
+            path=self.path,
+        )
+
     def release(self) -> None:
-        """Let go of the lock (nothing when not held)."""
-        if self._fd is not None:
-            fd, self._fd = self._fd, None
+        """Let go of the lock (nothing when not held); the last process of the job empties the file."""
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        try:
+            if fcntl is not None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    pass  # another process of the job still holds it
+                else:
+                    os.ftruncate(fd, 0)
+        finally:
             os.close(fd)
 
     def __enter__(self) -> OutputLock:

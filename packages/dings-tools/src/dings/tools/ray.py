@@ -343,7 +343,9 @@ def DingsDatasink(
     partition ``i`` (shards ``NAME-<i>-<shard>.msgpack``); when all tasks are done the driver checks
     that keys are unique, writes the manifest and makes the set appear at once. A write task that
     finds its partition written and verified by an earlier run with the same keys skips it
-    (resuming needs the same blocks per task, as from the same input and parallelism).
+    (resuming needs the same blocks per task, as from the same input and parallelism). The driver
+    holds the output's lock (``NAME.lock``, local outputs) from ``on_write_start`` until the commit:
+    another job writing the same output fails with ``OutputLockedError``.
 
     Args:
         path: output folder or data file path, local or an fsspec URL (``s3://bucket/train``).

@@ -57,7 +57,7 @@ def importer(source: Path, out: Path, delay: float, start, results) -> None:
     start.wait()
     time.sleep(delay)  # a seeded stagger, so the rounds meet at different moments
     try:
-        import_partitioned(source, out, "folder", partition_size=SIZE, shard_size=3, overwrite=True, resume=False)
+        import_partitioned(source, out, "folder", partition_size=SIZE, shard_size=3, overwrite=True)
     except BaseException as exc:  # reported, asserted by the test
         results.put((str(source), type(exc).__name__, str(exc)))
     else:

@@ -119,6 +119,7 @@ BAD_RECORD_FIELDS = [
     ("fingerprint", 7),
     ("partition", 2),
     ("dings-partition", 2),
+    ("dings-partition", True),
     ("shards.0.name", ...),
     ("samples", ...),
     ("shards", ...),

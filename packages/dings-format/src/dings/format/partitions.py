@@ -211,8 +211,9 @@ class _Fields:
         return value
 
     def version(self, obj: dict[str, Any], key: str, what: str) -> None:
-        if obj.get(key) != _VERSION:
-            self.fail(key, f"is {_show(obj.get(key))}: not a dings {what} of version {_VERSION}")
+        value = obj.get(key)
+        if type(value) is not int or value != _VERSION:
+            self.fail(key, f"is {_show(value)}: not a dings {what} of version {_VERSION}")
 
 
 def _read_small(path: Path, what: str, advice: str) -> bytes:
@@ -661,6 +662,7 @@ class PartitionedOutput:
 
         Raises:
             TimeoutError: names the partitions still missing after ``timeout`` seconds.
+            DamagedDataError: a record is not a valid record of its partition (at once).
         """
         return wait_for_records(
             self.load_record, partitions, fingerprints, str(self.staging), timeout=timeout, poll=poll
@@ -898,6 +900,7 @@ def wait_for_records(
 
     Raises:
         TimeoutError: names the partitions still missing.
+        DamagedDataError: ``load_record`` found a damaged record (raised at once).
     """
     deadline = time.monotonic() + timeout
     found: dict[int, PartitionRecord] = {}

@@ -25,6 +25,7 @@ from .errors import (
     InvalidSampleError,
     KeyHashCollisionError,
     OutputIsInputError,
+    OutputLockedError,
     UnsafeDataError,
 )
 from .index import (
@@ -55,7 +56,9 @@ from .label_names import LABEL_NAMES_SUFFIX, copy_label_names, load_label_names,
 from .overlap import check_output_not_input, dataset_paths, find_overlap
 from .packing import make_packer, make_unpacker, pack, packb, unpack, unpack_options, unpack_sample, unpackb
 from .partitions import (
+    LOCK_SUFFIX,
     MANIFEST_SUFFIX,
+    OutputLock,
     PartitionedOutput,
     PartitionRecord,
     ShardRecord,
@@ -65,6 +68,8 @@ from .partitions import (
     load_manifest,
     manifest_content,
     output_prefix,
+    parse_manifest,
+    shard_name_error,
     wait_for_records,
 )
 from .paths import (
@@ -105,6 +110,7 @@ __all__ = [
     "FormatError",
     "InvalidSampleError",
     "KeyHashCollisionError",
+    "OutputLockedError",
     "UnsafeDataError",
     "OutputIsInputError",
     "check_output_not_input",
@@ -173,6 +179,10 @@ __all__ = [
     "fingerprint",
     "key_hashes_of",
     "load_manifest",
+    "parse_manifest",
+    "shard_name_error",
+    "LOCK_SUFFIX",
+    "OutputLock",
     "manifest_content",
     "output_prefix",
     "wait_for_records",

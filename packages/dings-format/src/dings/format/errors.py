@@ -64,3 +64,15 @@ class KeyHashCollisionError(FormatError, RuntimeError, ValueError):
 
     A ``RuntimeError`` as in datadings, and a ``ValueError`` since the keys are the cause.
     """
+
+
+class OutputLockedError(FormatError, RuntimeError):
+    """Another process (of another job) is writing the same output; nothing was written.
+
+    Attributes:
+        path: the output's lock file.
+    """
+
+    def __init__(self, message: str, *, path: object = None) -> None:
+        super().__init__(message)
+        self.path = path

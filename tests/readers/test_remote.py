@@ -280,7 +280,7 @@ def test_a_complete_pass_caches_the_data_and_the_next_open_reads_locally(s3, s3_
     assert packb(first[9]) == packb(local[9]) and first.requests == before  # served locally now
     second = open_url(s3_url, tmp_path, s3.options)
     assert second.cached
-    assert second.remote.requests == 1  # only the md5 file is asked for
+    assert second.remote.requests == 2  # only the data file's generation and the md5 file are asked for
     assert packed(second) == packed(local) and second.requests == 0
 
 
@@ -378,9 +378,13 @@ def test_a_dropped_connection_is_retried(http_server, source, local, tmp_path):
 
 def test_a_server_ignoring_range_still_reads_right(http_server, source, local, tmp_path):
     url = _servers.publish_http(http_server, source, ranges=False)
-    reader = open_url(url, tmp_path, cache="index", block_size=1000)
+    reader = open_url(url, tmp_path, block_size=1000)
     assert list(reader.iter(0, raw=True)) == list(local.iter(0, raw=True))
     assert packb(reader[77]) == packb(local[77])
+    assert reader.cached  # downloaded once (tests/faults/test_untrusted_remote.py counts the bytes)
+    never = open_url(url, tmp_path / "index", cache="index")
+    with pytest.raises(RemoteError, match="ignores HTTP Range requests"):
+        never.get(77)
 
 
 def test_transient_errors_past_the_retries_name_the_url(http_server, source, tmp_path):

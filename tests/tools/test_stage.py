@@ -153,7 +153,7 @@ def test_stage_errors(source, tmp_path, make_dataset):
         stage(str(tmp_path / "nothing-*.msgpack"), tmp_path / "local", progress=False)
     with pytest.raises(FileNotFoundError, match="data file not found"):
         stage(tmp_path / "absent.msgpack", tmp_path / "local", progress=False)
-    with pytest.raises(ValueError, match="already in"):
+    with pytest.raises(ValueError, match="is also an input"):
         stage(source, source.parent, progress=False)
     index_path(source, ".md5").unlink()
     with pytest.raises(FileNotFoundError, match="md5 file missing"):

@@ -37,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
     """Export and say what was written."""
     from pathlib import Path
 
+    from dings.format import check_output_not_input, dataset_paths
     from dings.tools import export
 
     from ._common import UsageError, allow_overwrite
@@ -49,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("--shard-size must be at least 1")
         options["shard_size"] = args.shard_size
     output = Path(args.output)
+    if not args.shard_size:  # before asking to replace it (the library checks shards, also with -y)
+        check_output_not_input([output], dataset_paths(args.dataset))
     if args.to == "folder":
         if output.exists() and not output.is_dir():
             raise UsageError(f"{output}: is a file; --to folder writes a folder")

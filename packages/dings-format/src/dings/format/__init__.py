@@ -24,6 +24,8 @@ from .errors import (
     IncompleteCommitError,
     InvalidSampleError,
     KeyHashCollisionError,
+    OutputIsInputError,
+    OutputLockedError,
     UnsafeDataError,
 )
 from .index import (
@@ -52,9 +54,12 @@ from .index import (
 )
 from .jsonparse import parse_json
 from .label_names import LABEL_NAMES_SUFFIX, copy_label_names, load_label_names, write_label_names
+from .overlap import check_output_not_input, dataset_paths, find_overlap
 from .packing import make_packer, make_unpacker, pack, packb, unpack, unpack_options, unpack_sample, unpackb
 from .partitions import (
+    LOCK_SUFFIX,
     MANIFEST_SUFFIX,
+    OutputLock,
     PartitionedOutput,
     PartitionRecord,
     ShardRecord,
@@ -64,6 +69,8 @@ from .partitions import (
     load_manifest,
     manifest_content,
     output_prefix,
+    parse_manifest,
+    shard_name_error,
     wait_for_records,
 )
 from .paths import (
@@ -104,7 +111,12 @@ __all__ = [
     "FormatError",
     "InvalidSampleError",
     "KeyHashCollisionError",
+    "OutputLockedError",
     "UnsafeDataError",
+    "OutputIsInputError",
+    "check_output_not_input",
+    "dataset_paths",
+    "find_overlap",
     "hash_keys",
     "hash_string",
     "keys_len",
@@ -169,6 +181,10 @@ __all__ = [
     "fingerprint",
     "key_hashes_of",
     "load_manifest",
+    "parse_manifest",
+    "shard_name_error",
+    "LOCK_SUFFIX",
+    "OutputLock",
     "manifest_content",
     "output_prefix",
     "wait_for_records",

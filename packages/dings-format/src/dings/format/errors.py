@@ -55,8 +55,24 @@ class IncompleteCommitError(DamagedDataError):
     here, or it was replaced while a reader had it open. Never read as if it were whole."""
 
 
+class OutputIsInputError(FormatError, ValueError):
+    """An output path is, contains or is inside an input path: writing it would destroy the input."""
+
+
 class KeyHashCollisionError(FormatError, RuntimeError, ValueError):
     """No salt made all key hashes distinct (usually because keys repeat).
 
     A ``RuntimeError`` as in datadings, and a ``ValueError`` since the keys are the cause.
     """
+
+
+class OutputLockedError(FormatError, RuntimeError):
+    """Another process (of another job) is writing the same output; nothing was written.
+
+    Attributes:
+        path: the output's lock file.
+    """
+
+    def __init__(self, message: str, *, path: object = None) -> None:
+        super().__init__(message)
+        self.path = path

@@ -7,13 +7,14 @@ an object-dtype array (which msgpack-numpy would ``pickle.loads``) raises :class
 
 from __future__ import annotations
 
+import re
 from typing import IO, Any
 
 import msgpack
 import msgpack_numpy
 import numpy as np
 
-from .errors import DamagedDataError, UnsafeDataError
+from .errors import DamagedDataError, InvalidSampleError, UnsafeDataError
 
 __all__ = [
     "packb",
@@ -27,12 +28,64 @@ __all__ = [
     "unpack_options",
     "unpack_sample",
     "describe_sample",
+    "object_array_field",
 ]
 
 _OBJECT_ARRAY_HINT = (
     "object-dtype numpy arrays are stored with pickle, which can execute code; "
     "pass allow_unsafe=True only for files you trust"
 )
+
+
+#: a map entry ``"kind": "O"`` in every msgpack spelling (key and value as str or bin, any length
+#: header): what marks msgpack-numpy's encoding of an object array, which it decodes with pickle
+_OBJECT_KIND = re.compile(rb"kind(?:\xa1|[\xc4\xd9]\x01|[\xc5\xda]\x00\x01|[\xc6\xdb]\x00\x00\x00\x01)O")
+
+
+def _is_object_array(value: dict) -> bool:
+    """Whether a map decoded with ``raw=True`` is msgpack-numpy's encoding of an object array."""
+    return b"nd" in value and value.get(b"kind") == b"O"
+
+
+def _field_name(path: list[Any]) -> str:
+    """``["meta", 1]`` → ``"sample['meta'][1]"`` (bytes shown as the str they spell)."""
+    parts = [p.decode("utf-8", "backslashreplace") if isinstance(p, bytes) else p for p in path]
+    return "sample" + "".join(f"[{p!r}]" for p in parts)
+
+
+def object_array_field(packed: bytes | bytearray | memoryview) -> str | None:
+    """Find an encoded object-dtype array in a packed sample, without decoding it.
+
+    msgpack-numpy, and so datadings, decodes a map ``{b"nd": …, b"kind": b"O", …}`` with
+    ``pickle.loads``, which can execute code. A scan of the bytes for the ``kind`` entry finds
+    candidates; only those samples are decoded (as raw maps, nothing unpickled) to make sure.
+
+    Args:
+        packed: one packed sample.
+
+    Returns:
+        Where the map is (``"sample['meta'][1]"``), or ``None`` if there is none.
+
+    Raises:
+        InvalidSampleError: a candidate is not valid msgpack.
+    """
+    if _OBJECT_KIND.search(packed) is None:
+        return None
+    try:
+        # raw: every str is bytes, so str and bin spellings of the keys look alike; tuples: hashable keys
+        sample = msgpack.unpackb(packed, raw=True, strict_map_key=False, use_list=False)
+    except Exception as exc:  # msgpack raises several types for invalid data
+        raise InvalidSampleError(f"packed sample is not valid msgpack ({type(exc).__name__}: {exc})") from None
+    todo: list[tuple[list[Any], Any]] = [([], sample)]
+    while todo:  # without recursion: nesting may be as deep as msgpack allows
+        path, value = todo.pop()
+        if isinstance(value, dict):
+            if _is_object_array(value):
+                return _field_name(path)
+            todo.extend((path + [k], v) for k, v in reversed(value.items()))
+        elif isinstance(value, tuple):
+            todo.extend((path + [i], v) for i, v in reversed(list(enumerate(value))))
+    return None
 
 
 def _array_data(array: np.ndarray) -> bytes | memoryview:

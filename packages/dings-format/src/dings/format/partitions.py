@@ -12,6 +12,11 @@ every shard and the manifest into place in one commit of :mod:`dings.format.comm
 
 A partition whose record matches its fingerprint and whose files match their md5 digests is
 skipped when the job runs again (:meth:`PartitionedOutput.verified`): an interrupted job resumes.
+
+Records and manifests are untrusted files (a shared staging folder, a downloaded dataset): they are
+read only through :meth:`PartitionRecord.from_json` and :func:`parse_manifest`, which accept
+nothing but the writer's own shard names and well-typed fields. A job holds :class:`OutputLock`
+(``NAME.lock``) from before its first partition until after its commit, so two jobs never mix.
 """
 
 from __future__ import annotations
@@ -20,25 +25,35 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import shutil
+import socket
+import stat
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
 from .commit import Commit, DatasetFiles, check_committed, dataset_files, temp_path, write_synced
-from .errors import DuplicateKeyError
+from .errors import DamagedDataError, DuplicateKeyError, OutputLockedError
 from .index import hash_many, keys_len, load_keys, load_md5, md5_file
 from .label_names import LABEL_NAMES_SUFFIX
 from .paths import CHECKSUMS_SUFFIX, INDEX_SUFFIXES, LEGACY_INDEX_SUFFIX, MD5_SUFFIX, index_path
 from .sharded import ShardedWriter
 from .writer import ask_overwrite
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: partitioned writes are not locked
+    fcntl = None  # type: ignore[assignment]
+
 __all__ = [
+    "LOCK_SUFFIX",
     "MANIFEST_SUFFIX",
+    "OutputLock",
     "PartitionRecord",
     "PartitionedOutput",
     "ShardRecord",
@@ -48,6 +63,8 @@ __all__ = [
     "load_manifest",
     "manifest_content",
     "output_prefix",
+    "parse_manifest",
+    "shard_name_error",
     "wait_for_records",
 ]
 
@@ -55,6 +72,12 @@ __all__ = [
 MANIFEST_SUFFIX = ".manifest.json"
 #: the staging folder's suffix: ``NAME.partial/`` next to the shards
 STAGING_SUFFIX = ".partial"
+#: the lock file of a partitioned output: ``NAME.lock`` next to its shards (never removed)
+LOCK_SUFFIX = ".lock"
+#: largest record or manifest read (a manifest of a million shards is about 150 MB)
+MAX_JSON_BYTES = 256 << 20
+#: largest count (samples, sizes, partitions) a record or manifest may hold
+_MAX_COUNT = 2**63 - 1
 #: salt of the keys' hashes that partitions leave for the uniqueness check (the same in every
 #: partition, unlike the per-dataset salt of ``.key_hashes`` files)
 KEY_SALT = b"dingsprt"
@@ -91,6 +114,153 @@ def key_hashes_of(keys: Sequence[str]) -> np.ndarray:
     return np.sort(hash_many(list(keys), KEY_SALT).astype(np.uint64))
 
 
+_HEX32 = re.compile(r"[0-9a-f]{32}")
+#: what a shard's md5 map may name besides its data file (the files its commit renames)
+_MD5_SUFFIXES = ("",) + INDEX_SUFFIXES + (CHECKSUMS_SUFFIX,)
+_RECORD_ADVICE = "delete it and run the job again (the partition is rewritten)"
+_MANIFEST_ADVICE = "the manifest is damaged or was not written by dings; do not read this dataset through it"
+
+
+def shard_name_error(value: object, name: str | None = None, partition: int | None = None) -> str | None:
+    """Why ``value`` is not a shard name a partitioned writer produces, or ``None`` when it is one.
+
+    A shard name is a plain file name ``NAME-<partition>-<shard>.msgpack`` (numbers of at least 5
+    digits): no folder, no ``..``, no ``/``, ``\\`` or NUL, never absolute.
+
+    Args:
+        value: the name to check (from an untrusted record or manifest).
+        name: the dataset's name ``NAME``, when known.
+        partition: the partition the shard must belong to, when known.
+    """
+    if not isinstance(value, str):
+        return f"is {_show(value)}, not a file name"
+    if any(c in value for c in "/\\\0") or value in (".", "..") or os.path.isabs(value):
+        return f"is {_show(value)}, not a plain file name inside the dataset"
+    match = re.fullmatch(r"(.+)-([0-9]{5,})-([0-9]{5,})\.msgpack", value)
+    if match is None or (name is not None and match[1] != name):
+        return f"is {_show(value)}, not a shard name {name or 'NAME'}-<partition>-<shard>.msgpack"
+    if partition is not None and match[2] != f"{partition:05d}":
+        return f"is {_show(value)}, not a shard of partition {partition}"
+    return None
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class _Fields:
+    """Reads the fields of untrusted JSON; every problem is a one-line ``DamagedDataError``."""
+
+    def __init__(self, where: str, advice: str) -> None:
+        self.where = where
+        self.advice = advice
+
+    def fail(self, field: str, problem: str) -> NoReturn:
+        raise DamagedDataError(f"{self.where}: {field} {problem}; {self.advice}", path=self.where)
+
+    def parse(self, content: bytes | str, what: str) -> dict[str, Any]:
+        try:
+            value = json.loads(content)
+        except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+            raise DamagedDataError(
+                f"{self.where}: not a dings {what} (not JSON: {str(exc)[:80]}); {self.advice}", path=self.where
+            ) from None
+        if not isinstance(value, dict):
+            raise DamagedDataError(
+                f"{self.where}: not a dings {what} (not a JSON object); {self.advice}", path=self.where
+            )
+        return value
+
+    def get(self, obj: dict[str, Any], key: str, field: str) -> Any:
+        if key not in obj:
+            self.fail(field, "is missing")
+        return obj[key]
+
+    def count(self, obj: dict[str, Any], key: str, field: str) -> int:
+        value = self.get(obj, key, field)
+        if type(value) is not int or not 0 <= value <= _MAX_COUNT:
+            self.fail(field, f"is {_show(value)}, not a whole number from 0 to 2**63 - 1")
+        return value
+
+    def text(self, obj: dict[str, Any], key: str, field: str) -> str:
+        value = self.get(obj, key, field)
+        if not isinstance(value, str):
+            self.fail(field, f"is {_show(value)}, not a string")
+        return value
+
+    def objects(self, obj: dict[str, Any], key: str, field: str) -> list[dict[str, Any]]:
+        value = self.get(obj, key, field)
+        if not isinstance(value, list):
+            self.fail(field, f"is {_show(value)}, not a list")
+        for i, item in enumerate(value):
+            if not isinstance(item, dict):
+                self.fail(f"{field}[{i}]", f"is {_show(item)}, not a JSON object")
+        return value
+
+    def shard_name(self, obj: dict[str, Any], field: str, name: str | None, partition: int | None) -> str:
+        value = self.get(obj, "name", field)
+        problem = shard_name_error(value, name, partition)
+        if problem is not None:
+            self.fail(field, problem)
+        return value
+
+    def md5(self, value: object, field: str) -> str:
+        if not isinstance(value, str) or not _HEX32.fullmatch(value):
+            self.fail(field, f"is {_show(value)}, not an md5 digest (32 hex digits)")
+        return value
+
+    def version(self, obj: dict[str, Any], key: str, what: str) -> None:
+        value = obj.get(key)
+        if type(value) is not int or value != _VERSION:
+            self.fail(key, f"is {_show(value)}: not a dings {what} of version {_VERSION}")
+
+
+def _read_small(path: Path, what: str, advice: str) -> bytes:
+    """The content of a record or manifest: a regular file of at most ``MAX_JSON_BYTES``.
+
+    Raises:
+        FileNotFoundError: there is none.
+        DamagedDataError: not a regular file, or too large.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))  # a FIFO must not block
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise DamagedDataError(f"{path}: {what} is not a regular file; {advice}", path=path)
+        if info.st_size > MAX_JSON_BYTES:
+            raise DamagedDataError(
+                f"{path}: {what} of {info.st_size} bytes is larger than {MAX_JSON_BYTES} bytes; {advice}", path=path
+            )
+        with os.fdopen(os.dup(fd), "rb") as file:
+            return file.read(MAX_JSON_BYTES + 1)
+    finally:
+        os.close(fd)
+
+
+def _hashes(path: Path, samples: int, partition: int) -> np.ndarray:
+    """A partition's key hashes: a regular file of exactly 8 bytes a sample."""
+    advice = "run the job again to rewrite the partition"
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: key hashes of partition {partition} are missing; {advice}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size != 8 * samples:
+            raise DamagedDataError(
+                f"{path}: key hashes of partition {partition} are not a file of {8 * samples} bytes; {advice}",
+                path=path,
+            )
+        with os.fdopen(os.dup(fd), "rb") as file:
+            content = file.read(8 * samples + 1)
+    finally:
+        os.close(fd)
+    if len(content) != 8 * samples:
+        raise DamagedDataError(f"{path}: key hashes of partition {partition} changed while read; {advice}", path=path)
+    return np.frombuffer(content, dtype=">u8").astype(np.uint64)
+
+
 @dataclass
 class ShardRecord:
     """One shard of a partition: its data file name, sample count, data size and md5 digests."""
@@ -122,22 +292,62 @@ class PartitionRecord:
         return json.dumps({"dings-partition": _VERSION, **asdict(self)}, sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str | bytes, where: str = "partition record") -> PartitionRecord:
-        """Parse a record written by :meth:`to_json`.
+    def from_json(
+        cls,
+        text: str | bytes,
+        where: str = "partition record",
+        *,
+        name: str | None = None,
+        partition: int | None = None,
+    ) -> PartitionRecord:
+        """Parse and check a record written by :meth:`to_json` (an untrusted file).
+
+        Every field must have its type, counts are whole numbers from 0, md5 digests 32 hex digits,
+        and shard names plain file names ``NAME-<partition>-<shard>.msgpack`` of this partition.
+
+        Args:
+            text: the record's content.
+            where: the record's path or URL, named in errors.
+            name: the dataset's name ``NAME`` that shard names must start with, when known.
+            partition: the partition the record must describe, when known.
 
         Raises:
-            ValueError: not a partition record; the message names ``where``.
+            DamagedDataError: not a valid record; the message names ``where`` and the field.
         """
-        try:
-            content = json.loads(text)
-            if content.get("dings-partition") != _VERSION:
-                raise ValueError("wrong version")
-            shards = [
-                ShardRecord(s["name"], int(s["samples"]), int(s["size"]), dict(s["md5"])) for s in content["shards"]
-            ]
-            return cls(int(content["partition"]), str(content["fingerprint"]), int(content["samples"]), shards)
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise ValueError(f"{where}: not a dings partition record ({exc})") from None
+        fields = _Fields(where, _RECORD_ADVICE)
+        content = fields.parse(text, "partition record")
+        fields.version(content, "dings-partition", "partition record")
+        number = fields.count(content, "partition", "partition")
+        if partition is not None and number != partition:
+            fields.fail("partition", f"is {number}, but the record belongs to partition {partition}")
+        shards = []
+        seen: set[str] = set()
+        for i, shard in enumerate(fields.objects(content, "shards", "shards")):
+            at = f"shards[{i}]"
+            shard_name = fields.shard_name(shard, f"{at}.name", name, number)
+            if shard_name in seen:
+                fields.fail(f"{at}.name", f"is {_show(shard_name)}, which an earlier shard has")
+            seen.add(shard_name)
+            md5 = fields.get(shard, "md5", f"{at}.md5")
+            if not isinstance(md5, dict) or shard_name not in md5:
+                fields.fail(f"{at}.md5", f"is {_show(md5)}, not a map of the shard's files to md5 digests")
+            for file, digest in md5.items():
+                if not any(file == shard_name + suffix for suffix in _MD5_SUFFIXES):
+                    fields.fail(f"{at}.md5", f"names {_show(file)}, not a file of shard {shard_name}")
+                fields.md5(digest, f"{at}.md5[{file!r}]")
+            shards.append(
+                ShardRecord(
+                    shard_name,
+                    fields.count(shard, "samples", f"{at}.samples"),
+                    fields.count(shard, "size", f"{at}.size"),
+                    dict(md5),
+                )
+            )
+        fingerprint = fields.text(content, "fingerprint", "fingerprint")
+        samples = fields.count(content, "samples", "samples")
+        if samples != sum(s.samples for s in shards):
+            fields.fail("samples", f"is {samples}, but its shards hold {sum(s.samples for s in shards)}")
+        return cls(number, fingerprint, samples, shards)
 
 
 def manifest_content(records: Sequence[PartitionRecord]) -> dict[str, Any]:
@@ -156,27 +366,67 @@ def manifest_content(records: Sequence[PartitionRecord]) -> dict[str, Any]:
     }
 
 
+def parse_manifest(content: bytes | str, where: str, *, name: str | None = None) -> dict[str, Any]:
+    """Parse and check a manifest (an untrusted file; see docs/FORMAT.md).
+
+    Every field must have its type, counts are whole numbers from 0, md5 digests 32 hex digits,
+    and every shard name a plain file name ``NAME-<partition>-<shard>.msgpack`` of its partition.
+
+    Args:
+        content: the manifest's bytes or text.
+        where: its path or URL, named in errors.
+        name: the dataset's name ``NAME`` that shard names must start with, when known.
+
+    Returns:
+        The manifest's content.
+
+    Raises:
+        DamagedDataError: not a valid manifest; the message names ``where`` and the field.
+    """
+    fields = _Fields(where, _MANIFEST_ADVICE)
+    manifest = fields.parse(content, "manifest")
+    fields.version(manifest, "dings-manifest", "manifest")
+    seen: set[str] = set()
+    numbers: set[int] = set()
+    total = 0
+    for i, shard in enumerate(fields.objects(manifest, "shards", "shards")):
+        at = f"shards[{i}]"
+        partition = fields.count(shard, "partition", f"{at}.partition")
+        shard_name = fields.shard_name(shard, f"{at}.name", name, None)
+        problem = shard_name_error(shard_name, name, partition)
+        if problem is not None:
+            fields.fail(f"{at}.partition", f"is {partition}, but {at}.name {problem}")
+        if shard_name in seen:
+            fields.fail(f"{at}.name", f"is {_show(shard_name)}, which an earlier shard has")
+        seen.add(shard_name)
+        numbers.add(partition)
+        total += fields.count(shard, "samples", f"{at}.samples")
+        fields.count(shard, "size", f"{at}.size")
+        fields.md5(fields.get(shard, "md5", f"{at}.md5"), f"{at}.md5")
+    if fields.count(manifest, "samples", "samples") != total:
+        fields.fail("samples", f"is {manifest['samples']}, but its shards hold {total}")
+    if fields.count(manifest, "partitions", "partitions") < len(numbers):
+        fields.fail("partitions", f"is {manifest['partitions']}, but its shards come from {len(numbers)}")
+    return manifest
+
+
 def load_manifest(path: str | os.PathLike) -> dict[str, Any]:
-    """Load a manifest: the output's data file path or folder, or the manifest file itself.
+    """Load and check a manifest: the output's data file path or folder, or the manifest file itself.
 
     Raises:
         FileNotFoundError: no manifest (the dataset was not written in partitions, or its commit
             did not finish).
-        ValueError: not a dings manifest.
+        DamagedDataError: not a valid dings manifest (see :func:`parse_manifest`).
     """
     text = os.fspath(path)
     manifest = Path(text if text.endswith(MANIFEST_SUFFIX) else output_prefix(text) + MANIFEST_SUFFIX)
     try:
-        content = json.loads(manifest.read_bytes())
+        content = _read_small(manifest, "the manifest", _MANIFEST_ADVICE)
     except FileNotFoundError:
         raise FileNotFoundError(
             f"{manifest}: no manifest; was this dataset written in partitions, and did its commit finish?"
         ) from None
-    except ValueError as exc:
-        raise ValueError(f"{manifest}: not a dings manifest ({exc})") from None
-    if not isinstance(content, dict) or content.get("dings-manifest") != _VERSION:
-        raise ValueError(f"{manifest}: not a dings manifest of version {_VERSION}")
-    return content
+    return parse_manifest(content, str(manifest), name=manifest.name[: -len(MANIFEST_SUFFIX)])
 
 
 def check_unique_keys(
@@ -237,11 +487,13 @@ class PartitionedOutput:
         max_bytes: int | None = None,
         allow_unsafe: bool = False,
     ) -> None:
+        self.output = os.fspath(path)
         self.prefix = Path(output_prefix(path))
         self.folder = self.prefix.parent
         self.name = self.prefix.name
         self.staging = self.prefix.with_name(self.name + STAGING_SUFFIX)
         self.manifest = self.prefix.with_name(self.name + MANIFEST_SUFFIX)
+        self.lock_path = self.prefix.with_name(self.name + LOCK_SUFFIX)
         self.max_samples = max_samples
         self.max_bytes = max_bytes
         self.allow_unsafe = allow_unsafe
@@ -280,13 +532,34 @@ class PartitionedOutput:
         if existing and not overwrite:
             ask_overwrite(existing[0], f"sharded dataset ({len(existing)} shard(s))")
 
+    def lock(self, job: str | None = None) -> OutputLock:
+        """The lock that keeps other jobs out of this output (see :class:`OutputLock`).
+
+        Args:
+            job: what the processes of one job share (the ranks of a job); ``None``: this process
+                alone.
+        """
+        return OutputLock(self.lock_path, job, output=self.output)
+
     def load_record(self, partition: int) -> PartitionRecord | None:
-        """The partition's record, or ``None`` when it has none (or an unreadable one)."""
+        """The partition's record, or ``None`` when it has none.
+
+        Raises:
+            DamagedDataError: the record is not a valid record of this partition (names the field).
+        """
         path = self.record_path(partition)
         try:
-            return PartitionRecord.from_json(path.read_bytes(), str(path))
-        except (FileNotFoundError, ValueError):
+            content = _read_small(path, "partition record", _RECORD_ADVICE)
+        except FileNotFoundError:
             return None
+        return PartitionRecord.from_json(content, str(path), name=self.name, partition=partition)
+
+    def _check_staging(self) -> None:
+        if self.staging.is_symlink() or (self.staging.exists() and not self.staging.is_dir()):
+            raise DamagedDataError(
+                f"{self.staging}: the staging folder is not a folder (a link?); remove it and run the job again",
+                path=self.staging,
+            )
 
     def verified(self, partition: int, fingerprint: str, *, check_data: bool = True) -> PartitionRecord | None:
         """The partition's record if it was made from ``fingerprint`` and its files are intact.
@@ -297,7 +570,10 @@ class PartitionedOutput:
             check_data: compare every file's md5 with the record (reads the data); otherwise only
                 sizes and the md5 files.
         """
-        record = self.load_record(partition)
+        try:
+            record = self.load_record(partition)
+        except DamagedDataError:
+            return None  # rewritten
         if record is None or record.fingerprint != fingerprint:
             return None
         hashes = self.hashes_path(partition)
@@ -337,6 +613,7 @@ class PartitionedOutput:
                 partition is left without a record.
         """
         self.staging.mkdir(parents=True, exist_ok=True)
+        self._check_staging()
         self.record_path(partition).unlink(missing_ok=True)  # the old record no longer describes what is there
         pattern = str(self.staging / (self.partition_name(partition) + "-{index:05d}.msgpack"))
         limit = self.max_samples if self.max_samples is not None or self.max_bytes is not None else 2**32 - 1
@@ -385,6 +662,7 @@ class PartitionedOutput:
 
         Raises:
             TimeoutError: names the partitions still missing after ``timeout`` seconds.
+            DamagedDataError: a record is not a valid record of its partition (at once).
         """
         return wait_for_records(
             self.load_record, partitions, fingerprints, str(self.staging), timeout=timeout, poll=poll
@@ -404,17 +682,18 @@ class PartitionedOutput:
             The manifest's content.
 
         Raises:
+            DamagedDataError: a record names a file that is not one of its own shards, or a staged
+                file is not a regular file of the recorded size; nothing is moved.
             DuplicateKeyError: a key is in two partitions; nothing is moved (the staging folder stays).
             FileNotFoundError: a partition's shard is missing from the staging folder.
         """
-        ordered = sorted(records, key=lambda r: r.partition)
+        ordered = sorted(_checked(records, self.name, lambda p: str(self.record_path(p))), key=lambda r: r.partition)
         numbers = [r.partition for r in ordered]
         if len(set(numbers)) != len(numbers):
             raise ValueError(f"{self.prefix}: a partition was given twice: {numbers}")
         self.check_overwrite(overwrite)
-        hashes = [
-            np.frombuffer(self.hashes_path(r.partition).read_bytes(), dtype=">u8").astype(np.uint64) for r in ordered
-        ]
+        self._check_staging()
+        hashes = [_hashes(self.hashes_path(r.partition), r.samples, r.partition) for r in ordered]
 
         def keys_of(position: int) -> Iterable[str]:
             for shard in ordered[position].shards:
@@ -426,9 +705,17 @@ class PartitionedOutput:
             for shard in record.shards:
                 staged = self.staging / shard.name
                 check_committed(staged)
-                if not staged.is_file():
+                try:
+                    info = staged.lstat()
+                except FileNotFoundError:
                     raise FileNotFoundError(
                         f"{staged}: shard of partition {record.partition} is missing; run the job again to rewrite it"
+                    ) from None
+                if not stat.S_ISREG(info.st_mode) or info.st_size != shard.size:
+                    raise DamagedDataError(
+                        f"{staged}: shard of partition {record.partition} is not a regular file of {shard.size} bytes "
+                        "as its record says; run the job again to rewrite it",
+                        path=staged,
                     )
                 final = self.folder / shard.name
                 renames = [
@@ -465,6 +752,133 @@ class PartitionedOutput:
         shutil.rmtree(self.staging, ignore_errors=True)
 
 
+def _checked(records: Iterable[PartitionRecord], name: str, where: Callable[[int], str]) -> list[PartitionRecord]:
+    """``records`` checked as if read from their files (they may come from other processes)."""
+    checked = []
+    for record in records:
+        number = record.partition
+        place = where(number) if isinstance(number, int) and number >= 0 else f"record of partition {number!r}"
+        try:
+            text = record.to_json()
+        except (TypeError, ValueError):
+            raise DamagedDataError(
+                f"{place}: not a partition record of JSON values; {_RECORD_ADVICE}", path=place
+            ) from None
+        checked.append(PartitionRecord.from_json(text, place, name=name, partition=None))
+    return checked
+
+
+class OutputLock:
+    """Keeps the processes of other jobs out of a partitioned output while a job writes it.
+
+    An ``flock`` on the lock file ``NAME.lock`` next to the output's shards, held *shared* by every
+    process of one job, from before its first partition until after its commit. The first process
+    to take it (when nobody holds it) writes its job (and pid and host) into the file, the last to
+    let go empties it; a process that finds the lock held by another job fails at once with
+    :class:`OutputLockedError`. The file is never removed (removing a lock file lets two
+    processes lock different files). Local file systems only; not picklable.
+
+    Args:
+        path: the lock file.
+        job: what the processes of one job share (the ranks of one job pass the same value);
+            ``None``: a new job of this process alone.
+        output: the output to name in errors (default: the lock file's folder).
+    """
+
+    def __init__(self, path: str | os.PathLike, job: str | None = None, *, output: str | None = None) -> None:
+        self.path = Path(path)
+        self.job = job if job is not None else f"{os.getpid()}-{secrets.token_hex(8)}"
+        self.output = output if output is not None else str(self.path.parent)
+        self._fd: int | None = None
+
+    def __repr__(self) -> str:
+        return f"OutputLock({str(self.path)!r})"
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError(f"{self!r} holds a file lock of this process and cannot be pickled")
+
+    def acquire(self) -> None:
+        """Take the lock (joining the processes of the same job).
+
+        Raises:
+            OutputLockedError: another job holds it; names the output and its pid.
+        """
+        if self._fd is not None:
+            raise RuntimeError(f"{self!r} is held already")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        try:
+            fd = os.open(self.path, flags, 0o666)
+        except OSError as exc:
+            raise OSError(exc.errno, f"cannot open the lock file ({exc.strerror}; a link?)", str(self.path)) from None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise DamagedDataError(f"{self.path}: the lock file is not a regular file; remove it", path=self.path)
+            if fcntl is not None:
+                self._join(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+
+    def _join(self, fd: int) -> None:
+        for _ in range(100):
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                pass  # held: by this job, or by another one (its first process wrote which)
+            else:  # nobody holds it: this process starts the job's hold
+                content = json.dumps({"job": self.job, "pid": os.getpid(), "host": socket.gethostname()})
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, content.encode("utf-8"), 0)
+            # waits only while another process writes its job or empties the file (a moment)
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            holder = _lock_holder(fd)
+            if holder.get("job") == self.job:
+                return
+            if holder:
+                break
+            fcntl.flock(fd, fcntl.LOCK_UN)  # emptied by the last holder letting go: try again
+        raise OutputLockedError(
+            f"{self.output}: this output is being written by another process "
+            f"(pid {holder.get('pid', '?')} on {holder.get('host', '?')}); "
+            "wait for it to finish or choose another output",
+            path=self.path,
+        )
+
+    def release(self) -> None:
+        """Let go of the lock (nothing when not held); the last process of the job empties the file."""
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        try:
+            if fcntl is not None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    pass  # another process of the job still holds it
+                else:
+                    os.ftruncate(fd, 0)
+        finally:
+            os.close(fd)
+
+    def __enter__(self) -> OutputLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _lock_holder(fd: int) -> dict[str, Any]:
+    """The job, pid and host written into a lock file (empty when unreadable)."""
+    try:
+        holder = json.loads(os.pread(fd, 4096, 0))
+    except (ValueError, RecursionError):
+        return {}
+    return holder if isinstance(holder, dict) else {}
+
+
 def wait_for_records(
     load_record: Callable[[int], PartitionRecord | None],
     partitions: Sequence[int],
@@ -486,6 +900,7 @@ def wait_for_records(
 
     Raises:
         TimeoutError: names the partitions still missing.
+        DamagedDataError: ``load_record`` found a damaged record (raised at once).
     """
     deadline = time.monotonic() + timeout
     found: dict[int, PartitionRecord] = {}

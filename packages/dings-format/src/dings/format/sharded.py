@@ -13,7 +13,7 @@ from .errors import DuplicateKeyError
 from .packing import make_packer
 from .paths import JOURNAL_SUFFIX
 from .progress import Progress
-from .writer import CommitOnSuccess, FileWriter, commit_datasets, pack_sample, remove_files
+from .writer import CommitOnSuccess, FileWriter, commit_datasets, pack_sample, refuse_object_arrays, remove_files
 
 __all__ = ["ShardedWriter", "shard_pattern"]
 
@@ -88,6 +88,7 @@ class ShardedWriter(CommitOnSuccess):
                 "pass overwrite=True (-y/--no-confirm on the command line) to replace it"
             )
         self._pack = make_packer(allow_unsafe=allow_unsafe).pack
+        self._allow_unsafe = allow_unsafe
         self._keys: set[str] = set()
         self._finished: list[DatasetFiles] = []
         # removes finished shards' temporary files if the writer is dropped or the interpreter exits unclosed
@@ -169,6 +170,8 @@ class ShardedWriter(CommitOnSuccess):
         if self._closed:
             raise ValueError(f"{self.pattern}: writer is closed")
         key, packed = pack_sample(self._pack, sample)
+        if b"kind" in packed and not self._allow_unsafe:
+            refuse_object_arrays(packed, key, self.pattern)
         if key in self._keys:
             raise DuplicateKeyError(
                 f"{self.pattern}: key {key!r} was already written; keys must be unique across shards"

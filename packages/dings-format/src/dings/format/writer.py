@@ -36,8 +36,8 @@ from .commit import (
     temp_path,
     write_synced,
 )
-from .errors import DuplicateKeyError, InvalidSampleError
-from .packing import make_packer
+from .errors import DuplicateKeyError, InvalidSampleError, UnsafeDataError
+from .packing import _OBJECT_KIND, make_packer, object_array_field
 from .paths import CHECKSUMS_SUFFIX, INDEX_SUFFIXES, LEGACY_INDEX_SUFFIX, MD5_SUFFIX, index_path
 from .progress import Progress
 from .prompt import ask_overwrite
@@ -54,6 +54,7 @@ __all__ = [
     "pack_sample",
     "packed_key",
     "prepare_output",
+    "refuse_object_arrays",
     "remove_files",
 ]
 
@@ -84,6 +85,30 @@ def write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
+
+
+def refuse_object_arrays(packed: bytes | memoryview, key: str, target: object) -> None:
+    """Refuse a packed sample that holds msgpack-numpy's encoding of an object array.
+
+    Such a map may reach a writer already encoded (a dict from an untrusted source, or packed bytes
+    copied from another dataset); datadings would decode it with pickle, which can execute code.
+
+    Args:
+        packed: the sample's packed bytes.
+        key: its key (for the message).
+        target: the file or pattern being written (for the message).
+
+    Raises:
+        UnsafeDataError: naming the target, the key and the field.
+        InvalidSampleError: the bytes look like such a map but are not valid msgpack.
+    """
+    field = object_array_field(packed)
+    if field is not None:
+        raise UnsafeDataError(
+            f"{target}: cannot write sample {key!r}: {field} is an encoded object-dtype array, which "
+            "msgpack-numpy (and datadings) decodes with pickle and so can execute code; "
+            "store it as a numeric array, str or bytes"
+        )
 
 
 def prepare_output(path: Path) -> None:
@@ -435,6 +460,7 @@ class FileWriter(Writer):
         **kwargs: Any,
     ) -> None:
         self._pack = make_packer(allow_unsafe=allow_unsafe).pack  # first: the files exist once the base is set up
+        self._allow_unsafe = allow_unsafe
         super().__init__(outfile, buffering, overwrite, **kwargs)
 
     def write(self, sample: dict) -> int:
@@ -451,9 +477,12 @@ class FileWriter(Writer):
             InvalidSampleError: missing, non-str or reserved key, or a value msgpack cannot hold
                 (the message names the sample key and the value). Nothing is written for it.
             DuplicateKeyError: the key was written before.
-            UnsafeDataError: an object-dtype array without ``allow_unsafe``.
+            UnsafeDataError: an object-dtype array without ``allow_unsafe``, also one that is
+                already encoded as msgpack-numpy's map (``{b"nd": …, b"kind": b"O", …}``).
         """
         key, packed = pack_sample(self._pack, sample)
+        if b"kind" in packed and not self._allow_unsafe:  # the cheap test first: it is per sample
+            refuse_object_arrays(packed, key, self.path)
         self._check_new_key(key)
         return self._append(key, packed)
 
@@ -476,7 +505,24 @@ def pack_sample(pack: Callable[[Any], bytes], sample: dict) -> tuple[str, bytes]
 
 
 class RawWriter(Writer):
-    """Writes samples that are already packed. See :class:`Writer` for arguments."""
+    """Writes samples that are already packed. See :class:`Writer` for arguments.
+
+    Args:
+        allow_unsafe: also write samples that hold msgpack-numpy's encoding of an object array
+            (which datadings decodes with pickle). Off by default.
+    """
+
+    def __init__(
+        self,
+        outfile: str | os.PathLike,
+        buffering: int = 0,
+        overwrite: bool = False,
+        *,
+        allow_unsafe: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        self._allow_unsafe = allow_unsafe
+        super().__init__(outfile, buffering, overwrite, **kwargs)
 
     def write(self, key: str, data: bytes | bytearray | memoryview) -> int:
         """Write one packed sample.
@@ -487,6 +533,11 @@ class RawWriter(Writer):
 
         Returns:
             The number of samples written so far.
+
+        Raises:
+            InvalidSampleError: ``data`` is not a packed map or holds another key.
+            DuplicateKeyError: the key was written before.
+            UnsafeDataError: ``data`` holds an encoded object-dtype array, without ``allow_unsafe``.
         """
         self._check_new_key(key)
         data = bytes(data)
@@ -494,6 +545,8 @@ class RawWriter(Writer):
             raise InvalidSampleError(f"cannot write sample {key!r}: data is not a packed msgpack map")
         try:
             inner = packed_key(data)
+            if b"kind" in data and not self._allow_unsafe:
+                refuse_object_arrays(data, key, self.path)
         except InvalidSampleError as exc:
             raise InvalidSampleError(f"{self.path}: cannot write sample {key!r}: {exc}") from None
         if inner != key:
@@ -554,7 +607,8 @@ class RawWriter(Writer):
     def _suspects(self, keys: Sequence[str], view: memoryview, bounds: np.ndarray) -> np.ndarray:
         """Which samples :meth:`write` might refuse (a superset): wrong key type, a key written
         before or twice, no map header, a packed ``"key"`` that is not the first entry as a str of
-        up to 255 bytes equal to the key, more than ``MAX_LENGTH`` bytes; all when closed."""
+        up to 255 bytes equal to the key, more than ``MAX_LENGTH`` bytes, a ``"kind": "O"`` entry
+        (an encoded object array, unless ``allow_unsafe``); all when closed."""
         count = len(keys)
         suspect = np.zeros(count, dtype=bool)
         if self._closed:
@@ -610,6 +664,11 @@ class RawWriter(Writer):
         differ = at(np.arange(len(key_bytes), dtype=np.int64) + shift) != np.frombuffer(key_bytes, dtype=np.uint8)
         counts = np.concatenate(([0], np.cumsum(differ)))
         ok &= counts[key_starts + key_sizes] == counts[key_starts]
+        if not self._allow_unsafe:
+            found = [match.start() for match in _OBJECT_KIND.finditer(view)]
+            if found:
+                owners = np.searchsorted(bounds, found, side="right") - 1
+                suspect[owners[(owners >= 0) & (owners < count)]] = True
         return suspect | ~ok
 
 

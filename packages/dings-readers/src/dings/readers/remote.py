@@ -26,6 +26,7 @@ from dings.format import (
     LEGACY_INDEX_SUFFIX,
     MD5_SUFFIX,
     CorruptIndexError,
+    DamagedDataError,
     VerificationReport,
     check_md5,
     legacy_load_index,
@@ -39,7 +40,17 @@ from dings.format import (
 from .byte_source import ByteSource, FileSource
 from .remote_cache import DatasetCache, cache_root, evict, folder_size, write_atomic
 from .remote_cache import cache_limit as resolve_cache_limit
-from .remote_fs import RemoteFiles, RetryPolicy, data_url, is_url, join_url, url_name
+from .remote_fs import (
+    RangeIgnoredError,
+    RemoteFiles,
+    RemoteGeneration,
+    RetryPolicy,
+    data_url,
+    is_url,
+    join_url,
+    replaced_error,
+    url_name,
+)
 
 __all__ = ["RemoteSource", "DEFAULT_BLOCK_SIZE", "CACHE_MODES"]
 
@@ -133,6 +144,18 @@ class RemoteSource(ByteSource):
     dataset has no ``.crc32``), so a reader with ``verify=True`` notices a copy that rots on disk
     later. Datasets without an ``.md5`` file are read but nothing of them is trusted from the cache.
 
+    **Generation**: on open the data file's generation is pinned (its ETag, else its Last-Modified,
+    and its size) before any index file is fetched (writers replace the data file first). Every
+    ranged read checks it (``If-Match`` on the ETag, and the ETag or Last-Modified and size of each
+    answer, over http(s) and s3), and the cache folder is keyed by it: a dataset replaced on the
+    server while open raises :class:`~dings.format.IncompleteCommitError` ("replaced … open it
+    again"), never returns a sample of the new generation. Other protocols are pinned on open only.
+
+    **A server that ignores Range** (``python -m http.server``) is found out by the first ranged
+    read, which stops without reading the whole file; the data file is then downloaded once into
+    the cache and read from there, or, where nothing may be cached (``cache="index"``, no md5
+    file, too big for ``cache_limit``), reading raises :class:`~dings.readers.RemoteError`.
+
     **Errors**: connection errors, time-outs, HTTP 5xx/429/408 and short reads are retried with
     exponential back-off; not found, access denied and other permanent errors raise at once, naming
     the URL and what was read. A server that accepts a connection but stalls is given up on after
@@ -164,6 +187,7 @@ class RemoteSource(ByteSource):
         PermissionError: access is denied.
         dings.readers.RemoteError: another permanent error, or transient errors past the retries.
         dings.format.CorruptIndexError: a fetched index file does not match the md5 file.
+        dings.format.IncompleteCommitError: (on reading) the dataset was replaced on the server.
     """
 
     def __init__(
@@ -207,13 +231,17 @@ class RemoteSource(ByteSource):
         self._fill_failed = False
         self._owner = os.getpid()  # only the process that opened the reader fills the data cache
         self._digests: dict[str, str] = {}
-        self._size: int | None = None
+        self._index_pins: dict[str, RemoteGeneration | None] = {}  # index files fetched: their generation
+        self._no_ranges = False  # the server ignores Range
+        # pinned before any index file is fetched: writers replace the data file first, so index
+        # files fetched later belong to this generation or reading them with its data fails
+        self._generation: RemoteGeneration = self.remote.pin(self.url, "the data file")
+        self._size: int | None = self._generation.size
+        self._cache.use_generation(self._generation.tag)
         self._fetch_index()
         if self._digests.get(name) and self._cache.trusted(self._digests[name]):
             self._size = self.index_base.stat().st_size
             self._use_cached()
-        elif self._size is None:
-            self._size = self.remote.size(self.url, "the data file")
 
     # --- index files ---
 
@@ -228,7 +256,6 @@ class RemoteSource(ByteSource):
         except FileNotFoundError:
             content = None
         if content is None:
-            self._size = self.remote.size(self.url, "the data file")  # a missing dataset is named by its data file
             warnings.warn(
                 f"{self.url}: no md5 file; index files are fetched unverified and data is never cached", stacklevel=5
             )
@@ -261,38 +288,60 @@ class RemoteSource(ByteSource):
             self._get_index(CHECKSUMS_SUFFIX, required=False)  # written by writers that do not list it
         self._evict()
 
-    def _get_index(self, suffix: str, required: bool) -> bool:
-        """Make sure the index file ``suffix`` is in the cache folder and matches its md5 (if listed)."""
+    def _get_index(self, suffix: str, required: bool, again: bool = False) -> bool:
+        """Make sure the index file ``suffix`` is in the cache folder and matches its md5 (if listed).
+
+        ``again``: fetched after open (evicted meanwhile); it must be the generation fetched at open.
+        """
         target = self._cache.file(suffix)
         digest = self._digests.get(self._cache.name + suffix)
         if digest is not None and target.is_file() and md5_file(target) == digest:
             return True
         url = join_url(self.url, self._cache.name + suffix)
         try:
-            content = self.remote.cat(url, self._what(suffix))
+            content, answer = self.remote.get(url, self._what(suffix), self._index_pins.get(suffix) if again else None)
         except FileNotFoundError:
             if required:
                 raise
             return False
         if digest is not None and hashlib.md5(content).hexdigest() != digest:
+            if again:
+                raise replaced_error(self.url)
             raise CorruptIndexError(
                 f"{url}: md5 mismatch with {self._cache.name}{MD5_SUFFIX} (the remote dataset is damaged or being rewritten); "
                 "verify the source dataset",
                 path=url,
             )
+        if again and self._cache.generation() not in (None, self._generation.tag):
+            raise replaced_error(self.url)  # the cache folder holds another generation now
+        self._index_pins[suffix] = answer
         write_atomic(target, content)
         return True
 
     def ensure_index(self) -> None:
-        """Fetch index files again if eviction (by another process) removed them."""
-        suffixes = (
-            [LEGACY_INDEX_SUFFIX]
-            if self.legacy
-            else [s for s in INDEX_SUFFIXES if self._cache.name + s in self._digests]
-        )
-        for suffix in suffixes:
-            if not self._cache.file(suffix).is_file():
-                self._get_index(suffix, required=True)
+        """Fetch index files again if eviction (by another process) removed them (the same generation)."""
+        if self.legacy:
+            suffixes = [LEGACY_INDEX_SUFFIX]
+        elif self._digests:
+            suffixes = [s for s in INDEX_SUFFIXES if self._cache.name + s in self._digests]
+        else:
+            suffixes = [s for s in INDEX_SUFFIXES if s in self._index_pins]
+        missing = [s for s in suffixes if not self._cache.file(s).is_file()]
+        if missing:
+            self._cache.folder.mkdir(parents=True, exist_ok=True)
+            if self._cache.generation() is None:  # the whole folder was evicted
+                self._cache.use_generation(self._generation.tag)
+        for suffix in missing:
+            self._get_index(suffix, required=True, again=True)
+
+    def check_generation(self) -> None:
+        """Raise if the cache folder was taken over by another generation of the dataset (it was replaced).
+
+        The folder's generation is written before any file of a new generation, so an index file
+        loaded before this check finds this reader's generation is this reader's.
+        """
+        if self._cache.generation() not in (None, self._generation.tag):
+            raise replaced_error(self.url)
 
     # --- data ---
 
@@ -335,6 +384,7 @@ class RemoteSource(ByteSource):
         Raises:
             ValueError: the dataset has no md5 file, or the data file does not fit in ``cache_limit``.
             OSError: the downloaded data does not match the md5 file.
+            dings.format.IncompleteCommitError: the dataset was replaced on the server since it was opened.
         """
         if self._local:
             self._cache.touch()
@@ -344,25 +394,71 @@ class RemoteSource(ByteSource):
             raise ValueError(
                 f"{self.url}: no md5 file, so a cached copy could not be verified; stage it with dings.tools.stage instead"
             )
-        if not self._fits():
-            raise ValueError(
-                f"{self.url}: the data file ({self._size} bytes) does not fit in cache_limit={self.cache_limit} bytes; "
-                "raise cache_limit or stage the dataset with dings.tools.stage"
-            )
-        tmp = self._cache.temp()
-        try:
-            with open(tmp, "wb") as out:
-                for block in self.remote.iter_blocks(self.url, self._size, self.block_size, self._what("")):  # type: ignore[arg-type]
-                    self.requests += 1
-                    out.write(block)
-            if not self._store(tmp, digest):
-                raise OSError(
-                    f"{self.url}: downloaded data does not match its md5 file; the remote dataset is damaged or changed (verify it)"
+        with self._cache.locked():  # readers of the dataset (DataLoader workers …) download it once
+            if self._cache.generation() == self._generation.tag and self._cache.trusted(digest):
+                self._adopt()  # another process cached it meanwhile
+                return self.index_base
+            if not self._fits():
+                raise ValueError(
+                    f"{self.url}: the data file ({self._size} bytes) does not fit in cache_limit={self.cache_limit} bytes; "
+                    "raise cache_limit or stage the dataset with dings.tools.stage"
                 )
-        finally:
-            tmp.unlink(missing_ok=True)
+            tmp = self._cache.temp()
+            try:
+                self._download(tmp)
+                if self._cache.generation() not in (None, self._generation.tag):
+                    raise replaced_error(self.url)  # a newer generation was opened meanwhile
+                if not self._store(tmp, digest):
+                    raise OSError(
+                        f"{self.url}: downloaded data does not match its md5 file; the remote dataset is damaged or changed (verify it)"
+                    )
+            finally:
+                tmp.unlink(missing_ok=True)
         self._adopt()
         return self.index_base
+
+    def _download(self, tmp: Path) -> None:
+        """Download the data file (the pinned generation) into ``tmp``: by ranges, or in one stream
+        from a server that ignores them."""
+        if not self._no_ranges:
+            try:
+                with open(tmp, "wb") as out:
+                    for block in self.remote.iter_blocks(
+                        self.url,
+                        self._size,  # type: ignore[arg-type]
+                        self.block_size,
+                        self._what(""),
+                        pin=self._generation,
+                    ):
+                        self.requests += 1
+                        out.write(block)
+                return
+            except RangeIgnoredError:
+                self._no_ranges = True
+        with open(tmp, "wb") as out:
+            if not self.remote.download(self.url, out, self._what(""), self._generation):
+                raise RangeIgnoredError(f"{self.url}: the server ignores HTTP Range requests")
+        self.requests += 1
+
+    def _without_ranges(self) -> None:
+        """The server ignores Range: read from one download into the cache, or raise a clear error."""
+        self._no_ranges = True
+        if self.cache_mode == "index":
+            problem = 'cache="index" stores no data (open it with cache="auto")'
+        elif self._digests.get(self._cache.name) is None:
+            problem = "the dataset has no md5 file to verify a downloaded copy"
+        else:
+            try:
+                self.cache_data()
+                return
+            except DamagedDataError:
+                raise
+            except ValueError:  # the one left: too big for the cache
+                problem = f"the data file ({self._size} bytes) does not fit in cache_limit={self.cache_limit} bytes"
+        raise RangeIgnoredError(
+            f"{self.url}: the server ignores HTTP Range requests, so every read would download the whole file, "
+            f"and {problem}; use a server that honours Range, or stage the dataset with dings.tools.stage"
+        )
 
     def _store(self, tmp: Path, digest: str) -> bool:
         """Move the verified data file into the cache, with per-sample checksums beside it."""
@@ -416,7 +512,10 @@ class RemoteSource(ByteSource):
         if complete:
             fill.close(remove=False)
             self._fill = None
-            if self._store(fill.tmp, digest):
+            if self._cache.generation() not in (None, self._generation.tag):
+                fill.tmp.unlink(missing_ok=True)  # a newer generation owns the cache folder now
+                self._fill_failed = True
+            elif self._store(fill.tmp, digest):
                 self._adopt()
             else:
                 self._fill_failed = True
@@ -433,7 +532,13 @@ class RemoteSource(ByteSource):
         last = self._last
         if last is not None and last[0] <= begin and end <= last[0] + len(last[1]):
             return last[1][begin - last[0] : end - last[0]]
-        data = self.remote.cat_range(self.url, begin, end, self._what(""), self._size)
+        try:
+            if self._no_ranges:
+                raise RangeIgnoredError(self.url)
+            data = self.remote.cat_range(self.url, begin, end, self._what(""), self._size, self._generation)
+        except RangeIgnoredError:
+            self._without_ranges()
+            return self._file.view()[begin:end]  # type: ignore[union-attr]
         self.requests += 1
         self._last = (begin, data)
         self._record(begin, data)
@@ -441,9 +546,15 @@ class RemoteSource(ByteSource):
 
     def fetch_many(self, ranges: Sequence[tuple[int, int]]) -> list[bytes | memoryview]:
         """The bytes of every ``(begin, end)``, with up to ``concurrency`` requests in flight."""
-        if self._local or len(ranges) < 2:
+        if self._local or self._no_ranges or len(ranges) < 2:
             return [self.fetch(begin, end) for begin, end in ranges]
-        blocks = self.remote.cat_ranges(self.url, ranges, self._what(""), self._size, self.concurrency)
+        try:
+            blocks = self.remote.cat_ranges(
+                self.url, ranges, self._what(""), self._size, self.concurrency, self._generation
+            )
+        except RangeIgnoredError:
+            self._no_ranges = True
+            return [self.fetch(begin, end) for begin, end in ranges]  # fetch deals with it
         self.requests += len(ranges)
         for (begin, _), block in zip(ranges, blocks):
             if not self._local:
@@ -463,10 +574,26 @@ class RemoteSource(ByteSource):
             return False
         if self._local:
             return super().verify_data(progress)
-        md5 = hashlib.md5()
-        for block in self.remote.iter_blocks(self.url, self._size, self.block_size, self._what("")):  # type: ignore[arg-type]
-            md5.update(block)
-        return md5.hexdigest() == digest
+        if not self._no_ranges:
+            md5 = hashlib.md5()
+            try:
+                for block in self.remote.iter_blocks(
+                    self.url,
+                    self._size,  # type: ignore[arg-type]
+                    self.block_size,
+                    self._what(""),
+                    pin=self._generation,
+                ):
+                    md5.update(block)
+                return md5.hexdigest() == digest
+            except RangeIgnoredError:
+                self._no_ranges = True
+        tmp = self._cache.temp()
+        try:
+            self._download(tmp)
+            return md5_file(tmp) == digest
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def index_problems(self, progress: bool | None = False) -> list[str]:
         """The cached index files checked against the md5 file."""

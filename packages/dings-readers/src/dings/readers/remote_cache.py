@@ -2,7 +2,8 @@
 
 Layout: ``<cache root>/<first 16 hex digits of sha256(url)>/`` holds the dataset's files under their
 own names (``train.msgpack.md5``, ``train.msgpack.offsets``, …, and ``train.msgpack`` once the
-data file is cached), plus ``url`` (the URL, for people looking at the folder), ``verified.json``
+data file is cached), plus ``url`` (the URL, for people looking at the folder), ``generation`` (the
+remote data file's ETag or Last-Modified and size the files belong to), ``verified.json``
 (size, modification time and md5 of each data file when it was last verified) and ``.used``
 (touched whenever the dataset is opened or read; its time orders eviction).
 """
@@ -15,7 +16,8 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from dings.format import md5_file
@@ -26,6 +28,8 @@ __all__ = ["DEFAULT_CACHE_LIMIT", "DatasetCache", "cache_limit", "cache_root", "
 DEFAULT_CACHE_LIMIT = 20 << 30
 _USED = ".used"
 _STAMPS = "verified.json"
+_GENERATION = "generation"
+_LOCK = ".lock"
 _STALE_PART = 24 * 3600  # temporary files older than this (seconds) belong to crashed processes
 
 
@@ -111,8 +115,40 @@ class DatasetCache:
     def clear(self) -> None:
         """Remove the dataset's cached files (the dataset changed remotely)."""
         for path in self.folder.iterdir():
-            if path.name not in ("url", _USED) and not path.name.endswith(".part"):
+            if path.name not in ("url", _USED, _GENERATION, _LOCK) and not path.name.endswith(".part"):
                 path.unlink(missing_ok=True)
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold an exclusive lock on the folder (processes download its data file one at a time)."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - no flock (Windows): downloads may overlap, each verified
+            yield
+            return
+        fd = os.open(self.folder / _LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def generation(self) -> str | None:
+        """The remote generation the cached files belong to (None when unknown)."""
+        try:
+            return (self.folder / _GENERATION).read_text(encoding="utf-8").strip() or None
+        except (OSError, ValueError):
+            return None
+
+    def use_generation(self, tag: str) -> None:
+        """Key the folder by the remote generation ``tag``: files of another generation are removed.
+
+        The new tag is written before anything is removed or fetched, so a reader of the old
+        generation that finds its tag after loading a file knows the file is its own.
+        """
+        if self.generation() != tag:
+            write_atomic(self.folder / _GENERATION, (tag + "\n").encode("utf-8"))
+            self.clear()
 
     # --- data files, trusted only once their md5 matched ---
 

@@ -8,14 +8,28 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
-__all__ = ["RemoteError", "RemoteFiles", "RetryPolicy", "data_url", "is_url", "join_url", "local_path", "url_name"]
+from dings.format import DamagedDataError, IncompleteCommitError
+
+__all__ = [
+    "RangeIgnoredError",
+    "RemoteError",
+    "RemoteFiles",
+    "RemoteGeneration",
+    "RetryPolicy",
+    "data_url",
+    "is_url",
+    "join_url",
+    "local_path",
+    "url_name",
+]
 
 T = TypeVar("T")
 
@@ -96,8 +110,199 @@ class RemoteError(OSError):
     """A remote read that failed for good: a permanent error, or transient errors past the retries."""
 
 
+class RangeIgnoredError(RemoteError):
+    """The server answered a ranged request with the whole file: it ignores HTTP ``Range``."""
+
+
 class ShortReadError(OSError):
     """The server sent fewer bytes than asked for (a dropped connection); retried."""
+
+
+@dataclass(frozen=True)
+class RemoteGeneration:
+    """What identifies one version of a remote file: its ETag, else its Last-Modified, and its size.
+
+    Attributes:
+        size: bytes, or None where an answer did not tell.
+        etag: the ``ETag`` as the server sent it (quotes included), or None.
+        modified: the ``Last-Modified`` as the server sent it, or None.
+    """
+
+    size: int | None
+    etag: str | None = None
+    modified: str | None = None
+
+    @property
+    def tag(self) -> str:
+        """One line naming this generation (the cache keys its files by it)."""
+        if self.etag:
+            return f"etag {self.etag} size {self.size}"
+        return f"modified {self.modified or '?'} size {self.size}"
+
+    def differs(self, answer: RemoteGeneration) -> bool:
+        """Whether ``answer`` (what one response told) belongs to another generation than this pin.
+
+        The ETag is compared where the pin has one, else the Last-Modified; the size always.
+        Parts an answer does not tell are not compared.
+        """
+        if answer.size is not None and self.size is not None and answer.size != self.size:
+            return True
+        if self.etag:  # compared weakly: a server may mark the ETag of one answer weak (W/)
+            return answer.etag is not None and answer.etag.removeprefix("W/") != self.etag.removeprefix("W/")
+        return bool(self.modified) and answer.modified is not None and answer.modified != self.modified
+
+
+class _Replaced(Exception):
+    """An answer belongs to another generation than the pinned one (turned into :func:`replaced_error`)."""
+
+
+class _NoRanges(Exception):
+    """A ranged request was answered with the whole file (turned into :class:`RangeIgnoredError`)."""
+
+
+def replaced_error(url: str) -> IncompleteCommitError:
+    """The error for a remote file that is no longer the generation pinned when it was opened."""
+    return IncompleteCommitError(
+        f"{url}: the dataset was replaced on the server while it was open; open it again", path=url
+    )
+
+
+def _text(value: object) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def _generation_of(info: dict[str, Any]) -> RemoteGeneration:
+    """The generation in an fsspec ``info`` dict (http: ``ETag``/``Last-Modified``; s3: ``ETag``/``LastModified``)."""
+    size = info.get("size")
+    return RemoteGeneration(
+        int(size) if size is not None else None,
+        _text(info.get("ETag") or info.get("etag")),
+        _text(info.get("Last-Modified") or info.get("LastModified") or info.get("mtime")),
+    )
+
+
+def _total(content_range: str | None) -> tuple[int | None, int | None]:
+    """First byte and total size from a ``Content-Range: bytes a-b/total`` header (None where absent)."""
+    match = re.fullmatch(r"\s*bytes\s+(\d+)-\d+/(\d+|\*)\s*", content_range or "")
+    if match is None:
+        return None, None
+    return int(match.group(1)), None if match.group(2) == "*" else int(match.group(2))
+
+
+def _precondition_failed(exc: BaseException | None) -> bool:
+    """Whether ``exc`` (or its cause, as s3fs wraps botocore's errors) is an HTTP 412 answer."""
+    while exc is not None:
+        response = getattr(exc, "response", None)
+        if _status(exc) == 412 or (
+            isinstance(response, dict) and response.get("Error", {}).get("Code") == "PreconditionFailed"
+        ):
+            return True
+        exc = exc.__cause__
+    return False
+
+
+async def _http_get(
+    fs: Any, url: str, start: int | None, end: int | None, pin: RemoteGeneration | None
+) -> tuple[bytes, RemoteGeneration]:
+    """GET ``url`` (bytes ``start`` … ``end - 1``, or all), reading no more than those bytes.
+
+    Sends ``If-Match`` with a pinned strong ETag; returns the body and the generation the answer told.
+    """
+    kwargs = dict(fs.kwargs)
+    headers = dict(kwargs.pop("headers", None) or {})
+    headers.setdefault("Accept-Encoding", "identity")  # byte ranges and ETags of the file itself, not of a gzip
+    ranged = start is not None and end is not None
+    if ranged:
+        headers["Range"] = f"bytes={start}-{end - 1}"  # type: ignore[operator]
+    if pin is not None and pin.etag and not pin.etag.startswith("W/"):  # weak ETags never match If-Match
+        headers["If-Match"] = pin.etag
+    session = await fs.set_session()
+    async with session.get(fs.encode_url(url), headers=headers, **kwargs) as response:
+        if response.status == 412:
+            response.close()
+            raise _Replaced
+        if response.status == 404:
+            response.close()
+            raise FileNotFoundError(url)
+        response.raise_for_status()
+        first, total = _total(response.headers.get("Content-Range"))
+        length = response.headers.get("Content-Length")
+        if response.status != 206 and length is not None and length.isdigit():
+            total = int(length)
+        answer = RemoteGeneration(total, response.headers.get("ETag"), response.headers.get("Last-Modified"))
+        if pin is not None and pin.differs(answer):
+            response.close()
+            raise _Replaced
+        if not ranged:
+            return await response.read(), answer
+        if response.status != 206 and not (start == 0 and total == end):
+            response.close()  # the whole file is on its way: stop it, read nothing of it
+            raise _NoRanges
+        if first is not None and first != start:
+            response.close()
+            raise RemoteError(f"{url}: the server answered bytes {start}-{end - 1} from byte {first}")  # type: ignore[operator]
+        data = await response.content.readexactly(end - start)  # type: ignore[operator]
+        if length is None or length != str(end - start):  # type: ignore[operator]
+            response.close()  # more may follow: drop the connection instead of reading the rest
+        return data, answer
+
+
+async def _http_download(fs: Any, url: str, out: BinaryIO, pin: RemoteGeneration, chunk: int) -> int:
+    """Stream the whole object at ``url`` into the binary file ``out``; return its size."""
+    kwargs = dict(fs.kwargs)
+    headers = dict(kwargs.pop("headers", None) or {})
+    headers.setdefault("Accept-Encoding", "identity")  # byte ranges and ETags of the file itself, not of a gzip
+    session = await fs.set_session()
+    written = 0
+    async with session.get(fs.encode_url(url), headers=headers, **kwargs) as response:
+        if response.status == 404:
+            raise FileNotFoundError(url)
+        response.raise_for_status()
+        answer = RemoteGeneration(None, response.headers.get("ETag"), response.headers.get("Last-Modified"))
+        if pin.differs(answer):
+            response.close()
+            raise _Replaced
+        async for block in response.content.iter_chunked(chunk):
+            written += len(block)
+            if pin.size is not None and written > pin.size:
+                response.close()
+                raise _Replaced
+            out.write(block)
+    if pin.size is not None and written != pin.size:
+        raise ShortReadError(f"got {written} of {pin.size} bytes")
+    return written
+
+
+async def _s3_get(
+    fs: Any, path: str, start: int | None, end: int | None, pin: RemoteGeneration | None
+) -> tuple[bytes, RemoteGeneration]:
+    """``get_object`` of ``path`` (bytes ``start`` … ``end - 1``, or all) with ``IfMatch`` on a pinned ETag."""
+    bucket, key, version = fs.split_path(path)
+    kwargs: dict[str, Any] = {}
+    if start is not None and end is not None:
+        kwargs["Range"] = f"bytes={start}-{end - 1}"
+    if version:
+        kwargs["VersionId"] = version
+    if pin is not None and pin.etag:
+        kwargs["IfMatch"] = pin.etag
+    try:
+        response = await fs._call_s3("get_object", Bucket=bucket, Key=key, **kwargs)
+    except OSError as exc:
+        if _precondition_failed(exc):
+            raise _Replaced from None
+        raise
+    body = response["Body"]
+    try:
+        data = await body.read()
+    finally:
+        body.close()
+    _, total = _total(response.get("ContentRange"))
+    if total is None and "Range" not in kwargs:
+        total = response.get("ContentLength")
+    answer = RemoteGeneration(total, _text(response.get("ETag")), _text(response.get("LastModified")))
+    if pin is not None and pin.differs(answer):
+        raise _Replaced
+    return data, answer
 
 
 @dataclass(frozen=True)
@@ -287,8 +492,8 @@ class RemoteFiles:
                 self.requests += 1
             try:
                 return action()
-            except ImportError:
-                raise
+            except (ImportError, DamagedDataError, RemoteError):
+                raise  # already clear (a replaced dataset, a server that ignores Range, …): never retried
             except Exception as caught:
                 exc = _cause(caught)
                 if isinstance(exc, FileNotFoundError) or _status(exc) in (404, 410):
@@ -335,6 +540,97 @@ class RemoteFiles:
 
         return self.call(url, what, ask)
 
+    def pin(self, url: str, what: str) -> RemoteGeneration:
+        """The generation of the object at ``url`` now (ETag, Last-Modified, size; asked fresh)."""
+        fs = self.fs
+        path = self.path(url)
+
+        def ask() -> RemoteGeneration:
+            fs.invalidate_cache(path)
+            generation = _generation_of(fs.info(path))
+            if generation.size is None:
+                raise RemoteError(f"{url}: the server does not tell the size of {what}; it cannot be read by ranges")
+            return generation
+
+        return self.call(url, what, ask)
+
+    def _protocol(self) -> str | None:
+        """``"http"`` or ``"s3"`` where requests can carry and answer generation headers, else None."""
+        fs = self.fs
+        protocol = getattr(fs, "protocol", None) or ""
+        protocol = protocol if isinstance(protocol, str) else protocol[0]
+        if protocol in ("http", "https") and hasattr(fs, "set_session") and hasattr(fs, "encode_url"):
+            return "http"
+        if protocol in ("s3", "s3a") and hasattr(fs, "_call_s3") and hasattr(fs, "split_path"):
+            return "s3"
+        return None
+
+    def _get(
+        self, url: str, start: int | None, end: int | None, pin: RemoteGeneration | None
+    ) -> tuple[bytes, RemoteGeneration | None]:
+        """One request: the body and the generation the answer told (None where the protocol hides it).
+
+        Raises:
+            IncompleteCommitError: the answer belongs to another generation than ``pin``.
+            RangeIgnoredError: a ranged request was answered with the whole file (http).
+        """
+        fs = self.fs
+        path = self.path(url)
+        protocol = self._protocol()
+        try:
+            if protocol is not None:
+                from fsspec.asyn import sync
+
+                return sync(fs.loop, _http_get if protocol == "http" else _s3_get, fs, path, start, end, pin)
+        except _Replaced:
+            raise replaced_error(url) from None
+        except _NoRanges:
+            raise RangeIgnoredError(f"{url}: the server ignores HTTP Range requests") from None
+        return fs.cat_file(path, start=start, end=end), None
+
+    def get(self, url: str, what: str, pin: RemoteGeneration | None = None) -> tuple[bytes, RemoteGeneration | None]:
+        """The whole object at ``url`` and its generation (None where the protocol does not tell).
+
+        Args:
+            url: the object.
+            what: what is being fetched, for errors.
+            pin: the generation it must still be (a different one raises ``IncompleteCommitError``).
+        """
+        data, answer = self.call(url, what, lambda: self._get(url, None, None, pin))
+        with self._lock:
+            self.bytes_fetched += len(data)
+        return data, answer
+
+    def download(self, url: str, out: BinaryIO, what: str, pin: RemoteGeneration, chunk: int = 1 << 20) -> bool:
+        """Stream the whole object at ``url`` into the binary file ``out`` in one request (http only),
+        for a server that ignores ``Range``; a retry starts the file again.
+
+        Returns:
+            False where the protocol has no streamed download here (read it with :meth:`iter_blocks`).
+
+        Raises:
+            IncompleteCommitError: the object is no longer the generation ``pin``.
+        """
+        if self._protocol() != "http":
+            return False
+        fs = self.fs
+        path = self.path(url)
+
+        def fetch() -> int:
+            from fsspec.asyn import sync
+
+            out.seek(0)
+            out.truncate()
+            try:
+                return sync(fs.loop, _http_download, fs, path, out, pin, chunk)
+            except _Replaced:
+                raise replaced_error(url) from None
+
+        size = self.call(url, what, fetch)
+        with self._lock:
+            self.bytes_fetched += size
+        return True
+
     def exists(self, url: str, what: str) -> bool:
         """Whether the object at ``url`` exists."""
         fs = self.fs
@@ -343,15 +639,15 @@ class RemoteFiles:
 
     def cat(self, url: str, what: str) -> bytes:
         """The whole object at ``url``."""
-        fs = self.fs
-        path = self.path(url)
-        data = self.call(url, what, lambda: fs.cat_file(path))
-        with self._lock:
-            self.bytes_fetched += len(data)
-        return data
+        return self.get(url, what)[0]
 
-    def cat_range(self, url: str, start: int, end: int, what: str, size: int | None = None) -> bytes:
+    def cat_range(
+        self, url: str, start: int, end: int, what: str, size: int | None = None, pin: RemoteGeneration | None = None
+    ) -> bytes:
         """Bytes ``start`` … ``end - 1`` of the object at ``url`` in one ranged request (retried).
+
+        Over http(s) and s3 no more than those bytes are read, and the answer is checked against
+        ``pin`` (``If-Match`` on its ETag, and the ETag or Last-Modified and size of the answer).
 
         Args:
             url: the object.
@@ -359,15 +655,20 @@ class RemoteFiles:
             end: end byte, exclusive.
             what: what is being fetched, for errors.
             size: the object's size, to recognise a server that ignores ``Range``.
+            pin: the generation the object must still be.
+
+        Raises:
+            IncompleteCommitError: the object was replaced (it is no longer the generation ``pin``).
+            RangeIgnoredError: the server answered with the whole file (it ignores ``Range``).
         """
         if end <= start:
             return b""
-        fs = self.fs
-        path = self.path(url)
         wanted = end - start
+        if pin is not None and size is None:
+            size = pin.size
 
         def fetch() -> bytes:
-            data = fs.cat_file(path, start=start, end=end)
+            data = self._get(url, start, end, pin)[0]
             if len(data) == wanted:
                 return data
             if size is not None and len(data) == size and size > wanted:  # Range ignored: the whole object came
@@ -382,7 +683,13 @@ class RemoteFiles:
         return data
 
     def cat_ranges(
-        self, url: str, ranges: Sequence[tuple[int, int]], what: str, size: int | None = None, concurrency: int = 16
+        self,
+        url: str,
+        ranges: Sequence[tuple[int, int]],
+        what: str,
+        size: int | None = None,
+        concurrency: int = 16,
+        pin: RemoteGeneration | None = None,
     ) -> list[bytes]:
         """The bytes of every ``(start, end)`` in ``ranges``, in that order, with up to ``concurrency``
         requests in flight at once; each is one :meth:`cat_range` (retried on its own).
@@ -391,19 +698,40 @@ class RemoteFiles:
             as :meth:`cat_range`, for the first range that failed.
         """
         if len(ranges) <= 1 or concurrency <= 1:
-            return [self.cat_range(url, start, end, what, size) for start, end in ranges]
+            return [self.cat_range(url, start, end, what, size, pin) for start, end in ranges]
         self.fs  # noqa: B018 - create this process's filesystem before the threads share it
         with ThreadPoolExecutor(min(concurrency, len(ranges)), thread_name_prefix="dings-fetch") as pool:
-            return list(pool.map(lambda bounds: self.cat_range(url, bounds[0], bounds[1], what, size), ranges))
+            return list(pool.map(lambda bounds: self.cat_range(url, bounds[0], bounds[1], what, size, pin), ranges))
 
-    def iter_blocks(self, url: str, size: int, block_size: int, what: str, ahead: int = 4) -> Iterator[bytes]:
+    def iter_blocks(
+        self, url: str, size: int, block_size: int, what: str, ahead: int = 4, pin: RemoteGeneration | None = None
+    ) -> Iterator[bytes]:
         """The object at ``url`` as consecutive blocks of at most ``block_size`` bytes (one request
         each), in order; ``ahead`` blocks are fetched at once (at most ``ahead × block_size`` bytes in
-        memory), which multiplies the throughput of a single stream from an object store."""
+        memory), which multiplies the throughput of a single stream from an object store.
+
+        From a server that ignores ``Range`` (found out by the first requests, which stop at once)
+        the object is downloaded in one stream into a temporary file, and the blocks read from it.
+        """
         starts = range(0, size, block_size)
         for first in range(0, len(starts), max(1, ahead)):
             ranges = [(start, min(size, start + block_size)) for start in starts[first : first + max(1, ahead)]]
-            yield from self.cat_ranges(url, ranges, what, size, concurrency=ahead)
+            try:
+                blocks = self.cat_ranges(url, ranges, what, size, concurrency=ahead, pin=pin)
+            except RangeIgnoredError:
+                if first or self._protocol() != "http":
+                    raise
+                yield from self._downloaded_blocks(url, block_size, what, pin or RemoteGeneration(size))
+                return
+            yield from blocks
+
+    def _downloaded_blocks(self, url: str, block_size: int, what: str, pin: RemoteGeneration) -> Iterator[bytes]:
+        """The object at ``url`` downloaded in one stream into a temporary file, read back in blocks."""
+        with tempfile.TemporaryFile() as tmp:
+            self.download(url, tmp, what, pin)
+            tmp.seek(0)
+            while block := tmp.read(block_size):
+                yield block
 
     def glob(self, pattern: str) -> list[str]:
         """URLs matching a glob ``pattern`` (same protocol and options)."""

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from dings.format import RawWriter, data_path, progress_bar
+from dings.format import RawWriter, check_output_not_input, data_path, dataset_paths, progress_bar
 from dings.readers import MsgpackReader, Reader
 
 __all__ = [
@@ -48,21 +48,17 @@ def open_reader(path: str | os.PathLike | Reader) -> tuple[Reader, bool]:
     return MsgpackReader(path), True
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.exists() and b.exists() and os.path.samefile(a, b)
-    except OSError:
-        return False
-
-
 def check_outputs(outfiles: Sequence[Path], inputs: Sequence[Path], overwrite: bool) -> None:
-    """Refuse outputs that exist (unless ``overwrite``), repeat, or are one of the inputs.
+    """Refuse outputs that exist (unless ``overwrite``), repeat, or overlap an input dataset.
 
-    Never asks: a library function must not wait for an answer; the CLI asks and passes
-    ``overwrite=True``.
+    An output overlaps an input when any file of the output dataset is, contains or is inside a
+    file of an input dataset (``NAME.msgpack`` and its index files; symlinks resolved), also with
+    ``overwrite``. Never asks: a library function must not wait for an answer; the CLI asks and
+    passes ``overwrite=True``.
 
     Raises:
-        ValueError: an output is given twice or is an input file.
+        ValueError: an output is given twice.
+        dings.format.OutputIsInputError: an output overlaps an input (a ``ValueError``).
         IsADirectoryError: an output is a directory.
         FileExistsError: an output exists and ``overwrite`` is false.
     """
@@ -72,9 +68,7 @@ def check_outputs(outfiles: Sequence[Path], inputs: Sequence[Path], overwrite: b
         if absolute in seen:
             raise ValueError(f"{out}: given twice as an output file; give every output its own name")
         seen.add(absolute)
-        for source in inputs:
-            if absolute == Path(os.path.abspath(source)) or _same_file(out, source):
-                raise ValueError(f"{out}: is also an input; write to a new file (and rename it afterwards if you must)")
+        check_output_not_input([out, *dataset_paths(out)], [p for source in inputs for p in dataset_paths(source)])
         if out.is_dir():
             raise IsADirectoryError(f"{out}: is a directory; give the path of a .msgpack file to write")
         if out.exists() and not overwrite:

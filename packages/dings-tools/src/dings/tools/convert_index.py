@@ -15,9 +15,11 @@ from dings.format import (
     DamagedDataError,
     DatasetFiles,
     check_committed,
+    check_output_not_input,
     commit_datasets,
     compute_checksums,
     data_path,
+    dataset_paths,
     index_path,
     legacy_index_len,
     legacy_load_index,
@@ -99,6 +101,8 @@ def convert_index(
     folder = source.parent if outdir is None else Path(outdir)
     target = folder / source.name
     in_place = _same_file(source, target)
+    if not in_place:  # in place only adds files; elsewhere nothing may replace an input
+        check_output_not_input([target, *dataset_paths(target)], [source, legacy])
     outputs = [index_path(target, s) for s in _NEW_INDEX + (CHECKSUMS_SUFFIX, MD5_SUFFIX)] + (
         [] if in_place else [target]
     )

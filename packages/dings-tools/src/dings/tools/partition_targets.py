@@ -6,6 +6,7 @@ partition through :func:`write_one_partition`; the commit then makes the set app
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -18,6 +19,7 @@ import numpy as np
 
 from dings.format import (
     MANIFEST_SUFFIX,
+    DamagedDataError,
     PartitionedOutput,
     PartitionRecord,
     check_unique_keys,
@@ -65,6 +67,10 @@ class RemotePartitionedOutput:
     set and writes the manifest last: on object stores, where nothing renames several objects at
     once, **the manifest is what marks the set complete**. Resuming checks the record, the sizes and
     the md5 files of a partition (not the data's md5: object writes are whole-object atomic).
+
+    Records are untrusted and checked as locally (:meth:`PartitionRecord.from_json`). There is no
+    lock on an object store: two jobs writing the same URL at once are **not** excluded (give each
+    job its own output).
 
     Args:
         url: the output folder (``s3://bucket/train``) or data file URL (``…/train.msgpack``).
@@ -145,6 +151,10 @@ class RemotePartitionedOutput:
                 f"{existing[0]}: sharded dataset exists ({len(existing)} shard(s)); pass overwrite=True (-y/--no-confirm on the command line) to replace it"
             )
 
+    def lock(self, job: str | None = None) -> contextlib.AbstractContextManager[Any]:
+        """Nothing: an object store has no file lock; concurrent jobs on one URL are not excluded."""
+        return contextlib.nullcontext()
+
     def _cat(self, url: str) -> bytes | None:
         try:
             return self.fs.cat_file(self._path(url))
@@ -152,22 +162,26 @@ class RemotePartitionedOutput:
             return None
 
     def load_record(self, partition: int) -> PartitionRecord | None:
-        """The partition's record, or ``None``."""
+        """The partition's record, or ``None``.
+
+        Raises:
+            DamagedDataError: the record is not a valid record of this partition (names the field).
+        """
         self.fs.invalidate_cache()
         url = self._url(self._partition_name(partition) + ".partition.json", staged=True)
         content = self._cat(url)
         if content is None:
             return None
-        try:
-            return PartitionRecord.from_json(content, url)
-        except ValueError:
-            return None
+        return PartitionRecord.from_json(content, url, name=self.name, partition=partition)
 
     def verified(self, partition: int, fingerprint: str, *, check_data: bool = True) -> PartitionRecord | None:
         """The partition's record if made from ``fingerprint`` with every file present at its size
         and its md5 file unchanged (``check_data`` is accepted for symmetry; data is not re-read)."""
         self.fs.invalidate_cache()
-        record = self.load_record(partition)
+        try:
+            record = self.load_record(partition)
+        except DamagedDataError:
+            return None  # rewritten
         if record is None or record.fingerprint != fingerprint:
             return None
         try:
@@ -223,7 +237,14 @@ class RemotePartitionedOutput:
 
     def commit(self, records: Sequence[PartitionRecord], *, overwrite: bool = False) -> dict[str, Any]:
         """Check keys, copy every shard into place, remove stale shards, write the manifest last."""
-        ordered = sorted(records, key=lambda r: r.partition)
+        # checked as if read from their files (they come from other processes); nothing moves before
+        ordered = [
+            PartitionRecord.from_json(
+                r.to_json(), f"{self.staging} (record of partition {r.partition})", name=self.name
+            )
+            for r in records
+        ]
+        ordered.sort(key=lambda r: r.partition)
         self.check_overwrite(overwrite)
         urls = [self._url(self._partition_name(r.partition) + ".keyhashes", staged=True) for r in ordered]
         fetched = self.fs.cat([self._path(u) for u in urls], on_error="return")  # concurrent on async filesystems
@@ -233,6 +254,12 @@ class RemotePartitionedOutput:
             if not isinstance(content, bytes):
                 raise FileNotFoundError(
                     f"{url}: key hashes of partition {record.partition} are missing; run the job again to rewrite it"
+                )
+            if len(content) != 8 * record.samples:
+                raise DamagedDataError(
+                    f"{url}: key hashes of partition {record.partition} are not {8 * record.samples} bytes; "
+                    "run the job again to rewrite it",
+                    path=url,
                 )
             hashes.append(np.frombuffer(content, dtype=">u8").astype(np.uint64))
 

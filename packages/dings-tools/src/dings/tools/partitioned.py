@@ -16,6 +16,14 @@ Engines:
   resuming) without re-hashing its data; the rank that owns it re-verifies it, and rewrites it if
   damaged, so start every rank of a rerun together.
 - ``"ray"``: one Ray Data task per partition (see :mod:`dings.tools.ray`).
+
+Two jobs never write the same local output at once: every process of a job holds the output's
+:class:`~dings.format.OutputLock` (``NAME.lock``) while it writes, and the process that commits
+holds it until the set is in place; a process of another job fails at once with
+:class:`~dings.format.OutputLockedError`. The ranks of one job share the lock: they recognise each
+other by a digest of the job's arguments (fingerprints, world size, shard options) and of
+the launcher's job identity where set (``SLURM_JOB_ID``, ``TORCHELASTIC_RUN_ID``, ``MASTER_ADDR``,
+``MASTER_PORT``). An fsspec URL output has no lock: there concurrent jobs are not excluded.
 """
 
 from __future__ import annotations
@@ -40,6 +48,8 @@ __all__ = ["ENGINES", "Engine", "write_partitioned"]
 Engine = Literal["local", "ranks", "ray"]
 #: the engines of :func:`write_partitioned`
 ENGINES: tuple[str, ...] = ("local", "ranks", "ray")
+#: variables a launcher sets to the same value in every process of one job
+_JOB_VARIABLES = ("SLURM_JOB_ID", "TORCHELASTIC_RUN_ID", "MASTER_ADDR", "MASTER_PORT")
 
 
 def write_partitioned(
@@ -91,6 +101,8 @@ def write_partitioned(
         DuplicateKeyError: a key is in two partitions (the commit fails; nothing appears).
         TimeoutError: rank 0 waited ``timeout`` seconds for other ranks.
         FileExistsError: the output exists and ``overwrite`` is false.
+        OutputLockedError: another job is writing the same (local) output; nothing was written.
+        DamagedDataError: a partition record names files outside its partition; nothing is moved.
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
@@ -103,35 +115,48 @@ def write_partitioned(
     if engine == "ray":
         from .ray import run_partitions
 
-        target.check_overwrite(overwrite)
-        outcomes = run_partitions(target, partitions, load, prints, resume=resume, address=address, progress=progress)
-        result = _commit(target, [r for _, r, _ in sorted(outcomes, key=lambda o: o[0])], overwrite)
+        with target.lock():  # the driver holds it
+            target.check_overwrite(overwrite)
+            outcomes = run_partitions(
+                target, partitions, load, prints, resume=resume, address=address, progress=progress
+            )
+            result = _commit(target, [r for _, r, _ in sorted(outcomes, key=lambda o: o[0])], overwrite)
         result.skipped = [i for i, _, fresh in outcomes if not fresh]
         result.written = [i for i, _, fresh in outcomes if fresh]
         return result
+    job = None
     if engine == "ranks":
         if rank is None or world_size is None:
             rank, world_size = rank_from_env()
         mine = [i for i in range(len(partitions)) if i % world_size == rank]
+        job = _job(prints, world_size, (shard_size, max_bytes, allow_unsafe))
     else:
         rank, world_size, mine = 0, 1, list(range(len(partitions)))
-    if rank == 0:
-        target.check_overwrite(overwrite)
-    outcomes = [(i, *write_one_partition(target, i, partitions[i], load, prints[i], resume=resume)) for i in mine]
-    if rank != 0:
-        written = [i for i, _, fresh in outcomes if fresh]
-        return PartitionedResult(
-            [], sum(r.samples for _, r, _ in outcomes), None, [i for i, _, fresh in outcomes if not fresh], written
-        )
-    mine_set = set(mine)
-    others = [i for i in range(len(partitions)) if i not in mine_set]
-    records = {i: r for i, r, _ in outcomes}
-    if others:
-        records.update(zip(others, target.wait_for(others, [prints[i] for i in others], timeout=timeout)))
-    result = _commit(target, [records[i] for i in range(len(partitions))], overwrite)
+    with target.lock(job):
+        if rank == 0:
+            target.check_overwrite(overwrite)
+        outcomes = [(i, *write_one_partition(target, i, partitions[i], load, prints[i], resume=resume)) for i in mine]
+        if rank != 0:
+            written = [i for i, _, fresh in outcomes if fresh]
+            return PartitionedResult(
+                [], sum(r.samples for _, r, _ in outcomes), None, [i for i, _, fresh in outcomes if not fresh], written
+            )
+        mine_set = set(mine)
+        others = [i for i in range(len(partitions)) if i not in mine_set]
+        records = {i: r for i, r, _ in outcomes}
+        if others:
+            records.update(zip(others, target.wait_for(others, [prints[i] for i in others], timeout=timeout)))
+        result = _commit(target, [records[i] for i in range(len(partitions))], overwrite)
     result.skipped = [i for i, _, fresh in outcomes if not fresh]
     result.written = [i for i, _, fresh in outcomes if fresh]
     return result
+
+
+def _job(prints: Sequence[str], world_size: int, options: Any) -> str:
+    """What the ranks of one job share: a digest of its arguments and of the launcher's job identity
+    (not of the output's path, which may be mounted elsewhere on other machines)."""
+    launcher = [os.environ.get(name) for name in _JOB_VARIABLES]
+    return "ranks-" + fingerprint((list(prints), world_size, options, launcher))
 
 
 def _commit(

@@ -33,7 +33,15 @@ from typing import Any
 
 import numpy as np
 
-from dings.format import PartitionRecord, fingerprint, keys_len, load_manifest, output_prefix
+from dings.format import (
+    MANIFEST_SUFFIX,
+    PartitionRecord,
+    fingerprint,
+    keys_len,
+    load_manifest,
+    output_prefix,
+    parse_manifest,
+)
 from dings.readers import MsgpackReader, is_url, natural_sort_key
 
 from .extras import require
@@ -125,7 +133,19 @@ def run_partitions(
         for result in results:
             if result["error"]:
                 raise pickle.loads(result["error"])
-        return [(int(r["partition"]), PartitionRecord.from_json(r["record"]), bool(r["fresh"])) for r in results]
+        return [
+            (
+                int(r["partition"]),
+                PartitionRecord.from_json(
+                    r["record"],
+                    f"{target.staging} (partition {r['partition']})",
+                    name=target.name,
+                    partition=int(r["partition"]),
+                ),
+                bool(r["fresh"]),
+            )
+            for r in results
+        ]
     finally:
         if started:
             ray.shutdown()
@@ -250,12 +270,31 @@ def _datasink_class() -> type:
             self.overwrite = overwrite
             self.resume = resume
             self.result: PartitionedResult | None = None
+            self._lock: Any = None
+
+        def __getstate__(self) -> dict[str, Any]:
+            state = dict(self.__dict__)
+            state["_lock"] = None  # the driver's; write tasks run elsewhere
+            return state
+
+        def _release(self) -> None:
+            if self._lock is not None:
+                lock, self._lock = self._lock, None
+                lock.__exit__(None, None, None)
 
         def get_name(self) -> str:
             return "Dings"
 
         def on_write_start(self, *args: Any, **kwargs: Any) -> None:
-            self.target.check_overwrite(self.overwrite)
+            # the driver keeps other jobs out of the output until the commit (local outputs only)
+            lock = self.target.lock()
+            lock.__enter__()
+            self._lock = lock
+            try:
+                self.target.check_overwrite(self.overwrite)
+            except BaseException:
+                self._release()
+                raise
 
         def write(self, blocks: Iterable[Any], ctx: Any) -> str:
             samples = list(_rows(blocks))
@@ -264,9 +303,13 @@ def _datasink_class() -> type:
             return record.to_json()
 
         def on_write_complete(self, write_result: Any) -> None:
-            returns = getattr(write_result, "write_returns", write_result)
-            records = [PartitionRecord.from_json(text) for text in returns if text is not None]
-            manifest = self.target.commit(records, overwrite=self.overwrite)
+            try:
+                returns = getattr(write_result, "write_returns", write_result)
+                where = f"{self.target.staging} (a write task's record)"
+                records = [PartitionRecord.from_json(t, where, name=self.target.name) for t in returns if t is not None]
+                manifest = self.target.commit(records, overwrite=self.overwrite)
+            finally:
+                self._release()
             folder = os.fspath(self.target.folder)
             self.result = PartitionedResult(
                 [f"{folder}/{s['name']}" for s in manifest["shards"]],
@@ -275,6 +318,9 @@ def _datasink_class() -> type:
                 [],
                 [r.partition for r in records],
             )
+
+        def on_write_failed(self, error: Exception) -> None:
+            self._release()
 
     _DingsDatasink.__name__ = _DingsDatasink.__qualname__ = "DingsDatasink"
     return _DingsDatasink
@@ -297,7 +343,9 @@ def DingsDatasink(
     partition ``i`` (shards ``NAME-<i>-<shard>.msgpack``); when all tasks are done the driver checks
     that keys are unique, writes the manifest and makes the set appear at once. A write task that
     finds its partition written and verified by an earlier run with the same keys skips it
-    (resuming needs the same blocks per task, as from the same input and parallelism).
+    (resuming needs the same blocks per task, as from the same input and parallelism). The driver
+    holds the output's lock (``NAME.lock``, local outputs) from ``on_write_start`` until the commit:
+    another job writing the same output fails with ``OutputLockedError``.
 
     Args:
         path: output folder or data file path, local or an fsspec URL (``s3://bucket/train``).
@@ -343,10 +391,9 @@ def _find_shards(
             return urls
         if text.endswith(".msgpack"):
             return [text]
-        folder = output_prefix(text).rsplit("/", 1)[0]
-        import json
-
-        manifest = json.loads(files.cat(output_prefix(text) + ".manifest.json", "the manifest"))
+        folder, name = output_prefix(text).rsplit("/", 1)
+        url = output_prefix(text) + MANIFEST_SUFFIX
+        manifest = parse_manifest(files.cat(url, "the manifest"), url, name=name)  # names stay inside folder
         return [f"{folder}/{s['name']}" for s in manifest["shards"]]
     if glob.has_magic(text):
         from dings.format import check_committed_pattern

@@ -9,7 +9,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dings.format import CorruptIndexError, data_path, index_path, load_md5, progress_bar
+from dings.format import (
+    CorruptIndexError,
+    check_output_not_input,
+    data_path,
+    dataset_paths,
+    index_path,
+    load_md5,
+    progress_bar,
+)
 from dings.readers import is_url, natural_sort_key
 
 from ._dataset import copy_file, human_size, temp_name
@@ -182,8 +190,8 @@ def stage(
         FileNotFoundError: nothing matches ``source``, or a dataset has no md5 file or misses a
             file its md5 file lists.
         PermissionError: a URL source denies access.
-        ValueError: two datasets would get the same name in ``local_dir``, or a source is in
-            ``local_dir`` itself.
+        ValueError: two datasets would get the same name in ``local_dir``.
+        dings.format.OutputIsInputError: a source is in ``local_dir`` itself (a ``ValueError``).
         dings.format.CorruptIndexError: an md5 file is malformed.
         OSError: a source file does not match its md5 (the source is damaged; nothing is renamed
             into place for it), ``local_dir`` lacks the space, or a URL source kept failing
@@ -197,8 +205,8 @@ def stage(
     else:
         plans = []
         for data in find_datasets(source):
-            if folder.exists() and os.path.samefile(data.parent, folder):
-                raise ValueError(f"{data}: is already in {folder}; stage to another folder")
+            sources = dataset_paths(data)
+            check_output_not_input([folder / p.name for p in sources], sources)
             plans.append(_local_plan(data))
     names: dict[str, str] = {}
     for plan in plans:

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from dings.format import load_label_names, progress_bar
+from dings.format import check_output_not_input, dataset_paths, load_label_names, progress_bar
 
 from .._dataset import open_reader, temp_name
 from ..render import sniff_image
@@ -46,8 +46,23 @@ def read_dataset(
             reader.close()
 
 
-def check_output(target: Path, overwrite: bool) -> None:
-    """Refuse an existing output unless ``overwrite`` (never asks)."""
+def check_output(target: Path, overwrite: bool, dataset: Any, written: str | Path | None = None) -> None:
+    """Refuse an output that overlaps the dataset's files (always) or exists (unless ``overwrite``).
+
+    Never asks.
+
+    Args:
+        target: the output path (file or folder) that must not exist unless ``overwrite``.
+        overwrite: replace an existing output.
+        dataset: the dataset exported (a path; an open reader is not checked).
+        written: what is written, when not ``target`` (a shard pattern).
+
+    Raises:
+        dings.format.OutputIsInputError: the output is, contains or is inside a file of ``dataset``.
+        FileExistsError: ``target`` exists and ``overwrite`` is false.
+    """
+    if isinstance(dataset, (str, os.PathLike)):
+        check_output_not_input([target if written is None else written], dataset_paths(dataset))
     if target.exists() and not overwrite:
         raise FileExistsError(
             f"{target}: exists; pass overwrite=True (-y/--no-confirm on the command line) to replace it"

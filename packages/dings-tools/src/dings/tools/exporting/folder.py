@@ -20,6 +20,18 @@ def _parts(text: str, where: str) -> list[str]:
     return parts
 
 
+def _check_key(key: str, where: str) -> None:
+    """Refuse a key that folder import would not read back: empty, hidden (``.…``), ``..``,
+    backslash or NUL parts (``"."`` would become the hidden file ``..png``)."""
+    for part in key.split("/"):
+        if not part or part.startswith(".") or "\\" in part or "\0" in part:
+            raise ExportError(
+                f"{where}: the key {key!r} is not a safe relative path that folder import reads back "
+                "(it has an empty or hidden '.' part, a backslash or a NUL); rename the key, or "
+                "export --to webdataset, which keeps any key"
+            )
+
+
 def _class_folder(name: str) -> str:
     parts = _parts(name, f"label name {name!r}")
     if len(parts) != 1:
@@ -50,12 +62,13 @@ def export_folder(
         progress: show a progress bar.
 
     Raises:
-        ExportError: a sample without image bytes, a key or label name that is not a safe path,
-            or two samples that map to the same file; the message names the sample.
+        ExportError: a sample without image bytes, a key or label name that is not a safe path
+            or that folder import would skip (hidden ``.`` names), or two samples that map to
+            the same file; the message names the sample.
         FileExistsError: the output exists and ``overwrite`` is false.
     """
     target = Path(output)
-    check_output(target, overwrite)
+    check_output(target, overwrite, dataset)
     target.parent.mkdir(parents=True, exist_ok=True)
     work = temp_name(target)
     work.mkdir()
@@ -69,6 +82,7 @@ def export_folder(
                 suffix = image_suffix(sample.get("image"))
                 if suffix is None:
                     raise ExportError(f"{where}: has no encoded image (bytes of a JPEG, PNG …) to write as a file")
+                _check_key(key, where)
                 relative = key if key.lower().endswith(IMAGE_SUFFIXES) else f"{key}.{suffix}"
                 label = sample.get("label")
                 if label is not None:

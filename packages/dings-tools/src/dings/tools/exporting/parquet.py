@@ -82,7 +82,7 @@ def export_parquet(
     pa = require("pyarrow", "table", "exporting Parquet")
     pq = require("pyarrow.parquet", "table", "exporting Parquet")
     target = Path(output)
-    check_output(target, overwrite)
+    check_output(target, overwrite, dataset)
     target.parent.mkdir(parents=True, exist_ok=True)
     part = temp_name(target)
     writer = None

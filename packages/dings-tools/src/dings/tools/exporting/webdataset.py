@@ -42,8 +42,8 @@ def _tar_key(key: str, previous: str | None, index: int) -> str:
 
 
 def _member(name: str, value: Any, where: str) -> tuple[str, bytes]:
-    if "." in name or "/" in name:
-        raise ExportError(f"{where}: field {name!r} has a '.' or '/', which a WebDataset member name cannot hold")
+    if "." in name or "/" in name or "\0" in name:
+        raise ExportError(f"{where}: field {name!r} has a '.', '/' or NUL, which a WebDataset member name cannot hold")
     if isinstance(value, str):
         return f"{name}.txt", value.encode("utf-8")
     if isinstance(value, (bytes, bytearray, memoryview)):
@@ -62,9 +62,19 @@ def sample_members(sample: dict[str, Any], index: int, previous: str | None) -> 
 
     ``image`` (encoded bytes) → ``jpg``/``png``/…, an int ``label`` → ``cls``, str → ``NAME.txt``,
     bytes → ``NAME.bin``, arrays → ``NAME.npy``, anything else → ``NAME.msgpack``. A key that
-    webdataset would split differently is kept in a ``key`` member.
+    webdataset would split differently (dots, a leading ``.`` or ``_``, empty or ``..`` parts) is
+    kept in a ``key`` member under a numbered tar key.
+
+    Raises:
+        ExportError: a key or field name with a NUL (a tar name ends there), a field that no
+            member can name or hold; the message names the sample.
     """
     key = sample["key"]
+    if "\0" in key:  # a tar name ends at a NUL: the member would lose its extension, and importers skip it
+        raise ExportError(
+            f"sample {key!r}: the key has a NUL character, which a tar member name cannot hold; "
+            "rename the key before exporting"
+        )
     tar_key = _tar_key(key, previous, index)
     members: list[tuple[str, bytes]] = [] if tar_key == key else [("key", key.encode("utf-8"))]
     where = f"sample {key!r}"
@@ -88,6 +98,12 @@ def _shard_path(output: Path, number: int | None) -> Path:
         return output
     stem = output.name[: -len(".tar")] if output.name.endswith(".tar") else output.name
     return output.with_name(f"{stem}-{number:06d}.tar")
+
+
+def _shard_pattern(output: Path) -> str:
+    """The ``str.format`` pattern of the shards' paths (see :func:`dings.format.check_output_not_input`)."""
+    stem = output.name[: -len(".tar")] if output.name.endswith(".tar") else output.name
+    return str(output.with_name(stem.replace("{", "{{").replace("}", "}}") + "-{:06d}.tar"))
 
 
 def _add(archive: tarfile.TarFile, name: str, data: bytes) -> None:
@@ -129,7 +145,8 @@ def export_webdataset(
     if shard_size is not None and shard_size < 1:
         raise ValueError(f"shard_size must be at least 1, got {shard_size}")
     stale = _old_shards(target) if shard_size else []
-    check_output(_shard_path(target, 0 if shard_size else None), overwrite)
+    pattern = _shard_pattern(target) if shard_size else None
+    check_output(_shard_path(target, 0 if shard_size else None), overwrite, dataset, pattern)
     target.parent.mkdir(parents=True, exist_ok=True)
     pairs: list[tuple[Path, Path]] = []
     archive: tarfile.TarFile | None = None

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .classes import read_class_list
-from .core import ImportDataError, ImportResult, Source, run_import
+from .core import ImportDataError, ImportResult, Source, check_source_output, run_import
 from .folder import import_folder
 from .huggingface import import_huggingface, is_saved_dataset
 from .listfile import LIST_SUFFIXES, import_list
@@ -141,6 +141,7 @@ def import_samples(
             a value the format cannot hold; the message names the sample.
         FileExistsError: the output exists and ``overwrite`` is false.
     """
+    check_source_output(output, shard_size, [], labels=label_names)
     names = read_class_list(label_names)
     items: Iterable[Any] = samples if isinstance(samples, Sequence) else iter(samples)
 

@@ -28,18 +28,20 @@ from dings.format import (
     InvalidSampleError,
     RawWriter,
     ShardedWriter,
+    check_output_not_input,
+    dataset_paths,
     index_path,
     progress_bar,
     shard_pattern,
     write_label_names,
 )
-from dings.readers import MsgpackReader
+from dings.readers import MsgpackReader, is_url
 
 from .._dataset import as_count, as_seed, temp_name
 from ..parallel import resolve_workers
 from ..render import sniff_image
 
-__all__ = ["ImportDataError", "ImportResult", "PackedRows", "Source", "run_import"]
+__all__ = ["ImportDataError", "ImportResult", "PackedRows", "Source", "check_source_output", "run_import"]
 
 #: items handed to a worker thread at once (cuts the per-task overhead of small files)
 CHUNK = 32
@@ -200,6 +202,32 @@ def _check_label(origin: str, sample: dict, label_names: list[str] | None) -> No
         raise ImportDataError(
             f"{origin}: label {int(label)} is outside the class list (0 … {len(label_names) - 1}, {len(label_names)} classes)"
         )
+
+
+def check_source_output(
+    output: str | os.PathLike,
+    shard_size: int | None,
+    inputs: Iterable[str | os.PathLike],
+    roots: Iterable[str | os.PathLike | None] = (),
+    labels: Any = None,
+) -> None:
+    """Refuse, also with ``overwrite``, an output whose files are, contain or are inside an input.
+
+    Args:
+        output: the dataset to write (``NAME.msgpack``; with ``shard_size`` its shards).
+        shard_size: whether (and how) the output is sharded.
+        inputs: the files and folders the source reads (URLs are skipped).
+        roots: folders relative paths start from; the output may be inside one (``None`` skipped).
+        labels: the ``labels`` argument of the import; a path is an input as well.
+
+    Raises:
+        dings.format.OutputIsInputError: naming the output and the input.
+    """
+    written = [shard_pattern(output)] if shard_size is not None else [output, *dataset_paths(output)]
+    local = [p for p in inputs if not is_url(os.fspath(p))]
+    if isinstance(labels, (str, os.PathLike)):
+        local.append(labels)
+    check_output_not_input(written, local, roots=[r for r in roots if r is not None and not is_url(os.fspath(r))])
 
 
 def _check_target(output: Path, shard_size: int | None, overwrite: bool) -> None:

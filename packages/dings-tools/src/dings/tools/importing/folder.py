@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .classes import ClassList, Labels, read_class_list
-from .core import ImportDataError, ImportResult, Loaded, Source, run_import
+from .core import ImportDataError, ImportResult, Loaded, Source, check_source_output, run_import
 from .files import is_selected, read_file, walk_files
 
 __all__ = ["folder_source", "import_folder"]
@@ -102,6 +102,7 @@ def import_folder(
             the message names the file.
         FileExistsError: the output exists and ``overwrite`` is false.
     """
+    check_source_output(output, options.get("shard_size"), [root], labels=labels)
     return run_import(
         folder_source(root, layout=layout, labels=labels, include=include, exclude=exclude), output, **options
     )

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..extras import require
 from .classes import ClassList, Labels
-from .core import ImportDataError, ImportResult, Source, run_import
+from .core import ImportDataError, ImportResult, Source, check_source_output, run_import
 from .files import FileRoot
 from .table import table_samples
 
@@ -127,6 +127,9 @@ def import_huggingface(
         ImportDataError: the dataset is not found locally, a split is missing, or a row cannot be
             imported; the message names the row.
     """
+    check_source_output(
+        output, options.get("shard_size"), [source] if os.path.isdir(os.fspath(source)) else [], labels=labels
+    )
     source_ = huggingface_source(
         source,
         split=split,

@@ -12,7 +12,7 @@ from typing import Any
 from dings.format import parse_json
 
 from .classes import ClassList, Labels
-from .core import ImportDataError, ImportResult, Loaded, Source, run_import
+from .core import ImportDataError, ImportResult, Loaded, Source, check_source_output, run_import
 from .files import FileRoot, read_file
 
 __all__ = ["LIST_SUFFIXES", "import_list", "list_source", "read_list"]
@@ -188,6 +188,7 @@ def import_list(
             duplicate key or a label outside the class list; the message names the list file and
             row (or line).
     """
+    check_source_output(output, options.get("shard_size"), [list_file], [root or Path(list_file).parent], labels=labels)
     source = list_source(
         list_file, root=root, path_column=path_column, label_column=label_column, key_column=key_column, labels=labels
     )

@@ -15,7 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from dings.format import LABEL_NAMES_SUFFIX, fingerprint, index_path, write_label_names
+from dings.format import (
+    LABEL_NAMES_SUFFIX,
+    PartitionedOutput,
+    check_output_not_input,
+    fingerprint,
+    index_path,
+    write_label_names,
+)
 from dings.readers import is_url
 
 from .._dataset import as_count, as_seed
@@ -25,7 +32,7 @@ from .core import ImportDataError, ImportResult, Loaded, _check_label, _prepare
 from .folder import folder_source
 from .listfile import list_source
 from .table import table_source
-from .webdataset import expand_braces, webdataset_source
+from .webdataset import expand_braces, local_shards, webdataset_source
 
 __all__ = ["PARTITIONED_KINDS", "import_partitioned"]
 
@@ -102,6 +109,23 @@ class _PartitionLoader:
 
 def _chunks(items: Sequence[Any], size: int) -> list[list[Any]]:
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+def _check_overlap(source: str, output: str, kind: str, labels: Any, options: dict[str, Any]) -> None:
+    """Refuse, also with ``overwrite``, a partitioned output whose files would overwrite the source."""
+    if is_url(output):
+        return
+    target = PartitionedOutput(output)
+    stem = str(target.prefix).replace("{", "{{").replace("}", "}}")
+    written: list[str | Path] = [f"{stem}-{{}}-{{}}.msgpack", f"{stem}-{{}}.msgpack", target.manifest, target.staging]
+    if kind == "webdataset":
+        inputs: list[Any] = local_shards(source)
+    else:
+        inputs = [source]
+    if isinstance(labels, (str, os.PathLike)):
+        inputs.append(labels)
+    root = (options.get("root") or Path(source).parent) if kind in ("list", "table") else None
+    check_output_not_input(written, inputs, roots=[root] if root is not None else [])
 
 
 def _plan(
@@ -193,6 +217,7 @@ def import_partitioned(
     partition_size = as_count(partition_size, "partition_size")
     if partition_size < 1:
         raise ValueError(f"partition_size must be at least 1, got {partition_size}")
+    _check_overlap(os.fspath(source), os.fspath(output), kind, labels, source_options)
     payloads, opener, label_names = _plan(
         os.fspath(source), kind, partition_size, shuffle, as_seed(seed), labels, source_options
     )

@@ -31,6 +31,7 @@ from .core import (
     Loaded,
     PackedRows,
     Source,
+    check_source_output,
     image_problem,
     run_import,
 )
@@ -573,6 +574,9 @@ def import_table(
             or lies outside ``root``, a duplicate key or a label outside the class list; the
             message names the table and row.
     """
+    check_source_output(
+        output, options.get("shard_size"), [table_file], [root or Path(table_file).parent], labels=labels
+    )
     source = table_source(
         table_file,
         root=root,

@@ -28,9 +28,10 @@ from typing import IO, Any
 import numpy as np
 
 from dings.format import FormatError, parse_json, unpackb
+from dings.readers import is_url
 
 from .classes import ClassList, Labels
-from .core import ImportDataError, ImportResult, Loaded, Source, run_import
+from .core import ImportDataError, ImportResult, Loaded, Source, check_source_output, run_import
 from .files import IMAGE_SUFFIXES, MAX_FILE_SIZE
 
 __all__ = [
@@ -93,6 +94,12 @@ def _iter_braces(text: str, pattern: str) -> Iterator[str]:
         choices = (f"{n:0{len(low)}d}" for n in range(int(low), int(high) + 1))
     for choice in choices:
         yield from _iter_braces(head + choice + tail, pattern)
+
+
+def local_shards(urls: str | os.PathLike | Sequence[str | os.PathLike]) -> list[str]:
+    """The local tar files that shards, patterns or lists of them name (URLs left out)."""
+    patterns = [urls] if isinstance(urls, (str, os.PathLike)) else list(urls)
+    return [u for pattern in patterns for u in expand_braces(os.fspath(pattern)) if not is_url(u)]
 
 
 def _open_shard(url: str) -> IO[bytes]:
@@ -365,5 +372,6 @@ def import_webdataset(
             shard and member.
         ValueError: a brace pattern expands to more than 1,000,000 names.
     """
+    check_source_output(output, options.get("shard_size"), local_shards(urls), labels=labels)
     source = webdataset_source(urls, labels=labels, max_member_size=max_member_size)
     return run_import(source, output, **options)

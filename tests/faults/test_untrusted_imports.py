@@ -356,6 +356,18 @@ def test_deep_label_names_json_is_a_corrupt_index(tmp_path):
         load_label_names(data)
 
 
+def test_a_deep_commit_journal_is_an_incomplete_commit_naming_it(tmp_path):
+    from dings.format import FileWriter, IncompleteCommitError
+
+    with FileWriter(tmp_path / "d.msgpack", progress=False) as writer:
+        writer.write({"key": "a"})
+    (tmp_path / "d.msgpack.journal").write_bytes(DEEP)
+    with pytest.raises(
+        IncompleteCommitError, match=r"d\.msgpack\.journal: unreadable commit journal: .*nested too deeply"
+    ):
+        MsgpackReader(tmp_path / "d.msgpack")
+
+
 def test_a_deep_json_member_is_refused_naming_it(tmp_path):
     path = tmp_path / "shard.tar"
     with tarfile.open(path, "w") as archive:

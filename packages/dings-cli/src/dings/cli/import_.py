@@ -3,6 +3,10 @@ list of files, a Parquet/Arrow/Feather table, WebDataset tar shards, or a Huggin
 (save_to_disk folder, or a name in the local cache). Samples get the converters' layout: key, image
 (the encoded bytes), label (int), other fields as they are; label names go to NAME.msgpack.labels.json.
 
+Only regular files are read (a FIFO or device such as /dev/zero in a list or folder is refused); a
+list or table from someone else is safe to import with --root, which no path may leave. Tar members
+over --max-member-size and brace patterns of more than 1,000,000 names are refused.
+
 examples:
   dings import photos/ photos.msgpack                      class folders photos/cat/1.jpg … → labels
   dings import train.csv train.msgpack --root images/      path,label[,more columns] rows
@@ -25,6 +29,7 @@ WORLD_SIZE as torchrun or SLURM set them): every rank writes its partitions, ran
 from __future__ import annotations
 
 import argparse
+import re
 from typing import Any
 
 from ._common import add_no_confirm, add_quiet, at_least
@@ -34,6 +39,15 @@ __all__ = ["add_arguments", "run"]
 KINDS = ("folder", "list", "table", "webdataset", "huggingface")
 #: the engines of --engine (dings.tools.ENGINES; repeated here so that --help imports nothing)
 ENGINES = ("local", "ranks", "ray")
+_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+
+
+def byte_size(text: str) -> int:
+    """An argparse ``type``: a positive number of bytes, optionally with a unit (``512KiB``, ``2GiB``)."""
+    match = re.fullmatch(r"\s*(\d+)\s*(?:([kmg])i?b?|(b))?\s*", text, re.IGNORECASE)
+    if match is None or int(match.group(1)) < 1:
+        raise argparse.ArgumentTypeError(f"expected a size such as 1048576, 512KiB or 2GiB, got {text!r}")
+    return int(match.group(1)) * _UNITS[(match.group(2) or match.group(3) or "").lower()]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -92,11 +106,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--exclude", action="append", default=[], metavar="GLOB", help="skip paths matching (repeatable)"
     )
+    group = parser.add_argument_group("webdataset")
+    group.add_argument(
+        "--max-member-size",
+        type=byte_size,
+        default=None,
+        metavar="SIZE",
+        help="refuse tar members larger than this, before reading them (bytes, or with KiB/MiB/GiB; default 1GiB)",
+    )
     group = parser.add_argument_group("list, table and huggingface")
     group.add_argument(
         "--root",
         default=None,
-        help="folder that relative file paths start from (default: the list's or table's folder)",
+        help="folder that relative file paths start from (default: the list's or table's folder); when given, "
+        "every path, absolute ones too, must lie inside it after following .. and symlinks: pass it for lists "
+        "from others",
     )
     group.add_argument(
         "--path-column", default=None, help="list: the column of file paths (default: path, file, filename …)"
@@ -154,6 +178,8 @@ def _source_options(kind: str, args: argparse.Namespace) -> dict:
         return {"root": args.root, "image_column": args.image_column, **columns}
     if kind == "huggingface":
         return {"split": args.split, "name": args.config, "image_column": args.image_column, **columns}
+    if kind == "webdataset" and args.max_member_size is not None:
+        return {"max_member_size": args.max_member_size}
     return {}
 
 

@@ -52,6 +52,7 @@ from .index import (
     write_md5,
     write_offsets,
 )
+from .jsonparse import parse_json
 from .label_names import LABEL_NAMES_SUFFIX, copy_label_names, load_label_names, write_label_names
 from .overlap import check_output_not_input, dataset_paths, find_overlap
 from .packing import make_packer, make_unpacker, pack, packb, unpack, unpack_options, unpack_sample, unpackb
@@ -141,6 +142,7 @@ __all__ = [
     "LABEL_NAMES_SUFFIX",
     "copy_label_names",
     "load_label_names",
+    "parse_json",
     "write_label_names",
     "make_packer",
     "make_unpacker",

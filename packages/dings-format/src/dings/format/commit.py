@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import IncompleteCommitError
+from .jsonparse import parse_json
 from .paths import DATA_SUFFIX, DATASET_SUFFIXES, JOURNAL_SUFFIX, index_path
 
 try:
@@ -330,14 +331,15 @@ def _roll_forward(primary: Path, plan: dict) -> None:
 
 def _load(journal: Path) -> dict | None:
     try:
-        content = json.loads(journal.read_bytes())
+        data = journal.read_bytes()
     except FileNotFoundError:
         return None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise IncompleteCommitError(
-            f"{journal}: unreadable commit journal ({exc}); the dataset may be half-written, restore it or write it again",
-            path=journal,
-        ) from None
+    advice = "the dataset may be half-written, restore it or write it again"
+    content = parse_json(
+        data,
+        f"{journal}: unreadable commit journal",
+        lambda message: IncompleteCommitError(f"{message}; {advice}", path=journal),
+    )
     if not isinstance(content, dict) or content.get("dings-commit") != _VERSION:
         raise IncompleteCommitError(f"{journal}: not a dings commit journal of version {_VERSION}", path=journal)
     return content

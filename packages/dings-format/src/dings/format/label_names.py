@@ -21,6 +21,7 @@ from pathlib import Path
 
 from .errors import CorruptIndexError
 from .index import load_md5
+from .jsonparse import parse_json
 from .paths import data_path, index_path
 
 __all__ = ["LABEL_NAMES_SUFFIX", "copy_label_names", "load_label_names", "write_label_names"]
@@ -86,8 +87,8 @@ def load_label_names(path: str | os.PathLike) -> list[str] | None:
         the sidecar belongs to an older version of the data file (a warning says so).
 
     Raises:
-        CorruptIndexError: the sidecar is not a label-names file (too large, not JSON, or not a
-            list of str); the message names the file.
+        CorruptIndexError: the sidecar is not a label-names file (too large, not JSON, nested too
+            deeply, or not a list of str); the message names the file.
     """
     data = data_path(path)
     target = index_path(data, LABEL_NAMES_SUFFIX)
@@ -98,10 +99,8 @@ def load_label_names(path: str | os.PathLike) -> list[str] | None:
         return None
     if len(content) > MAX_SIZE:
         raise CorruptIndexError(f"{target}: larger than {MAX_SIZE >> 20} MiB; not a label-names file", path=target)
-    try:
-        parsed = json.loads(content.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise CorruptIndexError(f"{target}: not a label-names file (invalid JSON: {exc})", path=target) from None
+    where = f"{target}: not a label-names file"
+    parsed = parse_json(content, where, lambda message: CorruptIndexError(message, path=target))
     names = parsed.get("label_names") if isinstance(parsed, dict) else None
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise CorruptIndexError(f'{target}: not a label-names file (expected {{"label_names": [str, …]}})', path=target)

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from dings.format import md5_file
+from dings.format import md5_file, parse_json
 
 __all__ = ["DEFAULT_CACHE_LIMIT", "DatasetCache", "cache_limit", "cache_root", "evict", "folder_size"]
 
@@ -154,8 +154,8 @@ class DatasetCache:
 
     def _stamps(self) -> dict:
         try:
-            return json.loads((self.folder / _STAMPS).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            return parse_json((self.folder / _STAMPS).read_bytes(), str(self.folder / _STAMPS))
+        except (OSError, ValueError):  # parse_json's DamagedDataError is a ValueError
             return {}
 
     def _stamp(self, path: Path, digest: str) -> None:

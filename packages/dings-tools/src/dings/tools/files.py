@@ -5,12 +5,13 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
-import json
 import lzma
 import os
 import zipfile
 from pathlib import Path
 from typing import IO, Any, cast
+
+from dings.format import parse_json
 
 __all__ = ["load_json", "open_comp", "path_append", "path_append_suffix"]
 
@@ -133,14 +134,12 @@ def load_json(path: str | os.PathLike) -> Any:
 
     Raises:
         FileNotFoundError: the file does not exist.
-        ValueError: the file is not valid JSON (the message names the file and the position).
+        ValueError: the file is not valid JSON or nested too deeply (the message names the file and
+            the position).
     """
     with open_comp(path, "rb") as f:
         data = f.read()
-    try:
-        return json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc})") from exc
+    return parse_json(data, os.fspath(path), ValueError)
 
 
 def path_append(path: str | os.PathLike, string: str, before_suffix: bool = False) -> Path:

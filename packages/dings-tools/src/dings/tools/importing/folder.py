@@ -30,7 +30,7 @@ def folder_source(
         raise NotADirectoryError(f"{folder}: not a folder; import a folder of images (or pass --from)")
     if layout not in ("auto", "imagefolder", "flat"):
         raise ValueError(f"layout must be 'auto', 'imagefolder' or 'flat', got {layout!r}")
-    found = sorted(parts for parts in walk_files(folder) if is_selected("/".join(parts), include, exclude))
+    found = sorted(walk_files(folder, lambda relative: is_selected(relative, include, exclude)))
     if not found:
         raise ImportDataError(
             f"{folder}: no files to import (by default images: .jpg .png …; choose others with --include)"
@@ -75,7 +75,7 @@ def import_folder(
     the class folder names in sorted order (as torchvision's ``ImageFolder``), recorded as label
     names; a flat folder (files directly in ``root``, or at mixed depths) gets no labels. Keys are
     the paths below ``root`` (``"cat/1.jpg"``); images are stored as their file bytes. Hidden files
-    and folders are skipped.
+    and folders are skipped; only regular files are imported (links to them are followed).
 
     Args:
         root: the folder.
@@ -97,7 +97,8 @@ def import_folder(
 
     Raises:
         NotADirectoryError: ``root`` is not a folder.
-        ImportDataError: no files, an unreadable image, or a class folder outside ``labels``;
+        ImportDataError: no files, an unreadable image, a selected file that is not a regular
+            file (a FIFO, device, socket or a link to one), or a class folder outside ``labels``;
             the message names the file.
         FileExistsError: the output exists and ``overwrite`` is false.
     """

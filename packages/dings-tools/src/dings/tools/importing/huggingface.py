@@ -9,6 +9,7 @@ from typing import Any
 from ..extras import require
 from .classes import ClassList, Labels
 from .core import ImportDataError, ImportResult, Source, check_source_output, run_import
+from .files import FileRoot
 from .table import table_samples
 
 __all__ = ["huggingface_source", "import_huggingface", "is_saved_dataset"]
@@ -80,7 +81,7 @@ def huggingface_source(
         schema,
         (b for group in batches for b in group),
         where,
-        base=Path(os.fspath(source)),
+        files=FileRoot(Path(os.fspath(source)), confined=False),
         image_column=image_column,
         label_column=label_column,
         key_column=key_column,

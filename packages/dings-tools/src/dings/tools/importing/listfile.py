@@ -2,57 +2,102 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
-import json
 import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from dings.format import parse_json
+
 from .classes import ClassList, Labels
 from .core import ImportDataError, ImportResult, Loaded, Source, check_source_output, run_import
-from .files import read_file
+from .files import FileRoot, read_file
 
 __all__ = ["LIST_SUFFIXES", "import_list", "list_source", "read_list"]
 
 LIST_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson")
 #: path columns looked for, in this order, when none is named
 PATH_COLUMNS = ("path", "file", "filename", "filepath", "image", "image_path")
+#: the longest CSV/TSV field read, in characters (the csv module's default is 128 KiB)
+CSV_FIELD_LIMIT = 16 << 20
 
 
 def read_list(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
     """Read the rows of a list file as dicts; return the column names and the rows.
 
-    CSV (``,``) and TSV (tab) files need a header line; JSON-lines files hold one object a line.
+    CSV (``,``) and TSV (tab) files need a header line, and a field may hold up to
+    :data:`CSV_FIELD_LIMIT` characters; JSON-lines files hold one object a line.
 
     Raises:
-        ImportDataError: a malformed line (the message names file and line).
+        ImportDataError: a malformed line, a field over the limit or JSON nested too deeply (the
+            message names file and line), or text that is not UTF-8.
     """
-    suffix = path.suffix.lower()
+    try:
+        return _read_rows(path, path.suffix.lower())
+    except UnicodeDecodeError as exc:
+        raise ImportDataError(f"{path}: not UTF-8 text ({exc.reason}); save the list as UTF-8") from None
+
+
+def _read_rows(path: Path, suffix: str) -> tuple[list[str], list[dict[str, Any]]]:
     with open(path, encoding="utf-8-sig", newline="") as f:
         if suffix in (".jsonl", ".ndjson"):
             rows = []
             for number, line in enumerate(f, 1):
                 if not line.strip():
                     continue
-                try:
-                    row = json.loads(line)
-                except ValueError as exc:
-                    raise ImportDataError(f"{path}:{number}: not a JSON object ({exc})") from None
+                row = parse_json(line, f"{path}:{number}", ImportDataError)
                 if not isinstance(row, dict):
                     raise ImportDataError(f"{path}:{number}: not a JSON object but {type(row).__name__}")
                 rows.append(row)
             columns = list(dict.fromkeys(k for row in rows for k in row))
             return columns, rows
-        reader = csv.DictReader(f, delimiter="\t" if suffix == ".tsv" else ",")
-        columns = list(reader.fieldnames or [])
-        rows = []
-        for row in reader:
-            if None in row or any(v is None for v in row.values()):
-                raise ImportDataError(
-                    f"{path}:{reader.line_num}: {len(columns)} columns in the header, another number in this line"
-                )
-            rows.append(row)
+        lines = _Counted(f)
+        reader = csv.DictReader(lines, delimiter="\t" if suffix == ".tsv" else ",")
+        with _field_limit(CSV_FIELD_LIMIT):
+            try:
+                columns = list(reader.fieldnames or [])
+                rows = []
+                for row in reader:
+                    if None in row or any(v is None for v in row.values()):
+                        raise ImportDataError(
+                            f"{path}:{reader.line_num}: {len(columns)} columns in the header, another number in this line"
+                        )
+                    rows.append(row)
+            except csv.Error as exc:
+                raise ImportDataError(f"{path}:{lines.count}: not a valid {suffix[1:].upper()} line ({exc})") from None
         return columns, rows
+
+
+class _Counted:
+    """The lines of a file, counting those read (the :mod:`csv` reader's count lags on errors)."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self.lines = iter(lines)
+        self.count = 0
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.lines)
+        self.count += 1
+        return line
+
+
+@contextlib.contextmanager
+def _field_limit(limit: int) -> Iterator[None]:
+    """Let the :mod:`csv` module read fields of up to ``limit`` characters for a while.
+
+    The limit is process-wide: it is raised (never lowered) and then restored.
+    """
+    before = csv.field_size_limit()
+    csv.field_size_limit(max(before, limit))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(before)
 
 
 def list_source(
@@ -81,7 +126,7 @@ def list_source(
                 f"{path}: no column {wanted!r} (columns: {', '.join(columns) or 'none'}); check {option}"
             )
     label_key = label_column if label_column is not None and label_column in columns else None
-    base = Path(root) if root is not None else path.parent
+    files = FileRoot(Path(root) if root is not None else path.parent, confined=root is not None)
     classes = ClassList.collect((r.get(label_key) for r in rows), labels) if label_key is not None else ClassList(None)
     reserved = {path_column, key_column, label_key}
     items = []
@@ -94,7 +139,7 @@ def list_source(
         if label_key is not None and row.get(label_key) not in (None, ""):
             sample["label"] = classes.label(row[label_key], origin)
         sample.update((k, v) for k, v in row.items() if k not in reserved)
-        items.append((origin, base / file, sample))
+        items.append((origin, files.path(file, origin), sample))
 
     def load(item: tuple[str, Path, dict[str, Any]]) -> Loaded:
         origin, file, fields = item
@@ -126,7 +171,10 @@ def import_list(
     Args:
         list_file: ``.csv``, ``.tsv``, ``.jsonl`` or ``.ndjson`` (CSV and TSV need a header line).
         output: the dataset to write.
-        root: the folder relative paths start from (default: the list file's folder).
+        root: the folder relative paths start from (default: the list file's folder). When
+            given, every path must lie inside it, after following ``..`` and symbolic links;
+            absolute paths too (a path outside is refused naming the row). Without it the
+            paths are trusted as written: pass ``root`` for a list from someone else.
         path_column: the column of file paths (default: the first of ``path``, ``file``,
             ``filename``, ``filepath``, ``image``, ``image_path``).
         label_column: the column of labels (``None``: no labels).
@@ -135,8 +183,10 @@ def import_list(
         options: see :func:`import_samples`.
 
     Raises:
-        ImportDataError: a missing column, an unreadable file or image, a duplicate key or a label
-            outside the class list; the message names the list file and row.
+        ImportDataError: a missing column, an unreadable file or image, a file that is not a
+            regular file (a FIFO, a device such as ``/dev/zero``), a path outside ``root``, a
+            duplicate key or a label outside the class list; the message names the list file and
+            row (or line).
     """
     check_source_output(output, options.get("shard_size"), [list_file], [root or Path(list_file).parent], labels=labels)
     source = list_source(

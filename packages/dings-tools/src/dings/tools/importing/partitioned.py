@@ -66,11 +66,12 @@ class _TableRows:
 class _TarGroups:
     """The member groups of one WebDataset tar file."""
 
-    def __init__(self, labels: Any) -> None:
+    def __init__(self, labels: Any, options: dict[str, Any]) -> None:
         self.labels = labels
+        self.options = options
 
     def __call__(self, payload: Sequence[str]) -> tuple[Iterable[Any], Callable[[Any], Loaded]]:
-        src = webdataset_source(list(payload), labels=self.labels)
+        src = webdataset_source(list(payload), labels=self.labels, **self.options)
         return src.items, src.load
 
 
@@ -153,7 +154,7 @@ def _plan(
     if kind == "webdataset":
         shards = [u for pattern in ([source] if isinstance(source, str) else source) for u in expand_braces(pattern)]
         names = ClassList.collect((), labels).names
-        return [[url] for url in shards], _TarGroups(labels), names
+        return [[url] for url in shards], _TarGroups(labels, options), names
     raise ValueError(
         f"a {kind} source cannot be imported with --engine; choose from {', '.join(PARTITIONED_KINDS)} or import without an engine"
     )

@@ -12,7 +12,6 @@ row-by-row path and with the same errors.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from dings.format import packb
+from dings.format import packb, parse_json
 
 from ..extras import require
 from .classes import ClassList, Labels
@@ -36,7 +35,7 @@ from .core import (
     image_problem,
     run_import,
 )
-from .files import read_file
+from .files import FileRoot, read_file
 
 __all__ = ["TABLE_SUFFIXES", "import_table", "table_packer", "table_samples", "table_source"]
 
@@ -99,9 +98,10 @@ def metadata_label_names(schema: Any, label_column: str | None) -> list[str] | N
     meta = schema.metadata or {}
     try:
         if METADATA_KEY in meta:
-            names = json.loads(meta[METADATA_KEY]).get("label_names")
+            names = parse_json(meta[METADATA_KEY], "the table's metadata").get("label_names")
         elif b"huggingface" in meta and label_column is not None:
-            feature = json.loads(meta[b"huggingface"]).get("info", {}).get("features", {}).get(label_column, {})
+            info = parse_json(meta[b"huggingface"], "the table's metadata").get("info", {})
+            feature = info.get("features", {}).get(label_column, {})
             names = feature.get("names") if feature.get("_type") == "ClassLabel" else None
         else:
             return None
@@ -142,7 +142,7 @@ def table_samples(
     batches: Iterable[Any],
     where: str,
     *,
-    base: Path,
+    files: FileRoot,
     image_column: str | None,
     label_column: str | None,
     key_column: str | None,
@@ -220,11 +220,11 @@ def table_samples(
             if value is None:
                 raise ImportDataError(f"{origin}: no image in column {image_column!r}")
             if isinstance(value, str):
-                sample["image"] = read_file(base / value, f"{origin}: {value}")
+                sample["image"] = read_file(files.path(value, origin), f"{origin}: {value}")
         for name in structs:
             value = sample.get(fields[name])
             if isinstance(value, str):
-                sample[fields[name]] = read_file(base / value, f"{origin}: {value}")
+                sample[fields[name]] = read_file(files.path(value, origin), f"{origin}: {value}")
         return origin, sample
 
     return items(), load, bool(path_column)
@@ -497,7 +497,7 @@ def table_source(
         schema,
         batches(),
         str(path),
-        base=Path(root) if root is not None else path.parent,
+        files=FileRoot(Path(root) if root is not None else path.parent, confined=root is not None),
         image_column=image_column,
         label_column=label_column,
         key_column=key_column,
@@ -560,7 +560,8 @@ def import_table(
     Args:
         table_file: ``.parquet``/``.pq``, ``.arrow``/``.feather``/``.ipc``.
         output: the dataset to write.
-        root: the folder image paths start from (default: the table's folder).
+        root: the folder image paths start from (default: the table's folder). When given,
+            every path must lie inside it (as :func:`import_list`); without it paths are trusted.
         image_column: the image column.
         label_column: the label column (``None``: no labels).
         key_column: a column of unique keys.
@@ -569,8 +570,9 @@ def import_table(
 
     Raises:
         MissingExtraError: pyarrow is not installed.
-        ImportDataError: a missing column, an unreadable image, a duplicate key or a label outside
-            the class list; the message names the table and row.
+        ImportDataError: a missing column, an unreadable image, a path that is not a regular file
+            or lies outside ``root``, a duplicate key or a label outside the class list; the
+            message names the table and row.
     """
     check_source_output(
         output, options.get("shard_size"), [table_file], [root or Path(table_file).parent], labels=labels

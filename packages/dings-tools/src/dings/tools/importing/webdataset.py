@@ -14,28 +14,43 @@ become fields by extension (the rest of the name, lower case), as the ``webdatas
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import io
-import json
+import lzma
 import os
 import re
 import tarfile
-from collections.abc import Iterator, Sequence
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any
 
 import numpy as np
 
-from dings.format import FormatError, unpackb
+from dings.format import FormatError, parse_json, unpackb
 from dings.readers import is_url
 
 from .classes import ClassList, Labels
 from .core import ImportDataError, ImportResult, Loaded, Source, check_source_output, run_import
-from .files import IMAGE_SUFFIXES
+from .files import IMAGE_SUFFIXES, MAX_FILE_SIZE
 
-__all__ = ["expand_braces", "import_webdataset", "iter_tar_groups", "webdataset_source", "decode_fields"]
+__all__ = [
+    "MAX_EXPANSION",
+    "MAX_MEMBER_SIZE",
+    "decode_fields",
+    "expand_braces",
+    "import_webdataset",
+    "iter_tar_groups",
+    "webdataset_source",
+]
 
 IMAGE_EXTENSIONS = frozenset(s.lstrip(".") for s in IMAGE_SUFFIXES)
-#: the largest member read (msgpack cannot hold more in one value)
-MAX_MEMBER = (1 << 32) - 1
+#: the largest member read by default (``max_member_size``), in bytes
+MAX_MEMBER_SIZE = 1 << 30
+#: the most bytes of tar headers (long names, pax records, sparse maps) read for one member
+MAX_HEADER_BYTES = 16 << 20
+#: the most names one brace pattern may expand to
+MAX_EXPANSION = 1_000_000
 _BRACES = re.compile(r"\{(\d+)\.\.(\d+)\}|\{([^{}]*,[^{}]*)\}")
 
 
@@ -43,20 +58,42 @@ def expand_braces(pattern: str) -> list[str]:
     """Expand ``{000..099}`` ranges (zero-padded like the first bound) and ``{a,b}`` lists.
 
     Raises:
-        ValueError: a range runs backwards.
+        ValueError: a range runs backwards, or the pattern expands to more than
+            :data:`MAX_EXPANSION` names (checked before they are made).
     """
-    match = _BRACES.search(pattern)
+    names: list[str] = []
+    for name in _iter_braces(pattern, pattern):
+        if len(names) == MAX_EXPANSION:
+            raise _too_many(pattern)
+        names.append(name)
+    return names
+
+
+def _too_many(pattern: str) -> ValueError:
+    return ValueError(f"{pattern}: expands to more than {MAX_EXPANSION:,} names; give fewer shards in one pattern")
+
+
+def _iter_braces(text: str, pattern: str) -> Iterator[str]:
+    """The names ``text`` expands to, one at a time (``pattern``: the original, for messages)."""
+    match = _BRACES.search(text)
     if match is None:
-        return [pattern]
-    head, tail = pattern[: match.start()], pattern[match.end() :]
+        yield text
+        return
+    head, tail = text[: match.start()], text[match.end() :]
+    choices: Iterable[str]
     if match.group(3) is not None:
         choices = match.group(3).split(",")
     else:
         low, high = match.group(1), match.group(2)
+        if max(len(low), len(high)) > 18:  # more names than any limit, and beyond int()'s digit limit
+            raise _too_many(pattern)
         if int(high) < int(low):
             raise ValueError(f"{pattern}: brace range {{{low}..{high}}} runs backwards")
-        choices = [f"{n:0{len(low)}d}" for n in range(int(low), int(high) + 1)]
-    return [expanded for choice in choices for expanded in expand_braces(head + choice + tail)]
+        if int(high) - int(low) >= MAX_EXPANSION:
+            raise _too_many(pattern)
+        choices = (f"{n:0{len(low)}d}" for n in range(int(low), int(high) + 1))
+    for choice in choices:
+        yield from _iter_braces(head + choice + tail, pattern)
 
 
 def local_shards(urls: str | os.PathLike | Sequence[str | os.PathLike]) -> list[str]:
@@ -77,6 +114,62 @@ def _open_shard(url: str) -> IO[bytes]:
         raise ImportDataError(f"{url}: cannot open the shard: {exc.strerror or exc}") from None
 
 
+class _OverBudget(Exception):
+    """tarfile asked for more bytes than the member being read may take."""
+
+
+class _Reader(io.RawIOBase):
+    """``head``, then the rest of ``stream``; with :meth:`allow`, at most the bytes granted."""
+
+    def __init__(self, head: bytes, stream: IO[bytes] | io.BufferedIOBase) -> None:
+        self.head = head
+        self.stream = stream
+        self.left: float = float("inf")
+
+    def readable(self) -> bool:
+        return True
+
+    def allow(self, size: int) -> None:
+        """Serve ``size`` bytes (a member's data) and :data:`MAX_HEADER_BYTES` (the headers after it)."""
+        self.left = size + MAX_HEADER_BYTES
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self.left <= 0:
+            raise _OverBudget
+        wanted = int(self.left if size is None or size < 0 else min(size, self.left))
+        if self.head:
+            data, self.head = self.head[:wanted], self.head[wanted:]
+        else:
+            data = self.stream.read(wanted)
+        self.left -= len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+
+_COMPRESSED: tuple[tuple[bytes, Callable[[Any], io.BufferedIOBase]], ...] = (
+    (b"\x1f\x8b", lambda f: gzip.GzipFile(fileobj=f, mode="rb")),
+    (b"BZh", lambda f: bz2.BZ2File(f, mode="rb")),
+    (b"\xfd7zXZ\x00", lambda f: lzma.LZMAFile(f, mode="rb")),
+)
+
+
+def _tar_bytes(stream: IO[bytes]) -> _Reader:
+    """The tar stream of a plain, gzip, bzip2 or xz shard (decompressed as it is read), bounded."""
+    head = stream.read(6)
+    reader = _Reader(head, stream)
+    for magic, opener in _COMPRESSED:
+        if head.startswith(magic):
+            reader = _Reader(b"", opener(reader))
+            break
+    reader.allow(0)
+    return reader
+
+
 def _split_name(name: str) -> tuple[str, str] | None:
     folder, _, base = name.rpartition("/")
     stem, dot, extension = base.partition(".")
@@ -85,42 +178,80 @@ def _split_name(name: str) -> tuple[str, str] | None:
     return (f"{folder}/{stem}" if folder else stem), extension.lower()
 
 
-def iter_tar_groups(url: str) -> Iterator[tuple[str, dict[str, bytes]]]:
+def iter_tar_groups(url: str, max_member_size: int = MAX_MEMBER_SIZE) -> Iterator[tuple[str, dict[str, bytes]]]:
     """Yield ``(tar key, {extension: bytes})`` for each group of consecutive members of one shard.
 
     Folders, links and other non-file members are skipped, as are names without an extension and
-    hidden files; nothing is ever extracted to disk.
+    hidden files; nothing is ever extracted to disk. The shard is streamed (gzip, bzip2 and xz
+    are decompressed as they are read) and bounded: a member whose header declares more than
+    ``max_member_size`` bytes is refused before it is read, as is one that takes the members of
+    its sample together over it, and the headers before a member (long names, pax records) may
+    take at most :data:`MAX_HEADER_BYTES`.
+
+    Args:
+        url: the shard (a path or an fsspec URL).
+        max_member_size: the most bytes of one member, and of one sample's members together
+            (at most 4 GiB - 1: one msgpack value).
 
     Raises:
-        ImportDataError: the shard is not a readable tar file, or a member repeats within a group.
+        ImportDataError: the shard is not a readable tar file, a member is larger than
+            ``max_member_size``, headers are too long, or a member repeats within a group; the
+            message names the shard and the member.
+        ValueError: ``max_member_size`` is not a positive int.
     """
+    if isinstance(max_member_size, bool) or not isinstance(max_member_size, int) or max_member_size < 1:
+        raise ValueError(f"max_member_size must be a positive number of bytes, got {max_member_size!r}")
+    limit = min(max_member_size, MAX_FILE_SIZE)
     with _open_shard(url) as stream:
-        try:
-            archive = tarfile.open(fileobj=stream, mode="r|*")
-        except tarfile.TarError as exc:
-            raise ImportDataError(f"{url}: not a tar file ({exc})") from None
         key: str | None = None
         fields: dict[str, bytes] = {}
+        held = 0  # bytes of the members of ``key``
+        last = ""
         try:
-            for member in archive:
+            tar = _tar_bytes(stream)
+            archive = tarfile.open(fileobj=tar, mode="r|")
+        except _OverBudget:
+            raise ImportDataError(
+                f"{url}: not a tar file (its first headers take more than {MAX_HEADER_BYTES >> 20} MiB)"
+            ) from None
+        except (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
+            raise ImportDataError(f"{url}: not a tar file ({exc})") from None
+        try:
+            while (member := archive.next()) is not None:
+                # a stream's members are never needed again: keep memory flat over millions of them
+                archive.members.clear()  # type: ignore[attr-defined]  # not in the stubs
+                last = f"member {member.name}"
+                if member.size > limit:
+                    raise ImportDataError(
+                        f"{url}: member {member.name}: {member.size} bytes, more than max_member_size ({limit}); "
+                        "raise the limit (--max-member-size) if the member is genuine"
+                    )
+                tar.allow(member.size)
                 if not member.isfile() or os.path.basename(member.name).startswith("."):
                     continue
                 split = _split_name(member.name)
                 if split is None:
                     continue
-                if member.size > MAX_MEMBER:
-                    raise ImportDataError(
-                        f"{url}: member {member.name}: {member.size} bytes, more than one sample can hold"
-                    )
                 if split[0] != key:
                     if key is not None:
                         yield key, fields
-                    key, fields = split[0], {}
+                    key, fields, held = split[0], {}, 0
                 if split[1] in fields:
                     raise ImportDataError(f"{url}: member {member.name} repeats extension {split[1]!r} of key {key!r}")
+                held += member.size
+                if held > limit:
+                    raise ImportDataError(
+                        f"{url}: member {member.name}: the members of sample {key!r} take more than max_member_size "
+                        f"({limit}) together; raise the limit (--max-member-size) if the sample is genuine"
+                    )
                 extracted = archive.extractfile(member)
-                fields[split[1]] = extracted.read() if extracted is not None else b""
-        except tarfile.TarError as exc:
+                fields[split[1]] = extracted.read(member.size) if extracted is not None else b""
+        except _OverBudget:
+            raise ImportDataError(
+                f"{url}: tar headers after {last} take more than {MAX_HEADER_BYTES >> 20} MiB; "
+                "the shard is damaged or hostile"
+            ) from None
+        except (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
             raise ImportDataError(f"{url}: damaged tar file ({exc})") from None
         if key is not None:
             yield key, fields
@@ -141,7 +272,7 @@ def _decode(extension: str, data: bytes, where: str) -> tuple[str, Any]:
         if kind == "cls":
             return name, _int(data, where)
         if kind == "json":
-            return name, json.loads(data.decode("utf-8"))
+            return name, parse_json(data, where, ImportDataError)
         if kind == "npy":
             return name, np.load(io.BytesIO(data), allow_pickle=False)
         if kind in ("msgpack", "mp"):
@@ -181,16 +312,22 @@ def decode_fields(tar_key: str, fields: dict[str, bytes], where: str, classes: C
     return sample
 
 
-def webdataset_source(urls: str | Sequence[str], *, labels: Labels = None) -> Source:
+def webdataset_source(
+    urls: str | os.PathLike | Sequence[str | os.PathLike],
+    *,
+    labels: Labels = None,
+    max_member_size: int = MAX_MEMBER_SIZE,
+) -> Source:
     """The samples of WebDataset shards (see :func:`import_webdataset`), read as they are written."""
-    shards = [u for pattern in ([urls] if isinstance(urls, str) else urls) for u in expand_braces(pattern)]
+    patterns = [urls] if isinstance(urls, (str, os.PathLike)) else urls
+    shards = [u for pattern in patterns for u in expand_braces(os.fspath(pattern))]
     if not shards:
         raise ValueError("no WebDataset shards given")
     classes = ClassList.collect((), labels)
 
     def groups() -> Iterator[tuple[str, str, dict[str, bytes]]]:
         for url in shards:
-            for key, fields in iter_tar_groups(url):
+            for key, fields in iter_tar_groups(url, max_member_size):
                 yield url, key, fields
 
     def load(item: tuple[str, str, dict[str, bytes]]) -> Loaded:
@@ -202,14 +339,20 @@ def webdataset_source(urls: str | Sequence[str], *, labels: Labels = None) -> So
 
 
 def import_webdataset(
-    urls: str | Sequence[str], output: str | os.PathLike, *, labels: Labels = None, **options: Any
+    urls: str | os.PathLike | Sequence[str | os.PathLike],
+    output: str | os.PathLike,
+    *,
+    labels: Labels = None,
+    max_member_size: int = MAX_MEMBER_SIZE,
+    **options: Any,
 ) -> ImportResult:
     """Import WebDataset tar shards (local paths or fsspec URLs; ``{000..099}`` patterns expand).
 
     Members are grouped by key and turned into fields by extension (see
     :mod:`dings.tools.importing.webdataset`): ``jpg``/``png``/… → ``image``, ``cls`` → ``label``,
     ``txt``/``json``/``npy``/``msgpack`` decoded, anything else bytes. Shards are read with the
-    standard library's tarfile, streaming, one after the other.
+    standard library's tarfile, streaming, one after the other; a member is read only when its
+    header declares at most ``max_member_size`` bytes.
 
     Args:
         urls: a shard, a brace pattern (``"train-{000000..000099}.tar"``) or a list of them;
@@ -217,11 +360,18 @@ def import_webdataset(
         output: the dataset to write.
         labels: the class list (a file with one name a line, or the names); ``cls`` labels must
             then lie inside it, and the names are recorded.
+        max_member_size: the most bytes read for one member, and for the members of one sample
+            together (default 1 GiB; at most 4 GiB - 1, what one msgpack value holds); a larger
+            member is refused before it is read.
         options: see :func:`import_samples`.
 
     Raises:
-        ImportDataError: a shard that is not a tar file, a member that does not decode, a
-            duplicate key or a label outside the class list; the message names shard and member.
+        ImportDataError: a shard that is not a tar file, a member larger than
+            ``max_member_size``, a member that does not decode (JSON nested too deeply
+            included), a duplicate key or a label outside the class list; the message names
+            shard and member.
+        ValueError: a brace pattern expands to more than 1,000,000 names.
     """
     check_source_output(output, options.get("shard_size"), local_shards(urls), labels=labels)
-    return run_import(webdataset_source(urls, labels=labels), output, **options)
+    source = webdataset_source(urls, labels=labels, max_member_size=max_member_size)
+    return run_import(source, output, **options)

@@ -140,7 +140,8 @@ def test_an_unreadable_journal_is_refused_with_a_clear_error(tmp_path):
 
 def test_a_journal_whose_files_are_gone_is_refused(tmp_path):
     path = tmp_path / "d.msgpack"
-    plan = {"dings-commit": 1, "host": "h", "pid": 1, "renames": [[".x.tmp", "d.msgpack"]], "remove": [], "markers": []}
+    gone = ".d.msgpack.h.1-0123abcd.tmp"  # a writer's temporary, already gone
+    plan = {"dings-commit": 1, "host": "h", "pid": 1, "renames": [[gone, "d.msgpack"]], "remove": [], "markers": []}
     Path(str(path) + ".journal").write_text(json.dumps(plan))
     with pytest.raises(IncompleteCommitError, match="cannot finish an interrupted commit"):
         check_committed(path)

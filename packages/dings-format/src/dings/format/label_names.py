@@ -21,11 +21,10 @@ from pathlib import Path
 
 from .errors import CorruptIndexError
 from .index import load_md5
-from .paths import data_path, index_path
+from .paths import LABEL_NAMES_SUFFIX, data_path, index_path
 
 __all__ = ["LABEL_NAMES_SUFFIX", "copy_label_names", "load_label_names", "write_label_names"]
 
-LABEL_NAMES_SUFFIX = ".labels.json"
 #: a label file larger than this is refused (it is read into memory)
 MAX_SIZE = 64 << 20
 

@@ -32,8 +32,15 @@ import numpy as np
 from .commit import Commit, DatasetFiles, check_committed, dataset_files, temp_path, write_synced
 from .errors import DuplicateKeyError
 from .index import hash_many, keys_len, load_keys, load_md5, md5_file
-from .label_names import LABEL_NAMES_SUFFIX
-from .paths import CHECKSUMS_SUFFIX, INDEX_SUFFIXES, LEGACY_INDEX_SUFFIX, MD5_SUFFIX, index_path
+from .paths import (
+    CHECKSUMS_SUFFIX,
+    INDEX_SUFFIXES,
+    LABEL_NAMES_SUFFIX,
+    LEGACY_INDEX_SUFFIX,
+    MANIFEST_SUFFIX,
+    MD5_SUFFIX,
+    index_path,
+)
 from .sharded import ShardedWriter
 from .writer import ask_overwrite
 
@@ -51,8 +58,6 @@ __all__ = [
     "wait_for_records",
 ]
 
-#: the manifest of a dataset written in partitions: ``NAME.manifest.json`` next to its shards
-MANIFEST_SUFFIX = ".manifest.json"
 #: the staging folder's suffix: ``NAME.partial/`` next to the shards
 STAGING_SUFFIX = ".partial"
 #: salt of the keys' hashes that partitions leave for the uniqueness check (the same in every

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from dings.format import (
+    CorruptIndexError,
     FileWriter,
     IncompleteCommitError,
     ShardedWriter,
@@ -172,6 +173,16 @@ def test_a_reader_notices_that_its_dataset_was_replaced(tmp_path):
         write(path, "b", 3)
         with pytest.raises(IncompleteCommitError, match="replaced while it was open"):
             check_generation(path, pinned)
+
+
+def test_a_read_after_the_dataset_was_replaced_says_replaced_and_to_reopen(tmp_path):
+    path = tmp_path / "d.msgpack"
+    write(path, "a", 3)
+    with MsgpackReader(path) as reader:  # opening loads no index: the first read does
+        write(path, "longer-b", 50)
+        with pytest.raises(CorruptIndexError, match="probably replaced while it was open; open it again") as info:
+            reader[0]
+    assert "\n" not in str(info.value)
 
 
 def test_a_finished_write_leaves_no_journal_and_no_temporary(tmp_path):

@@ -217,3 +217,96 @@ def _write_set(path: Path, tag: str, count: int) -> None:
     with ShardedWriter(path, max_samples=2, overwrite=True, progress=False) as writer:
         for i in range(count):
             writer.write({"key": f"{tag}{i}", "v": i})
+
+
+# --- concurrent writers: label names stay bound to their data ---
+
+
+def _import(path: Path, tag: str, names: list[str] | None, shard_size: int | None) -> None:
+    from dings.tools import import_samples
+
+    samples = [{"key": f"{tag}{i}", "label": i % 2} for i in range(5)]
+    import_samples(samples, path, label_names=names, shard_size=shard_size, overwrite=True, progress=False)
+
+
+@pytest.mark.parametrize("shard_size", [None, 2])
+def test_label_names_stay_bound_to_their_data_when_another_writer_commits_right_after(
+    tmp_path, monkeypatch, shard_size
+):
+    """Writer A commits; before A returns, writer B commits the same output (a widened window)."""
+    from dings.format import load_label_names
+    from dings.format.commit import Commit
+
+    path = tmp_path / "d.msgpack"
+    original = Commit.run
+    calls = []
+
+    def commit_then_b(self):
+        original(self)
+        if not calls:  # only A's commit lets B in
+            calls.append(self)
+            _import(path, "b", ["b-zero", "b-one"], shard_size)
+
+    monkeypatch.setattr(Commit, "run", commit_then_b)
+    _import(path, "a", ["a-zero", "a-one"], shard_size)
+    monkeypatch.undo()
+    files = [path] if shard_size is None else sorted(tmp_path.glob("d-*.msgpack"))
+    for file in files:
+        with MsgpackReader(file) as reader:
+            assert all(sample["key"].startswith("b") for sample in reader)
+        assert load_label_names(file) == ["b-zero", "b-one"]
+
+
+def test_label_names_that_cannot_be_written_leave_the_old_dataset(tmp_path, monkeypatch):
+    """The sidecar is written before the commit point: failing to write it keeps the old generation."""
+    from dings.format import load_label_names
+    from dings.format import writer as writer_module
+
+    path = tmp_path / "d.msgpack"
+    _import(path, "a", ["a-zero", "a-one"], None)
+    original = writer_module.label_names_content
+
+    def fail(names, digest):
+        if digest is not None:
+            raise OSError(28, "No space left on device")
+        return original(names, digest)
+
+    monkeypatch.setattr(writer_module, "label_names_content", fail)
+    with pytest.raises(OSError, match="No space left"):
+        _import(path, "b", ["b-zero", "b-one"], None)
+    monkeypatch.undo()
+    with MsgpackReader(path) as reader:
+        assert [s["key"] for s in reader] == [f"a{i}" for i in range(5)]
+    assert load_label_names(path) == ["a-zero", "a-one"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.msgpack"] + sorted(
+        f"d.msgpack{s}" for s in (".crc32", ".filter", ".key_hashes", ".keys", ".labels.json", ".md5", ".offsets")
+    )
+
+
+@pytest.mark.parametrize("shard_size", [None, 2])
+def test_an_import_without_label_names_drops_those_of_the_dataset_it_replaces_in_its_commit(
+    tmp_path, monkeypatch, shard_size
+):
+    from dings.format import load_label_names
+    from dings.format.commit import Commit
+
+    path = tmp_path / "d.msgpack"
+    _import(path, "a", ["a-zero", "a-one"], shard_size)
+    plans = []
+    original = Commit._plan
+    monkeypatch.setattr(Commit, "_plan", lambda self: plans.append(original(self)) or plans[-1])
+    _import(path, "b", None, shard_size)
+    assert any(name.endswith(".labels.json") for name in plans[-1]["remove"])
+    files = [path] if shard_size is None else sorted(tmp_path.glob("d-*.msgpack"))
+    assert files and all(load_label_names(file) is None for file in files)
+    assert not list(tmp_path.glob("*.labels.json"))
+
+
+def test_split_commits_the_label_names_with_its_parts(tmp_path):
+    from dings.format import load_label_names
+    from dings.tools import split
+
+    path = tmp_path / "d.msgpack"
+    _import(path, "a", ["a-zero", "a-one"], None)
+    parts = split(path, [0.6], [tmp_path / "x" / "train.msgpack", tmp_path / "y" / "val.msgpack"], progress=False)
+    assert [load_label_names(p) for p in parts] == [["a-zero", "a-one"]] * 2

@@ -213,6 +213,26 @@ def test_a_legitimate_interrupted_shard_set_commit_still_rolls_forward(tmp_path,
     assert not list(tmp_path.glob("*.journal"))
 
 
+def test_a_legitimate_interrupted_partitioned_commit_still_rolls_forward(tmp_path, monkeypatch):
+    """Staged shards move from ``NAME.partial/`` one folder up; the manifest and label names go with them."""
+    from dings.format import PartitionedOutput, load_label_names, load_manifest
+
+    out = PartitionedOutput(tmp_path / "train", max_samples=2)
+    records = [
+        out.write_partition(p, [{"key": f"k{p}-{i}", "label": i % 2} for i in range(3)], f"p{p}") for p in (0, 1)
+    ]
+    monkeypatch.setattr(commit_module, "_roll_forward", lambda primary, content: (_ for _ in ()).throw(SystemExit))
+    with pytest.raises(SystemExit):
+        out.commit(records, label_names=["zero", "one"])
+    monkeypatch.undo()
+    assert list((tmp_path / "train").glob("*.journal"))
+    with ShardedReader(str(tmp_path / "train" / "train-*.msgpack")) as reader:
+        assert len([s["key"] for s in reader]) == 6
+    assert load_manifest(tmp_path / "train")["samples"] == 6
+    assert all(load_label_names(p) == ["zero", "one"] for p in out.existing())
+    assert not list((tmp_path / "train").glob("*.journal"))
+
+
 def _write_set(path: Path, tag: str, count: int) -> None:
     with ShardedWriter(path, max_samples=2, overwrite=True, progress=False) as writer:
         for i in range(count):

@@ -158,10 +158,11 @@ def test_a_marker_of_an_outside_dataset_must_point_back_to_the_primary(scene):
     assert snapshot(root) == before
 
 
-def test_a_legitimate_interrupted_commit_still_rolls_forward(scene):
+@pytest.mark.parametrize("name", ["d.msgpack", "d.bin"])
+def test_a_legitimate_interrupted_commit_still_rolls_forward(scene, name):
     root, home, download, payload = scene
     payload.unlink()
-    path = download / "d.msgpack"
+    path = download / name
     commit_plans: list[dict] = []
     original = commit_module._roll_forward
 

@@ -412,9 +412,10 @@ def _relative(journal: Path, name: object) -> Path:
 
 
 def _journal_name(journal: Path, name: object) -> Path:
-    """A journal's name for another journal (a marker, a primary): ``NAME.msgpack.journal``."""
+    """A journal's name for another journal (a marker, a primary): ``NAME.msgpack.journal`` (any
+    data file name may carry one: writers accept other names than ``*.msgpack``)."""
     path = _relative(journal, name)
-    if not path.name.endswith(DATA_SUFFIX + JOURNAL_SUFFIX):
+    if not path.name.endswith(JOURNAL_SUFFIX) or path.name == JOURNAL_SUFFIX:
         raise _outside(journal, name)
     return path
 
@@ -476,7 +477,7 @@ def check_plan(primary: Path, plan: dict) -> None:
         path = _relative(primary, name)
         folder, base = folder_of(path), path.name
         for suffix in _OWN_SUFFIXES:
-            if base.endswith(DATA_SUFFIX + suffix) and (folder, base[: len(base) - len(suffix)]) in datasets:
+            if base.endswith(suffix) and (folder, base[: len(base) - len(suffix)]) in datasets:
                 return path
         if base.endswith(MANIFEST_SUFFIX):  # the manifest of a partitioned set: NAME-<p>-<s>.msgpack shards
             stem = base[: -len(MANIFEST_SUFFIX)] + "-"

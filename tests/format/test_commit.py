@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from dings.format import (
+    CorruptIndexError,
     FileWriter,
     IncompleteCommitError,
     ShardedWriter,
@@ -140,7 +141,8 @@ def test_an_unreadable_journal_is_refused_with_a_clear_error(tmp_path):
 
 def test_a_journal_whose_files_are_gone_is_refused(tmp_path):
     path = tmp_path / "d.msgpack"
-    plan = {"dings-commit": 1, "host": "h", "pid": 1, "renames": [[".x.tmp", "d.msgpack"]], "remove": [], "markers": []}
+    gone = ".d.msgpack.h.1-0123abcd.tmp"  # a writer's temporary, already gone
+    plan = {"dings-commit": 1, "host": "h", "pid": 1, "renames": [[gone, "d.msgpack"]], "remove": [], "markers": []}
     Path(str(path) + ".journal").write_text(json.dumps(plan))
     with pytest.raises(IncompleteCommitError, match="cannot finish an interrupted commit"):
         check_committed(path)
@@ -171,6 +173,16 @@ def test_a_reader_notices_that_its_dataset_was_replaced(tmp_path):
         write(path, "b", 3)
         with pytest.raises(IncompleteCommitError, match="replaced while it was open"):
             check_generation(path, pinned)
+
+
+def test_a_read_after_the_dataset_was_replaced_says_replaced_and_to_reopen(tmp_path):
+    path = tmp_path / "d.msgpack"
+    write(path, "a", 3)
+    with MsgpackReader(path) as reader:  # opening loads no index: the first read does
+        write(path, "longer-b", 50)
+        with pytest.raises(CorruptIndexError, match="probably replaced while it was open; open it again") as info:
+            reader[0]
+    assert "\n" not in str(info.value)
 
 
 def test_a_finished_write_leaves_no_journal_and_no_temporary(tmp_path):

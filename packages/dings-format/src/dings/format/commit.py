@@ -8,13 +8,19 @@ Writers put every file of a new generation under a temporary name next to its fi
 2. writes the *primary* journal next to the first dataset: the list of renames and removals. Once it
    is in place (renamed, synced) the transaction is committed: it will be rolled forward;
 3. renames each dataset's files into place (data file first, md5 file last) and removes stale files;
-4. removes the markers, then the primary journal.
+4. removes the primary journal, then the markers.
 
 Anyone who finds a journal takes the same locks (so a live commit is simply waited for) and then
 repairs: a primary journal is rolled forward, a marker without its primary is left over from a
 transaction that never committed and is removed. :func:`check_committed` does that for readers and
 writers before they open a dataset. Temporary names carry the writer's host and process id, so the
 next write of the same output removes files of dead writers (:func:`clean_temporaries`).
+
+A journal found on disk is untrusted (datasets come from strangers): before anything is touched,
+:func:`check_plan` confines its plan to the datasets of its transaction, each of which carries
+the primary journal or a marker pointing back to it. A plan that names anything else is refused
+with :class:`IncompleteCommitError` and nothing is touched (see docs/FORMAT.md, "Security: what a
+reader may write").
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import re
 import secrets
 import signal
 import socket
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -34,7 +41,14 @@ from pathlib import Path
 
 from .errors import IncompleteCommitError
 from .jsonparse import parse_json
-from .paths import DATA_SUFFIX, DATASET_SUFFIXES, JOURNAL_SUFFIX, index_path
+from .paths import (
+    DATA_SUFFIX,
+    DATASET_SUFFIXES,
+    JOURNAL_SUFFIX,
+    LABEL_NAMES_SUFFIX,
+    MANIFEST_SUFFIX,
+    index_path,
+)
 
 try:
     import fcntl
@@ -47,6 +61,7 @@ __all__ = [
     "Generation",
     "check_committed",
     "check_committed_pattern",
+    "check_plan",
     "check_generation",
     "belongs_to",
     "clean_temporaries",
@@ -61,8 +76,14 @@ __all__ = [
 _VERSION = 1
 #: ``.NAME.HOST.PID-TOKEN.tmp`` plus an optional suffix (e.g. ``.offsets``)
 _TEMP = re.compile(
-    r"\A\.(?P<name>.+)\.(?P<host>[A-Za-z0-9-]+)\.(?P<pid>\d+)-(?P<token>[0-9a-f]{8})\.tmp(?:\.[A-Za-z0-9_]+)?\Z"
+    r"\A\.(?P<name>.+)\.(?P<host>[A-Za-z0-9-]+)\.(?P<pid>\d+)-(?P<token>[0-9a-f]{8})\.tmp(?P<suffix>(?:\.[A-Za-z0-9_]+)?)\Z"
 )
+#: the files of a dataset ``NAME.msgpack`` that a commit may rename or remove: ``NAME.msgpack`` plus these
+_OWN_SUFFIXES = ("",) + DATASET_SUFFIXES + (LABEL_NAMES_SUFFIX,)
+#: the staging folders of partitioned writes (``NAME.partial/``, see :mod:`.partitions`)
+_STAGING_SUFFIX = ".partial"
+#: a journal larger than this is refused (it is read into memory)
+MAX_JOURNAL_SIZE = 64 << 20
 #: how long a reader waits for a live commit (which only renames files) before giving up
 LOCK_TIMEOUT = 60.0
 
@@ -274,6 +295,7 @@ class Commit:
                     written.append(marker)
                 for folder in {m.parent for m in markers}:
                     fsync_path(folder)
+                check_plan(self.primary, plan)  # a plan a reader would refuse is never committed
                 _place(self.primary, plan)  # the commit point
                 self.committed = True
             except BaseException:
@@ -305,7 +327,7 @@ def _place(target: Path, content: dict) -> None:
 
 
 def _roll_forward(primary: Path, plan: dict) -> None:
-    """Finish a committed transaction; safe to repeat at any point."""
+    """Finish a committed transaction; safe to repeat at any point. ``plan`` was checked."""
     base = primary.parent
     folders = set()
     for tmp, final in plan["renames"]:
@@ -324,19 +346,40 @@ def _roll_forward(primary: Path, plan: dict) -> None:
         folders.add((base / name).parent)
     for folder in folders:
         fsync_path(folder)
+    # the primary goes first: while it exists, every marker exists (check_plan relies on that); a
+    # marker left without its primary is discarded by whoever finds it
+    primary.unlink(missing_ok=True)  # if a power cut loses this, the roll forward is repeated: harmless
+    fsync_path(base)
     for marker in plan["markers"]:
         (base / marker).unlink(missing_ok=True)
-    primary.unlink(missing_ok=True)  # if a power cut loses this, the roll forward is repeated: harmless
 
 
 def _load(journal: Path) -> dict | None:
+    """Read a journal: a regular file (never a link, device or FIFO) of bounded size, or None if absent."""
     try:
-        data = journal.read_bytes()
+        fd = os.open(journal, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         return None
+    except OSError as exc:
+        if os.path.islink(journal):
+            raise IncompleteCommitError(
+                f"{journal}: a commit journal must be a regular file, not a link; not rolled forward; "
+                "delete the journal if you do not trust this dataset",
+                path=journal,
+            ) from None
+        raise IncompleteCommitError(f"{journal}: cannot read the commit journal ({exc})", path=journal) from None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_JOURNAL_SIZE:
+            raise IncompleteCommitError(
+                f"{journal}: not a commit journal (not a regular file of at most {MAX_JOURNAL_SIZE >> 20} MiB); "
+                "not rolled forward; delete the journal if you do not trust this dataset",
+                path=journal,
+            )
+        raw = f.read(MAX_JOURNAL_SIZE + 1)
     advice = "the dataset may be half-written, restore it or write it again"
     content = parse_json(
-        data,
+        raw,
         f"{journal}: unreadable commit journal",
         lambda message: IncompleteCommitError(f"{message}; {advice}", path=journal),
     )
@@ -345,16 +388,127 @@ def _load(journal: Path) -> dict | None:
     return content
 
 
-def _folders_of(journal: Path, content: dict) -> list[Path]:
-    if "primary" in content:
-        return [journal.parent, (journal.parent / content["primary"]).parent]
-    base = journal.parent
-    names = (
-        [n for pair in content.get("renames", []) for n in pair]
-        + content.get("remove", [])
-        + content.get("markers", [])
+def _outside(journal: Path, name: object) -> IncompleteCommitError:
+    return IncompleteCommitError(
+        f"{journal}: names {name!r}, a file outside the datasets of its commit; not rolled forward; "
+        "delete the journal if you do not trust this dataset",
+        path=journal,
     )
-    return [base] + [(base / n).parent for n in names]
+
+
+def _relative(journal: Path, name: object) -> Path:
+    """The path of a name from a journal: relative, of plain names, ``..`` only in front (the
+    folder of another dataset of a transaction that spans folders). Raises for anything else."""
+    if not isinstance(name, str) or not name or "\\" in name or "\x00" in name or name.startswith("/"):
+        raise _outside(journal, name)
+    parts = name.split("/")
+    up = 0
+    while up < len(parts) - 1 and parts[up] == "..":
+        up += 1
+    if any(part in ("", ".", "..") for part in parts[up:]):
+        raise _outside(journal, name)
+    return journal.parent / name
+
+
+def _journal_name(journal: Path, name: object) -> Path:
+    """A journal's name for another journal (a marker, a primary): ``NAME.msgpack.journal`` (any
+    data file name may carry one: writers accept other names than ``*.msgpack``)."""
+    path = _relative(journal, name)
+    if not path.name.endswith(JOURNAL_SUFFIX) or path.name == JOURNAL_SUFFIX:
+        raise _outside(journal, name)
+    return path
+
+
+def _strings(journal: Path, plan: dict, key: str) -> list:
+    value = plan.get(key)
+    if not isinstance(value, list):
+        raise IncompleteCommitError(
+            f"{journal}: malformed commit journal ({key!r} is not a list); restore the dataset or write it again",
+            path=journal,
+        )
+    return value
+
+
+def check_plan(primary: Path, plan: dict) -> None:
+    """Refuse a commit plan that would touch anything but the datasets of its own transaction.
+
+    A journal may come with a dataset from a stranger, so its plan is checked before anything is
+    touched. The datasets of the transaction are the primary journal's and those whose marker
+    (listed in the plan, present, pointing back to ``primary``) exists. The plan may only
+
+    - rename a writer's temporary (:func:`temp_path`) to its own final name in the same folder, or a
+      staged shard (``NAME.partial/FILE``) to the same ``FILE`` one folder up;
+    - to a final name that is a file of one of those datasets (data, index, md5, checksum or
+      label-names file) or the manifest of their partitioned set;
+    - remove only such files, and the markers.
+
+    Names are relative paths of plain names (``..`` only in front, for transactions across folders),
+    without ``\\`` or NUL; folders are compared after resolving links.
+
+    Args:
+        primary: the primary journal (``NAME.msgpack.journal``).
+        plan: its content.
+
+    Raises:
+        IncompleteCommitError: the plan names anything else; nothing was touched.
+    """
+    renames = _strings(primary, plan, "renames")
+    remove = _strings(primary, plan, "remove")
+    markers = _strings(primary, plan, "markers")
+    real: dict[Path, str] = {}
+
+    def folder_of(path: Path) -> str:
+        if path.parent not in real:
+            real[path.parent] = os.path.realpath(path.parent)
+        return real[path.parent]
+
+    home = os.path.realpath(primary)
+    datasets = {(folder_of(primary), primary.name[: -len(JOURNAL_SUFFIX)])}
+    for name in markers:
+        marker = _journal_name(primary, name)
+        content = _load(marker)
+        target = content.get("primary") if content is not None else None
+        if target is None or os.path.realpath(_journal_name(marker, target)) != home:
+            raise _outside(primary, name)  # no marker of this transaction: not one of its datasets
+        datasets.add((folder_of(marker), marker.name[: -len(JOURNAL_SUFFIX)]))
+
+    def check_final(name: object) -> Path:
+        path = _relative(primary, name)
+        folder, base = folder_of(path), path.name
+        for suffix in _OWN_SUFFIXES:
+            if base.endswith(suffix) and (folder, base[: len(base) - len(suffix)]) in datasets:
+                return path
+        if base.endswith(MANIFEST_SUFFIX):  # the manifest of a partitioned set: NAME-<p>-<s>.msgpack shards
+            stem = base[: -len(MANIFEST_SUFFIX)] + "-"
+            if any(f == folder and data.startswith(stem) for f, data in datasets):
+                return path
+        raise _outside(primary, name)
+
+    for pair in renames:
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise _outside(primary, pair)
+        final = check_final(pair[1])
+        tmp = _relative(primary, pair[0])
+        match = _TEMP.match(tmp.name)
+        own_temporary = (
+            match is not None and match["name"] + match["suffix"] == final.name and folder_of(tmp) == folder_of(final)
+        )
+        staged = (
+            tmp.name == final.name
+            and tmp.parent.name.endswith(_STAGING_SUFFIX)
+            and os.path.dirname(folder_of(tmp)) == folder_of(final)
+        )
+        if not (own_temporary or staged):
+            raise _outside(primary, pair[0])
+    for name in remove:
+        check_final(name)
+
+
+def _folders_of(journal: Path, content: dict) -> list[Path]:
+    """The folders to lock for a journal: its own and those of the other journals it names."""
+    if "primary" in content:
+        return [journal.parent, _journal_name(journal, content["primary"]).parent]
+    return [journal.parent] + [_journal_name(journal, n).parent for n in _strings(journal, content, "markers")]
 
 
 def _repair_locked(journal: Path) -> bool:
@@ -364,14 +518,16 @@ def _repair_locked(journal: Path) -> bool:
         return False
     try:
         if "primary" in content:  # a marker
-            primary = journal.parent / content["primary"]
+            primary = _journal_name(journal, content["primary"])
             plan = _load(primary)
             if plan is None:  # its transaction never committed (or was not this marker's)
                 journal.unlink(missing_ok=True)
                 return True
+            check_plan(primary, plan)
             _roll_forward(primary, plan)
             journal.unlink(missing_ok=True)  # in case the plan did not list it
             return True
+        check_plan(journal, content)
         _roll_forward(journal, content)
         return True
     except (KeyError, TypeError, ValueError) as exc:
@@ -416,7 +572,7 @@ def check_committed(path: str | os.PathLike, *, timeout: float = LOCK_TIMEOUT) -
             return True
         folders = _folders_of(journal, content)
         if "primary" in content:
-            primary = journal.parent / content["primary"]
+            primary = _journal_name(journal, content["primary"])
             plan = _load(primary)
             if plan is not None:
                 folders += _folders_of(primary, plan)

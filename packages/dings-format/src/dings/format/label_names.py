@@ -22,11 +22,10 @@ from pathlib import Path
 from .errors import CorruptIndexError
 from .index import load_md5
 from .jsonparse import parse_json
-from .paths import data_path, index_path
+from .paths import LABEL_NAMES_SUFFIX, data_path, index_path
 
-__all__ = ["LABEL_NAMES_SUFFIX", "copy_label_names", "load_label_names", "write_label_names"]
+__all__ = ["LABEL_NAMES_SUFFIX", "copy_label_names", "label_names_content", "load_label_names", "write_label_names"]
 
-LABEL_NAMES_SUFFIX = ".labels.json"
 #: a label file larger than this is refused (it is read into memory)
 MAX_SIZE = 64 << 20
 
@@ -39,10 +38,33 @@ def _data_md5(path: Path) -> str | None:
         return None
 
 
+def label_names_content(names: Sequence[str], data_md5: str | None) -> bytes:
+    """The content of a label-names sidecar.
+
+    Args:
+        names: ``names[i]`` is the name of label ``i``.
+        data_md5: md5 hex digest of the data file the names belong to (``None``: not bound).
+
+    Raises:
+        TypeError: a name is not a str.
+    """
+    names = list(names)
+    for position, name in enumerate(names):
+        if not isinstance(name, str):
+            raise TypeError(f"label name {position} is {name!r} ({type(name).__name__}); label names must be str")
+    content: dict[str, object] = {"label_names": names}
+    if data_md5 is not None:
+        content["data_md5"] = data_md5
+    return (json.dumps(content, ensure_ascii=False) + "\n").encode("utf-8")
+
+
 def write_label_names(path: str | os.PathLike, names: Sequence[str]) -> Path:
     """Write the label names of the dataset ``path``, atomically, bound to its current md5 file.
 
-    Call it after the dataset was written (its md5 file is read to bind the names to the data).
+    For a dataset written earlier (its md5 file is read to bind the names to the data). A writer
+    that knows the names passes them to the writer instead (``FileWriter(..., label_names=names)``):
+    then the sidecar is part of the dataset's commit, bound to the data written, even when other
+    writers replace the dataset at the same time.
 
     Args:
         path: the dataset's data file (``NAME.msgpack``) or any of its index files.
@@ -55,20 +77,12 @@ def write_label_names(path: str | os.PathLike, names: Sequence[str]) -> Path:
         TypeError: a name is not a str.
     """
     data = data_path(path)
-    names = list(names)
-    for position, name in enumerate(names):
-        if not isinstance(name, str):
-            raise TypeError(f"label name {position} is {name!r} ({type(name).__name__}); label names must be str")
-    content: dict[str, object] = {"label_names": names}
-    digest = _data_md5(data)
-    if digest is not None:
-        content["data_md5"] = digest
+    content = label_names_content(names, _data_md5(data))
     target = index_path(data, LABEL_NAMES_SUFFIX)
     part = target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
     try:
-        with open(part, "x", encoding="utf-8", newline="\n") as f:
-            json.dump(content, f, ensure_ascii=False)
-            f.write("\n")
+        with open(part, "xb") as f:
+            f.write(content)
         os.replace(part, target)
     except BaseException:
         part.unlink(missing_ok=True)

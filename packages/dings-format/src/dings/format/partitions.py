@@ -40,8 +40,16 @@ import numpy as np
 from .commit import Commit, DatasetFiles, check_committed, dataset_files, temp_path, write_synced
 from .errors import DamagedDataError, DuplicateKeyError, OutputLockedError
 from .index import hash_many, keys_len, load_keys, load_md5, md5_file
-from .label_names import LABEL_NAMES_SUFFIX
-from .paths import CHECKSUMS_SUFFIX, INDEX_SUFFIXES, LEGACY_INDEX_SUFFIX, MD5_SUFFIX, index_path
+from .label_names import label_names_content
+from .paths import (
+    CHECKSUMS_SUFFIX,
+    INDEX_SUFFIXES,
+    LABEL_NAMES_SUFFIX,
+    LEGACY_INDEX_SUFFIX,
+    MANIFEST_SUFFIX,
+    MD5_SUFFIX,
+    index_path,
+)
 from .sharded import ShardedWriter
 from .writer import ask_overwrite
 
@@ -68,8 +76,6 @@ __all__ = [
     "wait_for_records",
 ]
 
-#: the manifest of a dataset written in partitions: ``NAME.manifest.json`` next to its shards
-MANIFEST_SUFFIX = ".manifest.json"
 #: the staging folder's suffix: ``NAME.partial/`` next to the shards
 STAGING_SUFFIX = ".partial"
 #: the lock file of a partitioned output: ``NAME.lock`` next to its shards (never removed)
@@ -668,7 +674,14 @@ class PartitionedOutput:
             self.load_record, partitions, fingerprints, str(self.staging), timeout=timeout, poll=poll
         )
 
-    def commit(self, records: Sequence[PartitionRecord], *, overwrite: bool = False) -> dict[str, Any]:
+    def commit(
+        self,
+        records: Sequence[PartitionRecord],
+        *,
+        overwrite: bool = False,
+        label_names: Sequence[str] | None = None,
+        drop_label_names: bool = False,
+    ) -> dict[str, Any]:
         """Check keys, write the manifest and move every partition's shards into place at once.
 
         Shards of an older set here that the new one does not replace are removed in the same
@@ -677,6 +690,9 @@ class PartitionedOutput:
         Args:
             records: one per partition (from :meth:`write_partition` or :meth:`verified`).
             overwrite: replace an existing set without asking.
+            label_names: names of the int labels: every shard's label-names sidecar is committed
+                with it, bound to its data (``None``: sidecars of the shards replaced stay, stale).
+            drop_label_names: without ``label_names``, remove the sidecars of the shards replaced.
 
         Returns:
             The manifest's content.
@@ -700,7 +716,22 @@ class PartitionedOutput:
                 yield from load_keys(self.staging / shard.name)
 
         check_unique_keys(hashes, keys_of, [f"partition {n} ({self.staging})" for n in numbers])
-        datasets = []
+        temporaries: list[Path] = []  # written here, removed unless committed
+        try:
+            return self._commit(ordered, temporaries, label_names, drop_label_names)
+        except BaseException:
+            for path in temporaries:
+                path.unlink(missing_ok=True)
+            raise
+
+    def _commit(
+        self,
+        ordered: list[PartitionRecord],
+        temporaries: list[Path],
+        label_names: Sequence[str] | None,
+        drop_label_names: bool,
+    ) -> dict[str, Any]:
+        datasets: list[DatasetFiles] = []
         for record in ordered:
             for shard in record.shards:
                 staged = self.staging / shard.name
@@ -723,11 +754,23 @@ class PartitionedOutput:
                     for s in _SHARD_SUFFIXES
                 ]
                 renames = [(t, f) for t, f in renames if t.exists()]
-                datasets.append(DatasetFiles(final, renames, [index_path(final, LEGACY_INDEX_SUFFIX)]))
+                remove = [index_path(final, LEGACY_INDEX_SUFFIX)]
+                labels = index_path(final, LABEL_NAMES_SUFFIX)
+                if label_names is None:
+                    if drop_label_names:
+                        remove.append(labels)
+                else:  # before the md5 file, which is renamed last
+                    sidecar = temp_path(labels)
+                    write_synced(sidecar, label_names_content(label_names, load_md5(staged).get(staged.name)))
+                    temporaries.append(sidecar)
+                    md5 = [i for i, (_, f) in enumerate(renames) if f.name.endswith(MD5_SUFFIX)]
+                    renames.insert(md5[0] if md5 else len(renames), (sidecar, labels))
+                datasets.append(DatasetFiles(final, renames, remove))
         if not datasets:
             raise ValueError(f"{self.prefix}: no partition wrote a sample; nothing to commit")
         manifest = manifest_content(ordered)
         tmp = temp_path(self.manifest)
+        temporaries.append(tmp)
         write_synced(tmp, (json.dumps(manifest, indent=1) + "\n").encode("utf-8"))
         datasets[-1].renames.append((tmp, self.manifest))  # the manifest appears last
         new = {d.path for d in datasets}
@@ -741,8 +784,8 @@ class PartitionedOutput:
         try:
             transaction.run()
         except BaseException:
-            if not transaction.committed:
-                tmp.unlink(missing_ok=True)
+            if transaction.committed:
+                temporaries.clear()  # they belong to the journal now
             raise
         shutil.rmtree(self.staging, ignore_errors=True)
         return manifest

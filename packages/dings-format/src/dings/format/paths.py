@@ -13,6 +13,8 @@ __all__ = [
     "CHECKSUMS_SUFFIX",
     "JOURNAL_SUFFIX",
     "DATASET_SUFFIXES",
+    "LABEL_NAMES_SUFFIX",
+    "MANIFEST_SUFFIX",
     "data_path",
     "index_path",
 ]
@@ -28,6 +30,10 @@ CHECKSUMS_SUFFIX = ".crc32"
 JOURNAL_SUFFIX = ".journal"
 #: every file next to the data file that belongs to one generation of a dataset
 DATASET_SUFFIXES = INDEX_SUFFIXES + (CHECKSUMS_SUFFIX, MD5_SUFFIX, LEGACY_INDEX_SUFFIX)
+#: the label-names sidecar ``NAME.msgpack.labels.json`` (a dings extension; see :mod:`.label_names`)
+LABEL_NAMES_SUFFIX = ".labels.json"
+#: the manifest of a dataset written in partitions: ``NAME.manifest.json`` next to its shards
+MANIFEST_SUFFIX = ".manifest.json"
 _ALL_SUFFIXES = DATASET_SUFFIXES + (JOURNAL_SUFFIX,)
 
 

@@ -6,12 +6,13 @@ import os
 import re
 import string
 import weakref
+from collections.abc import Sequence
 from pathlib import Path
 
 from .commit import DatasetFiles, check_committed, clean_temporaries, dataset_files, deferred_interrupts
 from .errors import DuplicateKeyError
 from .packing import make_packer
-from .paths import JOURNAL_SUFFIX
+from .paths import JOURNAL_SUFFIX, LABEL_NAMES_SUFFIX, index_path
 from .progress import Progress
 from .writer import CommitOnSuccess, FileWriter, commit_datasets, pack_sample, refuse_object_arrays, remove_files
 
@@ -61,6 +62,9 @@ class ShardedWriter(CommitOnSuccess):
         overwrite: replace existing shards; otherwise ``FileExistsError`` (never a prompt).
         progress: show a progress line; ``None`` shows it when stderr is a terminal.
         allow_unsafe: also write object-dtype arrays (stored with pickle).
+        label_names: names of the int labels; every shard's label-names sidecar is committed with it
+            (see :class:`dings.format.Writer`).
+        drop_label_names: without ``label_names``, remove the sidecars of the shards replaced.
     """
 
     def __init__(
@@ -72,6 +76,8 @@ class ShardedWriter(CommitOnSuccess):
         *,
         progress: bool | None = None,
         allow_unsafe: bool = False,
+        label_names: Sequence[str] | None = None,
+        drop_label_names: bool = False,
     ) -> None:
         if max_samples is None and max_bytes is None:
             raise ValueError("ShardedWriter needs max_samples or max_bytes (or both)")
@@ -89,6 +95,8 @@ class ShardedWriter(CommitOnSuccess):
             )
         self._pack = make_packer(allow_unsafe=allow_unsafe).pack
         self._allow_unsafe = allow_unsafe
+        self._label_names = None if label_names is None else list(label_names)
+        self._drop_label_names = drop_label_names
         self._keys: set[str] = set()
         self._finished: list[DatasetFiles] = []
         # removes finished shards' temporary files if the writer is dropped or the interpreter exits unclosed
@@ -145,7 +153,13 @@ class ShardedWriter(CommitOnSuccess):
             current = None
         if current is None:
             path = self.shard_path(len(self._shards))
-            current = FileWriter(path, overwrite=True, progress=False)
+            current = FileWriter(
+                path,
+                overwrite=True,
+                progress=False,
+                label_names=self._label_names,
+                drop_label_names=self._drop_label_names,
+            )
             self._shards.append(path)
             self._current = current
         return current
@@ -194,7 +208,12 @@ class ShardedWriter(CommitOnSuccess):
                 self._closed = True
                 self._recover()
                 new = {files.path for files in self._finished}
-                stale = [DatasetFiles(p, [], dataset_files(p)) for p in self._existing_shards() if p not in new]
+                # a stale shard goes with its label names (a sidecar the dataset files do not list)
+                stale = [
+                    DatasetFiles(p, [], dataset_files(p) + [index_path(p, LABEL_NAMES_SUFFIX)])
+                    for p in self._existing_shards()
+                    if p not in new
+                ]
                 self._cleanup.detach()  # the commit removes the temporaries if it fails before committing
                 commit_datasets(self._finished + stale)
         except BaseException:

@@ -37,8 +37,9 @@ from .commit import (
     write_synced,
 )
 from .errors import DuplicateKeyError, InvalidSampleError, UnsafeDataError
+from .label_names import label_names_content
 from .packing import _OBJECT_KIND, make_packer, object_array_field
-from .paths import CHECKSUMS_SUFFIX, INDEX_SUFFIXES, LEGACY_INDEX_SUFFIX, MD5_SUFFIX, index_path
+from .paths import CHECKSUMS_SUFFIX, INDEX_SUFFIXES, LABEL_NAMES_SUFFIX, LEGACY_INDEX_SUFFIX, MD5_SUFFIX, index_path
 from .progress import Progress
 from .prompt import ask_overwrite
 from .validation import MAX_LENGTH, check_key, explain_pack_error
@@ -205,6 +206,11 @@ class Writer(CommitOnSuccess):
         desc: label of the progress line (default: the file name).
         total: expected number of samples, shown in the progress line.
         disable: datadings' name for ``progress=False``.
+        label_names: names of the int labels (``names[i]`` names label ``i``): the label-names sidecar
+            ``NAME.msgpack.labels.json`` is committed with the data, bound to it. ``None``: a
+            sidecar of the dataset replaced stays (stale: it is bound to the old data).
+        drop_label_names: without ``label_names``, remove the sidecar of the dataset replaced in
+            the same commit.
         kwargs: other datadings progress-bar options; accepted and ignored.
     """
 
@@ -218,9 +224,15 @@ class Writer(CommitOnSuccess):
         desc: str | None = None,
         total: int | None = None,
         disable: bool | None = None,
+        label_names: Sequence[str] | None = None,
+        drop_label_names: bool = False,
         **kwargs: Any,
     ) -> None:
         self.path = Path(outfile)
+        self._label_list = None if label_names is None else list(label_names)
+        self._drop_label_names = drop_label_names
+        if self._label_list is not None:
+            label_names_content(self._label_list, None)  # a name that is not a str fails before any writing
         if self.path.is_dir():
             raise IsADirectoryError(f"{self.path}: is a directory; give the path of a .msgpack file to write")
         if self.path.parent.is_dir():
@@ -230,6 +242,8 @@ class Writer(CommitOnSuccess):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._tmp_data = temp_path(self.path)
         self._temp_files = [self._tmp_data] + [self._tmp_data.with_name(self._tmp_data.name + s) for s in _SIDECARS]
+        self._tmp_labels = temp_path(index_path(self.path, LABEL_NAMES_SUFFIX))
+        self._temp_files.append(self._tmp_labels)
         workers: list[BackgroundWorker] = []
         file = None
         self._offsets = [0]
@@ -392,13 +406,20 @@ class Writer(CommitOnSuccess):
         tmp_crc = self._tmp_data.with_name(self._tmp_data.name + CHECKSUMS_SUFFIX)
         write_synced(tmp_crc, pack_checksums(self._checksums))
         pairs.append((tmp_crc, index_path(self.path, CHECKSUMS_SUFFIX)))
+        # a legacy index of an older generation would describe other data
+        remove = [index_path(self.path, LEGACY_INDEX_SUFFIX)]
+        labels = index_path(self.path, LABEL_NAMES_SUFFIX)
+        if self._label_list is not None:
+            write_synced(self._tmp_labels, label_names_content(self._label_list, digests[self.path.name]))
+            pairs.append((self._tmp_labels, labels))
+        elif self._drop_label_names:
+            remove.append(labels)
         tmp_md5 = self._tmp_data.with_name(self._tmp_data.name + MD5_SUFFIX)
         write_synced(tmp_md5, md5)
         pairs.append((tmp_md5, index_path(self.path, MD5_SUFFIX)))
         self._progress.close()
         self._cleanup.detach()  # the caller now owns the temporary files
-        # a legacy index of an older generation would describe other data
-        return DatasetFiles(self.path, pairs, [index_path(self.path, LEGACY_INDEX_SUFFIX)])
+        return DatasetFiles(self.path, pairs, remove)
 
     def close(self) -> None:
         """Flush the data, write index and md5 files, and move the dataset into place."""

@@ -25,6 +25,7 @@ import numpy as np
 from dings.format import (
     CorruptIndexError,
     DamagedDataError,
+    IncompleteCommitError,
     UnsafeDataError,
     VerificationReport,
     check_committed,
@@ -163,7 +164,19 @@ class MsgpackReader(Reader):
         return self._length
 
     def _index_error(self, source: Path, what: str) -> CorruptIndexError:
-        return CorruptIndexError(f"{source}: {what}; run `dings verify` to see what is damaged", path=source)
+        """The error for an index that disagrees with the data: damage, or a replace while the reader was open."""
+        return CorruptIndexError(f"{source}: {what}; {self._what_next()}", path=source)
+
+    def _what_next(self) -> str:
+        """What to do about data and index that disagree: reopen a replaced dataset, else verify it."""
+        try:
+            self._source.check_generation()
+        except IncompleteCommitError:  # the index files just read belong to a newer generation
+            return (
+                "the dataset was probably replaced while it was open; open it again "
+                "(if it was not replaced, run `dings verify` to see what is damaged)"
+            )
+        return "run `dings verify` to see what is damaged"
 
     @property
     def offsets(self) -> array.array:
@@ -564,7 +577,7 @@ class MsgpackReader(Reader):
         for i in range(first, end):
             self._decode(i, view[offsets[i] - base : offsets[i + 1] - base])
         raise CorruptIndexError(  # each decodes alone, so only the block as a whole disagrees
-            f"{self._source.name}: samples {first}–{end - 1} do not match the offsets index; run `dings verify` on it",
+            f"{self._source.name}: samples {first}–{end - 1} do not match the offsets index; {self._what_next()}",
             path=self._source.name,
             index=first,
         )

@@ -77,9 +77,10 @@ def check_outputs(outfiles: Sequence[Path], inputs: Sequence[Path], overwrite: b
             )
 
 
-def open_raw_writer(outfile: Path, total: int | None) -> RawWriter:
-    """A RawWriter for an output already checked by :func:`check_outputs` (so it never asks)."""
-    return RawWriter(outfile, overwrite=True, progress=False, total=total)
+def open_raw_writer(outfile: Path, total: int | None, label_names: Sequence[str] | None = None) -> RawWriter:
+    """A RawWriter for an output already checked by :func:`check_outputs` (so it never asks); the
+    label names (if any) are committed with the data."""
+    return RawWriter(outfile, overwrite=True, progress=False, total=total, label_names=label_names)
 
 
 def write_raw(
@@ -88,14 +89,16 @@ def write_raw(
     total: int,
     desc: str,
     progress: bool | None,
+    label_names: Sequence[str] | None = None,
 ) -> int:
-    """Write ``(key, packed sample)`` pairs to ``outfile`` atomically, with a progress bar.
+    """Write ``(key, packed sample)`` pairs to ``outfile`` atomically, with a progress bar (and the
+    label names, committed with the data).
 
     Returns:
         The number of samples written.
     """
     with (
-        open_raw_writer(outfile, total) as writer,
+        open_raw_writer(outfile, total, label_names) as writer,
         progress_bar(total=total, desc=desc, unit="samples", enabled=progress) as bar,
     ):
         for key, data in items:

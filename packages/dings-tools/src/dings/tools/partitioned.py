@@ -70,6 +70,7 @@ def write_partitioned(
     timeout: float = 3600.0,
     allow_unsafe: bool = False,
     progress: bool | None = False,
+    label_names: Sequence[str] | None = None,
 ) -> PartitionedResult:
     """Write a sharded dataset from partitions and commit it whole.
 
@@ -93,6 +94,9 @@ def write_partitioned(
         timeout: seconds rank 0 waits for the other ranks' partitions.
         allow_unsafe: also write object-dtype arrays.
         progress: show progress.
+        label_names: names of the int labels, committed with every shard of a local output (see
+            :meth:`dings.format.PartitionedOutput.commit`; ``None``: the sidecars of the shards
+            replaced are removed); ignored for a URL output.
 
     Returns:
         A :class:`PartitionedResult`.
@@ -120,7 +124,7 @@ def write_partitioned(
             outcomes = run_partitions(
                 target, partitions, load, prints, resume=resume, address=address, progress=progress
             )
-            result = _commit(target, [r for _, r, _ in sorted(outcomes, key=lambda o: o[0])], overwrite)
+            result = _commit(target, [r for _, r, _ in sorted(outcomes, key=lambda o: o[0])], overwrite, label_names)
         result.skipped = [i for i, _, fresh in outcomes if not fresh]
         result.written = [i for i, _, fresh in outcomes if fresh]
         return result
@@ -146,7 +150,7 @@ def write_partitioned(
         records = {i: r for i, r, _ in outcomes}
         if others:
             records.update(zip(others, target.wait_for(others, [prints[i] for i in others], timeout=timeout)))
-        result = _commit(target, [records[i] for i in range(len(partitions))], overwrite)
+        result = _commit(target, [records[i] for i in range(len(partitions))], overwrite, label_names)
     result.skipped = [i for i, _, fresh in outcomes if not fresh]
     result.written = [i for i, _, fresh in outcomes if fresh]
     return result
@@ -160,9 +164,15 @@ def _job(prints: Sequence[str], world_size: int, options: Any) -> str:
 
 
 def _commit(
-    target: PartitionedOutput | RemotePartitionedOutput, records: Sequence[PartitionRecord], overwrite: bool
+    target: PartitionedOutput | RemotePartitionedOutput,
+    records: Sequence[PartitionRecord],
+    overwrite: bool,
+    label_names: Sequence[str] | None = None,
 ) -> PartitionedResult:
-    manifest = target.commit(records, overwrite=overwrite)
+    if isinstance(target, RemotePartitionedOutput):
+        manifest = target.commit(records, overwrite=overwrite)
+    else:  # the label names are part of the commit
+        manifest = target.commit(records, overwrite=overwrite, label_names=label_names, drop_label_names=True)
     folder = os.fspath(target.folder)
     paths = [
         f"{folder}/{s['name']}" if isinstance(target, RemotePartitionedOutput) else str(Path(folder) / s["name"])

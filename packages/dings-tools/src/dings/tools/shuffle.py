@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dings.format import copy_label_names, data_path
+from dings.format import data_path, load_label_names
 from dings.readers import MsgpackReader, QuasiShuffler, Shuffler
 
 from ._dataset import check_outputs, write_raw
@@ -60,6 +60,6 @@ def shuffle(
     with MsgpackReader(source) as reader:
         order = Shuffler(reader, seed) if true_shuffle else QuasiShuffler(reader, buf_size, chunk_size, seed)
         items = order.iter(start=0, yield_key=True, raw=True, copy=False)
-        write_raw(items, target, len(order), f"shuffle {source.name}", progress)
-    copy_label_names(source, target)
+        names = load_label_names(source)
+        write_raw(items, target, len(order), f"shuffle {source.name}", progress, names)
     return target

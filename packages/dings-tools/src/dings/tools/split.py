@@ -9,7 +9,7 @@ from typing import Literal
 
 import numpy as np
 
-from dings.format import RawWriter, close_together, copy_label_names, data_path, progress_bar
+from dings.format import RawWriter, close_together, data_path, load_label_names, progress_bar
 from dings.readers import MsgpackReader
 
 from ._dataset import as_count, as_seed, check_outputs, dataset_stem, open_raw_writer, write_raw
@@ -138,11 +138,12 @@ def split(
                     f"{parts - 1} split positions give {parts} parts, but {len(targets)} outfiles were given"
                 )
         check_outputs(targets, [source], overwrite)
+        names = load_label_names(source)
         writers: list[RawWriter] = []
         try:
             with progress_bar(total=length, desc=f"split {source.name}", unit="samples", enabled=progress) as bar:
                 for target, start, stop in zip(targets, bounds, bounds[1:]):
-                    writer = open_raw_writer(target, stop - start)
+                    writer = open_raw_writer(target, stop - start, names)
                     writers.append(writer)
                     for key, data in reader.iter(start=start, stop=stop, yield_key=True, raw=True, copy=False):
                         writer.write(key, data)
@@ -151,8 +152,7 @@ def split(
             for writer in writers:
                 writer.abort()
             raise
-        close_together(writers)  # one commit: all parts appear, or none
-    copy_label_names(source, *targets)
+        close_together(writers)  # one commit: all parts appear, or none (label names included)
     return targets
 
 
@@ -209,6 +209,5 @@ def sample(
             rng = np.random.default_rng(as_seed(seed))
             chosen = np.sort(rng.choice(length, size=count, replace=False)).tolist()
             items = (reader.get(i, yield_key=True, raw=True, copy=False) for i in chosen)
-        write_raw(items, target, count, f"sample {source.name}", progress)
-    copy_label_names(source, target)
+        write_raw(items, target, count, f"sample {source.name}", progress, load_label_names(source))
     return target

@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 
 from dings.format import (
-    LABEL_NAMES_SUFFIX,
     DuplicateKeyError,
     FileWriter,
     InvalidSampleError,
@@ -30,10 +29,8 @@ from dings.format import (
     ShardedWriter,
     check_output_not_input,
     dataset_paths,
-    index_path,
     progress_bar,
     shard_pattern,
-    write_label_names,
 )
 from dings.readers import MsgpackReader, is_url
 
@@ -242,11 +239,16 @@ def _check_target(output: Path, shard_size: int | None, overwrite: bool) -> None
         )
 
 
-def _open_writer(output: Path, shard_size: int | None, overwrite: bool) -> FileWriter | ShardedWriter:
+def _open_writer(
+    output: Path, shard_size: int | None, overwrite: bool, label_names: list[str] | None
+) -> FileWriter | ShardedWriter:
+    """A writer that commits the label names with the data (bound to it, see :class:`FileWriter`)."""
     _check_target(output, shard_size, overwrite)
     if shard_size is None:
-        return FileWriter(output, overwrite=True, progress=False)
-    return ShardedWriter(output, max_samples=shard_size, overwrite=True, progress=False)
+        return FileWriter(output, overwrite=True, progress=False, label_names=label_names, drop_label_names=True)
+    return ShardedWriter(
+        output, max_samples=shard_size, overwrite=True, progress=False, label_names=label_names, drop_label_names=True
+    )
 
 
 def _write(
@@ -258,7 +260,7 @@ def _write(
     bar: Any,
 ) -> tuple[list[Path], int]:
     """Write ``(origin, sample)`` pairs; return the data files (committed only on success) and the count."""
-    with _open_writer(output, shard_size, overwrite) as writer:
+    with _open_writer(output, shard_size, overwrite, label_names) as writer:
         for origin, sample in loaded:
             _check_label(origin, sample, label_names)
             try:
@@ -272,10 +274,12 @@ def _write(
     return (list(writer.shards) if isinstance(writer, ShardedWriter) else [output]), writer.written
 
 
-def _write_packed(batches: Iterable[PackedRows], output: Path, overwrite: bool, bar: Any) -> tuple[list[Path], int]:
+def _write_packed(
+    batches: Iterable[PackedRows], output: Path, overwrite: bool, bar: Any, label_names: list[str] | None = None
+) -> tuple[list[Path], int]:
     """Write batches of packed samples; the same files and errors as :func:`_write` of their samples."""
     _check_target(output, None, overwrite)
-    with RawWriter(output, overwrite=True, progress=False) as writer:
+    with RawWriter(output, overwrite=True, progress=False, label_names=label_names, drop_label_names=True) as writer:
         for rows in batches:
             before = writer.written
             try:
@@ -347,8 +351,8 @@ def run_import(
     packed = source.packed if recompress is None else None
     with progress_bar(total=source.total, desc=f"import {source.name}", unit="samples", enabled=progress) as bar:
         if packed is not None and shard_size is None and not shuffle:
-            paths, count = _write_packed(packed(check_images), target, overwrite, bar)
-            return _finish(paths, count, source.label_names)
+            paths, count = _write_packed(packed(check_images), target, overwrite, bar, source.label_names)
+            return ImportResult(paths, count, source.label_names)
         loaded: Iterable[Loaded] = ordered_map(load, items, workers)
         if shuffle and not isinstance(source.items, Sequence):
             stream = loaded
@@ -366,14 +370,4 @@ def run_import(
             close = getattr(loaded, "close", None)
             if close is not None:
                 close()
-    return _finish(paths, count, source.label_names)
-
-
-def _finish(paths: list[Path], count: int, label_names: list[str] | None) -> ImportResult:
-    """Record the label names next to the data files written."""
-    for path in paths:
-        if label_names is not None:
-            write_label_names(path, label_names)
-        else:  # names of a dataset this one replaced no longer apply
-            index_path(path, LABEL_NAMES_SUFFIX).unlink(missing_ok=True)
-    return ImportResult(paths, count, label_names)
+    return ImportResult(paths, count, source.label_names)

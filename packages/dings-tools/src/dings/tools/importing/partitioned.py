@@ -16,12 +16,9 @@ from typing import Any
 import numpy as np
 
 from dings.format import (
-    LABEL_NAMES_SUFFIX,
     PartitionedOutput,
     check_output_not_input,
     fingerprint,
-    index_path,
-    write_label_names,
 )
 from dings.readers import is_url
 
@@ -247,14 +244,9 @@ def import_partitioned(
         address=address,
         timeout=timeout,
         progress=progress,
+        label_names=label_names,
     )
     if result.manifest is None:  # a rank other than 0: rank 0 commits
         return ImportResult([], result.samples, label_names)
     paths: list[Any] = result.paths if is_url(os.fspath(output)) else [Path(p) for p in result.paths]
-    if not is_url(os.fspath(output)):
-        for path in paths:
-            if label_names is not None:
-                write_label_names(path, label_names)
-            else:
-                index_path(path, LABEL_NAMES_SUFFIX).unlink(missing_ok=True)
     return ImportResult(paths, result.samples, label_names)

@@ -35,6 +35,8 @@ from dings.format import (
     load_key_hashes,
     load_keys,
     load_offsets,
+    offsets_len,
+    open_index_file,
     sample_checksum,
     unpack_options,
 )
@@ -152,15 +154,16 @@ class MsgpackReader(Reader):
                 self._length = len(self.offsets) - 1
             else:  # the offsets file's size, not a count written inside a file, which could lie
                 self._source.ensure_index()
-                target = index_path(self.path, ".offsets")
-                size = os.stat(target).st_size
-                if size % 8 or not size:
-                    raise CorruptIndexError(
-                        f"{target}: size {size} is not a positive multiple of 8; the offsets file is truncated",
-                        path=target,
-                    )
-                self._length = size // 8 - 1
+                self._length = self._checked(lambda: offsets_len(self.path, self._source.size()))
         return self._length
+
+    def _checked(self, load: Any) -> Any:
+        """``load()`` an index file; if it does not fit the data, say so only if the dataset was not replaced."""
+        try:
+            return load()
+        except CorruptIndexError:
+            self.source.check_generation()  # a replaced dataset is named as such, not as damaged
+            raise
 
     def _index_error(self, source: Path, what: str) -> CorruptIndexError:
         return CorruptIndexError(f"{source}: {what}; run `dings verify` to see what is damaged", path=source)
@@ -175,10 +178,10 @@ class MsgpackReader(Reader):
             self._source.ensure_index()
             size = self._source.size()
             if self._legacy:
-                self._keys, offsets = legacy_load_index(self.path, size)
+                self._keys, offsets = self._checked(lambda: legacy_load_index(self.path, size))
                 self.source.check_generation()  # the index file just read belongs to the open data file
             else:
-                offsets = load_offsets(self.path)
+                offsets = self._checked(lambda: load_offsets(self.path, size))
                 self.source.check_generation()  # the index file just read belongs to the open data file
             source = index_path(self.path, ".index" if self._legacy else ".offsets")
             if offsets[0] != 0 or int(offsets[-1]) != size or np.any(offsets[1:] <= offsets[:-1]):
@@ -205,12 +208,12 @@ class MsgpackReader(Reader):
         size = self._source.size()
         if table is None:
             target = index_path(self.path, ".offsets")
-            with open(target, "rb") as f:
+            count = len(self)  # checks the file's size and last offset before it is mapped
+            with open_index_file(target) as f:
                 length = os.fstat(f.fileno()).st_size
-                if length % 8 or not length:
-                    raise self._index_error(
-                        target, f"size {length} is not a positive multiple of 8; the offsets file is truncated"
-                    )
+                if length != 8 * (count + 1):
+                    self.source.check_generation()
+                    raise self._index_error(target, f"size {length} changed while the dataset was open")
                 table = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
             first = _read_hash(table, 0)[0]
             last = _read_hash(table, length - 8)[0]
@@ -238,7 +241,7 @@ class MsgpackReader(Reader):
                 _ = self.offsets
             else:
                 self._source.ensure_index()
-                keys = load_keys(self.path)
+                keys = self._checked(lambda: load_keys(self.path, self._source.size(), len(self)))
                 self.source.check_generation()  # the index file just read belongs to the open data file
                 if len(keys) != len(self.offsets) - 1:
                     raise self._index_error(
@@ -248,7 +251,7 @@ class MsgpackReader(Reader):
         return cast(list[str], self._keys)  # set above, or by loading a legacy index
 
     def _load_hashes(self) -> None:
-        salt, hashes = load_key_hashes(self.path)
+        salt, hashes = self._checked(lambda: load_key_hashes(self.path, self._source.size(), len(self)))
         self.source.check_generation()  # the index file just read belongs to the open data file
         if len(hashes) != len(self):
             raise self._index_error(
@@ -284,7 +287,7 @@ class MsgpackReader(Reader):
             self._key_to_index = {k: i for i, k in enumerate(self.keys)}
             return self._key_to_index.get(key)
         if index_path(self.path, ".filter").exists():
-            self._filter = load_filter(self.path)
+            self._filter = self._checked(lambda: load_filter(self.path, self._source.size(), len(self)))
             self.source.check_generation()  # the index file just read belongs to the open data file
             self._use_filter = True
         self._load_hashes()

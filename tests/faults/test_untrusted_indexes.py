@@ -184,6 +184,14 @@ def test_a_hostile_legacy_index_is_a_clear_error(tmp_path, kind):
     assert outcomes["verify"].startswith("ok problems") and legacy.name in outcomes["verify"]
 
 
+def test_a_hostile_label_names_file_is_a_warning_not_a_hang(tmp_path):
+    for kind in ("dev-zero", "fifo"):
+        path = dataset(tmp_path / kind)
+        make_hostile(path.with_name(path.name + ".labels.json"), kind)
+        outcomes = bounded(path, "info", "cat")
+        assert outcomes == {"info": "ok 5", "cat": "ok 5"}
+
+
 def seven_byte_dataset(folder: Path) -> Path:
     """One sample packed in 7 bytes, with its index files, and a sparse 8 GiB offsets file."""
     path = dataset(folder, count=1)

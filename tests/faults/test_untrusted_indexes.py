@@ -339,3 +339,22 @@ def test_zip_member_limit_is_validated():
 
     with pytest.raises(ValueError, match="max_member_size"):
         ZipFileReader("nothing.zip", max_member_size=0)
+
+
+# --- copies of a dataset: nothing hostile is copied ---
+
+
+@pytest.mark.parametrize(("suffix", "kind"), [(".keys", "fifo"), (".filter", "dev-zero"), (".offsets", "sparse")])
+def test_a_shared_memory_copy_refuses_hostile_index_files_before_copying(tmp_path, suffix, kind):
+    pytest.importorskip("torch")
+    from dings.format import CorruptIndexError
+    from dings.torch import SharedMemoryReader
+
+    path = dataset(tmp_path / "source")
+    target = path.with_name(path.name + suffix)
+    make_hostile(target, kind)
+    copies = tmp_path / "shm"
+    copies.mkdir()
+    with pytest.raises(CorruptIndexError, match=target.name):
+        SharedMemoryReader(path, directory=copies)
+    assert [p.name for p in copies.iterdir() if not p.name.endswith(".lock")] == []

@@ -15,9 +15,9 @@ import mmap
 import os
 import struct
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import msgpack
 import numpy as np
@@ -49,6 +49,8 @@ if TYPE_CHECKING:
     from .remote import RemoteSource
 
 __all__ = ["MsgpackReader", "RemoteMsgpackReader"]
+
+_T = TypeVar("_T")
 
 _read_hash = struct.Struct(">Q").unpack_from
 _read_pair = struct.Struct(">QQ").unpack_from
@@ -157,7 +159,7 @@ class MsgpackReader(Reader):
                 self._length = self._checked(lambda: offsets_len(self.path, self._source.size()))
         return self._length
 
-    def _checked(self, load: Any) -> Any:
+    def _checked(self, load: Callable[[], _T]) -> _T:
         """``load()`` an index file; if it does not fit the data, say so only if the dataset was not replaced."""
         try:
             return load()
@@ -377,7 +379,7 @@ class MsgpackReader(Reader):
         of ``buffer``) against their per-sample checksums."""
         checksums = self._checksums
         if checksums is None:
-            checksums = self._checksums = load_checksums(self.path, len(self))
+            checksums = self._checksums = self._checked(lambda: load_checksums(self.path, len(self)))
             self.source.check_generation()  # the index file just read belongs to the open data file
             if checksums is None:  # the dataset has none: nothing to check
                 self._verify = False

@@ -14,7 +14,6 @@ import sys
 import zipfile
 from pathlib import Path
 
-import msgpack
 import pytest
 
 from dings.format import FileWriter, packb
@@ -175,8 +174,7 @@ def test_a_hostile_legacy_index_is_a_clear_error(tmp_path, kind):
     path = dataset(tmp_path)
     for suffix in (".offsets", ".keys", ".key_hashes", ".filter", ".crc32", ".md5"):
         path.with_name(path.name + suffix).unlink()
-    legacy = path.with_name(path.name + ".index")
-    legacy.write_bytes(msgpack.packb({"k0": 0}))
+    legacy = path.with_name(path.name + ".index")  # a legacy dataset: data and .index only
     make_hostile(legacy, kind)
     outcomes = bounded(path, "len", "get", "keys", "info", "verify")
     for op in ("len", "get", "keys", "info"):
@@ -193,10 +191,12 @@ def test_a_hostile_label_names_file_is_a_warning_not_a_hang(tmp_path):
 
 
 def seven_byte_dataset(folder: Path) -> Path:
-    """One sample packed in 7 bytes, with its index files, and a sparse 8 GiB offsets file."""
-    path = dataset(folder, count=1)
-    path.write_bytes(packb({"key": "a"}))
-    assert path.stat().st_size == 7
+    """A dataset of one sample packed in 7 bytes, with all its index files."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "d.msgpack"
+    with FileWriter(path, progress=False) as writer:
+        writer.write({"key": "a"})
+    assert path.read_bytes() == packb({"key": "a"}) and path.stat().st_size == 7
     return path
 
 

@@ -286,10 +286,10 @@ def open_index_file(path: PathLike) -> BinaryIO:
             )
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)
         raise
+    return os.fdopen(fd, "rb")  # owns the fd from here on (also if interrupted inside)
 
 
 def read_index_bytes(path: PathLike, max_size: int | None = None, *, what: str = "") -> bytes:

@@ -138,13 +138,13 @@ def test_nothing_is_extracted(archive, tmp_path):
 
 def test_members_are_decompressed_only_when_their_sample_is_read(archive, monkeypatch):
     reads = []
-    original = zipfile.ZipFile.read
+    original = zipfile.ZipFile.open
 
-    def counting_read(self, name, pwd=None):
-        reads.append(name)
-        return original(self, name, pwd)
+    def counting_open(self, name, *args, **kwargs):
+        reads.append(getattr(name, "filename", name))
+        return original(self, name, *args, **kwargs)
 
-    monkeypatch.setattr(zipfile.ZipFile, "read", counting_read)
+    monkeypatch.setattr(zipfile.ZipFile, "open", counting_open)
     reader = ZipFileReader(archive, "{LABEL}/*.jpg")
     assert reads == []
     assert reader.get(2)["data"] == b"E"

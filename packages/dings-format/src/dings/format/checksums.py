@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .errors import CorruptIndexError
+from .index import open_index_file
 from .paths import CHECKSUMS_SUFFIX, index_path
 
 __all__ = ["CHECKSUMS_SUFFIX", "sample_checksum", "pack_checksums", "load_checksums", "compute_checksums"]
@@ -35,16 +36,20 @@ def load_checksums(path: str | os.PathLike, length: int) -> np.ndarray | None:
     """Load the per-sample checksums of a dataset with ``length`` samples, or None without the file.
 
     Raises:
-        CorruptIndexError: the file does not hold exactly ``length`` checksums.
+        CorruptIndexError: the file is not a regular file, or does not hold exactly ``length``
+            checksums (its size is checked before it is read).
     """
     target = index_path(path, CHECKSUMS_SUFFIX)
     try:
-        content = target.read_bytes()
+        f = open_index_file(target)
     except FileNotFoundError:
         return None
-    if len(content) != 4 * length:
+    with f:
+        size = os.fstat(f.fileno()).st_size
+        content = f.read(4 * length) if size == 4 * length else b""
+    if size != 4 * length or len(content) != size:
         raise CorruptIndexError(
-            f"{target}: {len(content)} bytes, expected {4 * length} for {length} samples; rebuild it with `dings convert-index`",
+            f"{target}: {size} bytes, expected {4 * length} for {length} samples; rebuild it with `dings convert-index`",
             path=target,
         )
     return np.frombuffer(content, dtype=">u4").astype(np.uint32)

@@ -4,15 +4,23 @@ Every function accepts the data file path or the index file path itself; the rig
 Loaders check what they read and raise :class:`CorruptIndexError` naming the file when it is
 truncated or malformed, so a damaged index never crashes deep in numpy and never allocates more
 than the file's size suggests.
+
+Index files are untrusted (datasets are downloaded from strangers): every loader opens them with
+:func:`open_index_file` (regular files only; a FIFO never blocks the open) and checks the size
+against what the data file allows (:func:`index_size_limit`) before it reads a byte, so a symlink
+to ``/dev/zero``, a FIFO or a sparse file of many GiB is a clear error, not a hang or a
+``MemoryError``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import os
+import stat
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import msgpack
 import numpy as np
@@ -45,12 +53,19 @@ __all__ = [
     "legacy_index_len",
     "legacy_load_index",
     "md5_file",
+    "open_index_file",
+    "read_index_bytes",
+    "index_size_limit",
+    "offsets_len",
 ]
 
 PathLike = str | os.PathLike
 _SALT_SIZE = 8
 _HASH_SIZE = 8
 _BLOOM_MAGIC = b"SIMPBLOO"
+_BLOOM_HEADER = 32
+#: the md5 file lists a handful of files; anything larger is not one
+MAX_MD5_SIZE = 1 << 16
 
 
 def make_salt(attempt: int) -> bytes:
@@ -230,31 +245,201 @@ def load_md5(path: PathLike) -> dict[str, str]:
     """Load the ``.md5`` file as file name → hex digest.
 
     Raises:
-        CorruptIndexError: when a line is not ``<32 hex digits>  <name>``.
+        CorruptIndexError: when a line is not ``<32 hex digits>  <name>``, or the file is not a
+            regular file of at most 64 KiB.
     """
     target = index_path(path, MD5_SUFFIX)
-    return parse_md5(target.read_bytes(), str(target))
+    return parse_md5(read_index_bytes(target, MAX_MD5_SIZE), str(target))
 
 
-# --- loading ---
+# --- untrusted index files: regular files only, sizes checked before reading ---
 
 
-def _read(path: PathLike, suffix: str) -> tuple[Path, bytes]:
-    target = index_path(path, suffix)
-    return target, target.read_bytes()
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISDIR, "a folder")):
+        if test(mode):
+            return name
+    return "not a regular file"
 
 
-def load_offsets(path: PathLike) -> np.ndarray:
-    """Load sample start offsets (N+1 values, first 0, last the data file size) as a uint64 array.
+def open_index_file(path: PathLike) -> BinaryIO:
+    """Open an index file for reading, refusing anything but a regular file.
+
+    The file is opened non-blocking, so a FIFO never blocks the open, then checked with
+    ``fstat``: a FIFO, a device (e.g. a symlink to ``/dev/zero``), a socket or a folder is refused.
+
+    Args:
+        path: the index file (symlinks are followed).
 
     Raises:
-        CorruptIndexError: when the file size is not a multiple of 8 or it holds no offset.
+        FileNotFoundError: the file is missing.
+        CorruptIndexError: it is not a regular file.
     """
-    target, content = _read(path, ".offsets")
-    if len(content) % 8 or not content:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise CorruptIndexError(
+                f"{path}: is {_kind(mode)}, not a regular file; an index file must be a regular file: "
+                "restore the dataset's index files",
+                path=path,
+            )
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")  # owns the fd from here on (also if interrupted inside)
+
+
+def read_index_bytes(path: PathLike, max_size: int | None = None, *, what: str = "") -> bytes:
+    """Read a whole index file after checking that it is a regular file of at most ``max_size`` bytes.
+
+    Args:
+        path: the index file.
+        max_size: the largest size the file may have (see :func:`index_size_limit`); ``None``: any.
+        what: why that is the limit, for the error message (e.g. ``"for a data file of 7 bytes"``).
+
+    Raises:
+        FileNotFoundError: the file is missing.
+        CorruptIndexError: it is not a regular file, or larger than ``max_size``.
+    """
+    with open_index_file(path) as f:
+        size = os.fstat(f.fileno()).st_size
+        if max_size is not None and size > max_size:
+            raise CorruptIndexError(
+                f"{path}: {size} bytes, more than the {max_size} an index file can have{' ' + what if what else ''}; "
+                "the index is damaged: run `dings verify` or restore it",
+                path=path,
+            )
+        return f.read(size)  # never more than was checked, even if the file grows meanwhile
+
+
+def _filter_size(count: int) -> int:
+    """Bytes of the Bloom filter datadings writes for ``count`` keys (FORMAT.md: ``BloomFilter(max(2, N))``)."""
+    n = max(2, count)
+    return _BLOOM_HEADER + math.ceil(n * math.log(n) / math.log(2) ** 2 / 8) + 8
+
+
+def index_size_limit(suffix: str, data_size: int, length: int | None = None) -> int:
+    """The largest size an index file can have next to a data file of ``data_size`` bytes.
+
+    Every sample takes at least one byte of the data file, so there are at most ``data_size``
+    samples, and every key is stored inside its sample, so all keys together take at most
+    ``data_size`` bytes.
+
+    Args:
+        suffix: the index file's suffix (``".offsets"``, ``".keys"``, ``".key_hashes"``,
+            ``".filter"``, ``".crc32"``, ``".md5"``, ``".index"``).
+        data_size: the data file's size in bytes.
+        length: the number of samples, when known (tightens the limit).
+    """
+    n = data_size if length is None else min(length, data_size)
+    limits = {
+        ".offsets": 8 * (n + 1),
+        ".key_hashes": _SALT_SIZE + _HASH_SIZE * n,
+        ".crc32": 4 * n,
+        ".keys": 5 + 5 * n + data_size,  # array header, a str header per key, the keys' bytes
+        LEGACY_INDEX_SUFFIX: 5 + 14 * n + data_size,  # map header, str header and int per entry, keys
+        ".filter": 2 * _filter_size(n),
+        MD5_SUFFIX: MAX_MD5_SIZE,
+    }
+    if suffix not in limits:
+        raise ValueError(f"{suffix!r} is not an index file suffix; use one of {', '.join(limits)}")
+    return limits[suffix]
+
+
+def _data_size(path: PathLike) -> int | None:
+    """The size of the data file next to an index file, or None when there is none."""
+    try:
+        return os.stat(data_path(path)).st_size
+    except FileNotFoundError:
+        return None
+
+
+def _read(path: PathLike, suffix: str, data_size: int | None = None, length: int | None = None) -> tuple[Path, bytes]:
+    """Read an index file, refusing one larger than the data file (its size by default) allows."""
+    target = index_path(path, suffix)
+    if data_size is None:
+        data_size = _data_size(path)
+    if data_size is None:  # no data file here to bound the index by
+        return target, read_index_bytes(target, MAX_MD5_SIZE if suffix == MD5_SUFFIX else None)
+    samples = "" if length is None else f" and {length} samples"
+    what = f"for a data file of {data_size} bytes{samples}"
+    return target, read_index_bytes(target, index_size_limit(suffix, data_size, length), what=what)
+
+
+def _offsets_count(f: BinaryIO, target: Path, data_size: int | None) -> int:
+    """Check an open offsets file's size, and its last offset against the data size; return N."""
+    size = os.fstat(f.fileno()).st_size
+    if size % 8 or not size:
         raise CorruptIndexError(
-            f"{target}: size {len(content)} is not a positive multiple of 8; the offsets file is truncated", path=target
+            f"{target}: size {size} is not a positive multiple of 8; the offsets file is truncated", path=target
         )
+    count = size // 8 - 1
+    if data_size is None:
+        return count
+    if count > data_size:
+        raise CorruptIndexError(
+            f"{target}: {size} bytes declare {count} samples but the data file has only {data_size} bytes "
+            "(every sample takes at least one); the offsets file is damaged: run `dings verify` or restore it",
+            path=target,
+        )
+    f.seek(size - 8)
+    last = int.from_bytes(f.read(8), "big")
+    if last != data_size:
+        raise CorruptIndexError(
+            f"{target}: offsets do not match the data file: last offset {last} differs from data file size "
+            f"{data_size}; run `dings verify` to see what is damaged",
+            path=target,
+        )
+    return count
+
+
+def offsets_len(path: PathLike, data_size: int | None = None) -> int:
+    """Return the number of samples from the size of the ``.offsets`` file (reads its last 8 bytes).
+
+    The size must be a positive multiple of 8, the count at most the data file's size (every
+    sample takes at least one byte) and the last offset the data file's size; all is checked
+    before anything is allocated for the offsets.
+
+    Args:
+        path: the data file or any of its index files.
+        data_size: the data file's size; default: the size of the data file next to the index
+            (without one, only the file size is checked).
+
+    Raises:
+        FileNotFoundError: the offsets file is missing.
+        CorruptIndexError: it is not a regular file, or its size or last offset does not fit the data.
+    """
+    target = index_path(path, ".offsets")
+    if data_size is None:
+        data_size = _data_size(path)
+    with open_index_file(target) as f:
+        return _offsets_count(f, target, data_size)
+
+
+def load_offsets(path: PathLike, data_size: int | None = None) -> np.ndarray:
+    """Load sample start offsets (N+1 values, first 0, last the data file size) as a uint64 array.
+
+    Args:
+        path: the data file or any of its index files.
+        data_size: the data file's size; default: the size of the data file next to the index.
+
+    Raises:
+        CorruptIndexError: when the file is not a regular file, its size is not a positive
+            multiple of 8, it declares more samples than the data file has bytes, or its last
+            offset is not the data file's size (all checked before reading it).
+    """
+    target = index_path(path, ".offsets")
+    if data_size is None:
+        data_size = _data_size(path)
+    with open_index_file(target) as f:
+        count = _offsets_count(f, target, data_size)
+        f.seek(0)
+        content = f.read(8 * (count + 1))
+    if len(content) != 8 * (count + 1):
+        raise CorruptIndexError(f"{target}: the file shrank while it was read; read it again", path=target)
     return np.frombuffer(content, dtype=">u8").astype(np.uint64)
 
 
@@ -270,26 +455,53 @@ def _unpack_index(target: Path, content: bytes, expected: type) -> Any:
     return value
 
 
-def load_keys(path: PathLike) -> list[str]:
+def load_keys(path: PathLike, data_size: int | None = None, length: int | None = None) -> list[str]:
     """Load the keys in sample order.
 
+    Args:
+        path: the data file or any of its index files.
+        data_size: the data file's size, which bounds the file's size; default: the size of the
+            data file next to the index.
+        length: the number of samples, when known (bounds the file's size more tightly).
+
     Raises:
-        CorruptIndexError: when the file is not one msgpack array of str.
+        CorruptIndexError: when the file is not one msgpack array of str, or larger than the
+            data allows.
     """
-    target, content = _read(path, ".keys")
+    target, content = _read(path, ".keys", data_size, length)
     keys = _unpack_index(target, content, list)
     if not all(isinstance(k, str) for k in keys):
         raise CorruptIndexError(f"{target}: every key must be a str", path=target)
     return keys
 
 
-def load_key_hashes(path: PathLike) -> tuple[bytes, np.ndarray]:
+def load_key_hashes(
+    path: PathLike, data_size: int | None = None, length: int | None = None
+) -> tuple[bytes, np.ndarray]:
     """Load the salt and the key hashes (big-endian uint64 array in sample order).
 
+    Args:
+        path: the data file or any of its index files.
+        data_size: the data file's size, which bounds the file's size; default: the size of the
+            data file next to the index.
+        length: the number of samples, when known: the file must hold exactly that many hashes
+            (checked before reading).
+
     Raises:
-        CorruptIndexError: when the file is shorter than the salt or not a whole number of hashes.
+        CorruptIndexError: when the file is shorter than the salt, not a whole number of hashes,
+            or has not one hash per sample.
     """
-    target, content = _read(path, ".key_hashes")
+    target = index_path(path, ".key_hashes")
+    if length is not None:
+        with open_index_file(target) as f:
+            size = os.fstat(f.fileno()).st_size
+        if size != _SALT_SIZE + _HASH_SIZE * length:
+            raise CorruptIndexError(
+                f"{target}: {size} bytes, expected {_SALT_SIZE + _HASH_SIZE * length} for {length} samples; "
+                "the key hashes are damaged: run `dings verify` or restore them",
+                path=target,
+            )
+    target, content = _read(path, ".key_hashes", data_size, length)
     if len(content) < _SALT_SIZE or (len(content) - _SALT_SIZE) % _HASH_SIZE:
         raise CorruptIndexError(
             f"{target}: size {len(content)} is not 8 + a multiple of 8; the file is truncated", path=target
@@ -297,13 +509,20 @@ def load_key_hashes(path: PathLike) -> tuple[bytes, np.ndarray]:
     return content[:_SALT_SIZE], np.frombuffer(content, dtype=">u8", offset=_SALT_SIZE)
 
 
-def load_filter(path: PathLike) -> simplebloom.BloomFilter:
+def load_filter(path: PathLike, data_size: int | None = None, length: int | None = None) -> simplebloom.BloomFilter:
     """Load the Bloom filter of the keys.
 
+    Args:
+        path: the data file or any of its index files.
+        data_size: the data file's size, which bounds the file's size; default: the size of the
+            data file next to the index.
+        length: the number of samples, when known (bounds the file's size more tightly).
+
     Raises:
-        CorruptIndexError: when the file is not a simplebloom dump.
+        CorruptIndexError: when the file is not a simplebloom dump, or larger than a filter of
+            that many keys.
     """
-    target, content = _read(path, ".filter")
+    target, content = _read(path, ".filter", data_size, length)
     # a simplebloom dump starts with b"SIMPBLOO" and its own total size (uint64, big-endian);
     # simplebloom would zero-fill a truncated file, so check the size before trusting it
     if len(content) < 16 or not content.startswith(_BLOOM_MAGIC):
@@ -328,7 +547,7 @@ def _container_len(path: PathLike, suffix: str, kind: str) -> int:
     byte of the data file.
     """
     target = index_path(path, suffix)
-    with open(target, "rb") as f:
+    with open_index_file(target) as f:
         head = f.read(5)
         size = os.fstat(f.fileno()).st_size
     if not head:
@@ -382,9 +601,10 @@ def legacy_load_index(path: PathLike, size: int | None = None) -> tuple[list[str
         size: the data file's size; default: the size of the data file next to the index.
 
     Raises:
-        CorruptIndexError: when the file is not a map of str → int in ascending offset order.
+        CorruptIndexError: when the file is not a map of str → int in ascending offset order, or
+            larger than the data allows (checked before reading).
     """
-    target, content = _read(path, LEGACY_INDEX_SUFFIX)
+    target, content = _read(path, LEGACY_INDEX_SUFFIX, size)
     mapping = _unpack_index(target, content, dict)
     keys = list(mapping.keys())
     if not all(isinstance(k, str) for k in keys):

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import CorruptIndexError
-from .index import load_md5
+from .index import load_md5, open_index_file
 from .jsonparse import parse_json
 from .paths import LABEL_NAMES_SUFFIX, data_path, index_path
 
@@ -101,16 +101,17 @@ def load_label_names(path: str | os.PathLike) -> list[str] | None:
         the sidecar belongs to an older version of the data file (a warning says so).
 
     Raises:
-        CorruptIndexError: the sidecar is not a label-names file (too large, not JSON, nested too
-            deeply, or not a list of str); the message names the file.
+        CorruptIndexError: the sidecar is not a label-names file (not a regular file, too large,
+            not JSON, nested too deeply, or not a list of str); the message names the file.
     """
     data = data_path(path)
     target = index_path(data, LABEL_NAMES_SUFFIX)
     try:
-        with open(target, "rb") as f:
-            content = f.read(MAX_SIZE + 1)
+        f = open_index_file(target)  # a FIFO or device is refused, never waited on
     except FileNotFoundError:
         return None
+    with f:
+        content = f.read(MAX_SIZE + 1)
     if len(content) > MAX_SIZE:
         raise CorruptIndexError(f"{target}: larger than {MAX_SIZE >> 20} MiB; not a label-names file", path=target)
     where = f"{target}: not a label-names file"

@@ -122,17 +122,33 @@ def check_md5(
     for name in [data.name] + [data.name + s for s in INDEX_SUFFIXES]:
         if name not in expected and (data.parent / name).exists() and (only is None or name in only):
             report.problems.append(f"{md5_path}: has no checksum for {name}")
+    data_size = data.stat().st_size if data.is_file() else None
     for name, digest in expected.items():
         if only is not None and name not in only:
             continue
         file = data.parent / name
         if os.sep in name or (os.altsep and os.altsep in name) or name in ("", ".", ".."):
             report.problems.append(f"{md5_path}: refers to {name!r}, which is not a file next to the dataset")
-        elif not file.is_file():
+        elif not file.exists():
             report.problems.append(f"{file}: listed in the md5 file but missing")
+        elif not file.is_file():
+            report.problems.append(f"{file}: is not a regular file; restore the dataset's files")
+        elif (too_large := _too_large(file, data, data_size)) is not None:
+            report.problems.append(too_large)
         elif index.md5_file(file, progress=progress) != digest:
             report.problems.append(f"{file}: md5 mismatch (file changed or damaged since it was written)")
     report.checked.append("md5")
+
+
+def _too_large(file: Path, data: Path, data_size: int | None) -> str | None:
+    """Why an index file is too large to be hashed (larger than the data file allows), or None."""
+    suffix = file.name[len(data.name) :] if file.name.startswith(data.name) else ""
+    if data_size is None or suffix not in INDEX_SUFFIXES + (LEGACY_INDEX_SUFFIX,):
+        return None
+    size, limit = file.stat().st_size, index.index_size_limit(suffix, data_size)
+    if size <= limit:
+        return None
+    return f"{file}: {size} bytes, more than the {limit} it can have for a data file of {data_size} bytes; it is damaged (not hashed)"
 
 
 def check_structure(report: VerificationReport, data: Path) -> None:
@@ -142,10 +158,10 @@ def check_structure(report: VerificationReport, data: Path) -> None:
     size = data.stat().st_size
     keys = None
     try:
-        if offsets_path.exists():
-            offsets = index.load_offsets(data)
-        elif legacy.exists():
-            keys, offsets = index.legacy_load_index(data)
+        if os.path.lexists(offsets_path):
+            offsets = index.load_offsets(data, size)
+        elif os.path.lexists(legacy):
+            keys, offsets = index.legacy_load_index(data, size)
         else:
             report.problems.append(f"{data}: no index (neither {offsets_path.name} nor {legacy.name}) exists")
             return
@@ -168,7 +184,7 @@ def check_structure(report: VerificationReport, data: Path) -> None:
         keys_path = index_path(data, ".keys")
         if keys_path.exists():
             try:
-                keys = index.load_keys(data)
+                keys = index.load_keys(data, size, count)
             except CorruptIndexError as exc:
                 report.problems.append(str(exc))
     if keys is not None:
@@ -177,16 +193,16 @@ def check_structure(report: VerificationReport, data: Path) -> None:
         if len(set(keys)) != len(keys):
             report.problems.append(f"{data}: keys are not unique")
         report.checked.append("keys")
-    _check_hashes(report, data, keys)
-    _check_filter(report, data, keys)
+    _check_hashes(report, data, keys, size)
+    _check_filter(report, data, keys, size, count)
 
 
-def _check_hashes(report: VerificationReport, data: Path, keys: list[str] | None) -> None:
+def _check_hashes(report: VerificationReport, data: Path, keys: list[str] | None, size: int) -> None:
     path = index_path(data, ".key_hashes")
     if not path.exists():
         return
     try:
-        salt, hashes = index.load_key_hashes(data)
+        salt, hashes = index.load_key_hashes(data, size)
     except CorruptIndexError as exc:
         report.problems.append(str(exc))
         return
@@ -198,12 +214,12 @@ def _check_hashes(report: VerificationReport, data: Path, keys: list[str] | None
     report.checked.append("key_hashes")
 
 
-def _check_filter(report: VerificationReport, data: Path, keys: list[str] | None) -> None:
+def _check_filter(report: VerificationReport, data: Path, keys: list[str] | None, size: int, count: int) -> None:
     path = index_path(data, ".filter")
     if not path.exists():
         return
     try:
-        bloom = index.load_filter(data)
+        bloom = index.load_filter(data, size, count)
     except CorruptIndexError as exc:
         report.problems.append(str(exc))
         return
@@ -234,13 +250,13 @@ def check_checksums(report: VerificationReport, data: Path, progress: bool | Non
             f"{data.name} has no per-sample checksums ({crc_path.name}); `dings convert-index {data}` adds them"
         )
         return
+    size = data.stat().st_size
     try:
-        offsets = index.load_offsets(data)
+        offsets = index.load_offsets(data, size)
     except (CorruptIndexError, OSError):
         report.notes.append("per-sample checksums not checked: the offsets are unusable")
         return
     count = len(offsets) - 1
-    size = data.stat().st_size
     if count < 0 or offsets[0] != 0 or int(offsets[-1]) != size or np.any(offsets[1:] < offsets[:-1]):
         report.notes.append("per-sample checksums not checked: the offsets do not fit the data file")
         return
@@ -257,8 +273,8 @@ def check_checksums(report: VerificationReport, data: Path, progress: bool | Non
         return
     report.damaged = bad
     try:
-        keys = index.load_keys(data) if index_path(data, ".keys").exists() else None
-    except CorruptIndexError:
+        keys = index.load_keys(data, size, count) if index_path(data, ".keys").exists() else None
+    except (CorruptIndexError, OSError):
         keys = None
     if keys is not None and len(keys) == count:
         report.damaged_keys = [keys[i] for i in bad]

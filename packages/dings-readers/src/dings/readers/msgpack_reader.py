@@ -15,9 +15,9 @@ import mmap
 import os
 import struct
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import msgpack
 import numpy as np
@@ -36,6 +36,8 @@ from dings.format import (
     load_key_hashes,
     load_keys,
     load_offsets,
+    offsets_len,
+    open_index_file,
     sample_checksum,
     unpack_options,
 )
@@ -48,6 +50,8 @@ if TYPE_CHECKING:
     from .remote import RemoteSource
 
 __all__ = ["MsgpackReader", "RemoteMsgpackReader"]
+
+_T = TypeVar("_T")
 
 _read_hash = struct.Struct(">Q").unpack_from
 _read_pair = struct.Struct(">QQ").unpack_from
@@ -153,15 +157,16 @@ class MsgpackReader(Reader):
                 self._length = len(self.offsets) - 1
             else:  # the offsets file's size, not a count written inside a file, which could lie
                 self._source.ensure_index()
-                target = index_path(self.path, ".offsets")
-                size = os.stat(target).st_size
-                if size % 8 or not size:
-                    raise CorruptIndexError(
-                        f"{target}: size {size} is not a positive multiple of 8; the offsets file is truncated",
-                        path=target,
-                    )
-                self._length = size // 8 - 1
+                self._length = self._checked(lambda: offsets_len(self.path, self._source.size()))
         return self._length
+
+    def _checked(self, load: Callable[[], _T]) -> _T:
+        """``load()`` an index file; if it does not fit the data, say so only if the dataset was not replaced."""
+        try:
+            return load()
+        except CorruptIndexError:
+            self.source.check_generation()  # a replaced dataset is named as such, not as damaged
+            raise
 
     def _index_error(self, source: Path, what: str) -> CorruptIndexError:
         """The error for an index that disagrees with the data: damage, or a replace while the reader was open."""
@@ -188,10 +193,10 @@ class MsgpackReader(Reader):
             self._source.ensure_index()
             size = self._source.size()
             if self._legacy:
-                self._keys, offsets = legacy_load_index(self.path, size)
+                self._keys, offsets = self._checked(lambda: legacy_load_index(self.path, size))
                 self.source.check_generation()  # the index file just read belongs to the open data file
             else:
-                offsets = load_offsets(self.path)
+                offsets = self._checked(lambda: load_offsets(self.path, size))
                 self.source.check_generation()  # the index file just read belongs to the open data file
             source = index_path(self.path, ".index" if self._legacy else ".offsets")
             if offsets[0] != 0 or int(offsets[-1]) != size or np.any(offsets[1:] <= offsets[:-1]):
@@ -218,12 +223,12 @@ class MsgpackReader(Reader):
         size = self._source.size()
         if table is None:
             target = index_path(self.path, ".offsets")
-            with open(target, "rb") as f:
+            count = len(self)  # checks the file's size and last offset before it is mapped
+            with open_index_file(target) as f:
                 length = os.fstat(f.fileno()).st_size
-                if length % 8 or not length:
-                    raise self._index_error(
-                        target, f"size {length} is not a positive multiple of 8; the offsets file is truncated"
-                    )
+                if length != 8 * (count + 1):
+                    self.source.check_generation()
+                    raise self._index_error(target, f"size {length} changed while the dataset was open")
                 table = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
             first = _read_hash(table, 0)[0]
             last = _read_hash(table, length - 8)[0]
@@ -251,7 +256,7 @@ class MsgpackReader(Reader):
                 _ = self.offsets
             else:
                 self._source.ensure_index()
-                keys = load_keys(self.path)
+                keys = self._checked(lambda: load_keys(self.path, self._source.size(), len(self)))
                 self.source.check_generation()  # the index file just read belongs to the open data file
                 if len(keys) != len(self.offsets) - 1:
                     raise self._index_error(
@@ -261,7 +266,7 @@ class MsgpackReader(Reader):
         return cast(list[str], self._keys)  # set above, or by loading a legacy index
 
     def _load_hashes(self) -> None:
-        salt, hashes = load_key_hashes(self.path)
+        salt, hashes = self._checked(lambda: load_key_hashes(self.path, self._source.size(), len(self)))
         self.source.check_generation()  # the index file just read belongs to the open data file
         if len(hashes) != len(self):
             raise self._index_error(
@@ -297,7 +302,7 @@ class MsgpackReader(Reader):
             self._key_to_index = {k: i for i, k in enumerate(self.keys)}
             return self._key_to_index.get(key)
         if index_path(self.path, ".filter").exists():
-            self._filter = load_filter(self.path)
+            self._filter = self._checked(lambda: load_filter(self.path, self._source.size(), len(self)))
             self.source.check_generation()  # the index file just read belongs to the open data file
             self._use_filter = True
         self._load_hashes()
@@ -387,7 +392,7 @@ class MsgpackReader(Reader):
         of ``buffer``) against their per-sample checksums."""
         checksums = self._checksums
         if checksums is None:
-            checksums = self._checksums = load_checksums(self.path, len(self))
+            checksums = self._checksums = self._checked(lambda: load_checksums(self.path, len(self)))
             self.source.check_generation()  # the index file just read belongs to the open data file
             if checksums is None:  # the dataset has none: nothing to check
                 self._verify = False

@@ -5,13 +5,21 @@ from __future__ import annotations
 import os
 import posixpath
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
+
+from dings.format import DamagedDataError
 
 from .list_reader import ListReader, noop
 from .patterns import FileListEntry, GlobPattern, collect_samples, pattern_list
 
-__all__ = ["ZipFileReader"]
+__all__ = ["ZipFileReader", "MAX_MEMBER_SIZE"]
+
+#: the default limit of a member's uncompressed size (1 GiB): a small archive cannot expand into all memory
+MAX_MEMBER_SIZE = 1 << 30
+#: bytes decompressed per read
+_CHUNK = 1 << 20
 
 
 class _Archive:
@@ -70,6 +78,12 @@ class ZipFileReader(ListReader):
     File lists are text files on disk whose paths name members (below ``root_dir`` inside the
     archive); every listed member must exist.
 
+    Archives are untrusted: a member whose declared uncompressed size exceeds
+    ``max_member_size`` is refused before a byte of it is decompressed (a small ZIP can declare,
+    and expand to, GiB), and a member that decompresses to more than it declares (a lying
+    header) or fails its CRC check raises :class:`dings.format.DamagedDataError` naming the
+    archive and the member.
+
     The archive stays open while the reader is used. A copy (``copy.copy``), an unpickled
     reader and a reader used in a forked process (e.g. a DataLoader worker) each open their own
     handle, so they never share a file position.
@@ -88,11 +102,16 @@ class ZipFileReader(ListReader):
         exclude: :func:`fnmatch.fnmatch` patterns; a member matching any is skipped.
         separator: column separator of file lists.
         root_dir: prefix (inside the archive) for relative paths in file lists.
+        max_member_size: the largest uncompressed member read, in bytes (default
+            :data:`MAX_MEMBER_SIZE`, 1 GiB); ``None`` for no limit (only for archives you trust).
 
     Raises:
         FileNotFoundError: ``path`` does not exist, or a file list names a missing member.
         zipfile.BadZipFile: ``path`` is not a ZIP file.
-        ValueError: a malformed pattern or file list, and the errors of :class:`ListReader`.
+        ValueError: a malformed pattern or file list, ``max_member_size`` is not positive, and
+            the errors of :class:`ListReader`.
+        dings.format.DamagedDataError: (when a sample is read) its member is larger than
+            ``max_member_size``, expands beyond its declared size, or is damaged.
 
     Warns:
         UserWarning: a glob pattern matched no member.
@@ -110,7 +129,11 @@ class ZipFileReader(ListReader):
         exclude: Sequence[str] = (),
         separator: str = "\t",
         root_dir: str | os.PathLike = "",
+        max_member_size: int | None = MAX_MEMBER_SIZE,
     ) -> None:
+        if max_member_size is not None and (type(max_member_size) is not int or max_member_size < 1):
+            raise ValueError(f"max_member_size must be a positive int (bytes) or None, got {max_member_size!r}")
+        self.max_member_size = max_member_size
         self.path = os.fspath(path)
         # an absolute path keeps working for copies and workers if the working directory changes
         self._abspath = os.path.abspath(self.path)
@@ -142,12 +165,45 @@ class ZipFileReader(ListReader):
             return
         name = sample["path"]
         try:
-            sample["data"] = self._zipfile().read(name)
+            member = self._zipfile().getinfo(name)
         except KeyError:
             raise FileNotFoundError(
                 f"{self.path}: member {name!r} of sample {index} (key {sample['key']!r}) not found; "
                 "if the archive changed, create the reader again"
             ) from None
+        sample["data"] = self._read_member(member, index, sample["key"])
+
+    def _read_member(self, member: zipfile.ZipInfo, index: int, key: Any) -> bytes:
+        """The bytes of ``member``: at most its declared size, which must be within the limit."""
+        where = f"{self.path}: member {member.filename!r} of sample {index} (key {key!r})"
+        declared = member.file_size
+        if self.max_member_size is not None and declared > self.max_member_size:
+            raise DamagedDataError(
+                f"{where} declares {declared} bytes uncompressed, more than max_member_size={self.max_member_size}; "
+                "raise max_member_size only if you trust the archive",
+                path=self.path,
+                index=index,
+            )
+        chunks = []
+        total = 0
+        try:
+            with self._zipfile().open(member) as stream:
+                while chunk := stream.read(_CHUNK):
+                    total += len(chunk)
+                    if total > declared:
+                        raise DamagedDataError(
+                            f"{where} expands beyond the {declared} bytes its header declares; the archive is damaged",
+                            path=self.path,
+                            index=index,
+                        )
+                    chunks.append(chunk)
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+            raise DamagedDataError(
+                f"{where} cannot be read ({exc}); the archive is damaged or uses an unsupported feature",
+                path=self.path,
+                index=index,
+            ) from None
+        return b"".join(chunks)
 
     def close(self) -> None:
         """Close the archive; reading again reopens it."""

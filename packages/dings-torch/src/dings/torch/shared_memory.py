@@ -25,7 +25,7 @@ import weakref
 from pathlib import Path
 from typing import Any, cast
 
-from dings.format import progress_bar
+from dings.format import CorruptIndexError, index_size_limit, open_index_file, progress_bar
 from dings.readers import MsgpackReader
 
 __all__ = ["SharedMemoryReader"]
@@ -71,8 +71,22 @@ class _Lease:
             os.close(self.fd)
 
 
+def _check_sizes(data: Path, files: list[Path]) -> None:
+    """Refuse index files larger than the data file allows, before anything is copied."""
+    data_size = data.stat().st_size
+    for file in files:
+        size, limit = file.stat().st_size, index_size_limit(file.name[len(data.name) :], data_size)
+        if size > limit:
+            raise CorruptIndexError(
+                f"{file}: {size} bytes, more than the {limit} it can have for a data file of {data_size} bytes; "
+                "the index is damaged: run `dings verify` or restore it",
+                path=file,
+            )
+
+
 def _copy_file(source: Path, target: Path, progress: Any) -> None:
-    with open(source, "rb") as src, open(target, "xb") as dst:
+    # only regular files: a FIFO or a device (a symlink to /dev/zero) is refused, never copied
+    with open_index_file(source) as src, open(target, "xb") as dst:
         while True:
             block = src.read(_COPY_BLOCK)
             if not block:
@@ -179,7 +193,9 @@ class SharedMemoryReader(MsgpackReader):
         try:
             shutil.rmtree(self.folder, ignore_errors=True)  # an incomplete copy left by a crash
             files = [source_path.with_name(source_path.name + s) for s in _INDEX_SUFFIXES]
-            files = [f for f in files if f.exists()] + [source_path]  # the data file last
+            files = [f for f in files if f.exists()]
+            _check_sizes(source_path, files)
+            files.append(source_path)  # the data file last
             total = sum(f.stat().st_size for f in files)
             meter = progress_bar(
                 total=total, desc=f"copying {source_path.name} to {directory}", unit="B", enabled=progress

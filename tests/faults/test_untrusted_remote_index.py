@@ -230,3 +230,18 @@ def test_remote_files_read_at_most_max_size_bytes_on_any_protocol(size):
         with pytest.raises(CorruptIndexError, match=f"{url}: .*100 bytes"):
             files.get(url, "a test file", max_size=100)
     assert files.get(url, "a test file")[0] == bytes(size)  # without a bound: whole, as before
+
+
+@pytest.mark.parametrize("protocol", ["s3", "http"])
+def test_index_files_larger_than_one_network_read_are_read_whole(tmp_path, s3, serve, protocol):
+    from dings.readers import MsgpackReader
+
+    data = dataset(tmp_path / "source", count=30_000)
+    assert data.with_name(data.name + ".offsets").stat().st_size > 200_000
+    if protocol == "s3":
+        url, options = s3.upload(data, "big-index"), {"storage_options": s3.options}
+    else:
+        url, options = f"{serve(Hostile(data, '.nothing', declare_length=True))}/{data.name}", {}
+    reader = MsgpackReader(url, cache_dir=tmp_path / "cache", cache="auto", retries=0, **options)
+    assert len(reader) == 30_000 and reader.keys[-1] == "k29999"
+    assert reader[29_999] == {"key": "k29999", "value": 29_999}

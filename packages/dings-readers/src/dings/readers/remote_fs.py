@@ -11,7 +11,7 @@ import re
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, BinaryIO, TypeVar
@@ -223,12 +223,15 @@ def _precondition_failed(exc: BaseException | None) -> bool:
     return False
 
 
-async def _read_at_most(content: Any, max_size: int, close: Callable[[], None]) -> bytes:
-    """Read an aiohttp body to its end, but never more than ``max_size + 1`` bytes into memory."""
+async def _read_at_most(
+    read: Callable[[int], Awaitable[bytes]], max_size: int, close: Callable[[], None] = lambda: None
+) -> bytes:
+    """Read a body to its end with ``read(n)`` (at most ``n`` bytes, ``b""`` at the end), but never
+    more than ``max_size + 1`` bytes into memory."""
     blocks: list[bytes] = []
     left = max_size + 1
     while left > 0:
-        block = await content.read(min(left, 1 << 20))
+        block = await read(min(left, 1 << 20))
         if not block:
             return b"".join(blocks)
         blocks.append(block)
@@ -282,7 +285,7 @@ async def _http_get(
             if total is not None and total > max_size:
                 response.close()
                 raise _TooLarge(total)
-            return await _read_at_most(response.content, max_size, response.close), answer
+            return await _read_at_most(response.content.read, max_size, response.close), answer
         if response.status != 206 and not (start == 0 and total == end):
             response.close()  # the whole file is on its way: stop it, read nothing of it
             raise _NoRanges
@@ -352,11 +355,9 @@ async def _s3_get(
         length = response.get("ContentLength")
         if max_size is not None and isinstance(length, int) and length > max_size:
             raise _TooLarge(length)
-        data = await body.read() if max_size is None else await body.read(max_size + 1)
+        data = await body.read() if max_size is None else await _read_at_most(body.read, max_size)
     finally:
         body.close()
-    if max_size is not None and len(data) > max_size:
-        raise _TooLarge
     _, total = _total(response.get("ContentRange"))
     if total is None and "Range" not in kwargs:
         total = response.get("ContentLength")

@@ -181,10 +181,10 @@ def replaced_error(url: str) -> IncompleteCommitError:
 
 def too_large_error(url: str, what: str, max_size: int, size: int | None = None) -> CorruptIndexError:
     """The error for an object larger than the ``max_size`` bytes that ``what`` can have."""
-    told = f"{size} bytes" if size is not None else f"more than {max_size} bytes"
+    told = f"{size} bytes, more" if size is not None else "more"
     return CorruptIndexError(
-        f"{url}: {told}, more than the {max_size} bytes {what} can have; it was not downloaded: "
-        "the remote dataset is damaged or hostile, verify it at its source",
+        f"{url}: {told} than the {max_size} bytes {what} can have; it was not downloaded "
+        "(the remote dataset is damaged or hostile: verify it at its source)",
         path=url,
     )
 

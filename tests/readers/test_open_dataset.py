@@ -294,3 +294,24 @@ def test_sharded_reader_with_lengths_refuses_a_pattern_or_a_wrong_count(data):
 def test_a_brace_pattern_is_bounded():
     with pytest.raises(ValueError, match="expands to more than 1,000,000 names"):
         resolve_dataset("train-{0000000..9999999}.msgpack")
+
+
+HOSTILE_ENTRIES = {
+    "md5 of two digests": ("md5", "a" * 32 + "\n" + "b" * 32),
+    "name holding a newline": ("name", "train-00000-00000.msgpack\ntrain-00000-00009.msgpack"),
+    "name of another partition": ("name", "train-00001-00000.msgpack"),
+    "duplicate name": ("name", "train-00000-00001.msgpack"),
+    "partition true": ("partition", True),
+    "negative size": ("size", -1),
+    "samples as text": ("samples", "3"),
+}
+
+
+@pytest.mark.parametrize("field, value", list(HOSTILE_ENTRIES.values()), ids=list(HOSTILE_ENTRIES))
+def test_every_hostile_manifest_entry_is_refused(part_copy, field, value):
+    manifest = part_copy / "train.manifest.json"
+    content = json.loads(manifest.read_text())
+    content["shards"][0][field] = value
+    manifest.write_text(json.dumps(content))
+    with pytest.raises(DamagedDataError, match=r"train\.manifest\.json: (shards\[\d\]|samples)"):
+        resolve_dataset(part_copy)

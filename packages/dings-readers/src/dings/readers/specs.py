@@ -227,13 +227,19 @@ def _local_manifest(spec: str, manifest: str, storage_options: dict[str, Any] | 
         content = load_manifest(manifest)
     except FileNotFoundError:
         raise _not_found(spec, f"no manifest {manifest}") from None
-    shards = [os.path.join(folder, s["name"]) for s in content["shards"]]
+    shards = _joined(folder, content)
     # an interrupted commit of the set is finished first: its journal lies next to the first shard
     # and a marker next to the last (two stats, never one per shard); then the manifest is read again
     if shards and (check_committed(shards[0]) | check_committed(shards[-1])):
         content = load_manifest(manifest)
-        shards = [os.path.join(folder, s["name"]) for s in content["shards"]]
+        shards = _joined(folder, content)
     return _from_manifest(spec, manifest, content, shards, storage_options)
+
+
+def _joined(folder: str, content: dict[str, Any]) -> list[str]:
+    """The paths of a manifest's shards (plain names, checked by ``parse_manifest``) in ``folder``."""
+    prefix = os.path.join(folder, "")
+    return [prefix + s["name"] for s in content["shards"]]
 
 
 def _from_manifest(

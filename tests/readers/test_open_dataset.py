@@ -24,6 +24,7 @@ from dings.tools import write_partitioned
 from . import remote_servers as _servers
 
 http_server = _servers.http_server
+s3 = _servers.s3
 N = 12
 PER_PARTITION = 4
 
@@ -79,6 +80,30 @@ SPECS: dict[str, Callable[[Path, object], object]] = {
         str(d / "part" / "train" / "train-0000[12]-*.msgpack"),
     ],
 }
+
+
+def _upload_folder(s3, folder: Path, prefix: str) -> str:
+    """Put every file of ``folder`` under ``prefix`` in the test bucket; return the prefix's URL."""
+    for file in sorted(folder.iterdir()):
+        if file.is_file():
+            s3.fs.pipe_file(f"{s3.bucket}/{prefix}/{file.name}", file.read_bytes())
+    s3.fs.invalidate_cache()
+    return f"s3://{s3.bucket}/{prefix}"
+
+
+S3_SPECS: dict[str, Callable[[Path, object], object]] = {
+    "S3 glob": lambda d, s3: _upload_folder(s3, d / "sharded", "sharded") + "/sh-*.msgpack",
+    "S3 brace pattern": lambda d, s3: _upload_folder(s3, d / "sharded", "braced") + "/sh-{00000..00002}.msgpack",
+    "S3 partitioned folder": lambda d, s3: _upload_folder(s3, d / "part" / "train", "part/train") + "/",
+}
+
+
+@pytest.mark.parametrize("kind", list(S3_SPECS))
+def test_every_spec_kind_under_an_s3_url(kind, data, s3, tmp_path):
+    spec = S3_SPECS[kind](data, s3)
+    with open_dataset(spec, cache_dir=tmp_path / "cache", storage_options=s3.options) as reader:
+        assert [s["key"] for s in reader] == [s["key"] for s in _samples(range(N))]
+        assert reader.dataset.is_remote()
 
 
 @pytest.mark.parametrize("kind", list(SPECS))

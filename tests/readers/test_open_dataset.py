@@ -340,3 +340,30 @@ def test_every_hostile_manifest_entry_is_refused(part_copy, field, value):
     manifest.write_text(json.dumps(content))
     with pytest.raises(DamagedDataError, match=r"train\.manifest\.json: (shards\[\d\]|samples)"):
         resolve_dataset(part_copy)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="crashes are simulated in forked children")
+def test_a_folder_whose_partitioned_overwrite_crashed_opens_one_whole_generation(tmp_path):
+    from ..format.test_commit import crash_at
+
+    folder = tmp_path / "train"
+
+    def write(tag: str, partitions: int, per_partition: int) -> None:
+        def load(p: int) -> list[dict]:
+            return [{"key": f"{tag}{p}-{i}"} for i in range(per_partition)]
+
+        write_partitioned(list(range(partitions)), load, folder, shard_size=2, overwrite=True, resume=False)
+
+    old = [f"old{p}-{i}" for p in range(3) for i in range(4)]
+    new = [f"new{p}-{i}" for p in range(2) for i in range(3)]
+    seen = set()
+    for call in range(1, 400, 11):
+        write("old", 3, 4)
+        died = crash_at(call, lambda: write("new", 2, 3))
+        with open_dataset(folder) as reader:
+            found = [sample["key"] for sample in reader]
+        assert found in (old, new), call
+        seen.add(found == new)
+        if not died:
+            break
+    assert seen == {False, True}  # both sides of the commit point were hit

@@ -257,7 +257,7 @@ def _dataset_name(file_name: str) -> str:
     return _SHARD_NUMBERS.sub("", stem) or stem
 
 
-def _local_folder(spec: str, folder: str, storage_options: dict[str, Any] | None) -> DatasetSpec:
+def _local_folder(spec: str, folder: str, storage_options: dict[str, Any] | None, *, again: bool = True) -> DatasetSpec:
     """A folder: its own manifest, else the one manifest or the one shard set in it."""
     own = output_prefix(folder) + MANIFEST_SUFFIX
     if os.path.exists(own):  # no listing: a folder of 10,000 shards opens from its manifest alone
@@ -272,8 +272,9 @@ def _local_folder(spec: str, folder: str, storage_options: dict[str, Any] | None
             f"{spec}: this folder holds several datasets ({listed}); give one of them, e.g. "
             f"{os.path.join(folder, manifests[0])!r}"
         )
-    check_committed_pattern(os.path.join(glob.escape(folder), "*" + _DATA_SUFFIX))
-    data = sorted((n for n in os.listdir(folder) if n.endswith(_DATA_SUFFIX)), key=natural_sort_key)
+    if check_committed_pattern(os.path.join(glob.escape(folder), "*" + _DATA_SUFFIX)) and again:
+        return _local_folder(spec, folder, storage_options, again=False)  # a finished commit may add a manifest
+    data = sorted((n for n in names if n.endswith(_DATA_SUFFIX) and not n.startswith(".")), key=natural_sort_key)
     data = [n for n in data if os.path.isfile(os.path.join(folder, n))]
     if not data:
         raise _not_found(spec, "this folder holds no dataset (no NAME.manifest.json, no *.msgpack)")

@@ -367,3 +367,8 @@ def test_a_folder_whose_partitioned_overwrite_crashed_opens_one_whole_generation
         if not died:
             break
     assert seen == {False, True}  # both sides of the commit point were hit
+
+
+def test_a_list_holding_something_else_than_specs_is_refused(data):
+    with pytest.raises(TypeError, match=r"dataset spec 3 in a list"):
+        resolve_dataset([data / "one" / "train.msgpack", 3])

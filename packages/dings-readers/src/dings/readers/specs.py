@@ -119,6 +119,9 @@ def resolve_dataset(spec: SpecLike, *, storage_options: dict[str, Any] | None = 
         return _resolve_one(os.fspath(spec), storage_options)
     if isinstance(spec, (bytes, bytearray)) or not isinstance(spec, Sequence):
         raise TypeError(f"dataset spec {spec!r}: give a path, pattern, folder, manifest or URL, or a list of them")
+    for item in spec:
+        if not isinstance(item, (str, os.PathLike)):
+            raise TypeError(f"dataset spec {item!r} in a list: give paths, patterns, folders, manifests or URLs")
     parts = [_resolve_one(os.fspath(s), storage_options) for s in spec]
     if not parts:
         raise ValueError("an empty list of dataset specs; give at least one data file, pattern, folder or URL")

@@ -61,6 +61,7 @@ except ImportError:  # pragma: no cover - not POSIX: partitioned writes are not 
 __all__ = [
     "LOCK_SUFFIX",
     "MANIFEST_SUFFIX",
+    "MAX_JSON_BYTES",
     "OutputLock",
     "PartitionRecord",
     "PartitionedOutput",

@@ -28,6 +28,7 @@ from typing import Any
 
 from dings.format import (
     MANIFEST_SUFFIX,
+    MAX_JSON_BYTES,
     CorruptIndexError,
     DamagedDataError,
     check_committed,
@@ -325,7 +326,7 @@ def _url_manifest(
     remote = _remote(manifest, storage_options)
     name = url_name(manifest)[: -len(MANIFEST_SUFFIX)]
     try:
-        content = remote.cat(manifest, "the manifest")
+        content = remote.cat(manifest, "the manifest", max_size=MAX_JSON_BYTES)
     except FileNotFoundError:
         if folder:
             raise FileNotFoundError(

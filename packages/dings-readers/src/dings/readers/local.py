@@ -23,7 +23,6 @@ from dings.format import (
     check_md5,
     check_structure,
     data_path,
-    index_path,
     open_index_file,
     pin_generation,
 )
@@ -51,24 +50,26 @@ class LocalIndexSource(ByteSource):
         return self.index_base
 
     def index_name(self, suffix: str) -> str:
-        return str(index_path(self.index_base, suffix))
+        return f"{self.index_base}{suffix}"  # what index_path gives, without parsing paths again
 
     def index_size(self, suffix: str) -> int | None:
+        target = self.index_name(suffix)
         try:
-            with open_index_file(index_path(self.index_base, suffix)) as f:
-                return os.fstat(f.fileno()).st_size
+            info = os.stat(target)
         except FileNotFoundError:
             return None
+        if not stat.S_ISREG(info.st_mode):
+            open_index_file(target).close()  # raises, naming what the file is instead
+        return info.st_size
 
     def read_index(self, suffix: str, begin: int = 0, end: int | None = None) -> bytes:
-        with open_index_file(index_path(self.index_base, suffix)) as f:
+        with open_index_file(self.index_name(suffix)) as f:
             if end is None:
                 end = os.fstat(f.fileno()).st_size
-            f.seek(begin)
-            return f.read(max(0, end - begin))
+            return os.pread(f.fileno(), max(0, end - begin), begin)
 
     def map_index(self, suffix: str) -> mmap.mmap | None:
-        with open_index_file(index_path(self.index_base, suffix)) as f:
+        with open_index_file(self.index_name(suffix)) as f:
             if not os.fstat(f.fileno()).st_size:
                 return None
             return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)

@@ -31,6 +31,7 @@ from dings.readers import (
     RemoteSource,
     ShardedReader,
     Shuffler,
+    open_dataset,
     register_storage,
     storage_for,
     unregister_storage,
@@ -236,6 +237,12 @@ def test_a_registered_storage_reads_every_file_through_its_byte_source(memory, e
     assert reader.source.fetched  # no view: every sample came through fetch
     again = MsgpackReader(memory["mem"] + ".offsets")  # any of its files names the dataset
     assert again.source.name == memory["mem"] and len(again) == N
+
+
+def test_sets_and_specs_read_a_registered_storage_like_any_url(memory, expected):
+    both = ShardedReader([memory["mem"], memory["memview"]])
+    assert len(both) == 2 * N and both.get(N + 5, raw=True) == expected[5]
+    assert raw(open_dataset(memory["mem"])) == expected
 
 
 def test_damage_in_a_registered_storage_is_named_by_its_url(memory):

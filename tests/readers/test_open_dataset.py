@@ -316,6 +316,38 @@ def test_sharded_reader_with_lengths_refuses_a_pattern_or_a_wrong_count(data):
         ShardedReader([data / "sharded" / f"sh-{i:05d}.msgpack" for i in range(3)], lengths=[4, 4])
 
 
+def test_threads_asking_for_one_lazy_shard_at_once_share_one_reader(data, monkeypatch):
+    import threading
+
+    from dings.readers import sharded_reader
+
+    opened = []
+
+    class SlowToOpen(MsgpackReader):  # widens the window in which two threads both see no reader
+        def __init__(self, *args, **kwargs):
+            opened.append(self)
+            threading.Event().wait(0.05)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(sharded_reader, "MsgpackReader", SlowToOpen)
+    reader = ShardedReader([str(data / "sharded" / f"sh-{i:05d}.msgpack") for i in range(3)], lengths=[4, 4, 4])
+    start = threading.Barrier(8)
+    got = []
+
+    def ask():
+        start.wait()
+        got.append(reader._shard(1))
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(opened) == 1  # a second reader of the shard would be dropped, and its memory map with it
+    assert all(r is got[0] for r in got)
+    assert reader.read_sample(4)["key"] == got[0].read_sample(0)["key"]
+
+
 def test_a_brace_pattern_is_bounded():
     with pytest.raises(ValueError, match="expands to more than 1,000,000 names"):
         resolve_dataset("train-{0000000..9999999}.msgpack")

@@ -6,6 +6,7 @@ import bisect
 import copy as copy_module
 import glob
 import os
+import threading
 from collections.abc import Iterator, Sequence
 from itertools import accumulate
 from typing import Any, cast
@@ -36,6 +37,10 @@ def _glob(pattern: str, options: dict[str, Any]) -> list[str]:
         retry = RetryPolicy(options.get("retries", 3), options.get("backoff", 0.5))
         return RemoteFiles(pattern, options.get("storage_options"), retry).glob(pattern)
     return glob.glob(pattern)
+
+
+#: serialises lazy shard opening (a module lock: readers are pickled for worker processes)
+_OPEN_LOCK = threading.Lock()
 
 
 def _open_shards(
@@ -125,6 +130,14 @@ class ShardedReader(Reader):
 
     def _shard(self, number: int) -> Reader:
         """Shard ``number``'s reader, opened on first use when lengths were given up front."""
+        reader = self._readers[number]
+        if reader is not None:
+            return reader
+        with _OPEN_LOCK:  # loader threads may ask for one shard at once: open it once, keep one reader
+            return self._open_shard(number)
+
+    def _open_shard(self, number: int) -> Reader:
+        """Open shard ``number`` unless another thread just did; the caller holds ``_OPEN_LOCK``."""
         reader = self._readers[number]
         if reader is None:
             path = cast(str, self._paths[number])

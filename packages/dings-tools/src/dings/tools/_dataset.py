@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import operator
 import os
+import re
 import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from dings.format import RawWriter, check_output_not_input, data_path, dataset_paths, progress_bar
-from dings.readers import MsgpackReader, Reader
+from dings.format import (
+    MANIFEST_SUFFIX,
+    RawWriter,
+    check_output_not_input,
+    data_path,
+    dataset_paths,
+    load_label_names,
+    load_manifest,
+    progress_bar,
+)
+from dings.readers import MsgpackReader, Reader, ShardedReader, is_url, natural_sort_key
 
 __all__ = [
     "as_count",
@@ -21,6 +32,11 @@ __all__ = [
     "copy_file",
     "dataset_stem",
     "human_size",
+    "input_label_names",
+    "input_manifest",
+    "input_name",
+    "input_paths",
+    "input_shards",
     "open_raw_writer",
     "open_reader",
     "temp_name",
@@ -31,25 +47,149 @@ __all__ = [
 CHUNK = 1 << 22
 
 
-def open_reader(path: str | os.PathLike | Reader) -> tuple[Reader, bool]:
+#: what names a dataset: a path, URL, pattern, folder or manifest (see :func:`input_shards`), or a list of them
+DatasetSpec = str | os.PathLike | Sequence[str | os.PathLike]
+_BRACE = re.compile(r"\{(\d+)\.\.(\d+)\}|\{([^{}]*,[^{}]*)\}")
+
+
+def _braces(text: str) -> list[str]:
+    match = _BRACE.search(text)
+    if match is None:
+        return [text]
+    head, tail = text[: match.start()], text[match.end() :]
+    if match.group(3) is not None:
+        choices = match.group(3).split(",")
+    else:
+        low, high = match.group(1), match.group(2)
+        choices = [f"{n:0{len(low)}d}" for n in range(int(low), int(high) + 1)]
+    return [name for choice in choices for name in _braces(head + choice + tail)]
+
+
+def _manifest_shards(manifest: Path) -> list[str]:
+    content = load_manifest(manifest)
+    return [str(manifest.parent / shard["name"]) for shard in content["shards"]]
+
+
+def input_manifest(spec: DatasetSpec) -> Path | None:
+    """The manifest ``NAME.manifest.json`` of a partitioned dataset named by ``spec``, or ``None``."""
+    if isinstance(spec, (str, os.PathLike)):
+        text = os.fspath(spec)
+        if is_url(text):
+            return None
+        if text.endswith(MANIFEST_SUFFIX):
+            return Path(text)
+        if os.path.isdir(text):
+            found = sorted(Path(text).glob("*" + MANIFEST_SUFFIX))
+            return found[0] if len(found) == 1 else None
+    return None
+
+
+def input_shards(spec: DatasetSpec) -> list[str]:
+    """The data files of the dataset that ``spec`` names, in sample order.
+
+    ``spec`` is a data file (or one of its index files), a glob or brace pattern of shards
+    (``train-*.msgpack``, ``train-{00000..00009}.msgpack``), a folder with one shard set or a
+    partitioned set (its manifest), a manifest file, a URL, or a list of these (concatenated).
+
+    Raises:
+        FileNotFoundError: nothing matches; the message names ``spec``.
+    """
+    if not isinstance(spec, (str, os.PathLike)):
+        shards = [shard for part in spec for shard in input_shards(part)]
+        if not shards:
+            raise FileNotFoundError("no dataset given: the list of datasets is empty")
+        return shards
+    text = os.fspath(spec)
+    if is_url(text):
+        return [text]
+    manifest = input_manifest(text)
+    if manifest is not None:
+        return _manifest_shards(manifest)
+    if os.path.isdir(text):
+        found = sorted((str(p) for p in Path(text).glob("*.msgpack") if p.is_file()), key=natural_sort_key)
+        if not found:
+            raise FileNotFoundError(f"{text}: no dataset in this folder (no .msgpack files, no manifest)")
+        return found
+    names = _braces(text)
+    if len(names) > 1 or glob.has_magic(text):
+        found = [
+            p
+            for name in names
+            for p in (sorted(glob.glob(name), key=natural_sort_key) if glob.has_magic(name) else [name])
+        ]
+        found = [p for p in found if p.endswith(".msgpack") and os.path.isfile(p)]
+        if not found:
+            raise FileNotFoundError(f"{text}: no .msgpack file matches this pattern; check the pattern")
+        return found
+    data = data_path(text)
+    if not data.exists():
+        raise FileNotFoundError(f"{text}: no such dataset; check the path (a file, folder, pattern or manifest)")
+    if data.is_dir():
+        raise IsADirectoryError(f"{text}: is a directory, not a dataset")
+    return [str(data)]
+
+
+def input_paths(spec: DatasetSpec | Reader) -> list[Path]:
+    """Every local file of the dataset ``spec`` names (each shard and its index files): the inputs
+    an output must not overlap. URLs and open readers have none."""
+    if isinstance(spec, Reader):
+        return []
+    found = [p for shard in input_shards(spec) if not is_url(shard) for p in dataset_paths(shard)]
+    manifest = input_manifest(spec)
+    return found if manifest is None else [*found, manifest]
+
+
+def input_label_names(spec: DatasetSpec) -> list[str] | None:
+    """The label names of a dataset (of its first shard; every shard of a set has the same), or ``None``."""
+    first = input_shards(spec)[0]
+    return None if is_url(first) else load_label_names(first)
+
+
+def input_name(spec: DatasetSpec) -> Path:
+    """A path that names the dataset, for messages and names derived from it.
+
+    One data file: itself. A set: its manifest's ``folder/NAME`` or the first shard without its shard
+    numbers (``out/train-00000.msgpack`` → ``out/train.msgpack``).
+    """
+    manifest = input_manifest(spec)
+    if manifest is not None:
+        return manifest.with_name(manifest.name[: -len(MANIFEST_SUFFIX)] + ".msgpack")
+    if isinstance(spec, (str, os.PathLike)):
+        text = os.fspath(spec)
+        if not (is_url(text) or os.path.isdir(text) or glob.has_magic(text) or "{" in text):
+            return data_path(text)  # one data file, also one still to be written
+    shards = input_shards(spec)
+    first = Path(shards[0])
+    if len(shards) == 1:
+        return first
+    return first.with_name(re.sub(r"(-\d+)+\.msgpack$", ".msgpack", first.name))
+
+
+def open_reader(path: DatasetSpec | Reader) -> tuple[Reader, bool]:
     """Open a dataset for reading.
 
     Args:
-        path: ``NAME.msgpack`` (or one of its index files), or an open reader used as it is.
+        path: any dataset spec (see :func:`input_shards`), or an open reader used as it is.
 
     Returns:
-        The reader and whether the caller opened it (and so must close it).
+        The reader (a :class:`ShardedReader` for several shards) and whether the caller opened
+        it (and so must close it).
 
     Raises:
         FileNotFoundError: the data file or its index is missing.
     """
     if isinstance(path, Reader):
         return path, False
-    return MsgpackReader(path), True
+    shards = input_shards(path)
+    if len(shards) == 1:
+        return MsgpackReader(shards[0]), True
+    return ShardedReader(shards), True
 
 
 def check_outputs(outfiles: Sequence[Path], inputs: Sequence[Path], overwrite: bool) -> None:
     """Refuse outputs that exist (unless ``overwrite``), repeat, or overlap an input dataset.
+
+    ``inputs`` are every file of the input datasets (see :func:`input_paths`).
 
     An output overlaps an input when any file of the output dataset is, contains or is inside a
     file of an input dataset (``NAME.msgpack`` and its index files; symlinks resolved), also with
@@ -68,7 +208,7 @@ def check_outputs(outfiles: Sequence[Path], inputs: Sequence[Path], overwrite: b
         if absolute in seen:
             raise ValueError(f"{out}: given twice as an output file; give every output its own name")
         seen.add(absolute)
-        check_output_not_input([out, *dataset_paths(out)], [p for source in inputs for p in dataset_paths(source)])
+        check_output_not_input([out, *dataset_paths(out)], list(inputs))
         if out.is_dir():
             raise IsADirectoryError(f"{out}: is a directory; give the path of a .msgpack file to write")
         if out.exists() and not overwrite:

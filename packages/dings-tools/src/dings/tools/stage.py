@@ -20,7 +20,7 @@ from dings.format import (
 )
 from dings.readers import is_url, natural_sort_key
 
-from ._dataset import copy_file, human_size, temp_name
+from ._dataset import copy_file, human_size, input_manifest, input_shards, temp_name
 from .stage_plan import SIDECAR_SUFFIXES, StagePlan
 
 __all__ = ["StageResult", "find_datasets", "stage"]
@@ -63,12 +63,15 @@ def find_datasets(source: str | os.PathLike) -> list[Path]:
 
     Args:
         source: a dataset (``NAME.msgpack`` or any of its index files), a folder (every
-            ``*.msgpack`` directly in it, e.g. shards) or a glob pattern (``"data/train-*.msgpack"``).
+            ``*.msgpack`` directly in it, e.g. shards; the shards its manifest lists, in that order,
+            for a partitioned set), a manifest, or a glob or brace pattern (``"data/train-*.msgpack"``).
 
     Raises:
         FileNotFoundError: nothing matches.
     """
     text = os.fspath(source)
+    if input_manifest(text) is not None or "{" in text:
+        return [Path(shard) for shard in input_shards(text)]
     if glob.has_magic(text):
         found = {data_path(p) for p in glob.glob(text)}
         paths = [p for p in found if p.name.endswith(".msgpack") and p.is_file()]
@@ -176,7 +179,8 @@ def stage(
 
     Args:
         source: a dataset (``NAME.msgpack`` or any of its index files), a folder of datasets
-            (e.g. shards) or a glob pattern; see :func:`find_datasets`. Or a URL (see above).
+            (e.g. shards), a partitioned set (its folder or manifest; the manifest is copied
+            last) or a glob or brace pattern; see :func:`find_datasets`. Or a URL (see above).
         local_dir: destination folder (created if needed).
         progress: show a progress bar of bytes checked and copied.
         storage_options: fsspec filesystem options for a URL source (``endpoint_url``, ``anon``, …).
@@ -221,6 +225,18 @@ def stage(
     with progress_bar(total=total, desc=f"stage → {folder}", unit="B", enabled=progress) as bar:
         for plan in plans:
             _stage_one(plan, folder, bar, result)
+    manifest = None if is_url(source) else input_manifest(source)
+    if manifest is not None:  # last: a partitioned set is complete once its manifest is there
+        target = folder / manifest.name
+        tmp = temp_name(target)
+        try:
+            copy_file(manifest, tmp)
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        result.copied.append(target)
+        result.bytes_copied += target.stat().st_size
     return result
 
 

@@ -1,6 +1,7 @@
 """dings.readers: read dings/datadings datasets."""
 
 from .__about__ import __version__
+from .braces import MAX_EXPANSION, expand_braces
 from .directory_reader import DirectoryReader
 from .labels import UnknownLabelError, natural_sort_key
 from .list_reader import ListReader, noop
@@ -12,6 +13,7 @@ from .remote_fs import RemoteError, RemoteFiles, RetryPolicy, data_url, is_url, 
 from .repeating import Cycler, Repeater
 from .sharded_reader import ShardedReader
 from .shuffling import QuasiShuffler, Shuffler
+from .specs import DatasetSpec, open_dataset, resolve_dataset
 from .subsets import ClassFilter, FractionRange, IndexedReader, Oversample, read_labels
 from .wrapping import Augment
 from .zipfile_reader import ZipFileReader
@@ -19,6 +21,8 @@ from .zipfile_reader import ZipFileReader
 __all__ = [
     "__version__",
     "Augment",
+    "DatasetSpec",
+    "MAX_EXPANSION",
     "ClassFilter",
     "Cycler",
     "DirectoryReader",
@@ -43,10 +47,13 @@ __all__ = [
     "UnknownLabelError",
     "ZipFileReader",
     "data_url",
+    "expand_braces",
     "is_url",
     "join_url",
     "natural_sort_key",
     "noop",
+    "open_dataset",
     "read_labels",
+    "resolve_dataset",
     "url_name",
 ]

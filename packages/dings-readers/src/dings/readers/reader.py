@@ -67,6 +67,9 @@ class Reader(ABC):
     """
 
     _position: int = 0
+    #: the :class:`~dings.readers.DatasetSpec` a reader opened by :func:`~dings.readers.open_dataset`
+    #: was resolved from (its shards, manifest and label names); ``None`` otherwise
+    dataset: Any = None
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Reader:
         if cls.read_sample is Reader.read_sample and cls.get is Reader.get:

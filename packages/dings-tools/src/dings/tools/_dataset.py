@@ -18,11 +18,9 @@ from dings.format import (
     check_output_not_input,
     data_path,
     dataset_paths,
-    load_label_names,
-    load_manifest,
     progress_bar,
 )
-from dings.readers import MsgpackReader, Reader, ShardedReader, is_url, natural_sort_key
+from dings.readers import Reader, is_url, open_dataset, resolve_dataset
 
 __all__ = [
     "as_count",
@@ -47,120 +45,67 @@ __all__ = [
 CHUNK = 1 << 22
 
 
-#: what names a dataset: a path, URL, pattern, folder or manifest (see :func:`input_shards`), or a list of them
+#: what names a dataset: a path, URL, pattern, folder or manifest, or a list of them (see
+#: :func:`dings.readers.resolve_dataset`)
 DatasetSpec = str | os.PathLike | Sequence[str | os.PathLike]
-_BRACE = re.compile(r"\{(\d+)\.\.(\d+)\}|\{([^{}]*,[^{}]*)\}")
-
-
-def _braces(text: str) -> list[str]:
-    match = _BRACE.search(text)
-    if match is None:
-        return [text]
-    head, tail = text[: match.start()], text[match.end() :]
-    if match.group(3) is not None:
-        choices = match.group(3).split(",")
-    else:
-        low, high = match.group(1), match.group(2)
-        choices = [f"{n:0{len(low)}d}" for n in range(int(low), int(high) + 1)]
-    return [name for choice in choices for name in _braces(head + choice + tail)]
-
-
-def _manifest_shards(manifest: Path) -> list[str]:
-    content = load_manifest(manifest)
-    return [str(manifest.parent / shard["name"]) for shard in content["shards"]]
 
 
 def input_manifest(spec: DatasetSpec) -> Path | None:
-    """The manifest ``NAME.manifest.json`` of a partitioned dataset named by ``spec``, or ``None``."""
-    if isinstance(spec, (str, os.PathLike)):
-        text = os.fspath(spec)
-        if is_url(text):
-            return None
-        if text.endswith(MANIFEST_SUFFIX):
-            return Path(text)
-        if os.path.isdir(text):
-            found = sorted(Path(text).glob("*" + MANIFEST_SUFFIX))
-            return found[0] if len(found) == 1 else None
-    return None
+    """The local manifest ``NAME.manifest.json`` of the partitioned set ``spec`` names, or ``None``."""
+    manifest = resolve_dataset(spec).manifest
+    return None if manifest is None or is_url(manifest) else Path(manifest)
 
 
 def input_shards(spec: DatasetSpec) -> list[str]:
-    """The data files of the dataset that ``spec`` names, in sample order.
+    """The data files (paths or URLs) of the dataset that ``spec`` names, in sample order.
 
     ``spec`` is a data file (or one of its index files), a glob or brace pattern of shards
     (``train-*.msgpack``, ``train-{00000..00009}.msgpack``), a folder with one shard set or a
-    partitioned set (its manifest), a manifest file, a URL, or a list of these (concatenated).
+    partitioned set (its manifest), a manifest file, a URL of these, or a list of them
+    (concatenated); see :func:`dings.readers.resolve_dataset`.
 
     Raises:
         FileNotFoundError: nothing matches; the message names ``spec``.
+        dings.format.DamagedDataError: the manifest is damaged.
     """
-    if not isinstance(spec, (str, os.PathLike)):
-        shards = [shard for part in spec for shard in input_shards(part)]
-        if not shards:
-            raise FileNotFoundError("no dataset given: the list of datasets is empty")
-        return shards
-    text = os.fspath(spec)
-    if is_url(text):
-        return [text]
-    manifest = input_manifest(text)
-    if manifest is not None:
-        return _manifest_shards(manifest)
-    if os.path.isdir(text):
-        found = sorted((str(p) for p in Path(text).glob("*.msgpack") if p.is_file()), key=natural_sort_key)
-        if not found:
-            raise FileNotFoundError(f"{text}: no dataset in this folder (no .msgpack files, no manifest)")
-        return found
-    names = _braces(text)
-    if len(names) > 1 or glob.has_magic(text):
-        found = [
-            p
-            for name in names
-            for p in (sorted(glob.glob(name), key=natural_sort_key) if glob.has_magic(name) else [name])
-        ]
-        found = [p for p in found if p.endswith(".msgpack") and os.path.isfile(p)]
-        if not found:
-            raise FileNotFoundError(f"{text}: no .msgpack file matches this pattern; check the pattern")
-        return found
-    data = data_path(text)
-    if not data.exists():
-        raise FileNotFoundError(f"{text}: no such dataset; check the path (a file, folder, pattern or manifest)")
-    if data.is_dir():
-        raise IsADirectoryError(f"{text}: is a directory, not a dataset")
-    return [str(data)]
+    return list(resolve_dataset(spec).shards)
 
 
 def input_paths(spec: DatasetSpec | Reader) -> list[Path]:
-    """Every local file of the dataset ``spec`` names (each shard and its index files): the inputs
-    an output must not overlap. URLs and open readers have none."""
+    """Every local file of the dataset ``spec`` names (each shard, its index files and the
+    manifest): the inputs an output must not overlap. URLs and open readers have none."""
     if isinstance(spec, Reader):
         return []
-    found = [p for shard in input_shards(spec) if not is_url(shard) for p in dataset_paths(shard)]
-    manifest = input_manifest(spec)
-    return found if manifest is None else [*found, manifest]
+    resolved = resolve_dataset(spec)
+    found = [p for shard in resolved.shards if not is_url(shard) for p in dataset_paths(shard)]
+    manifest = resolved.manifest
+    return found if manifest is None or is_url(manifest) else [*found, Path(manifest)]
 
 
 def input_label_names(spec: DatasetSpec) -> list[str] | None:
     """The label names of a dataset (of its first shard; every shard of a set has the same), or ``None``."""
-    first = input_shards(spec)[0]
-    return None if is_url(first) else load_label_names(first)
+    return resolve_dataset(spec).label_names()
 
 
 def input_name(spec: DatasetSpec) -> Path:
     """A path that names the dataset, for messages and names derived from it.
 
-    One data file: itself. A set: its manifest's ``folder/NAME`` or the first shard without its shard
-    numbers (``out/train-00000.msgpack`` → ``out/train.msgpack``).
+    One data file: itself (also one still to be written). A set: its manifest's ``folder/NAME.msgpack``,
+    else the first shard without its shard numbers (``out/train-00000.msgpack`` → ``out/train.msgpack``).
     """
-    manifest = input_manifest(spec)
-    if manifest is not None:
-        return manifest.with_name(manifest.name[: -len(MANIFEST_SUFFIX)] + ".msgpack")
     if isinstance(spec, (str, os.PathLike)):
         text = os.fspath(spec)
-        if not (is_url(text) or os.path.isdir(text) or glob.has_magic(text) or "{" in text):
-            return data_path(text)  # one data file, also one still to be written
-    shards = input_shards(spec)
-    first = Path(shards[0])
-    if len(shards) == 1:
+        plain = not (is_url(text) or os.path.isdir(text) or glob.has_magic(text) or "{" in text)
+        if plain and not text.endswith(MANIFEST_SUFFIX) and os.path.exists(data_path(text)):
+            return data_path(text)
+        if plain and not os.path.exists(text) and not text.endswith(MANIFEST_SUFFIX):
+            return data_path(text)  # nothing there: the name as given (e.g. for default output names)
+    resolved = resolve_dataset(spec)
+    if resolved.manifest is not None:
+        manifest = Path(resolved.manifest)
+        return manifest.with_name(manifest.name[: -len(MANIFEST_SUFFIX)] + ".msgpack")
+    first = Path(resolved.shards[0])
+    if len(resolved.shards) == 1:
         return first
     return first.with_name(re.sub(r"(-\d+)+\.msgpack$", ".msgpack", first.name))
 
@@ -172,18 +117,15 @@ def open_reader(path: DatasetSpec | Reader) -> tuple[Reader, bool]:
         path: any dataset spec (see :func:`input_shards`), or an open reader used as it is.
 
     Returns:
-        The reader (a :class:`ShardedReader` for several shards) and whether the caller opened
-        it (and so must close it).
+        The reader (a :class:`~dings.readers.ShardedReader` for a set of shards) and whether the
+        caller opened it (and so must close it).
 
     Raises:
         FileNotFoundError: the data file or its index is missing.
     """
     if isinstance(path, Reader):
         return path, False
-    shards = input_shards(path)
-    if len(shards) == 1:
-        return MsgpackReader(shards[0]), True
-    return ShardedReader(shards), True
+    return open_dataset(path), True
 
 
 def check_outputs(outfiles: Sequence[Path], inputs: Sequence[Path], overwrite: bool) -> None:

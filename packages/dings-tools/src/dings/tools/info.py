@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numbers
-import os
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
@@ -19,12 +18,12 @@ from dings.format import (
     check_md5,
     data_path,
     index_path,
-    load_label_names,
     load_md5,
     progress_bar,
 )
+from dings.readers import open_dataset, resolve_dataset
 
-from ._dataset import DatasetSpec, as_count, human_size, input_manifest, input_shards, open_reader
+from ._dataset import DatasetSpec, as_count, human_size
 from .render import sniff_image
 
 __all__ = ["DatasetSummary", "KeySummary", "info"]
@@ -125,7 +124,7 @@ class DatasetSummary:
     """Result of :func:`info`. ``str(info)`` is a readable summary, :meth:`to_dict` a JSON-able one.
 
     Attributes:
-        path: the data file (for a set of shards: the spec it was opened by).
+        path: the data file (for a set of shards: the spec it was opened by; a URL as ``str``).
         length: number of samples (of every shard together).
         files: file name → size in bytes, for the data file and every index file found; for a
             set, ``*.msgpack (N files)`` → their total size, and so for each index file kind.
@@ -140,7 +139,7 @@ class DatasetSummary:
         shards: number of data files (1 for a single file).
     """
 
-    path: Path
+    path: Path | str
     length: int
     files: dict[str, int] = field(default_factory=dict)
     index_files: dict[str, bool] = field(default_factory=dict)
@@ -303,24 +302,26 @@ def info(
         limit = as_count(samples, "samples")
         if limit < 0:
             raise ValueError(f"samples must be 'all' or a non-negative integer, got {samples!r}")
-    shards = [data_path(shard) for shard in input_shards(path)]
+    resolved = resolve_dataset(path)
+    remote = resolved.is_remote()
+    shards = [Path(shard) if remote else data_path(shard) for shard in resolved.shards]
     data = shards[0]
-    reader, _ = open_reader([os.fspath(shard) for shard in shards])
+    reader = open_dataset(resolved)
     try:
         length = len(reader)
         if len(shards) == 1:
-            result = DatasetSummary(data, length)
+            result = DatasetSummary(resolved.shards[0] if remote else data, length)
         else:
-            spec = path if isinstance(path, (str, os.PathLike)) else ", ".join(os.fspath(p) for p in path)
-            result = DatasetSummary(Path(spec), length, shards=len(shards))
-        _file_sizes(result, shards, input_manifest(path))
-        if check_md5:
-            for shard in shards:
-                _md5_state(result, shard, progress)
-        elif not all(index_path(shard, ".md5").is_file() for shard in shards):
-            result.md5 = "missing"
+            result = DatasetSummary(resolved.spec if remote else Path(resolved.spec), length, shards=len(shards))
+        if not remote:
+            _file_sizes(result, shards, None if resolved.manifest is None else Path(resolved.manifest))
+            if check_md5:
+                for shard in shards:
+                    _md5_state(result, shard, progress)
+            elif not all(index_path(shard, ".md5").is_file() for shard in shards):
+                result.md5 = "missing"
         try:
-            result.label_names = load_label_names(data)
+            result.label_names = resolved.label_names()
         except DamagedDataError as exc:  # a damaged sidecar: the rest of the report still helps
             warnings.warn(str(exc), stacklevel=2)
         stop = length if limit is None else min(limit, length)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from dings.format import (
+    MANIFEST_SUFFIX,
     CorruptIndexError,
     check_output_not_input,
     data_path,
@@ -70,7 +71,7 @@ def find_datasets(source: str | os.PathLike) -> list[Path]:
         FileNotFoundError: nothing matches.
     """
     text = os.fspath(source)
-    if input_manifest(text) is not None or "{" in text:
+    if text.endswith(MANIFEST_SUFFIX) or "{" in text or (os.path.isdir(text) and input_manifest(text) is not None):
         return [Path(shard) for shard in input_shards(text)]
     if glob.has_magic(text):
         found = {data_path(p) for p in glob.glob(text)}
@@ -225,7 +226,7 @@ def stage(
     with progress_bar(total=total, desc=f"stage → {folder}", unit="B", enabled=progress) as bar:
         for plan in plans:
             _stage_one(plan, folder, bar, result)
-    manifest = None if is_url(source) else input_manifest(source)
+    manifest = None if is_url(source) or not plans else input_manifest(source)
     if manifest is not None:  # last: a partitioned set is complete once its manifest is there
         target = folder / manifest.name
         tmp = temp_name(target)

@@ -7,6 +7,7 @@ import warnings
 from pathlib import Path
 
 from dings.format import (
+    MANIFEST_SUFFIX,
     DamagedDataError,
     FormatError,
     VerificationReport,
@@ -23,9 +24,9 @@ from dings.format import (
     progress_bar,
     unpack_sample,
 )
-from dings.readers import MsgpackReader, natural_sort_key
+from dings.readers import MsgpackReader, is_url, natural_sort_key, resolve_dataset
 
-from ._dataset import DatasetSpec, input_manifest, input_shards
+from ._dataset import DatasetSpec
 
 __all__ = ["VerificationReport", "verify", "verify_dataset"]
 
@@ -169,6 +170,17 @@ def _check_label_names(report: VerificationReport, shards: list[str]) -> None:
     report.checked.append("label names")
 
 
+def _manifest_path(spec: DatasetSpec) -> Path | None:
+    """The manifest a spec names (a manifest file, or the one in a folder), without reading it."""
+    if not isinstance(spec, (str, os.PathLike)):
+        return None
+    path = Path(spec)
+    if path.name.endswith(MANIFEST_SUFFIX):
+        return path
+    found = sorted(path.glob("*" + MANIFEST_SUFFIX)) if path.is_dir() else []
+    return found[0] if len(found) == 1 else None
+
+
 def verify_dataset(spec: DatasetSpec, deep: bool = False, *, progress: bool | None = True) -> list[VerificationReport]:
     """Check every shard of a dataset (see :func:`verify`), its manifest and its sidecars.
 
@@ -186,13 +198,17 @@ def verify_dataset(spec: DatasetSpec, deep: bool = False, *, progress: bool | No
     Raises:
         FileNotFoundError: ``spec`` names no dataset.
     """
-    manifest = input_manifest(spec)
     try:
-        shards = input_shards(spec)
-    except FormatError:  # a damaged manifest (reported below): check the shards in its folder all the same
+        resolved = resolve_dataset(spec)
+    except FormatError:  # a damaged manifest (reported below): check the shards next to it all the same
+        manifest = _manifest_path(spec)
         if manifest is None:
             raise
         shards = sorted((str(p) for p in manifest.parent.glob("*.msgpack")), key=natural_sort_key)
+    else:
+        shards = list(resolved.shards)
+        local = resolved.manifest is not None and not is_url(resolved.manifest)
+        manifest = Path(resolved.manifest) if local else None  # type: ignore[arg-type]  # checked
     reports = [verify(shard, deep, progress=progress) for shard in shards]
     if len(shards) > 1 or manifest is not None:
         if manifest is not None:

@@ -101,9 +101,11 @@ def input_name(spec: DatasetSpec) -> Path:
         if plain and not os.path.exists(text) and not text.endswith(MANIFEST_SUFFIX):
             return data_path(text)  # nothing there: the name as given (e.g. for default output names)
     resolved = resolve_dataset(spec)
-    if resolved.manifest is not None:
+    if resolved.manifest is not None:  # out/train.manifest.json, or out/train/train.manifest.json: out/train.msgpack
         manifest = Path(resolved.manifest)
-        return manifest.with_name(manifest.name[: -len(MANIFEST_SUFFIX)] + ".msgpack")
+        name = manifest.name[: -len(MANIFEST_SUFFIX)]
+        folder = manifest.parent.parent if manifest.parent.name == name else manifest.parent
+        return folder / (name + ".msgpack")
     first = Path(resolved.shards[0])
     if len(resolved.shards) == 1:
         return first

@@ -101,8 +101,16 @@ def input_dataset(spec: str, argument: str = "INFILE") -> str:
     Raises:
         FileNotFoundError: nothing is there; the message names the argument.
     """
+    import glob
+
+    from dings.readers import is_url
     from dings.tools import input_shards
 
+    if not (is_url(spec) or glob.has_magic(spec) or "{" in spec or os.path.exists(spec)):
+        raise FileNotFoundError(
+            f"{spec}: no such file ({argument}); check the path: a data file NAME.msgpack, a shard pattern "
+            "in quotes, a folder or a manifest"
+        )
     try:
         input_shards(spec)
     except FileNotFoundError as exc:

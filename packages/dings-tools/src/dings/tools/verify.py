@@ -196,10 +196,15 @@ def verify_dataset(spec: DatasetSpec, deep: bool = False, *, progress: bool | No
         every report is ``ok``.
 
     Raises:
-        FileNotFoundError: ``spec`` names no dataset.
+        FileNotFoundError: a pattern or folder names no dataset (a missing data file is a report).
     """
     try:
         resolved = resolve_dataset(spec)
+    except FileNotFoundError:
+        plain = isinstance(spec, (str, os.PathLike)) and not any(c in os.fspath(spec) for c in "*?[{")
+        if not plain:
+            raise
+        return [verify(spec, deep, progress=progress)]  # a report that says the data file is missing
     except FormatError:  # a damaged manifest (reported below): check the shards next to it all the same
         manifest = _manifest_path(spec)
         if manifest is None:

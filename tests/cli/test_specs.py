@@ -203,14 +203,14 @@ def test_split_names_the_parts_of_a_partitioned_folder_next_to_it(tmp_path, data
     assert not list((tmp_path / "parts" / "digits").glob("digits_*"))  # the set's folder is left alone
 
 
-@pytest.mark.parametrize("kind", [*LOCAL_SPECS, "http-file"])
+@pytest.mark.parametrize("kind", ALL_SPECS)
 def test_stage_copies_every_shard(data, kind, tmp_path):
     result = dings(data, "stage", data.specs[kind], str(tmp_path / "local"), "-q")
     assert result.returncode == 0, result.stderr
     assert len(list((tmp_path / "local").glob("*.msgpack"))) == SHARDS[kind]
     copy = tmp_path / "local" if SHARDS[kind] > 1 else tmp_path / "local" / "digits.msgpack"
     assert dings(data, "verify", str(copy), "-q").returncode == 0
-    if kind in ("partitioned", "manifest"):  # the manifest comes along, so the copy is the same set
+    if kind in ("partitioned", "manifest", "http-partitioned"):  # the manifest comes along: the same set
         assert (tmp_path / "local" / "digits.manifest.json").is_file()
 
 

@@ -175,7 +175,8 @@ def stage(
 
     The source may also be a URL (``s3://bucket/train.msgpack``, ``https://…``, any fsspec URL;
     needs ``pip install "dings-readers[remote]"`` and the protocol's package): a dataset, a
-    glob pattern (``s3://bucket/train-*.msgpack``) or a folder ending in ``/``. Remote files are
+    glob pattern (``s3://bucket/train-*.msgpack``), a folder ending in ``/``, or a partitioned
+    set (its manifest, or its folder without the ``/``: found through the manifest). Remote files are
     fetched with ranged reads; transient network errors are retried with back-off.
 
     Args:
@@ -203,11 +204,15 @@ def stage(
             (:class:`dings.readers.RemoteError`).
     """
     folder = Path(local_dir)
+    manifest: tuple[str, bytes] | None = None
     if is_url(source):
-        from .stage_remote import remote_plans
+        from .stage_remote import remote_manifest, remote_plans
 
         plans = remote_plans(str(source), storage_options, retries, backoff)
+        manifest = remote_manifest(str(source), storage_options, retries, backoff)
     else:
+        local = input_manifest(source) if os.path.isdir(source) or os.fspath(source).endswith(MANIFEST_SUFFIX) else None
+        manifest = None if local is None else (local.name, local.read_bytes())
         plans = []
         for data in find_datasets(source):
             sources = dataset_paths(data)
@@ -226,18 +231,18 @@ def stage(
     with progress_bar(total=total, desc=f"stage → {folder}", unit="B", enabled=progress) as bar:
         for plan in plans:
             _stage_one(plan, folder, bar, result)
-    manifest = None if is_url(source) or not plans else input_manifest(source)
     if manifest is not None:  # last: a partitioned set is complete once its manifest is there
-        target = folder / manifest.name
+        name, content = manifest
+        target = folder / name
         tmp = temp_name(target)
         try:
-            copy_file(manifest, tmp)
+            tmp.write_bytes(content)
             os.replace(tmp, target)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
         result.copied.append(target)
-        result.bytes_copied += target.stat().st_size
+        result.bytes_copied += len(content)
     return result
 
 

@@ -201,8 +201,7 @@ def verify_dataset(spec: DatasetSpec, deep: bool = False, *, progress: bool | No
     try:
         resolved = resolve_dataset(spec)
     except FileNotFoundError:
-        plain = isinstance(spec, (str, os.PathLike)) and not any(c in os.fspath(spec) for c in "*?[{")
-        if not plain:
+        if not isinstance(spec, (str, os.PathLike)) or any(c in os.fspath(spec) for c in "*?[{"):
             raise
         return [verify(spec, deep, progress=progress)]  # a report that says the data file is missing
     except FormatError:  # a damaged manifest (reported below): check the shards next to it all the same

@@ -319,3 +319,15 @@ def test_records_under_a_url_are_checked_too():
         out.commit([good, forged])
     assert fs.cat_file("/untrusted/victim/v.msgpack") == b"keep me"
     assert not fs.exists("/untrusted/out/out-00000-00000.msgpack")
+
+
+def test_a_file_in_a_url_staging_folder_is_read_only_up_to_its_bound():
+    fsspec = pytest.importorskip("fsspec")
+    from dings.tools import RemotePartitionedOutput
+
+    out = RemotePartitionedOutput("memory://bounded/out")
+    fs = fsspec.filesystem("memory")
+    fs.pipe_file("/bounded/out/out.partial/out-00000.partition.json", b"[" * 64)
+    assert out._cat("memory://bounded/out/out.partial/out-00000.partition.json", max_size=64) == b"[" * 64
+    with pytest.raises(DamagedDataError, match=r"out-00000\.partition\.json: larger than 63 bytes"):
+        out._cat("memory://bounded/out/out.partial/out-00000.partition.json", max_size=63)

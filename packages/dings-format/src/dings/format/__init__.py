@@ -63,6 +63,7 @@ from .packing import make_packer, make_unpacker, pack, packb, unpack, unpack_opt
 from .partitions import (
     LOCK_SUFFIX,
     MANIFEST_SUFFIX,
+    MAX_JSON_BYTES,
     OutputLock,
     PartitionedOutput,
     PartitionRecord,
@@ -182,6 +183,7 @@ __all__ = [
     "ShardedWriter",
     "shard_pattern",
     "MANIFEST_SUFFIX",
+    "MAX_JSON_BYTES",
     "PartitionedOutput",
     "PartitionRecord",
     "ShardRecord",

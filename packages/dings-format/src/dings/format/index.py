@@ -27,7 +27,7 @@ import numpy as np
 import simplebloom
 
 from .errors import CorruptIndexError, KeyHashCollisionError
-from .paths import INDEX_SUFFIXES, LEGACY_INDEX_SUFFIX, MD5_SUFFIX, data_path, index_path
+from .paths import INDEX_SUFFIXES, LABEL_NAMES_SUFFIX, LEGACY_INDEX_SUFFIX, MD5_SUFFIX, data_path, index_path
 from .progress import progress_bar
 
 __all__ = [
@@ -66,6 +66,8 @@ _BLOOM_MAGIC = b"SIMPBLOO"
 _BLOOM_HEADER = 32
 #: the md5 file lists a handful of files; anything larger is not one
 MAX_MD5_SIZE = 1 << 16
+#: a label-names sidecar larger than this is refused (it is read into memory)
+MAX_LABEL_NAMES_SIZE = 64 << 20
 
 
 def make_salt(attempt: int) -> bytes:
@@ -328,11 +330,16 @@ def index_size_limit(suffix: str, data_size: int, length: int | None = None) -> 
     samples, and every key is stored inside its sample, so all keys together take at most
     ``data_size`` bytes.
 
+    The md5 file and the label-names sidecar (``".labels.json"``) have fixed limits.
+
     Args:
         suffix: the index file's suffix (``".offsets"``, ``".keys"``, ``".key_hashes"``,
-            ``".filter"``, ``".crc32"``, ``".md5"``, ``".index"``).
+            ``".filter"``, ``".crc32"``, ``".md5"``, ``".index"``, ``".labels.json"``).
         data_size: the data file's size in bytes.
         length: the number of samples, when known (tightens the limit).
+
+    Raises:
+        ValueError: ``suffix`` is none of these.
     """
     n = data_size if length is None else min(length, data_size)
     limits = {
@@ -343,6 +350,7 @@ def index_size_limit(suffix: str, data_size: int, length: int | None = None) -> 
         LEGACY_INDEX_SUFFIX: 5 + 14 * n + data_size,  # map header, str header and int per entry, keys
         ".filter": 2 * _filter_size(n),
         MD5_SUFFIX: MAX_MD5_SIZE,
+        LABEL_NAMES_SUFFIX: MAX_LABEL_NAMES_SIZE,
     }
     if suffix not in limits:
         raise ValueError(f"{suffix!r} is not an index file suffix; use one of {', '.join(limits)}")

@@ -20,14 +20,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import CorruptIndexError
-from .index import load_md5, open_index_file
+from .index import MAX_LABEL_NAMES_SIZE, load_md5, open_index_file
 from .jsonparse import parse_json
 from .paths import LABEL_NAMES_SUFFIX, data_path, index_path
 
 __all__ = ["LABEL_NAMES_SUFFIX", "copy_label_names", "label_names_content", "load_label_names", "write_label_names"]
 
 #: a label file larger than this is refused (it is read into memory)
-MAX_SIZE = 64 << 20
+MAX_SIZE = MAX_LABEL_NAMES_SIZE
 
 
 def _data_md5(path: Path) -> str | None:

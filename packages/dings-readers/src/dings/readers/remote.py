@@ -29,6 +29,7 @@ from dings.format import (
     DamagedDataError,
     VerificationReport,
     check_md5,
+    index_size_limit,
     legacy_load_index,
     load_md5,
     load_offsets,
@@ -124,7 +125,9 @@ class RemoteSource(ByteSource):
     ``.index``) are fetched once into a cache folder, checked against the dataset's ``.md5`` file,
     and then used like a local dataset's. On every open the ``.md5`` file is fetched again (one
     small request) and each cached index file hashed: a dataset that changed remotely, or a
-    damaged cached file, is fetched anew.
+    damaged cached file, is fetched anew. No index file (nor the md5 file) may be larger than the
+    pinned data file allows (:func:`~dings.format.index_size_limit`): a larger one is refused by
+    the size its answer declares, or after that many bytes were read, never downloaded whole.
 
     **Samples** are fetched with ranged reads. A sequential or chunked pass fetches neighbouring
     samples together, in blocks of up to ``block_size`` bytes, so it makes one request per chunk
@@ -186,7 +189,8 @@ class RemoteSource(ByteSource):
         FileNotFoundError: the data file or its index is missing remotely.
         PermissionError: access is denied.
         dings.readers.RemoteError: another permanent error, or transient errors past the retries.
-        dings.format.CorruptIndexError: a fetched index file does not match the md5 file.
+        dings.format.CorruptIndexError: a fetched index file does not match the md5 file, or is
+            larger than the data file allows.
         dings.format.IncompleteCommitError: (on reading) the dataset was replaced on the server.
     """
 
@@ -252,7 +256,9 @@ class RemoteSource(ByteSource):
         """Fetch the md5 file, then every index file that is not cached and intact (see the class doc)."""
         md5_path = self._cache.file(MD5_SUFFIX)
         try:
-            content = self.remote.cat(join_url(self.url, self._cache.name + MD5_SUFFIX), self._what(MD5_SUFFIX))
+            content = self.remote.cat(
+                join_url(self.url, self._cache.name + MD5_SUFFIX), self._what(MD5_SUFFIX), self._limit(MD5_SUFFIX)
+            )
         except FileNotFoundError:
             content = None
         if content is None:
@@ -288,6 +294,10 @@ class RemoteSource(ByteSource):
             self._get_index(CHECKSUMS_SUFFIX, required=False)  # written by writers that do not list it
         self._evict()
 
+    def _limit(self, suffix: str) -> int:
+        """The most bytes the index file ``suffix`` can have next to the pinned data file."""
+        return index_size_limit(suffix, self._generation.size)  # type: ignore[arg-type]  # pin() always tells it
+
     def _get_index(self, suffix: str, required: bool, again: bool = False) -> bool:
         """Make sure the index file ``suffix`` is in the cache folder and matches its md5 (if listed).
 
@@ -299,7 +309,8 @@ class RemoteSource(ByteSource):
             return True
         url = join_url(self.url, self._cache.name + suffix)
         try:
-            content, answer = self.remote.get(url, self._what(suffix), self._index_pins.get(suffix) if again else None)
+            pin = self._index_pins.get(suffix) if again else None
+            content, answer = self.remote.get(url, self._what(suffix), pin, max_size=self._limit(suffix))
         except FileNotFoundError:
             if required:
                 raise

@@ -11,12 +11,12 @@ import re
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, BinaryIO, TypeVar
 
-from dings.format import DamagedDataError, IncompleteCommitError
+from dings.format import CorruptIndexError, DamagedDataError, IncompleteCommitError
 
 __all__ = [
     "RangeIgnoredError",
@@ -160,10 +160,32 @@ class _NoRanges(Exception):
     """A ranged request was answered with the whole file (turned into :class:`RangeIgnoredError`)."""
 
 
+class _TooLarge(Exception):
+    """An object is larger than the caller allows (turned into :func:`too_large_error`).
+
+    Attributes:
+        size: the size the answer declared, or None where it declared none (more was sent than allowed).
+    """
+
+    def __init__(self, size: int | None = None) -> None:
+        super().__init__(size)
+        self.size = size
+
+
 def replaced_error(url: str) -> IncompleteCommitError:
     """The error for a remote file that is no longer the generation pinned when it was opened."""
     return IncompleteCommitError(
         f"{url}: the dataset was replaced on the server while it was open; open it again", path=url
+    )
+
+
+def too_large_error(url: str, what: str, max_size: int, size: int | None = None) -> CorruptIndexError:
+    """The error for an object larger than the ``max_size`` bytes that ``what`` can have."""
+    told = f"{size} bytes, more" if size is not None else "more"
+    return CorruptIndexError(
+        f"{url}: {told} than the {max_size} bytes {what} can have; it was not downloaded "
+        "(the remote dataset is damaged or hostile: verify it at its source)",
+        path=url,
     )
 
 
@@ -201,12 +223,36 @@ def _precondition_failed(exc: BaseException | None) -> bool:
     return False
 
 
+async def _read_at_most(
+    read: Callable[[int], Awaitable[bytes]], max_size: int, close: Callable[[], None] = lambda: None
+) -> bytes:
+    """Read a body to its end with ``read(n)`` (at most ``n`` bytes, ``b""`` at the end), but never
+    more than ``max_size + 1`` bytes into memory."""
+    blocks: list[bytes] = []
+    left = max_size + 1
+    while left > 0:
+        block = await read(min(left, 1 << 20))
+        if not block:
+            return b"".join(blocks)
+        blocks.append(block)
+        left -= len(block)
+    close()  # more than allowed is on its way: drop the connection instead of reading the rest
+    raise _TooLarge
+
+
 async def _http_get(
-    fs: Any, url: str, start: int | None, end: int | None, pin: RemoteGeneration | None
+    fs: Any,
+    url: str,
+    start: int | None,
+    end: int | None,
+    pin: RemoteGeneration | None,
+    max_size: int | None = None,
 ) -> tuple[bytes, RemoteGeneration]:
     """GET ``url`` (bytes ``start`` … ``end - 1``, or all), reading no more than those bytes.
 
     Sends ``If-Match`` with a pinned strong ETag; returns the body and the generation the answer told.
+    A whole object larger than ``max_size`` raises ``_TooLarge``: refused by its ``Content-Length``
+    where it has one, else after ``max_size + 1`` bytes were read.
     """
     kwargs = dict(fs.kwargs)
     headers = dict(kwargs.pop("headers", None) or {})
@@ -234,7 +280,12 @@ async def _http_get(
             response.close()
             raise _Replaced
         if not ranged:
-            return await response.read(), answer
+            if max_size is None:
+                return await response.read(), answer
+            if total is not None and total > max_size:
+                response.close()
+                raise _TooLarge(total)
+            return await _read_at_most(response.content.read, max_size, response.close), answer
         if response.status != 206 and not (start == 0 and total == end):
             response.close()  # the whole file is on its way: stop it, read nothing of it
             raise _NoRanges
@@ -274,9 +325,17 @@ async def _http_download(fs: Any, url: str, out: BinaryIO, pin: RemoteGeneration
 
 
 async def _s3_get(
-    fs: Any, path: str, start: int | None, end: int | None, pin: RemoteGeneration | None
+    fs: Any,
+    path: str,
+    start: int | None,
+    end: int | None,
+    pin: RemoteGeneration | None,
+    max_size: int | None = None,
 ) -> tuple[bytes, RemoteGeneration]:
-    """``get_object`` of ``path`` (bytes ``start`` … ``end - 1``, or all) with ``IfMatch`` on a pinned ETag."""
+    """``get_object`` of ``path`` (bytes ``start`` … ``end - 1``, or all) with ``IfMatch`` on a pinned ETag.
+
+    An object larger than ``max_size`` raises ``_TooLarge`` by its ``ContentLength``, before its body is read.
+    """
     bucket, key, version = fs.split_path(path)
     kwargs: dict[str, Any] = {}
     if start is not None and end is not None:
@@ -293,7 +352,10 @@ async def _s3_get(
         raise
     body = response["Body"]
     try:
-        data = await body.read()
+        length = response.get("ContentLength")
+        if max_size is not None and isinstance(length, int) and length > max_size:
+            raise _TooLarge(length)
+        data = await body.read() if max_size is None else await _read_at_most(body.read, max_size)
     finally:
         body.close()
     _, total = _total(response.get("ContentRange"))
@@ -566,13 +628,23 @@ class RemoteFiles:
         return None
 
     def _get(
-        self, url: str, start: int | None, end: int | None, pin: RemoteGeneration | None
+        self,
+        url: str,
+        start: int | None,
+        end: int | None,
+        pin: RemoteGeneration | None,
+        max_size: int | None = None,
+        what: str = "",
     ) -> tuple[bytes, RemoteGeneration | None]:
         """One request: the body and the generation the answer told (None where the protocol hides it).
+
+        ``max_size`` bounds a whole object (``start`` and ``end`` None): no more than ``max_size + 1``
+        bytes of it are read.
 
         Raises:
             IncompleteCommitError: the answer belongs to another generation than ``pin``.
             RangeIgnoredError: a ranged request was answered with the whole file (http).
+            CorruptIndexError: the whole object is larger than ``max_size``.
         """
         fs = self.fs
         path = self.path(url)
@@ -581,22 +653,40 @@ class RemoteFiles:
             if protocol is not None:
                 from fsspec.asyn import sync
 
-                return sync(fs.loop, _http_get if protocol == "http" else _s3_get, fs, path, start, end, pin)
+                get = _http_get if protocol == "http" else _s3_get
+                return sync(fs.loop, get, fs, path, start, end, pin, max_size)
         except _Replaced:
             raise replaced_error(url) from None
         except _NoRanges:
             raise RangeIgnoredError(f"{url}: the server ignores HTTP Range requests") from None
-        return fs.cat_file(path, start=start, end=end), None
+        except _TooLarge as exc:
+            raise too_large_error(url, what, max_size, exc.size) from None  # type: ignore[arg-type]
+        if max_size is None or start is not None or end is not None:
+            return fs.cat_file(path, start=start, end=end), None
+        data = fs.cat_file(path, start=0, end=max_size + 1)  # one ranged read, never more than allowed
+        if len(data) > max_size:
+            raise too_large_error(url, what, max_size)
+        return data, None
 
-    def get(self, url: str, what: str, pin: RemoteGeneration | None = None) -> tuple[bytes, RemoteGeneration | None]:
+    def get(
+        self, url: str, what: str, pin: RemoteGeneration | None = None, max_size: int | None = None
+    ) -> tuple[bytes, RemoteGeneration | None]:
         """The whole object at ``url`` and its generation (None where the protocol does not tell).
 
         Args:
             url: the object.
             what: what is being fetched, for errors.
             pin: the generation it must still be (a different one raises ``IncompleteCommitError``).
+            max_size: the most bytes the object may have (e.g. :func:`dings.format.index_size_limit`):
+                a larger one is refused by the size its answer declares, or once ``max_size + 1``
+                bytes were read, never read whole. ``None``: any size.
+
+        Raises:
+            dings.format.CorruptIndexError: the object is larger than ``max_size`` (not retried).
         """
-        data, answer = self.call(url, what, lambda: self._get(url, None, None, pin))
+        if max_size is not None and (isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 0):
+            raise ValueError(f"max_size must be a number of bytes >= 0 or None, got {max_size!r}")
+        data, answer = self.call(url, what, lambda: self._get(url, None, None, pin, max_size, what))
         with self._lock:
             self.bytes_fetched += len(data)
         return data, answer
@@ -637,9 +727,9 @@ class RemoteFiles:
         path = self.path(url)
         return bool(self.call(url, what, lambda: fs.exists(path)))
 
-    def cat(self, url: str, what: str) -> bytes:
-        """The whole object at ``url``."""
-        return self.get(url, what)[0]
+    def cat(self, url: str, what: str, max_size: int | None = None) -> bytes:
+        """The whole object at ``url``; one larger than ``max_size`` bytes is refused (see :meth:`get`)."""
+        return self.get(url, what, max_size=max_size)[0]
 
     def cat_range(
         self, url: str, start: int, end: int, what: str, size: int | None = None, pin: RemoteGeneration | None = None

@@ -28,6 +28,7 @@ from typing import Any
 
 from dings.format import (
     MANIFEST_SUFFIX,
+    MAX_JSON_BYTES,
     CorruptIndexError,
     DamagedDataError,
     check_committed,
@@ -119,6 +120,9 @@ def resolve_dataset(spec: SpecLike, *, storage_options: dict[str, Any] | None = 
         return _resolve_one(os.fspath(spec), storage_options)
     if isinstance(spec, (bytes, bytearray)) or not isinstance(spec, Sequence):
         raise TypeError(f"dataset spec {spec!r}: give a path, pattern, folder, manifest or URL, or a list of them")
+    for item in spec:
+        if not isinstance(item, (str, os.PathLike)):
+            raise TypeError(f"dataset spec {item!r} in a list: give paths, patterns, folders, manifests or URLs")
     parts = [_resolve_one(os.fspath(s), storage_options) for s in spec]
     if not parts:
         raise ValueError("an empty list of dataset specs; give at least one data file, pattern, folder or URL")
@@ -227,13 +231,19 @@ def _local_manifest(spec: str, manifest: str, storage_options: dict[str, Any] | 
         content = load_manifest(manifest)
     except FileNotFoundError:
         raise _not_found(spec, f"no manifest {manifest}") from None
-    shards = [os.path.join(folder, s["name"]) for s in content["shards"]]
+    shards = _joined(folder, content)
     # an interrupted commit of the set is finished first: its journal lies next to the first shard
     # and a marker next to the last (two stats, never one per shard); then the manifest is read again
     if shards and (check_committed(shards[0]) | check_committed(shards[-1])):
         content = load_manifest(manifest)
-        shards = [os.path.join(folder, s["name"]) for s in content["shards"]]
+        shards = _joined(folder, content)
     return _from_manifest(spec, manifest, content, shards, storage_options)
+
+
+def _joined(folder: str, content: dict[str, Any]) -> list[str]:
+    """The paths of a manifest's shards (plain names, checked by ``parse_manifest``) in ``folder``."""
+    prefix = os.path.join(folder, "")
+    return [prefix + s["name"] for s in content["shards"]]
 
 
 def _from_manifest(
@@ -251,7 +261,7 @@ def _dataset_name(file_name: str) -> str:
     return _SHARD_NUMBERS.sub("", stem) or stem
 
 
-def _local_folder(spec: str, folder: str, storage_options: dict[str, Any] | None) -> DatasetSpec:
+def _local_folder(spec: str, folder: str, storage_options: dict[str, Any] | None, *, again: bool = True) -> DatasetSpec:
     """A folder: its own manifest, else the one manifest or the one shard set in it."""
     own = output_prefix(folder) + MANIFEST_SUFFIX
     if os.path.exists(own):  # no listing: a folder of 10,000 shards opens from its manifest alone
@@ -266,8 +276,9 @@ def _local_folder(spec: str, folder: str, storage_options: dict[str, Any] | None
             f"{spec}: this folder holds several datasets ({listed}); give one of them, e.g. "
             f"{os.path.join(folder, manifests[0])!r}"
         )
-    check_committed_pattern(os.path.join(glob.escape(folder), "*" + _DATA_SUFFIX))
-    data = sorted((n for n in os.listdir(folder) if n.endswith(_DATA_SUFFIX)), key=natural_sort_key)
+    if check_committed_pattern(os.path.join(glob.escape(folder), "*" + _DATA_SUFFIX)) and again:
+        return _local_folder(spec, folder, storage_options, again=False)  # a finished commit may add a manifest
+    data = sorted((n for n in names if n.endswith(_DATA_SUFFIX) and not n.startswith(".")), key=natural_sort_key)
     data = [n for n in data if os.path.isfile(os.path.join(folder, n))]
     if not data:
         raise _not_found(spec, "this folder holds no dataset (no NAME.manifest.json, no *.msgpack)")
@@ -315,7 +326,7 @@ def _url_manifest(
     remote = _remote(manifest, storage_options)
     name = url_name(manifest)[: -len(MANIFEST_SUFFIX)]
     try:
-        content = remote.cat(manifest, "the manifest")
+        content = remote.cat(manifest, "the manifest", max_size=MAX_JSON_BYTES)
     except FileNotFoundError:
         if folder:
             raise FileNotFoundError(

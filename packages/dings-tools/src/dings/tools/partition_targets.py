@@ -19,6 +19,7 @@ import numpy as np
 
 from dings.format import (
     MANIFEST_SUFFIX,
+    MAX_JSON_BYTES,
     DamagedDataError,
     PartitionedOutput,
     PartitionRecord,
@@ -155,11 +156,20 @@ class RemotePartitionedOutput:
         """Nothing: an object store has no file lock; concurrent jobs on one URL are not excluded."""
         return contextlib.nullcontext()
 
-    def _cat(self, url: str) -> bytes | None:
+    def _cat(self, url: str, max_size: int = MAX_JSON_BYTES) -> bytes | None:
+        """The object at ``url`` (``None`` if absent); one larger than ``max_size`` is damage, and no
+        more than ``max_size + 1`` bytes of it are read (the staging folder may be shared)."""
         try:
-            return self.fs.cat_file(self._path(url))
+            content = self.fs.cat_file(self._path(url), start=0, end=max_size + 1)
         except FileNotFoundError:
             return None
+        if len(content) > max_size:
+            raise DamagedDataError(
+                f"{url}: larger than {max_size} bytes, which no file a job writes here is; "
+                "remove it and run the job again",
+                path=url,
+            )
+        return content
 
     def load_record(self, partition: int) -> PartitionRecord | None:
         """The partition's record, or ``None``.

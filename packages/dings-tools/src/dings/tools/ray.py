@@ -35,6 +35,7 @@ import numpy as np
 
 from dings.format import (
     MANIFEST_SUFFIX,
+    MAX_JSON_BYTES,
     PartitionRecord,
     fingerprint,
     keys_len,
@@ -393,7 +394,9 @@ def _find_shards(
             return [text]
         folder, name = output_prefix(text).rsplit("/", 1)
         url = output_prefix(text) + MANIFEST_SUFFIX
-        manifest = parse_manifest(files.cat(url, "the manifest"), url, name=name)  # names stay inside folder
+        manifest = parse_manifest(
+            files.cat(url, "the manifest", max_size=MAX_JSON_BYTES), url, name=name
+        )  # names stay inside folder
         return [f"{folder}/{s['name']}" for s in manifest["shards"]]
     if glob.has_magic(text):
         from dings.format import check_committed_pattern

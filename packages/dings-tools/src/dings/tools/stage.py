@@ -11,18 +11,26 @@ from typing import Any
 
 from dings.format import (
     MANIFEST_SUFFIX,
+    MAX_JSON_BYTES,
+    MD5_SUFFIX,
     CorruptIndexError,
+    DamagedDataError,
     check_output_not_input,
     data_path,
     dataset_paths,
     index_path,
-    load_md5,
+    index_size_limit,
+    offsets_len,
+    open_index_file,
+    parse_manifest,
+    parse_md5,
     progress_bar,
+    read_index_bytes,
 )
 from dings.readers import is_url, natural_sort_key
 
 from ._dataset import copy_file, human_size, input_manifest, input_shards, temp_name
-from .stage_plan import SIDECAR_SUFFIXES, StagePlan
+from .stage_plan import SIDECAR_SUFFIXES, StagePlan, check_listed_name, check_sizes
 
 __all__ = ["StageResult", "find_datasets", "stage"]
 
@@ -91,32 +99,43 @@ def find_datasets(source: str | os.PathLike) -> list[Path]:
 
 
 def _listed_files(data: Path) -> tuple[Path, bytes, dict[str, str]]:
-    """The md5 file of ``data``, its content and the files it lists (name → md5), checked to be plain names."""
-    md5_path = index_path(data, ".md5")
-    if not md5_path.is_file():
+    """The md5 file of ``data``, its content and the files it lists (name → md5): the data file and
+    its own index files, each a regular file."""
+    md5_path = index_path(data, MD5_SUFFIX)
+    try:
+        content = read_index_bytes(md5_path, index_size_limit(MD5_SUFFIX, 0), what="for an md5 file")
+    except FileNotFoundError:
         raise FileNotFoundError(
             f"{md5_path}: md5 file missing, so a copy cannot be verified; "
             "for a legacy dataset run convert_index first, otherwise rewrite the dataset"
-        )
-    try:
-        content = md5_path.read_bytes()
-        expected = load_md5(md5_path)
-    except UnicodeDecodeError as exc:
-        raise CorruptIndexError(f"{md5_path}: not a text md5 file ({exc})") from None
+        ) from None
+    expected = parse_md5(content, str(md5_path))
     for name in expected:
         if os.sep in name or (os.altsep and os.altsep in name) or name in ("", ".", ".."):
             raise CorruptIndexError(f"{md5_path}: refers to {name!r}, which is not a file next to the dataset")
+        check_listed_name(data.name, name, str(md5_path))
     if data.name not in expected:
         raise CorruptIndexError(f"{md5_path}: has no checksum for the data file {data.name}")
     for name in expected:
-        if not (data.parent / name).is_file():
-            raise FileNotFoundError(f"{data.parent / name}: listed in {md5_path.name} but missing in the source")
+        if name != data.name:
+            _check_regular(data.parent / name, f"listed in {md5_path.name} but missing in the source")
     return md5_path, content, expected
+
+
+def _check_regular(path: Path, missing: str) -> None:
+    """Refuse an index file or sidecar that is not a regular file (a FIFO, a device, a link to one)."""
+    try:
+        open_index_file(path).close()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: {missing}") from None
 
 
 def _local_plan(data: Path) -> StagePlan:
     md5_path, content, expected = _listed_files(data)
-    return StagePlan(
+    sidecars = [data.name + s for s in SIDECAR_SUFFIXES if (data.parent / (data.name + s)).exists()]
+    for name in sidecars:
+        _check_regular(data.parent / name, "vanished while it was staged")
+    plan = StagePlan(
         data.name,
         lambda name: str(data.parent / name),
         md5_path.name,
@@ -124,8 +143,12 @@ def _local_plan(data: Path) -> StagePlan:
         expected,
         lambda name: (data.parent / name).stat().st_size,
         lambda name, target, bar: copy_file(data.parent / name, target, bar),
-        [data.name + s for s in SIDECAR_SUFFIXES if (data.parent / (data.name + s)).is_file()],
+        sidecars,
     )
+    check_sizes(plan)
+    if data.name + ".offsets" in expected:
+        offsets_len(data, plan.size(data.name))  # its last offset must be the data file's size
+    return plan
 
 
 def _present(plan: StagePlan, name: str, target: Path, bar: Any) -> bool:
@@ -153,6 +176,16 @@ def _copy_verified(plan: StagePlan, name: str, target: Path, bar: Any) -> int:
     return target.stat().st_size
 
 
+def _manifest_content(manifest: Path) -> bytes:
+    """The bytes of a local manifest, read only up to its bound and checked before they are copied."""
+    with open(manifest, "rb") as f:
+        content = f.read(MAX_JSON_BYTES + 1)
+    if len(content) > MAX_JSON_BYTES:
+        raise DamagedDataError(f"{manifest}: larger than {MAX_JSON_BYTES:,} bytes; not a dings manifest", path=manifest)
+    parse_manifest(content, str(manifest), name=manifest.name[: -len(MANIFEST_SUFFIX)])
+    return content
+
+
 def stage(
     source: str | os.PathLike,
     local_dir: str | os.PathLike,
@@ -171,7 +204,9 @@ def stage(
     written last, so a stage that was interrupted never looks complete; running ``stage`` again
     redoes only what is missing or damaged. Datasets are staged one after another, in natural
     order; several processes may stage the same datasets at once (each copies to its own
-    temporary files).
+    temporary files). Every file is checked as the readers check it before anything is copied: a
+    dataset with a hostile index file (a FIFO, a link to a device, a sparse file of GiB beside a
+    small data file) is refused, never copied.
 
     The source may also be a URL (``s3://bucket/train.msgpack``, ``https://…``, any fsspec URL;
     needs ``pip install "dings-readers[remote]"`` and the protocol's package): a dataset, a
@@ -198,7 +233,11 @@ def stage(
         PermissionError: a URL source denies access.
         ValueError: two datasets would get the same name in ``local_dir``.
         dings.format.OutputIsInputError: a source is in ``local_dir`` itself (a ``ValueError``).
-        dings.format.CorruptIndexError: an md5 file is malformed.
+        dings.format.CorruptIndexError: an md5 file is malformed or lists a file that is not the
+            dataset's own, or an index file or sidecar is not a regular file (a FIFO, a device),
+            larger than its data file allows (:func:`dings.format.index_size_limit`), or (locally)
+            has offsets that do not end at the data file's size; all checked before anything
+            is copied.
         OSError: a source file does not match its md5 (the source is damaged; nothing is renamed
             into place for it), ``local_dir`` lacks the space, or a URL source kept failing
             (:class:`dings.readers.RemoteError`).
@@ -212,7 +251,7 @@ def stage(
         manifest = remote_manifest(str(source), storage_options, retries, backoff)
     else:
         local = input_manifest(source) if os.path.isdir(source) or os.fspath(source).endswith(MANIFEST_SUFFIX) else None
-        manifest = None if local is None else (local.name, local.read_bytes())
+        manifest = None if local is None else (local.name, _manifest_content(local))
         plans = []
         for data in find_datasets(source):
             sources = dataset_paths(data)

@@ -7,11 +7,19 @@ import os
 from pathlib import Path
 from typing import Any
 
-from dings.format import MANIFEST_SUFFIX, CorruptIndexError, parse_md5
+from dings.format import (
+    MANIFEST_SUFFIX,
+    MAX_JSON_BYTES,
+    MD5_SUFFIX,
+    CorruptIndexError,
+    index_size_limit,
+    parse_manifest,
+    parse_md5,
+)
 from dings.readers import RemoteFiles, RetryPolicy, data_url, join_url, natural_sort_key, resolve_dataset, url_name
 
 from ._dataset import copy_blocks
-from .stage_plan import SIDECAR_SUFFIXES, StagePlan
+from .stage_plan import SIDECAR_SUFFIXES, StagePlan, check_listed_name, check_sizes
 
 __all__ = ["BLOCK_SIZE", "find_remote_datasets", "remote_manifest", "remote_plans"]
 
@@ -41,11 +49,12 @@ def find_remote_datasets(files: RemoteFiles, source: str) -> list[str]:
     return sorted(urls, key=natural_sort_key)
 
 
-def _parse_md5(content: bytes, md5_url: str) -> dict[str, str]:
+def _parse_md5(content: bytes, md5_url: str, data: str) -> dict[str, str]:
     expected = parse_md5(content, md5_url)
     for name in expected:
         if "/" in name or os.sep in name or (os.altsep and os.altsep in name) or name in ("", ".", ".."):
             raise CorruptIndexError(f"{md5_url}: refers to {name!r}, which is not a file next to the dataset")
+        check_listed_name(data, name, md5_url)
     return expected
 
 
@@ -53,13 +62,14 @@ def _remote_plan(files: RemoteFiles, url: str) -> StagePlan:
     name = url_name(url)
     md5_url = join_url(url, name + ".md5")
     try:
-        content = files.cat(md5_url, f"the md5 file of {url}")
+        # the md5 file's limit is the same for every data size; a larger one is never downloaded
+        content = files.cat(md5_url, f"the md5 file of {url}", index_size_limit(MD5_SUFFIX, 0))
     except FileNotFoundError:
         raise FileNotFoundError(
             f"{md5_url}: md5 file missing, so a copy cannot be verified; "
             "for a legacy dataset run convert_index first, otherwise rewrite the dataset"
         ) from None
-    expected = _parse_md5(content, md5_url)
+    expected = _parse_md5(content, md5_url, name)
     if name not in expected:
         raise CorruptIndexError(f"{md5_url}: has no checksum for the data file {name}")
     sizes: dict[str, int] = {}
@@ -87,7 +97,9 @@ def _remote_plan(files: RemoteFiles, url: str) -> StagePlan:
             sidecars.append(name + suffix)
         except FileNotFoundError:
             pass  # optional
-    return StagePlan(name, lambda file: join_url(url, file), name + ".md5", content, expected, size, copy, sidecars)
+    plan = StagePlan(name, lambda file: join_url(url, file), name + ".md5", content, expected, size, copy, sidecars)
+    check_sizes(plan)  # from the sizes the server told: nothing too large is fetched
+    return plan
 
 
 def _names_a_set(source: str) -> bool:
@@ -121,4 +133,7 @@ def remote_manifest(
     if manifest is None:
         return None
     files = RemoteFiles(manifest, storage_options, RetryPolicy(retries, backoff))
-    return url_name(manifest), files.cat(manifest, "the manifest")
+    content = files.cat(manifest, "the manifest", max_size=MAX_JSON_BYTES)
+    name = url_name(manifest)
+    parse_manifest(content, manifest, name=name[: -len(MANIFEST_SUFFIX)])  # what is copied is checked
+    return name, content

@@ -2,20 +2,43 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch.utils.data
-from dings.readers import MsgpackReader
+from dings.readers import MsgpackReader, open_dataset
 
 from .shared_memory import SharedMemoryReader
 
-__all__ = ["Dataset", "DatasetBase", "PARAMS_KEY"]
+__all__ = ["Dataset", "DatasetBase", "PARAMS_KEY", "as_reader"]
 
 #: the sample key under which dict-form transforms store the parameters ``rng(sample)`` returned
 PARAMS_KEY = "__params__"
 
 Transforms = Mapping[str, Callable[[Any, dict], Any]] | Callable[[dict], dict] | None
+
+
+def as_reader(reader: Any, reader_options: Mapping[str, Any] | None = None) -> Any:
+    """A reader as given, or the reader :func:`dings.readers.open_dataset` opens for a dataset spec.
+
+    Args:
+        reader: a dings reader, or a spec: a data file, a glob or brace pattern, a folder, a
+            manifest, a URL of any of these (``"s3://bucket/train/"``), or a list of specs.
+        reader_options: keyword arguments for :func:`~dings.readers.open_dataset` when ``reader``
+            is a spec (``allow_unsafe``, ``verify``, ``cache_dir``, ``storage_options`` …).
+
+    Raises:
+        TypeError: ``reader_options`` given with a reader (they would be ignored).
+    """
+    is_spec = isinstance(reader, (str, os.PathLike)) or (
+        isinstance(reader, (list, tuple)) and bool(reader) and all(isinstance(s, (str, os.PathLike)) for s in reader)
+    )
+    if is_spec:
+        return open_dataset(reader, **dict(reader_options or {}))
+    if reader_options:
+        raise TypeError("reader_options apply only when a dataset spec is given instead of a reader; open it yourself")
+    return reader
 
 
 def _shared(reader: Any, shared_memory: bool) -> Any:
@@ -33,7 +56,9 @@ class DatasetBase:
     """What both datasets share: a reader, and transforms applied to each sample.
 
     Args:
-        reader: a dings reader (anything with ``len``, ``get`` and ``iter``).
+        reader: a dings reader (anything with ``len``, ``get`` and ``iter``), or a dataset spec
+            opened with :func:`dings.readers.open_dataset` (a data file, a glob or brace pattern, a
+            folder, a manifest, a URL of any of these, or a list of specs).
         transforms: ``None``; a dict ``{key: t}`` where ``t(value, params)`` returns the new value
             of ``sample[key]`` (e.g. a :class:`~dings.torch.Compose`); or one callable
             ``f(sample) -> sample``. In the dict form the parameters returned by ``rng(sample)``
@@ -43,6 +68,8 @@ class DatasetBase:
             :func:`~dings.torch.no_rng`.
         shared_memory: ``True`` loads a ``MsgpackReader``'s dataset into shared memory once per
             machine and reads it from there (see :class:`~dings.torch.SharedMemoryReader`).
+        reader_options: keyword arguments for :func:`~dings.readers.open_dataset` when ``reader``
+            is a spec (e.g. ``cache_dir``, ``storage_options``, ``allow_unsafe``).
 
     Raises:
         TypeError: ``reader`` is not a reader, ``rng`` or a transform is not callable.
@@ -55,7 +82,9 @@ class DatasetBase:
         rng: Callable[[dict], dict] | None = None,
         *,
         shared_memory: bool = False,
+        reader_options: Mapping[str, Any] | None = None,
     ) -> None:
+        reader = as_reader(reader, reader_options)
         for needed in ("__len__", "get", "iter"):
             if not hasattr(reader, needed):
                 raise TypeError(f"reader must be a dings reader (with len, get and iter), got {type(reader).__name__}")

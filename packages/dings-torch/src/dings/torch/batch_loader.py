@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from dings.readers import EpochOrder
 
+from .base import as_reader
 from .batch_decode import BatchDecoder, BatchError, _Slices, collate_columns
 from .batch_processes import ProcessPool
 from .columns import BufferPool, Column
@@ -110,7 +111,9 @@ class Loader:
     sample's key and the field; the threads are stopped and joined.
 
     Args:
-        reader: a dings reader.
+        reader: a dings reader, or a dataset spec (a data file, pattern, folder, manifest, URL
+            such as ``"s3://bucket/train/"``, or a list of them; opened with
+            :func:`dings.readers.open_dataset`).
         batch_size: samples per batch.
         threads: threads building batches.
         processes: build batches in this many worker processes instead (for transforms that hold
@@ -136,6 +139,8 @@ class Loader:
         rank: this process's rank (default: from ``torch.distributed``, else 0).
         world_size: number of ranks (default: from ``torch.distributed``, else 1).
         group: the ``torch.distributed`` process group.
+        reader_options: keyword arguments for :func:`~dings.readers.open_dataset` when ``reader``
+            is a spec (``cache_dir``, ``storage_options``, ``allow_unsafe`` …).
 
     Raises:
         ValueError: an argument is out of range (the message names it).
@@ -176,7 +181,9 @@ class Loader:
         rank: int | None = None,
         world_size: int | None = None,
         group: Any = None,
+        reader_options: Mapping[str, Any] | None = None,
     ) -> None:
+        reader = as_reader(reader, reader_options)
         for needed in ("__len__", "read_spans"):
             if not hasattr(reader, needed):
                 raise TypeError(f"reader must be a dings reader (with len and read_spans), got {type(reader).__name__}")
@@ -222,7 +229,7 @@ class Loader:
         self._decoder = BatchDecoder(
             None if whole else self._decoded_keys(),
             self._pool,
-            allow_unsafe=getattr(reader, "_allow_unsafe", False),
+            allow_unsafe=getattr(reader, "_allow_unsafe", False) or bool((reader_options or {}).get("allow_unsafe")),
             lazy=lazy,
         )
         # the next iteration: epoch, resume offset, and whether set/load happened since one began

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import numbers
 import operator
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -77,7 +77,8 @@ class IterableDataset(DatasetBase, torch.utils.data.IterableDataset):
     even a different world size — then the epochs continue as before.
 
     Args:
-        reader: a dings reader.
+        reader: a dings reader, or a dataset spec (a data file, pattern, folder, manifest, URL
+            or list of them; opened with :func:`dings.readers.open_dataset`).
         transforms: see :class:`~dings.torch.DatasetBase`.
         rng: see :class:`~dings.torch.DatasetBase`.
         batch_size: the DataLoader's batch size (``None`` means 1).
@@ -94,6 +95,8 @@ class IterableDataset(DatasetBase, torch.utils.data.IterableDataset):
         rank: this process's rank (default: from ``torch.distributed``, else 0).
         world_size: number of ranks (default: from ``torch.distributed``, else 1).
         shared_memory: see :class:`~dings.torch.DatasetBase`.
+        reader_options: keyword arguments for :func:`~dings.readers.open_dataset` when ``reader``
+            is a spec (``cache_dir``, ``storage_options``, ``allow_unsafe`` …).
 
     Raises:
         ValueError: an argument is out of range (the message names it).
@@ -128,8 +131,9 @@ class IterableDataset(DatasetBase, torch.utils.data.IterableDataset):
         rank: int | None = None,
         world_size: int | None = None,
         shared_memory: bool = False,
+        reader_options: Mapping[str, Any] | None = None,
     ) -> None:
-        DatasetBase.__init__(self, reader, transforms, rng, shared_memory=shared_memory)
+        DatasetBase.__init__(self, reader, transforms, rng, shared_memory=shared_memory, reader_options=reader_options)
         self.batch_size = _count(1 if batch_size is None else batch_size, "batch_size", 1)
         self.copy = copy
         self.chunk_size = _count(chunk_size, "chunk_size", 1)

@@ -240,6 +240,15 @@ def test_convert_index_converts_every_shard(data, kind, tmp_path):
     assert run("verify", LOCAL_SPECS[kind], "-q", cwd=tmp_path).returncode == 0
 
 
+@pytest.mark.parametrize("command", ["verify", "convert-index"])
+@pytest.mark.parametrize("kind", URL_SPECS)
+def test_commands_that_need_local_files_say_so_for_a_url(data, command, kind):
+    result = dings(data, command, data.specs[kind], "-q")
+    assert result.returncode in (1, 2)
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "stage" in result.stderr and "Traceback" not in result.stderr
+
+
 # --- one argument, quoted; outputs never overwrite a shard ---
 
 

@@ -35,9 +35,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Convert every shard of the dataset and report each dataset written."""
+    from dings.readers import is_url
     from dings.tools import input_shards
 
-    for shard in input_shards(input_dataset(args.infile)):
+    from ._common import UsageError
+
+    shards = input_shards(input_dataset(args.infile))
+    if any(is_url(shard) for shard in shards):
+        raise UsageError(f"{args.infile}: convert-index writes next to the data; stage a URL first (dings stage)")
+    for shard in shards:
         path = _convert_one(shard, args)
         if not args.quiet:
             print(f"converted {path}")

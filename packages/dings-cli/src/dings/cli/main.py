@@ -45,6 +45,7 @@ COMMANDS = {
 EPILOG = """examples:
   dings demo                              see everything work on a generated dataset
   dings info train.msgpack                what is in a dataset
+  dings info 'out/train-*.msgpack'        a set: a quoted pattern, a folder, a manifest or a URL
   dings verify train.msgpack              md5 and index checks (exit status 1 if damaged)
   dings write                             the datasets dings can convert
   dings COMMAND --help                    the options of one command

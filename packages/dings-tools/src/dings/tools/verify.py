@@ -197,6 +197,7 @@ def verify_dataset(spec: DatasetSpec, deep: bool = False, *, progress: bool | No
 
     Raises:
         FileNotFoundError: a pattern or folder names no dataset (a missing data file is a report).
+        ValueError: ``spec`` is a URL (stage it, then verify the copy).
     """
     try:
         resolved = resolve_dataset(spec)
@@ -210,6 +211,11 @@ def verify_dataset(spec: DatasetSpec, deep: bool = False, *, progress: bool | No
             raise
         shards = sorted((str(p) for p in manifest.parent.glob("*.msgpack")), key=natural_sort_key)
     else:
+        if resolved.is_remote():
+            raise ValueError(
+                f"{resolved.spec}: verify checks local files; stage the dataset first "
+                "(dings stage URL DIR, dings.tools.stage), then verify the copy"
+            )
         shards = list(resolved.shards)
         local = resolved.manifest is not None and not is_url(resolved.manifest)
         manifest = Path(resolved.manifest) if local else None  # type: ignore[arg-type]  # checked

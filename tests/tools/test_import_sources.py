@@ -255,6 +255,8 @@ def test_a_dings_dataset_is_a_source_of_its_own(tmp_path):
         assert detect_source(spec) == "dings"
     result = import_source(tmp_path / "set", tmp_path / "one.msgpack", progress=False)
     assert result.samples == 9
+    (tmp_path / "photos" / "old.msgpack").write_bytes(b"")  # an image folder with a data file is still one
+    assert detect_source(tmp_path / "photos") == "folder"
     shards = [tmp_path / "set" / f"photos-{i:05d}.msgpack" for i in range(3)]
     assert read(tmp_path / "one.msgpack") == [s for shard in shards for s in read(shard)]
     assert load_label_names(tmp_path / "one.msgpack") == ["bird", "cat", "dog"]

@@ -11,6 +11,7 @@ from dings.readers import open_dataset, resolve_dataset
 from .._dataset import DatasetSpec, input_paths
 from .classes import Labels, read_class_list
 from .core import ImportResult, Loaded, Source, check_source_output, run_import
+from .files import IMAGE_SUFFIXES
 
 __all__ = ["import_dings", "is_dings_source"]
 
@@ -19,12 +20,17 @@ _MANIFEST_SUFFIX = ".manifest.json"
 
 
 def is_dings_source(text: str) -> bool:
-    """Whether ``text`` names a dings dataset: a data file, shard pattern, manifest, or a folder
-    holding ``.msgpack`` files or a manifest."""
+    """Whether ``text`` names a dings dataset: a data file, manifest, or a folder holding a manifest,
+    or ``.msgpack`` files and neither images nor subfolders (that is an image folder)."""
     if text.endswith((_DATA_SUFFIX, _MANIFEST_SUFFIX)):
         return True
-    if os.path.isdir(text):
-        return any(name.endswith((_DATA_SUFFIX, _MANIFEST_SUFFIX)) for name in os.listdir(text))
+    if os.path.isdir(text):  # a manifest; or shards and nothing an image folder would hold
+        with os.scandir(text) as entries:
+            names = [(entry.name.lower(), entry.is_dir()) for entry in entries]
+        if any(name.endswith(_MANIFEST_SUFFIX) for name, _ in names):
+            return True
+        images = any(is_dir or name.endswith(IMAGE_SUFFIXES) for name, is_dir in names)
+        return not images and any(name.endswith(_DATA_SUFFIX) for name, _ in names)
     return False
 
 

@@ -1,4 +1,5 @@
-"""One reader suite over every storage: a local file, remote without cache, remote with cache, sharded.
+"""One reader suite over every storage: a local file, remote without cache, remote with cache, sharded,
+and a storage registered by a user (in memory, fetched and zero-copy; see ``memory_storage``).
 
 The remote storages use moto's S3 server on 127.0.0.1 (one per module). Every storage must show the
 same samples on every read path, be usable again after ``close``, and check per-sample checksums.
@@ -11,14 +12,38 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dings.format import DamagedDataError, FileWriter, load_offsets, pack_checksums, packb, sample_checksum, unpackb
-from dings.readers import MsgpackReader, QuasiShuffler, Range, ShardedReader, Shuffler
+from dings.format import (
+    CorruptIndexError,
+    DamagedDataError,
+    FileWriter,
+    load_offsets,
+    pack_checksums,
+    packb,
+    sample_checksum,
+    unpackb,
+)
+from dings.readers import (
+    ANY_SCHEME,
+    MsgpackReader,
+    QuasiShuffler,
+    Range,
+    RemoteMsgpackReader,
+    RemoteSource,
+    ShardedReader,
+    Shuffler,
+    open_dataset,
+    register_storage,
+    storage_for,
+    unregister_storage,
+)
 
+from . import memory_storage
 from . import remote_servers as _servers
 
 s3 = _servers.s3
 N = 90
-STORAGES = ["local", "remote", "remote-cached", "sharded"]
+STORAGES = ["local", "remote", "remote-cached", "sharded", "memory", "memory-view"]
+MEMORY = {"memory": "mem", "memory-view": "memview"}
 
 
 def add_checksums(data: Path) -> None:
@@ -50,10 +75,20 @@ def url(s3, files):
     return s3.upload(files[0], "storages")
 
 
+@pytest.fixture(scope="module")
+def memory(files):
+    """The in-memory storages, registered, holding the dataset; their URLs by scheme."""
+    memory_storage.register()
+    yield {scheme: memory_storage.upload(files[0], "storages", scheme) for scheme in memory_storage.SCHEMES}
+    memory_storage.unregister()
+
+
 def open_storage(kind: str, files, url: str | None, s3, cache_dir: Path, **options):
     whole, shards = files
     if kind == "local":
         return MsgpackReader(whole, **options)
+    if kind in MEMORY:
+        return MsgpackReader(url, block_size=700, **options)
     if kind == "sharded":
         return ShardedReader([str(s) for s in shards], **options)
     cache = "index" if kind == "remote" else "full"
@@ -73,6 +108,8 @@ def open_storage(kind: str, files, url: str | None, s3, cache_dir: Path, **optio
 def storage(request, files, tmp_path):
     kind = request.param
     url = request.getfixturevalue("url") if kind.startswith("remote") else None
+    if kind in MEMORY:
+        url = request.getfixturevalue("memory")[MEMORY[kind]]
     server = request.getfixturevalue("s3") if kind.startswith("remote") else None
     return lambda **options: open_storage(kind, files, url, server, tmp_path / "cache", **options)
 
@@ -189,3 +226,67 @@ def test_a_cached_copy_gets_checksums_even_when_the_dataset_has_none(s3, tmp_pat
     with pytest.raises(DamagedDataError, match="sample 5"):
         reader.get(5)
     unpackb(reader.get(4, raw=True))
+
+
+def test_a_registered_storage_reads_every_file_through_its_byte_source(memory, expected):
+    reader = MsgpackReader(memory["mem"])
+    assert type(reader) is MsgpackReader and isinstance(reader.source, memory_storage.MemorySource)
+    assert reader.get(42, raw=True) == expected[42]  # before the index is loaded: 16 bytes of the offsets
+    assert reader.find_index("s0042") == 42 and reader.keys[:2] == ["s0000", "s0001"]
+    assert reader.verify_data() and reader.verify_index() and reader.verify().ok
+    assert reader.source.fetched  # no view: every sample came through fetch
+    again = MsgpackReader(memory["mem"] + ".offsets")  # any of its files names the dataset
+    assert again.source.name == memory["mem"] and len(again) == N
+
+
+def test_sets_and_specs_read_a_registered_storage_like_any_url(memory, expected):
+    both = ShardedReader([memory["mem"], memory["memview"]])
+    assert len(both) == 2 * N and both.get(N + 5, raw=True) == expected[5]
+    assert raw(open_dataset(memory["mem"])) == expected
+
+
+def test_damage_in_a_registered_storage_is_named_by_its_url(memory):
+    memory_storage.FILES["mem://damaged/d.msgpack"] = packb({"key": "a"})
+    memory_storage.FILES["mem://damaged/d.msgpack.offsets"] = (0).to_bytes(8, "big") + (99).to_bytes(8, "big")
+    with pytest.raises(CorruptIndexError, match=r"mem://damaged/d\.msgpack\.offsets: offsets do not match"):
+        len(MsgpackReader("mem://damaged/d.msgpack"))
+
+
+def test_storages_are_chosen_by_url_scheme():
+    assert storage_for("train.msgpack").scheme == storage_for(Path("a/train.msgpack")).scheme == ""
+    assert storage_for("file:///data/train.msgpack").scheme == "file"
+    for url in ("s3://b/t.msgpack", "HTTPS://h/t.msgpack", "gs://b/t.msgpack", "az://c/t.msgpack"):
+        assert storage_for(url).factory is RemoteSource and storage_for(url).reader is RemoteMsgpackReader
+    assert storage_for("weird+proto://b/t.msgpack").scheme == ANY_SCHEME  # handed to fsspec
+
+
+def test_registering_a_storage_twice_or_a_bad_scheme_is_refused():
+    register_storage("spec-test", memory_storage.MemorySource)
+    try:
+        assert storage_for("SPEC-TEST://b/d.msgpack").factory is memory_storage.MemorySource
+        with pytest.raises(ValueError, match="already registered.*replace=True"):
+            register_storage("spec-test", memory_storage.ViewedMemorySource)
+        register_storage("spec-test", memory_storage.ViewedMemorySource, replace=True)
+        assert storage_for("spec-test://b/d.msgpack").factory is memory_storage.ViewedMemorySource
+    finally:
+        unregister_storage("spec-test")
+    assert storage_for("spec-test://b/d.msgpack").scheme == ANY_SCHEME
+    with pytest.raises(ValueError, match="not a URL scheme"):
+        register_storage("no/slashes", memory_storage.MemorySource)
+    with pytest.raises(TypeError, match="must be callable"):
+        register_storage("spec-test", "not a factory")  # type: ignore[arg-type]
+
+
+def test_without_a_storage_for_a_scheme_the_error_says_how_to_add_one():
+    any_scheme = storage_for("weird://x")
+    unregister_storage(ANY_SCHEME)
+    try:
+        with pytest.raises(ValueError, match=r"no storage reads weird:// URLs; register one"):
+            MsgpackReader("weird://b/d.msgpack")
+    finally:
+        register_storage(ANY_SCHEME, any_scheme.factory, reader=any_scheme.reader)
+
+
+def test_local_files_take_no_storage_options(files):
+    with pytest.raises(TypeError, match="a local dataset takes no storage options, got cache_dir"):
+        MsgpackReader(files[0], cache_dir="/tmp")

@@ -4,7 +4,14 @@ Packing with the format's exact settings, index files, atomic writers and a stru
 """
 
 from .__about__ import __version__
-from .checksums import CHECKSUMS_SUFFIX, compute_checksums, load_checksums, pack_checksums, sample_checksum
+from .checksums import (
+    CHECKSUMS_SUFFIX,
+    compute_checksums,
+    load_checksums,
+    pack_checksums,
+    parse_checksums,
+    sample_checksum,
+)
 from .commit import (
     DatasetFiles,
     Generation,
@@ -29,9 +36,11 @@ from .errors import (
     UnsafeDataError,
 )
 from .index import (
+    check_index_size,
     hash_keys,
     hash_string,
     index_size_limit,
+    key_hashes_size,
     keys_len,
     legacy_index_len,
     legacy_load_index,
@@ -42,13 +51,19 @@ from .index import (
     load_offsets,
     md5_content,
     md5_file,
+    offsets_count,
     offsets_len,
     open_index_file,
     pack_filter,
     pack_key_hashes,
     pack_keys,
     pack_offsets,
+    parse_filter,
+    parse_key_hashes,
+    parse_keys,
+    parse_legacy_index,
     parse_md5,
+    parse_offsets,
     read_index_bytes,
     write_filter,
     write_key_hashes,
@@ -97,6 +112,7 @@ __all__ = [
     "__version__",
     "CHECKSUMS_SUFFIX",
     "load_checksums",
+    "parse_checksums",
     "pack_checksums",
     "sample_checksum",
     "compute_checksums",
@@ -139,6 +155,14 @@ __all__ = [
     "offsets_len",
     "open_index_file",
     "read_index_bytes",
+    "check_index_size",
+    "key_hashes_size",
+    "offsets_count",
+    "parse_offsets",
+    "parse_keys",
+    "parse_key_hashes",
+    "parse_filter",
+    "parse_legacy_index",
     "pack_filter",
     "pack_key_hashes",
     "pack_keys",

@@ -19,7 +19,14 @@ from .errors import CorruptIndexError
 from .index import open_index_file
 from .paths import CHECKSUMS_SUFFIX, index_path
 
-__all__ = ["CHECKSUMS_SUFFIX", "sample_checksum", "pack_checksums", "load_checksums", "compute_checksums"]
+__all__ = [
+    "CHECKSUMS_SUFFIX",
+    "sample_checksum",
+    "pack_checksums",
+    "load_checksums",
+    "parse_checksums",
+    "compute_checksums",
+]
 
 
 def sample_checksum(data: bytes | memoryview) -> int:
@@ -48,10 +55,30 @@ def load_checksums(path: str | os.PathLike, length: int) -> np.ndarray | None:
         size = os.fstat(f.fileno()).st_size
         content = f.read(4 * length) if size == 4 * length else b""
     if size != 4 * length or len(content) != size:
-        raise CorruptIndexError(
-            f"{target}: {size} bytes, expected {4 * length} for {length} samples; rebuild it with `dings convert-index`",
-            path=target,
-        )
+        raise _wrong_size(target, size, length)
+    return parse_checksums(target, content, length)
+
+
+def _wrong_size(where: str | os.PathLike, size: int, length: int) -> CorruptIndexError:
+    return CorruptIndexError(
+        f"{where}: {size} bytes, expected {4 * length} for {length} samples; rebuild it with `dings convert-index`",
+        path=where,
+    )
+
+
+def parse_checksums(where: str | os.PathLike, content: bytes, length: int) -> np.ndarray:
+    """The per-sample checksums in the content of a ``.crc32`` file of a dataset with ``length`` samples.
+
+    Args:
+        where: the file's path or URL, for messages.
+        content: its bytes.
+        length: the number of samples.
+
+    Raises:
+        CorruptIndexError: the content does not hold exactly ``length`` checksums.
+    """
+    if len(content) != 4 * length:
+        raise _wrong_size(where, len(content), length)
     return np.frombuffer(content, dtype=">u4").astype(np.uint32)
 
 

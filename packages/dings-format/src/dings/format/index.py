@@ -57,6 +57,14 @@ __all__ = [
     "read_index_bytes",
     "index_size_limit",
     "offsets_len",
+    "check_index_size",
+    "offsets_count",
+    "parse_offsets",
+    "parse_keys",
+    "parse_key_hashes",
+    "key_hashes_size",
+    "parse_filter",
+    "parse_legacy_index",
 ]
 
 PathLike = str | os.PathLike
@@ -308,13 +316,28 @@ def read_index_bytes(path: PathLike, max_size: int | None = None, *, what: str =
     """
     with open_index_file(path) as f:
         size = os.fstat(f.fileno()).st_size
-        if max_size is not None and size > max_size:
-            raise CorruptIndexError(
-                f"{path}: {size} bytes, more than the {max_size} an index file can have{' ' + what if what else ''}; "
-                "the index is damaged: run `dings verify` or restore it",
-                path=path,
-            )
+        check_index_size(path, size, max_size, what)
         return f.read(size)  # never more than was checked, even if the file grows meanwhile
+
+
+def check_index_size(where: PathLike, size: int, max_size: int | None, what: str = "") -> None:
+    """Refuse an index file of ``size`` bytes that is larger than ``max_size`` (checked before reading it).
+
+    Args:
+        where: the index file's path or URL, for the message.
+        size: its size in bytes.
+        max_size: the largest size it may have (see :func:`index_size_limit`); ``None``: any.
+        what: why that is the limit, for the message (e.g. ``"for a data file of 7 bytes"``).
+
+    Raises:
+        CorruptIndexError: ``size`` is larger than ``max_size``.
+    """
+    if max_size is not None and size > max_size:
+        raise CorruptIndexError(
+            f"{where}: {size} bytes, more than the {max_size} an index file can have{' ' + what if what else ''}; "
+            "the index is damaged: run `dings verify` or restore it",
+            path=where,
+        )
 
 
 def _filter_size(count: int) -> int:
@@ -380,28 +403,66 @@ def _read(path: PathLike, suffix: str, data_size: int | None = None, length: int
 def _offsets_count(f: BinaryIO, target: Path, data_size: int | None) -> int:
     """Check an open offsets file's size, and its last offset against the data size; return N."""
     size = os.fstat(f.fileno()).st_size
+    count = offsets_count(target, size, None, data_size)
+    if data_size is not None:
+        f.seek(size - 8)
+        offsets_count(target, size, f.read(8), data_size)
+    return count
+
+
+def offsets_count(where: PathLike, size: int, last: bytes | None, data_size: int | None) -> int:
+    """The number of samples an offsets file of ``size`` bytes holds, checked against the data.
+
+    The size must be a positive multiple of 8, the count at most ``data_size`` (every sample takes
+    at least one byte) and the last offset (``last``, the file's last 8 bytes) ``data_size``.
+
+    Args:
+        where: the offsets file's path or URL, for messages.
+        size: its size in bytes.
+        last: its last 8 bytes, or None to check only the size.
+        data_size: the data file's size, or None to check only the size.
+
+    Raises:
+        CorruptIndexError: the size or the last offset does not fit the data.
+    """
     if size % 8 or not size:
         raise CorruptIndexError(
-            f"{target}: size {size} is not a positive multiple of 8; the offsets file is truncated", path=target
+            f"{where}: size {size} is not a positive multiple of 8; the offsets file is truncated", path=where
         )
     count = size // 8 - 1
     if data_size is None:
         return count
     if count > data_size:
         raise CorruptIndexError(
-            f"{target}: {size} bytes declare {count} samples but the data file has only {data_size} bytes "
+            f"{where}: {size} bytes declare {count} samples but the data file has only {data_size} bytes "
             "(every sample takes at least one); the offsets file is damaged: run `dings verify` or restore it",
-            path=target,
+            path=where,
         )
-    f.seek(size - 8)
-    last = int.from_bytes(f.read(8), "big")
-    if last != data_size:
+    if last is None:
+        return count
+    value = int.from_bytes(last, "big")
+    if len(last) != 8 or value != data_size:
         raise CorruptIndexError(
-            f"{target}: offsets do not match the data file: last offset {last} differs from data file size "
+            f"{where}: offsets do not match the data file: last offset {value} differs from data file size "
             f"{data_size}; run `dings verify` to see what is damaged",
-            path=target,
+            path=where,
         )
     return count
+
+
+def parse_offsets(where: PathLike, content: bytes, data_size: int | None) -> np.ndarray:
+    """The sample offsets in the content of an offsets file, checked like :func:`load_offsets`.
+
+    Args:
+        where: the offsets file's path or URL, for messages.
+        content: the file's bytes.
+        data_size: the data file's size, or None to check only the file's size.
+
+    Raises:
+        CorruptIndexError: the content does not fit the data.
+    """
+    offsets_count(where, len(content), content[-8:], data_size)
+    return np.frombuffer(content, dtype=">u8").astype(np.uint64)
 
 
 def offsets_len(path: PathLike, data_size: int | None = None) -> int:
@@ -448,10 +509,10 @@ def load_offsets(path: PathLike, data_size: int | None = None) -> np.ndarray:
         content = f.read(8 * (count + 1))
     if len(content) != 8 * (count + 1):
         raise CorruptIndexError(f"{target}: the file shrank while it was read; read it again", path=target)
-    return np.frombuffer(content, dtype=">u8").astype(np.uint64)
+    return parse_offsets(target, content, data_size)
 
 
-def _unpack_index(target: Path, content: bytes, expected: type) -> Any:
+def _unpack_index(target: PathLike, content: bytes, expected: type) -> Any:
     try:
         value = msgpack.unpackb(content, raw=False, strict_map_key=False, use_list=True)
     except Exception as exc:  # msgpack raises several exception types for broken input
@@ -477,9 +538,18 @@ def load_keys(path: PathLike, data_size: int | None = None, length: int | None =
             data allows.
     """
     target, content = _read(path, ".keys", data_size, length)
-    keys = _unpack_index(target, content, list)
+    return parse_keys(target, content)
+
+
+def parse_keys(where: PathLike, content: bytes) -> list[str]:
+    """The keys in the content of a keys file (see :func:`load_keys`; ``where`` names it in messages).
+
+    Raises:
+        CorruptIndexError: the content is not one msgpack array of str.
+    """
+    keys = _unpack_index(where, content, list)
     if not all(isinstance(k, str) for k in keys):
-        raise CorruptIndexError(f"{target}: every key must be a str", path=target)
+        raise CorruptIndexError(f"{where}: every key must be a str", path=where)
     return keys
 
 
@@ -503,16 +573,42 @@ def load_key_hashes(
     if length is not None:
         with open_index_file(target) as f:
             size = os.fstat(f.fileno()).st_size
-        if size != _SALT_SIZE + _HASH_SIZE * length:
+        if size != key_hashes_size(length):
             raise CorruptIndexError(
-                f"{target}: {size} bytes, expected {_SALT_SIZE + _HASH_SIZE * length} for {length} samples; "
+                f"{target}: {size} bytes, expected {key_hashes_size(length)} for {length} samples; "
                 "the key hashes are damaged: run `dings verify` or restore them",
                 path=target,
             )
     target, content = _read(path, ".key_hashes", data_size, length)
+    return parse_key_hashes(target, content)
+
+
+def key_hashes_size(length: int) -> int:
+    """The size of the key hashes file of ``length`` samples (the salt and one hash per sample)."""
+    return _SALT_SIZE + _HASH_SIZE * length
+
+
+def parse_key_hashes(where: PathLike, content: bytes, length: int | None = None) -> tuple[bytes, np.ndarray]:
+    """The salt and key hashes in the content of a key hashes file (see :func:`load_key_hashes`).
+
+    Args:
+        where: the file's path or URL, for messages.
+        content: its bytes.
+        length: the number of samples, when known: the file must hold exactly that many hashes.
+
+    Raises:
+        CorruptIndexError: the content is shorter than the salt, not a whole number of hashes, or
+            not one hash per sample.
+    """
+    if length is not None and len(content) != key_hashes_size(length):
+        raise CorruptIndexError(
+            f"{where}: {len(content)} bytes, expected {key_hashes_size(length)} for {length} samples; "
+            "the key hashes are damaged: run `dings verify` or restore them",
+            path=where,
+        )
     if len(content) < _SALT_SIZE or (len(content) - _SALT_SIZE) % _HASH_SIZE:
         raise CorruptIndexError(
-            f"{target}: size {len(content)} is not 8 + a multiple of 8; the file is truncated", path=target
+            f"{where}: size {len(content)} is not 8 + a multiple of 8; the file is truncated", path=where
         )
     return content[:_SALT_SIZE], np.frombuffer(content, dtype=">u8", offset=_SALT_SIZE)
 
@@ -531,6 +627,16 @@ def load_filter(path: PathLike, data_size: int | None = None, length: int | None
             that many keys.
     """
     target, content = _read(path, ".filter", data_size, length)
+    return parse_filter(target, content)
+
+
+def parse_filter(where: PathLike, content: bytes) -> simplebloom.BloomFilter:
+    """The Bloom filter in the content of a filter file (see :func:`load_filter`; ``where`` names it).
+
+    Raises:
+        CorruptIndexError: the content is not a simplebloom dump.
+    """
+    target = where
     # a simplebloom dump starts with b"SIMPBLOO" and its own total size (uint64, big-endian);
     # simplebloom would zero-fill a truncated file, so check the size before trusting it
     if len(content) < 16 or not content.startswith(_BLOOM_MAGIC):
@@ -613,6 +719,23 @@ def legacy_load_index(path: PathLike, size: int | None = None) -> tuple[list[str
             larger than the data allows (checked before reading).
     """
     target, content = _read(path, LEGACY_INDEX_SUFFIX, size)
+    if size is None:
+        size = data_path(path).stat().st_size
+    return parse_legacy_index(target, content, size)
+
+
+def parse_legacy_index(where: PathLike, content: bytes, size: int) -> tuple[list[str], np.ndarray]:
+    """Keys and N+1 offsets in the content of a legacy ``.index`` file (see :func:`legacy_load_index`).
+
+    Args:
+        where: the file's path or URL, for messages.
+        content: its bytes.
+        size: the data file's size (the last offset).
+
+    Raises:
+        CorruptIndexError: the content is not a map of str → int in ascending offset order.
+    """
+    target = where
     mapping = _unpack_index(target, content, dict)
     keys = list(mapping.keys())
     if not all(isinstance(k, str) for k in keys):
@@ -620,8 +743,6 @@ def legacy_load_index(path: PathLike, size: int | None = None) -> tuple[list[str
     values = list(mapping.values())
     if not all(type(v) is int and v >= 0 for v in values):
         raise CorruptIndexError(f"{target}: every offset must be a non-negative int", path=target)
-    if size is None:
-        size = data_path(path).stat().st_size
     offsets = np.array(values + [size], dtype=np.uint64)
     if len(values) and (values[0] != 0 or np.any(np.diff(offsets.astype(np.int64)) <= 0)):
         raise CorruptIndexError(

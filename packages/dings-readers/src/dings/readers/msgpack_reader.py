@@ -1,8 +1,10 @@
 """MsgpackReader: random access, key look-up and iteration over a dings/datadings dataset file.
 
-One class owns the index logic, key look-up and decoding; the bytes come from a byte source
-underneath it (:mod:`dings.readers.byte_source`): a local memory map, or ranged remote reads with
-a verified local cache (:mod:`dings.readers.remote`).
+One class owns the index logic, key look-up and decoding; the bytes of the data file and of its
+index files come from a byte source underneath it (:mod:`dings.readers.byte_source`), made by the
+storage registered for the path's URL scheme (:mod:`dings.readers.storages`): a local memory map
+(:mod:`dings.readers.local`), ranged remote reads with a verified local cache
+(:mod:`dings.readers.remote`), or a storage of your own.
 """
 
 from __future__ import annotations
@@ -11,45 +13,38 @@ import array
 import bisect
 import hashlib
 import itertools
-import mmap
 import os
 import struct
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import msgpack
 import numpy as np
 
 from dings.format import (
+    CHECKSUMS_SUFFIX,
     CorruptIndexError,
     DamagedDataError,
     IncompleteCommitError,
     UnsafeDataError,
     VerificationReport,
-    check_committed,
-    index_path,
-    legacy_load_index,
-    load_checksums,
-    load_filter,
-    load_key_hashes,
-    load_keys,
-    load_offsets,
-    offsets_len,
-    open_index_file,
+    offsets_count,
+    parse_checksums,
+    parse_filter,
+    parse_key_hashes,
+    parse_keys,
+    parse_legacy_index,
+    parse_offsets,
     sample_checksum,
     unpack_options,
 )
 
-from .byte_source import ByteSource, FileSource
+from .byte_source import ByteSource, read_index_file
 from .reader import Reader, Spans
-from .remote_fs import is_url, local_path
+from .storages import storage_for
 
-if TYPE_CHECKING:
-    from .remote import RemoteSource
-
-__all__ = ["MsgpackReader", "RemoteMsgpackReader"]
+__all__ = ["MsgpackReader"]
 
 _T = TypeVar("_T")
 
@@ -89,38 +84,67 @@ class MsgpackReader(Reader):
     raises. With ``verify=True`` every sample read is checked against the per-sample checksums
     (``NAME.msgpack.crc32``), when the dataset has them.
 
-    A URL (``s3://…``, ``https://…``, any fsspec URL but ``file://``) opens a
-    :class:`RemoteMsgpackReader` instead, which takes further keyword arguments (cache folder and
-    limit, storage options, retries, timeouts); it needs the extra
-    ``pip install "dings-readers[remote]"``. ``file://`` URLs are read as local paths.
+    The bytes come from the storage registered for the path's URL scheme
+    (:func:`~dings.readers.register_storage`): a plain path or ``file://`` URL is memory-mapped; a
+    URL (``s3://…``, ``https://…``, any fsspec URL) opens a :class:`RemoteMsgpackReader`, which
+    takes further keyword arguments (cache folder and limit, storage options, retries, timeouts)
+    and needs the extra ``pip install "dings-readers[remote]"``. ``MsgpackReader(source)`` reads
+    any :class:`~dings.readers.ByteSource` you opened yourself.
 
     Args:
-        path: the data file or any of its index files.
+        path: the data file or any of its index files, their URL, or a byte source.
         buffering: accepted for datadings compatibility; the file is memory-mapped.
         allow_unsafe: decode object-dtype arrays with pickle. Only for files you trust.
         verify: check each sample read against its per-sample checksum.
+        options: keyword arguments for the storage's factory (none for local files).
 
     Raises:
         FileNotFoundError: the data file or its index (``.offsets`` or ``.index``) is missing.
+        ValueError: no storage reads the path's URL scheme.
     """
 
     def __new__(cls, *args: Any, **kwargs: Any) -> MsgpackReader:
-        if cls is MsgpackReader and is_url(args[0] if args else kwargs.get("path")):
-            return cast(MsgpackReader, super().__new__(RemoteMsgpackReader))
+        path = args[0] if args else kwargs.get("path")
+        if cls is MsgpackReader and isinstance(path, (str, os.PathLike)):
+            cls = storage_for(path).reader or cls
         return cast(MsgpackReader, super().__new__(cls))
 
     def __init__(
-        self, path: str | os.PathLike, buffering: int = 0, *, allow_unsafe: bool = False, verify: bool = False
+        self,
+        path: str | os.PathLike | ByteSource,
+        buffering: int = 0,
+        *,
+        allow_unsafe: bool = False,
+        verify: bool = False,
+        **options: Any,
     ) -> None:
-        local = local_path(path)
-        check_committed(local)  # a half-committed dataset is finished or refused, never read
-        self._set_source(FileSource(local), allow_unsafe, verify)
+        if isinstance(path, ByteSource):
+            if options:
+                raise TypeError(
+                    f"{path.name}: options {', '.join(sorted(options))} are for opening a path, not a source"
+                )
+            source = path
+        else:
+            source = storage_for(path).open(path, **options)
+        self._set_source(source, allow_unsafe, verify)
 
     def _set_source(self, source: ByteSource, allow_unsafe: bool, verify: bool) -> None:
         """Set every lazily loaded part to "not loaded yet" over ``source``."""
         self._source = source
-        self.path = source.index_base
-        self._legacy = source.legacy
+        self.path = source.path
+        source.ensure_index()
+        self._legacy = source.index_size(".offsets") is None
+        if self._legacy and source.index_size(".index") is None:
+            first = bytes(source.fetch(0, 1)) if source.size() else b""
+            if first and not (0x80 <= first[0] <= 0x8F or first[0] in (0xDE, 0xDF)):
+                raise FileNotFoundError(
+                    f"{source.name}: is not a dings dataset (no index files, and it does not start with a msgpack map)"
+                )
+            name = source.path.name
+            raise FileNotFoundError(
+                f"{source.name}: no index found ({name}.offsets or legacy {name}.index); "
+                "rewrite the dataset or restore its index files"
+            )
         self._allow_unsafe = allow_unsafe
         self._unpack_options = unpack_options(allow_unsafe)
         self._object_hook = self._unpack_options["object_hook"]
@@ -130,7 +154,7 @@ class MsgpackReader(Reader):
         self._position = 0
         self._length: int | None = None
         self._offsets: array.array | None = None
-        self._offsets_map: mmap.mmap | None = None
+        self._offsets_map: Any = None  # the source's memory map of the offsets file, while few samples were read
         self._lazy_reads = 0
         self._keys: list[str] | None = None
         self._key_to_index: dict[str, int] | None = None
@@ -157,8 +181,23 @@ class MsgpackReader(Reader):
                 self._length = len(self.offsets) - 1
             else:  # the offsets file's size, not a count written inside a file, which could lie
                 self._source.ensure_index()
-                self._length = self._checked(lambda: offsets_len(self.path, self._source.size()))
+                self._length = self._checked(self._offsets_len)
         return self._length
+
+    def _offsets_len(self) -> int:
+        """The number of samples from the offsets file's size and last offset (8 bytes read)."""
+        source = self._source
+        where = source.index_name(".offsets")
+        size = source.index_size(".offsets")
+        if size is None:
+            raise FileNotFoundError(f"{where}: index file not found; restore the dataset's index files")
+        data_size = source.size()
+        offsets_count(where, size, None, data_size)  # the size is checked before anything is read
+        return offsets_count(where, size, source.read_index(".offsets", size - 8, size), data_size)
+
+    def _index_file(self, suffix: str, length: int | None = None) -> bytes:
+        """The whole index file ``suffix`` read through the source, its size checked first."""
+        return read_index_file(self._source, suffix, self._source.size(), length)
 
     def _checked(self, load: Callable[[], _T]) -> _T:
         """``load()`` an index file; if it does not fit the data, say so only if the dataset was not replaced."""
@@ -168,7 +207,7 @@ class MsgpackReader(Reader):
             self.source.check_generation()  # a replaced dataset is named as such, not as damaged
             raise
 
-    def _index_error(self, source: Path, what: str) -> CorruptIndexError:
+    def _index_error(self, source: str, what: str) -> CorruptIndexError:
         """The error for an index that disagrees with the data: damage, or a replace while the reader was open."""
         return CorruptIndexError(f"{source}: {what}; {self._what_next()}", path=source)
 
@@ -192,13 +231,13 @@ class MsgpackReader(Reader):
         if self._offsets is None:
             self._source.ensure_index()
             size = self._source.size()
+            suffix = ".index" if self._legacy else ".offsets"
+            source = self._source.index_name(suffix)
             if self._legacy:
-                self._keys, offsets = self._checked(lambda: legacy_load_index(self.path, size))
-                self.source.check_generation()  # the index file just read belongs to the open data file
+                self._keys, offsets = self._checked(lambda: parse_legacy_index(source, self._index_file(suffix), size))
             else:
-                offsets = self._checked(lambda: load_offsets(self.path, size))
-                self.source.check_generation()  # the index file just read belongs to the open data file
-            source = index_path(self.path, ".index" if self._legacy else ".offsets")
+                offsets = self._checked(lambda: parse_offsets(source, self._index_file(suffix), size))
+            self.source.check_generation()  # the index file just read belongs to the open data file
             if offsets[0] != 0 or int(offsets[-1]) != size or np.any(offsets[1:] <= offsets[:-1]):
                 raise self._index_error(
                     source, f"offsets do not match the data file {self._source.name} ({size} bytes)"
@@ -222,14 +261,20 @@ class MsgpackReader(Reader):
         table = self._offsets_map
         size = self._source.size()
         if table is None:
-            target = index_path(self.path, ".offsets")
+            target = self._source.index_name(".offsets")
             count = len(self)  # checks the file's size and last offset before it is mapped
-            with open_index_file(target) as f:
-                length = os.fstat(f.fileno()).st_size
-                if length != 8 * (count + 1):
-                    self.source.check_generation()
-                    raise self._index_error(target, f"size {length} changed while the dataset was open")
-                table = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            table = self._source.map_index(".offsets")
+            if table is None:  # a source without memory maps: 16 bytes read per sample
+                table = self._source.read_index(".offsets", index * 8, index * 8 + 16)
+                begin, end = _read_pair(table, 0) if len(table) == 16 else (0, 0)
+                if not begin < end <= size:
+                    return self.offsets[index], self.offsets[index + 1]  # loading all offsets names the damage
+                return begin, end
+            length = len(table)
+            if length != 8 * (count + 1):
+                table.close()
+                self.source.check_generation()
+                raise self._index_error(target, f"size {length} changed while the dataset was open")
             first = _read_hash(table, 0)[0]
             last = _read_hash(table, length - 8)[0]
             if first != 0 or last != size:
@@ -256,22 +301,22 @@ class MsgpackReader(Reader):
                 _ = self.offsets
             else:
                 self._source.ensure_index()
-                keys = self._checked(lambda: load_keys(self.path, self._source.size(), len(self)))
+                where = self._source.index_name(".keys")
+                keys = self._checked(lambda: parse_keys(where, self._index_file(".keys", len(self))))
                 self.source.check_generation()  # the index file just read belongs to the open data file
                 if len(keys) != len(self.offsets) - 1:
-                    raise self._index_error(
-                        index_path(self.path, ".keys"), f"{len(keys)} keys but {len(self.offsets) - 1} offsets"
-                    )
+                    raise self._index_error(where, f"{len(keys)} keys but {len(self.offsets) - 1} offsets")
                 self._keys = keys
         return cast(list[str], self._keys)  # set above, or by loading a legacy index
 
     def _load_hashes(self) -> None:
-        salt, hashes = self._checked(lambda: load_key_hashes(self.path, self._source.size(), len(self)))
+        where = self._source.index_name(".key_hashes")
+        salt, hashes = self._checked(
+            lambda: parse_key_hashes(where, self._index_file(".key_hashes", len(self)), len(self))
+        )
         self.source.check_generation()  # the index file just read belongs to the open data file
         if len(hashes) != len(self):
-            raise self._index_error(
-                index_path(self.path, ".key_hashes"), f"{len(hashes)} hashes for {len(self)} samples"
-            )
+            raise self._index_error(where, f"{len(hashes)} hashes for {len(self)} samples")
         order = np.argsort(hashes, kind="stable")
         ordered = hashes[order].astype(np.uint64)
         # buckets by the top bits of the hash narrow each binary search to a few entries;
@@ -293,16 +338,17 @@ class MsgpackReader(Reader):
         if self._key_to_index is not None:
             return self._key_to_index.get(key)
         self._source.ensure_index()
-        if self._legacy or not index_path(self.path, ".key_hashes").exists():
+        if self._legacy or self._source.index_size(".key_hashes") is None:
             if not self._legacy:
                 warnings.warn(
-                    f"{index_path(self.path, '.key_hashes')}: index file missing; key look-up will be slower",
+                    f"{self._source.index_name('.key_hashes')}: index file missing; key look-up will be slower",
                     stacklevel=3,
                 )
             self._key_to_index = {k: i for i, k in enumerate(self.keys)}
             return self._key_to_index.get(key)
-        if index_path(self.path, ".filter").exists():
-            self._filter = self._checked(lambda: load_filter(self.path, self._source.size(), len(self)))
+        if self._source.index_size(".filter") is not None:
+            where = self._source.index_name(".filter")
+            self._filter = self._checked(lambda: parse_filter(where, self._index_file(".filter", len(self))))
             self.source.check_generation()  # the index file just read belongs to the open data file
             self._use_filter = True
         self._load_hashes()
@@ -392,11 +438,14 @@ class MsgpackReader(Reader):
         of ``buffer``) against their per-sample checksums."""
         checksums = self._checksums
         if checksums is None:
-            checksums = self._checksums = self._checked(lambda: load_checksums(self.path, len(self)))
-            self.source.check_generation()  # the index file just read belongs to the open data file
-            if checksums is None:  # the dataset has none: nothing to check
+            if self._source.index_size(CHECKSUMS_SUFFIX) is None:  # the dataset has none: nothing to check
                 self._verify = False
                 return
+            where = self._source.index_name(CHECKSUMS_SUFFIX)
+            checksums = self._checksums = self._checked(
+                lambda: parse_checksums(where, self._index_file(CHECKSUMS_SUFFIX, len(self)), len(self))
+            )
+            self.source.check_generation()  # the index file just read belongs to the open data file
         expected = checksums[first : first + len(starts) - 1].tolist()
         view = memoryview(buffer)
         if base:
@@ -530,8 +579,10 @@ class MsgpackReader(Reader):
         if view is None:
             begin = offsets[first]
             return self._source.fetch(begin, offsets[end]), begin
-        if copy and isinstance(self._source, FileSource):
-            return self._source.bytes_view(), 0  # slicing the mmap itself gives bytes in one step
+        if copy:
+            whole = self._source.bytes_view()
+            if whole is not None:
+                return whole, 0  # slicing the memory map itself gives bytes in one step
         return view, 0
 
     def _view_chunk(self, first: int, end: int, buffer: Any, base: int) -> list:
@@ -726,92 +777,3 @@ class MsgpackReader(Reader):
 
     def __repr__(self) -> str:
         return f"MsgpackReader({self._source.name!r})"
-
-
-class RemoteMsgpackReader(MsgpackReader):
-    """A :class:`MsgpackReader` over a dataset at a URL (``s3://``, ``gs://``, ``https://``, any fsspec URL).
-
-    ``MsgpackReader(url)`` opens one. Everything about fetching, caching and retrying is done by
-    its byte source, :class:`~dings.readers.remote.RemoteSource` (see there); samples are checked
-    against the per-sample checksums by default (``verify=True``), so a cached copy that rots on
-    disk is never served wrong.
-
-    Args:
-        path: URL of the data file (or of any of its index files).
-        buffering: accepted for datadings compatibility; unused.
-        allow_unsafe: decode object-dtype arrays with pickle. Only for files you trust.
-        verify: check each sample read against its per-sample checksum (the dataset's ``.crc32``,
-            or the one computed when its data file was cached).
-        options: keyword arguments of :class:`~dings.readers.remote.RemoteSource` (``cache_dir``,
-            ``cache_limit``, ``cache``, ``storage_options``, ``retries``, ``backoff``,
-            ``block_size``, ``connect_timeout``, ``read_timeout``).
-
-    Raises:
-        ValueError: ``path`` is not a URL, or an option is invalid.
-        ImportError: fsspec or the protocol's package is not installed.
-        FileNotFoundError: the data file or its index is missing remotely.
-        dings.readers.RemoteError: a permanent error, or transient errors or time-outs past the retries.
-    """
-
-    #: requests :meth:`read_runs` keeps in flight at once
-    concurrent_requests = 16
-    _source: RemoteSource
-
-    def __init__(
-        self, path: str, buffering: int = 0, *, allow_unsafe: bool = False, verify: bool = True, **options: Any
-    ) -> None:
-        if not is_url(path):
-            raise ValueError(f"{path!r} is not a URL; open local files with MsgpackReader")
-        from .remote import RemoteSource  # fsspec is imported only when a URL is read
-
-        options.setdefault("concurrency", self.concurrent_requests)
-        self._set_source(RemoteSource(path, **options), allow_unsafe, verify)
-        if self._source.cache_mode == "full":
-            self.cache_data()
-
-    @property
-    def url(self) -> str:
-        """The data file's URL."""
-        return self._source.url
-
-    @property
-    def remote(self) -> Any:
-        """The :class:`~dings.readers.remote_fs.RemoteFiles` the data is fetched through."""
-        return self._source.remote
-
-    @property
-    def requests(self) -> int:
-        """Ranged requests for data made so far."""
-        return self._source.requests
-
-    @requests.setter
-    def requests(self, value: int) -> None:
-        self._source.requests = value
-
-    @property
-    def block_size(self) -> int:
-        """Bytes per ranged request of a sequential pass."""
-        return self._source.block_size
-
-    @property
-    def cached(self) -> bool:
-        """Whether samples are read from the verified local copy of the data file."""
-        return self._source.cached
-
-    def cache_data(self, progress: bool | None = False) -> Path:
-        """Download the data file into the cache (verified by md5) and read it locally from now on.
-
-        Args:
-            progress: accepted for symmetry with other long operations; nothing is shown.
-
-        Returns:
-            The cached data file.
-
-        Raises:
-            ValueError: the dataset has no md5 file, or the data file does not fit in ``cache_limit``.
-            OSError: the downloaded data does not match the md5 file.
-        """
-        return self._source.cache_data()
-
-    def __repr__(self) -> str:
-        return f"MsgpackReader({self._source.url!r})"

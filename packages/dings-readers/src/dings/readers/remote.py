@@ -1,9 +1,10 @@
-"""RemoteSource: the bytes of a dataset in object storage or on HTTP, read through fsspec, with a local cache.
+"""The remote storage: a dataset in object storage or on HTTP, read through fsspec, with a local cache.
 
-It is the byte source under a :class:`~dings.readers.RemoteMsgpackReader` (``MsgpackReader(url)``
-opens one for any URL whose scheme is not ``file``). Needs the extra
-``pip install "dings-readers[remote]"`` (fsspec) plus the protocol's package (``s3fs``, ``gcsfs``,
-``aiohttp`` for http(s), …).
+:class:`RemoteSource` is the byte source and :class:`RemoteMsgpackReader` the reader that
+``MsgpackReader(url)`` returns for ``http(s)://``, ``s3://``, ``gs://``, ``az://`` and every other
+URL scheme without a storage of its own (registered with :func:`~dings.readers.register_storage`).
+Needs the extra ``pip install "dings-readers[remote]"`` (fsspec) plus the protocol's package
+(``s3fs``, ``gcsfs``, ``aiohttp`` for http(s), …).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import warnings
 import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -38,7 +39,8 @@ from dings.format import (
     sample_checksum,
 )
 
-from .byte_source import ByteSource, FileSource
+from .local import FileSource, LocalIndexSource
+from .msgpack_reader import MsgpackReader
 from .remote_cache import DatasetCache, cache_root, evict, folder_size, write_atomic
 from .remote_cache import cache_limit as resolve_cache_limit
 from .remote_fs import (
@@ -52,11 +54,14 @@ from .remote_fs import (
     replaced_error,
     url_name,
 )
+from .storages import ANY_SCHEME, register_storage
 
-__all__ = ["RemoteSource", "DEFAULT_BLOCK_SIZE", "CACHE_MODES"]
+__all__ = ["RemoteSource", "RemoteMsgpackReader", "DEFAULT_BLOCK_SIZE", "CACHE_MODES", "REMOTE_SCHEMES"]
 
 #: bytes fetched by one ranged request of a sequential or chunked pass (at least one sample)
 DEFAULT_BLOCK_SIZE = 8 << 20
+#: URL schemes registered for this storage by name (any other scheme comes here too, through fsspec)
+REMOTE_SCHEMES = ("http", "https", "s3", "s3a", "gs", "gcs", "az", "abfs", "abfss")
 #: ``cache`` arguments: index files only; index + data files read completely; index + data at once
 CACHE_MODES = ("index", "auto", "full")
 _INDEX_NAMES = {
@@ -118,7 +123,7 @@ def _discard(fd: int, tmp: Path, pid: int) -> None:
     tmp.unlink(missing_ok=True)
 
 
-class RemoteSource(ByteSource):
+class RemoteSource(LocalIndexSource):
     """The bytes of a dataset at a URL (``s3://``, ``gs://``, ``https://``, any fsspec URL), with a local cache.
 
     **Index files** (``.offsets``, ``.keys``, ``.key_hashes``, ``.filter``, ``.crc32``, or a legacy
@@ -661,3 +666,99 @@ def _checksums_of(data: Path, legacy: bool, size: int) -> list[int]:
         return [sample_checksum(view[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
     finally:
         source.close()
+
+
+class RemoteMsgpackReader(MsgpackReader):
+    """A :class:`MsgpackReader` over a dataset at a URL (``s3://``, ``gs://``, ``https://``, any fsspec URL).
+
+    ``MsgpackReader(url)`` opens one. Everything about fetching, caching and retrying is done by
+    its byte source, :class:`~dings.readers.remote.RemoteSource` (see there); samples are checked
+    against the per-sample checksums by default (``verify=True``), so a cached copy that rots on
+    disk is never served wrong.
+
+    Args:
+        path: URL of the data file (or of any of its index files).
+        buffering: accepted for datadings compatibility; unused.
+        allow_unsafe: decode object-dtype arrays with pickle. Only for files you trust.
+        verify: check each sample read against its per-sample checksum (the dataset's ``.crc32``,
+            or the one computed when its data file was cached).
+        options: keyword arguments of :class:`~dings.readers.remote.RemoteSource` (``cache_dir``,
+            ``cache_limit``, ``cache``, ``storage_options``, ``retries``, ``backoff``,
+            ``block_size``, ``connect_timeout``, ``read_timeout``).
+
+    Raises:
+        ValueError: ``path`` is not a URL, or an option is invalid.
+        ImportError: fsspec or the protocol's package is not installed.
+        FileNotFoundError: the data file or its index is missing remotely.
+        dings.readers.RemoteError: a permanent error, or transient errors or time-outs past the retries.
+    """
+
+    #: requests :meth:`read_runs` keeps in flight at once
+    concurrent_requests = 16
+
+    def __init__(
+        self, path: str, buffering: int = 0, *, allow_unsafe: bool = False, verify: bool = True, **options: Any
+    ) -> None:
+        if not is_url(path):
+            raise ValueError(f"{path!r} is not a URL; open local files with MsgpackReader")
+        options.setdefault("concurrency", self.concurrent_requests)
+        source = RemoteSource(path, **options)
+        super().__init__(source, buffering, allow_unsafe=allow_unsafe, verify=verify)
+        if source.cache_mode == "full":
+            self.cache_data()
+
+    @property
+    def source(self) -> RemoteSource:
+        """Where the data file's bytes come from: ranged reads and the local cache."""
+        return cast(RemoteSource, super().source)
+
+    @property
+    def url(self) -> str:
+        """The data file's URL."""
+        return self.source.url
+
+    @property
+    def remote(self) -> Any:
+        """The :class:`~dings.readers.remote_fs.RemoteFiles` the data is fetched through."""
+        return self.source.remote
+
+    @property
+    def requests(self) -> int:
+        """Ranged requests for data made so far."""
+        return self.source.requests
+
+    @requests.setter
+    def requests(self, value: int) -> None:
+        self.source.requests = value
+
+    @property
+    def block_size(self) -> int:
+        """Bytes per ranged request of a sequential pass."""
+        return self.source.block_size
+
+    @property
+    def cached(self) -> bool:
+        """Whether samples are read from the verified local copy of the data file."""
+        return self.source.cached
+
+    def cache_data(self, progress: bool | None = False) -> Path:
+        """Download the data file into the cache (verified by md5) and read it locally from now on.
+
+        Args:
+            progress: accepted for symmetry with other long operations; nothing is shown.
+
+        Returns:
+            The cached data file.
+
+        Raises:
+            ValueError: the dataset has no md5 file, or the data file does not fit in ``cache_limit``.
+            OSError: the downloaded data does not match the md5 file.
+        """
+        return self.source.cache_data()
+
+    def __repr__(self) -> str:
+        return f"MsgpackReader({self.source.url!r})"
+
+
+for _scheme in (*REMOTE_SCHEMES, ANY_SCHEME):
+    register_storage(_scheme, RemoteSource, reader=RemoteMsgpackReader)

@@ -40,10 +40,12 @@ def test_missing_file_is_one_line_error(cli, tmp_path, command):
     assert "absent.msgpack" in lines[0] and "no such file" in lines[0]
 
 
-def test_directory_given_as_file(cli, tmp_path):
+def test_folder_without_a_dataset(cli, tmp_path):
+    # a folder is a dataset spec (its shards or its manifest); an empty one names no dataset
     result = cli.run("cat", str(tmp_path))
     assert result.returncode == 1
-    assert "is a directory" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "holds no dataset" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -242,3 +242,21 @@ def test_detect_source(tmp_path):
         detect_source(tmp_path / "x.weird")
     with pytest.raises(FileNotFoundError, match="--from huggingface"):
         detect_source(tmp_path / "nothing")
+
+
+def test_a_dings_dataset_is_a_source_of_its_own(tmp_path):
+    make_tree(tmp_path / "photos")
+    import_source(tmp_path / "photos", tmp_path / "set" / "photos.msgpack", shard_size=4, progress=False)
+    for spec in (
+        tmp_path / "set",
+        str(tmp_path / "set" / "photos-*.msgpack"),
+        tmp_path / "set" / "photos-00000.msgpack",
+    ):
+        assert detect_source(spec) == "dings"
+    result = import_source(tmp_path / "set", tmp_path / "one.msgpack", progress=False)
+    assert result.samples == 9
+    (tmp_path / "photos" / "old.msgpack").write_bytes(b"")  # an image folder with a data file is still one
+    assert detect_source(tmp_path / "photos") == "folder"
+    shards = [tmp_path / "set" / f"photos-{i:05d}.msgpack" for i in range(3)]
+    assert read(tmp_path / "one.msgpack") == [s for shard in shards for s in read(shard)]
+    assert load_label_names(tmp_path / "one.msgpack") == ["bird", "cat", "dog"]

@@ -127,3 +127,20 @@ def test_report_to_dict_is_json(make_dataset):
 def test_verify_prints_nothing_without_progress(make_dataset, capsys):
     verify(make_dataset(n=5), deep=True, progress=False)
     assert capsys.readouterr() == ("", "")
+
+
+def test_verify_dataset_checks_every_shard_of_a_set_then_the_set(make_dataset, tmp_path):
+    from dings.tools import verify_dataset
+
+    for number in range(3):
+        make_dataset(f"train-{number:05d}.msgpack", n=10, prefix=f"p{number}")
+    shard = tmp_path / "train-00001.msgpack"
+    data = bytearray(shard.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    shard.write_bytes(bytes(data))
+    reports = verify_dataset(str(tmp_path / "train-*.msgpack"), progress=False)
+    assert [r.ok for r in reports] == [True, False, True, True]  # three shards, then the set
+    assert reports[1].path == shard and reports[1].damaged == [5]
+    assert reports[3].length == 30 and reports[3].checked == ["label names"]
+    # one file is one report, as verify gives it
+    assert [r.ok for r in verify_dataset(tmp_path / "train-00000.msgpack", progress=False)] == [True]

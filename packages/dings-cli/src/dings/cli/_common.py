@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "DATASET_HELP",
     "Declined",
     "UsageError",
     "add_json",
@@ -86,18 +87,35 @@ def print_json(value: Any) -> None:
     sys.stdout.write("\n")
 
 
-def input_dataset(path: str, argument: str = "INFILE") -> str:
-    """Check that ``path`` names an existing dataset file (not a folder) before a library call.
+#: the help of an argument that takes a dataset spec
+DATASET_HELP = (
+    "the dataset: a data file NAME.msgpack, a shard pattern in quotes ('out/train-*.msgpack', "
+    "'out/train-{00000..00009}.msgpack'), a folder of shards or a partitioned set, a manifest, or a URL of one"
+)
+
+
+def input_dataset(spec: str, argument: str = "INFILE") -> str:
+    """Check that ``spec`` names an existing dataset (any spec: file, pattern, folder, manifest, URL)
+    before a library call.
 
     Raises:
         FileNotFoundError: nothing is there; the message names the argument.
-        IsADirectoryError: ``path`` is a folder.
     """
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"{path}: is a directory, but {argument} must be a dataset file (NAME.msgpack)")
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{path}: no such file ({argument}); check the path")
-    return path
+    import glob
+
+    from dings.readers import is_url
+    from dings.tools import input_shards
+
+    if not (is_url(spec) or glob.has_magic(spec) or "{" in spec or os.path.exists(spec)):
+        raise FileNotFoundError(
+            f"{spec}: no such file ({argument}); check the path: a data file NAME.msgpack, a shard pattern "
+            "in quotes, a folder or a manifest"
+        )
+    try:
+        input_shards(spec)
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(f"{exc} ({argument})") from None
+    return spec
 
 
 def allow_overwrite(outputs: Iterable[str | os.PathLike], no_confirm: bool) -> bool:

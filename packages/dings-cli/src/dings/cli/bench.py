@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_json, add_quiet, at_least, progress_flag
+from ._common import DATASET_HELP, add_json, add_quiet, at_least, progress_flag
 
 __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``dings bench`` (datadings' flags)."""
-    parser.add_argument("infile", help="dataset, directory or DirectoryReader pattern")
+    parser.add_argument("infile", help=DATASET_HELP + "; or a directory or DirectoryReader pattern")
     parser.add_argument("-r", "--raw", action="store_true", help="do not decode samples (as when workers decode)")
     parser.add_argument("-s", "--shuffle", action="store_true", help="read in a random order")
     parser.add_argument("-n", "--limit", type=at_least(0), default=None, help="read at most this many samples")

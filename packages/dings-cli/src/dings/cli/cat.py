@@ -12,14 +12,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._common import add_quiet, input_dataset
+from ._common import DATASET_HELP, add_quiet, input_dataset
 
 __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``dings cat``."""
-    parser.add_argument("infile", help="the dataset (NAME.msgpack)")
+    parser.add_argument("infile", help=DATASET_HELP)
     parser.add_argument(
         "-s", "--maxstring", type=int, default=100, help="longest string or bytes shown in full (default %(default)s)"
     )

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_no_confirm, add_quiet, input_dataset
+from ._common import DATASET_HELP, add_no_confirm, add_quiet, input_dataset
 
 __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``dings export``."""
-    parser.add_argument("dataset", help="the dataset to export (NAME.msgpack)")
+    parser.add_argument("dataset", help=DATASET_HELP)
     parser.add_argument("output", help="a .tar file (webdataset), a .parquet file, or a folder")
     parser.add_argument("--to", required=True, choices=("webdataset", "parquet", "folder"), help="the format to write")
     parser.add_argument(
@@ -37,8 +37,8 @@ def run(args: argparse.Namespace) -> int:
     """Export and say what was written."""
     from pathlib import Path
 
-    from dings.format import check_output_not_input, dataset_paths
-    from dings.tools import export
+    from dings.format import check_output_not_input
+    from dings.tools import export, input_paths
 
     from ._common import UsageError, allow_overwrite
 
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         options["shard_size"] = args.shard_size
     output = Path(args.output)
     if not args.shard_size:  # before asking to replace it (the library checks shards, also with -y)
-        check_output_not_input([output], dataset_paths(args.dataset))
+        check_output_not_input([output], input_paths(input_dataset(args.dataset, "DATASET")))
     if args.to == "folder":
         if output.exists() and not output.is_dir():
             raise UsageError(f"{output}: is a file; --to folder writes a folder")

@@ -14,6 +14,7 @@ examples:
   dings import data.parquet data.msgpack --shuffle --seed 1
   dings import photos/ photos.msgpack -t 4 --recompress 90 --max-size 512
   dings import hf_saved/ train.msgpack --split train
+  dings import 'old/train-*.msgpack' train.msgpack --shard-size 50000   a dings dataset, resharded
   dings import photos/ out/photos --engine ray --partition-size 10000 --shard-size 5000
   dings import photos/ s3://bucket/photos --engine ray --address ray://head:10001
   torchrun --nproc-per-node 4 -m dings import photos/ out/photos --engine ranks
@@ -36,7 +37,7 @@ from ._common import add_no_confirm, add_quiet, at_least
 
 __all__ = ["add_arguments", "run"]
 
-KINDS = ("folder", "list", "table", "webdataset", "huggingface")
+KINDS = ("folder", "list", "table", "webdataset", "huggingface", "dings")
 #: the engines of --engine (dings.tools.ENGINES; repeated here so that --help imports nothing)
 ENGINES = ("local", "ranks", "ray")
 _UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
@@ -52,7 +53,11 @@ def byte_size(text: str) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``dings import``."""
-    parser.add_argument("source", help="folder, list file, table, tar shard (pattern or URL), or Hugging Face dataset")
+    parser.add_argument(
+        "source",
+        help="folder, list file, table, tar shard (pattern or URL), Hugging Face dataset, or a dings dataset "
+        "(a data file, a shard pattern in quotes, a folder of shards or a partitioned set, a manifest)",
+    )
     parser.add_argument("output", help="the dataset to write (NAME.msgpack; with --shard-size NAME-00000.msgpack …)")
     parser.add_argument(
         "--from", dest="kind", choices=KINDS, default=None, help="the kind of source (default: detected)"
@@ -171,6 +176,8 @@ def _source_options(kind: str, args: argparse.Namespace) -> dict:
     """The options of the importer of ``kind`` from the command line."""
     if kind == "folder":
         return {"layout": args.layout, "include": args.include, "exclude": args.exclude}
+    if kind == "dings":
+        return {}
     columns = {"label_column": args.label_column, "key_column": args.key_column}
     if kind == "list":
         return {"root": args.root, "path_column": args.path_column, **columns}

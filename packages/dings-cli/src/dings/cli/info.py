@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_json, add_quiet, input_dataset, progress_flag
+from ._common import DATASET_HELP, add_json, add_quiet, input_dataset, progress_flag
 
 __all__ = ["add_arguments", "run"]
 
@@ -29,7 +29,7 @@ def _samples(text: str) -> int | str:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``dings info``."""
-    parser.add_argument("infile", help="the dataset (NAME.msgpack)")
+    parser.add_argument("infile", help=DATASET_HELP)
     parser.add_argument(
         "--samples", type=_samples, default=1000, metavar="N|all", help="samples to summarise (default %(default)s)"
     )

@@ -45,6 +45,7 @@ COMMANDS = {
 EPILOG = """examples:
   dings demo                              see everything work on a generated dataset
   dings info train.msgpack                what is in a dataset
+  dings info 'out/train-*.msgpack'        a set: a quoted pattern, a folder, a manifest or a URL
   dings verify train.msgpack              md5 and index checks (exit status 1 if damaged)
   dings write                             the datasets dings can convert
   dings COMMAND --help                    the options of one command
@@ -122,6 +123,28 @@ def _message(exc: BaseException) -> str:
     return text[0] if len(text) == 1 else f"{text[0]} (…)"
 
 
+def _expansion_hint(command: str | None, argv: list[str], unknown: list[str]) -> str:
+    """A hint when the shell expanded an unquoted pattern into several data files (``dings info x-*.msgpack``).
+
+    Returns:
+        ``"; quote the pattern …: dings info 'x-*.msgpack'"``, or ``""`` when the extra arguments
+        are no data files.
+    """
+    if command is None:
+        return ""
+    files = [a for a in argv[argv.index(command) + 1 :] if a.endswith(".msgpack") and os.path.isfile(a)]
+    if not any(a in files for a in unknown) or len(files) < 2:
+        return ""
+    prefix = os.path.commonprefix(files).rstrip("0123456789")
+    suffix = os.path.commonprefix([f[::-1] for f in files])[::-1].lstrip("0123456789")
+    if len(prefix) + len(suffix) > min(len(f) for f in files):
+        suffix = ".msgpack"
+    return (
+        f"; the shell expanded a pattern into {len(files)} files, but one dataset is expected: "
+        f"quote the pattern: dings {command} '{prefix}*{suffix}'"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``dings`` command with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -135,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, unknown = parser.parse_known_args(argv)
     if unknown:  # the subcommand's usage, not the top-level one
         command = args.subparsers.get(args.command, parser) if args.command else parser
-        command.error(f"unrecognized arguments: {' '.join(unknown)}")
+        command.error(f"unrecognized arguments: {' '.join(unknown)}{_expansion_hint(args.command, argv, unknown)}")
     if not args.command:
         parser.print_help()
         return 2

@@ -17,7 +17,12 @@ __all__ = ["add_arguments", "run"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``dings merge`` (datadings' flags)."""
-    parser.add_argument("infiles", nargs="+", metavar="INFILE", help="the datasets to merge")
+    parser.add_argument(
+        "infiles",
+        nargs="+",
+        metavar="INFILE",
+        help="the datasets to merge, each a data file, a shard pattern in quotes, a folder or a manifest",
+    )
     parser.add_argument("outfile", help="the dataset to write")
     parser.add_argument(
         "-s",

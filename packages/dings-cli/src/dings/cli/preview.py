@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_no_confirm, add_quiet, input_dataset, progress_flag
+from ._common import DATASET_HELP, add_no_confirm, add_quiet, input_dataset, progress_flag
 
 __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``dings preview``."""
-    parser.add_argument("infile", help="the dataset (NAME.msgpack)")
+    parser.add_argument("infile", help=DATASET_HELP)
     parser.add_argument("-o", "--outfile", required=True, help="the PNG to write")
     parser.add_argument(
         "-n",

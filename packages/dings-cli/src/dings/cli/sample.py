@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_no_confirm, add_quiet, at_least, input_dataset, progress_flag
+from ._common import DATASET_HELP, add_no_confirm, add_quiet, at_least, input_dataset, progress_flag
 
 __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``dings sample`` (datadings' flags)."""
-    parser.add_argument("infile", help="the dataset to take samples from")
+    parser.add_argument("infile", help=DATASET_HELP)
     parser.add_argument("outfile", help="the dataset to write")
     parser.add_argument("number", type=at_least(0), help="number of samples")
     parser.add_argument(

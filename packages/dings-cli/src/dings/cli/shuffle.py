@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_no_confirm, add_quiet, input_dataset, progress_flag
+from ._common import DATASET_HELP, add_no_confirm, add_quiet, input_dataset, progress_flag
 
 __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``dings shuffle`` (datadings' flags)."""
-    parser.add_argument("infile", help="the dataset to shuffle (NAME.msgpack)")
+    parser.add_argument("infile", help=DATASET_HELP)
     parser.add_argument("outfile", help="the dataset to write")
     add_no_confirm(parser)
     parser.add_argument(

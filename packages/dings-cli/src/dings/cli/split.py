@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_no_confirm, add_quiet, input_dataset, progress_flag
+from ._common import DATASET_HELP, add_no_confirm, add_quiet, input_dataset, progress_flag
 
 __all__ = ["add_arguments", "run"]
 
@@ -38,7 +38,7 @@ def _point(text: str) -> int | float | str:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``dings split`` (datadings' flags)."""
-    parser.add_argument("infile", help="the dataset to split")
+    parser.add_argument("infile", help=DATASET_HELP)
     parser.add_argument(
         "split",
         nargs="+",

@@ -10,6 +10,7 @@ and calling such a helper without its extra raises an ImportError that says
 from dings.format import NonInteractiveError, VerificationReport, query_user
 
 from .__about__ import __version__
+from ._dataset import input_paths, input_shards
 from .arguments import (
     MinMaxAction,
     YesNoAction,
@@ -50,6 +51,7 @@ from .importing import (
     ImportDataError,
     ImportResult,
     detect_source,
+    import_dings,
     import_folder,
     import_huggingface,
     import_list,
@@ -102,7 +104,7 @@ from .sources import (
 from .split import default_split_names, sample, split, split_position
 from .stage import StageResult, stage
 from .tiff import tiff_to_nd_array
-from .verify import verify
+from .verify import verify, verify_dataset
 from .yielders import SentinelEnd, SentinelError, Yielder, YielderProc
 
 __all__ = [
@@ -167,6 +169,7 @@ __all__ = [
     "hash_md5hex",
     "hash_string",
     "hash_string_bytes",
+    "import_dings",
     "import_folder",
     "import_huggingface",
     "import_list",
@@ -177,6 +180,8 @@ __all__ = [
     "import_table",
     "import_webdataset",
     "info",
+    "input_paths",
+    "input_shards",
     "iter_fields",
     "iter_tiles",
     "load_json",
@@ -223,6 +228,7 @@ __all__ = [
     "tiff_to_nd_array",
     "to_display_image",
     "verify",
+    "verify_dataset",
     "verify_file",
     "verify_files",
     "write_label_map",

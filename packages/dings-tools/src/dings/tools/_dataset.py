@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import operator
 import os
+import re
 import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from dings.format import RawWriter, check_output_not_input, data_path, dataset_paths, progress_bar
-from dings.readers import MsgpackReader, Reader
+from dings.format import (
+    MANIFEST_SUFFIX,
+    RawWriter,
+    check_output_not_input,
+    data_path,
+    dataset_paths,
+    progress_bar,
+)
+from dings.readers import Reader, is_url, open_dataset, resolve_dataset
 
 __all__ = [
     "as_count",
@@ -21,6 +30,11 @@ __all__ = [
     "copy_file",
     "dataset_stem",
     "human_size",
+    "input_label_names",
+    "input_manifest",
+    "input_name",
+    "input_paths",
+    "input_shards",
     "open_raw_writer",
     "open_reader",
     "temp_name",
@@ -31,25 +45,95 @@ __all__ = [
 CHUNK = 1 << 22
 
 
-def open_reader(path: str | os.PathLike | Reader) -> tuple[Reader, bool]:
+#: what names a dataset: a path, URL, pattern, folder or manifest, or a list of them (see
+#: :func:`dings.readers.resolve_dataset`)
+DatasetSpec = str | os.PathLike | Sequence[str | os.PathLike]
+
+
+def input_manifest(spec: DatasetSpec) -> Path | None:
+    """The local manifest ``NAME.manifest.json`` of the partitioned set ``spec`` names, or ``None``."""
+    manifest = resolve_dataset(spec).manifest
+    return None if manifest is None or is_url(manifest) else Path(manifest)
+
+
+def input_shards(spec: DatasetSpec) -> list[str]:
+    """The data files (paths or URLs) of the dataset that ``spec`` names, in sample order.
+
+    ``spec`` is a data file (or one of its index files), a glob or brace pattern of shards
+    (``train-*.msgpack``, ``train-{00000..00009}.msgpack``), a folder with one shard set or a
+    partitioned set (its manifest), a manifest file, a URL of these, or a list of them
+    (concatenated); see :func:`dings.readers.resolve_dataset`.
+
+    Raises:
+        FileNotFoundError: nothing matches; the message names ``spec``.
+        dings.format.DamagedDataError: the manifest is damaged.
+    """
+    return list(resolve_dataset(spec).shards)
+
+
+def input_paths(spec: DatasetSpec | Reader) -> list[Path]:
+    """Every local file of the dataset ``spec`` names (each shard, its index files and the
+    manifest): the inputs an output must not overlap. URLs and open readers have none."""
+    if isinstance(spec, Reader):
+        return []
+    resolved = resolve_dataset(spec)
+    found = [p for shard in resolved.shards if not is_url(shard) for p in dataset_paths(shard)]
+    manifest = resolved.manifest
+    return found if manifest is None or is_url(manifest) else [*found, Path(manifest)]
+
+
+def input_label_names(spec: DatasetSpec) -> list[str] | None:
+    """The label names of a dataset (of its first shard; every shard of a set has the same), or ``None``."""
+    return resolve_dataset(spec).label_names()
+
+
+def input_name(spec: DatasetSpec) -> Path:
+    """A path that names the dataset, for messages and names derived from it.
+
+    One data file: itself (also one still to be written). A set: its manifest's ``folder/NAME.msgpack``,
+    else the first shard without its shard numbers (``out/train-00000.msgpack`` → ``out/train.msgpack``).
+    """
+    if isinstance(spec, (str, os.PathLike)):
+        text = os.fspath(spec)
+        plain = not (is_url(text) or os.path.isdir(text) or glob.has_magic(text) or "{" in text)
+        if plain and not text.endswith(MANIFEST_SUFFIX) and os.path.exists(data_path(text)):
+            return data_path(text)
+        if plain and not os.path.exists(text) and not text.endswith(MANIFEST_SUFFIX):
+            return data_path(text)  # nothing there: the name as given (e.g. for default output names)
+    resolved = resolve_dataset(spec)
+    if resolved.manifest is not None:  # out/train.manifest.json, or out/train/train.manifest.json: out/train.msgpack
+        manifest = Path(resolved.manifest)
+        name = manifest.name[: -len(MANIFEST_SUFFIX)]
+        folder = manifest.parent.parent if manifest.parent.name == name else manifest.parent
+        return folder / (name + ".msgpack")
+    first = Path(resolved.shards[0])
+    if len(resolved.shards) == 1:
+        return first
+    return first.with_name(re.sub(r"(-\d+)+\.msgpack$", ".msgpack", first.name))
+
+
+def open_reader(path: DatasetSpec | Reader) -> tuple[Reader, bool]:
     """Open a dataset for reading.
 
     Args:
-        path: ``NAME.msgpack`` (or one of its index files), or an open reader used as it is.
+        path: any dataset spec (see :func:`input_shards`), or an open reader used as it is.
 
     Returns:
-        The reader and whether the caller opened it (and so must close it).
+        The reader (a :class:`~dings.readers.ShardedReader` for a set of shards) and whether the
+        caller opened it (and so must close it).
 
     Raises:
         FileNotFoundError: the data file or its index is missing.
     """
     if isinstance(path, Reader):
         return path, False
-    return MsgpackReader(path), True
+    return open_dataset(path), True
 
 
 def check_outputs(outfiles: Sequence[Path], inputs: Sequence[Path], overwrite: bool) -> None:
     """Refuse outputs that exist (unless ``overwrite``), repeat, or overlap an input dataset.
+
+    ``inputs`` are every file of the input datasets (see :func:`input_paths`).
 
     An output overlaps an input when any file of the output dataset is, contains or is inside a
     file of an input dataset (``NAME.msgpack`` and its index files; symlinks resolved), also with
@@ -68,7 +152,7 @@ def check_outputs(outfiles: Sequence[Path], inputs: Sequence[Path], overwrite: b
         if absolute in seen:
             raise ValueError(f"{out}: given twice as an output file; give every output its own name")
         seen.add(absolute)
-        check_output_not_input([out, *dataset_paths(out)], [p for source in inputs for p in dataset_paths(source)])
+        check_output_not_input([out, *dataset_paths(out)], list(inputs))
         if out.is_dir():
             raise IsADirectoryError(f"{out}: is a directory; give the path of a .msgpack file to write")
         if out.exists() and not overwrite:

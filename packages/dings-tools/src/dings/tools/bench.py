@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dings.format import data_path, index_path, progress_bar
-from dings.readers import DirectoryReader, MsgpackReader, Reader, Shuffler
+from dings.format import MANIFEST_SUFFIX, data_path, index_path, progress_bar
+from dings.readers import DirectoryReader, MsgpackReader, Reader, ShardedReader, Shuffler, is_url
 
-from ._dataset import as_count, human_size
+from ._dataset import as_count, human_size, open_reader
 
 __all__ = ["BenchResult", "bench", "open_bench_reader"]
 
@@ -72,6 +72,12 @@ class BenchResult:
 
 
 def _is_msgpack(path: str) -> bool:
+    """Whether ``path`` names a dings dataset: a data or index file, a shard pattern, a manifest, a URL,
+    or a folder that holds ``.msgpack`` files or a manifest."""
+    if is_url(path) or path.endswith((".msgpack", MANIFEST_SUFFIX)):
+        return True
+    if os.path.isdir(path):
+        return any(name.endswith((".msgpack", MANIFEST_SUFFIX)) for name in os.listdir(path))
     data = data_path(path)
     if data.name.endswith(".msgpack"):
         return True
@@ -89,8 +95,10 @@ def open_bench_reader(
     """Open what :func:`bench` reads: a msgpack dataset, or else a :class:`DirectoryReader`.
 
     Args:
-        path: ``NAME.msgpack`` (or an index file); a directory (every file below it); or a
-            DirectoryReader search pattern (``"images/{LABEL}/*.jpg"``) or file list.
+        path: a dataset: ``NAME.msgpack`` (or an index file), a shard pattern, a folder of shards or
+            a partitioned set, a manifest or a URL (its samples are read, never its index files);
+            else a directory (every file below it) or a DirectoryReader search pattern
+            (``"images/{LABEL}/*.jpg"``) or file list.
         separator: DirectoryReader only: column separator of file lists.
         root_dir: DirectoryReader only: prefix for relative paths in file lists.
         include: DirectoryReader only: patterns a file must match.
@@ -98,7 +106,7 @@ def open_bench_reader(
     """
     text = os.fspath(path)
     if _is_msgpack(text):
-        return MsgpackReader(text)
+        return open_reader(text)[0]
     pattern = os.path.join(text, "**") if os.path.isdir(text) else text
     return DirectoryReader(pattern, include=include, exclude=exclude, separator=separator, root_dir=root_dir)
 
@@ -174,7 +182,10 @@ def bench(
         bar.close()
         if not raw and not files:
             nbytes = _packed_size(reader, base, samples)
-        return BenchResult(repr(base), samples, nbytes, seconds, raw, shuffle)
+        source = repr(base)
+        if owned and isinstance(base, ShardedReader):
+            source = f"{os.fspath(path)} ({len(base.shards):,} shards)"  # type: ignore[arg-type]  # a path when owned
+        return BenchResult(source, samples, nbytes, seconds, raw, shuffle)
     finally:
         if owned:
             base.close()
@@ -184,4 +195,6 @@ def _packed_size(reader: Reader, base: Reader, samples: int) -> int:
     """Packed bytes of the first ``samples`` samples of ``reader`` (measured after the timing)."""
     if isinstance(base, MsgpackReader) and samples == len(base):
         return int(base.offsets[-1])  # the whole data file, in any order
+    if isinstance(base, ShardedReader) and samples == len(base):
+        return sum(_packed_size(shard, shard, len(shard)) for shard in base.shards)
     return sum(len(reader.get(i, raw=True, copy=False)) for i in range(samples))

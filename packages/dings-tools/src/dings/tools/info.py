@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numbers
-import os
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
@@ -19,12 +18,12 @@ from dings.format import (
     check_md5,
     data_path,
     index_path,
-    load_label_names,
     load_md5,
     progress_bar,
 )
+from dings.readers import open_dataset, resolve_dataset
 
-from ._dataset import as_count, human_size, open_reader
+from ._dataset import DatasetSpec, as_count, human_size
 from .render import sniff_image
 
 __all__ = ["DatasetSummary", "KeySummary", "info"]
@@ -125,9 +124,10 @@ class DatasetSummary:
     """Result of :func:`info`. ``str(info)`` is a readable summary, :meth:`to_dict` a JSON-able one.
 
     Attributes:
-        path: the data file.
-        length: number of samples.
-        files: file name → size in bytes, for the data file and every index file found.
+        path: the data file (for a set of shards: the spec it was opened by; a URL as ``str``).
+        length: number of samples (of every shard together).
+        files: file name → size in bytes, for the data file and every index file found; for a
+            set, ``*.msgpack (N files)`` → their total size, and so for each index file kind.
         index_files: index file suffix (``".offsets"`` … ``".md5"``, legacy ``".index"``) → exists.
         md5: ``"ok"``, ``"mismatch"``, ``"missing"`` (no md5 file), ``"unreadable"`` or
             ``"not checked"``.
@@ -136,9 +136,10 @@ class DatasetSummary:
         keys: sample key → :class:`KeySummary`, in order of first appearance.
         labels: numeric ``"label"`` value → count, sorted by label; ``None`` if no sample had one.
         label_names: the names of the labels from ``NAME.msgpack.labels.json``, or ``None``.
+        shards: number of data files (1 for a single file).
     """
 
-    path: Path
+    path: Path | str
     length: int
     files: dict[str, int] = field(default_factory=dict)
     index_files: dict[str, bool] = field(default_factory=dict)
@@ -148,6 +149,7 @@ class DatasetSummary:
     keys: dict[str, KeySummary] = field(default_factory=dict)
     labels: dict[Any, int] | None = None
     label_names: list[str] | None = None
+    shards: int = 1
 
     @property
     def total_size(self) -> int:
@@ -168,10 +170,13 @@ class DatasetSummary:
             "keys": {str(k): v.to_dict() for k, v in self.keys.items()},
             "labels": None if self.labels is None else {str(k): n for k, n in self.labels.items()},
             "label_names": None if self.label_names is None else list(self.label_names),
+            "shards": self.shards,
         }
 
     def __str__(self) -> str:
         lines = [f"{self.path}", f"  samples: {self.length:,}"]
+        if self.shards > 1:
+            lines.append(f"  shards: {self.shards:,}")
         files = ", ".join(f"{name} ({human_size(size)})" for name, size in self.files.items())
         lines.append(f"  files: {files}; total {human_size(self.total_size)}")
         present = [s.lstrip(".") for s, ok in self.index_files.items() if ok]
@@ -189,7 +194,12 @@ class DatasetSummary:
         if self.labels is not None:
             counts = ", ".join(f"{self._label_text(label)}: {n:,}" for label, n in list(self.labels.items())[:50])
             more = f", … ({len(self.labels)} labels)" if len(self.labels) > 50 else ""
-            lines.append(f"  labels ({len(self.labels)} distinct): {counts}{more}")
+            counted = (
+                ""
+                if self.scanned >= self.length
+                else f"; counted in the first {self.scanned:,} of {self.length:,} samples (--samples all counts all)"
+            )
+            lines.append(f"  labels ({len(self.labels)} distinct): {counts}{more}{counted}")
         elif self.label_names is not None:
             lines.append(
                 f"  label names ({len(self.label_names)}): {', '.join(self.label_names[:50])}"
@@ -204,21 +214,46 @@ class DatasetSummary:
         return str(label)
 
 
+def _file_sizes(result: DatasetSummary, shards: list[Path], manifest: Path | None) -> None:
+    """Sizes of the files (one file: each by name; a set: per kind, ``*.msgpack (6 files)``) and index files."""
+    for suffix in ("", *INDEX_FILES):
+        files = [index_path(shard, suffix) if suffix else shard for shard in shards]
+        present = [file for file in files if file.is_file()]
+        if suffix:
+            result.index_files[suffix] = len(present) == len(files)
+        if not present:
+            continue
+        size = sum(file.stat().st_size for file in present)
+        if len(shards) == 1:
+            result.files[present[0].name] = size
+        else:
+            result.files[f"*.msgpack{suffix} ({len(present):,} files)"] = size
+    if manifest is not None and manifest.is_file():
+        result.files[manifest.name] = manifest.stat().st_size
+
+
+#: md5 states from best to worst; a set gets the worst state of its shards
+_MD5_STATES = ("not checked", "ok", "missing", "unreadable", "mismatch")
+
+
 def _md5_state(result: DatasetSummary, data: Path, progress: bool | None) -> None:
     md5_path = index_path(data, ".md5")
+    state = "ok"
     if not md5_path.exists():
-        result.md5 = "missing"
-        return
-    try:
-        load_md5(md5_path)
-    except (CorruptIndexError, UnicodeDecodeError, OSError) as exc:
-        result.md5 = "unreadable"
-        result.md5_problems.append(f"{md5_path}: {exc}")
-        return
-    report = VerificationReport(data)
-    check_md5(report, data, progress=progress)
-    result.md5 = "ok" if report.ok else "mismatch"
-    result.md5_problems.extend(report.problems)
+        state = "missing"
+    else:
+        try:
+            load_md5(md5_path)
+        except (CorruptIndexError, UnicodeDecodeError, OSError) as exc:
+            state = "unreadable"
+            result.md5_problems.append(f"{md5_path}: {exc}")
+        else:
+            report = VerificationReport(data)
+            check_md5(report, data, progress=progress)
+            state = "ok" if report.ok else "mismatch"
+            result.md5_problems.extend(report.problems)
+    if _MD5_STATES.index(state) > _MD5_STATES.index(result.md5):
+        result.md5 = state
 
 
 def _numeric_label(value: Any) -> int | float | None:
@@ -232,7 +267,7 @@ def _numeric_label(value: Any) -> int | float | None:
 
 
 def info(
-    path: str | os.PathLike,
+    path: DatasetSpec,
     samples: int | Literal["all"] = 1000,
     *,
     check_md5: bool = False,
@@ -245,7 +280,8 @@ def info(
     ``"label"`` the count per label (what emloop calls stream info, tensorpack ``PrintData``).
 
     Args:
-        path: the data file (``NAME.msgpack``) or any of its index files.
+        path: the dataset: a data file (``NAME.msgpack``, or any of its index files), a shard
+            pattern, a folder, a manifest or a list of them; a set is described as a whole.
         samples: how many samples to look at, or ``"all"``.
         check_md5: hash every file and compare with the md5 file (reads the whole dataset, as
             :func:`verify` does); by default only whether the md5 file exists is reported
@@ -266,23 +302,26 @@ def info(
         limit = as_count(samples, "samples")
         if limit < 0:
             raise ValueError(f"samples must be 'all' or a non-negative integer, got {samples!r}")
-    data = data_path(path)
-    reader, _ = open_reader(data)
+    resolved = resolve_dataset(path)
+    remote = resolved.is_remote()
+    shards = [Path(shard) if remote else data_path(shard) for shard in resolved.shards]
+    data = shards[0]
+    reader = open_dataset(resolved)
     try:
         length = len(reader)
-        result = DatasetSummary(data, length)
-        result.files[data.name] = data.stat().st_size
-        for suffix in INDEX_FILES:
-            file = index_path(data, suffix)
-            result.index_files[suffix] = file.is_file()
-            if file.is_file():
-                result.files[file.name] = file.stat().st_size
-        if check_md5:
-            _md5_state(result, data, progress)
-        elif not index_path(data, ".md5").is_file():
-            result.md5 = "missing"
+        if len(shards) == 1:
+            result = DatasetSummary(resolved.shards[0] if remote else data, length)
+        else:
+            result = DatasetSummary(resolved.spec if remote else Path(resolved.spec), length, shards=len(shards))
+        if not remote:
+            _file_sizes(result, shards, None if resolved.manifest is None else Path(resolved.manifest))
+            if check_md5:
+                for shard in shards:
+                    _md5_state(result, shard, progress)
+            elif not all(index_path(shard, ".md5").is_file() for shard in shards):
+                result.md5 = "missing"
         try:
-            result.label_names = load_label_names(data)
+            result.label_names = resolved.label_names()
         except DamagedDataError as exc:  # a damaged sidecar: the rest of the report still helps
             warnings.warn(str(exc), stacklevel=2)
         stop = length if limit is None else min(limit, length)

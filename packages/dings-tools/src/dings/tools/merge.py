@@ -10,10 +10,19 @@ from typing import Any, Literal
 
 import numpy as np
 
-from dings.format import DamagedDataError, DuplicateKeyError, InvalidSampleError, data_path, make_unpacker, packb
-from dings.readers import MsgpackReader, Reader, Shuffler
+from dings.format import DamagedDataError, DuplicateKeyError, InvalidSampleError, make_unpacker, packb
+from dings.readers import MsgpackReader, Reader, ShardedReader, Shuffler
 
-from ._dataset import as_seed, check_outputs, dataset_stem, write_raw
+from ._dataset import (
+    DatasetSpec,
+    as_seed,
+    check_outputs,
+    dataset_stem,
+    input_name,
+    input_paths,
+    open_reader,
+    write_raw,
+)
 
 __all__ = ["merge", "replace_key"]
 
@@ -52,11 +61,19 @@ def replace_key(packed: bytes | memoryview, key: str) -> bytes:
     raise InvalidSampleError(f'cannot give a sample the key {key!r}: it has no "key" entry')
 
 
+def _keys(reader: Reader) -> list[str]:
+    if isinstance(reader, MsgpackReader):
+        return reader.keys
+    if isinstance(reader, ShardedReader):
+        return [key for shard in reader.shards for key in _keys(shard)]
+    return [reader.find_key(i) for i in range(len(reader))]
+
+
 def _check_keys(readers: list[Reader], names: list[str], prefixes: list[str]) -> None:
     """Raise before anything is written if two inputs share a (prefixed) key."""
     owner: dict[str, int] = {}
     for number, reader in enumerate(readers):
-        keys = reader.keys if isinstance(reader, MsgpackReader) else [reader.find_key(i) for i in range(len(reader))]
+        keys = _keys(reader)
         prefix = prefixes[number]
         for key in keys:
             full = prefix + key
@@ -96,7 +113,7 @@ def _interleave(
 
 
 def merge(
-    infiles: Sequence[str | os.PathLike],
+    infiles: Sequence[DatasetSpec],
     outfile: str | os.PathLike,
     strategy: Literal["concat", "random"] = "concat",
     shuffle: bool = False,
@@ -119,7 +136,8 @@ def merge(
     each with its input's name and ``/`` (``train.msgpack``'s ``"a"`` becomes ``"train/a"``).
 
     Args:
-        infiles: the datasets to merge (at least one).
+        infiles: the datasets to merge (at least one); each a data file, a shard pattern, a
+            folder, a manifest or a list of them.
         outfile: the data file to write; written atomically with index and md5 files.
         strategy: ``"concat"`` or ``"random"``.
         shuffle: shuffle each input before merging.
@@ -141,14 +159,14 @@ def merge(
         raise ValueError(f"unknown merge strategy {strategy!r}; use one of {', '.join(STRATEGIES)}")
     if isinstance(infiles, (str, os.PathLike)):
         raise TypeError("infiles must be a list of datasets, not a single path")
-    sources = [data_path(p) for p in infiles]
-    if not sources:
+    if not infiles:
         raise ValueError("merge needs at least one input dataset")
+    sources = [input_name(p) for p in infiles]
     target = Path(outfile)
-    check_outputs([target], sources, overwrite)
+    check_outputs([target], [path for spec in infiles for path in input_paths(spec)], overwrite)
     seeds = np.random.SeedSequence(as_seed(seed)).generate_state(len(sources) + 1, dtype=np.uint64).tolist()
     with ExitStack() as stack:
-        readers: list[Reader] = [stack.enter_context(MsgpackReader(p)) for p in sources]
+        readers: list[Reader] = [stack.enter_context(open_reader(spec)[0]) for spec in infiles]
         prefixes = [dataset_stem(p) + "/" if prefix_keys else "" for p in sources]
         _check_keys(readers, [str(p) for p in sources], prefixes)
         if shuffle:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from dings.format import load_label_names, progress_bar
+from dings.format import progress_bar
 
 from .extras import require
 
@@ -406,7 +406,7 @@ def _with_label_name(sample: dict[str, Any], names: Sequence[str]) -> dict[str, 
 
 
 def preview(
-    path: str | os.PathLike,
+    path: str | os.PathLike | Sequence[str | os.PathLike],
     outfile: str | os.PathLike,
     count: int = 16,
     *,
@@ -447,7 +447,7 @@ def preview(
         KeyError: a key of ``keys`` is not in the dataset.
         ValueError: ``count`` below 1, the dataset is empty, or no selected sample has an image.
     """
-    from ._dataset import open_reader
+    from ._dataset import input_label_names, open_reader
 
     _pil("preview")
     target = Path(outfile)
@@ -480,7 +480,7 @@ def preview(
         bar = progress_bar(indices, total=len(indices), desc=f"preview {target.name}", unit="samples", enabled=progress)
         samples = [reader.get(i) for i in bar]
         bar.close()
-    names = load_label_names(path)
+    names = input_label_names(path)
     if names is not None:  # show the names recorded next to the data (NAME.msgpack.labels.json)
         samples = [_with_label_name(s, names) for s in samples]
     if all(_find_image(s, image_key) is None for s in samples):

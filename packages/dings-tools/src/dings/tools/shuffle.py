@@ -5,16 +5,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dings.format import data_path, load_label_names
-from dings.readers import MsgpackReader, QuasiShuffler, Shuffler
+from dings.readers import QuasiShuffler, Shuffler
 
-from ._dataset import check_outputs, write_raw
+from ._dataset import DatasetSpec, check_outputs, input_label_names, input_name, input_paths, open_reader, write_raw
 
 __all__ = ["shuffle"]
 
 
 def shuffle(
-    infile: str | os.PathLike,
+    infile: DatasetSpec,
     outfile: str | os.PathLike,
     true_shuffle: bool = False,
     buf_size: float = 0.01,
@@ -37,7 +36,8 @@ def shuffle(
     readers' fixed default seed (derived from the length), so unseeded runs repeat too.
 
     Args:
-        infile: the dataset to shuffle (``NAME.msgpack`` or any of its index files).
+        infile: the dataset to shuffle: a data file (``NAME.msgpack`` or any of its index files), a
+            shard pattern, a folder, a manifest or a list of them.
         outfile: the data file to write; written atomically with index and md5 files.
         true_shuffle: uniformly random order instead of the chunked one.
         buf_size: buffer size in samples; a value below 1 is a fraction of the dataset length.
@@ -54,12 +54,12 @@ def shuffle(
         FileExistsError: ``outfile`` exists and ``overwrite`` is false.
         ValueError: ``outfile`` is ``infile``, or ``buf_size``/``chunk_size``/``seed`` is invalid.
     """
-    source = data_path(infile)
     target = Path(outfile)
-    check_outputs([target], [source], overwrite)
-    with MsgpackReader(source) as reader:
+    check_outputs([target], input_paths(infile), overwrite)
+    reader, _ = open_reader(infile)
+    with reader:
         order = Shuffler(reader, seed) if true_shuffle else QuasiShuffler(reader, buf_size, chunk_size, seed)
         items = order.iter(start=0, yield_key=True, raw=True, copy=False)
-        names = load_label_names(source)
-        write_raw(items, target, len(order), f"shuffle {source.name}", progress, names)
+        names = input_label_names(infile)
+        write_raw(items, target, len(order), f"shuffle {input_name(infile).name}", progress, names)
     return target

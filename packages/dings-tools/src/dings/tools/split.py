@@ -9,24 +9,38 @@ from typing import Literal
 
 import numpy as np
 
-from dings.format import RawWriter, close_together, data_path, load_label_names, progress_bar
-from dings.readers import MsgpackReader
+from dings.format import RawWriter, close_together, progress_bar
 
-from ._dataset import as_count, as_seed, check_outputs, dataset_stem, open_raw_writer, write_raw
+from ._dataset import (
+    DatasetSpec,
+    as_count,
+    as_seed,
+    check_outputs,
+    dataset_stem,
+    input_label_names,
+    input_name,
+    input_paths,
+    open_raw_writer,
+    open_reader,
+    write_raw,
+)
 
 __all__ = ["default_split_names", "sample", "split", "split_position"]
 
 SAMPLE_STRATEGIES = ("sequential", "random")
 
 
-def default_split_names(infile: str | os.PathLike, count: int) -> list[Path]:
+def default_split_names(infile: DatasetSpec, count: int) -> list[Path]:
     """Output names for ``count`` parts of ``infile``: ``dir/train.msgpack`` → ``dir/train_0.msgpack``, …
 
+    A set of shards is named after its shards without their numbers: ``out/train-*.msgpack`` gives
+    ``out/train_0.msgpack``, …, the partitioned folder ``out/train/`` ``out/train/train_0.msgpack``, ….
+
     Args:
-        infile: the dataset that is split.
+        infile: the dataset that is split (any spec).
         count: number of parts.
     """
-    source = data_path(infile)
+    source = input_name(infile)
     stem = dataset_stem(source)
     return [source.with_name(f"{stem}_{number}.msgpack") for number in range(count)]
 
@@ -87,7 +101,7 @@ def _check_positions(positions: Iterable[int | float | str], length: int, source
 
 
 def split(
-    infile: str | os.PathLike,
+    infile: DatasetSpec,
     positions: Iterable[int | float | str],
     outfiles: Sequence[str | os.PathLike] | None = None,
     *,
@@ -102,7 +116,8 @@ def split(
     when the process is killed (an error discards every part written so far).
 
     Args:
-        infile: the dataset to split (``NAME.msgpack`` or any of its index files).
+        infile: the dataset to split: a data file (``NAME.msgpack`` or any of its index files), a
+            shard pattern, a folder, a manifest or a list of them.
         positions: strictly increasing points where a new part starts: sample indices (integers),
             fractions of the dataset (``0.8``) or percentages (``"80%"``), see :func:`split_position`;
             ``[0.8]`` splits 80/20 like ``train_test_split``, ``[0.8, 0.9]`` 80/10/10.
@@ -122,13 +137,14 @@ def split(
         FileNotFoundError: ``infile`` or its index is missing.
         FileExistsError: an output exists and ``overwrite`` is false.
     """
-    source = data_path(infile)
-    with MsgpackReader(source) as reader:
+    source = input_name(infile)
+    reader, _ = open_reader(infile)
+    with reader:
         length = len(reader)
         bounds = [0, *_check_positions(positions, length, source), length]
         parts = len(bounds) - 1
         if outfiles is None:
-            targets = default_split_names(source, parts)
+            targets = default_split_names(infile, parts)
         else:
             if isinstance(outfiles, (str, os.PathLike)):
                 raise TypeError("outfiles must be a list of paths, not a single path")
@@ -137,8 +153,8 @@ def split(
                 raise ValueError(
                     f"{parts - 1} split positions give {parts} parts, but {len(targets)} outfiles were given"
                 )
-        check_outputs(targets, [source], overwrite)
-        names = load_label_names(source)
+        check_outputs(targets, input_paths(infile), overwrite)
+        names = input_label_names(infile)
         writers: list[RawWriter] = []
         try:
             with progress_bar(total=length, desc=f"split {source.name}", unit="samples", enabled=progress) as bar:
@@ -157,7 +173,7 @@ def split(
 
 
 def sample(
-    infile: str | os.PathLike,
+    infile: DatasetSpec,
     outfile: str | os.PathLike,
     number: int,
     strategy: Literal["sequential", "random"] = "sequential",
@@ -173,7 +189,7 @@ def sample(
     The same ``seed`` gives the same subset; ``None`` is the fixed default 0.
 
     Args:
-        infile: the dataset to sample from.
+        infile: the dataset to sample from (any spec: a file, shard pattern, folder, manifest, list).
         outfile: the data file to write; written atomically with index and md5 files.
         number: how many samples, from 1 to the dataset's length.
         strategy: ``"sequential"`` or ``"random"``.
@@ -194,20 +210,21 @@ def sample(
     if strategy not in SAMPLE_STRATEGIES:
         raise ValueError(f"unknown sampling strategy {strategy!r}; use one of {', '.join(SAMPLE_STRATEGIES)}")
     count = as_count(number, "number")
-    source = data_path(infile)
+    source = input_name(infile)
     target = Path(outfile)
-    with MsgpackReader(source) as reader:
+    reader, _ = open_reader(infile)
+    with reader:
         length = len(reader)
         if count < 1:
             raise ValueError(f"number must be at least 1, got {count}")
         if count > length:
             raise ValueError(f"cannot take {count} samples from {source}, which has only {length}")
-        check_outputs([target], [source], overwrite)
+        check_outputs([target], input_paths(infile), overwrite)
         if strategy == "sequential":
             items = reader.iter(start=0, stop=count, yield_key=True, raw=True, copy=False)
         else:
             rng = np.random.default_rng(as_seed(seed))
             chosen = np.sort(rng.choice(length, size=count, replace=False)).tolist()
             items = (reader.get(i, yield_key=True, raw=True, copy=False) for i in chosen)
-        write_raw(items, target, count, f"sample {source.name}", progress, load_label_names(source))
+        write_raw(items, target, count, f"sample {source.name}", progress, input_label_names(infile))
     return target

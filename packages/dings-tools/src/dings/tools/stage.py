@@ -10,8 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from dings.format import (
+    MANIFEST_SUFFIX,
+    MAX_JSON_BYTES,
     MD5_SUFFIX,
     CorruptIndexError,
+    DamagedDataError,
     check_output_not_input,
     data_path,
     dataset_paths,
@@ -19,13 +22,14 @@ from dings.format import (
     index_size_limit,
     offsets_len,
     open_index_file,
+    parse_manifest,
     parse_md5,
     progress_bar,
     read_index_bytes,
 )
 from dings.readers import is_url, natural_sort_key
 
-from ._dataset import copy_file, human_size, temp_name
+from ._dataset import copy_file, human_size, input_manifest, input_shards, temp_name
 from .stage_plan import SIDECAR_SUFFIXES, StagePlan, check_listed_name, check_sizes
 
 __all__ = ["StageResult", "find_datasets", "stage"]
@@ -68,12 +72,15 @@ def find_datasets(source: str | os.PathLike) -> list[Path]:
 
     Args:
         source: a dataset (``NAME.msgpack`` or any of its index files), a folder (every
-            ``*.msgpack`` directly in it, e.g. shards) or a glob pattern (``"data/train-*.msgpack"``).
+            ``*.msgpack`` directly in it, e.g. shards; the shards its manifest lists, in that order,
+            for a partitioned set), a manifest, or a glob or brace pattern (``"data/train-*.msgpack"``).
 
     Raises:
         FileNotFoundError: nothing matches.
     """
     text = os.fspath(source)
+    if text.endswith(MANIFEST_SUFFIX) or "{" in text or (os.path.isdir(text) and input_manifest(text) is not None):
+        return [Path(shard) for shard in input_shards(text)]
     if glob.has_magic(text):
         found = {data_path(p) for p in glob.glob(text)}
         paths = [p for p in found if p.name.endswith(".msgpack") and p.is_file()]
@@ -169,6 +176,16 @@ def _copy_verified(plan: StagePlan, name: str, target: Path, bar: Any) -> int:
     return target.stat().st_size
 
 
+def _manifest_content(manifest: Path) -> bytes:
+    """The bytes of a local manifest, read only up to its bound and checked before they are copied."""
+    with open(manifest, "rb") as f:
+        content = f.read(MAX_JSON_BYTES + 1)
+    if len(content) > MAX_JSON_BYTES:
+        raise DamagedDataError(f"{manifest}: larger than {MAX_JSON_BYTES:,} bytes; not a dings manifest", path=manifest)
+    parse_manifest(content, str(manifest), name=manifest.name[: -len(MANIFEST_SUFFIX)])
+    return content
+
+
 def stage(
     source: str | os.PathLike,
     local_dir: str | os.PathLike,
@@ -193,12 +210,14 @@ def stage(
 
     The source may also be a URL (``s3://bucket/train.msgpack``, ``https://…``, any fsspec URL;
     needs ``pip install "dings-readers[remote]"`` and the protocol's package): a dataset, a
-    glob pattern (``s3://bucket/train-*.msgpack``) or a folder ending in ``/``. Remote files are
+    glob pattern (``s3://bucket/train-*.msgpack``), a folder ending in ``/``, or a partitioned
+    set (its manifest, or its folder without the ``/``: found through the manifest). Remote files are
     fetched with ranged reads; transient network errors are retried with back-off.
 
     Args:
         source: a dataset (``NAME.msgpack`` or any of its index files), a folder of datasets
-            (e.g. shards) or a glob pattern; see :func:`find_datasets`. Or a URL (see above).
+            (e.g. shards), a partitioned set (its folder or manifest; the manifest is copied
+            last) or a glob or brace pattern; see :func:`find_datasets`. Or a URL (see above).
         local_dir: destination folder (created if needed).
         progress: show a progress bar of bytes checked and copied.
         storage_options: fsspec filesystem options for a URL source (``endpoint_url``, ``anon``, …).
@@ -224,11 +243,15 @@ def stage(
             (:class:`dings.readers.RemoteError`).
     """
     folder = Path(local_dir)
+    manifest: tuple[str, bytes] | None = None
     if is_url(source):
-        from .stage_remote import remote_plans
+        from .stage_remote import remote_manifest, remote_plans
 
         plans = remote_plans(str(source), storage_options, retries, backoff)
+        manifest = remote_manifest(str(source), storage_options, retries, backoff)
     else:
+        local = input_manifest(source) if os.path.isdir(source) or os.fspath(source).endswith(MANIFEST_SUFFIX) else None
+        manifest = None if local is None else (local.name, _manifest_content(local))
         plans = []
         for data in find_datasets(source):
             sources = dataset_paths(data)
@@ -247,6 +270,18 @@ def stage(
     with progress_bar(total=total, desc=f"stage → {folder}", unit="B", enabled=progress) as bar:
         for plan in plans:
             _stage_one(plan, folder, bar, result)
+    if manifest is not None:  # last: a partitioned set is complete once its manifest is there
+        name, content = manifest
+        target = folder / name
+        tmp = temp_name(target)
+        try:
+            tmp.write_bytes(content)
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        result.copied.append(target)
+        result.bytes_copied += len(content)
     return result
 
 

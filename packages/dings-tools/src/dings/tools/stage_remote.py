@@ -7,13 +7,21 @@ import os
 from pathlib import Path
 from typing import Any
 
-from dings.format import MD5_SUFFIX, CorruptIndexError, index_size_limit, parse_md5
-from dings.readers import RemoteFiles, RetryPolicy, data_url, join_url, natural_sort_key, url_name
+from dings.format import (
+    MANIFEST_SUFFIX,
+    MAX_JSON_BYTES,
+    MD5_SUFFIX,
+    CorruptIndexError,
+    index_size_limit,
+    parse_manifest,
+    parse_md5,
+)
+from dings.readers import RemoteFiles, RetryPolicy, data_url, join_url, natural_sort_key, resolve_dataset, url_name
 
 from ._dataset import copy_blocks
 from .stage_plan import SIDECAR_SUFFIXES, StagePlan, check_listed_name, check_sizes
 
-__all__ = ["BLOCK_SIZE", "find_remote_datasets", "remote_plans"]
+__all__ = ["BLOCK_SIZE", "find_remote_datasets", "remote_manifest", "remote_plans"]
 
 #: bytes per ranged request while copying
 BLOCK_SIZE = 8 << 20
@@ -94,7 +102,38 @@ def _remote_plan(files: RemoteFiles, url: str) -> StagePlan:
     return plan
 
 
+def _names_a_set(source: str) -> bool:
+    """Whether a URL names a partitioned set: its manifest, or its folder (without a trailing ``/``)."""
+    path_part = source.split("?", 1)[0]
+    name = url_name(source)
+    if name.endswith(MANIFEST_SUFFIX):
+        return True
+    return not (
+        path_part.endswith("/") or glob.has_magic(path_part) or name.endswith(".msgpack") or data_url(source) != source
+    )
+
+
 def remote_plans(source: str, storage_options: dict[str, Any] | None, retries: int, backoff: float) -> list[StagePlan]:
     """The datasets a URL ``source`` names, with their md5 files read and their files' sizes known."""
     files = RemoteFiles(source, storage_options, RetryPolicy(retries, backoff))
-    return [_remote_plan(files, url) for url in find_remote_datasets(files, source)]
+    if _names_a_set(source):
+        urls = list(resolve_dataset(source, storage_options=storage_options).shards)
+    else:
+        urls = find_remote_datasets(files, source)
+    return [_remote_plan(files, url) for url in urls]
+
+
+def remote_manifest(
+    source: str, storage_options: dict[str, Any] | None, retries: int, backoff: float
+) -> tuple[str, bytes] | None:
+    """The name and content of the manifest of the partitioned set a URL names, or ``None``."""
+    if not _names_a_set(source):
+        return None
+    manifest = resolve_dataset(source, storage_options=storage_options).manifest
+    if manifest is None:
+        return None
+    files = RemoteFiles(manifest, storage_options, RetryPolicy(retries, backoff))
+    content = files.cat(manifest, "the manifest", max_size=MAX_JSON_BYTES)
+    name = url_name(manifest)
+    parse_manifest(content, manifest, name=name[: -len(MANIFEST_SUFFIX)])  # what is copied is checked
+    return name, content

@@ -7,6 +7,7 @@ import warnings
 from pathlib import Path
 
 from dings.format import (
+    MANIFEST_SUFFIX,
     DamagedDataError,
     FormatError,
     VerificationReport,
@@ -15,12 +16,19 @@ from dings.format import (
     check_md5,
     check_structure,
     data_path,
+    index_path,
+    load_label_names,
+    load_manifest,
+    load_md5,
+    offsets_len,
     progress_bar,
     unpack_sample,
 )
-from dings.readers import MsgpackReader
+from dings.readers import MsgpackReader, is_url, natural_sort_key, resolve_dataset
 
-__all__ = ["VerificationReport", "verify"]
+from ._dataset import DatasetSpec
+
+__all__ = ["VerificationReport", "verify", "verify_dataset"]
 
 
 def _check_samples(report: VerificationReport, data: Path, progress: bool | None) -> None:
@@ -105,3 +113,121 @@ def verify(path: str | os.PathLike, deep: bool = False, *, progress: bool | None
     if deep:
         _check_samples(report, data, progress)
     return report
+
+
+def _check_manifest(manifest: Path, shards: list[str]) -> VerificationReport:
+    """Compare a manifest with the shards next to it: names, sample counts, sizes and md5 sums."""
+    report = VerificationReport(manifest)
+    try:
+        content = load_manifest(manifest)
+    except (OSError, FormatError) as exc:
+        report.problems.append(str(exc))
+        return report
+    report.length = content["samples"]
+    listed = set()
+    for number, record in enumerate(content["shards"]):
+        shard = manifest.parent / record["name"]
+        listed.add(str(shard))
+        where = f"{manifest}: shards[{number}] {record['name']}"
+        if not shard.is_file():
+            report.problems.append(f"{where}: the shard is missing")
+            continue
+        if shard.stat().st_size != record["size"]:
+            report.problems.append(f"{where}: is {shard.stat().st_size:,} bytes, the manifest says {record['size']:,}")
+        try:
+            md5 = load_md5(shard).get(shard.name)
+            samples = offsets_len(shard)
+        except (OSError, FormatError) as exc:
+            report.problems.append(f"{where}: cannot be compared: {exc}")
+            continue
+        if md5 != record["md5"]:
+            report.problems.append(f"{where}: its md5 file says {md5}, the manifest says {record['md5']}")
+        if samples != record["samples"]:
+            report.problems.append(f"{where}: holds {samples:,} samples, the manifest says {record['samples']:,}")
+    for shard in shards:
+        if shard not in listed:
+            report.notes.append(f"{shard}: is next to the manifest but not listed in it (not part of the dataset)")
+    report.checked.append("manifest")
+    return report
+
+
+def _check_label_names(report: VerificationReport, shards: list[str]) -> None:
+    """Every shard of a set has the same label names (or none)."""
+    first: list[str] | None = None
+    for number, shard in enumerate(shards):
+        try:
+            names = load_label_names(shard)
+        except (OSError, FormatError) as exc:
+            report.problems.append(str(exc))
+            return
+        if number == 0:
+            first = names
+        elif names != first:
+            report.problems.append(
+                f"{shard}: its label names ({index_path(shard, '.labels.json').name}) differ from those of {shards[0]}"
+            )
+            return
+    report.checked.append("label names")
+
+
+def _manifest_path(spec: DatasetSpec) -> Path | None:
+    """The manifest a spec names (a manifest file, or the one in a folder), without reading it."""
+    if not isinstance(spec, (str, os.PathLike)):
+        return None
+    path = Path(spec)
+    if path.name.endswith(MANIFEST_SUFFIX):
+        return path
+    found = sorted(path.glob("*" + MANIFEST_SUFFIX)) if path.is_dir() else []
+    return found[0] if len(found) == 1 else None
+
+
+def verify_dataset(spec: DatasetSpec, deep: bool = False, *, progress: bool | None = True) -> list[VerificationReport]:
+    """Check every shard of a dataset (see :func:`verify`), its manifest and its sidecars.
+
+    Args:
+        spec: a data file, shard pattern, folder, manifest or a list of them.
+        deep: decode every sample of every shard as well.
+        progress: show progress while hashing and decoding.
+
+    Returns:
+        One :class:`VerificationReport` per shard, in order; for a set of several shards one more
+        (its ``path`` the manifest, or the spec) with the manifest's checks (names, sample counts,
+        sizes and md5 sums of the shards) and the label names' agreement. Every check passed when
+        every report is ``ok``.
+
+    Raises:
+        FileNotFoundError: a pattern or folder names no dataset (a missing data file is a report).
+        ValueError: ``spec`` is a URL (stage it, then verify the copy).
+    """
+    try:
+        resolved = resolve_dataset(spec)
+    except FileNotFoundError:
+        if not isinstance(spec, (str, os.PathLike)) or any(c in os.fspath(spec) for c in "*?[{"):
+            raise
+        return [verify(spec, deep, progress=progress)]  # a report that says the data file is missing
+    except FormatError:  # a damaged manifest (reported below): check the shards next to it all the same
+        manifest = _manifest_path(spec)
+        if manifest is None:
+            raise
+        shards = sorted((str(p) for p in manifest.parent.glob("*.msgpack")), key=natural_sort_key)
+    else:
+        if resolved.is_remote():
+            raise ValueError(
+                f"{resolved.spec}: verify checks local files; stage the dataset first "
+                "(dings stage URL DIR, dings.tools.stage), then verify the copy"
+            )
+        shards = list(resolved.shards)
+        local = resolved.manifest is not None and not is_url(resolved.manifest)
+        manifest = Path(resolved.manifest) if local else None  # type: ignore[arg-type]  # checked
+    reports = [verify(shard, deep, progress=progress) for shard in shards]
+    if len(shards) > 1 or manifest is not None:
+        if manifest is not None:
+            folder = sorted((str(p) for p in manifest.parent.glob("*.msgpack")), key=natural_sort_key)
+            whole = _check_manifest(manifest, folder)
+        else:
+            where = spec if isinstance(spec, (str, os.PathLike)) else ", ".join(os.fspath(p) for p in spec)
+            whole = VerificationReport(Path(where))
+            whole.length = sum(report.length or 0 for report in reports)
+        _check_label_names(whole, shards)
+        reports.append(whole)
+    return reports

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
+from .._dataset import DatasetSpec
 from .common import ExportError
 from .folder import export_folder
 from .parquet import export_parquet
@@ -18,7 +19,7 @@ ExportFormat = Literal["webdataset", "parquet", "folder"]
 EXPORT_FORMATS: tuple[str, ...] = ("webdataset", "parquet", "folder")
 
 
-def export(dataset: str | os.PathLike, output: str | os.PathLike, to: ExportFormat, **options: Any) -> list[Path]:
+def export(dataset: DatasetSpec, output: str | os.PathLike, to: ExportFormat, **options: Any) -> list[Path]:
     """Export ``dataset`` to ``output`` in the format ``to``; return the files (or folder) written.
 
     Args:

@@ -9,9 +9,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from dings.format import check_output_not_input, dataset_paths, load_label_names, progress_bar
+from dings.format import check_output_not_input, progress_bar
+from dings.readers import Reader
 
-from .._dataset import open_reader, temp_name
+from .._dataset import DatasetSpec, input_label_names, input_paths, open_reader, temp_name
 from ..render import sniff_image
 
 __all__ = ["ExportError", "commit_paths", "image_suffix", "read_dataset", "replace_folder"]
@@ -33,11 +34,11 @@ def image_suffix(data: Any) -> str | None:
 
 @contextmanager
 def read_dataset(
-    dataset: str | os.PathLike, desc: str, progress: bool | None
+    dataset: DatasetSpec, desc: str, progress: bool | None
 ) -> Iterator[tuple[Iterator[dict[str, Any]], list[str] | None, int]]:
     """Yield the dataset's samples (with a progress bar), its label names and its length."""
     reader, owned = open_reader(dataset)
-    names = load_label_names(dataset)
+    names = input_label_names(dataset)
     try:
         length = len(reader)
         yield iter(progress_bar(reader, total=length, desc=desc, unit="samples", enabled=progress)), names, length
@@ -54,15 +55,15 @@ def check_output(target: Path, overwrite: bool, dataset: Any, written: str | Pat
     Args:
         target: the output path (file or folder) that must not exist unless ``overwrite``.
         overwrite: replace an existing output.
-        dataset: the dataset exported (a path; an open reader is not checked).
+        dataset: the dataset exported (any spec: every shard is an input; an open reader is not checked).
         written: what is written, when not ``target`` (a shard pattern).
 
     Raises:
         dings.format.OutputIsInputError: the output is, contains or is inside a file of ``dataset``.
         FileExistsError: ``target`` exists and ``overwrite`` is false.
     """
-    if isinstance(dataset, (str, os.PathLike)):
-        check_output_not_input([target if written is None else written], dataset_paths(dataset))
+    if not isinstance(dataset, Reader):
+        check_output_not_input([target if written is None else written], input_paths(dataset))
     if target.exists() and not overwrite:
         raise FileExistsError(
             f"{target}: exists; pass overwrite=True (-y/--no-confirm on the command line) to replace it"

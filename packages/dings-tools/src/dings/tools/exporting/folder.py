@@ -6,7 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
-from .._dataset import temp_name
+from .._dataset import DatasetSpec, temp_name
 from ..importing.files import IMAGE_SUFFIXES
 from .common import ExportError, check_output, image_suffix, read_dataset, replace_folder
 
@@ -40,7 +40,7 @@ def _class_folder(name: str) -> str:
 
 
 def export_folder(
-    dataset: str | os.PathLike,
+    dataset: DatasetSpec,
     output: str | os.PathLike,
     *,
     overwrite: bool = False,

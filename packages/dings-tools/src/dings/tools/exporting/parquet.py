@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .._dataset import temp_name
+from .._dataset import DatasetSpec, temp_name
 from ..extras import require
 from .common import ExportError, check_output, read_dataset
 
@@ -54,7 +54,7 @@ def _plain(value: Any) -> Any:
 
 
 def export_parquet(
-    dataset: str | os.PathLike,
+    dataset: DatasetSpec,
     output: str | os.PathLike,
     *,
     overwrite: bool = False,

@@ -13,7 +13,7 @@ import numpy as np
 
 from dings.format import packb
 
-from .._dataset import temp_name
+from .._dataset import DatasetSpec, temp_name
 from .common import ExportError, check_output, commit_paths, image_suffix, read_dataset
 
 __all__ = ["export_webdataset", "sample_members"]
@@ -114,7 +114,7 @@ def _add(archive: tarfile.TarFile, name: str, data: bytes) -> None:
 
 
 def export_webdataset(
-    dataset: str | os.PathLike,
+    dataset: DatasetSpec,
     output: str | os.PathLike,
     *,
     shard_size: int | None = None,

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from .classes import read_class_list
 from .core import ImportDataError, ImportResult, Source, check_source_output, run_import
+from .dings import import_dings, is_dings_source
 from .folder import import_folder
 from .huggingface import import_huggingface, is_saved_dataset
 from .listfile import LIST_SUFFIXES, import_list
@@ -27,6 +28,7 @@ __all__ = [
     "ImportDataError",
     "ImportResult",
     "detect_source",
+    "import_dings",
     "import_folder",
     "import_huggingface",
     "import_list",
@@ -37,14 +39,15 @@ __all__ = [
     "import_webdataset",
 ]
 
-SourceKind = Literal["folder", "list", "table", "webdataset", "huggingface"]
+SourceKind = Literal["folder", "list", "table", "webdataset", "huggingface", "dings"]
 #: the kinds of source ``import_source`` knows
-SOURCE_KINDS: tuple[str, ...] = ("folder", "list", "table", "webdataset", "huggingface")
+SOURCE_KINDS: tuple[str, ...] = ("folder", "list", "table", "webdataset", "huggingface", "dings")
 _TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
 
 
 def detect_source(source: str | os.PathLike) -> SourceKind:
-    """Tell what ``source`` is: a folder, list file, table, WebDataset shards or a saved HF dataset.
+    """Tell what ``source`` is: a folder, list file, table, WebDataset shards, a saved HF dataset or
+    a dings dataset (a data file, shard pattern, manifest, or a folder of shards or a partitioned set).
 
     Raises:
         FileNotFoundError: nothing is there (and it is not a URL or brace pattern); the message
@@ -55,6 +58,8 @@ def detect_source(source: str | os.PathLike) -> SourceKind:
     lower = text.lower()
     if lower.endswith(_TAR_SUFFIXES) and ("://" in text or "{" in text or Path(text).is_file()):
         return "webdataset"
+    if is_dings_source(text) or (("*" in text or "{" in text) and lower.endswith(".msgpack")):
+        return "dings"
     path = Path(text)
     if path.is_dir():
         return "huggingface" if is_saved_dataset(path) else "folder"
@@ -78,7 +83,7 @@ def import_source(
     Args:
         source: folder, list file, table, shard pattern or URL, saved HF dataset or HF name.
         output: the dataset to write.
-        kind: ``"folder"``, ``"list"``, ``"table"``, ``"webdataset"`` or ``"huggingface"``.
+        kind: ``"folder"``, ``"list"``, ``"table"``, ``"webdataset"``, ``"huggingface"`` or ``"dings"``.
         options: the keyword arguments of that importer and of :func:`import_samples`.
     """
     kind = kind or detect_source(source)
@@ -88,6 +93,7 @@ def import_source(
         "table": import_table,
         "webdataset": import_webdataset,
         "huggingface": import_huggingface,
+        "dings": import_dings,
     }
     if kind not in importers:
         raise ValueError(f"unknown source kind {kind!r}; choose from {', '.join(SOURCE_KINDS)}")

@@ -143,7 +143,7 @@ def test_an_oversized_index_is_refused_before_any_dataset_is_copied(tmp_path):
     from dings.tools import stage
 
     with pytest.raises(CorruptIndexError, match=str(keys)) as info:
-        stage(tmp_path / "source", local, progress=False)
+        stage(str(tmp_path / "source" / "*.msgpack"), local, progress=False)  # both datasets
     assert "\n" not in str(info.value)
     assert not local.exists() or list(local.iterdir()) == []  # not even the first, intact dataset
     assert first.exists()

@@ -16,6 +16,7 @@ from dings.format import index_path
 from dings.readers import MsgpackReader
 from dings.tools import verify, verify_dataset, write_partitioned
 
+from ..readers import memory_storage
 from ..readers import remote_servers as _servers
 
 s3 = _servers.s3
@@ -195,3 +196,25 @@ def test_a_partitioned_set_in_s3_disagreeing_with_its_manifest(s3, parts):
     reports = verify_dataset(f"s3://{s3.bucket}/verify-parts/set", storage_options=s3.options, **FAST)
     assert all(r.ok for r in reports[:-1]) and not reports[-1].ok
     assert "shards[0]" in reports[-1].problems[0] and "the manifest says 5" in reports[-1].problems[0]
+
+
+def test_a_registered_storage_is_checked_through_its_byte_source(source):
+    memory_storage.register()
+    try:
+        url = memory_storage.upload(source, "verify")
+        report = verify(url, deep=True, progress=False)
+        assert report.ok and report.path == url and report.length == 60 and "deep" in report.checked
+        memory_storage.FILES[url] = flipped(memory_storage.FILES[url], 100)
+        damaged = verify(url, progress=False)
+        assert not damaged.ok and damaged.problems[0].startswith(f"{url}: md5 mismatch")
+    finally:
+        memory_storage.unregister()
+
+
+def test_a_server_that_ignores_range_is_a_report_that_says_what_to_do(http_server, source):
+    url = publish(http_server, source, "/norange", ranges=False)
+    assert verify(url, **FAST).ok  # one block: the whole file is what was asked for
+    report = verify(url, block_size=256, **FAST)
+    assert not report.ok and len(report.problems) == 1
+    assert report.problems[0].startswith(f"{url}: cannot be checked") and "Range" in report.problems[0]
+    assert "stage the dataset" in report.problems[0]

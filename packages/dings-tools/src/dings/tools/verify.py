@@ -190,15 +190,16 @@ def _verify_url(
 def _check_fetched(report: VerificationReport, reader: MsgpackReader, url: str, progress: bool | None) -> None:
     """The md5, structural and per-sample checks of a remote data file whose index files were fetched."""
     source = reader.source
+    if not isinstance(source, LocalIndexSource):  # a storage of its own: the reader's checks through it
+        checked = reader.verify()
+        report.problems.extend(checked.problems)
+        report.checked.extend(checked.checked)
+        report.length = checked.length
+        return
     size = source.size()
     digest = source.checksums().get(url_name(url))
     if digest is None:
         report.problems.append(f"{url}{MD5_SUFFIX}: md5 file is missing; integrity cannot be checked")
-    if not isinstance(source, LocalIndexSource):  # a storage of its own: its checks, data hashed by it
-        report.problems.extend(reader.verify().problems)
-        report.checked.append("md5")
-        report.length = None if report.problems else len(reader)
-        return
     # the index files were checked against the md5 file as they were fetched (a mismatch refuses to open)
     base = source.index_base
     structure = VerificationReport(base)

@@ -77,6 +77,8 @@ def test_a_bit_flip_on_the_server_names_the_url_and_the_sample(http_server, sour
     assert report.problems[0].startswith(f"{url}: md5 mismatch")
     assert report.damaged == [17] and report.damaged_keys == [key]
     assert f"{url}: 1 damaged sample(s) (checksum mismatch): 17 (key {key!r})" in report.problems
+    deep = verify(url, deep=True, **FAST)  # the flipped byte is inside a sample's bytes: it decodes
+    assert deep.problems == report.problems and deep.checked[-1] == "deep"
 
 
 def test_the_deep_check_names_a_sample_whose_key_was_changed(http_server, source):

@@ -144,14 +144,17 @@ def test_preview_draws_a_sheet(data, kind, tmp_path):
     assert (tmp_path / "p.png").read_bytes().startswith(b"\x89PNG")
 
 
-@pytest.mark.parametrize("kind", LOCAL_SPECS)
+@pytest.mark.parametrize("kind", ALL_SPECS)
 def test_verify_checks_every_shard(data, kind):
-    result = dings(data, "verify", data.specs[kind], "-q")
+    result = dings(data, "verify", data.specs[kind], "-q", "--deep")
     assert result.returncode == 0, result.stdout + result.stderr
     checked = [line for line in result.stdout.splitlines() if ": OK (" in line]
     assert len(checked) == SHARDS[kind] + (SHARDS[kind] > 1)  # every shard, then the set
-    if kind in ("partitioned", "manifest"):
+    assert all("checksums, deep)" in line for line in checked[: SHARDS[kind]]), result.stdout
+    if kind in ("partitioned", "manifest", "http-partitioned"):
         assert "digits.manifest.json: OK (30 samples; checked manifest, label names)" in result.stdout
+    if kind.startswith("http"):  # reports name the shards' URLs
+        assert checked[0].startswith(data.specs[kind].rsplit("/", 1)[0] + "/digits")
 
 
 @pytest.mark.parametrize("kind", ALL_SPECS)
@@ -240,13 +243,13 @@ def test_convert_index_converts_every_shard(data, kind, tmp_path):
     assert run("verify", LOCAL_SPECS[kind], "-q", cwd=tmp_path).returncode == 0
 
 
-@pytest.mark.parametrize("command", ["verify", "convert-index"])
 @pytest.mark.parametrize("kind", URL_SPECS)
-def test_commands_that_need_local_files_say_so_for_a_url(data, command, kind):
-    result = dings(data, command, data.specs[kind], "-q")
+def test_convert_index_of_a_url_says_why_not_in_one_line(data, kind):
+    result = dings(data, "convert-index", data.specs[kind], "-q", "-y")
     assert result.returncode in (1, 2)
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
-    assert "stage" in result.stderr and "Traceback" not in result.stderr
+    assert "writes next to the data" in result.stderr and "dings stage" in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
 
 
 # --- one argument, quoted; outputs never overwrite a shard ---
@@ -331,6 +334,55 @@ def test_verify_reports_a_damaged_manifest_and_still_checks_the_shards(damaged):
     assert result.returncode == 1
     assert "digits.manifest.json: FAILED" in result.stdout
     assert result.stdout.count(": OK (") == 6  # every shard was checked all the same
+
+
+@pytest.fixture
+def served(data) -> Iterator[SimpleNamespace]:
+    """The partitioned set on an HTTP server of its own: its URL and the files served."""
+    server = FileServer().start()
+    try:
+        folder = data.root / "parts" / "digits"
+        files = {f.name: f.read_bytes() for f in folder.iterdir() if f.is_file() and not f.name.endswith(".lock")}
+        for name, content in files.items():
+            server.add(f"/digits/{name}", content)
+        yield SimpleNamespace(server=server, url=server.url("/digits"), files=files, folder=folder)
+    finally:
+        server.stop()
+
+
+def test_verify_names_a_damaged_remote_shard_by_its_url_and_sample(served):
+    name = "digits-00001-00000.msgpack"
+    with MsgpackReader(served.folder / name) as reader:
+        start, key = int(reader.offsets[2]), reader.keys[2]
+    content = bytearray(served.files[name])
+    content[start + 30] ^= 0xFF  # inside sample 2's image bytes
+    served.server.add(f"/digits/{name}", bytes(content))
+    result = run("verify", served.url, "-q")
+    assert result.returncode == 1
+    failed = [line for line in result.stdout.splitlines() if "FAILED" in line]
+    assert failed == [f"{served.server.url('/digits/' + name)}: FAILED (2 problem(s))"]
+    assert f"2 (key {key!r})" in result.stdout
+
+
+def test_verify_names_a_damaged_remote_index_file(served):
+    name = "digits-00000-00001.msgpack.keys"
+    content = bytearray(served.files[name])
+    content[-2] ^= 0xFF
+    served.server.add(f"/digits/{name}", bytes(content))
+    result = run("verify", served.url, "-q")
+    assert result.returncode == 1
+    problems = [line for line in result.stdout.splitlines() if line.startswith("  - ")]
+    assert any(f"{served.server.url('/digits/' + name)}: md5 mismatch" in line for line in problems), result.stdout
+
+
+def test_verify_compares_a_remote_manifest_with_the_shards(served):
+    manifest = json.loads(served.files["digits.manifest.json"])
+    manifest["shards"][3]["md5"] = "0" * 32
+    served.server.add("/digits/digits.manifest.json", json.dumps(manifest).encode())
+    result = run("verify", served.url, "-q")
+    assert result.returncode == 1
+    assert f"{served.server.url('/digits/digits.manifest.json')}: FAILED (1 problem(s))" in result.stdout
+    assert f"shards[3] {manifest['shards'][3]['name']}: its md5 file says" in result.stdout
 
 
 def test_verify_finds_shards_whose_label_names_differ(damaged):

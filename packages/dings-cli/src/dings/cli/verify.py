@@ -7,6 +7,7 @@ examples:
   dings verify train.msgpack test.msgpack --deep
   dings verify 'out/train-*.msgpack'          every shard (quote the pattern)
   dings verify out/train/                     a partitioned set: every shard and its manifest
+  dings verify https://host/sets/train        over a URL (a file, or a set through its manifest)
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "infiles",
         nargs="+",
         metavar="DATASET",
-        help="datasets to check: a file, a shard pattern in quotes, a folder or a manifest (each shard is checked)",
+        help="datasets to check: a file, a shard pattern in quotes, a folder, a manifest or a URL of one (each shard is checked)",
     )
     parser.add_argument(
         "--deep", action="store_true", help="also decode every sample and compare its key with the index"

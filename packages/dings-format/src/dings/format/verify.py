@@ -44,7 +44,7 @@ class VerificationReport:
     """Result of :func:`verify` and of :func:`dings.tools.verify` (which adds the deep check).
 
     Attributes:
-        path: the data file that was checked.
+        path: the data file that was checked (its URL, a ``str``, for a remote dataset).
         problems: one readable line per problem found; empty when everything is fine.
         checked: names of the checks that ran (``"md5"``, ``"offsets"``, …, ``"deep"``).
         length: number of samples according to the index, if it could be read.
@@ -56,7 +56,7 @@ class VerificationReport:
         bad_key: that sample's key (from the index), if known.
     """
 
-    path: Path
+    path: Path | str
     problems: list[str] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
     length: int | None = None
@@ -151,11 +151,19 @@ def _too_large(file: Path, data: Path, data_size: int | None) -> str | None:
     return f"{file}: {size} bytes, more than the {limit} it can have for a data file of {data_size} bytes; it is damaged (not hashed)"
 
 
-def check_structure(report: VerificationReport, data: Path) -> None:
-    """Add to ``report`` every disagreement between the index files and the data file."""
+def check_structure(report: VerificationReport, data: Path, size: int | None = None) -> None:
+    """Add to ``report`` every disagreement between the index files and the data file.
+
+    Args:
+        report: collects the problems.
+        data: the data file, or where it would lie next to its index files (a remote dataset's
+            index files fetched into a local folder).
+        size: the data file's size (default: the size of ``data``, which must then exist).
+    """
     offsets_path = index_path(data, ".offsets")
     legacy = index_path(data, LEGACY_INDEX_SUFFIX)
-    size = data.stat().st_size
+    if size is None:
+        size = data.stat().st_size
     keys = None
     try:
         if os.path.lexists(offsets_path):

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import tempfile
 import warnings
+import zlib
 from pathlib import Path
+from typing import Any
 
 from dings.format import (
     MANIFEST_SUFFIX,
+    MAX_JSON_BYTES,
+    MD5_SUFFIX,
     DamagedDataError,
     FormatError,
     VerificationReport,
@@ -17,14 +23,27 @@ from dings.format import (
     check_structure,
     data_path,
     index_path,
+    load_checksums,
     load_label_names,
     load_manifest,
     load_md5,
     offsets_len,
+    parse_manifest,
     progress_bar,
     unpack_sample,
 )
-from dings.readers import MsgpackReader, is_url, natural_sort_key, resolve_dataset
+from dings.readers import (
+    LocalIndexSource,
+    MsgpackReader,
+    RemoteFiles,
+    RemoteMsgpackReader,
+    RetryPolicy,
+    is_url,
+    natural_sort_key,
+    resolve_dataset,
+    storage_for,
+    url_name,
+)
 
 from ._dataset import DatasetSpec
 
@@ -41,17 +60,28 @@ def _check_samples(report: VerificationReport, data: Path, progress: bool | None
         report.problems.append(f"deep check skipped: {exc}")
         return
     try:
-        try:
-            length = len(reader.offsets) - 1
-        except (OSError, FormatError) as exc:
-            report.problems.append(f"deep check skipped, the offsets are unusable: {exc}")
-            return
-        try:
-            keys: list[str] | None = reader.keys
-        except (OSError, FormatError):
-            keys = None  # reported by the structural check; samples are still checked
+        _decode_every_sample(report, reader, data, progress)
+    finally:
+        reader.close()
+
+
+def _decode_every_sample(
+    report: VerificationReport, reader: MsgpackReader, data: Path | str, progress: bool | None
+) -> None:
+    """The deep check over an open reader (local or remote): it reads the samples in blocks."""
+    try:
+        length = len(reader.offsets) - 1
+    except (OSError, FormatError) as exc:
+        report.problems.append(f"deep check skipped, the offsets are unusable: {exc}")
+        return
+    try:
+        keys: list[str] | None = reader.keys
+    except (OSError, FormatError):
+        keys = None  # reported by the structural check; samples are still checked
+    try:
         items = reader.iter(start=0, raw=True, copy=False)
-        with progress_bar(items, total=length, desc=f"decode {data.name}", unit="samples", enabled=progress) as bar:
+        name = url_name(data) if isinstance(data, str) else data.name
+        with progress_bar(items, total=length, desc=f"decode {name}", unit="samples", enabled=progress) as bar:
             for index, piece in enumerate(bar):
                 key = keys[index] if keys is not None else None
                 problem = _sample_problem(piece, data, index, key)
@@ -63,11 +93,9 @@ def _check_samples(report: VerificationReport, data: Path, progress: bool | None
         report.checked.append("deep")
     except (OSError, FormatError) as exc:  # iteration itself found the data and offsets disagreeing
         report.problems.append(f"deep check stopped: {exc}")
-    finally:
-        reader.close()
 
 
-def _sample_problem(piece: memoryview, data: Path, index: int, key: str | None) -> str | None:
+def _sample_problem(piece: memoryview, data: Path | str, index: int, key: str | None) -> str | None:
     """Why this packed sample is bad, or ``None`` if it decodes to a map with the right key."""
     try:
         sample = unpack_sample(piece, path=data, index=index, key=key)
@@ -78,7 +106,9 @@ def _sample_problem(piece: memoryview, data: Path, index: int, key: str | None) 
     return None
 
 
-def verify(path: str | os.PathLike, deep: bool = False, *, progress: bool | None = True) -> VerificationReport:
+def verify(
+    path: str | os.PathLike, deep: bool = False, *, progress: bool | None = True, **options: Any
+) -> VerificationReport:
     """Check a dataset: md5 of every file, the structural checks of :func:`dings.format.verify`
     and, with ``deep``, a decode of every sample.
 
@@ -89,14 +119,23 @@ def verify(path: str | os.PathLike, deep: bool = False, *, progress: bool | None
     there. A damaged or missing
     dataset gives a report listing the problems, not an exception.
 
+    A URL (``https://…``, ``s3://…``) is checked over the network: its index files are fetched
+    into a temporary folder and checked like local ones, and the data file is streamed once in
+    blocks (never held whole) for its md5 sum and per-sample checksums; ``deep`` reads it once
+    more through the remote reader. Nothing of an earlier read (the remote cache) is trusted.
+
     Args:
-        path: the data file (``NAME.msgpack``) or any of its index files.
+        path: the data file (``NAME.msgpack``) or any of its index files, or its URL.
         deep: decode every sample as well (reads and unpacks the whole data file).
         progress: show progress while hashing and decoding.
+        options: for a URL, options of :class:`~dings.readers.RemoteMsgpackReader`
+            (``storage_options``, ``retries``, ``backoff``, ``block_size``, timeouts).
 
     Returns:
         A :class:`VerificationReport`; ``report.ok`` is true only when every check passed.
     """
+    if is_url(path):
+        return _verify_url(os.fspath(path), deep, progress, options, {})
     data = data_path(path)
     report = VerificationReport(data, deep=deep)
     if not data.is_file():
@@ -113,6 +152,132 @@ def verify(path: str | os.PathLike, deep: bool = False, *, progress: bool | None
     if deep:
         _check_samples(report, data, progress)
     return report
+
+
+#: what a remote shard's report tells the set's checks: (size, md5 from its md5 file, samples)
+_Facts = tuple[int, str | None, int | None]
+
+
+def _verify_url(
+    url: str, deep: bool, progress: bool | None, options: dict[str, Any], facts: dict[str, _Facts]
+) -> VerificationReport:
+    """:func:`verify` of a data file under a URL; what the set's checks need goes into ``facts``."""
+    report = VerificationReport(url, deep=deep)
+    remote = issubclass(storage_for(url).reader or MsgpackReader, RemoteMsgpackReader)
+    with tempfile.TemporaryDirectory(prefix="dings-verify-") as cache:
+        # nothing cached earlier is trusted; samples are checked by the report, not while read
+        fresh: dict[str, Any] = {"cache_dir": cache, "cache": "index", "verify": False} if remote else {}
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # a missing md5 file is a problem of the report
+                reader = MsgpackReader(url, **{**fresh, **options})
+        except (OSError, FormatError) as exc:  # missing, unreachable, or an index file that fails its md5
+            report.problems.append(f"{url}: cannot be checked: {exc}")
+            return report
+        try:
+            _check_fetched(report, reader, url, progress)
+            facts[url] = (reader.source.size(), reader.source.checksums().get(url_name(url)), report.length)
+            if deep:
+                _decode_every_sample(report, reader, url, progress)
+        except (OSError, FormatError, UnicodeDecodeError) as exc:
+            report.problems.append(f"{url}: cannot be checked: {exc}")
+        finally:
+            reader.close()
+    return report
+
+
+def _check_fetched(report: VerificationReport, reader: MsgpackReader, url: str, progress: bool | None) -> None:
+    """The md5, structural and per-sample checks of a remote data file whose index files were fetched."""
+    source = reader.source
+    if not isinstance(source, LocalIndexSource):  # a storage of its own: the reader's checks through it
+        checked = reader.verify()
+        report.problems.extend(checked.problems)
+        report.checked.extend(checked.checked)
+        report.length = checked.length
+        return
+    size = source.size()
+    digest = source.checksums().get(url_name(url))
+    if digest is None:
+        report.problems.append(f"{url}{MD5_SUFFIX}: md5 file is missing; integrity cannot be checked")
+    # the index files were checked against the md5 file as they were fetched (a mismatch refuses to open)
+    base = source.index_base
+    structure = VerificationReport(base)
+    check_structure(structure, base, size)
+    report.problems.extend(problem.replace(str(base), url) for problem in structure.problems)
+    report.length = structure.length
+    bounds: list[int] | None = None
+    expected: list[int] | None = None
+    try:
+        if structure.length is not None and not structure.problems:
+            bounds = reader.offsets.tolist()
+            found = load_checksums(base, structure.length)
+            expected = None if found is None else found.tolist()
+    except (OSError, FormatError) as exc:
+        report.problems.append(str(exc).replace(str(base), url))
+    md5, bad = _stream_data(reader, url, bounds, expected, progress)
+    if digest is not None and md5 != digest:
+        report.problems.append(f"{url}: md5 mismatch (the remote data file changed or is damaged since it was written)")
+    report.checked.extend(["md5", *structure.checked])
+    if bounds is None:
+        report.notes.append("per-sample checksums not checked: the offsets are unusable")
+        return
+    if expected is None:
+        report.notes.append(f"{url_name(url)} has no per-sample checksums ({url_name(url)}.crc32)")
+        return
+    report.checked.append("checksums")
+    if bad:
+        _name_damaged(report, reader, url, bad, len(expected))
+
+
+def _stream_data(
+    reader: MsgpackReader, url: str, bounds: list[int] | None, expected: list[int] | None, progress: bool | None
+) -> tuple[str, list[int]]:
+    """One pass over the data file in blocks: its md5 sum and the samples that fail their checksum."""
+    source = reader.source
+    size, step = source.size(), source.block_size
+    md5 = hashlib.md5()
+    bad: list[int] = []
+    sample, crc = 0, 0
+    blocks = range(0, size, step)
+    with progress_bar(blocks, desc=f"md5 {url_name(url)}", unit="blocks", enabled=progress) as bar:
+        for begin in bar:
+            block = memoryview(source.fetch(begin, min(size, begin + step)))
+            md5.update(block)
+            if bounds is None or expected is None:
+                continue
+            position, end = begin, begin + len(block)
+            while position < end and sample < len(expected):  # checksums carried across blocks
+                stop = min(end, bounds[sample + 1])
+                crc = zlib.crc32(block[position - begin : stop - begin], crc)
+                position = stop
+                if stop == bounds[sample + 1]:
+                    if crc != expected[sample]:
+                        bad.append(sample)
+                    sample, crc = sample + 1, 0
+    return md5.hexdigest(), bad
+
+
+def _name_damaged(report: VerificationReport, reader: MsgpackReader, url: str, bad: list[int], count: int) -> None:
+    """The problem line for samples that fail their checksum, named by index and key."""
+    report.damaged = bad
+    try:
+        keys: list[str] | None = reader.keys
+    except (OSError, FormatError):
+        keys = None
+    if keys is not None and len(keys) == count:
+        report.damaged_keys = [keys[i] for i in bad]
+    named = [f"{i} (key {keys[i]!r})" if keys is not None and report.damaged_keys else str(i) for i in bad[:_NAMED]]
+    more = f" and {len(bad) - _NAMED} more" if len(bad) > _NAMED else ""
+    if len(bad) == count and count > 1:
+        report.problems.append(
+            f"{url}.crc32: no sample matches its checksum; the checksum file is damaged or belongs to other data"
+        )
+    else:
+        report.problems.append(f"{url}: {len(bad)} damaged sample(s) (checksum mismatch): {', '.join(named)}{more}")
+
+
+#: damaged samples named one by one (as dings.format's verify)
+_NAMED = 20
 
 
 def _check_manifest(manifest: Path, shards: list[str]) -> VerificationReport:
@@ -151,23 +316,65 @@ def _check_manifest(manifest: Path, shards: list[str]) -> VerificationReport:
     return report
 
 
-def _check_label_names(report: VerificationReport, shards: list[str]) -> None:
+def _check_label_names(report: VerificationReport, shards: list[str], storage_options: Any = None) -> None:
     """Every shard of a set has the same label names (or none)."""
     first: list[str] | None = None
     for number, shard in enumerate(shards):
         try:
-            names = load_label_names(shard)
+            names = _label_names(shard, storage_options)
         except (OSError, FormatError) as exc:
             report.problems.append(str(exc))
             return
         if number == 0:
             first = names
         elif names != first:
-            report.problems.append(
-                f"{shard}: its label names ({index_path(shard, '.labels.json').name}) differ from those of {shards[0]}"
-            )
+            sidecar = url_name(shard) + ".labels.json" if is_url(shard) else index_path(shard, ".labels.json").name
+            report.problems.append(f"{shard}: its label names ({sidecar}) differ from those of {shards[0]}")
             return
     report.checked.append("label names")
+
+
+def _label_names(shard: str, storage_options: Any) -> list[str] | None:
+    """The label names of one shard (a local file or a URL)."""
+    if not is_url(shard):
+        return load_label_names(shard)
+    return resolve_dataset(shard, storage_options=storage_options).label_names()  # a data URL: no request
+
+
+def _check_remote_manifest(
+    manifest: str, shards: list[str], facts: dict[str, _Facts], options: dict[str, Any]
+) -> VerificationReport:
+    """Compare a manifest under a URL with what the shards' checks found: sizes, md5 sums, counts.
+
+    The shards are those the manifest lists (a URL folder cannot be listed for others).
+    """
+    report = VerificationReport(manifest)
+    retry = RetryPolicy(options.get("retries", 3), options.get("backoff", 0.5))
+    try:
+        remote = RemoteFiles(manifest, options.get("storage_options"), retry)
+        content = remote.cat(manifest, "the manifest", max_size=MAX_JSON_BYTES)
+        parsed = parse_manifest(content, manifest, name=url_name(manifest)[: -len(MANIFEST_SUFFIX)])
+    except (OSError, FormatError) as exc:
+        report.problems.append(str(exc))
+        return report
+    report.length = parsed["samples"]
+    if len(parsed["shards"]) != len(shards):
+        report.problems.append(f"{manifest}: lists {len(parsed['shards'])} shards now, {len(shards)} when read first")
+        return report
+    for number, (record, shard) in enumerate(zip(parsed["shards"], shards)):
+        where = f"{manifest}: shards[{number}] {record['name']}"
+        if shard not in facts:
+            report.problems.append(f"{where}: could not be read (see the report of {shard})")
+            continue
+        size, md5, samples = facts[shard]
+        if size != record["size"]:
+            report.problems.append(f"{where}: is {size:,} bytes, the manifest says {record['size']:,}")
+        if md5 != record["md5"]:
+            report.problems.append(f"{where}: its md5 file says {md5}, the manifest says {record['md5']}")
+        if samples is not None and samples != record["samples"]:
+            report.problems.append(f"{where}: holds {samples:,} samples, the manifest says {record['samples']:,}")
+    report.checked.append("manifest")
+    return report
 
 
 def _manifest_path(spec: DatasetSpec) -> Path | None:
@@ -181,13 +388,20 @@ def _manifest_path(spec: DatasetSpec) -> Path | None:
     return found[0] if len(found) == 1 else None
 
 
-def verify_dataset(spec: DatasetSpec, deep: bool = False, *, progress: bool | None = True) -> list[VerificationReport]:
+def verify_dataset(
+    spec: DatasetSpec, deep: bool = False, *, progress: bool | None = True, **options: Any
+) -> list[VerificationReport]:
     """Check every shard of a dataset (see :func:`verify`), its manifest and its sidecars.
 
+    Shards under a URL are checked over the network (see :func:`verify`), a partitioned set
+    under a URL through its manifest.
+
     Args:
-        spec: a data file, shard pattern, folder, manifest or a list of them.
+        spec: a data file, shard pattern, folder, manifest, a URL of any of these, or a list of them.
         deep: decode every sample of every shard as well.
         progress: show progress while hashing and decoding.
+        options: for URLs, options of :class:`~dings.readers.RemoteMsgpackReader`
+            (``storage_options``, ``retries``, ``backoff``, ``block_size``, timeouts).
 
     Returns:
         One :class:`VerificationReport` per shard, in order; for a set of several shards one more
@@ -197,37 +411,44 @@ def verify_dataset(spec: DatasetSpec, deep: bool = False, *, progress: bool | No
 
     Raises:
         FileNotFoundError: a pattern or folder names no dataset (a missing data file is a report).
-        ValueError: ``spec`` is a URL (stage it, then verify the copy).
     """
+    storage_options = options.get("storage_options")
     try:
-        resolved = resolve_dataset(spec)
+        resolved = resolve_dataset(spec, storage_options=storage_options)
     except FileNotFoundError:
         if not isinstance(spec, (str, os.PathLike)) or any(c in os.fspath(spec) for c in "*?[{"):
             raise
-        return [verify(spec, deep, progress=progress)]  # a report that says the data file is missing
-    except FormatError:  # a damaged manifest (reported below): check the shards next to it all the same
+        return [verify(spec, deep, progress=progress, **options)]  # a report that says the data file is missing
+    except FormatError as exc:  # a damaged manifest (reported below): check the shards next to it all the same
+        if is_url(spec):  # a URL folder cannot be listed: the manifest was the only way to its shards
+            report = VerificationReport(os.fspath(spec))  # type: ignore[arg-type]  # is_url: a str
+            report.problems.append(str(exc))
+            return [report]
         manifest = _manifest_path(spec)
         if manifest is None:
             raise
         shards = sorted((str(p) for p in manifest.parent.glob("*.msgpack")), key=natural_sort_key)
+        remote_manifest = None
     else:
-        if resolved.is_remote():
-            raise ValueError(
-                f"{resolved.spec}: verify checks local files; stage the dataset first "
-                "(dings stage URL DIR, dings.tools.stage), then verify the copy"
-            )
         shards = list(resolved.shards)
         local = resolved.manifest is not None and not is_url(resolved.manifest)
         manifest = Path(resolved.manifest) if local else None  # type: ignore[arg-type]  # checked
-    reports = [verify(shard, deep, progress=progress) for shard in shards]
-    if len(shards) > 1 or manifest is not None:
+        remote_manifest = resolved.manifest if not local else None
+    facts: dict[str, _Facts] = {}
+    reports = [
+        _verify_url(shard, deep, progress, options, facts) if is_url(shard) else verify(shard, deep, progress=progress)
+        for shard in shards
+    ]
+    if len(shards) > 1 or manifest is not None or remote_manifest is not None:
         if manifest is not None:
             folder = sorted((str(p) for p in manifest.parent.glob("*.msgpack")), key=natural_sort_key)
             whole = _check_manifest(manifest, folder)
+        elif remote_manifest is not None:
+            whole = _check_remote_manifest(remote_manifest, shards, facts, options)
         else:
             where = spec if isinstance(spec, (str, os.PathLike)) else ", ".join(os.fspath(p) for p in spec)
-            whole = VerificationReport(Path(where))
+            whole = VerificationReport(os.fspath(where) if is_url(where) else Path(where))
             whole.length = sum(report.length or 0 for report in reports)
-        _check_label_names(whole, shards)
+        _check_label_names(whole, shards, storage_options)
         reports.append(whole)
     return reports

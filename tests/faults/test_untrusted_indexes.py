@@ -16,14 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from dings.format import FileWriter, packb
+from .hostile import HANG, MEMORY, make_hostile, run_child, seven_byte_dataset, small_dataset
 
 if not hasattr(os, "mkfifo"):  # pragma: no cover - Windows
     pytest.skip("hostile index files need os.mkfifo", allow_module_level=True)
 
-MEMORY = 1 << 30
-HANG = 60.0
-SPARSE = 8 << 30
 
 INDEX_FILES = (".offsets", ".keys", ".key_hashes", ".filter", ".crc32", ".md5")
 HOSTILE = ("dev-zero", "fifo", "sparse")
@@ -88,19 +85,7 @@ def _limit_memory() -> None:
 
 def bounded(path: Path, *ops: str) -> dict[str, str]:
     """Run ``ops`` on ``path`` in a limited interpreter; return op → its outcome line."""
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    try:
-        done = subprocess.run(
-            [sys.executable, "-c", CHILD, str(MEMORY), str(path), *ops],
-            capture_output=True,
-            text=True,
-            timeout=HANG,
-            stdin=subprocess.DEVNULL,
-            env=env,
-        )
-    except subprocess.TimeoutExpired as exc:
-        out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
-        pytest.fail(f"hung on {path.name}: {out.splitlines()[-1:] or ops}")
+    done = run_child(CHILD, str(MEMORY), str(path), *ops, what=f"{' '.join(ops)} on {path.name}")
     outcomes = {}
     for line in done.stdout.splitlines():
         status, op, *rest = line.split(" ", 2)
@@ -111,28 +96,7 @@ def bounded(path: Path, *ops: str) -> dict[str, str]:
 
 
 def dataset(folder: Path, count: int = 5) -> Path:
-    """A small dataset with every index file, checksums and md5 file."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "d.msgpack"
-    with FileWriter(path, progress=False) as writer:
-        for i in range(count):
-            writer.write({"key": f"k{i}", "value": i})
-    return path
-
-
-def make_hostile(target: Path, kind: str, last: bytes = b"") -> None:
-    """Replace ``target`` by a symlink to /dev/zero, a FIFO or a sparse 8 GiB file."""
-    target.unlink(missing_ok=True)
-    if kind == "dev-zero":
-        target.symlink_to("/dev/zero")
-    elif kind == "fifo":
-        os.mkfifo(target)
-    else:
-        with open(target, "wb") as f:
-            f.truncate(SPARSE)
-            if last:
-                f.seek(SPARSE - len(last))
-                f.write(last)
+    return small_dataset(folder, count)
 
 
 def assert_clear(outcome: str, name: str) -> None:
@@ -188,16 +152,6 @@ def test_a_hostile_label_names_file_is_a_warning_not_a_hang(tmp_path):
         make_hostile(path.with_name(path.name + ".labels.json"), kind)
         outcomes = bounded(path, "info", "cat")
         assert outcomes == {"info": "ok 5", "cat": "ok 5"}
-
-
-def seven_byte_dataset(folder: Path) -> Path:
-    """A dataset of one sample packed in 7 bytes, with all its index files."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "d.msgpack"
-    with FileWriter(path, progress=False) as writer:
-        writer.write({"key": "a"})
-    assert path.read_bytes() == packb({"key": "a"}) and path.stat().st_size == 7
-    return path
 
 
 @pytest.mark.parametrize("last", [b"", (7).to_bytes(8, "big")], ids=["zeros", "ends-at-data-size"])

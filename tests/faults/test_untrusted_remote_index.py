@@ -10,9 +10,6 @@ sent.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,13 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from dings.format import CorruptIndexError, FileWriter, index_size_limit, packb
+from dings.format import CorruptIndexError, index_size_limit, packb
 
 from ..readers import remote_servers as _servers
+from .hostile import MEMORY, one_line, small_dataset
 
 s3 = _servers.s3
-MEMORY = 1 << 30
-HANG = 60.0
 HUGE = 300 << 20  # bytes the hostile server offers for one index file
 SLACK = 16 << 20  # what socket buffers (sender and receiver) may hold beyond what the reader read
 BLOCK = 1 << 16
@@ -51,13 +47,7 @@ except BaseException as exc:
 
 
 def dataset(folder: Path, count: int = 20) -> Path:
-    """A small dataset with every index file and an md5 file."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "d.msgpack"
-    with FileWriter(path, progress=False) as writer:
-        for i in range(count):
-            writer.write({"key": f"k{i:03d}", "value": i})
-    return path
+    return small_dataset(folder, count, key="k{:03d}")
 
 
 def legacy_dataset(folder: Path, count: int = 20) -> Path:
@@ -153,21 +143,7 @@ def serve() -> Iterator:
 
 def open_bounded(url: str, cache_dir: Path) -> str:
     """Open the remote dataset ``url`` in an interpreter limited to ``MEMORY``; return the outcome line."""
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    try:
-        done = subprocess.run(
-            [sys.executable, "-c", CHILD, str(MEMORY), url, str(cache_dir)],
-            capture_output=True,
-            text=True,
-            timeout=HANG,
-            stdin=subprocess.DEVNULL,
-            env=env,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"opening {url} hung")
-    lines = done.stdout.strip().splitlines()
-    assert len(lines) == 1, f"the child died: {done.stdout[-500:]} {done.stderr[-2000:]}"
-    return lines[0]
+    return one_line(CHILD, str(MEMORY), url, str(cache_dir), what=f"opening {url}")
 
 
 @pytest.mark.parametrize("declare_length", [True, False], ids=["content-length", "no-length"])

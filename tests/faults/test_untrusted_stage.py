@@ -17,18 +17,16 @@ from pathlib import Path
 
 import pytest
 
-from dings.format import CorruptIndexError, FileWriter, index_size_limit, packb
+from dings.format import CorruptIndexError, index_size_limit
 
 from ..readers import remote_servers as _servers
+from .hostile import HANG, MEMORY, make_hostile, one_line, seven_byte_dataset, small_dataset
 
 if not hasattr(os, "mkfifo"):  # pragma: no cover - Windows
     pytest.skip("hostile index files need os.mkfifo", allow_module_level=True)
 
 http_server = _servers.http_server
-MEMORY = 1 << 30
 FILE_SIZE = 64 << 20
-HANG = 60.0
-SPARSE = 8 << 30
 
 #: stages argv[3] into argv[4] in an interpreter limited to argv[1] bytes of memory and argv[2]
 #: bytes per file written; prints one outcome line
@@ -51,56 +49,11 @@ except BaseException as exc:
 
 def stage_bounded(source: Path, local: Path) -> str:
     """Stage ``source`` into ``local`` in a limited interpreter; return the outcome line."""
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    try:
-        done = subprocess.run(
-            [sys.executable, "-c", CHILD, str(MEMORY), str(FILE_SIZE), str(source), str(local)],
-            capture_output=True,
-            text=True,
-            timeout=HANG,
-            stdin=subprocess.DEVNULL,
-            env=env,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"staging {source} hung")
-    lines = done.stdout.strip().splitlines()
-    assert len(lines) == 1, f"the child died: {done.stdout[-500:]} {done.stderr[-2000:]}"
-    return lines[0]
+    return one_line(CHILD, str(MEMORY), str(FILE_SIZE), str(source), str(local), what=f"staging {source}")
 
 
 def dataset(folder: Path, count: int = 5, name: str = "d.msgpack") -> Path:
-    """A small dataset with every index file, checksums and md5 file."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    with FileWriter(path, progress=False) as writer:
-        for i in range(count):
-            writer.write({"key": f"k{i}", "value": i})
-    return path
-
-
-def seven_byte_dataset(folder: Path) -> Path:
-    """A dataset of one sample packed in 7 bytes, with all its index files."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "d.msgpack"
-    with FileWriter(path, progress=False) as writer:
-        writer.write({"key": "a"})
-    assert path.read_bytes() == packb({"key": "a"}) and path.stat().st_size == 7
-    return path
-
-
-def make_hostile(target: Path, kind: str, last: bytes = b"") -> None:
-    """Replace ``target`` by a symlink to /dev/zero, a FIFO or a sparse 8 GiB file."""
-    target.unlink(missing_ok=True)
-    if kind == "dev-zero":
-        target.symlink_to("/dev/zero")
-    elif kind == "fifo":
-        os.mkfifo(target)
-    else:
-        with open(target, "wb") as f:
-            f.truncate(SPARSE)
-            if last:
-                f.seek(SPARSE - len(last))
-                f.write(last)
+    return small_dataset(folder, count, name)
 
 
 def assert_refused(outcome: str, target: Path, local: Path) -> None:

@@ -126,7 +126,7 @@ def test_parquet_round_trip_readable_by_pyarrow_and_datasets(rich, tmp_path):
 def test_folder_round_trip(tree, tmp_path):
     import_folder(tree, tmp_path / "a.msgpack", progress=False)
     out = export_folder(tmp_path / "a.msgpack", tmp_path / "exported", progress=False)
-    assert sorted(p.name for p in out.iterdir()) == ["cat", "dog", "eel", "zebra"]
+    assert sorted(p.name for p in out.iterdir()) == ["cat", "dog", "eel", "labels.json", "zebra"]
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.jpg")) == sorted(
         p.relative_to(tree).as_posix() for p in tree.rglob("*.jpg")
     )

@@ -71,6 +71,14 @@ def test_a_class_file_that_is_a_fifo_is_not_read(tmp_path):
     assert load_label_names(tmp_path / "out.msgpack") == ["a", "b"]
 
 
+def test_a_huge_sparse_class_file_is_refused_before_reading(tmp_path):
+    root = tree(tmp_path / "tree", None)
+    with open(root / "labels.json", "wb") as f:
+        f.truncate((1 << 30) + 1)  # sparse: no disk space, but more than a class file takes
+    with pytest.raises(ImportDataError, match=r"labels\.json: .* more than a class file takes"):
+        import_folder(root, tmp_path / "out.msgpack", progress=False)
+
+
 def test_keys_that_map_two_files_to_one_key_are_refused(tmp_path):
     root = tree(tmp_path / "tree", '{"label_names": ["b", "a"], "keys": {"a/1.png": "k", "b/1.png": "k"}}')
     with pytest.raises(ImportDataError, match="'k'"):

@@ -128,8 +128,8 @@ def export_webdataset(
     Members are named ``<key>.<extension>`` (see :func:`sample_members`). A dataset with label
     names starts every shard with the member ``__dings__``: JSON ``{"label_names": [...]}``
     (the ``webdataset`` package skips members named ``__…__``). Importing the shards again with
-    :func:`dings.tools.import_webdataset` gives the same samples and label names. Tar headers carry no times
-    or owners, so the same dataset always gives the same bytes.
+    :func:`dings.tools.import_webdataset` gives the same samples and label names. Tar headers
+    carry no times or owners, so the same dataset always gives the same bytes.
 
     Args:
         dataset: the dataset (``NAME.msgpack``).

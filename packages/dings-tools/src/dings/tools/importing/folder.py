@@ -19,6 +19,8 @@ Layout = Literal["auto", "imagefolder", "flat"]
 #: the class file of a folder, written by :func:`dings.tools.export_folder`:
 #: ``{"label_names": [names in label order] or null, "keys": {path: key}}``
 CLASS_FILE = "labels.json"
+#: the largest class file read (its key map may list millions of files)
+MAX_CLASS_FILE_SIZE = 1 << 30
 
 
 def read_class_file(folder: Path) -> tuple[list[str] | None, dict[str, str]] | None:
@@ -28,12 +30,18 @@ def read_class_file(folder: Path) -> tuple[list[str] | None, dict[str, str]] | N
     and is ignored.
 
     Raises:
-        ImportDataError: the file is not JSON, or its ``label_names`` is not a list of distinct
-            names (or null) or its ``keys`` not an object of str; the message names the file.
+        ImportDataError: the file is larger than :data:`MAX_CLASS_FILE_SIZE` or not JSON, or its
+            ``label_names`` is not a list of distinct names (or null) or its ``keys`` not an
+            object of str; the message names the file.
     """
     path = folder / CLASS_FILE
     if not path.is_file():
         return None
+    if path.stat().st_size > MAX_CLASS_FILE_SIZE:
+        raise ImportDataError(
+            f"{path}: {path.stat().st_size} bytes, more than a class file takes ({MAX_CLASS_FILE_SIZE}); "
+            "the file is damaged: remove it to import the folder"
+        )
     stored = parse_json(read_file(path), str(path), ImportDataError)
     if not isinstance(stored, dict) or "label_names" not in stored:
         return None

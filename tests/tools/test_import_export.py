@@ -114,7 +114,7 @@ def test_parquet_round_trip_readable_by_pyarrow_and_datasets(rich, tmp_path):
         "score",
         "blob",
     ]
-    assert table.column("image")[4].as_py() == jpeg(4)
+    assert table.column("image")[4].as_py() == {"bytes": jpeg(4), "path": None}  # a Hugging Face Image
     import_source(path, tmp_path / "back.msgpack", progress=False)
     assert same(read(rich), read(tmp_path / "back.msgpack"))
     assert load_label_names(tmp_path / "back.msgpack") == ["w", "x", "y", "z"]
@@ -126,7 +126,7 @@ def test_parquet_round_trip_readable_by_pyarrow_and_datasets(rich, tmp_path):
 def test_folder_round_trip(tree, tmp_path):
     import_folder(tree, tmp_path / "a.msgpack", progress=False)
     out = export_folder(tmp_path / "a.msgpack", tmp_path / "exported", progress=False)
-    assert sorted(p.name for p in out.iterdir()) == ["cat", "dog", "eel", "zebra"]
+    assert sorted(p.name for p in out.iterdir()) == ["cat", "dog", "eel", "labels.json", "zebra"]
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.jpg")) == sorted(
         p.relative_to(tree).as_posix() for p in tree.rglob("*.jpg")
     )

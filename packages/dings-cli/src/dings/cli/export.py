@@ -1,11 +1,11 @@
 """Export a dataset so that other tools read it: WebDataset tar shards, a Parquet file (pyarrow, pandas,
 Hugging Face datasets) or an ImageFolder tree of image files. `dings import` reads each back to the
-same samples.
+same samples, keys, labels and label names.
 
 examples:
   dings export train.msgpack train.tar --to webdataset --shard-size 10000   train-000000.tar …
   dings export train.msgpack train.parquet --to parquet
-  dings export train.msgpack train_images/ --to folder                      class/key.jpg files
+  dings export train.msgpack train_images/ --to folder                      class/key.jpg, labels.json
 """
 
 from __future__ import annotations

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
 
 from .._dataset import DatasetSpec, temp_name
 from ..importing.files import IMAGE_SUFFIXES
+from ..importing.folder import CLASS_FILE
 from .common import ExportError, check_output, image_suffix, read_dataset, replace_folder
 
 __all__ = ["export_folder"]
@@ -39,6 +41,17 @@ def _class_folder(name: str) -> str:
     return parts[0]
 
 
+def _write_class_file(path: Path, names: list[str] | None, keys: dict[str, str]) -> None:
+    try:
+        with open(path, "x", encoding="utf-8") as f:
+            json.dump({"label_names": names, "keys": keys}, f, ensure_ascii=False)
+            f.write("\n")
+    except FileExistsError:
+        raise ExportError(
+            f"{path.name}: a class folder of that name is in the way of the class file; rename the label"
+        ) from None
+
+
 def export_folder(
     dataset: DatasetSpec,
     output: str | os.PathLike,
@@ -51,9 +64,14 @@ def export_folder(
     Each sample's ``image`` (encoded bytes) is written as it is, at ``CLASS/KEY`` where ``CLASS``
     is the label's name (or the label number without names) and ``KEY`` the sample key with the
     image's suffix added unless it has one; a key that already starts with ``CLASS/`` is used as
-    it is. So a folder imported with :func:`dings.tools.import_folder` comes back file for file,
-    and importing the export again gives the same samples. Every class of the label names gets a
-    folder, also an empty one. Other fields are not exported.
+    it is. So a folder imported with :func:`dings.tools.import_folder` comes back file for file.
+    Every class of the label names gets a folder, also an empty one. Other fields are not exported.
+
+    The class file ``labels.json`` in the folder keeps what the paths cannot:
+    ``{"label_names": [names in label order] or null, "keys": {path: key}}``, where ``keys``
+    lists the files whose path differs from their sample's key. :func:`dings.tools.import_folder`
+    reads it, so importing the export gives the same keys, labels, images and label names
+    (class folders need not sort in label order).
 
     Args:
         dataset: the dataset (``NAME.msgpack``).
@@ -73,6 +91,7 @@ def export_folder(
     work = temp_name(target)
     work.mkdir()
     try:
+        keys: dict[str, str] = {}
         with read_dataset(dataset, f"export {target.name}", progress) as (samples, names, _length):
             for name in names or ():
                 (work / _class_folder(name)).mkdir()
@@ -99,6 +118,9 @@ def export_folder(
                         f.write(bytes(sample["image"]))
                 except FileExistsError:
                     raise ExportError(f"{where}: another sample was already written to {relative}") from None
+                if relative != key:
+                    keys[relative] = key
+        _write_class_file(work / CLASS_FILE, names, keys)
         replace_folder(work, target)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)

@@ -11,7 +11,7 @@ import numpy as np
 
 from .._dataset import DatasetSpec, temp_name
 from ..extras import require
-from .common import ExportError, check_output, read_dataset
+from .common import ExportError, check_output, image_suffix, read_dataset
 
 __all__ = ["export_parquet"]
 
@@ -41,6 +41,26 @@ def _arrow_type(value: Any, pa: Any) -> Any:
     return pa.scalar(value).type
 
 
+def _image_struct(pa: Any) -> Any:
+    """The Arrow type of a Hugging Face ``Image``: the encoded bytes and a (null) path."""
+    return pa.struct([("bytes", pa.binary()), ("path", pa.string())])
+
+
+def _schema_metadata(names: list[str] | None, image: bool, label: bool) -> dict[bytes, bytes]:
+    """dings' label names (key ``dings``) and the Hugging Face ``datasets`` features (key ``huggingface``)."""
+    metadata: dict[bytes, bytes] = {}
+    if names is not None:
+        metadata[b"dings"] = json.dumps({"label_names": names}).encode()
+    features: dict[str, Any] = {}
+    if image:
+        features["image"] = {"_type": "Image"}
+    if label and names is not None:
+        features["label"] = {"names": names, "_type": "ClassLabel"}
+    if features:
+        metadata[b"huggingface"] = json.dumps({"info": {"features": features}}).encode()
+    return metadata
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         if value.dtype.hasobject:
@@ -63,10 +83,14 @@ def export_parquet(
     """Write a dataset as a Parquet file, readable by pyarrow, pandas and ``datasets``.
 
     One row per sample, one column per field (the first samples decide the columns and their
-    types): ``key`` str, ``image`` binary, ``label`` int64, arrays as (nested) lists of their
-    dtype, other values as pyarrow converts them. Label names are kept in the schema metadata
-    (key ``dings``); :func:`dings.tools.import_table` reads them back, so a round trip gives the
-    same samples and names.
+    types): ``key`` str, ``image`` as Hugging Face's ``Image`` struct (``bytes`` and a null
+    ``path``) when it holds encoded images (else binary), ``label`` int64, arrays as (nested)
+    lists of their dtype, other values as pyarrow converts them. Label names are kept in the
+    schema metadata twice: under the key ``dings`` (``{"label_names": [...]}``) and as
+    ``datasets`` features under the key ``huggingface`` (``image`` an ``Image``, ``label`` a
+    ``ClassLabel`` with the names), so ``datasets`` reads images and class labels as such.
+    :func:`dings.tools.import_table` reads them back, so a round trip gives the same samples
+    and names.
 
     Args:
         dataset: the dataset (``NAME.msgpack``).
@@ -89,10 +113,11 @@ def export_parquet(
     try:
         with read_dataset(dataset, f"export {target.name}", progress) as (samples, names, _length):
             schema = None
+            images = False  # the image column is a Hugging Face Image struct
             rows: list[dict[str, Any]] = []
 
             def flush() -> None:
-                nonlocal schema, writer
+                nonlocal schema, writer, images
                 if schema is None:
                     fields: dict[str, Any] = {}
                     for row in rows:
@@ -102,8 +127,13 @@ def export_parquet(
                     for row in rows:  # columns only ever None
                         for name in row:
                             fields.setdefault(name, pa.null())
-                    metadata = {b"dings": json.dumps({"label_names": names}).encode()} if names is not None else None
-                    schema = pa.schema(list(fields.items()), metadata=metadata)
+                    first_image = next((row["image"] for row in rows if row.get("image") is not None), None)
+                    images = fields.get("image") == pa.binary() and image_suffix(first_image) is not None
+                    if images:
+                        fields["image"] = _image_struct(pa)
+                    label = pa.types.is_integer(fields.get("label", pa.null()))
+                    metadata = _schema_metadata(names, images, label)
+                    schema = pa.schema(list(fields.items()), metadata=metadata or None)
                     writer = pq.ParquetWriter(part, schema)
                 for row in rows:
                     extra = set(row) - set(schema.names)
@@ -112,9 +142,12 @@ def export_parquet(
                             f"sample {row['key']!r}: field {sorted(extra)[0]!r} is not in the columns of the first samples ({', '.join(schema.names)})"
                         )
                 try:
-                    table = pa.Table.from_pylist(
-                        [{k: _plain(v) for k, v in row.items()} for row in rows], schema=schema
-                    )
+                    plain = [{k: _plain(v) for k, v in row.items()} for row in rows]
+                    if images:
+                        for row in plain:
+                            if row.get("image") is not None:
+                                row["image"] = {"bytes": row["image"], "path": None}
+                    table = pa.Table.from_pylist(plain, schema=schema)
                 except (pa.ArrowException, TypeError, ValueError) as exc:
                     raise ExportError(
                         f"samples {rows[0]['key']!r} … {rows[-1]['key']!r}: do not fit the columns of the first samples ({exc})"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import tarfile
@@ -14,6 +15,7 @@ import numpy as np
 from dings.format import packb
 
 from .._dataset import DatasetSpec, temp_name
+from ..importing.webdataset import METADATA_MEMBER
 from .common import ExportError, check_output, commit_paths, image_suffix, read_dataset
 
 __all__ = ["export_webdataset", "sample_members"]
@@ -123,9 +125,11 @@ def export_webdataset(
 ) -> list[Path]:
     """Write a dataset as WebDataset tar shards, readable by the ``webdataset`` package.
 
-    Members are named ``<key>.<extension>`` (see :func:`sample_members`); importing them again
-    with :func:`dings.tools.import_webdataset` gives the same samples. Tar headers carry no times
-    or owners, so the same dataset always gives the same bytes.
+    Members are named ``<key>.<extension>`` (see :func:`sample_members`). A dataset with label
+    names starts every shard with the member ``__dings__``: JSON ``{"label_names": [...]}``
+    (the ``webdataset`` package skips members named ``__…__``). Importing the shards again with
+    :func:`dings.tools.import_webdataset` gives the same samples and label names. Tar headers
+    carry no times or owners, so the same dataset always gives the same bytes.
 
     Args:
         dataset: the dataset (``NAME.msgpack``).
@@ -151,7 +155,8 @@ def export_webdataset(
     pairs: list[tuple[Path, Path]] = []
     archive: tarfile.TarFile | None = None
     try:
-        with read_dataset(dataset, f"export {target.name}", progress) as (samples, _names, _length):
+        with read_dataset(dataset, f"export {target.name}", progress) as (samples, names, _length):
+            metadata = json.dumps({"label_names": names}).encode() if names is not None else None
             previous = None
             for index, sample in enumerate(samples):
                 if archive is None or (shard_size is not None and index % shard_size == 0):
@@ -160,6 +165,8 @@ def export_webdataset(
                     final = _shard_path(target, len(pairs) if shard_size else None)
                     pairs.append((temp_name(final), final))
                     archive = tarfile.open(pairs[-1][0], "w", format=tarfile.GNU_FORMAT)
+                    if metadata is not None:
+                        _add(archive, METADATA_MEMBER, metadata)
                 tar_key, members = sample_members(sample, index, previous)
                 previous = tar_key
                 for extension, data in members:
@@ -172,6 +179,8 @@ def export_webdataset(
                 )
             )
             archive = tarfile.open(pairs[-1][0], "w", format=tarfile.GNU_FORMAT)
+            if metadata is not None:
+                _add(archive, METADATA_MEMBER, metadata)
         archive.close()
         commit_paths(pairs)
     except BaseException:

@@ -9,7 +9,10 @@ become fields by extension (the rest of the name, lower case), as the ``webdatas
   → bytes; ``NAME.cls`` → ``NAME`` (int); a bare ``txt``/``json``/… keeps its extension as the name;
 - any other extension → a field of that name holding the bytes;
 - a ``key`` member holds the sample's key when it differs from the tar key (written by
-  :func:`dings.tools.export_webdataset` for keys that contain a dot).
+  :func:`dings.tools.export_webdataset` for keys that contain a dot);
+- a first member ``__dings__`` (JSON ``{"label_names": [...]}``, written by
+  :func:`dings.tools.export_webdataset`) gives the label names; the ``webdataset`` package
+  skips such ``__…__`` members.
 """
 
 from __future__ import annotations
@@ -29,17 +32,19 @@ import numpy as np
 from dings.format import FormatError, parse_json, unpackb
 from dings.readers import MAX_EXPANSION, expand_braces, is_url
 
-from .classes import ClassList, Labels
+from .classes import ClassList, Labels, read_class_list
 from .core import ImportDataError, ImportResult, Loaded, Source, check_source_output, run_import
 from .files import IMAGE_SUFFIXES, MAX_FILE_SIZE
 
 __all__ = [
     "MAX_EXPANSION",
+    "METADATA_MEMBER",
     "MAX_MEMBER_SIZE",
     "decode_fields",
     "expand_braces",
     "import_webdataset",
     "iter_tar_groups",
+    "stored_label_names",
     "webdataset_source",
 ]
 
@@ -48,6 +53,8 @@ IMAGE_EXTENSIONS = frozenset(s.lstrip(".") for s in IMAGE_SUFFIXES)
 MAX_MEMBER_SIZE = 1 << 30
 #: the most bytes of tar headers (long names, pax records, sparse maps) read for one member
 MAX_HEADER_BYTES = 16 << 20
+#: the member, first in a shard, that holds ``{"label_names": [...]}`` (see the module's description)
+METADATA_MEMBER = "__dings__"
 
 
 def local_shards(urls: str | os.PathLike | Sequence[str | os.PathLike]) -> list[str]:
@@ -211,6 +218,43 @@ def iter_tar_groups(url: str, max_member_size: int = MAX_MEMBER_SIZE) -> Iterato
             yield key, fields
 
 
+def stored_label_names(url: str, max_member_size: int = MAX_MEMBER_SIZE) -> list[str] | None:
+    """The label names kept in the shard's first member ``__dings__``; ``None`` without one.
+
+    A shard that is not a readable tar file gives ``None`` here (reading its samples names the
+    damage).
+
+    Raises:
+        ImportDataError: the member is larger than ``max_member_size`` or is not JSON
+            ``{"label_names": [names…] or null}`` with each name once; the message names it.
+    """
+    where = f"{url}: member {METADATA_MEMBER}"
+    with _open_shard(url) as stream:
+        try:
+            tar = _tar_bytes(stream)
+            archive = tarfile.open(fileobj=tar, mode="r|")
+            member = archive.next()
+            if member is None or member.name != METADATA_MEMBER or not member.isfile():
+                return None
+            if member.size > min(max_member_size, MAX_FILE_SIZE):
+                raise ImportDataError(f"{where}: {member.size} bytes, more than max_member_size; the shard is damaged")
+            tar.allow(member.size)
+            extracted = archive.extractfile(member)
+            data = extracted.read(member.size) if extracted is not None else b""
+        except (_OverBudget, tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError):
+            return None
+    stored = parse_json(data, where, ImportDataError)
+    names = stored.get("label_names") if isinstance(stored, dict) else []
+    if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+        raise ImportDataError(
+            f'{where}: not {{"label_names": [names…]}}; the shard is damaged (pass --labels to give the classes)'
+        )
+    try:
+        return read_class_list(names)
+    except ValueError as exc:
+        raise ImportDataError(f"{where}: {exc}") from None
+
+
 def _decode(extension: str, data: bytes, where: str) -> tuple[str, Any]:
     """The field name and value of one member."""
     name, _, kind = extension.rpartition(".")
@@ -277,7 +321,7 @@ def webdataset_source(
     shards = [u for pattern in patterns for u in expand_braces(os.fspath(pattern))]
     if not shards:
         raise ValueError("no WebDataset shards given")
-    classes = ClassList.collect((), labels)
+    classes = ClassList.collect((), labels) if labels is not None else ClassList(stored_label_names(shards[0]))
 
     def groups() -> Iterator[tuple[str, str, dict[str, bytes]]]:
         for url in shards:
@@ -313,7 +357,8 @@ def import_webdataset(
             ``s3://``, ``https://`` and other fsspec URLs need ``dings-tools[remote]``.
         output: the dataset to write.
         labels: the class list (a file with one name a line, or the names); ``cls`` labels must
-            then lie inside it, and the names are recorded.
+            then lie inside it, and the names are recorded. Without it, the label names of the
+            first shard's ``__dings__`` member (written by :func:`dings.tools.export_webdataset`).
         max_member_size: the most bytes read for one member, and for the members of one sample
             together (default 1 GiB; at most 4 GiB - 1, what one msgpack value holds); a larger
             member is refused before it is read.

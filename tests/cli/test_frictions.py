@@ -67,3 +67,69 @@ def test_cat_unknown_field_names_the_available_fields(cli, dataset):
 def test_cat_known_fields_still_print(cli, dataset):
     result = cli.run("cat", str(dataset), "--fields", "label", "key", "--json", "-n", "1")
     assert result.returncode == 0 and result.stdout == '{"label": 0, "key": "s000"}\n'
+
+
+# 8. extras are named where they are needed, for the library and for the command
+
+
+@pytest.mark.parametrize("command", ["import", "export"])
+def test_a_missing_table_extra_names_the_cli_extra_too(monkeypatch, capsys, cli, dataset, tmp_path, command):
+    import sys
+
+    from dings.cli.main import main
+
+    table = tmp_path / "rows.parquet"
+    table.write_bytes(b"PAR1 not really")
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # as if dings-tools[table] were not installed
+    if command == "import":
+        status = main(["import", str(table), str(tmp_path / "out.msgpack"), "-q"])
+    else:
+        status = main(["export", str(dataset), str(tmp_path / "out.parquet"), "--to", "parquet", "-q"])
+    err = capsys.readouterr().err
+    assert status == 1 and err.count("\n") == 1
+    assert 'pip install "dings-tools[table]"' in err and 'pip install "dings-cli[table]"' in err
+
+
+def test_the_cli_forwards_the_extras_its_errors_name():
+    import tomllib
+
+    from dings.cli.main import FORWARDED_EXTRAS
+
+    root = Path(__file__).resolve().parents[2]
+    cli_extras = tomllib.loads((root / "packages/dings-cli/pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    tools_extras = tomllib.loads((root / "packages/dings-tools/pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    for extra in FORWARDED_EXTRAS:
+        assert extra in tools_extras
+        assert cli_extras[extra] == [f"dings-tools[{extra}]>=0.2,<1"]
+
+
+def test_a_datadings_style_converter_names_itself_in_its_usage(tmp_path):
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "dings.sets.MIT1003_write", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: python -m dings.sets.MIT1003_write ")
+    assert "dings write" not in result.stdout
+
+
+def test_converter_help_without_the_dings_command_names_no_dings_command(monkeypatch, capsys):
+    import sys
+
+    from dings.sets.MIT1003_write import main
+
+    monkeypatch.setitem(sys.modules, "dings.cli", None)  # an install of dings-sets alone
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    assert "dings prepare" not in text and "dings write" not in text
+    assert "dings.sets.prepare('MIT1003')" in text

@@ -133,3 +133,98 @@ def test_converter_help_without_the_dings_command_names_no_dings_command(monkeyp
     text = capsys.readouterr().out
     assert "dings prepare" not in text and "dings write" not in text
     assert "dings.sets.prepare('MIT1003')" in text
+
+
+# 9. the demo cleans up after itself
+
+
+def run_demo(cli, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    """``dings demo --per-class 2 -q ARGS`` with ``tmp_path/tmp`` as the temporary directory."""
+    import os
+
+    temporary = tmp_path / "tmp"
+    temporary.mkdir(exist_ok=True)
+    env = {**os.environ, "TMPDIR": str(temporary)}
+    return subprocess.run(
+        [cli.script(), "demo", "--per-class", "2", "-q", *args],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        timeout=300,
+    )
+
+
+def test_the_demo_removes_its_temporary_folder(cli, tmp_path):
+    result = run_demo(cli, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert list((tmp_path / "tmp").iterdir()) == []
+    assert "removed " in result.stdout and "--keep" in result.stdout
+
+
+def test_the_demo_keeps_its_temporary_folder_with_keep(cli, tmp_path):
+    result = run_demo(cli, tmp_path, "--keep")
+    assert result.returncode == 0, result.stderr
+    (kept,) = (tmp_path / "tmp").iterdir()
+    assert kept.name.startswith("dings-demo-") and (kept / "train.msgpack").is_file()
+    assert "removed " not in result.stdout and f"info {kept / 'train.msgpack'}" in result.stdout
+
+
+# 7. the README's route to `dings` works from any folder
+
+
+def readme_block(heading: str) -> str:
+    """The first bash block under ``## heading`` of the root README."""
+    import re
+
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    match = re.search(r"```bash\n(.*?)```", section, re.S)
+    assert match is not None, f"no bash block under {heading!r}"
+    return match.group(1)
+
+
+def test_your_own_data_commands_run_as_written_from_another_folder(cli, photos, tmp_path):
+    """The block runs verbatim in bash from the clone; hatch answers as it does for the environment
+    these tests run in (a stand-in ``python3`` on the PATH), and no other ``dings`` is on the PATH."""
+    import os
+    import sys
+
+    block = readme_block("Your own data")
+    root = Path(__file__).resolve().parents[2]
+    home = tmp_path / "home"
+    project = home / "my-project"
+    project.mkdir(parents=True)
+    photos.rename(project / "photos")
+    shims = tmp_path / "shims"
+    shims.mkdir()
+    shim = shims / "python3"
+    shim.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1 $2 $3 $4" = "-m hatch env create" ]; then exit 0; fi\n'
+        f'if [ "$1 $2 $3 $4" = "-m hatch env find" ]; then echo {sys.prefix}; exit 0; fi\n'
+        f'exec {sys.executable} "$@"\n'
+    )
+    shim.chmod(0o755)
+    scripts = Path(sys.executable).parent
+    path = [str(shims)] + [p for p in os.environ["PATH"].split(os.pathsep) if p and Path(p) != scripts]
+    env = {k: v for k, v in os.environ.items() if k != "HATCH_ENV_ACTIVE"}
+    env.update(HOME=str(home), PATH=os.pathsep.join(path))
+    result = subprocess.run(["bash", "-e", "-c", block], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert (project / "train.msgpack").is_file()
+
+
+def test_quick_start_demo_runs_in_a_small_environment_of_its_own():
+    import tomllib
+
+    root = Path(__file__).resolve().parents[2]
+    envs = tomllib.loads((root / "hatch.toml").read_text())["envs"]
+    demo = envs["demo"]
+    assert demo["template"] == "demo"  # inherits nothing (torch, ray, test tools) from the default env
+    assert not demo.get("dependencies") and not demo.get("extra-dependencies")
+    assert "packages/dings-torch" not in demo["workspace"]["members"]
+    assert "packages/dings-cli" in demo["workspace"]["members"]
+    assert demo["scripts"]["demo"] == "dings demo {args}"
+    first = [line for line in readme_block("Quick start").splitlines() if line and not line.startswith("#")][0]
+    assert first == "python3 -m pip install -q hatch && python3 -m hatch run demo:demo"

@@ -312,8 +312,7 @@ def render_sample(sample: Any, maxstring: int = 100, max_items: int = MAX_ITEMS)
         max_items: most list items shown; the rest are counted.
 
     Raises:
-        ValueError: ``maxstring`` or ``max_items`` is negative, or a field is not in the first
-            sample shown (raised when iteration starts; the message lists the fields there are).
+        ValueError: ``maxstring`` or ``max_items`` is negative.
     """
     if maxstring < 0 or max_items < 0:
         raise ValueError(f"maxstring and max_items must not be negative, got {maxstring} and {max_items}")

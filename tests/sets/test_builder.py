@@ -103,7 +103,7 @@ def test_a_converter_module_runs_with_python_m():
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("usage: dings write MIT300")
+    assert result.stdout.startswith("usage: python -m dings.sets.MIT300_write")  # as it was run
 
 
 # -- a dataset defined in a few lines: facts, items, a per-item transform ------------------------

@@ -1,10 +1,12 @@
 """The whole product on a small generated dataset, offline: draw a few hundred labelled images as a
 folder tree, import them as a dataset (`dings import`), verify it, look inside, shuffle and split it into
 train/val, measure reading speed, draw a preview, and (when dings-torch is installed) run one
-dings.torch.Loader epoch. Everything is kept in --dir (default: a new temporary folder); files of an
-earlier run there are replaced only after a yes on the terminal or with -y/--no-confirm.
+dings.torch.Loader epoch. Everything is kept in --dir; without it the demo works in a new temporary
+folder and removes it at the end (unless --keep). Files of an earlier run in --dir are replaced only
+after a yes on the terminal or with -y/--no-confirm.
 
-example:
+examples:
+  dings demo
   dings demo --dir /tmp/dings-demo
 """
 
@@ -26,7 +28,10 @@ PREVIEW_CELL = 112
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the demo's options to its subparser."""
-    parser.add_argument("--dir", type=Path, default=None, help="keep everything here (default: a new temporary folder)")
+    parser.add_argument(
+        "--dir", type=Path, default=None, help="keep everything here (default: a temporary folder, removed at the end)"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (without --dir)")
     parser.add_argument(
         "--per-class", type=at_least(2), default=75, help="images per class (default %(default)s, 4 classes)"
     )
@@ -131,15 +136,17 @@ def command_prefix() -> str:
     """How to run ``dings`` again from the user's shell, as printed in the demo's last line.
 
     ``dings`` when this very script is on the PATH outside a hatch environment; inside one (``hatch
-    run demo``), ``python3 -m hatch run dings``; otherwise this Python with ``-m dings``.
+    run demo:demo``), the environment's ``dings`` script by its full path, which works from any
+    folder (``hatch run`` works only inside the clone); otherwise this Python with ``-m dings``.
     """
     import os
     import shlex
     import shutil
     import sys
 
-    if os.environ.get("HATCH_ENV_ACTIVE"):
-        return "python3 -m hatch run dings"
+    script = Path(sys.executable).parent / "dings"
+    if os.environ.get("HATCH_ENV_ACTIVE") and script.is_file():
+        return shlex.quote(str(script))
     found = shutil.which("dings")
     if found is not None and Path(found).resolve().parent == Path(sys.executable).resolve().parent:
         return "dings"
@@ -154,15 +161,31 @@ def _outputs(folder: Path, per_class: int) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run every step, print what it did, and end with a summary of the files made."""
+    """Run every step, print what it did, and end with a summary of the files made.
+
+    Without ``--dir`` the demo works in a new temporary folder and removes it at the end, also
+    after an error, unless ``--keep``.
+    """
+    import shutil
     import tempfile
 
+    if args.dir is not None:
+        return _demo(args.dir, args, removed=False)
+    folder = Path(tempfile.mkdtemp(prefix="dings-demo-"))
+    try:
+        return _demo(folder, args, removed=not args.keep)
+    finally:
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _demo(folder: Path, args: argparse.Namespace, removed: bool) -> int:
+    """The demo's steps in ``folder``; ``removed``: the folder is removed afterwards (say so)."""
     from dings.tools import bench, cat, import_folder, info, preview, shuffle, split, verify
 
     from ._common import allow_overwrite, progress_flag
 
     progress = progress_flag(args)
-    folder = args.dir if args.dir is not None else Path(tempfile.mkdtemp(prefix="dings-demo-"))
     if folder.exists() and not folder.is_dir():
         raise NotADirectoryError(f"{folder}: is a file; give --dir a folder (it is created if needed)")
     allow_overwrite(_outputs(folder, args.per_class), args.no_confirm)
@@ -244,7 +267,11 @@ def run(args: argparse.Namespace) -> int:
     for name, what in made:
         print(f"  {name:<25}{what}")
     dings = command_prefix()
+    commands = [f"info {train}", f"cat {val} -n 1", "--help"]
+    if removed:
+        print(f"removed {folder} (dings demo --keep or --dir DIR keeps the files)")
+        commands = ["demo --dir dings-demo", "--help"]
     print("next, to paste as printed:")
-    for command in (f"info {train}", f"cat {val} -n 1", "--help"):
+    for command in commands:
         print(f"  {dings} {command}")
     return 1 if failed else 0

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import DATASET_HELP, add_no_confirm, add_quiet, input_dataset
+from ._common import DATASET_HELP, add_no_confirm, add_quiet, input_dataset, progress_flag
 
 __all__ = ["add_arguments", "run"]
 
@@ -62,7 +62,12 @@ def run(args: argparse.Namespace) -> int:
         first = output.with_name(output.name.removesuffix(".tar") + "-000000.tar") if args.shard_size else output
         overwrite = allow_overwrite([first], args.no_confirm)
     written = export(
-        input_dataset(args.dataset, "DATASET"), output, args.to, overwrite=overwrite, progress=not args.quiet, **options
+        input_dataset(args.dataset, "DATASET"),
+        output,
+        args.to,
+        overwrite=overwrite,
+        progress=progress_flag(args),
+        **options,
     )
     if not args.quiet:
         shown = str(written[0]) if len(written) == 1 else f"{len(written)} files {written[0]} … {written[-1]}"

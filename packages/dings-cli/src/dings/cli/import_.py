@@ -228,7 +228,7 @@ def _common_options(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         "recompress": args.recompress,
         "max_size": args.max_size,
         "check_images": not args.no_image_check,
-        "progress": not args.quiet,
+        "progress": False if args.quiet else (True if args.progress else None),  # _common.progress_flag
         **_source_options(kind, args),
     }
 

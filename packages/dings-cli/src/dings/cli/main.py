@@ -42,6 +42,9 @@ COMMANDS = {
     "demo": ("dings.cli.demo", "the whole product on a small generated dataset, offline, in under a minute"),
 }
 
+#: extras of dings-tools that dings-cli forwards under the same name (see its pyproject.toml)
+FORWARDED_EXTRAS = ("table", "huggingface", "remote", "ray")
+
 EPILOG = """examples:
   dings demo                              see everything work on a generated dataset
   dings info train.msgpack                what is in a dataset
@@ -120,7 +123,11 @@ def _message(exc: BaseException) -> str:
         text = str(exc).strip().splitlines()
     if not text:
         return type(exc).__name__
-    return text[0] if len(text) == 1 else f"{text[0]} (…)"
+    line = text[0] if len(text) == 1 else f"{text[0]} (…)"
+    extra = getattr(exc, "extra", None) if isinstance(exc, ImportError) else None
+    if extra in FORWARDED_EXTRAS:  # a dings.tools.MissingExtraError
+        line += f' (for the dings command: pip install "dings-cli[{extra}]")'
+    return line
 
 
 def _expansion_hint(command: str | None, argv: list[str], unknown: list[str]) -> str:

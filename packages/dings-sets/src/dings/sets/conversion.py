@@ -108,7 +108,7 @@ def convert(
     return _run(info, cls, namespace, progress)
 
 
-def command_line(name: str, argv: Sequence[str] | None = None) -> Outputs:
+def command_line(name: str, argv: Sequence[str] | None = None, *, prog: str | None = None) -> Outputs:
     """Run the converter of ``name`` with command-line arguments (``dings write NAME ARGS``).
 
     The parser comes from the catalog entry (see :func:`~dings.sets.converter.converter_parser`)
@@ -120,6 +120,7 @@ def command_line(name: str, argv: Sequence[str] | None = None) -> Outputs:
     Args:
         name: dataset name or alias.
         argv: the converter's arguments (default ``sys.argv[1:]``).
+        prog: the command shown in the usage line (default ``dings write NAME``).
 
     Raises:
         LookupError: the dataset has no converter.
@@ -136,7 +137,7 @@ def command_line(name: str, argv: Sequence[str] | None = None) -> Outputs:
         module = importlib.import_module(info.converter.partition(":")[0])
         result: Outputs = module.main(None if argv is None else list(argv))
         return result
-    namespace = converter_parser(info).parse_args(sys.argv[1:] if argv is None else list(argv))
+    namespace = converter_parser(info, prog).parse_args(sys.argv[1:] if argv is None else list(argv))
     return _run(info, cls, namespace, False if namespace.quiet else None)
 
 
@@ -145,6 +146,6 @@ def legacy_main(name: str) -> Callable[..., Outputs]:
 
     def main(argv: Sequence[str] | None = None) -> Outputs:
         """Command-line entry point (``python -m dings.sets.NAME_write --help``)."""
-        return command_line(name, argv)
+        return command_line(name, argv, prog=f"python -m dings.sets.{name}_write")
 
     return main

@@ -41,10 +41,24 @@ class ConversionError(RuntimeError):
     """A conversion cannot go on (bad input, or an existing output that may not be replaced)."""
 
 
-def converter_parser(info: DatasetInfo) -> argparse.ArgumentParser:
+def _cli_installed() -> bool:
+    """Whether the ``dings`` command (dings-cli) is installed, so that help text may name it."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("dings.cli") is not None
+    except (ImportError, ValueError):  # ValueError: a module without a spec (blocked in sys.modules)
+        return False
+
+
+def converter_parser(info: DatasetInfo, prog: str | None = None) -> argparse.ArgumentParser:
     """Return the converter's argument parser: datadings' common options plus ``info.options``.
 
     The help ends with the sample keys and every deliberate difference from datadings' converter.
+
+    Args:
+        info: the dataset's catalog entry.
+        prog: the command shown in the usage line (default ``dings write NAME``).
     """
     lines = [
         f"Convert {info.name} ({info.domain}) to dings datasets: " + ", ".join(s.filename for s in info.splits) + ".",
@@ -65,10 +79,13 @@ def converter_parser(info: DatasetInfo) -> argparse.ArgumentParser:
         shuffle="shuffle" in info.common_options,
         threads="threads" in info.common_options,
         epilog="\n".join(epilog),
-        prog=f"dings write {info.name}",
+        prog=prog or f"dings write {info.name}",
     )
     # by default the folder `dings prepare NAME` downloads into, so that prepare and write share it
-    where = f"$DINGS_DATA/{info.name}, where `dings prepare {info.name}` downloads them; see `dings prepare -h`"
+    if _cli_installed():
+        where = f"$DINGS_DATA/{info.name}, where `dings prepare {info.name}` downloads them; see `dings prepare -h`"
+    else:
+        where = f"$DINGS_DATA/{info.name}, where dings.sets.prepare({info.name!r}) downloads them"
     argument_indir(parser, default=None, help=f"Directory that contains the dataset's source files. (default: {where})")
     if "shuffle" in info.common_options:
         parser.add_argument("--seed", type=int, default=0, help="Seed of the shuffled order (default: %(default)s).")

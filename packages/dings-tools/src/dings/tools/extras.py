@@ -9,7 +9,16 @@ __all__ = ["MissingExtraError", "require"]
 
 
 class MissingExtraError(ImportError):
-    """An optional dependency is not installed; the message says which extra to install."""
+    """An optional dependency is not installed; the message says which extra to install.
+
+    Attributes:
+        extra: the name of the dings-tools extra that installs it (``"table"``), if known; the
+            ``dings`` command names the dings-cli extra of the same name.
+    """
+
+    def __init__(self, *args: object, name: str | None = None, extra: str | None = None) -> None:
+        super().__init__(*args, name=name)
+        self.extra = extra
 
 
 def require(module: str, extra: str, feature: str | None = None) -> ModuleType:
@@ -30,4 +39,5 @@ def require(module: str, extra: str, feature: str | None = None) -> ModuleType:
         raise MissingExtraError(
             f'{who} the optional module {module!r}, which is not installed: pip install "dings-tools[{extra}]"',
             name=module,
+            extra=extra,
         ) from exc

@@ -340,20 +340,38 @@ def cat(
         max_items: most list items shown; the rest are counted.
         start: first sample (negative counts from the end).
         stop: end sample, exclusive; ``None`` for the end.
-        fields: show only these sample keys, in this order (those a sample lacks are left out);
-            ``None`` shows every key.
+        fields: show only these sample keys, in this order; ``None`` shows every key. Each must be
+            in the first sample shown (a later sample that lacks one is shown without it).
         as_json: yield one line of JSON per sample (see :func:`jsonable`) instead of text.
 
     Raises:
         FileNotFoundError: the dataset or its index is missing.
-        ValueError: ``maxstring`` or ``max_items`` is negative.
+        ValueError: ``maxstring`` or ``max_items`` is negative, or a field is not in the first
+            sample shown (raised when iteration starts; the message lists the fields there are).
     """
     if maxstring < 0 or max_items < 0:
         raise ValueError(f"maxstring and max_items must not be negative, got {maxstring} and {max_items}")
     if isinstance(fields, str):
         raise TypeError(f"fields must be a list of sample keys, not the string {fields!r}")
     reader, owned = open_reader(path)
-    return _cat(reader, owned, maxstring, max_items, start, stop, fields, as_json)
+    where = "" if isinstance(path, Reader) else f"{path}: "
+    return _cat(reader, owned, maxstring, max_items, start, stop, fields, as_json, where)
+
+
+def _check_fields(fields: Sequence[str], sample: Mapping, where: str) -> None:
+    """Raise ValueError naming the fields of ``sample`` if it lacks one of ``fields``."""
+    import difflib
+
+    missing = [name for name in fields if name not in sample]
+    if not missing:
+        return
+    available = [str(name) for name in sample]
+    close = difflib.get_close_matches(missing[0], available, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise ValueError(
+        f"{where}the first sample shown ({sample.get('key')!r}) has no field {', '.join(map(repr, missing))}; "
+        f"available fields: {', '.join(available)}{hint}"
+    )
 
 
 def _cat(
@@ -365,12 +383,15 @@ def _cat(
     stop: int | None,
     fields: Sequence[str] | None,
     as_json: bool,
+    where: str,
 ) -> Iterator[str]:
     import json
 
     try:
-        for sample in reader.iter(start=start, stop=stop):
+        for number, sample in enumerate(reader.iter(start=start, stop=stop)):
             if fields is not None:
+                if number == 0:
+                    _check_fields(fields, sample, where)
                 sample = {name: sample[name] for name in fields if name in sample}
             if as_json:
                 yield json.dumps(jsonable(sample, maxstring, max_items), ensure_ascii=False)

@@ -55,7 +55,8 @@ INFO = DatasetInfo(
         "following frames with pyramidal Lucas-Kanade optical flow (forward-backward checked, at most "
         f"{MAX_AGE} frames), and every {EVERY} frames or more writes the frame as a sample when at least one "
         f"observer has {MIN_POINTS} or more tracked points; each such observer is one experiment. "
-        "Samples come in video and frame order, NOT SHUFFLED: use `dings shuffle` to make a shuffled copy."
+        "Samples come in video and frame order, NOT SHUFFLED: use `dings shuffle` (or dings.tools.shuffle) "
+        "to make a shuffled copy."
     ),
     homepage="http://antoinecoutrot.magix.net/public/databases.html",
     sources=(

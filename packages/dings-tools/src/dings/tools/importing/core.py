@@ -243,7 +243,7 @@ def _check_target(output: Path, shard_size: int | None, overwrite: bool) -> None
     first = output if shard_size is None else Path(shard_pattern(output).format(0, index=0))
     if shard_size is None and output.is_dir():
         raise IsADirectoryError(f"{output}: is a directory; give the path of a .msgpack file to write")
-    if first.exists() and not overwrite:
+    if not overwrite and first.exists():
         what = "dataset" if shard_size is None else "sharded dataset"
         raise FileExistsError(
             f"{first}: {what} exists; pass overwrite=True (-y/--no-confirm on the command line) to replace it"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from dings.cli.main import main
-from dings.format import PartitionedOutput
+from dings.format import FileWriter, PartitionedOutput, load_label_names
 from dings.readers import MsgpackReader, open_dataset
 from dings.tools import (
     ImportDataError,
@@ -23,6 +23,7 @@ from dings.tools import (
     SourceKind,
     SourceOption,
     detect_source,
+    export,
     get_source_kind,
     import_partitioned,
     import_source,
@@ -160,3 +161,17 @@ def test_the_output_is_checked_for_overwriting_once(tmp_path, monkeypatch):
         assert checks.count(False) == (0 if overwrite else 1), checks  # the commit does not refuse again
     with MsgpackReader(tmp_path / "out.msgpack") as reader:
         assert len(reader) == 1
+
+
+@pytest.mark.parametrize("to", ["webdataset", "folder"])
+def test_engine_local_keeps_the_label_names_an_export_stored(tmp_path, to):
+    names = ["zero", "one", "two"]  # not in sorted order
+    with FileWriter(tmp_path / "data.msgpack", progress=False, label_names=names) as writer:
+        for i in range(6):
+            writer.write({"key": f"s{i}", "image": b"\x89PNG\r\n\x1a\n" + bytes([i]) * 8, "label": i % 3})
+    source = tmp_path / ("exported.tar" if to == "webdataset" else "exported")
+    export(tmp_path / "data.msgpack", source, to=to, progress=False)
+    import_source(source, tmp_path / "plain.msgpack", progress=False)
+    import_partitioned(source, tmp_path / "parts" / "p", partition_size=4, progress=False)
+    assert load_label_names(tmp_path / "parts" / "p" / "p-00000-00000.msgpack") == names
+    assert samples(tmp_path / "parts" / "p") == samples(tmp_path / "plain.msgpack")

@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -131,7 +131,8 @@ class SourceKind:
         """Import ``source`` of this kind (see :func:`dings.tools.import_source`)."""
         if self.importer is not None:
             return self.importer(source, output, **options)
-        assert self.source is not None  # __post_init__
+        if self.source is None:  # not reached: __post_init__ refuses a kind without both
+            raise ValueError(f"source kind {self.name!r}: give a source or an importer")
         run = {k: v for k, v in options.items() if k in _RUN_OPTIONS}
         given = {k: v for k, v in options.items() if k not in _RUN_OPTIONS}
         inputs, roots = self.read_paths(os.fspath(source), given)
@@ -230,7 +231,8 @@ def partition_items(
 ) -> Partitions:
     """Partitions of ``size`` items of a kind whose source lists its items up front (files of a
     folder, rows of a list), shuffled first with ``shuffle``; each task loads its items."""
-    assert kind.source is not None  # a kind that partitions this way has a source
+    if kind.source is None:
+        raise ValueError(f"source kind {kind.name!r}: partition_items needs its source")
     src = kind.source(source, labels=labels, **options)
     items = list(src.items)
     if shuffle:
@@ -239,7 +241,7 @@ def partition_items(
     return Partitions(payloads, _Items(src.load), src.label_names)
 
 
-def refuse_shuffle(kind: SourceKind) -> None:
+def refuse_shuffle(kind: SourceKind) -> NoReturn:
     """Raise the error of ``--shuffle`` with ``--engine`` for a kind that reads partitions in order."""
     raise ValueError(
         f"--shuffle is not available for a {kind.name} source with --engine; import without an engine, "

@@ -404,11 +404,13 @@ class _TarGroups:
 def _partition_shards(
     kind: SourceKind, source: str, size: int, *, shuffle: bool, seed: int, labels: Labels, options: dict[str, Any]
 ) -> Partitions:
-    """One tar file a partition (``size`` does not apply: a tar file is read in order)."""
+    """One tar file a partition (``size`` does not apply: a tar file is read in order); every task
+    gets the class list of the whole source (given, or stored in the first shard)."""
     if shuffle:
         refuse_shuffle(kind)
+    names = webdataset_source(source, labels=labels, **options).label_names
     shards = expand_braces(source)
-    return Partitions([[url] for url in shards], _TarGroups(labels, options), ClassList.collect((), labels).names)
+    return Partitions([[url] for url in shards], _TarGroups(labels if labels is not None else names, options), names)
 
 
 def _is_shards(text: str) -> bool:

@@ -1,7 +1,8 @@
 """The ``dings`` command: one subcommand per module, imported only when it runs.
 
 Every subcommand module exposes ``add_arguments(parser)`` and ``run(args) -> int``; its heavy
-imports happen inside ``run`` so that ``dings --help`` stays fast. Exit status: 0 success, 1 an
+imports happen inside ``run`` so that ``dings --help`` stays fast. ``add_arguments`` runs only for
+the command given, so it may read options from a library (``dings import``: the source kinds). Exit status: 0 success, 1 an
 error or a failed check, 2 bad usage, 130 interrupted (Ctrl-C).
 """
 

@@ -30,29 +30,23 @@ WORLD_SIZE as torchrun or SLURM set them): every rank writes its partitions, ran
 from __future__ import annotations
 
 import argparse
-import re
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ._common import add_no_confirm, add_quiet, at_least
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from dings.tools import SourceKind, SourceOption
+
 __all__ = ["add_arguments", "run"]
-
-KINDS = ("folder", "list", "table", "webdataset", "huggingface", "dings")
-#: the engines of --engine (dings.tools.ENGINES; repeated here so that --help imports nothing)
-ENGINES = ("local", "ranks", "ray")
-_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
-
-
-def byte_size(text: str) -> int:
-    """An argparse ``type``: a positive number of bytes, optionally with a unit (``512KiB``, ``2GiB``)."""
-    match = re.fullmatch(r"\s*(\d+)\s*(?:([kmg])i?b?|(b))?\s*", text, re.IGNORECASE)
-    if match is None or int(match.group(1)) < 1:
-        raise argparse.ArgumentTypeError(f"expected a size such as 1048576, 512KiB or 2GiB, got {text!r}")
-    return int(match.group(1)) * _UNITS[(match.group(2) or match.group(3) or "").lower()]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the options of ``dings import``."""
+    """Add the options of ``dings import``: the common ones, then those of every registered source kind."""
+    from dings.tools import ENGINES, source_kinds
+
     parser.add_argument(
         "source",
         help="folder, list file, table, tar shard (pattern or URL), Hugging Face dataset, or a dings dataset "
@@ -60,7 +54,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("output", help="the dataset to write (NAME.msgpack; with --shard-size NAME-00000.msgpack …)")
     parser.add_argument(
-        "--from", dest="kind", choices=KINDS, default=None, help="the kind of source (default: detected)"
+        "--from",
+        dest="kind",
+        choices=[kind.name for kind in source_kinds()],
+        default=None,
+        help="the kind of source (default: detected)",
     )
     parser.add_argument(
         "--labels", default=None, metavar="FILE", help="the class list, one name a line (default: from the source)"
@@ -94,51 +92,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-image-check", action="store_true", help="do not check that images are JPEG/PNG/GIF/BMP/TIFF/WebP files"
     )
-    group = parser.add_argument_group("folder")
-    group.add_argument(
-        "--layout",
-        choices=("auto", "imagefolder", "flat"),
-        default="auto",
-        help="class folders or a flat folder (default: auto)",
-    )
-    group.add_argument(
-        "--include",
-        action="append",
-        default=[],
-        metavar="GLOB",
-        help="import only paths matching (repeatable; default: image files)",
-    )
-    group.add_argument(
-        "--exclude", action="append", default=[], metavar="GLOB", help="skip paths matching (repeatable)"
-    )
-    group = parser.add_argument_group("webdataset")
-    group.add_argument(
-        "--max-member-size",
-        type=byte_size,
-        default=None,
-        metavar="SIZE",
-        help="refuse tar members larger than this, before reading them (bytes, or with KiB/MiB/GiB; default 1GiB)",
-    )
-    group = parser.add_argument_group("list, table and huggingface")
-    group.add_argument(
-        "--root",
-        default=None,
-        help="folder that relative file paths start from (default: the list's or table's folder); when given, "
-        "every path, absolute ones too, must lie inside it after following .. and symlinks: pass it for lists "
-        "from others",
-    )
-    group.add_argument(
-        "--path-column", default=None, help="list: the column of file paths (default: path, file, filename …)"
-    )
-    group.add_argument(
-        "--image-column", default=None, help="table/huggingface: the image column (default: image, img …)"
-    )
-    group.add_argument("--label-column", default="label", help="the label column (default %(default)s)")
-    group.add_argument(
-        "--key-column", default=None, help="a column of unique keys (default: key, else paths or row numbers)"
-    )
-    group.add_argument("--split", default=None, help="huggingface: the split to import")
-    group.add_argument("--config", default=None, help="huggingface: the configuration name for load_dataset")
+    _add_source_options(parser, source_kinds())
     group = parser.add_argument_group("writing in partitions (many processes or machines)")
     group.add_argument(
         "--engine",
@@ -172,22 +126,58 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_quiet(parser)
 
 
+def _add_source_options(parser: argparse.ArgumentParser, kinds: Sequence[SourceKind]) -> None:
+    """Add each option of the source kinds once, its help prefixed with the kinds that take it."""
+    options: dict[str, SourceOption] = {}
+    takers: dict[str, list[str]] = {}
+    for kind in kinds:
+        for option in kind.options:
+            known = options.setdefault(option.flag, option)
+            if known != option:
+                raise ValueError(f"source kind {kind.name!r} declares {option.flag} unlike {takers[option.flag][0]!r}")
+            takers.setdefault(option.flag, []).append(kind.name)
+    group = parser.add_argument_group("options of the source kinds (each help starts with the kinds that take it)")
+    for flag, option in options.items():
+        extra: dict[str, Any] = {"action": "append", "default": []} if option.repeat else {"default": option.default}
+        if option.type is not None:
+            extra["type"] = _argument_type(option.type)
+        group.add_argument(
+            flag,
+            dest=option.dest,
+            choices=option.choices,
+            metavar=option.metavar,
+            help=f"{', '.join(takers[flag])}: {option.help}",
+            **extra,
+        )
+
+
+def _argument_type(convert: Callable[[str], Any]) -> Callable[[str], Any]:
+    """``convert`` as an argparse type: its ValueError becomes the usage error's message."""
+
+    def typed(text: str) -> Any:
+        try:
+            return convert(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    typed.__name__ = getattr(convert, "__name__", "value")
+    return typed
+
+
 def _source_options(kind: str, args: argparse.Namespace) -> dict:
-    """The options of the importer of ``kind`` from the command line."""
-    if kind == "folder":
-        return {"layout": args.layout, "include": args.include, "exclude": args.exclude}
-    if kind == "dings":
-        return {}
-    columns = {"label_column": args.label_column, "key_column": args.key_column}
-    if kind == "list":
-        return {"root": args.root, "path_column": args.path_column, **columns}
-    if kind == "table":
-        return {"root": args.root, "image_column": args.image_column, **columns}
-    if kind == "huggingface":
-        return {"split": args.split, "name": args.config, "image_column": args.image_column, **columns}
-    if kind == "webdataset" and args.max_member_size is not None:
-        return {"max_member_size": args.max_member_size}
-    return {}
+    """The options of the source kind ``kind`` from the command line (unset ones are left out);
+    refuse an option of other kinds that was given."""
+    from dings.tools import get_source_kind, source_kinds
+
+    from ._common import UsageError
+
+    taken = get_source_kind(kind).options
+    for other in source_kinds():
+        for option in other.options:
+            if option not in taken and getattr(args, option.dest, None) not in (None, [], option.default):
+                raise UsageError(f"{option.flag} is not an option of a {kind} source; leave it out or pass --from")
+    values = {option.keyword: getattr(args, option.dest) for option in taken}
+    return {keyword: value for keyword, value in values.items() if value not in (None, [])}
 
 
 def run(args: argparse.Namespace) -> int:

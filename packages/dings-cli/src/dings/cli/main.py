@@ -1,7 +1,8 @@
 """The ``dings`` command: one subcommand per module, imported only when it runs.
 
 Every subcommand module exposes ``add_arguments(parser)`` and ``run(args) -> int``; its heavy
-imports happen inside ``run`` so that ``dings --help`` stays fast. Exit status: 0 success, 1 an
+imports happen inside ``run`` so that ``dings --help`` stays fast. ``add_arguments`` runs only for
+the command given, so it may read options from a library (``dings import``: the source kinds). Exit status: 0 success, 1 an
 error or a failed check, 2 bad usage, 130 interrupted (Ctrl-C).
 """
 
@@ -12,7 +13,7 @@ import difflib
 import importlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from ._common import Declined, UsageError
 
@@ -60,8 +61,14 @@ short options mean one thing everywhere: -o output, -n number of samples, -q no 
 -s skip-verification and -t threads). Progress bars show only on a terminal (--progress forces them)."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the top-level parser with every subcommand (imports each subcommand module, not its work)."""
+def build_parser(commands: Collection[str] | None = None) -> argparse.ArgumentParser:
+    """Build the top-level parser with every subcommand (imports each subcommand module, not its work).
+
+    Args:
+        commands: the subcommands whose options are added (default: all); the others are only
+            listed. Some options are declared by libraries (``dings import``'s source kinds), so
+            ``dings --help`` and other commands do not import them.
+    """
     parser = argparse.ArgumentParser(
         prog="dings",
         description="Convert, check and read machine-learning datasets in the dings (datadings 3.4) format.",
@@ -85,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--debug", action="store_true", default=argparse.SUPPRESS, help="show the traceback of an error"
         )
-        mod.add_arguments(sub)
+        if commands is None or name in commands:
+            mod.add_arguments(sub)
     return parser
 
 
@@ -161,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         hint = f"; did you mean '{close[0]}'?" if close else f"; choose from {', '.join(COMMANDS)}"
         print(f"dings: unknown command '{first}'{hint}", file=sys.stderr)
         return 2
-    parser = build_parser()
+    parser = build_parser([first] if first is not None else [])
     args, unknown = parser.parse_known_args(argv)
     if unknown:  # the subcommand's usage, not the top-level one
         command = args.subparsers.get(args.command, parser) if args.command else parser

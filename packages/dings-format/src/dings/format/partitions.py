@@ -563,9 +563,10 @@ class PartitionedOutput:
         return sorted(self.folder / n for n in os.listdir(self.folder) if self._set_name.match(n))
 
     def check_overwrite(self, overwrite: bool) -> None:
-        """Refuse (or ask about) an existing dataset here before any work is done."""
-        existing = self.existing()
-        if existing and not overwrite:
+        """Refuse (or ask about) an existing dataset here before any work is done (with ``overwrite``
+        nothing is looked at)."""
+        existing = [] if overwrite else self.existing()
+        if existing:
             ask_overwrite(existing[0], f"sharded dataset ({len(existing)} shard(s))")
 
     def lock(self, job: str | None = None) -> OutputLock:

@@ -47,10 +47,14 @@ from .image import (
     write_label_map,
 )
 from .importing import (
-    PARTITIONED_KINDS,
     ImportDataError,
     ImportResult,
+    Partitions,
+    Source,
+    SourceKind,
+    SourceOption,
     detect_source,
+    get_source_kind,
     import_dings,
     import_folder,
     import_huggingface,
@@ -60,6 +64,9 @@ from .importing import (
     import_source,
     import_table,
     import_webdataset,
+    register_source_kind,
+    source_kinds,
+    unregister_source_kind,
 )
 from .info import DatasetSummary, KeySummary, info
 from .matlab import iter_fields, loadmat
@@ -174,7 +181,14 @@ __all__ = [
     "import_huggingface",
     "import_list",
     "import_partitioned",
-    "PARTITIONED_KINDS",
+    "Partitions",
+    "Source",
+    "SourceKind",
+    "SourceOption",
+    "get_source_kind",
+    "register_source_kind",
+    "source_kinds",
+    "unregister_source_kind",
     "import_samples",
     "import_source",
     "import_table",

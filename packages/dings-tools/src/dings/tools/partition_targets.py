@@ -145,9 +145,9 @@ class RemotePartitionedOutput:
         return [self._url(n) for n in self._list(self.folder, self.name + "-") if regex.match(n)]
 
     def check_overwrite(self, overwrite: bool) -> None:
-        """Refuse an existing dataset here unless ``overwrite``."""
-        existing = self.existing()
-        if existing and not overwrite:
+        """Refuse an existing dataset here unless ``overwrite`` (then nothing is listed)."""
+        existing = [] if overwrite else self.existing()
+        if existing:
             raise FileExistsError(
                 f"{existing[0]}: sharded dataset exists ({len(existing)} shard(s)); pass overwrite=True (-y/--no-confirm on the command line) to replace it"
             )

@@ -31,7 +31,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from dings.format import PartitionedOutput, PartitionRecord, fingerprint
 
@@ -46,8 +46,8 @@ from .partition_targets import (
 __all__ = ["ENGINES", "Engine", "write_partitioned"]
 
 Engine = Literal["local", "ranks", "ray"]
-#: the engines of :func:`write_partitioned`
-ENGINES: tuple[str, ...] = ("local", "ranks", "ray")
+#: the engines of :func:`write_partitioned` (and of ``dings import --engine``)
+ENGINES: tuple[str, ...] = get_args(Engine)
 #: variables a launcher sets to the same value in every process of one job
 _JOB_VARIABLES = ("SLURM_JOB_ID", "TORCHELASTIC_RUN_ID", "MASTER_ADDR", "MASTER_PORT")
 
@@ -169,10 +169,10 @@ def _commit(
     overwrite: bool,
     label_names: Sequence[str] | None = None,
 ) -> PartitionedResult:
-    if isinstance(target, RemotePartitionedOutput):
+    if isinstance(target, RemotePartitionedOutput):  # no lock: a job may have committed since the check
         manifest = target.commit(records, overwrite=overwrite)
-    else:  # the label names are part of the commit
-        manifest = target.commit(records, overwrite=overwrite, label_names=label_names, drop_label_names=True)
+    else:  # checked once under the lock, which is held until here; the label names are part of the commit
+        manifest = target.commit(records, overwrite=True, label_names=label_names, drop_label_names=True)
     folder = os.fspath(target.folder)
     paths = [
         f"{folder}/{s['name']}" if isinstance(target, RemotePartitionedOutput) else str(Path(folder) / s["name"])

@@ -8,26 +8,44 @@ Every import writes the layout of the dataset converters — ``key``, ``image`` 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from .classes import read_class_list
 from .core import ImportDataError, ImportResult, Source, check_source_output, run_import
-from .dings import import_dings, is_dings_source
+from .kinds import (
+    Partitions,
+    SourceKind,
+    SourceOption,
+    detect_source,
+    get_source_kind,
+    register_source_kind,
+    source_kinds,
+    unregister_source_kind,
+)
+
+# the built-in kinds: each module registers its kind, in this order (that of --from's choices)
+# isort: off
 from .folder import import_folder
-from .huggingface import import_huggingface, is_saved_dataset
-from .listfile import LIST_SUFFIXES, import_list
-from .partitioned import PARTITIONED_KINDS, import_partitioned
-from .table import TABLE_SUFFIXES, import_table
+from .listfile import import_list
+from .table import import_table
 from .webdataset import import_webdataset
+from .huggingface import import_huggingface
+from .dings import import_dings
+
+# isort: on
+from .partitioned import import_partitioned
 
 __all__ = [
-    "PARTITIONED_KINDS",
-    "SOURCE_KINDS",
     "ImportDataError",
     "ImportResult",
+    "Partitions",
+    "Source",
+    "SourceKind",
+    "SourceOption",
     "detect_source",
+    "get_source_kind",
     "import_dings",
     "import_folder",
     "import_huggingface",
@@ -37,67 +55,29 @@ __all__ = [
     "import_source",
     "import_table",
     "import_webdataset",
+    "register_source_kind",
+    "source_kinds",
+    "unregister_source_kind",
 ]
-
-SourceKind = Literal["folder", "list", "table", "webdataset", "huggingface", "dings"]
-#: the kinds of source ``import_source`` knows
-SOURCE_KINDS: tuple[str, ...] = ("folder", "list", "table", "webdataset", "huggingface", "dings")
-_TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
-
-
-def detect_source(source: str | os.PathLike) -> SourceKind:
-    """Tell what ``source`` is: a folder, list file, table, WebDataset shards, a saved HF dataset or
-    a dings dataset (a data file, shard pattern, manifest, or a folder of shards or a partitioned set).
-
-    Raises:
-        FileNotFoundError: nothing is there (and it is not a URL or brace pattern); the message
-            says to pass ``--from huggingface`` for a dataset name.
-        ValueError: a file of a kind that cannot be imported.
-    """
-    text = os.fspath(source)
-    lower = text.lower()
-    if lower.endswith(_TAR_SUFFIXES) and ("://" in text or "{" in text or Path(text).is_file()):
-        return "webdataset"
-    if is_dings_source(text) or (("*" in text or "{" in text) and lower.endswith(".msgpack")):
-        return "dings"
-    path = Path(text)
-    if path.is_dir():
-        return "huggingface" if is_saved_dataset(path) else "folder"
-    if path.is_file():
-        if lower.endswith(LIST_SUFFIXES):
-            return "list"
-        if lower.endswith(TABLE_SUFFIXES):
-            return "table"
-        known = ", ".join(LIST_SUFFIXES + TABLE_SUFFIXES + (".tar",))
-        raise ValueError(f"{text}: cannot tell what kind of source this file is (known: {known}); pass --from")
-    raise FileNotFoundError(
-        f"{text}: no such file or folder; for a dataset name in the Hugging Face cache pass --from huggingface"
-    )
 
 
 def import_source(
-    source: str | os.PathLike, output: str | os.PathLike, kind: SourceKind | None = None, **options: Any
+    source: str | os.PathLike, output: str | os.PathLike, kind: str | None = None, **options: Any
 ) -> ImportResult:
-    """Import ``source`` with the importer of its kind (detected by :func:`detect_source` when omitted).
+    """Import ``source`` with its registered :class:`SourceKind` (detected by :func:`detect_source`
+    when omitted).
 
     Args:
-        source: folder, list file, table, shard pattern or URL, saved HF dataset or HF name.
+        source: folder, list file, table, shard pattern or URL, saved HF dataset or HF name …
         output: the dataset to write.
-        kind: ``"folder"``, ``"list"``, ``"table"``, ``"webdataset"``, ``"huggingface"`` or ``"dings"``.
-        options: the keyword arguments of that importer and of :func:`import_samples`.
+        kind: the name of a registered kind (``"folder"``, ``"list"``, ``"table"``,
+            ``"webdataset"``, ``"huggingface"``, ``"dings"`` or one registered later).
+        options: the keyword arguments of that kind's importer and of :func:`import_samples`.
+
+    Raises:
+        ValueError: an unknown ``kind``; the message lists the registered ones.
     """
-    kind = kind or detect_source(source)
-    importers: dict[str, Callable[..., ImportResult]] = {
-        "folder": import_folder,
-        "list": import_list,
-        "table": import_table,
-        "webdataset": import_webdataset,
-        "huggingface": import_huggingface,
-        "dings": import_dings,
-    }
-    if kind not in importers:
-        raise ValueError(f"unknown source kind {kind!r}; choose from {', '.join(SOURCE_KINDS)}")
-    return importers[kind](source, output, **options)
+    return get_source_kind(kind or detect_source(source)).import_(source, output, **options)
 
 
 def import_samples(

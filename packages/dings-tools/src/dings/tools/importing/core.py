@@ -38,7 +38,16 @@ from .._dataset import as_count, as_seed, temp_name
 from ..parallel import resolve_workers
 from ..render import sniff_image
 
-__all__ = ["ImportDataError", "ImportResult", "PackedRows", "Source", "check_source_output", "run_import"]
+__all__ = [
+    "ImportDataError",
+    "ImportResult",
+    "PackedRows",
+    "Source",
+    "check_label",
+    "check_source_output",
+    "prepare_load",
+    "run_import",
+]
 
 #: items handed to a worker thread at once (cuts the per-task overhead of small files)
 CHUNK = 32
@@ -164,7 +173,7 @@ def image_problem(origin: str, image: bytes | bytearray | memoryview) -> ImportD
     return ImportDataError(f"{origin}: unreadable image (not a JPEG, PNG, GIF, BMP, TIFF or WebP file)")
 
 
-def _prepare(
+def prepare_load(
     load: Callable[[Any], Loaded], check_images: bool, recompress: int | None, max_size: int | None
 ) -> Callable[[Any], Loaded]:
     """Wrap ``load`` with the per-sample image work (checks, recompression) done in the threads."""
@@ -189,7 +198,8 @@ def _prepare(
     return prepared
 
 
-def _check_label(origin: str, sample: dict, label_names: list[str] | None) -> None:
+def check_label(origin: str, sample: dict, label_names: list[str] | None) -> None:
+    """Refuse a label that is no int inside ``label_names`` (when there are names); the message names ``origin``."""
     label = sample.get("label")
     if label is None or label_names is None:
         return
@@ -228,22 +238,21 @@ def check_source_output(
 
 
 def _check_target(output: Path, shard_size: int | None, overwrite: bool) -> None:
-    """Refuse an output that is a folder, or exists without ``overwrite`` (before any work is done)."""
+    """Refuse an output that is a folder, or exists without ``overwrite``: once, before any work is done
+    (the writers then replace what is there)."""
     first = output if shard_size is None else Path(shard_pattern(output).format(0, index=0))
     if shard_size is None and output.is_dir():
         raise IsADirectoryError(f"{output}: is a directory; give the path of a .msgpack file to write")
-    if first.exists() and not overwrite:
+    if not overwrite and first.exists():
         what = "dataset" if shard_size is None else "sharded dataset"
         raise FileExistsError(
             f"{first}: {what} exists; pass overwrite=True (-y/--no-confirm on the command line) to replace it"
         )
 
 
-def _open_writer(
-    output: Path, shard_size: int | None, overwrite: bool, label_names: list[str] | None
-) -> FileWriter | ShardedWriter:
-    """A writer that commits the label names with the data (bound to it, see :class:`FileWriter`)."""
-    _check_target(output, shard_size, overwrite)
+def _open_writer(output: Path, shard_size: int | None, label_names: list[str] | None) -> FileWriter | ShardedWriter:
+    """A writer that commits the label names with the data (bound to it, see :class:`FileWriter`); the
+    output was checked by :func:`run_import`."""
     if shard_size is None:
         return FileWriter(output, overwrite=True, progress=False, label_names=label_names, drop_label_names=True)
     return ShardedWriter(
@@ -255,14 +264,13 @@ def _write(
     loaded: Iterable[Loaded],
     output: Path,
     shard_size: int | None,
-    overwrite: bool,
     label_names: list[str] | None,
     bar: Any,
 ) -> tuple[list[Path], int]:
     """Write ``(origin, sample)`` pairs; return the data files (committed only on success) and the count."""
-    with _open_writer(output, shard_size, overwrite, label_names) as writer:
+    with _open_writer(output, shard_size, label_names) as writer:
         for origin, sample in loaded:
-            _check_label(origin, sample, label_names)
+            check_label(origin, sample, label_names)
             try:
                 writer.write(sample)
             except DuplicateKeyError:
@@ -275,10 +283,9 @@ def _write(
 
 
 def _write_packed(
-    batches: Iterable[PackedRows], output: Path, overwrite: bool, bar: Any, label_names: list[str] | None = None
+    batches: Iterable[PackedRows], output: Path, bar: Any, label_names: list[str] | None = None
 ) -> tuple[list[Path], int]:
     """Write batches of packed samples; the same files and errors as :func:`_write` of their samples."""
-    _check_target(output, None, overwrite)
     with RawWriter(output, overwrite=True, progress=False, label_names=label_names, drop_label_names=True) as writer:
         for rows in batches:
             before = writer.written
@@ -299,7 +306,7 @@ def _write_packed(
 
 def _packed_to(packed: Callable[[bool], Iterable[PackedRows]], check_images: bool, bar: Any, output: Path) -> None:
     """Write a source's packed samples to the new file ``output``."""
-    _write_packed(packed(check_images), output, False, bar)
+    _write_packed(packed(check_images), output, bar)
 
 
 def _shuffled_via_file(write: Callable[[Path], object], output: Path, seed: int, bar: Any) -> Iterator[Loaded]:
@@ -346,12 +353,12 @@ def run_import(
     items = source.items
     if shuffle and isinstance(items, Sequence):
         items = [items[int(i)] for i in np.random.default_rng(seed).permutation(len(items))]
-    load = _prepare(source.load, check_images, recompress, max_size)
+    load = prepare_load(source.load, check_images, recompress, max_size)
     # the columnar fast path writes one unsharded file: the output, or the temporary one of a shuffle
     packed = source.packed if recompress is None else None
     with progress_bar(total=source.total, desc=f"import {source.name}", unit="samples", enabled=progress) as bar:
         if packed is not None and shard_size is None and not shuffle:
-            paths, count = _write_packed(packed(check_images), target, overwrite, bar, source.label_names)
+            paths, count = _write_packed(packed(check_images), target, bar, source.label_names)
             return ImportResult(paths, count, source.label_names)
         loaded: Iterable[Loaded] = ordered_map(load, items, workers)
         if shuffle and not isinstance(source.items, Sequence):
@@ -360,12 +367,10 @@ def run_import(
             if packed is not None:
                 write_temp = functools.partial(_packed_to, packed, check_images, bar)
             else:
-                write_temp = functools.partial(
-                    _write, stream, shard_size=None, overwrite=False, label_names=source.label_names, bar=bar
-                )
+                write_temp = functools.partial(_write, stream, shard_size=None, label_names=source.label_names, bar=bar)
             loaded = _shuffled_via_file(write_temp, target, seed, bar)
         try:
-            paths, count = _write(loaded, target, shard_size, overwrite, source.label_names, bar)
+            paths, count = _write(loaded, target, shard_size, source.label_names, bar)
         finally:
             close = getattr(loaded, "close", None)
             if close is not None:

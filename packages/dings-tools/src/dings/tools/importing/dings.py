@@ -12,6 +12,7 @@ from .._dataset import DatasetSpec, input_paths
 from .classes import Labels, read_class_list
 from .core import ImportResult, Loaded, Source, check_source_output, run_import
 from .files import IMAGE_SUFFIXES
+from .kinds import SourceKind, register_source_kind
 
 __all__ = ["import_dings", "is_dings_source"]
 
@@ -64,3 +65,15 @@ def import_dings(
         return run_import(Source(items, load, resolved.spec, len(items), names, reads_files=False), output, **options)
     finally:
         reader.close()
+
+
+DINGS = register_source_kind(
+    SourceKind(
+        "dings",
+        detect=lambda text: (
+            is_dings_source(text) or (("*" in text or "{" in text) and text.lower().endswith(".msgpack"))
+        ),
+        importer=import_dings,
+        inputs=lambda source, options: (input_paths(source), []),
+    )
+)

@@ -12,6 +12,7 @@ from dings.format import parse_json
 from .classes import ClassList, Labels, read_class_list
 from .core import ImportDataError, ImportResult, Loaded, Source, check_source_output, run_import
 from .files import is_selected, read_file, walk_files
+from .kinds import SourceKind, SourceOption, partition_items, register_source_kind
 
 __all__ = ["CLASS_FILE", "folder_source", "import_folder", "read_class_file"]
 
@@ -171,3 +172,32 @@ def import_folder(
     return run_import(
         folder_source(root, layout=layout, labels=labels, include=include, exclude=exclude), output, **options
     )
+
+
+FOLDER = register_source_kind(
+    SourceKind(
+        "folder",
+        detect=os.path.isdir,
+        source=folder_source,
+        importer=import_folder,
+        partition=partition_items,
+        fallback=True,
+        options=(
+            SourceOption(
+                "--layout",
+                "layout",
+                "class folders or a flat folder (default: auto)",
+                choices=("auto", "imagefolder", "flat"),
+                default="auto",
+            ),
+            SourceOption(
+                "--include",
+                "include",
+                "import only paths matching (repeatable; default: image files)",
+                metavar="GLOB",
+                repeat=True,
+            ),
+            SourceOption("--exclude", "exclude", "skip paths matching (repeatable)", metavar="GLOB", repeat=True),
+        ),
+    )
+)

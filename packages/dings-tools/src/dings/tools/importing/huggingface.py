@@ -10,6 +10,7 @@ from ..extras import require
 from .classes import ClassList, Labels
 from .core import ImportDataError, ImportResult, Source, check_source_output, run_import
 from .files import FileRoot
+from .kinds import IMAGE_COLUMN, KEY_COLUMN, LABEL_COLUMN, SourceKind, SourceOption, register_source_kind
 from .table import table_samples
 
 __all__ = ["huggingface_source", "import_huggingface", "is_saved_dataset"]
@@ -140,3 +141,22 @@ def import_huggingface(
         labels=labels,
     )
     return run_import(source_, output, **options)
+
+
+HUGGINGFACE = register_source_kind(
+    SourceKind(
+        "huggingface",
+        detect=lambda text: os.path.isdir(text) and is_saved_dataset(Path(text)),
+        source=huggingface_source,
+        importer=import_huggingface,
+        inputs=lambda source, options: ([source] if os.path.isdir(source) else [], []),
+        names=True,
+        options=(
+            SourceOption("--split", "split", "the split to import"),
+            SourceOption("--config", "name", "the configuration name for load_dataset"),
+            IMAGE_COLUMN,
+            LABEL_COLUMN,
+            KEY_COLUMN,
+        ),
+    )
+)

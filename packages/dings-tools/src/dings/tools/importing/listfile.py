@@ -14,6 +14,16 @@ from dings.format import parse_json
 from .classes import ClassList, Labels
 from .core import ImportDataError, ImportResult, Loaded, Source, check_source_output, run_import
 from .files import FileRoot, read_file
+from .kinds import (
+    KEY_COLUMN,
+    LABEL_COLUMN,
+    ROOT,
+    SourceKind,
+    SourceOption,
+    file_and_root,
+    partition_items,
+    register_source_kind,
+)
 
 __all__ = ["LIST_SUFFIXES", "import_list", "list_source", "read_list"]
 
@@ -193,3 +203,22 @@ def import_list(
         list_file, root=root, path_column=path_column, label_column=label_column, key_column=key_column, labels=labels
     )
     return run_import(source, output, **options)
+
+
+LIST = register_source_kind(
+    SourceKind(
+        "list",
+        detect=lambda text: text.lower().endswith(LIST_SUFFIXES) and os.path.isfile(text),
+        source=list_source,
+        importer=import_list,
+        partition=partition_items,
+        inputs=file_and_root,
+        suffixes=LIST_SUFFIXES,
+        options=(
+            ROOT,
+            SourceOption("--path-column", "path_column", "the column of file paths (default: path, file, filename …)"),
+            LABEL_COLUMN,
+            KEY_COLUMN,
+        ),
+    )
+)

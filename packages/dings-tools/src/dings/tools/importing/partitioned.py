@@ -8,12 +8,9 @@ loaded, checked and written where the engine runs it (see :mod:`dings.tools.part
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from itertools import islice
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from dings.format import (
     PartitionedOutput,
@@ -24,52 +21,10 @@ from dings.readers import is_url
 
 from .._dataset import as_count, as_seed
 from ..partitioned import Engine, PartitionedResult, write_partitioned
-from .classes import ClassList
-from .core import ImportDataError, ImportResult, Loaded, _check_label, _prepare
-from .folder import folder_source
-from .listfile import list_source
-from .table import table_source
-from .webdataset import expand_braces, local_shards, webdataset_source
+from .core import ImportDataError, ImportResult, Loaded, check_label, prepare_load
+from .kinds import SourceKind, detect_source, get_source_kind, source_kinds
 
-__all__ = ["PARTITIONED_KINDS", "import_partitioned"]
-
-#: the kinds of source that can be imported in partitions
-PARTITIONED_KINDS: tuple[str, ...] = ("folder", "list", "table", "webdataset")
-
-
-class _Items:
-    """A folder or list partition: the payload is the items; ``load`` reads one."""
-
-    def __init__(self, load: Callable[[Any], Loaded]) -> None:
-        self.load = load
-
-    def __call__(self, payload: Sequence[Any]) -> tuple[Iterable[Any], Callable[[Any], Loaded]]:
-        return payload, self.load
-
-
-class _TableRows:
-    """Rows ``start … stop - 1`` of a table (each task reads the table up to its range)."""
-
-    def __init__(self, path: str, options: dict[str, Any]) -> None:
-        self.path = path
-        self.options = options
-
-    def __call__(self, payload: tuple[int, int]) -> tuple[Iterable[Any], Callable[[Any], Loaded]]:
-        start, stop = payload
-        src = table_source(self.path, **self.options)
-        return islice(src.items, start, stop), src.load
-
-
-class _TarGroups:
-    """The member groups of one WebDataset tar file."""
-
-    def __init__(self, labels: Any, options: dict[str, Any]) -> None:
-        self.labels = labels
-        self.options = options
-
-    def __call__(self, payload: Sequence[str]) -> tuple[Iterable[Any], Callable[[Any], Loaded]]:
-        src = webdataset_source(list(payload), labels=self.labels, **self.options)
-        return src.items, src.load
+__all__ = ["import_partitioned"]
 
 
 class _PartitionLoader:
@@ -92,11 +47,11 @@ class _PartitionLoader:
 
     def __call__(self, payload: Any) -> Iterator[dict]:
         items, load = self.opener(payload)
-        prepared = _prepare(load, self.check_images, self.recompress, self.max_size)
+        prepared = prepare_load(load, self.check_images, self.recompress, self.max_size)
         seen: set[Any] = set()
         for item in items:
             origin, sample = prepared(item)
-            _check_label(origin, sample, self.label_names)
+            check_label(origin, sample, self.label_names)
             key = sample.get("key")
             if key in seen:
                 raise ImportDataError(f"{origin}: duplicate key {key!r} (an earlier sample has the same key)")
@@ -104,63 +59,24 @@ class _PartitionLoader:
             yield sample
 
 
-def _chunks(items: Sequence[Any], size: int) -> list[list[Any]]:
-    return [list(items[i : i + size]) for i in range(0, len(items), size)]
-
-
-def _check_overlap(source: str, output: str, kind: str, labels: Any, options: dict[str, Any]) -> None:
+def _check_overlap(source: str, output: str, kind: SourceKind, labels: Any, options: dict[str, Any]) -> None:
     """Refuse, also with ``overwrite``, a partitioned output whose files would overwrite the source."""
     if is_url(output):
         return
     target = PartitionedOutput(output)
     stem = str(target.prefix).replace("{", "{{").replace("}", "}}")
     written: list[str | Path] = [f"{stem}-{{}}-{{}}.msgpack", f"{stem}-{{}}.msgpack", target.manifest, target.staging]
-    if kind == "webdataset":
-        inputs: list[Any] = local_shards(source)
-    else:
-        inputs = [source]
+    inputs, roots = kind.read_paths(source, options)
+    inputs = [p for p in inputs if not is_url(os.fspath(p))]
     if isinstance(labels, (str, os.PathLike)):
         inputs.append(labels)
-    root = (options.get("root") or Path(source).parent) if kind in ("list", "table") else None
-    check_output_not_input(written, inputs, roots=[root] if root is not None else [])
-
-
-def _plan(
-    source: str, kind: str, partition_size: int, shuffle: bool, seed: int, labels: Any, options: dict[str, Any]
-) -> tuple[list[Any], Any, list[str] | None]:
-    """Partition payloads, what opens a payload's items (picklable) and the label names."""
-    if kind in ("folder", "list"):
-        src = (
-            folder_source(source, labels=labels, **options)
-            if kind == "folder"
-            else list_source(source, labels=labels, **options)
-        )
-        items = list(src.items)
-        if shuffle:
-            items = [items[int(i)] for i in np.random.default_rng(seed).permutation(len(items))]
-        return _chunks(items, partition_size), _Items(src.load), src.label_names
-    if shuffle:
-        raise ValueError(
-            f"--shuffle is not available for a {kind} source with --engine; import without an engine, or shuffle later (dings shuffle)"
-        )
-    if kind == "table":
-        src = table_source(source, labels=labels, **options)
-        total = src.total or 0
-        ranges = [(start, min(start + partition_size, total)) for start in range(0, total, partition_size)]
-        return ranges, _TableRows(source, {"labels": labels, **options}), src.label_names
-    if kind == "webdataset":
-        shards = [u for pattern in ([source] if isinstance(source, str) else source) for u in expand_braces(pattern)]
-        names = ClassList.collect((), labels).names
-        return [[url] for url in shards], _TarGroups(labels, options), names
-    raise ValueError(
-        f"a {kind} source cannot be imported with --engine; choose from {', '.join(PARTITIONED_KINDS)} or import without an engine"
-    )
+    check_output_not_input(written, inputs, roots=[r for r in roots if r is not None])
 
 
 def import_partitioned(
     source: str | os.PathLike,
     output: str | os.PathLike,
-    kind: str,
+    kind: str | None = None,
     *,
     engine: Engine = "local",
     partition_size: int = 10_000,
@@ -190,7 +106,8 @@ def import_partitioned(
     Args:
         source: the folder, list file, table or tar shards (pattern or URLs).
         output: the output folder or ``NAME.msgpack`` path, or an fsspec URL.
-        kind: ``"folder"``, ``"list"``, ``"table"`` or ``"webdataset"``.
+        kind: the name of a source kind that can partition (``"folder"``, ``"list"``, ``"table"``,
+            ``"webdataset"`` …; see :func:`source_kinds`); default: detected.
         engine: ``"local"`` (this process), ``"ranks"`` (``RANK``/``WORLD_SIZE``) or ``"ray"``.
         partition_size: files or rows per partition (one task each).
         shard_size: most samples per shard (``None``: one shard per partition).
@@ -214,14 +131,22 @@ def import_partitioned(
     partition_size = as_count(partition_size, "partition_size")
     if partition_size < 1:
         raise ValueError(f"partition_size must be at least 1, got {partition_size}")
-    _check_overlap(os.fspath(source), os.fspath(output), kind, labels, source_options)
-    payloads, opener, label_names = _plan(
-        os.fspath(source), kind, partition_size, shuffle, as_seed(seed), labels, source_options
+    text = os.fspath(source)
+    kind_ = get_source_kind(kind or detect_source(text))
+    if kind_.partition is None:
+        can = ", ".join(k.name for k in source_kinds() if k.partition is not None)
+        raise ValueError(
+            f"a {kind_.name} source cannot be imported with --engine; choose from {can} or import without an engine"
+        )
+    _check_overlap(text, os.fspath(output), kind_, labels, source_options)
+    plan = kind_.partition(
+        kind_, text, partition_size, shuffle=shuffle, seed=as_seed(seed), labels=labels, options=source_options
     )
-    loader = _PartitionLoader(opener, label_names, check_images, recompress, max_size)
+    payloads, label_names = plan.payloads, plan.label_names
+    loader = _PartitionLoader(plan.opener, label_names, check_images, recompress, max_size)
     # what decides a partition's bytes: its items and every option that changes samples or shards
     options = (
-        kind,
+        kind_.name,
         os.fspath(source),
         label_names,
         check_images,

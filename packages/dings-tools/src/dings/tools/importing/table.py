@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,17 @@ from .core import (
     run_import,
 )
 from .files import FileRoot, read_file
+from .kinds import (
+    IMAGE_COLUMN,
+    KEY_COLUMN,
+    LABEL_COLUMN,
+    ROOT,
+    Partitions,
+    SourceKind,
+    file_and_root,
+    refuse_shuffle,
+    register_source_kind,
+)
 
 __all__ = ["TABLE_SUFFIXES", "import_table", "table_packer", "table_samples", "table_source"]
 
@@ -586,3 +598,42 @@ def import_table(
         labels=labels,
     )
     return run_import(source, output, **options)
+
+
+class _TableRows:
+    """Partition opener: rows ``start … stop - 1`` of a table (each task reads the table up to its range)."""
+
+    def __init__(self, path: str, options: dict[str, Any]) -> None:
+        self.path = path
+        self.options = options
+
+    def __call__(self, payload: tuple[int, int]) -> tuple[Iterable[Any], Callable[[Any], Loaded]]:
+        start, stop = payload
+        src = table_source(self.path, **self.options)
+        return islice(src.items, start, stop), src.load
+
+
+def _partition_table(
+    kind: SourceKind, source: str, size: int, *, shuffle: bool, seed: int, labels: Labels, options: dict[str, Any]
+) -> Partitions:
+    """Row ranges of ``size`` rows (not shuffled: each task reads the table in order)."""
+    if shuffle:
+        refuse_shuffle(kind)
+    src = table_source(source, labels=labels, **options)
+    total = src.total or 0
+    ranges = [(start, min(start + size, total)) for start in range(0, total, size)]
+    return Partitions(ranges, _TableRows(source, {"labels": labels, **options}), src.label_names)
+
+
+TABLE = register_source_kind(
+    SourceKind(
+        "table",
+        detect=lambda text: text.lower().endswith(TABLE_SUFFIXES) and os.path.isfile(text),
+        source=table_source,
+        importer=import_table,
+        partition=_partition_table,
+        inputs=file_and_root,
+        suffixes=TABLE_SUFFIXES,
+        options=(ROOT, IMAGE_COLUMN, LABEL_COLUMN, KEY_COLUMN),
+    )
+)

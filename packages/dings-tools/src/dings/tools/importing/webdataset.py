@@ -22,6 +22,7 @@ import gzip
 import io
 import lzma
 import os
+import re
 import tarfile
 import zlib
 from collections.abc import Callable, Iterator, Sequence
@@ -35,6 +36,7 @@ from dings.readers import MAX_EXPANSION, expand_braces, is_url
 from .classes import ClassList, Labels, read_class_list
 from .core import ImportDataError, ImportResult, Loaded, Source, check_source_output, run_import
 from .files import IMAGE_SUFFIXES, MAX_FILE_SIZE
+from .kinds import Partitions, SourceKind, SourceOption, refuse_shuffle, register_source_kind
 
 __all__ = [
     "MAX_EXPANSION",
@@ -374,3 +376,68 @@ def import_webdataset(
     check_source_output(output, options.get("shard_size"), local_shards(urls), labels=labels)
     source = webdataset_source(urls, labels=labels, max_member_size=max_member_size)
     return run_import(source, output, **options)
+
+
+_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+
+
+def byte_size(text: str) -> int:
+    """A positive number of bytes, optionally with a unit (``512KiB``, ``2GiB``), from the command line."""
+    match = re.fullmatch(r"\s*(\d+)\s*(?:([kmg])i?b?|(b))?\s*", text, re.IGNORECASE)
+    if match is None or int(match.group(1)) < 1:
+        raise ValueError(f"expected a size such as 1048576, 512KiB or 2GiB, got {text!r}")
+    return int(match.group(1)) * _UNITS[(match.group(2) or match.group(3) or "").lower()]
+
+
+class _TarGroups:
+    """Partition opener: the member groups of one WebDataset tar file."""
+
+    def __init__(self, labels: Labels, options: dict[str, Any]) -> None:
+        self.labels = labels
+        self.options = options
+
+    def __call__(self, payload: Sequence[str]) -> tuple[Iterator[Any], Callable[[Any], Loaded]]:
+        src = webdataset_source(list(payload), labels=self.labels, **self.options)
+        return iter(src.items), src.load
+
+
+def _partition_shards(
+    kind: SourceKind, source: str, size: int, *, shuffle: bool, seed: int, labels: Labels, options: dict[str, Any]
+) -> Partitions:
+    """One tar file a partition (``size`` does not apply: a tar file is read in order); every task
+    gets the class list of the whole source (given, or stored in the first shard)."""
+    if shuffle:
+        refuse_shuffle(kind)
+    names = webdataset_source(source, labels=labels, **options).label_names
+    shards = expand_braces(source)
+    return Partitions([[url] for url in shards], _TarGroups(labels if labels is not None else names, options), names)
+
+
+def _is_shards(text: str) -> bool:
+    """Tar shards: a tar file, a brace pattern or URL of them."""
+    return text.lower().endswith(TAR_SUFFIXES) and ("://" in text or "{" in text or os.path.isfile(text))
+
+
+#: what a tar shard's name ends with
+TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
+
+WEBDATASET = register_source_kind(
+    SourceKind(
+        "webdataset",
+        detect=_is_shards,
+        source=webdataset_source,
+        importer=import_webdataset,
+        partition=_partition_shards,
+        inputs=lambda source, options: (local_shards(source), []),
+        suffixes=(".tar",),
+        options=(
+            SourceOption(
+                "--max-member-size",
+                "max_member_size",
+                "refuse tar members larger than this, before reading them (bytes, or with KiB/MiB/GiB; default 1GiB)",
+                type=byte_size,
+                metavar="SIZE",
+            ),
+        ),
+    )
+)

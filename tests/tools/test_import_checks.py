@@ -52,7 +52,7 @@ def image_folder(root, kind: str):
 
 def test_truncated_image_is_refused_by_import_naming_the_file(tmp_path, kind):
     broken = image_folder(tmp_path / "in", kind)
-    with pytest.raises(ImportDataError, match=rf"{broken.name}: damaged image .*--check header"):
+    with pytest.raises(ImportDataError, match=rf"{broken.name}: damaged image.*--check header"):
         import_folder(tmp_path / "in", tmp_path / "out.msgpack", progress=False)
     assert not (tmp_path / "out.msgpack").exists()
 
@@ -110,3 +110,22 @@ def test_verify_deep_passes_intact_images(tmp_path, kind):
     with FileWriter(tmp_path / "x.msgpack", progress=False) as writer:
         writer.write({"key": "good", "image": image_bytes(kind), "text": b"not an image"})
     assert verify(tmp_path / "x.msgpack", deep=True, progress=False).ok
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_a_table_with_a_truncated_image_is_refused_naming_the_row(tmp_path, kind, threads, monkeypatch):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    from dings.tools import import_table
+    from dings.tools.importing import table as table_module
+
+    images = [image_bytes(kind, seed=i) for i in range(40)]
+    images[25] = truncated(kind)
+    pq.write_table(pa.table({"image": images}), tmp_path / "t.parquet")
+    with pytest.raises(ImportDataError, match=r"t\.parquet row 25: damaged image"):
+        import_table(tmp_path / "t.parquet", tmp_path / "fast.msgpack", threads=threads, progress=False)
+    monkeypatch.setattr(table_module, "table_packer", lambda *args, **kwargs: None)  # the row-by-row path
+    with pytest.raises(ImportDataError, match=r"t\.parquet row 25: damaged image"):
+        import_table(tmp_path / "t.parquet", tmp_path / "slow.msgpack", threads=threads, progress=False)
+    import_table(tmp_path / "t.parquet", tmp_path / "slow.msgpack", check_images="header", progress=False)
+    assert (tmp_path / "slow.msgpack").exists()

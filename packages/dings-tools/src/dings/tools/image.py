@@ -25,6 +25,7 @@ __all__ = [
     "decode_label_map",
     "encode_image",
     "encode_label_map",
+    "image_decode_problem",
     "recompress_jpeg",
     "write_label_map",
 ]
@@ -124,6 +125,31 @@ def decode_image(data: bytes, mode: str | None = None, as_array: bool = False) -
     if mode is not None and image.mode != mode:
         image = image.convert(mode)
     return np.array(image) if as_array else image
+
+
+def image_decode_problem(data: bytes | bytearray | memoryview) -> str | None:
+    """Why encoded image bytes do not decode fully (a truncated or damaged file), else ``None``.
+
+    Pillow loads the whole image (its first frame), as training would. An image with more pixels
+    than Pillow decodes without a ``DecompressionBombError`` is not decoded and counts as fine.
+
+    Args:
+        data: the encoded image.
+
+    Raises:
+        ImportError: Pillow is not installed (the extra ``image``).
+    """
+    Image = _pil("decoding images to check them")
+    try:
+        with Image.open(io.BytesIO(data)) as picture:
+            picture.load()
+    except Image.DecompressionBombError:
+        return None
+    except Image.UnidentifiedImageError:
+        return "Pillow cannot identify the image; the file is damaged or of an unknown kind"
+    except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError … for damaged files
+        return str(exc).strip() or type(exc).__name__
+    return None
 
 
 @lru_cache(maxsize=64)

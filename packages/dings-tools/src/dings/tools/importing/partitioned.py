@@ -25,7 +25,7 @@ from dings.readers import is_url
 from .._dataset import as_count, as_seed
 from ..partitioned import Engine, PartitionedResult, write_partitioned
 from .classes import ClassList
-from .core import ImportDataError, ImportResult, Loaded, _check_label, _prepare
+from .core import ImportDataError, ImportResult, Loaded, _check_label, _prepare, image_check_level
 from .folder import folder_source
 from .listfile import list_source
 from .table import table_source
@@ -80,19 +80,19 @@ class _PartitionLoader:
         self,
         opener: Callable[[Any], tuple[Iterable[Any], Callable[[Any], Loaded]]],
         label_names: list[str] | None,
-        check_images: bool,
+        check_level: str,
         recompress: int | None,
         max_size: int | None,
     ) -> None:
         self.opener = opener
         self.label_names = label_names
-        self.check_images = check_images
+        self.check_level = check_level
         self.recompress = recompress
         self.max_size = max_size
 
     def __call__(self, payload: Any) -> Iterator[dict]:
         items, load = self.opener(payload)
-        prepared = _prepare(load, self.check_images, self.recompress, self.max_size)
+        prepared = _prepare(load, self.check_level, self.recompress, self.max_size)
         seen: set[Any] = set()
         for item in items:
             origin, sample = prepared(item)
@@ -170,7 +170,7 @@ def import_partitioned(
     seed: int | None = None,
     recompress: int | None = None,
     max_size: int | None = None,
-    check_images: bool = True,
+    check_images: bool | str = True,
     overwrite: bool = False,
     resume: bool = True,
     storage_options: dict[str, Any] | None = None,
@@ -218,7 +218,7 @@ def import_partitioned(
     payloads, opener, label_names = _plan(
         os.fspath(source), kind, partition_size, shuffle, as_seed(seed), labels, source_options
     )
-    loader = _PartitionLoader(opener, label_names, check_images, recompress, max_size)
+    loader = _PartitionLoader(opener, label_names, image_check_level(check_images), recompress, max_size)
     # what decides a partition's bytes: its items and every option that changes samples or shards
     options = (
         kind,

@@ -13,7 +13,7 @@ import glob
 import importlib.util
 import os
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
@@ -139,7 +139,7 @@ class Source:
     packed: Callable[[str, int], Iterable[PackedRows]] | None = None
 
 
-def ordered_map(fn: Callable[[Any], Any], items: Iterable[Any], threads: int) -> Iterator[Any]:
+def ordered_map(fn: Callable[[Any], Any], items: Iterable[Any], threads: int) -> Generator[Any, None, None]:
     """``map(fn, items)`` computed by ``threads`` threads, in input order, with bounded memory.
 
     Closing the iterator early cancels what is queued and waits for the chunks already running.

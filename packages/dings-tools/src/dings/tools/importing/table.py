@@ -242,7 +242,7 @@ def table_packer(
     key_column: str | None,
     classes: ClassList,
     total: int,
-) -> Callable[[bool], Iterator[PackedRows]] | None:
+) -> Callable[[str, int], Iterator[PackedRows]] | None:
     """The columnar fast path of :func:`table_samples`: whole record batches packed with numpy.
 
     Gives the bytes and errors of the row-by-row path (see :attr:`Source.packed`), or ``None`` when
@@ -380,7 +380,7 @@ def table_packer(
             if check == "decode":  # the rows before the first bad one: each image decoded in full
                 before = np.flatnonzero(~bad[: int(np.argmax(bad)) if bad.any() else count]).tolist()
                 decoded = ordered_map(
-                    lambda i: image_decode_problem(data[starts[i] : starts[i] + sizes[i]]), before, threads
+                    lambda i: image_decode_problem(data[starts[i] : starts[i] + sizes[i]].data), before, threads
                 )
                 try:
                     first = next((i for i, reason in zip(before, decoded) if reason is not None), None)

@@ -129,3 +129,24 @@ def test_a_table_with_a_truncated_image_is_refused_naming_the_row(tmp_path, kind
         import_table(tmp_path / "t.parquet", tmp_path / "slow.msgpack", threads=threads, progress=False)
     import_table(tmp_path / "t.parquet", tmp_path / "slow.msgpack", check_images="header", progress=False)
     assert (tmp_path / "slow.msgpack").exists()
+
+
+def test_a_tiff_pillow_cannot_read_is_not_called_damaged(tmp_path):
+    tifffile = pytest.importorskip("tifffile")
+    import numpy as np
+
+    from dings.tools import image_decode_problem
+
+    out = io.BytesIO()
+    tifffile.imwrite(out, np.zeros((4, 4, 7), dtype=np.float32), photometric="minisblack", planarconfig="contig")
+    assert image_decode_problem(out.getvalue()) is None
+    assert image_decode_problem(truncated("PNG")) is not None
+
+
+def test_without_pillow_the_default_checks_headers(tmp_path, monkeypatch):
+    from dings.tools.importing import core
+
+    real = core.importlib.util.find_spec
+    monkeypatch.setattr(core.importlib.util, "find_spec", lambda name, *a: None if name == "PIL" else real(name, *a))
+    assert core.image_check_level(True) == "header"
+    assert core.image_check_level(False) == "none"

@@ -30,6 +30,8 @@ __all__ = [
     "write_label_map",
 ]
 
+#: the first bytes of a TIFF file (little and big endian, classic and BigTIFF)
+_TIFF_STARTS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 _SUBSAMPLING = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2, 0: 0, 1: 1, 2: 2}
 
 
@@ -150,9 +152,14 @@ def image_decode_problem(data: bytes | bytearray | memoryview) -> str | None:
     except Image.DecompressionBombError:
         return None
     except Image.UnidentifiedImageError:
-        return "Pillow cannot identify the image; the file is damaged or of an unknown kind"
+        if bytes(data[:4]) in _TIFF_STARTS:  # Pillow reads only some TIFFs (tifffile reads the rest)
+            return None
+        return "Pillow cannot identify the image; the file is damaged"
     except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError … for damaged files
-        return str(exc).strip() or type(exc).__name__
+        text = str(exc).strip()
+        if text.endswith("not available"):  # a codec this Pillow was built without: cannot tell
+            return None
+        return text or type(exc).__name__
     return None
 
 

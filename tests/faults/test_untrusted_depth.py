@@ -81,11 +81,13 @@ def test_a_sample_too_deep_to_decode_is_one_error_naming_it_everywhere(tmp_path,
         with pytest.raises(DamagedDataError, match=name) as caught:
             list(reader)
         assert len(str(caught.value).splitlines()) == 1
+        assert "nested deeper than the 1,024 levels" in str(caught.value)
         with pytest.raises(DamagedDataError, match=name):
             reader.get(1)
     report = verify(path, deep=True, progress=False)
     assert not report.ok
     assert (report.bad_index, report.bad_key) == (1, "deep")
+    assert "nested deeper than" in report.problems[0]
     for args in (["cat", str(path)], ["cat", "--json", str(path)]):
         assert main(args) != 0
         error = capsys.readouterr().err.strip()

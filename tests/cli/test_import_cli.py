@@ -105,7 +105,7 @@ def test_sigint_mid_import_leaves_only_the_inputs(cli, tmp_path):
         (folder / f"{i:04d}.jpg").write_bytes(b"\xff\xd8\xff\xe0" + block[i % 97 :] + block[: i % 97])
     before = cli.files_in(tmp_path)
     process = subprocess.Popen(
-        [cli.script(), "import", str(tmp_path / "tree"), str(tmp_path / "out.msgpack"), "-t", "2"],
+        [cli.script(), "import", str(tmp_path / "tree"), str(tmp_path / "out.msgpack"), "-t", "2", "--check", "header"],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -150,7 +150,7 @@ def test_verify_checks_every_shard(data, kind):
     assert result.returncode == 0, result.stdout + result.stderr
     checked = [line for line in result.stdout.splitlines() if ": OK (" in line]
     assert len(checked) == SHARDS[kind] + (SHARDS[kind] > 1)  # every shard, then the set
-    assert all("checksums, deep)" in line for line in checked[: SHARDS[kind]]), result.stdout
+    assert all("checksums, deep, images)" in line for line in checked[: SHARDS[kind]]), result.stdout
     if kind in ("partitioned", "manifest", "http-partitioned"):
         assert "digits.manifest.json: OK (30 samples; checked manifest, label names)" in result.stdout
     if kind.startswith("http"):  # reports name the shards' URLs

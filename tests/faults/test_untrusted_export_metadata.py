@@ -19,8 +19,10 @@ from dings.format import load_label_names
 from dings.readers import MsgpackReader
 from dings.tools import ImportDataError, import_folder, import_webdataset
 
+from ..cli.conftest import png
+
 #: the first bytes of a PNG file: enough for the import's image check
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(24)
+PNG = png(0)  # a real image: imports decode what they check
 DEEP = "[" * 100_000 + "]" * 100_000
 
 

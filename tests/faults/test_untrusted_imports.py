@@ -32,8 +32,11 @@ if not hasattr(os, "mkfifo"):  # pragma: no cover - POSIX only
 MEMORY_LIMIT = 1 << 30
 #: a child that runs longer hangs (the operations finish in well under a second)
 HANG_TIMEOUT = 120
-#: the first bytes of a PNG file: enough for the import's image check
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(24)
+#: a 1x1 grey PNG file: imports decode every image (bytes after it do no harm)
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x00\x00\x00\x00:~\x9bU"
+    b"\x00\x00\x00\nIDATx\x9cc`\x00\x00\x00\x02\x00\x01H\xaf\xa4q\x00\x00\x00\x00IEND\xaeB`\x82"
+)
 #: the exit status of a child whose operation raised the expected error
 REFUSED = 3
 

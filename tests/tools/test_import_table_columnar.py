@@ -32,9 +32,20 @@ EDGE_INTS = [
     0, 1, 127, 128, 255, 256, 65535, 65536, 2**32 - 1, 2**32, 2**63 - 1,
     -1, -32, -33, -128, -129, -32768, -32769, -(2**31), -(2**31) - 1, -(2**63),
 ]  # fmt: skip
-JPEG = b"\xff\xd8\xff\xe0" + bytes(20)
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(20)
-GIF = b"GIF89a" + bytes(20)
+
+
+def tiny_image(kind: str) -> bytes:
+    """A 1x1 image that decodes (imports decode every image); bytes appended after it do no harm."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (1, 1), "red").save(out, format=kind)
+    return out.getvalue()
+
+
+JPEG = tiny_image("JPEG")
+PNG = tiny_image("PNG")
+GIF = tiny_image("GIF")
 
 
 def files(path: Path) -> dict[str, bytes | None]:

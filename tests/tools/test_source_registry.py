@@ -33,6 +33,8 @@ from dings.tools import (
 )
 from dings.tools.importing import core, kinds
 
+from ..cli.conftest import png
+
 
 def toy_source(path: str | os.PathLike, *, labels=None, scale: int = 1) -> Source:
     """A ``.toy`` file: one ``key number`` a line; a sample ``{"key", "n": number * scale}``."""
@@ -144,7 +146,7 @@ def test_dings_help_imports_no_library():
 
 def test_the_output_is_checked_for_overwriting_once(tmp_path, monkeypatch):
     (tmp_path / "photos" / "cat").mkdir(parents=True)
-    (tmp_path / "photos" / "cat" / "1.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(20))
+    (tmp_path / "photos" / "cat" / "1.png").write_bytes(png(1))
     calls: list[Path] = []
     real = core._check_target
     monkeypatch.setattr(core, "_check_target", lambda output, *args: calls.append(output) or real(output, *args))
@@ -168,7 +170,7 @@ def test_engine_local_keeps_the_label_names_an_export_stored(tmp_path, to):
     names = ["zero", "one", "two"]  # not in sorted order
     with FileWriter(tmp_path / "data.msgpack", progress=False, label_names=names) as writer:
         for i in range(6):
-            writer.write({"key": f"s{i}", "image": b"\x89PNG\r\n\x1a\n" + bytes([i]) * 8, "label": i % 3})
+            writer.write({"key": f"s{i}", "image": png(i), "label": i % 3})
     source = tmp_path / ("exported.tar" if to == "webdataset" else "exported")
     export(tmp_path / "data.msgpack", source, to=to, progress=False)
     import_source(source, tmp_path / "plain.msgpack", progress=False)

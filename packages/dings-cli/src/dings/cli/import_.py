@@ -90,9 +90,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="with --recompress: shrink images to at most this size a side",
     )
     parser.add_argument(
-        "--no-image-check", action="store_true", help="do not check that images are JPEG/PNG/GIF/BMP/TIFF/WebP files"
+        "--check",
+        choices=("decode", "header", "none"),
+        default="decode",
+        help="how far images are checked: decode each in full, in the -t threads (default; refuses a "
+        "truncated file), only its header (a JPEG/PNG/GIF/BMP/TIFF/WebP signature), or not at all",
     )
     _add_source_options(parser, source_kinds())
+    parser.add_argument("--no-image-check", action="store_true", help="the same as --check none")
     group = parser.add_argument_group("writing in partitions (many processes or machines)")
     group.add_argument(
         "--engine",
@@ -217,7 +222,7 @@ def _common_options(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         "shard_size": args.shard_size,
         "recompress": args.recompress,
         "max_size": args.max_size,
-        "check_images": not args.no_image_check,
+        "check_images": "none" if args.no_image_check else args.check,
         "progress": False if args.quiet else (True if args.progress else None),  # _common.progress_flag
         **_source_options(kind, args),
     }

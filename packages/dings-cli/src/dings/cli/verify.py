@@ -1,7 +1,7 @@
 """Check datasets: the md5 sum of every file and the consistency of the index files; with --deep
-also decode every sample. A set of shards is checked shard by shard, then as a whole: its manifest
-(the shards' names, sample counts, sizes and md5 sums) and its label names. Exit status 1 when any
-dataset is damaged.
+also decode every sample and the images in it. A set of shards is checked shard by shard, then as
+a whole: its manifest (the shards' names, sample counts, sizes and md5 sums) and its label names.
+Exit status 1 when any dataset is damaged.
 
 examples:
   dings verify train.msgpack test.msgpack --deep
@@ -28,7 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="datasets to check: a file, a shard pattern in quotes, a folder, a manifest or a URL of one (each shard is checked)",
     )
     parser.add_argument(
-        "--deep", action="store_true", help="also decode every sample and compare its key with the index"
+        "--deep",
+        action="store_true",
+        help="also decode every sample, compare its key with the index and decode its images",
     )
     add_json(parser)
     add_quiet(parser)

@@ -74,7 +74,18 @@ from .index import (
 from .jsonparse import parse_json
 from .label_names import LABEL_NAMES_SUFFIX, copy_label_names, load_label_names, write_label_names
 from .overlap import check_output_not_input, dataset_paths, find_overlap
-from .packing import make_packer, make_unpacker, pack, packb, unpack, unpack_options, unpack_sample, unpackb
+from .packing import (
+    MAX_NESTING,
+    describe_decode_error,
+    make_packer,
+    make_unpacker,
+    pack,
+    packb,
+    unpack,
+    unpack_options,
+    unpack_sample,
+    unpackb,
+)
 from .partitions import (
     LOCK_SUFFIX,
     MANIFEST_SUFFIX,
@@ -177,6 +188,8 @@ __all__ = [
     "load_label_names",
     "parse_json",
     "write_label_names",
+    "MAX_NESTING",
+    "describe_decode_error",
     "make_packer",
     "make_unpacker",
     "pack",

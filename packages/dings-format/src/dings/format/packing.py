@@ -29,7 +29,13 @@ __all__ = [
     "unpack_sample",
     "describe_sample",
     "object_array_field",
+    "MAX_NESTING",
+    "describe_decode_error",
 ]
+
+#: the most maps and arrays nested in one another that msgpack decodes (its unpacker's stack),
+#: the sample's own map included: writers refuse deeper samples, readers report them as damaged
+MAX_NESTING = 1024
 
 _OBJECT_ARRAY_HINT = (
     "object-dtype numpy arrays are stored with pickle, which can execute code; "
@@ -256,7 +262,14 @@ def unpack(stream: IO[bytes], **kwargs: Any) -> Any:
     return unpackb(stream.read(), **kwargs)
 
 
-def _describe_error(exc: BaseException) -> str:
+def describe_decode_error(exc: BaseException) -> str:
+    """Why msgpack could not decode a sample, in a few words (``"StackError: …"`` spelled out).
+
+    Args:
+        exc: what msgpack, msgpack-numpy or Python raised while decoding.
+    """
+    if isinstance(exc, (msgpack.StackError, RecursionError)):
+        return f"nested deeper than the {MAX_NESTING:,} levels of maps and lists that msgpack decodes"
     text = str(exc)[:200]
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
@@ -303,7 +316,7 @@ def unpack_sample(
         raise UnsafeDataError(f"{describe_sample(path, index, key)}: {exc}") from None
     except (Exception, RecursionError) as exc:  # msgpack and msgpack-numpy raise many types for damaged bytes
         raise DamagedDataError(
-            f"{describe_sample(path, index, key)}: damaged, cannot be decoded ({_describe_error(exc)})",
+            f"{describe_sample(path, index, key)}: damaged, cannot be decoded ({describe_decode_error(exc)})",
             path=path,
             index=index,
             key=key,

@@ -29,6 +29,7 @@ from dings.format import (
     IncompleteCommitError,
     UnsafeDataError,
     VerificationReport,
+    describe_decode_error,
     offsets_count,
     parse_checksums,
     parse_filter,
@@ -419,7 +420,7 @@ class MsgpackReader(Reader):
         if isinstance(problem, UnsafeDataError):
             return UnsafeDataError(f"{where}: {problem}")
         if isinstance(problem, BaseException):
-            problem = f"{type(problem).__name__}: {problem}"
+            problem = describe_decode_error(problem)
         return DamagedDataError(
             f"{where} is damaged ({problem}); run `dings verify` on it", path=self._source.name, index=index, key=key
         )
@@ -623,20 +624,17 @@ class MsgpackReader(Reader):
         except Exception:
             samples, whole = None, False
         if not whole or samples is None or set(map(type, samples)) != {dict}:
-            self._find_damage(first, end, buffer, base)
+            return self._decode_each(first, end, buffer, base)
         return samples
 
-    def _find_damage(self, first: int, end: int, buffer: Any, base: int) -> None:
-        """Decode samples ``first`` … ``end - 1`` one by one to name the damaged one, and raise."""
+    def _decode_each(self, first: int, end: int, buffer: Any, base: int) -> list:
+        """Decode samples ``first`` … ``end - 1`` one by one: the damaged one raises, naming it.
+
+        The block is decoded as one array, one level deeper than its samples: a sample nested as
+        deep as msgpack allows (:data:`dings.format.MAX_NESTING`) decodes only alone."""
         offsets = self.offsets
         view = memoryview(buffer)
-        for i in range(first, end):
-            self._decode(i, view[offsets[i] - base : offsets[i + 1] - base])
-        raise CorruptIndexError(  # each decodes alone, so only the block as a whole disagrees
-            f"{self._source.name}: samples {first}–{end - 1} do not match the offsets index; {self._what_next()}",
-            path=self._source.name,
-            index=first,
-        )
+        return [self._decode(i, view[offsets[i] - base : offsets[i + 1] - base]) for i in range(first, end)]
 
     def _blocks(self, start: int, stop: int, size: int) -> Iterator[tuple[int, int]]:
         """Split samples ``start`` … ``stop - 1`` into runs of whole samples of at most ``size`` bytes

@@ -43,6 +43,7 @@ from .image import (
     decode_label_map,
     encode_image,
     encode_label_map,
+    image_decode_problem,
     recompress_jpeg,
     write_label_map,
 )
@@ -174,6 +175,7 @@ __all__ = [
     "export_parquet",
     "export_webdataset",
     "hash_md5hex",
+    "image_decode_problem",
     "hash_string",
     "hash_string_bytes",
     "import_dings",

@@ -25,10 +25,13 @@ __all__ = [
     "decode_label_map",
     "encode_image",
     "encode_label_map",
+    "image_decode_problem",
     "recompress_jpeg",
     "write_label_map",
 ]
 
+#: the first bytes of a TIFF file (little and big endian, classic and BigTIFF)
+_TIFF_STARTS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 _SUBSAMPLING = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2, 0: 0, 1: 1, 2: 2}
 
 
@@ -124,6 +127,40 @@ def decode_image(data: bytes, mode: str | None = None, as_array: bool = False) -
     if mode is not None and image.mode != mode:
         image = image.convert(mode)
     return np.array(image) if as_array else image
+
+
+def image_decode_problem(data: bytes | bytearray | memoryview) -> str | None:
+    """Why encoded image bytes do not decode fully (a truncated or damaged file), else ``None``.
+
+    Pillow loads the whole image (its first frame), as training would; a JPEG at 1/8 scale (all of
+    its compressed data is still decoded, so truncation and damage are found, in about half the
+    time). An image with more pixels than Pillow decodes without a ``DecompressionBombError`` is
+    not decoded and counts as fine.
+
+    Args:
+        data: the encoded image.
+
+    Raises:
+        ImportError: Pillow is not installed (the extra ``image``).
+    """
+    Image = _pil("decoding images to check them")
+    try:
+        with Image.open(io.BytesIO(data)) as picture:
+            if picture.format == "JPEG":
+                picture.draft(picture.mode, (1, 1))  # the DCT scaled down: the smallest size
+            picture.load()
+    except Image.DecompressionBombError:
+        return None
+    except Image.UnidentifiedImageError:
+        if bytes(data[:4]) in _TIFF_STARTS:  # Pillow reads only some TIFFs (tifffile reads the rest)
+            return None
+        return "Pillow cannot identify the image; the file is damaged"
+    except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError … for damaged files
+        text = str(exc).strip()
+        if text.endswith("not available"):  # a codec this Pillow was built without: cannot tell
+            return None
+        return text or type(exc).__name__
+    return None
 
 
 @lru_cache(maxsize=64)

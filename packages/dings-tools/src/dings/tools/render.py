@@ -32,6 +32,9 @@ _Order = Literal["little", "big"]
 
 #: lists with more items show only this many (and how many there are)
 MAX_ITEMS = 20
+#: maps and lists shown nested in one another at most; deeper ones are summarised (``[…]``), so a
+#: sample nested as deep as msgpack allows is shown without exhausting Python's recursion limit
+MAX_SHOWN_DEPTH = 32
 _BYTES_LIKE = (bytes, bytearray, memoryview)
 # JPEG start-of-frame markers (they hold the size); C4, C8 and CC are other segments
 _JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
@@ -237,15 +240,23 @@ def render_value(value: Any, maxstring: int = 100) -> str:
     return text if len(text) <= maxstring else f"{text[:maxstring]}… ({type(value).__name__})"
 
 
-def _render_lines(value: Any, maxstring: int, max_items: int) -> list[str]:
+def _too_deep(value: Any) -> str:
+    """The summary of a map or list nested deeper than :data:`MAX_SHOWN_DEPTH`."""
+    shape = "{…}" if isinstance(value, Mapping) else "[…]" if isinstance(value, list) else "(…)"
+    return f"{shape} (nested deeper than {MAX_SHOWN_DEPTH} levels)"
+
+
+def _render_lines(value: Any, maxstring: int, max_items: int, depth: int = 0) -> list[str]:
     """Render any value as lines; the first line may follow a ``name:`` or ``- `` prefix."""
+    if depth >= MAX_SHOWN_DEPTH and _is_container(value) and value:
+        return [_too_deep(value)]
     if isinstance(value, Mapping):
         if not value:
             return ["{}"]
         lines = []
         for name, item in value.items():
             label = name if isinstance(name, str) and len(name) <= maxstring else render_value(name, maxstring)
-            sub = _render_lines(item, maxstring, max_items)
+            sub = _render_lines(item, maxstring, max_items, depth + 1)
             if len(sub) == 1 and not (isinstance(item, Mapping) and item):
                 lines.append(f"{label}: {sub[0]}")
             else:
@@ -265,7 +276,7 @@ def _render_lines(value: Any, maxstring: int, max_items: int) -> list[str]:
                 return [f"[{inline}]" if isinstance(value, list) else f"({inline})"]
         lines = []
         for item in shown:
-            sub = _render_lines(item, maxstring, max_items)
+            sub = _render_lines(item, maxstring, max_items, depth + 1)
             lines.append("- " + sub[0])
             lines.extend("  " + line for line in sub[1:])
         if more:
@@ -280,15 +291,22 @@ def jsonable(value: Any, maxstring: int = 100, max_items: int = MAX_ITEMS) -> An
     Maps become objects (keys as strings), lists and tuples arrays of at most ``max_items`` items
     (then a string saying how many there are), numbers and ``None`` stay, numpy scalars become
     numbers, small numeric arrays nested lists; strings longer than ``maxstring`` are cut, and bytes,
-    images and big arrays become the one-line summary :func:`render_value` shows.
+    images and big arrays become the one-line summary :func:`render_value` shows. Maps and lists
+    nested deeper than :data:`MAX_SHOWN_DEPTH` become a string that says so.
     """
+    return _jsonable(value, maxstring, max_items, 0)
+
+
+def _jsonable(value: Any, maxstring: int, max_items: int, depth: int) -> Any:
+    if depth >= MAX_SHOWN_DEPTH and _is_container(value) and value:
+        return _too_deep(value)
     if isinstance(value, Mapping):
         return {
-            k if isinstance(k, str) else render_value(k, maxstring): jsonable(v, maxstring, max_items)
+            k if isinstance(k, str) else render_value(k, maxstring): _jsonable(v, maxstring, max_items, depth + 1)
             for k, v in value.items()
         }
     if isinstance(value, (list, tuple)):
-        items = [jsonable(item, maxstring, max_items) for item in value[:max_items]]
+        items = [_jsonable(item, maxstring, max_items, depth + 1) for item in value[:max_items]]
         if len(value) > max_items:
             items.append(f"… ({len(value)} items)")
         return items
@@ -297,9 +315,9 @@ def jsonable(value: Any, maxstring: int = 100, max_items: int = MAX_ITEMS) -> An
     if value is None or isinstance(value, (bool, int, float)):
         return value if not isinstance(value, float) or np.isfinite(value) else repr(value)
     if isinstance(value, np.generic) and value.dtype.kind in "biuf":
-        return jsonable(value.item(), maxstring, max_items)
+        return _jsonable(value.item(), maxstring, max_items, depth)
     if isinstance(value, np.ndarray) and value.dtype.kind in "biuf" and value.size <= max_items:
-        return jsonable(value.tolist(), maxstring, max_items)
+        return _jsonable(value.tolist(), maxstring, max_items, depth)
     return render_value(value, maxstring)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import tempfile
 import warnings
@@ -46,6 +47,8 @@ from dings.readers import (
 )
 
 from ._dataset import DatasetSpec
+from .image import image_decode_problem
+from .render import sniff_image
 
 __all__ = ["VerificationReport", "verify", "verify_dataset"]
 
@@ -78,31 +81,75 @@ def _decode_every_sample(
         keys: list[str] | None = reader.keys
     except (OSError, FormatError):
         keys = None  # reported by the structural check; samples are still checked
+    images = _ImageCheck()
     try:
         items = reader.iter(start=0, raw=True, copy=False)
         name = url_name(data) if isinstance(data, str) else data.name
         with progress_bar(items, total=length, desc=f"decode {name}", unit="samples", enabled=progress) as bar:
             for index, piece in enumerate(bar):
                 key = keys[index] if keys is not None else None
-                problem = _sample_problem(piece, data, index, key)
+                problem = _sample_problem(piece, data, index, key, images)
                 del piece
                 if problem is not None:
                     report.problems.append(problem)
                     report.bad_index, report.bad_key = index, key
                     return
         report.checked.append("deep")
+        if images.decoded:
+            report.checked.append("images")
+        elif images.skipped:
+            report.notes.append("images not decoded: Pillow is not installed (pip install 'dings-tools[image]')")
     except (OSError, FormatError) as exc:  # iteration itself found the data and offsets disagreeing
         report.problems.append(f"deep check stopped: {exc}")
 
 
-def _sample_problem(piece: memoryview, data: Path | str, index: int, key: str | None) -> str | None:
-    """Why this packed sample is bad, or ``None`` if it decodes to a map with the right key."""
+class _ImageCheck:
+    """Decodes the encoded images of samples (fields whose bytes start with an image signature)."""
+
+    def __init__(self) -> None:
+        self.decoded = 0
+        self.skipped = 0
+        self.pillow = importlib.util.find_spec("PIL") is not None
+
+    def problem(self, sample: dict) -> str | None:
+        """Why an image in ``sample`` (at any depth) does not decode, naming its field, else ``None``."""
+        todo: list[tuple[tuple[Any, ...], Any]] = [((k,), v) for k, v in reversed(sample.items())]
+        while todo:  # without recursion: samples nest as deep as msgpack allows
+            path, value = todo.pop()
+            if isinstance(value, (bytes, bytearray, memoryview)):
+                if sniff_image(memoryview(value)[:64]) is None:
+                    continue
+                if not self.pillow:
+                    self.skipped += 1
+                    continue
+                self.decoded += 1
+                reason = image_decode_problem(value)
+                if reason is not None:
+                    where = "".join(f"[{p!r}]" for p in path)
+                    return f"field {where} holds a damaged image, it does not decode ({reason})"
+            elif isinstance(value, dict):
+                todo.extend((path + (k,), v) for k, v in reversed(value.items()))
+            elif isinstance(value, list):
+                todo.extend(
+                    (path + (i,), v) for i, v in reversed(list(enumerate(value))) if isinstance(v, (bytes, dict, list))
+                )
+        return None
+
+
+def _sample_problem(
+    piece: memoryview, data: Path | str, index: int, key: str | None, images: _ImageCheck
+) -> str | None:
+    """Why this packed sample is bad, or ``None`` if it decodes to a map with the right key and
+    every image in it decodes."""
     try:
         sample = unpack_sample(piece, path=data, index=index, key=key)
     except (DamagedDataError, FormatError) as exc:
         return str(exc)
     if "key" not in sample:
         return f'{data}: sample {index}: has no "key"'
+    problem = images.problem(sample)
+    if problem is not None:
+        return f"{data}: sample {index} (key {sample['key']!r}): {problem}"
     return None
 
 
@@ -126,7 +173,8 @@ def verify(
 
     Args:
         path: the data file (``NAME.msgpack``) or any of its index files, or its URL.
-        deep: decode every sample as well (reads and unpacks the whole data file).
+        deep: decode every sample as well (reads and unpacks the whole data file), and every
+            encoded image in it (bytes that start with an image signature, with Pillow).
         progress: show progress while hashing and decoding.
         options: for a URL, options of :class:`~dings.readers.RemoteMsgpackReader`
             (``storage_options``, ``retries``, ``backoff``, ``block_size``, timeouts).
@@ -398,7 +446,7 @@ def verify_dataset(
 
     Args:
         spec: a data file, shard pattern, folder, manifest, a URL of any of these, or a list of them.
-        deep: decode every sample of every shard as well.
+        deep: decode every sample of every shard, and the images in them, as well.
         progress: show progress while hashing and decoding.
         options: for URLs, options of :class:`~dings.readers.RemoteMsgpackReader`
             (``storage_options``, ``retries``, ``backoff``, ``block_size``, timeouts).

@@ -91,14 +91,14 @@ def import_samples(
     shard_size: int | None = None,
     recompress: int | None = None,
     max_size: int | None = None,
-    check_images: bool = True,
+    check_images: bool | str = True,
     overwrite: bool = False,
     progress: bool | None = True,
 ) -> ImportResult:
     """Write samples from any Python iterable as a dataset, like the importers do.
 
     Samples are dicts with a unique str ``"key"``; an ``"image"`` must be encoded image bytes
-    (checked by its header unless ``check_images`` is false), a ``"label"`` an int inside the class
+    (decoded in full to check it, see ``check_images``), a ``"label"`` an int inside the class
     list when ``label_names`` is given. The output is written atomically and is byte-identical for
     every ``threads`` count.
 
@@ -115,7 +115,10 @@ def import_samples(
         shard_size: samples per shard; ``None`` writes one file.
         recompress: re-encode images as JPEG of this quality (1-100); ``None`` keeps the bytes.
         max_size: with ``recompress``, shrink images to at most this many pixels a side.
-        check_images: refuse an ``image`` that is not a JPEG, PNG, GIF, BMP, TIFF or WebP.
+        check_images: how far each ``image`` is checked: ``"decode"`` (``True``, the default)
+            decodes it fully with Pillow in the ``threads`` and refuses a damaged or truncated
+            file; ``"header"`` only refuses bytes that are not a JPEG, PNG, GIF, BMP, TIFF or WebP
+            file (``True`` without Pillow); ``"none"`` (``False``) checks nothing.
         overwrite: replace an existing output; otherwise ``FileExistsError``.
         progress: show a progress bar.
 

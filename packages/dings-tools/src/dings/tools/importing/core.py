@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import functools
 import glob
+import importlib.util
 import os
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
@@ -35,16 +36,20 @@ from dings.format import (
 from dings.readers import MsgpackReader, is_url
 
 from .._dataset import as_count, as_seed, temp_name
+from ..extras import require
+from ..image import image_decode_problem
 from ..parallel import resolve_workers
 from ..render import sniff_image
 
 __all__ = [
+    "CHECK_LEVELS",
     "ImportDataError",
     "ImportResult",
     "PackedRows",
     "Source",
     "check_label",
     "check_source_output",
+    "image_check_level",
     "prepare_load",
     "run_import",
 ]
@@ -57,6 +62,9 @@ Loaded = tuple[str, dict]
 HEADER = 64
 #: the magic numbers of JPEG and PNG, checked first (the full check costs more per sample)
 COMMON_IMAGE_STARTS = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")
+#: how far an import checks images: ``decode`` every image fully (Pillow), look at its ``header``
+#: (the first bytes name an image format), or ``none``
+CHECK_LEVELS = ("decode", "header", "none")
 
 
 class ImportDataError(ValueError):
@@ -117,9 +125,10 @@ class Source:
         reads_files: ``load`` reads files (worth threads); otherwise it only converts values in
             memory and runs on one thread unless images are recompressed (threads would only
             contend for the interpreter).
-        packed: a faster way to the same samples, or ``None``: ``packed(check_images)`` yields
+        packed: a faster way to the same samples, or ``None``: ``packed(check, threads)`` yields
             them packed in batches, with the bytes ``load`` and the writer would give, the same
-            errors in the same order and the images checked as :func:`run_import` checks them.
+            errors in the same order and the images checked as :func:`run_import` checks them
+            (``check``, one of :data:`CHECK_LEVELS`; decoding in ``threads`` threads).
             Used when no per-sample work remains (no recompression) and the output is one file.
     """
 
@@ -129,10 +138,10 @@ class Source:
     total: int | None = None
     label_names: list[str] | None = None
     reads_files: bool = True
-    packed: Callable[[bool], Iterable[PackedRows]] | None = None
+    packed: Callable[[str, int], Iterable[PackedRows]] | None = None
 
 
-def ordered_map(fn: Callable[[Any], Any], items: Iterable[Any], threads: int) -> Iterator[Any]:
+def ordered_map(fn: Callable[[Any], Any], items: Iterable[Any], threads: int) -> Generator[Any, None, None]:
     """``map(fn, items)`` computed by ``threads`` threads, in input order, with bounded memory.
 
     Closing the iterator early cancels what is queued and waits for the chunks already running.
@@ -166,24 +175,55 @@ def ordered_map(fn: Callable[[Any], Any], items: Iterable[Any], threads: int) ->
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def image_problem(origin: str, image: bytes | bytearray | memoryview) -> ImportDataError | None:
-    """The error of an image that is not an image file (checked by its first bytes), else ``None``."""
-    if bytes(image[:8]).startswith(COMMON_IMAGE_STARTS) or sniff_image(memoryview(image)[:HEADER]) is not None:
-        return None
-    return ImportDataError(f"{origin}: unreadable image (not a JPEG, PNG, GIF, BMP, TIFF or WebP file)")
+def image_check_level(check_images: bool | str) -> str:
+    """The level of :data:`CHECK_LEVELS` that ``check_images`` asks for.
+
+    ``True`` is ``"decode"`` where Pillow is installed (the extra ``image``), else ``"header"``;
+    ``False`` is ``"none"``.
+
+    Raises:
+        ValueError: ``check_images`` is no level.
+        ImportError: ``"decode"`` without Pillow.
+    """
+    if check_images is True:
+        return "decode" if importlib.util.find_spec("PIL") is not None else "header"
+    if check_images is False:
+        return "none"
+    if check_images not in CHECK_LEVELS:
+        raise ValueError(f"check_images must be True, False, 'decode', 'header' or 'none', got {check_images!r}")
+    if check_images == "decode":
+        require("PIL.Image", "image", "check_images='decode'")
+    return str(check_images)
+
+
+def image_problem(origin: str, image: bytes | bytearray | memoryview, level: str = "header") -> ImportDataError | None:
+    """The error of an image that is not an image file (by its first bytes) or, with ``level``
+    ``"decode"``, does not decode fully (a truncated file); else ``None``."""
+    if not (bytes(image[:8]).startswith(COMMON_IMAGE_STARTS) or sniff_image(memoryview(image)[:HEADER]) is not None):
+        return ImportDataError(f"{origin}: unreadable image (not a JPEG, PNG, GIF, BMP, TIFF or WebP file)")
+    if level == "decode":
+        reason = image_decode_problem(image)
+        if reason is not None:
+            return ImportDataError(
+                f"{origin}: damaged image, it does not decode ({reason}); replace or remove it, "
+                "or import it undecoded with --check header (check_images='header')"
+            )
+    return None
 
 
 def prepare_load(
-    load: Callable[[Any], Loaded], check_images: bool, recompress: int | None, max_size: int | None
+    load: Callable[[Any], Loaded], level: str, recompress: int | None, max_size: int | None
 ) -> Callable[[Any], Loaded]:
-    """Wrap ``load`` with the per-sample image work (checks, recompression) done in the threads."""
+    """Wrap ``load`` with the per-sample image work (checks at ``level``, recompression) done in
+    the threads."""
+    check = "header" if recompress is not None and level == "decode" else level  # recompressing decodes
 
     def prepared(item: Any) -> Loaded:
         origin, sample = load(item)
         image = sample.get("image")
         if isinstance(image, (bytes, bytearray, memoryview)):
-            if check_images:
-                problem = image_problem(origin, image)
+            if check != "none":
+                problem = image_problem(origin, image, check)
                 if problem is not None:
                     raise problem
             if recompress is not None:
@@ -304,9 +344,11 @@ def _write_packed(
     return [output], writer.written
 
 
-def _packed_to(packed: Callable[[bool], Iterable[PackedRows]], check_images: bool, bar: Any, output: Path) -> None:
+def _packed_to(
+    packed: Callable[[str, int], Iterable[PackedRows]], check: str, threads: int, bar: Any, output: Path
+) -> None:
     """Write a source's packed samples to the new file ``output``."""
-    _write_packed(packed(check_images), output, bar)
+    _write_packed(packed(check, threads), output, bar)
 
 
 def _shuffled_via_file(write: Callable[[Path], object], output: Path, seed: int, bar: Any) -> Iterator[Loaded]:
@@ -334,7 +376,7 @@ def run_import(
     shard_size: int | None = None,
     recompress: int | None = None,
     max_size: int | None = None,
-    check_images: bool = True,
+    check_images: bool | str = True,
     overwrite: bool = False,
     progress: bool | None = True,
 ) -> ImportResult:
@@ -343,8 +385,9 @@ def run_import(
     See :func:`dings.tools.import_samples` for the arguments.
     """
     target = Path(output)
+    level = image_check_level(check_images)
     workers = resolve_workers(as_count(threads, "threads"))
-    if not source.reads_files and recompress is None:
+    if not source.reads_files and recompress is None and level != "decode":
         workers = 1
     if shard_size is not None and as_count(shard_size, "shard_size") < 1:
         raise ValueError(f"shard_size must be at least 1, got {shard_size!r}")
@@ -353,19 +396,19 @@ def run_import(
     items = source.items
     if shuffle and isinstance(items, Sequence):
         items = [items[int(i)] for i in np.random.default_rng(seed).permutation(len(items))]
-    load = prepare_load(source.load, check_images, recompress, max_size)
+    load = prepare_load(source.load, level, recompress, max_size)
     # the columnar fast path writes one unsharded file: the output, or the temporary one of a shuffle
     packed = source.packed if recompress is None else None
     with progress_bar(total=source.total, desc=f"import {source.name}", unit="samples", enabled=progress) as bar:
         if packed is not None and shard_size is None and not shuffle:
-            paths, count = _write_packed(packed(check_images), target, bar, source.label_names)
+            paths, count = _write_packed(packed(level, workers), target, bar, source.label_names)
             return ImportResult(paths, count, source.label_names)
         loaded: Iterable[Loaded] = ordered_map(load, items, workers)
         if shuffle and not isinstance(source.items, Sequence):
             stream = loaded
             write_temp: Callable[[Path], object]
             if packed is not None:
-                write_temp = functools.partial(_packed_to, packed, check_images, bar)
+                write_temp = functools.partial(_packed_to, packed, level, workers, bar)
             else:
                 write_temp = functools.partial(_write, stream, shard_size=None, label_names=source.label_names, bar=bar)
             loaded = _shuffled_via_file(write_temp, target, seed, bar)

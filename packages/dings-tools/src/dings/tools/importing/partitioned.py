@@ -21,7 +21,7 @@ from dings.readers import is_url
 
 from .._dataset import as_count, as_seed
 from ..partitioned import Engine, PartitionedResult, write_partitioned
-from .core import ImportDataError, ImportResult, Loaded, check_label, prepare_load
+from .core import ImportDataError, ImportResult, Loaded, check_label, image_check_level, prepare_load
 from .kinds import SourceKind, detect_source, get_source_kind, source_kinds
 
 __all__ = ["import_partitioned"]
@@ -35,19 +35,19 @@ class _PartitionLoader:
         self,
         opener: Callable[[Any], tuple[Iterable[Any], Callable[[Any], Loaded]]],
         label_names: list[str] | None,
-        check_images: bool,
+        check_level: str,
         recompress: int | None,
         max_size: int | None,
     ) -> None:
         self.opener = opener
         self.label_names = label_names
-        self.check_images = check_images
+        self.check_level = check_level
         self.recompress = recompress
         self.max_size = max_size
 
     def __call__(self, payload: Any) -> Iterator[dict]:
         items, load = self.opener(payload)
-        prepared = prepare_load(load, self.check_images, self.recompress, self.max_size)
+        prepared = prepare_load(load, self.check_level, self.recompress, self.max_size)
         seen: set[Any] = set()
         for item in items:
             origin, sample = prepared(item)
@@ -86,7 +86,7 @@ def import_partitioned(
     seed: int | None = None,
     recompress: int | None = None,
     max_size: int | None = None,
-    check_images: bool = True,
+    check_images: bool | str = True,
     overwrite: bool = False,
     resume: bool = True,
     storage_options: dict[str, Any] | None = None,
@@ -143,7 +143,7 @@ def import_partitioned(
         kind_, text, partition_size, shuffle=shuffle, seed=as_seed(seed), labels=labels, options=source_options
     )
     payloads, label_names = plan.payloads, plan.label_names
-    loader = _PartitionLoader(plan.opener, label_names, check_images, recompress, max_size)
+    loader = _PartitionLoader(plan.opener, label_names, image_check_level(check_images), recompress, max_size)
     # what decides a partition's bytes: its items and every option that changes samples or shards
     options = (
         kind_.name,

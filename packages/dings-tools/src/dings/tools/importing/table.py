@@ -23,6 +23,7 @@ import numpy as np
 from dings.format import packb, parse_json
 
 from ..extras import require
+from ..image import image_decode_problem
 from .classes import ClassList, Labels
 from .columnar import RowPacker, bin_headers, bools, floats, ints, map_headers, str_headers
 from .core import (
@@ -34,6 +35,7 @@ from .core import (
     Source,
     check_source_output,
     image_problem,
+    ordered_map,
     run_import,
 )
 from .files import FileRoot, read_file
@@ -252,7 +254,7 @@ def table_packer(
     key_column: str | None,
     classes: ClassList,
     total: int,
-) -> Callable[[bool], Iterator[PackedRows]] | None:
+) -> Callable[[str, int], Iterator[PackedRows]] | None:
     """The columnar fast path of :func:`table_samples`: whole record batches packed with numpy.
 
     Gives the bytes and errors of the row-by-row path (see :attr:`Source.packed`), or ``None`` when
@@ -300,17 +302,17 @@ def table_packer(
     packed_names = {name: packb(out) for name, out in fields.items()}
     wide = any(types.is_large_binary(kinds[n]) or types.is_large_string(kinds[n]) for n in names)
 
-    def rows(check_images: bool) -> Iterator[PackedRows]:
+    def rows(check: str, threads: int = 1) -> Iterator[PackedRows]:
         row = 0
         group: list[Any] = []
         for batch in batches():
             group.append(batch)
             if sum(b.num_rows for b in group) >= GROUP_ROWS or sum(b.nbytes for b in group) >= GROUP_BYTES:
-                yield _pack_group(group, row, check_images)
+                yield _pack_group(group, row, check, threads)
                 row += sum(b.num_rows for b in group)
                 group = []
         if group:
-            yield _pack_group(group, row, check_images)
+            yield _pack_group(group, row, check, threads)
 
     def keys_of(batch: Any, row: int) -> tuple[list[str], Any, np.ndarray, int, ImportDataError | None]:
         """The keys, their bytes as an Arrow array, their sizes in bytes, and the first row
@@ -367,11 +369,12 @@ def table_packer(
             return labels, present, first, exc
         raise AssertionError(f"label {column[first]} passed the class list")  # pragma: no cover
 
-    def first_bad_image(column: Any, row: int, check_images: bool) -> tuple[int, ImportDataError | None]:
-        """The first row whose image is missing or (checked) unreadable, and its error."""
+    def first_bad_image(column: Any, row: int, check: str, threads: int) -> tuple[int, ImportDataError | None]:
+        """The first row whose image is missing or (checked at level ``check``) unreadable, and its
+        error; images are decoded in ``threads`` threads."""
         count = len(column)
         bad = column.is_null().to_numpy(zero_copy_only=False)
-        if check_images:
+        if check != "none":
             starts = _value_starts(column)
             sizes = _as_int64(pc.binary_length(column.fill_null(b"")))
             data = column.buffers()[2]
@@ -386,6 +389,17 @@ def table_packer(
                 if image_problem("", column[i].as_py()) is not None:
                     bad[i] = True
                     break
+            if check == "decode":  # the rows before the first bad one: each image decoded in full
+                before = np.flatnonzero(~bad[: int(np.argmax(bad)) if bad.any() else count]).tolist()
+                decoded = ordered_map(
+                    lambda i: image_decode_problem(data[starts[i] : starts[i] + sizes[i]].data), before, threads
+                )
+                try:
+                    first = next((i for i, reason in zip(before, decoded) if reason is not None), None)
+                finally:
+                    decoded.close()
+                if first is not None:
+                    return first, image_problem(f"{where} row {row + first}", column[first].as_py(), "decode")
         if not bad.any():
             return count, None
         first = int(np.argmax(bad))
@@ -394,7 +408,7 @@ def table_packer(
             return first, ImportDataError(f"{origin}: no image in column {image_column!r}")
         return first, image_problem(origin, column[first].as_py())
 
-    def _pack_group(group: list[Any], row: int, check_images: bool) -> PackedRows:
+    def _pack_group(group: list[Any], row: int, check: str, threads: int) -> PackedRows:
         """Pack record batches as one; the errors stay those of batch after batch (below)."""
         batch = group[0]
         if len(group) > 1:
@@ -419,7 +433,7 @@ def table_packer(
                 stop, error = int(starts[_batch_of(starts, first)]), problem
                 break
         if image_column is not None:
-            bad_image, image_error = first_bad_image(batch.column(image_column), row, check_images)
+            bad_image, image_error = first_bad_image(batch.column(image_column), row, check, threads)
             if bad_image < stop:
                 stop, error = bad_image, image_error
         small_parts = sum(len(packed) + 9 for packed in packed_names.values()) + 16

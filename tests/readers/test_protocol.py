@@ -49,6 +49,19 @@ def test_a_custom_storage_gets_the_whole_reader_api():
     assert "b002" in reader and "x" not in reader
 
 
+def test_spans_read_a_shuffled_batch_in_storage_order_and_answer_in_the_order_asked():
+    reader = BytesDictReader(12)
+    asked = []
+    read_runs = reader.read_runs
+    reader.read_runs = lambda runs, **options: asked.append(runs) or read_runs(runs, **options)  # type: ignore[method-assign]
+    order = [9, 2, 8, 3, 2, 10, 0]
+    (span,) = reader.read_spans(order)
+    assert asked == [[(0, 1), (2, 4), (8, 11)]]  # one run per stretch of adjacent samples, repeats read once
+    assert [unpackb(bytes(span.buffer[a:b]))["i"] for a, b in zip(span.starts, span.stops)] == order
+    assert span.where.tolist() == list(range(len(order)))
+    assert reader.read_spans([])[0].where.tolist() == []
+
+
 def test_a_custom_storage_works_through_augments_and_shards():
     reader = BytesDictReader(30)
     assert sorted(keys(Shuffler(reader, seed=1))) == sorted(reader.order)

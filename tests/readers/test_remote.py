@@ -267,6 +267,34 @@ def test_a_quasi_shuffled_pass_over_a_url_matches_the_local_one(s3, s3_url, loca
     assert reader.requests == math.ceil(N / 8)
 
 
+def test_a_quasi_shuffled_loader_epoch_over_a_url_makes_one_request_per_run(http_server, source, local, tmp_path):
+    """The Loader shuffles within each batch, yet reads the batch's runs of consecutive samples
+    with one ranged request each; the batches are those of the local reader."""
+    from dings.torch import Loader
+
+    options = dict(quasi=True, chunk_size=8, seed=5, threads=1, numpy=True, keys=("key", "label", "data"))
+    url = _servers.publish_http(http_server, source, "/q")
+    with open_url(url, tmp_path, cache="index") as reader:
+        remote_epoch = list(Loader(reader, 32, **options))
+    local_epoch = list(Loader(local, 32, **options))
+
+    def rows(epoch: list) -> list:
+        return [(list(b["key"]), b["label"].tolist(), list(b["data"])) for b in epoch]
+
+    assert rows(remote_epoch) == rows(local_epoch)
+    assert [k for b in rows(remote_epoch) for k in b[0]] != sorted(local.keys)  # shuffled
+    gets = [r for r in http_server.requests_for(f"/q/{source.name}") if r.method == "GET"]
+    chunks, batches = math.ceil(N / 8), math.ceil(N / 32)
+    assert len(gets) <= chunks + batches  # a batch boundary splits at most one chunk in two
+
+
+def test_spans_of_scattered_samples_over_a_url_are_fetched_in_storage_order(remote, local):
+    order = [9, 2, 8, 3, 2, 10, 0]
+    (span,) = remote.read_spans(order)
+    assert [bytes(span.buffer[a:b]) for a, b in zip(span.starts, span.stops)] == [packb(local[i]) for i in order]
+    assert remote.requests == 3  # samples 0, 2-3 and 8-10: one request per stretch of adjacent samples
+
+
 # --- the cache ---
 
 

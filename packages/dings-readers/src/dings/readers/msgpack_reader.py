@@ -676,7 +676,12 @@ class MsgpackReader(Reader):
 
     def read_spans(self, indices: Sequence[int] | np.ndarray) -> list[Spans]:
         """Return where the packed bytes of the samples at ``indices`` lie: one zero-copy span over
-        the memory map (or, remotely, over one buffer filled by concurrent ranged fetches)."""
+        the memory map (or, remotely, over one buffer filled by concurrent ranged fetches).
+
+        Remotely, the samples are fetched in storage order whatever the order of ``indices``: each
+        run of adjacent samples among them (a ``quasi`` chunk, shuffled within its batch) is one
+        ranged request. The spans still answer ``indices`` in the order given.
+        """
         wanted = np.asarray(indices, dtype=np.int64)
         offsets = self._offsets_array()
         starts, stops = offsets[wanted], offsets[wanted + 1]
@@ -685,19 +690,23 @@ class MsgpackReader(Reader):
         if view is None:
             if not len(wanted):
                 return [Spans(b"", starts, stops, where)]
-            breaks = np.flatnonzero(starts[1:] != stops[:-1]) + 1  # runs of adjacent byte ranges
-            heads = np.concatenate(([0], breaks))
-            tails = np.concatenate((breaks, [len(wanted)]))
-            ranges = list(zip(starts[heads].tolist(), stops[tails - 1].tolist()))
-            buffer = b"".join(self._source.fetch_many(ranges))
-            sizes = stops[tails - 1] - starts[heads]
-            shift = np.repeat(starts[heads] - (np.cumsum(sizes) - sizes), tails - heads)
+            view, shift = self._fetch_spans(starts, stops)
             starts, stops = starts - shift, stops - shift
-            view = memoryview(buffer)
         if self._verify:
             for index, begin, end in zip(wanted.tolist(), starts.tolist(), stops.tolist()):
                 self._check(index, view, (begin, end), 0)
         return [Spans(view, starts, stops, where)]
+
+    def _fetch_spans(self, starts: np.ndarray, stops: np.ndarray) -> tuple[memoryview, np.ndarray]:
+        """Fetch the byte ranges ``starts[i] … stops[i]`` (any order, repeats allowed) with one
+        request per run of adjacent ranges; return the buffer and how far each range moved in it."""
+        first, last = np.unique(starts), np.unique(stops)  # sorted; samples never overlap
+        breaks = np.flatnonzero(first[1:] != last[:-1]) + 1  # runs of adjacent byte ranges
+        heads, tails = first[np.concatenate(([0], breaks))], last[np.concatenate((breaks, [len(last)])) - 1]
+        buffer = b"".join(self._source.fetch_many(list(zip(heads.tolist(), tails.tolist()))))
+        sizes = tails - heads
+        moved = heads - (np.cumsum(sizes) - sizes)  # file position minus buffer position, per run
+        return memoryview(buffer), moved[np.searchsorted(heads, starts, side="right") - 1]
 
     # --- integrity ---
 

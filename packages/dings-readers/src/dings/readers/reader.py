@@ -257,22 +257,24 @@ class Reader(ABC):
 
         Together the returned :class:`Spans` answer every position of ``indices`` exactly once.
         Readers over one memory-mapped file answer with one zero-copy span over the mapping; the
-        default packs the samples of :meth:`read_runs` into one buffer.
+        default packs the samples of :meth:`read_runs` into one buffer: each sample once, in storage
+        order, one run per stretch of adjacent indices, whatever the order of ``indices``.
 
         Args:
             indices: valid, non-negative sample indices, in any order, repeats allowed.
         """
         order = np.asarray(indices, dtype=np.int64)
-        runs: list[tuple[int, int]] = []
-        for index in order.tolist():
-            if runs and runs[-1][1] == index:
-                runs[-1] = (runs[-1][0], index + 1)
-            else:
-                runs.append((index, index + 1))
+        unique, position = np.unique(order, return_inverse=True)
+        breaks = (np.flatnonzero(np.diff(unique) != 1) + 1).tolist()
+        heads, tails = [0, *breaks], [*breaks, len(unique)]
+        runs = [(int(unique[a]), int(unique[b - 1]) + 1) for a, b in zip(heads, tails) if a < b]
         pieces = [bytes(piece) for run in self.read_runs(runs, raw=True) for piece in run]
         sizes = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
         stops = np.cumsum(sizes)
-        return [Spans(b"".join(pieces), stops - sizes, stops, np.arange(len(pieces), dtype=np.intp))]
+        position = position.reshape(-1)
+        return [
+            Spans(b"".join(pieces), (stops - sizes)[position], stops[position], np.arange(len(order), dtype=np.intp))
+        ]
 
     def __getitem__(self, item: int | builtins.slice) -> Any:
         if isinstance(item, slice):

@@ -116,7 +116,16 @@ from .paths import (
 from .progress import Progress, SilentBar, progress_bar
 from .prompt import NonInteractiveError, ask_overwrite, query_user
 from .sharded import ShardedWriter, shard_pattern
-from .verify import VerificationReport, VerifyReport, check_checksums, check_journal, check_md5, check_structure, verify
+from .verify import (
+    VerificationReport,
+    VerifyReport,
+    check_checksums,
+    check_journal,
+    check_md5,
+    check_structure,
+    report_damaged_samples,
+    verify,
+)
 from .writer import FileWriter, RawWriter, Writer, close_together, commit_datasets, prepare_output
 
 __all__ = [
@@ -239,6 +248,7 @@ __all__ = [
     "VerifyReport",
     "check_checksums",
     "check_journal",
+    "report_damaged_samples",
     "check_md5",
     "check_structure",
     "verify",

@@ -33,6 +33,7 @@ __all__ = [
     "check_structure",
     "check_checksums",
     "check_journal",
+    "report_damaged_samples",
 ]
 
 #: damaged samples named one by one in a report; more are counted
@@ -279,21 +280,11 @@ def check_checksums(report: VerificationReport, data: Path, progress: bool | Non
     report.checked.append("checksums")
     if not bad:
         return
-    report.damaged = bad
     try:
         keys = index.load_keys(data, size, count) if index_path(data, ".keys").exists() else None
     except (CorruptIndexError, OSError):
         keys = None
-    if keys is not None and len(keys) == count:
-        report.damaged_keys = [keys[i] for i in bad]
-    named = [f"{i} (key {keys[i]!r})" if keys is not None and report.damaged_keys else str(i) for i in bad[:MAX_NAMED]]
-    more = f" and {len(bad) - MAX_NAMED} more" if len(bad) > MAX_NAMED else ""
-    if len(bad) == count and count > 1:
-        report.problems.append(
-            f"{crc_path}: no sample matches its checksum; the checksum file is damaged or belongs to other data"
-        )
-    else:
-        report.problems.append(f"{data}: {len(bad)} damaged sample(s) (checksum mismatch): {', '.join(named)}{more}")
+    report_damaged_samples(report, data, crc_path, bad, count, keys)
 
 
 def _damaged_samples(
@@ -345,3 +336,35 @@ def verify(path: str | os.PathLike) -> VerificationReport:
     check_structure(report, data)
     check_checksums(report, data)
     return report
+
+
+def report_damaged_samples(
+    report: VerificationReport,
+    data: str | os.PathLike,
+    checksums: str | os.PathLike,
+    bad: list[int],
+    count: int,
+    keys: list[str] | None,
+) -> None:
+    """Record the samples ``bad`` (of ``count``) that fail their checksum: by index and key (the
+    first :data:`MAX_NAMED`), or as a damaged checksum file ``checksums`` when none matches.
+
+    Args:
+        report: where the problem line and the damaged indices and keys go.
+        data: the data file (path or URL) named in the problem line.
+        checksums: the checksum file (path or URL) named when no sample matches.
+        bad: indices of the damaged samples, ascending.
+        count: number of samples.
+        keys: the keys in sample order, or ``None`` when unknown (then indices only).
+    """
+    report.damaged = bad
+    if keys is not None and len(keys) == count:
+        report.damaged_keys = [keys[i] for i in bad]
+    named = [f"{i} (key {keys[i]!r})" if keys is not None and report.damaged_keys else str(i) for i in bad[:MAX_NAMED]]
+    more = f" and {len(bad) - MAX_NAMED} more" if len(bad) > MAX_NAMED else ""
+    if len(bad) == count and count > 1:
+        report.problems.append(
+            f"{checksums}: no sample matches its checksum; the checksum file is damaged or belongs to other data"
+        )
+    else:
+        report.problems.append(f"{data}: {len(bad)} damaged sample(s) (checksum mismatch): {', '.join(named)}{more}")

@@ -31,6 +31,7 @@ from dings.format import (
     offsets_len,
     parse_manifest,
     progress_bar,
+    report_damaged_samples,
     unpack_sample,
 )
 from dings.readers import (
@@ -307,25 +308,14 @@ def _stream_data(
 
 def _name_damaged(report: VerificationReport, reader: MsgpackReader, url: str, bad: list[int], count: int) -> None:
     """The problem line for samples that fail their checksum, named by index and key."""
-    report.damaged = bad
     try:
         keys: list[str] | None = reader.keys
     except (OSError, FormatError):
         keys = None
-    if keys is not None and len(keys) == count:
-        report.damaged_keys = [keys[i] for i in bad]
-    named = [f"{i} (key {keys[i]!r})" if keys is not None and report.damaged_keys else str(i) for i in bad[:_NAMED]]
-    more = f" and {len(bad) - _NAMED} more" if len(bad) > _NAMED else ""
-    if len(bad) == count and count > 1:
-        report.problems.append(
-            f"{url}.crc32: no sample matches its checksum; the checksum file is damaged or belongs to other data"
-        )
-    else:
-        report.problems.append(f"{url}: {len(bad)} damaged sample(s) (checksum mismatch): {', '.join(named)}{more}")
+    report_damaged_samples(report, url, f"{url}.crc32", bad, count, keys)
 
 
 #: damaged samples named one by one (as dings.format's verify)
-_NAMED = 20
 
 
 def _check_manifest(manifest: Path, shards: list[str]) -> VerificationReport:

@@ -502,7 +502,7 @@ class FileWriter(Writer):
                 already encoded as msgpack-numpy's map (``{b"nd": …, b"kind": b"O", …}``).
         """
         key, packed = pack_sample(self._pack, sample)
-        if b"kind" in packed and not self._allow_unsafe:  # the cheap test first: it is per sample
+        if not self._allow_unsafe:  # one regex scan of the bytes; samples that match are decoded
             refuse_object_arrays(packed, key, self.path)
         self._check_new_key(key)
         return self._append(key, packed)
@@ -566,7 +566,7 @@ class RawWriter(Writer):
             raise InvalidSampleError(f"cannot write sample {key!r}: data is not a packed msgpack map")
         try:
             inner = packed_key(data)
-            if b"kind" in data and not self._allow_unsafe:
+            if not self._allow_unsafe:
                 refuse_object_arrays(data, key, self.path)
         except InvalidSampleError as exc:
             raise InvalidSampleError(f"{self.path}: cannot write sample {key!r}: {exc}") from None
